@@ -1,0 +1,3 @@
+"""Commands of this area register on the shared app."""
+
+from tutor.app import app  # noqa: F401

@@ -1,0 +1,69 @@
+"""Where things live: shipped content (lessons, exercises, data) and learner state.
+
+Content is found inside the installed package (``tutor/_content``, put there
+when the wheel is built) or, in a source checkout, at the repository root.
+Learner state lives in the platformdirs user data dir unless ``DNN_TUTOR_HOME``
+says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "dnn-tutor"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE_DIR.parent
+
+
+def content_dir(name: str) -> Path:
+    """The shipped folder ``name`` ("lessons", "exercises" or "data")."""
+    packaged = _PACKAGE_DIR / "_content" / name
+    if packaged.is_dir():
+        return packaged
+    return _REPO_ROOT / name
+
+
+def lessons_dir() -> Path:
+    override = os.environ.get("DNN_TUTOR_LESSONS")
+    return Path(override) if override else content_dir("lessons")
+
+
+def exercises_dir() -> Path:
+    return content_dir("exercises")
+
+
+def data_dir() -> Path:
+    return content_dir("data")
+
+
+def home_dir() -> Path:
+    """The learner's data directory (progress database, backups, settings)."""
+    override = os.environ.get("DNN_TUTOR_HOME")
+    if override:
+        path = Path(override).expanduser()
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir() -> Path:
+    """Downloaded datasets and pretrained weights (``DNN_TUTOR_CACHE`` overrides)."""
+    override = os.environ.get("DNN_TUTOR_CACHE")
+    if override:
+        path = Path(override).expanduser()
+    elif os.environ.get("DNN_TUTOR_HOME"):
+        path = home_dir() / "cache"
+    else:
+        from platformdirs import user_cache_dir
+
+        path = Path(user_cache_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_db_path() -> Path:
+    return home_dir() / "progress.db"
