@@ -7,7 +7,6 @@ for something the learner did.
 
 from __future__ import annotations
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -15,19 +14,19 @@ from tutor.errors import TutorError
 
 
 class TutorGroup(TyperGroup):
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         from tutor import console
 
         try:
             return super().invoke(ctx)
         except TutorError as exc:
             console.error_line(exc.message)
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             console.err("\ninterrupted: what was saved is kept.")
-            raise click.exceptions.Exit(130) from None
+            raise typer.Exit(130) from None
 
-    def list_commands(self, ctx: click.Context):
+    def list_commands(self, ctx: typer.Context):
         # Keep the order in which commands were registered (a learner's path
         # through the tool), not alphabetical.
         return list(self.commands)

@@ -34,6 +34,12 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _cuda_count() -> int:
+    import torch
+
+    return int(torch.cuda.device_count())
+
+
 def _mps_available() -> bool:
     import torch
 
@@ -84,11 +90,9 @@ def pick_device(requested: str | None = None) -> DeviceChoice:
         if name == "cuda":
             if not _cuda_available():
                 raise TutorError(f"{source} asks for cuda, but PyTorch sees no CUDA GPU here; use --device cpu or auto")
-            import torch
-
             index = index or 0
-            if index >= torch.cuda.device_count():
-                raise TutorError(f"{source} asks for cuda:{index}, but only {torch.cuda.device_count()} CUDA GPU(s) are visible")
+            if index >= _cuda_count():
+                raise TutorError(f"{source} asks for cuda:{index}, but only {_cuda_count()} CUDA GPU(s) are visible")
             return DeviceChoice("cuda", f"requested by {source}", f"cuda:{index}", _cuda_detail(index))
         if name == "mps":
             if not _mps_available():

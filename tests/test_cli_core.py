@@ -1,0 +1,179 @@
+"""The core commands through CliRunner: home, lessons, lesson, progress, doctor, --version, help."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tutor import __version__
+from tutor.cli import app
+from tutor.store import Store
+
+
+def test_version(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"dnn-tutor {__version__}"
+
+
+def _all_commands():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return group, sorted(group.commands)
+
+
+def test_every_command_has_help_text(runner):
+    group, names = _all_commands()
+    assert {"lessons", "lesson", "progress", "doctor"} <= set(names)
+    assert (group.help or "").strip()
+    for name in names:
+        command = group.commands[name]
+        assert (command.help or "").strip(), f"command {name!r} has no help text"
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert "Usage" in result.output
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert (getattr(param, "help", "") or "").strip(), f"{name} {param.opts} has no help text"
+
+
+def test_home_screen_shows_course_map_and_next_step(runner, fixture_course):
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert "course map" in result.output
+    assert "Fixture basics" in result.output
+    assert "dnn-tutor lesson 1" in result.output
+
+
+def test_lessons_table_and_json(runner, fixture_course):
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 0
+    assert "Fixture basics" in result.output and "not started" in result.output
+    data = json.loads(runner.invoke(app, ["lessons", "--json"]).stdout)
+    assert [d["id"] for d in data] == ["basics", "more"]
+    assert data[0]["sections_total"] == 3 and data[0]["status"] == "not started"
+
+
+def test_lesson_prints_whole_lesson_when_piped_and_records_it(runner, fixture_course):
+    result = runner.invoke(app, ["lesson", "1"])
+    assert result.exit_code == 0, result.output
+    for text in ["First steps", "Try it", "Check yourself", "section 2/3", "Run: dnn-tutor demo xor",
+                 "Run: dnn-tutor quiz --question fx-basics-one", "lesson 1 complete"]:
+        assert text in result.output
+    assert "\x1b[" not in result.output  # no cursor or colour codes into a pipe
+    with Store() as store:
+        assert store.sections_read()["basics"] == {1, 2, 3}
+        assert "basics" in store.lessons_completed()
+    assert "✓ done" in runner.invoke(app, ["lessons"]).output
+
+
+def test_lesson_by_slug_and_section(runner, fixture_course):
+    result = runner.invoke(app, ["lesson", "basics", "--section", "2"])
+    assert result.exit_code == 0
+    assert "Try it" in result.output and "First steps" not in result.output
+    with Store() as store:
+        assert store.sections_read()["basics"] == {2}
+        assert store.lessons_completed() == {}
+    by_slug = runner.invoke(app, ["lesson", "basics", "--section", "check-yourself"])
+    assert "Check yourself" in by_slug.output
+
+
+def test_progress_tracks_partial_reading(runner, fixture_course):
+    runner.invoke(app, ["lesson", "1", "--section", "1"])
+    result = runner.invoke(app, ["progress"])
+    assert result.exit_code == 0
+    assert "1/3" in result.output
+    assert "dnn-tutor lesson 1 --section 2" in result.output
+    data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
+    assert data["lessons"][0]["sections_read"] == [1]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["lesson", "99"], "no lesson '99'; the lessons are: 1 basics, 2 more."),
+        (["lesson", "basic"], "Did you mean 'basics'?"),
+        (["lesson", "1", "--section", "7"], "there is no section 7"),
+        (["lesson", "1", "--section", "try"], "no section 'try'"),
+    ],
+)
+def test_bad_lesson_or_section_is_one_line_exit_2(runner, fixture_course, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_export_then_import_on_another_machine(runner, fixture_course, tmp_path, monkeypatch):
+    runner.invoke(app, ["lesson", "2"])
+    export = tmp_path / "progress.json"
+    result = runner.invoke(app, ["progress", "--export", str(export)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(export.read_text())
+    assert data["format"] == "dnn-tutor-progress"
+    # refuses to overwrite without --force, and keeps a backup with it
+    again = runner.invoke(app, ["progress", "--export", str(export)])
+    assert again.exit_code == 2 and "--force" in again.output
+    forced = runner.invoke(app, ["progress", "--export", str(export), "--force"])
+    assert forced.exit_code == 0
+    assert list(tmp_path.glob("progress.json.bak-*"))
+
+    other_home = tmp_path / "other"
+    other_home.mkdir()
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(other_home))
+    result = runner.invoke(app, ["progress", "--import", str(export)])
+    assert result.exit_code == 0, result.output
+    assert "imported" in result.output
+    with Store() as store:
+        assert "more" in store.lessons_completed()
+
+
+def test_import_errors_are_one_line(runner, tmp_path):
+    missing = runner.invoke(app, ["progress", "--import", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = runner.invoke(app, ["progress", "--import", str(bad)])
+    assert result.exit_code == 2 and "cannot read" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_doctor_reports_versions_device_and_database(runner, fixture_course):
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    for text in ["device", "torch", "progress database", "integrity ok", "all good"]:
+        assert text in result.output
+    data = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)
+    assert data["ok"] is True
+    assert data["device"]["name"] in {"cpu", "cuda", "mps"}
+    assert data["database"]["integrity"] == "ok"
+    assert re.match(r"\d+\.\d+", data["versions"]["torch"])
+
+
+def test_corrupt_database_warns_once_and_carries_on(runner, fixture_course, tutor_home):
+    (tutor_home / "progress.db").write_bytes(b"garbage" * 1000)
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 0
+    assert result.output.count("warning:") == 1
+    assert "moved it to progress.db.corrupt-" in result.output
+    assert "Traceback" not in result.output
+    assert list(tutor_home.glob("progress.db.corrupt-*"))
+
+
+def test_no_color_still_readable(runner, fixture_course, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = runner.invoke(app, ["lesson", "1"], color=True)
+    assert "\x1b[3" not in result.output  # no foreground colours
+
+
+def test_torchvision_imports():
+    # torch and torchvision must be a matching pair from the same index (see DEVELOPERS.md)
+    import torch
+    import torchvision
+
+    assert torchvision.__version__
+    assert torch.__version__

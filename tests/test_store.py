@@ -1,0 +1,121 @@
+"""The progress store: schema, migrations, concurrency, corruption, export/import."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from tutor import store as store_module
+from tutor.errors import TutorError
+from tutor.store import SCHEMA_VERSION, Store
+
+
+def test_new_store_has_current_schema_and_wal(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        health = store.health()
+    assert health.schema_version == SCHEMA_VERSION >= 1
+    assert health.journal_mode.lower() == "wal"
+    assert health.integrity == "ok"
+    assert set(health.counts) == {
+        "sections_read", "lessons_completed", "exercise_attempts", "quiz_reviews", "quiz_cards", "demo_runs"
+    }
+
+
+def test_migration_from_an_older_file_keeps_data(tmp_path, monkeypatch):
+    path = tmp_path / "p.db"
+    with Store(path) as store:
+        store.mark_section_read("backprop", 1, 3)
+    # A later release appends a migration: the existing file is upgraded in place.
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS + ["CREATE TABLE extra (x INTEGER)"])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with Store(path) as store:
+        assert store.sections_read()["backprop"] == {1}
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        store._conn.execute("SELECT count(*) FROM extra").fetchone()
+
+
+def test_a_newer_schema_is_refused_not_destroyed(tmp_path):
+    path = tmp_path / "p.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(TutorError, match="newer"):
+        Store(path)
+    assert path.exists()
+
+
+def test_sections_complete_a_lesson_once(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        assert store.mark_section_read("cnn", 1, 2) is False
+        assert store.mark_section_read("cnn", 2, 2) is True
+        assert store.mark_section_read("cnn", 2, 2) is False  # already complete
+        assert "cnn" in store.lessons_completed()
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    with Store(path) as store:
+        for i in range(count):
+            store.record_attempt(f"ex{worker}", f"hash{i}", i % 5, 5)
+            store.record_demo_run(f"demo{worker}", {"i": i}, {"acc": 0.5}, "cpu", 0.1)
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "p.db"
+    Store(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(path), w, 60)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with Store(path) as store:
+        assert len(store.attempts("ex0")) == 60
+        assert len(store.attempts("ex1")) == 60
+        assert len(store.demo_runs(limit=None)) == 120
+
+
+def test_corrupt_file_is_moved_aside_and_replaced(tmp_path):
+    path = tmp_path / "progress.db"
+    path.write_bytes(b"this is not a database, just bytes" * 100)
+    with Store(path) as store:
+        assert store.health().integrity == "ok"
+        assert len(store.warnings) == 1
+        assert "moved it to progress.db.corrupt-" in store.warnings[0]
+    aside = list(tmp_path.glob("progress.db.corrupt-*"))
+    assert len(aside) == 1
+    assert aside[0].read_bytes().startswith(b"this is not a database")
+
+
+def test_export_import_merges_without_losing_newer_local_entries(tmp_path):
+    a = Store(tmp_path / "a.db")
+    b = Store(tmp_path / "b.db")
+    a.mark_section_read("backprop", 1, 8)
+    a.record_attempt("backprop", "h1", 3, 9)
+    a.record_review("q1", "softmax", True, {"stability": 1.0}, "2026-01-01T00:00:00+00:00")
+    a.record_demo_run("xor", {"lr": 0.1}, {"acc": 0.99}, "cpu", 1.5)
+    exported = a.export()
+    # b has a newer card for q1 than the export does
+    b.record_review("q1", "sigmoid", False, {"stability": 0.1}, "2027-01-01T00:00:00+00:00")
+    counts = b.import_(json.loads(json.dumps(exported)))
+    assert counts["sections_read"] == 1 and counts["exercise_attempts"] == 1 and counts["demo_runs"] == 1
+    assert counts["quiz_reviews"] == 1 and counts["quiz_cards"] == 0
+    assert b.cards()["q1"].due.startswith("2027")  # the newer local card won
+    assert len(b.reviews("q1")) == 2
+    # importing twice adds nothing
+    assert sum(b.import_(exported).values()) == 0
+    a.close()
+    b.close()
+
+
+def test_import_rejects_foreign_json(tmp_path):
+    with Store(tmp_path / "p.db") as store:
+        with pytest.raises(TutorError, match="not a dnn-tutor progress export"):
+            store.import_({"hello": 1})
+        with pytest.raises(TutorError, match="malformed"):
+            store.import_({"format": "dnn-tutor-progress", "version": 1, "sections_read": [{"lesson_id": "x"}]})
+        assert store.sections_read() == {}

@@ -1,0 +1,60 @@
+"""The list of demos: adding a demo is one module in ``tutor/demos/`` plus one entry in :data:`DEMOS`.
+
+This module holds only strings (listing the demos must not import torch); the demo's module is
+imported when it runs (:func:`load`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+
+from tutor.errors import TutorError
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    id: str  # what the learner types: `dnn-tutor demo <id>` (lower-case, dashes)
+    module: str  # module name inside tutor.demos, e.g. "mnist_mlp"
+    title: str  # one line shown in the run's header
+    lesson: str  # lesson id (as in lessons/*.md front matter) the demo belongs to
+    shows: str  # what the learner watches, one short sentence
+    cpu_time: str  # typical time of the default run on a 2-core CPU, e.g. "~5 s"
+
+
+DEMOS: list[DemoInfo] = [
+    DemoInfo("xor", "xor", "XOR with a 2-6-4-1 network", "deep-networks",
+             "a hidden layer bends the boundary around the four XOR quadrants", "~5 s"),
+    DemoInfo("spiral", "spiral", "Two spirals with a 2-16-8-4-1 network, full-batch gradient descent", "deep-networks",
+             "depth carves two interleaved spiral arms apart, epoch by epoch", "~10 s"),
+    DemoInfo("mnist-mlp", "mnist_mlp", "MNIST digits with a 512-256-128 MLP (batch norm, dropout, Adam)", "deep-networks",
+             "a deep MLP with batch norm and dropout reading handwritten digits", "~40 s"),
+    DemoInfo("playground", "playground", "Playground: your own 2-D dataset and network", "deep-networks",
+             "how layers, activation, L2, dropout and noise change the boundary", "~5 s"),
+    # Deeper demos register here: DemoInfo("<id>", "<module>", "<title>", "<lesson id>", "<shows>", "<time>"),
+]
+
+
+def all_demos() -> list[DemoInfo]:
+    return list(DEMOS)
+
+
+def ids() -> list[str]:
+    return [d.id for d in DEMOS]
+
+
+def get(demo_id: str) -> DemoInfo:
+    """The demo called ``demo_id`` (``_`` and ``-`` are interchangeable); TutorError (exit 2) otherwise."""
+    key = demo_id.strip().lower().replace("_", "-")
+    for info in DEMOS:
+        if info.id == key:
+            return info
+    close = difflib.get_close_matches(key, ids(), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise TutorError(f"unknown demo {demo_id!r}: {hint}valid ids: {', '.join(ids())}")
+
+
+def load(info: DemoInfo):
+    """Import the demo's module (this is where torch gets imported)."""
+    return importlib.import_module(f"tutor.demos.{info.module}")

@@ -1,0 +1,180 @@
+"""What the learner has done, summarised for the home screen, ``lessons`` and ``progress``.
+
+Pure logic over the course and the store: returns dataclasses, never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from tutor.lessons import Course
+from tutor.store import Store
+
+
+@dataclass(frozen=True)
+class LessonStatus:
+    number: int
+    id: str
+    title: str
+    minutes: int
+    sections_total: int
+    sections_read: tuple[int, ...]
+    completed_at: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def started(self) -> bool:
+        return bool(self.sections_read)
+
+    @property
+    def next_section(self) -> int:
+        """First unread section (1 when everything is read, for a re-read)."""
+        for index in range(1, self.sections_total + 1):
+            if index not in self.sections_read:
+                return index
+        return 1
+
+    @property
+    def label(self) -> str:
+        if self.done:
+            return "done"
+        if self.started:
+            return f"{len(self.sections_read)}/{self.sections_total} sections"
+        return "not started"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(done=self.done, status=self.label, sections_read=list(self.sections_read))
+        return data
+
+
+@dataclass(frozen=True)
+class NextStep:
+    command: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExerciseStatus:
+    id: str
+    passed: int
+    total: int
+    at: str
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.passed == self.total
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    lessons: tuple[LessonStatus, ...]
+    exercises: tuple[ExerciseStatus, ...]
+    quiz_cards: int
+    quiz_reviews: int
+    quiz_correct: int
+    due_today: int
+    due_week: int
+    demo_runs: int
+    last_demo: dict | None
+    next_steps: tuple[NextStep, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return {
+            "lessons": [l.to_dict() for l in self.lessons],
+            "lessons_done": sum(l.done for l in self.lessons),
+            "exercises": [asdict(e) | {"done": e.done} for e in self.exercises],
+            "quiz": {
+                "cards": self.quiz_cards,
+                "reviews": self.quiz_reviews,
+                "correct": self.quiz_correct,
+                "due_today": self.due_today,
+                "due_week": self.due_week,
+            },
+            "demos": {"runs": self.demo_runs, "last": self.last_demo},
+            "next_steps": [asdict(s) for s in self.next_steps],
+        }
+
+
+def lesson_statuses(course: Course, store: Store) -> tuple[LessonStatus, ...]:
+    read = store.sections_read()
+    completed = store.lessons_completed()
+    return tuple(
+        LessonStatus(
+            number=lesson.number,
+            id=lesson.id,
+            title=lesson.title,
+            minutes=lesson.minutes,
+            sections_total=len(lesson.sections),
+            sections_read=tuple(sorted(s for s in read.get(lesson.id, set()) if s <= len(lesson.sections))),
+            completed_at=completed.get(lesson.id),
+        )
+        for lesson in course.lessons
+    )
+
+
+def due_counts(store: Store) -> tuple[int, int]:
+    """Quiz cards due by the end of today and within seven days (UTC)."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=999999)
+    week = now + timedelta(days=7)
+    dues = [card.due for card in store.cards().values()]
+    return (
+        sum(due <= end_of_day.isoformat() for due in dues),
+        sum(due <= week.isoformat() for due in dues),
+    )
+
+
+def next_steps(statuses: tuple[LessonStatus, ...], due_today: int) -> tuple[NextStep, ...]:
+    steps: list[NextStep] = []
+    if due_today:
+        steps.append(NextStep("dnn-tutor quiz --review", f"{due_today} quiz card(s) are due for review"))
+    current = next((s for s in statuses if s.started and not s.done), None)
+    upcoming = next((s for s in statuses if not s.done), None)
+    target = current or upcoming
+    if target is not None:
+        if target.started:
+            steps.append(
+                NextStep(
+                    f"dnn-tutor lesson {target.number} --section {target.next_section}",
+                    f"carry on with lesson {target.number}, {target.title} (section {target.next_section} of {target.sections_total})",
+                )
+            )
+        else:
+            steps.append(NextStep(f"dnn-tutor lesson {target.number}", f"start lesson {target.number}, {target.title}"))
+    elif statuses:
+        steps.append(NextStep("dnn-tutor quiz", "every lesson is done: keep it fresh with a quiz"))
+    return tuple(steps)
+
+
+def dashboard(course: Course, store: Store) -> Dashboard:
+    statuses = lesson_statuses(course, store)
+    best = store.best_attempts()
+    exercises = tuple(
+        ExerciseStatus(a.exercise_id, a.passed, a.total, a.at) for a in sorted(best.values(), key=lambda a: a.exercise_id)
+    )
+    reviews = store.reviews()
+    today, week = due_counts(store)
+    runs = store.demo_runs(limit=1)
+    last = None
+    if runs:
+        run = runs[0]
+        last = {"demo_id": run.demo_id, "at": run.at, "device": run.device, "seconds": run.seconds, "metrics": run.metrics}
+    return Dashboard(
+        lessons=statuses,
+        exercises=exercises,
+        quiz_cards=len(store.cards()),
+        quiz_reviews=len(reviews),
+        quiz_correct=sum(r.correct for r in reviews),
+        due_today=today,
+        due_week=week,
+        demo_runs=len(store.demo_runs(limit=None)),
+        last_demo=last,
+        next_steps=next_steps(statuses, today),
+    )
+

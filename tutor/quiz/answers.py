@@ -1,0 +1,201 @@
+"""Reading and checking answers, forgiving about how the learner writes them.
+
+:func:`parse` turns typed text into a value of the question's kind or raises
+:class:`InvalidAnswer` with a one-line reason (the caller asks again).
+:func:`is_correct` compares a parsed value with the right answer.
+
+Numbers: with no ``tolerance`` the answer must match to a relative 1e-6; with
+one, to within it. Either way an answer is also right when it is the true
+value rounded to the number of decimals the learner typed (``0.665`` for
+``0.6652``), as long as that stays within 1 % of the true value, so ``0.7``
+is not accepted for ``0.6652``. Whole-number answers without a tolerance
+(parameter counts) must be exact.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+TRUE_WORDS = {"t", "true", "y", "yes", "1"}
+FALSE_WORDS = {"f", "false", "n", "no", "0"}
+ROUNDING_SLACK = 0.01  # relative: a rounded answer may be at most 1 % off
+
+
+class InvalidAnswer(ValueError):
+    """Input that is not an answer of the right kind; ``reason`` is one line."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _choice_index(token: str, choices) -> int | None:
+    if token.isdigit():
+        index = int(token)
+        if 1 <= index <= len(choices):
+            return index - 1
+    return None
+
+
+def _match_text(text: str, choices) -> int | None:
+    wanted = " ".join(text.lower().split())
+    for i, choice in enumerate(choices):
+        if " ".join(choice.lower().split()) == wanted:
+            return i
+    return None
+
+
+def parse(question, text: str):
+    """The learner's text as a value of ``question.kind`` (raises :class:`InvalidAnswer`)."""
+    text = (text or "").strip()
+    kind = question.kind
+    if not text and kind != "multi":
+        raise InvalidAnswer("type an answer (or press Ctrl-D to stop the quiz)")
+    if kind == "choice":
+        return _parse_choice(question.choices, text)
+    if kind == "multi":
+        return _parse_multi(question.choices, text)
+    if kind == "true-false":
+        word = text.lower().rstrip(".!")
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise InvalidAnswer("answer true or false (t/f, yes/no also work)")
+    if kind == "number":
+        return parse_number(text)
+    if kind == "shape":
+        return parse_shape(text)
+    raise InvalidAnswer(f"unknown question kind {kind!r}")  # pragma: no cover
+
+
+def _parse_choice(choices, text: str) -> str:
+    index = _choice_index(text.rstrip("."), choices)
+    if index is None:
+        index = _match_text(text, choices)
+    if index is None:
+        raise InvalidAnswer(f"type a number from 1 to {len(choices)}, or the exact text of a choice")
+    return choices[index]
+
+
+def _parse_multi(choices, text: str) -> list[str]:
+    if not text or text.lower() in {"none", "-", "0"}:
+        if not text:
+            raise InvalidAnswer(
+                f"type the numbers of every right choice (1-{len(choices)}), separated by commas or spaces; "
+                "'none' if no choice is right"
+            )
+        return []
+    tokens = [t for t in re.split(r"[,\s;]+", text) if t]
+    if all(t.isdigit() for t in tokens):
+        picked = []
+        for t in tokens:
+            index = _choice_index(t, choices)
+            if index is None:
+                raise InvalidAnswer(f"{t} is not a choice; the choices are numbered 1 to {len(choices)}")
+            if choices[index] not in picked:
+                picked.append(choices[index])
+        return picked
+    # Whole choice texts separated by ';' or ',' (only when every part matches).
+    picked = []
+    for part in re.split(r"[;,]", text):
+        if not part.strip():
+            continue
+        index = _match_text(part, choices)
+        if index is None:
+            raise InvalidAnswer(
+                f"type the numbers of every right choice (1-{len(choices)}), separated by commas or spaces"
+            )
+        if choices[index] not in picked:
+            picked.append(choices[index])
+    return picked
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str) -> float:
+    cleaned = text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-")
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", cleaned):  # 1,234,567
+        cleaned = cleaned.replace(",", "")
+    if "/" in cleaned:  # a simple fraction such as 1/3
+        top, _, bottom = cleaned.partition("/")
+        if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom) and float(bottom) != 0:
+            return float(top) / float(bottom)
+        raise InvalidAnswer("type a number such as 0.25, 1e-3, 1/3 or 1234")
+    if cleaned.endswith("%") and _NUMBER_RE.match(cleaned[:-1]):
+        raise InvalidAnswer("type the number without '%' (e.g. 0.25 rather than 25%)")
+    if not _NUMBER_RE.match(cleaned):
+        raise InvalidAnswer("type a number such as 0.25, 1e-3, 1/3 or 1234")
+    value = float(cleaned)
+    if not math.isfinite(value):
+        raise InvalidAnswer("type a finite number")
+    return value
+
+
+def decimals_typed(text: str) -> int | None:
+    """The decimal place of the last digit the learner typed (``"0.665"`` -> 3, ``"1.2e3"`` -> -2)."""
+    cleaned = text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-").replace(",", "")
+    if "/" in cleaned:
+        return None
+    try:
+        exponent = Decimal(cleaned).as_tuple().exponent
+    except (InvalidOperation, ValueError):
+        return None
+    return -int(exponent) if isinstance(exponent, int) else None
+
+
+def parse_shape(text: str) -> list[int]:
+    cleaned = text.strip()
+    cleaned = re.sub(r"^(torch\.Size\(|shape\s*[:=]?\s*)", "", cleaned, flags=re.I)
+    cleaned = cleaned.strip("()[] ")
+    cleaned = cleaned.rstrip(")").rstrip("]")
+    parts = [p for p in re.split(r"\s*(?:[,x×*]|\s)\s*", cleaned.lower()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise InvalidAnswer('type a shape such as "(32, 13, 13)", "32x13x13" or "32 13 13"')
+    return [int(p) for p in parts]
+
+
+def is_correct(question, value, typed: str | None = None) -> bool:
+    kind = question.kind
+    answer = question.answer
+    if kind == "choice":
+        return value == answer
+    if kind == "multi":
+        return set(value) == set(answer)
+    if kind == "true-false":
+        return bool(value) is bool(answer)
+    if kind == "shape":
+        return [int(v) for v in value] == [int(v) for v in answer]
+    if kind == "number":
+        return number_matches(float(value), float(answer), question.tolerance, typed)
+    return False  # pragma: no cover
+
+
+def number_matches(value: float, answer: float, tolerance: float | None, typed: str | None = None) -> bool:
+    if tolerance is not None:
+        if abs(value - answer) <= tolerance * (1 + 1e-9) + 1e-12:
+            return True
+    elif math.isclose(value, answer, rel_tol=1e-6, abs_tol=1e-12):
+        return True
+    if tolerance is None and answer == int(answer) and abs(answer) < 1e15:
+        return False  # whole-number answers (counts) must be exact
+    places = decimals_typed(typed) if typed is not None else None
+    if places is None:
+        return False
+    rounded = float(round(Decimal(repr(answer)), places))
+    if not math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-12):
+        return False
+    slack = max(ROUNDING_SLACK * abs(answer), tolerance or 0.0)
+    return abs(value - answer) <= slack
+
+
+def describe(question, value) -> str:
+    """The learner's parsed answer as text for the review log."""
+    from tutor.quiz.bank import format_answer
+
+    if question.kind == "number":
+        return repr(float(value))
+    return format_answer(question, value)

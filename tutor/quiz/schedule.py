@@ -1,0 +1,148 @@
+"""Spaced repetition with FSRS: every question (and every generator) is one card.
+
+Ratings, kept simple on purpose:
+
+* a wrong answer is ``Again``: the card comes back in 10 minutes (relearning);
+* a right answer is ``Good``;
+* a right answer that extends a run of :data:`EASY_STREAK` or more right answers
+  in a row on that card is ``Easy``, which spaces it out further.
+
+Fuzzing is off so the same answers at the same times give the same schedule
+(the tests rely on it). Card states are stored as ``fsrs.Card.to_dict()`` and
+due times as UTC ISO-8601 text with microseconds (sortable as text).
+
+This module never prints. ``fsrs`` is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta, timezone
+
+EASY_STREAK = 3  # right answers in a row, this one included, that earn Easy
+LEARNING_STEPS_MIN = (10,)
+RELEARNING_STEPS_MIN = (10,)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def scheduler():
+    from fsrs import Scheduler
+
+    return Scheduler(
+        learning_steps=tuple(timedelta(minutes=m) for m in LEARNING_STEPS_MIN),
+        relearning_steps=tuple(timedelta(minutes=m) for m in RELEARNING_STEPS_MIN),
+        enable_fuzzing=False,
+    )
+
+
+def card_id(question_id: str) -> int:
+    # A stable id per question (fsrs would otherwise use the clock and sleep 1 ms).
+    return zlib.crc32(question_id.encode("utf-8")) + 1
+
+
+def new_card(question_id: str, now: datetime | None = None):
+    from fsrs import Card
+
+    return Card(card_id=card_id(question_id), due=now or utc_now())
+
+
+def load_card(question_id: str, state: dict | None, now: datetime | None = None):
+    from fsrs import Card
+
+    if not state:
+        return new_card(question_id, now)
+    try:
+        return Card.from_dict(state)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # A state we cannot read (hand-edited, another version): start the card afresh.
+        return new_card(question_id, now)
+
+
+def rating_for(correct: bool, streak: int = 0):
+    """``streak``: right answers in a row on this card *before* this one."""
+    from fsrs import Rating
+
+    if not correct:
+        return Rating.Again
+    if streak + 1 >= EASY_STREAK:
+        return Rating.Easy
+    return Rating.Good
+
+
+def streak_of(results: list[bool]) -> int:
+    """How many of the most recent results (oldest first) were right in a row."""
+    count = 0
+    for ok in reversed(results):
+        if not ok:
+            break
+        count += 1
+    return count
+
+
+def review(question_id: str, state: dict | None, correct: bool, now: datetime | None = None, streak: int = 0):
+    """The card after one answer: ``(state_dict, due_datetime)``."""
+    now = (now or utc_now()).astimezone(timezone.utc)
+    card = load_card(question_id, state, now)
+    card, _log = scheduler().review_card(card, rating_for(correct, streak), review_datetime=now)
+    return card.to_dict(), card.due.astimezone(timezone.utc)
+
+
+def record(store, question_id: str, answer: str, correct: bool, now: datetime | None = None):
+    """Schedule and save one answer in the store; returns the new due datetime."""
+    cards = store.cards()
+    current = cards.get(question_id)
+    history = [r.correct for r in store.reviews(question_id)]
+    state, due = review(question_id, current.state if current else None, correct, now, streak_of(history))
+    store.record_review(question_id, answer, correct, state=state, due=iso(due))
+    return due
+
+
+def _end_of_local_day(now: datetime, days: int = 0) -> datetime:
+    local = now.astimezone()
+    end = (local + timedelta(days=days)).replace(hour=23, minute=59, second=59, microsecond=999999)
+    return end.astimezone(timezone.utc)
+
+
+def due_counts(store, now: datetime | None = None) -> dict:
+    """Cards due: ``now`` (at this moment), ``today`` (by the end of the local day),
+    ``week`` (by the end of the seventh day from today) and ``total`` cards seen."""
+    now = (now or utc_now()).astimezone(timezone.utc)
+    cards = store.cards()
+    dues = []
+    for card in cards.values():
+        try:
+            from tutor.store import parse_iso
+
+            dues.append(parse_iso(card.due))
+        except ValueError:
+            dues.append(now)  # an unreadable due date counts as due
+    today = _end_of_local_day(now)
+    week = _end_of_local_day(now, days=6)
+    return {
+        "now": sum(d <= now for d in dues),
+        "today": sum(d <= today for d in dues),
+        "week": sum(d <= week for d in dues),
+        "total": len(dues),
+    }
+
+
+def schedule_concept(store, question_id: str, now: datetime | None = None) -> None:
+    """Bring the card ``question_id`` forward so the next quiz asks it first.
+
+    For the exercise grader: a failed check on a concept makes its question due
+    now. A card already seen keeps its memory state; an unseen one is created.
+    """
+    now = (now or utc_now()).astimezone(timezone.utc)
+    current = store.cards().get(question_id)
+    card = load_card(question_id, current.state if current else None, now)
+    if card.due <= now and current is not None:
+        return  # already due
+    card.due = now
+    store.put_card(question_id, card.to_dict(), iso(now))

@@ -1,0 +1,158 @@
+"""Choosing what to ask: due cards first, then new questions, then generated ones.
+
+:func:`select` works on plain data (the bank, the templates, the learner's cards
+and a time) so the tests can drive it with explicit datetimes. Order:
+
+1. cards that are due (most overdue first), restricted to the lessons/topic
+   asked for (with no ``--lesson``/``--topic``, every due card counts);
+2. questions never seen, from the chosen lessons (earlier lessons first,
+   shuffled within a lesson by the seeded ``rng``), leaving room for
+3. generated questions (templates never asked yet), up to
+   :data:`GENERATED_SHARE` of the quiz when there are new bank questions too;
+4. if there is still room (everything seen, nothing due), cards reviewed ahead
+   of schedule, the soonest due first. ``--review`` stops after step 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from tutor.errors import TutorError
+from tutor.quiz import generators
+from tutor.quiz.bank import Bank, Question
+
+GENERATED_SHARE = 0.3  # up to 3 of 10
+
+
+@dataclass(frozen=True)
+class Item:
+    question: Question
+    reason: str  # "due", "new", "generated", "ahead" or "asked" (--question)
+    due: str = ""  # the card's due time when it has one
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A catalogue entry: a bank question or a template, with lesson and topic."""
+
+    id: str
+    lesson: int
+    topic: str
+    question: Question | None = None  # None for templates
+    template: generators.Template | None = None
+
+    def instantiate(self, rng: random.Random) -> Question:
+        if self.question is not None:
+            return self.question
+        return self.template.make(rng, self.lesson)
+
+
+def catalogue(bank: Bank, course=None) -> dict[str, Entry]:
+    entries = {q.id: Entry(q.id, q.lesson, q.topic, question=q) for q in bank.questions}
+    lessons = generators.resolve_lessons(bank.questions, course)
+    for t in generators.TEMPLATES:
+        entries[t.id] = Entry(t.id, lessons[t.id], t.topic, template=t)
+    return entries
+
+
+def _parse_due(text: str) -> datetime:
+    from tutor.store import parse_iso
+
+    try:
+        return parse_iso(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def select(
+    entries: dict[str, Entry],
+    cards: dict,
+    now: datetime,
+    *,
+    count: int = 10,
+    lessons: set[int] | None = None,
+    topic: str | None = None,
+    explicit_scope: bool = False,
+    review_only: bool = False,
+    rng: random.Random | None = None,
+) -> list[Item]:
+    """The questions of one quiz. ``cards``: question id -> store card (``.due``, ISO text).
+
+    ``lessons``: where new questions come from (None: every lesson).
+    ``explicit_scope``: the learner asked for these lessons/topic, so due cards
+    are filtered by them too.
+    """
+    rng = rng or random.Random()
+    now = now.astimezone(timezone.utc)
+
+    def in_scope(entry: Entry) -> bool:
+        return (lessons is None or entry.lesson in lessons) and (topic is None or entry.topic == topic)
+
+    due = []
+    ahead = []
+    for qid, card in cards.items():
+        entry = entries.get(qid)
+        if entry is None:
+            continue  # a retired question, or a concept card the bank does not hold
+        moment = _parse_due(card.due)
+        if moment <= now:
+            if not explicit_scope or in_scope(entry):
+                due.append((moment, qid, card.due))
+        elif in_scope(entry):
+            ahead.append((moment, qid, card.due))
+    due.sort()
+    ahead.sort()
+    items = [Item(entries[qid].instantiate(rng), "due", text) for _, qid, text in due[:count]]
+    if review_only or len(items) >= count:
+        return items
+
+    seen = set(cards)
+    fresh_bank = [e for e in entries.values() if e.question is not None and e.id not in seen and in_scope(e)]
+    rng.shuffle(fresh_bank)
+    fresh_bank.sort(key=lambda e: e.lesson)  # stable: shuffled within a lesson
+    fresh_gen = [e for e in entries.values() if e.template is not None and e.id not in seen and in_scope(e)]
+    rng.shuffle(fresh_gen)
+    fresh_gen.sort(key=lambda e: e.lesson)
+
+    room = count - len(items)
+    quota = min(len(fresh_gen), int(count * GENERATED_SHARE))
+    take_bank = min(len(fresh_bank), max(room - quota, 0))
+    items += [Item(e.instantiate(rng), "new") for e in fresh_bank[:take_bank]]
+    room = count - len(items)
+    take_gen = min(len(fresh_gen), room)
+    items += [Item(e.instantiate(rng), "generated") for e in fresh_gen[:take_gen]]
+    room = count - len(items)
+    items += [Item(e.instantiate(rng), "new") for e in fresh_bank[take_bank : take_bank + room]]
+    room = count - len(items)
+    items += [Item(entries[qid].instantiate(rng), "ahead", text) for _, qid, text in ahead[:room]]
+    return items
+
+
+def by_ids(entries: dict[str, Entry], ids: list[str], rng: random.Random) -> list[Item]:
+    """``--question ID`` (repeatable), in the order given; unknown ids raise TutorError."""
+    items, done = [], set()
+    for qid in ids:
+        qid = qid.strip()
+        if qid in done:
+            continue
+        entry = entries.get(qid)
+        if entry is None:
+            close = difflib.get_close_matches(qid, list(entries), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "; `dnn-tutor quiz --stats` lists the topics"
+            raise TutorError(f"no question {qid!r} in the bank{hint}")
+        done.add(qid)
+        items.append(Item(entry.instantiate(rng), "asked"))
+    return items
+
+
+def check_topic(entries: dict[str, Entry], topic: str) -> str:
+    topics = sorted({e.topic for e in entries.values()})
+    wanted = topic.strip().lower()
+    if wanted in topics:
+        return wanted
+    close = difflib.get_close_matches(wanted, topics, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise TutorError(f"no topic {topic!r}; the topics are: {', '.join(topics)}.{hint}")

@@ -1,0 +1,99 @@
+"""Renderers for ``progress`` and ``doctor``. They return rich objects."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from tutor.doctor import Report
+from tutor.progress import Dashboard
+from tutor.render.lessons import render_lessons_table, render_next_steps
+
+
+def render_dashboard(dashboard: Dashboard) -> RenderableType:
+    parts: list[RenderableType] = [render_lessons_table(dashboard.lessons)]
+
+    exercises = Table(title="Exercises (best attempt)", box=box.SIMPLE_HEAVY, title_justify="left")
+    exercises.add_column("exercise", style="cyan")
+    exercises.add_column("checks", justify="right")
+    exercises.add_column("status")
+    exercises.add_column("when", style="dim")
+    for e in dashboard.exercises:
+        status = Text("✓ done", style="green") if e.done else Text(f"{e.passed}/{e.total}", style="yellow")
+        exercises.add_row(e.id, f"{e.passed}/{e.total}", status, e.at[:16].replace("T", " "))
+    if not dashboard.exercises:
+        exercises.add_row("—", "", Text("none graded yet: dnn-tutor exercises", style="dim"), "")
+    parts.append(exercises)
+
+    quiz = Text()
+    accuracy = f"{100 * dashboard.quiz_correct / dashboard.quiz_reviews:.0f}%" if dashboard.quiz_reviews else "—"
+    quiz.append(f"{dashboard.quiz_cards} cards · {dashboard.quiz_reviews} answers · {accuracy} right · ")
+    quiz.append(f"{dashboard.due_today} due today", style="bold yellow" if dashboard.due_today else "")
+    quiz.append(f" · {dashboard.due_week} due this week")
+    parts.append(Panel(quiz, title="quiz", title_align="left", box=box.ROUNDED, border_style="yellow"))
+
+    demos = Text(f"{dashboard.demo_runs} run(s) recorded")
+    if dashboard.last_demo:
+        last = dashboard.last_demo
+        demos.append(f" · last: {last['demo_id']} on {last['device']} ({last['seconds']:.1f} s, {last['at'][:16].replace('T', ' ')})")
+    parts.append(Panel(demos, title="demos", title_align="left", box=box.ROUNDED, border_style="cyan"))
+    parts.append(render_next_steps(dashboard))
+    return Group(*parts)
+
+
+def render_import_result(counts: dict[str, int], source: str) -> RenderableType:
+    total = sum(counts.values())
+    text = Text(f"imported from {source}: {total} new or updated entries", style="green" if total else "")
+    details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v)
+    if details:
+        text.append(f" ({details})", style="dim")
+    return text
+
+
+def render_doctor(report: Report) -> RenderableType:
+    checks = Table(title="Checks", box=box.SIMPLE_HEAVY, title_justify="left")
+    checks.add_column("")
+    checks.add_column("check")
+    checks.add_column("detail", overflow="fold")
+    for c in report.checks:
+        checks.add_row(Text("✓", style="green") if c.ok else Text("✗", style="red"), c.name, c.detail)
+
+    device = Table(box=None, show_header=False)
+    device.add_column(style="bold")
+    device.add_column(overflow="fold")
+    for key, value in report.device.items():
+        device.add_row(key, str(value))
+
+    versions = Table(title="Versions", box=box.SIMPLE, title_justify="left", show_header=False)
+    versions.add_column(style="bold")
+    versions.add_column(overflow="fold")
+    for key, value in report.versions.items():
+        versions.add_row(key, value)
+
+    folders = Table(title="Folders and data", box=box.SIMPLE, title_justify="left", show_header=False)
+    folders.add_column(style="bold")
+    folders.add_column(overflow="fold")
+    for key, value in report.folders.items():
+        folders.add_row(key, value)
+    for key, value in report.datasets.items():
+        folders.add_row(f"dataset {key}", value)
+
+    db = report.database
+    rows = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in db["rows"].items())
+    db_text = Text(
+        f"{db['path']}\nschema v{db['schema_version']} (expected v{db['expected_version']}) · integrity {db['integrity']} · "
+        f"{db['journal_mode']} · {db['size_bytes']} bytes\n{rows}"
+    )
+    for warning in db["warnings"]:
+        db_text.append(f"\n{warning}", style="yellow")
+    return Group(
+        Panel(device, title="device", title_align="left", border_style="cyan", box=box.ROUNDED),
+        checks,
+        versions,
+        folders,
+        Panel(db_text, title="progress database", title_align="left", box=box.ROUNDED),
+        Text("all good" if report.ok else "some checks failed (see ✗ above)", style="green" if report.ok else "red"),
+    )
