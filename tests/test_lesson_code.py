@@ -5,7 +5,9 @@ cells of a notebook, after seeding ``random``, ``numpy`` and ``torch`` with 0.
 Where a block has comment lines beginning ``# -> ``, the lines it prints
 (right-stripped, blank lines dropped) must equal those comments in order.
 Failures name the lesson file and the line the block starts on; tracebacks
-point at the right line of the Markdown file.
+point at the right line of the Markdown file. Torch runs on one thread (tiny
+models are fastest that way) and files made with ``tempfile`` go to the
+test's temporary folder.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import io
 import random
 import re
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +36,13 @@ class CodeBlock:
 
     @property
     def expected(self) -> list[str]:
-        """The ``# -> `` comment texts, in order (right-stripped)."""
-        found = []
-        for raw in self.code.splitlines():
-            stripped = raw.strip()
-            if stripped.startswith(EXPECT_PREFIX):
-                found.append(stripped[len(EXPECT_PREFIX):].rstrip())
-            elif stripped == EXPECT_PREFIX.rstrip():
-                found.append("")
-        return [line for line in found if line]
+        """The texts of the ``# -> `` comment lines, in order, right-stripped."""
+        lines = (raw.strip() for raw in self.code.splitlines())
+        return [
+            ln[len(EXPECT_PREFIX):].rstrip()
+            for ln in lines
+            if ln.startswith(EXPECT_PREFIX) and ln[len(EXPECT_PREFIX):].strip()
+        ]
 
 
 def python_blocks(text: str) -> list[CodeBlock]:
@@ -86,11 +87,25 @@ def run_block(block: CodeBlock, namespace: dict, path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_code_runs_and_prints_what_it_says(path: Path):
+def test_lesson_code_runs_and_prints_what_it_says(path: Path, tmp_path, monkeypatch):
+    import torch
+
+    # Files a lesson writes with `tempfile` land in this test's own folder.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    blocks = python_blocks(path.read_text(encoding="utf-8"))
+    # Small models run fastest (and most reproducibly) on one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_lesson(path, blocks)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run_lesson(path: Path, blocks: list[CodeBlock]) -> None:
     import numpy as np
     import torch
 
-    blocks = python_blocks(path.read_text(encoding="utf-8"))
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
@@ -116,6 +131,29 @@ def test_lesson_code_runs_and_prints_what_it_says(path: Path):
             )
 
 
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_parser_agrees_with_the_lesson_loader(path: Path):
+    from tutor.lessons import load_lesson
+
+    lesson = load_lesson(path)
+    loaded = [
+        b.text.strip("\n")
+        for s in lesson.sections
+        for b in s.blocks
+        if b.kind == "code" and b.ref == "python"
+    ]
+    ours = [b.code.strip("\n") for b in python_blocks(path.read_text(encoding="utf-8"))]
+    assert ours == loaded
+
+
 def test_there_are_lessons_with_code():
     assert LESSONS, "no lessons/NN-slug.md files found"
     assert any(python_blocks(p.read_text(encoding="utf-8")) for p in LESSONS)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_every_lesson_checks_some_printed_output(path: Path):
+    blocks = python_blocks(path.read_text(encoding="utf-8"))
+    assert any(b.expected for b in blocks), (
+        f"{path.name}: no python block has '# -> ' lines, so no number in it is checked"
+    )

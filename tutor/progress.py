@@ -116,20 +116,6 @@ def lesson_statuses(course: Course, store: Store) -> tuple[LessonStatus, ...]:
     )
 
 
-def due_counts(store: Store) -> tuple[int, int]:
-    """Quiz cards due by the end of today and within seven days (UTC)."""
-    from datetime import datetime, timedelta, timezone
-
-    now = datetime.now(timezone.utc)
-    end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=999999)
-    week = now + timedelta(days=7)
-    dues = [card.due for card in store.cards().values()]
-    return (
-        sum(due <= end_of_day.isoformat() for due in dues),
-        sum(due <= week.isoformat() for due in dues),
-    )
-
-
 def next_steps(statuses: tuple[LessonStatus, ...], due_today: int) -> tuple[NextStep, ...]:
     steps: list[NextStep] = []
     if due_today:
@@ -159,7 +145,10 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         ExerciseStatus(a.exercise_id, a.passed, a.total, a.at) for a in sorted(best.values(), key=lambda a: a.exercise_id)
     )
     reviews = store.reviews()
-    today, week = due_counts(store)
+    from tutor.quiz import due_counts
+
+    due = due_counts(store)
+    today, week = due["today"], due["week"]
     runs = store.demo_runs(limit=1)
     last = None
     if runs:

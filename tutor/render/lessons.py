@@ -6,11 +6,9 @@ import re
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.padding import Padding
 from rich.rule import Rule
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -33,6 +31,8 @@ def command_text(block: Block) -> str:
 
 def _markdown_parts(text: str) -> list[RenderableType]:
     """Markdown, with block quotes turned into tip panels."""
+    from rich.markdown import Markdown  # markdown-it and pygments: only when a lesson is shown
+
     parts: list[RenderableType] = []
     prose: list[str] = []
     quote: list[str] = []
@@ -74,6 +74,8 @@ def render_block(block: Block) -> RenderableType | list[RenderableType]:
     if block.kind == "markdown":
         return _markdown_parts(block.text)
     if block.kind == "code":
+        from rich.syntax import Syntax
+
         lexer = block.ref or "text"
         if lexer in ("text", "txt", "plain", ""):
             return Padding(Text(block.text, no_wrap=True, overflow="fold"), (0, 0, 0, 2))
