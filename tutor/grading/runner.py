@@ -26,13 +26,14 @@ from pathlib import Path
 WORKER = Path(__file__).with_name("worker.py")
 MiB = 1024 * 1024
 
-# Enough for numpy and the small exercise inputs; the transfer exercise loads
-# torch in the child, whose shared libraries reserve far more address space,
-# so it is limited by data segment size instead.
-ADDRESS_SPACE_LIMIT = 2048 * MiB
-DATA_LIMIT_TORCH = 3072 * MiB
+# The child's data segment (heap and private anonymous mappings, where numpy
+# arrays live). Limiting it rather than the address space leaves room for
+# torch's large shared libraries (the transfer exercise, or a learner who
+# imports torch to compare) while still stopping a memory hog.
+DATA_LIMIT = 2048 * MiB
 OUTPUT_CHARS = 100_000  # learner prints kept (and the most they may print)
 FILE_SIZE_LIMIT = 4 * MiB  # backstop for writes that bypass sys.stdout
+STARTUP_ALLOWANCE = 60.0  # seconds for the worker's own imports, on top of --timeout
 
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),
@@ -85,12 +86,9 @@ class Child:
         limits = {
             "fsize": FILE_SIZE_LIMIT,
             "output_chars": OUTPUT_CHARS,
-            "cpu_seconds": int(timeout) + 5,
+            "cpu_seconds": int(timeout) + (40 if needs_torch else 10),
         }
-        if needs_torch:
-            limits["data"] = DATA_LIMIT_TORCH
-        else:
-            limits["address_space"] = ADDRESS_SPACE_LIMIT
+        limits["data"] = DATA_LIMIT
         plan = {"learner": str(self.learner), "limits": limits, "needs_torch": needs_torch, "jobs": jobs}
         jobs_path = workdir / "jobs.pkl"
         jobs_path.write_bytes(pickle.dumps(plan, protocol=4))
@@ -121,6 +119,7 @@ class Child:
             os.close(write_fd)
             capture.close()
         self._messages: list[tuple] = []
+        self._ready_at: float | None = None
         self._protocol_error: str | None = None
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
@@ -143,6 +142,8 @@ class Child:
                         self._protocol_error = str(exc)
                     return
                 with self._lock:
+                    if message and message[0] == "ready":
+                        self._ready_at = time.monotonic()
                     self._messages.append(message)
 
     def kill(self) -> None:
@@ -153,12 +154,25 @@ class Child:
                 self.proc.kill()
         self.proc.wait()
 
+    def close(self) -> None:
+        self.kill()
+        self._dir.cleanup()
+
+    def _deadline(self) -> float:
+        # The learner's time starts once the worker has loaded its own
+        # libraries (numpy, or torch for the transfer exercise), which can be
+        # slow on a busy machine; that start-up gets its own allowance.
+        with self._lock:
+            ready = self._ready_at
+        if ready is None:
+            return self.started + STARTUP_ALLOWANCE + self.timeout
+        return ready + self.timeout
+
     def wait(self) -> ChildResult:
-        deadline = self.started + self.timeout
         timed_out = False
         try:
             while True:
-                remaining = deadline - time.monotonic()
+                remaining = self._deadline() - time.monotonic()
                 if remaining <= 0:
                     timed_out = self.proc.poll() is None
                     break
@@ -193,12 +207,14 @@ class Child:
             elif tag == "fatal":
                 result.fatal = Fatal("output", f"your code printed more than {OUTPUT_CHARS // 1000} kB; the run was stopped (remove prints inside loops)")
         if result.fatal is None:
-            for job in result.jobs.values():
+            for name, job in result.jobs.items():
                 for step in job.values():
                     error = step.get("error") if not step.get("ok") else None
-                    if error and error.get("kind") == "memory":
-                        result.fatal = Fatal("memory", f"your code ran out of memory (the limit is {self._memory_mb()} MB)", error)
-                        break
+                    if error and error.get("kind") == "memory" and result.fatal is None:
+                        where = name.split("#")[0]
+                        result.fatal = Fatal("memory", f"your code ran out of memory in {where}() (the limit is {self._memory_mb()} MB)", error)
+        if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):
+            result.fatal = Fatal("output", f"your code printed more than {OUTPUT_CHARS // 1000} kB; the run was stopped (remove prints inside loops)")
         if result.fatal is None and protocol_error:
             result.fatal = Fatal("protocol", "the result channel was corrupted (did your code write to file descriptors it does not own?)")
         if result.fatal is None and not done:
@@ -207,10 +223,10 @@ class Child:
         return result
 
     def _memory_mb(self) -> int:
-        return (DATA_LIMIT_TORCH if self.needs_torch else ADDRESS_SPACE_LIMIT) // MiB
+        return DATA_LIMIT // MiB
 
     def _why_stopped(self, timed_out: bool, imported: bool, result: ChildResult) -> Fatal:
-        where = f" while running {result.started_job}" if result.started_job else (" while importing your file" if not imported else "")
+        where = f" while running {result.started_job.split('#')[0]}()" if result.started_job else (" while importing your file" if not imported else "")
         if timed_out:
             return Fatal("timeout", f"no answer within {self.timeout:g} s{where}: is there an infinite loop?")
         code = self.proc.returncode
@@ -238,7 +254,9 @@ class Child:
         except OSError:
             return "", False
         text = data.decode("utf-8", errors="replace")
-        truncated = size >= OUTPUT_CHARS or len(text) >= OUTPUT_CHARS
+        # print() stops at OUTPUT_CHARS characters (at most 4 bytes each);
+        # anything beyond came from writes that bypassed sys.stdout.
+        truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
 
 

@@ -29,6 +29,7 @@ import traceback
 
 LEARNER_MODULE = "learner_exercise"
 MAX_ITEMS = 64  # longest list/tuple/dict sent back
+MAX_ARRAY = 5_000_000  # elements; the exercises' arrays are tiny
 
 
 class OutputLimit(BaseException):
@@ -47,12 +48,15 @@ class CappedWriter(io.TextIOBase):
         self._cap = cap
         self.written = 0
         self.exceeded = False
+        self.muted = False  # during finite differences: the same prints, hundreds of times
 
     def writable(self) -> bool:
         return True
 
     def write(self, text) -> int:
         text = str(text)
+        if self.muted:
+            return len(text)
         room = self._cap - self.written
         if len(text) > room:
             if room > 0:
@@ -149,6 +153,8 @@ def sanitize(value, depth: int = 0):
     if depth > 4:
         return {"$object": type(value).__name__, "repr": "<nested too deep>"}
     if isinstance(value, np.ndarray):
+        if value.size > MAX_ARRAY:
+            return {"$object": "numpy.ndarray", "repr": f"an array of shape {value.shape}: far larger than expected"}
         if value.dtype.kind in "biufc":
             return np.array(value, copy=True, subok=False)
         return {"$object": f"ndarray[{value.dtype}]", "repr": _short_repr(value)}
@@ -207,7 +213,9 @@ class Runner:
         except (OutputLimit, KeyboardInterrupt):
             raise
         except BaseException as exc:  # noqa: BLE001 - learner code may raise anything, SystemExit included
-            raise StepFailed(_describe(exc, self.learner_path)) from None
+            info = _describe(exc, self.learner_path)
+            info["function"] = fn_name
+            raise StepFailed(info) from None
 
     # -- steps ------------------------------------------------------------
 
@@ -246,10 +254,26 @@ class Runner:
             result = self.call(fn_name, copy.deepcopy(current), copy.deepcopy(kwargs))
             total = 0.0
             for index, weight in loss_spec:
+                if index is not None and not isinstance(result, (tuple, list)):
+                    raise StepFailed({"kind": "arity", "message": f"{fn_name} should return a tuple (its outputs, then the cache); it returned {type(result).__name__}", "frames": []})
                 part = result if index is None else result[index]
                 part = np.asarray(part, dtype=np.float64)
+                if weight is not None and np.shape(part) != np.shape(weight):
+                    raise StepFailed({"kind": "shape", "message": f"{fn_name} returned an output of shape {np.shape(part)} where {np.shape(weight)} was expected, so finite differences cannot be taken", "frames": []})
                 total += float(np.sum(part * weight)) if weight is not None else float(np.sum(part))
             return total
+
+        writer = sys.stdout if isinstance(sys.stdout, CappedWriter) else None
+        if writer is not None:
+            writer.muted = True
+        try:
+            return self._numgrad(loss, args, step)
+        finally:
+            if writer is not None:
+                writer.muted = False
+
+    def _numgrad(self, loss, args, step):
+        import numpy as np
 
         loss(args)  # surfaces a failing forward once, before the loop
         grads = []
@@ -284,11 +308,12 @@ class Runner:
             flat[index] = original
             return (plus - minus) / (2 * h)
 
-        for h in (1e-5, 1e-6, 1e-7):
-            a = central(h)
-            b = central(h / 10) if h > 1e-7 else a
+        a = central(1e-5)
+        for h in (1e-6, 1e-7):
+            b = central(h)
             if abs(a - b) <= 1e-5 * max(1.0, abs(a)):
                 return a
+            a = b
         return float("nan")
 
     def step_transfer(self, step, env, variables):
@@ -304,8 +329,9 @@ class Runner:
         backbone = getattr(models, step["model"])()
         before = {name: p.detach().numpy().copy() for name, p in backbone.named_parameters()}
         built = self.call("build_feature_extractor", [backbone, step["num_classes"]], {})
-        facts: dict = {"returned": sanitize(built) if not isinstance(built, torch.nn.Module) else "module"}
-        if not isinstance(built, torch.nn.Module):
+        is_module = isinstance(built, torch.nn.Module)
+        facts: dict = {"is_module": is_module, "returned": None if is_module else sanitize(built)}
+        if not is_module:
             return facts
         model = built
         facts["same_object"] = model is backbone
@@ -330,7 +356,11 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001
             raise StepFailed(_describe(exc, self.learner_path)) from None
         facts["logits_shape"] = tuple(logits.shape)
-        params = self.call("trainable_parameters", [model], {})
+        try:
+            params = self.call("trainable_parameters", [model], {})
+        except StepFailed as failure:
+            facts["trainable_error"] = failure.info
+            return facts
         try:
             params = list(params)
         except TypeError:
@@ -359,6 +389,12 @@ class Runner:
                 results[key] = {"ok": True, "value": handler(step, env, variables)}
             except StepFailed as failure:
                 results[key] = {"ok": False, "error": failure.info}
+            except (OutputLimit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - e.g. a learner result that cannot be used as a number
+                info = _describe(exc, self.learner_path)
+                info["function"] = step.get("fn", step["op"])
+                results[key] = {"ok": False, "error": info}
         return results
 
 
@@ -398,6 +434,7 @@ def main(argv: list[str]) -> int:
     sys.stdout = CappedWriter(sys.__stdout__, cap)
     sys.stderr = sys.stdout
     learner_path = os.path.realpath(plan["learner"])
+    sys.path.append(os.path.dirname(learner_path))  # helpers next to the file; last, so they shadow nothing
     channel.send("ready")
     try:
         spec = importlib.util.spec_from_file_location(LEARNER_MODULE, learner_path)

@@ -31,12 +31,28 @@ class InvalidAnswer(ValueError):
         self.reason = reason
 
 
+def uses_letters(choices) -> bool:
+    """Choices that are themselves whole numbers are labelled a, b, c... so "2" is never ambiguous."""
+    return any(re.fullmatch(r"[+-]?\d+", c.strip()) for c in choices)
+
+
+def labels(choices) -> list[str]:
+    if uses_letters(choices):
+        return [chr(ord("a") + i) for i in range(len(choices))]
+    return [str(i) for i in range(1, len(choices) + 1)]
+
+
 def _choice_index(token: str, choices) -> int | None:
-    if token.isdigit():
-        index = int(token)
-        if 1 <= index <= len(choices):
-            return index - 1
+    token = token.strip().lower()
+    if token in labels(choices):
+        return labels(choices).index(token)
     return None
+
+
+def _label_range(choices) -> str:
+    marks = labels(choices)
+    kind = "letter" if uses_letters(choices) else "number"
+    return f"{kind} from {marks[0]} to {marks[-1]}"
 
 
 def _match_text(text: str, choices) -> int | None:
@@ -76,25 +92,28 @@ def _parse_choice(choices, text: str) -> str:
     if index is None:
         index = _match_text(text, choices)
     if index is None:
-        raise InvalidAnswer(f"type a number from 1 to {len(choices)}, or the exact text of a choice")
+        raise InvalidAnswer(f"type a {_label_range(choices)}, or the exact text of a choice")
     return choices[index]
 
 
 def _parse_multi(choices, text: str) -> list[str]:
-    if not text or text.lower() in {"none", "-", "0"}:
-        if not text:
-            raise InvalidAnswer(
-                f"type the numbers of every right choice (1-{len(choices)}), separated by commas or spaces; "
-                "'none' if no choice is right"
-            )
+    marks = labels(choices)
+    if not text:
+        raise InvalidAnswer(
+            f"type the {'letters' if uses_letters(choices) else 'numbers'} of every right choice "
+            f"({marks[0]}-{marks[-1]}), separated by commas or spaces; 'none' if no choice is right"
+        )
+    if text.lower() in {"none", "-"}:
         return []
-    tokens = [t for t in re.split(r"[,\s;]+", text) if t]
-    if all(t.isdigit() for t in tokens):
+    tokens = [t for t in re.split(r"[,\s;]+", text.lower()) if t]
+    if all(t in marks or t.isdigit() or (len(t) == 1 and t.isalpha()) for t in tokens):
         picked = []
         for t in tokens:
             index = _choice_index(t, choices)
+            if index is None and uses_letters(choices):
+                index = _match_text(t, choices)  # "0, 2" for the choices reading 0 and 2
             if index is None:
-                raise InvalidAnswer(f"{t} is not a choice; the choices are numbered 1 to {len(choices)}")
+                raise InvalidAnswer(f"{t} is not a choice; the choices are {marks[0]} to {marks[-1]}")
             if choices[index] not in picked:
                 picked.append(choices[index])
         return picked
@@ -106,7 +125,7 @@ def _parse_multi(choices, text: str) -> list[str]:
         index = _match_text(part, choices)
         if index is None:
             raise InvalidAnswer(
-                f"type the numbers of every right choice (1-{len(choices)}), separated by commas or spaces"
+                f"type the labels of every right choice ({marks[0]}-{marks[-1]}), separated by commas or spaces"
             )
         if choices[index] not in picked:
             picked.append(choices[index])
@@ -147,15 +166,16 @@ def decimals_typed(text: str) -> int | None:
     return -int(exponent) if isinstance(exponent, int) else None
 
 
+_SHAPE_RE = re.compile(r"\d+(?:\s*(?:,|x|×|\*)\s*\d+|\s+\d+)*\s*,?")
+
+
 def parse_shape(text: str) -> list[int]:
-    cleaned = text.strip()
-    cleaned = re.sub(r"^(torch\.Size\(|shape\s*[:=]?\s*)", "", cleaned, flags=re.I)
-    cleaned = cleaned.strip("()[] ")
-    cleaned = cleaned.rstrip(")").rstrip("]")
-    parts = [p for p in re.split(r"\s*(?:[,x×*]|\s)\s*", cleaned.lower()) if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    cleaned = text.strip().lower()
+    cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
+    cleaned = cleaned.rstrip(")").strip("()[] ")
+    if not _SHAPE_RE.fullmatch(cleaned):
         raise InvalidAnswer('type a shape such as "(32, 13, 13)", "32x13x13" or "32 13 13"')
-    return [int(p) for p in parts]
+    return [int(p) for p in re.findall(r"\d+", cleaned)]
 
 
 def is_correct(question, value, typed: str | None = None) -> bool:

@@ -29,13 +29,15 @@ class Template:
     section_hints: tuple[str, ...]  # words to look for in section slugs of that lesson
     build: Callable[[random.Random], dict]  # -> fields of the Question (kind, prompt, answer, ...)
     lesson_keys: tuple[str, ...] = ()  # words that identify its lesson (lesson id or section slugs)
+    topic_aliases: tuple[str, ...] = ()  # other spellings a bank may use for its topic (adopted)
+    lesson_topics: tuple[str, ...] = ()  # broader bank topics that only tell its lesson
 
-    def make(self, rng: random.Random, lesson: int | None = None) -> Question:
+    def make(self, rng: random.Random, lesson: int | None = None, topic: str | None = None) -> Question:
         fields = self.build(rng)
         return Question(
             id=self.id,
             lesson=lesson or self.lesson,
-            topic=self.topic,
+            topic=topic or self.topic,
             kind=fields["kind"],
             prompt=fields["prompt"],
             answer=fields["answer"],
@@ -227,7 +229,7 @@ def _build_conv_shape(rng: random.Random) -> dict:
         lines.append(f"  {number}. {_describe_layer(layer, c_in)}")
         nxt = stack_shape(current, [layer])
         steps.append(
-            f"{number}: floor(({current[1]} + 2*{layer['padding']} - {layer['k']}) / {layer['stride']}) + 1 = {nxt[1]}"
+            f"{number}. floor(({current[1]} + 2*{layer['padding']} - {layer['k']}) / {layer['stride']}) + 1 = {nxt[1]}"
             + (f" (width {nxt[2]})" if nxt[2] != nxt[1] else "")
             + f" -> ({nxt[0]}, {nxt[1]}, {nxt[2]})"
         )
@@ -242,7 +244,7 @@ def _build_conv_shape(rng: random.Random) -> dict:
         "answer": shape,
         "explanation": (
             "Each layer maps a length n to floor((n + 2*padding - kernel) / stride) + 1; a convolution sets the "
-            "channels to its number of filters, pooling keeps them. " + "; ".join(steps) + "."
+            "channels to its number of filters, pooling keeps them.\n" + "\n".join(f"  {step}" for step in steps)
         ),
         "params": {"input": [c, h, w], "layers": layers},
     }
@@ -390,8 +392,10 @@ def _build_sgd(rng: random.Random) -> dict:
     return {
         "kind": "number",
         "prompt": (
-            f"SGD with momentum as PyTorch does it: v <- momentum*v + g, then w <- w - lr*v. "
-            f"Now w = {fmt(w)}, the velocity v = {fmt(v)}, the gradient g = {fmt(g)}, lr = {fmt(lr)} and "
+            "SGD with momentum, as PyTorch does it:\n"
+            "  v <- momentum*v + g\n"
+            "  w <- w - lr*v\n"
+            f"Now w = {fmt(w)}, v = {fmt(v)} (the velocity), g = {fmt(g)} (the gradient), lr = {fmt(lr)} and "
             f"momentum = {fmt(mu)}. What is w after this step? Give 4 decimals."
         ),
         "answer": w_new,
@@ -413,41 +417,46 @@ def _build_adam(rng: random.Random) -> dict:
     return {
         "kind": "number",
         "prompt": (
-            f"Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = {fmt(lr)}) takes its very first step: m and v start "
-            f"at 0, the weight is w = {fmt(w)} and its gradient is g = {fmt(g)}. What is w after the step?"
+            f"Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = {fmt(lr)}) takes its very first step.\n"
+            f"Its moving averages m and v start at 0; the weight is w = {fmt(w)} and its gradient is g = {fmt(g)}.\n"
+            "What is w after the step?"
         ),
         "answer": w_new,
         "tolerance": lr / 100,
         "explanation": (
             f"m = 0.1 x {par(g)}, v = 0.001 x {par(g)}^2; bias correction divides them by 0.1 and 0.001, giving "
             f"m_hat = {fmt(g)} and v_hat = {fmt(g * g)}; the step is lr x m_hat / (sqrt(v_hat) + eps) = "
-            f"{fmt(lr)} x {'+1' if g > 0 else '-1'} (almost exactly), so w = {w_new:.6g}. "
+            f"{fmt(lr)} x {'1' if g > 0 else '(-1)'} (almost exactly), so w = {w_new:.6g}. "
             "Adam's first step has size lr whatever the size of the gradient."
         ),
         "params": {"w": w, "g": g, "lr": lr, "betas": [0.9, 0.999], "eps": 1e-8},
     }
 
 
+OPTIMIZER_TOPICS = ("optimizers", "optimisers", "optimization", "optimisation", "optimizer", "optimiser")
+
 TEMPLATES: tuple[Template, ...] = (
     Template("gen-sigmoid", "activations", 1, "sigmoid of a small vector", ("activation", "sigmoid"),
-             _build_sigmoid, ("activation-functions", "sigmoid")),
+             _build_sigmoid, ("activation", "sigmoid")),
     Template("gen-softmax", "activations", 1, "softmax of a few scores", ("activation", "softmax", "output"),
-             _build_softmax, ("activation-functions", "softmax")),
+             _build_softmax, ("activation", "softmax")),
     Template("gen-dense-params", "parameters", 1, "parameters of a dense layer", ("counting-parameters", "parameter"),
              _build_dense, ("counting-parameters",)),
-    Template("gen-sgd-momentum-step", "optimizers", 3, "one SGD-with-momentum step", ("momentum", "sgd", "optimi"),
-             _build_sgd, ("momentum", "optimizer")),
-    Template("gen-adam-step", "optimizers", 3, "one Adam step", ("adam", "optimi"), _build_adam, ("adam", "optimizer")),
-    Template("gen-dropout-expectation", "dropout", 4, "inverted dropout", ("dropout", "regulari"),
-             _build_dropout, ("dropout",)),
+    Template("gen-sgd-momentum-step", "optimizers", 4, "one SGD-with-momentum step", ("momentum", "sgd", "optimi"),
+             _build_sgd, ("momentum", "sgd", "optimi"), OPTIMIZER_TOPICS),
+    Template("gen-adam-step", "optimizers", 4, "one Adam step", ("adam", "optimi"),
+             _build_adam, ("adam", "optimi"), OPTIMIZER_TOPICS),
+    Template("gen-dropout-expectation", "dropout", 3, "inverted dropout", ("dropout", "regulari"),
+             _build_dropout, ("dropout",), lesson_topics=("regularisation", "regularization", "overfitting")),
     Template("gen-conv-params", "cnn", 5, "parameters of a Conv2D layer", ("parameter", "filter", "convolution"),
              _build_conv, ("cnn", "convolution")),
-    Template("gen-conv-shape", "cnn", 5, "output shape of a conv/pool stack", ("output-size", "stride", "padding", "shape"),
-             _build_conv_shape, ("cnn", "convolution")),
-    Template("gen-lstm-params", "rnn", 6, "parameters of an LSTM", ("lstm", "gate", "recurrent"),
-             lambda rng: _build_recurrent(rng, "LSTM"), ("rnn", "lstm", "recurrent")),
-    Template("gen-gru-params", "rnn", 6, "parameters of a GRU", ("gru", "gate", "recurrent"),
-             lambda rng: _build_recurrent(rng, "GRU"), ("rnn", "gru", "recurrent")),
+    Template("gen-conv-shape", "conv-shapes", 5, "output shape of a conv/pool stack",
+             ("output-size", "stride", "padding", "shape"), _build_conv_shape, ("cnn", "convolution"),
+             ("conv-shape", "shapes"), lesson_topics=("cnn",)),
+    Template("gen-lstm-params", "lstm", 6, "parameters of an LSTM", ("lstm", "gate", "recurrent"),
+             lambda rng: _build_recurrent(rng, "LSTM"), ("rnn", "lstm", "recurrent"), lesson_topics=("rnn",)),
+    Template("gen-gru-params", "gru", 6, "parameters of a GRU", ("gru", "gate", "recurrent"),
+             lambda rng: _build_recurrent(rng, "GRU"), ("rnn", "gru", "recurrent"), lesson_topics=("rnn",)),
 )
 
 
@@ -455,31 +464,51 @@ def templates() -> dict[str, Template]:
     return {t.id: t for t in TEMPLATES}
 
 
+def slug_has(slug: str, key: str) -> bool:
+    """``key`` starts a word of ``slug`` (or, for a hyphenated key, appears in it)."""
+    if "-" in key:
+        return key in slug
+    return any(word.startswith(key) for word in slug.split("-"))
+
+
 def _lesson_from_course(template: Template, course) -> int | None:
     if course is None:
         return None
     for key in template.lesson_keys:
         for lesson in course.lessons:
-            if key in lesson.id or any(key in section.slug for section in lesson.sections):
+            if slug_has(lesson.id, key) or any(slug_has(section.slug, key) for section in lesson.sections):
                 return lesson.number
     return None
 
 
-def resolve_lessons(bank_questions, course=None) -> dict[str, int]:
-    """Each template's lesson: where the bank puts most questions of its topic, else the
-    lesson whose id or section slugs name it, else the template's default."""
+def resolve(bank_questions, course=None) -> dict[str, tuple[int, str]]:
+    """Each template's (lesson, topic).
+
+    The topic is the template's own unless the bank only uses another spelling
+    of it (``topic_aliases``). The lesson is where the bank puts most questions
+    of that topic (or, failing that, of its ``lesson_topics``), else the lesson
+    whose id or section slugs name the template's ``lesson_keys``, else the
+    template's default.
+    """
     by_topic: dict[str, dict[int, int]] = {}
     for q in bank_questions:
         by_topic.setdefault(q.topic, {}).setdefault(q.lesson, 0)
         by_topic[q.topic][q.lesson] += 1
     result = {}
     for t in TEMPLATES:
-        counts = by_topic.get(t.topic)
-        if counts:
-            result[t.id] = min(counts, key=lambda lesson: (-counts[lesson], lesson))
+        topic = next((name for name in (t.topic, *t.topic_aliases) if name in by_topic), t.topic)
+        source = next((name for name in (topic, *t.lesson_topics) if name in by_topic), None)
+        if source is not None:
+            counts = by_topic[source]
+            lesson = min(counts, key=lambda number: (-counts[number], number))
         else:
-            result[t.id] = _lesson_from_course(t, course) or t.lesson
+            lesson = _lesson_from_course(t, course) or t.lesson
+        result[t.id] = (lesson, topic)
     return result
+
+
+def resolve_lessons(bank_questions, course=None) -> dict[str, int]:
+    return {tid: lesson for tid, (lesson, _topic) in resolve(bank_questions, course).items()}
 
 
 def generate(template_id: str, rng: random.Random, lesson: int | None = None) -> Question:

@@ -59,7 +59,7 @@ def reread_for(question, course) -> Reread:
     if template is not None:
         for hint in template.section_hints:
             for section in lesson.sections:
-                if hint in section.slug:
+                if generators.slug_has(section.slug, hint):
                     return Reread(lesson.number, lesson.id, section.index, section.title)
     return Reread(lesson.number, lesson.id)
 

@@ -110,16 +110,38 @@ def _end_of_local_day(now: datetime, days: int = 0) -> datetime:
     return end.astimezone(timezone.utc)
 
 
-def due_counts(store, now: datetime | None = None) -> dict:
-    """Cards due: ``now`` (at this moment), ``today`` (by the end of the local day),
-    ``week`` (by the end of the seventh day from today) and ``total`` cards seen."""
+def known_question_ids() -> set[str] | None:
+    """Ids the quiz can ask (bank and generators), or None when the bank cannot be read."""
+    from tutor.errors import TutorError
+    from tutor.quiz.bank import load_bank
+    from tutor.quiz.generators import templates
+
+    try:
+        bank = load_bank()
+    except TutorError:
+        return None
+    return set(bank.by_id()) | set(templates())
+
+
+def due_counts(store, now: datetime | None = None, known_ids: set[str] | None = None) -> dict:
+    """How many cards are due: ``now`` (at this moment), ``today`` (by the end of the
+    local day), ``week`` (by the end of the seventh day counting today), and ``total``
+    cards. Only cards the quiz can still ask count (``known_ids``, default: the bank
+    and the generators), so a retired question never stays "due" forever.
+
+    For the home screen and ``progress``: ``from tutor.quiz import due_counts``.
+    """
+    from tutor.store import parse_iso
+
     now = (now or utc_now()).astimezone(timezone.utc)
     cards = store.cards()
+    if cards and known_ids is None:
+        known_ids = known_question_ids()
     dues = []
-    for card in cards.values():
+    for qid, card in cards.items():
+        if known_ids is not None and qid not in known_ids:
+            continue
         try:
-            from tutor.store import parse_iso
-
             dues.append(parse_iso(card.due))
         except ValueError:
             dues.append(now)  # an unreadable due date counts as due
@@ -133,16 +155,21 @@ def due_counts(store, now: datetime | None = None) -> dict:
     }
 
 
-def schedule_concept(store, question_id: str, now: datetime | None = None) -> None:
+def schedule_concept(store, question_id: str, now: datetime | None = None) -> bool:
     """Bring the card ``question_id`` forward so the next quiz asks it first.
 
     For the exercise grader: a failed check on a concept makes its question due
     now. A card already seen keeps its memory state; an unseen one is created.
+    Returns False (and changes nothing) for an id the quiz does not know.
     """
+    known = known_question_ids()
+    if known is not None and question_id not in known:
+        return False
     now = (now or utc_now()).astimezone(timezone.utc)
     current = store.cards().get(question_id)
     card = load_card(question_id, current.state if current else None, now)
-    if card.due <= now and current is not None:
-        return  # already due
+    if current is not None and card.due <= now:
+        return True  # already due
     card.due = now
     store.put_card(question_id, card.to_dict(), iso(now))
+    return True

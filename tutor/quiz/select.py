@@ -47,14 +47,15 @@ class Entry:
     def instantiate(self, rng: random.Random) -> Question:
         if self.question is not None:
             return self.question
-        return self.template.make(rng, self.lesson)
+        return self.template.make(rng, self.lesson, self.topic)
 
 
 def catalogue(bank: Bank, course=None) -> dict[str, Entry]:
     entries = {q.id: Entry(q.id, q.lesson, q.topic, question=q) for q in bank.questions}
-    lessons = generators.resolve_lessons(bank.questions, course)
+    placed = generators.resolve(bank.questions, course)
     for t in generators.TEMPLATES:
-        entries[t.id] = Entry(t.id, lessons[t.id], t.topic, template=t)
+        lesson, topic = placed[t.id]
+        entries[t.id] = Entry(t.id, lesson, topic, template=t)
     return entries
 
 
@@ -141,7 +142,12 @@ def by_ids(entries: dict[str, Entry], ids: list[str], rng: random.Random) -> lis
         entry = entries.get(qid)
         if entry is None:
             close = difflib.get_close_matches(qid, list(entries), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else "; `dnn-tutor quiz --stats` lists the topics"
+            example = next((e.id for e in entries.values() if e.question is not None), "gen-softmax")
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; question ids look like {example!r} and appear in the lessons' checkpoint boxes"
+            )
             raise TutorError(f"no question {qid!r} in the bank{hint}")
         done.add(qid)
         items.append(Item(entry.instantiate(rng), "asked"))

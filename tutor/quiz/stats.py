@@ -19,8 +19,11 @@ def quiz_stats(store, entries: dict, now: datetime | None = None) -> dict:
             topic, {"topic": topic, "answered": 0, "correct": 0, "accuracy": None, "seen": 0, "questions": 0, "due_now": 0}
         )
 
+    lessons: dict[str, dict[int, int]] = {}
     for entry in entries.values():
         row(entry.topic)["questions"] += 1
+        counts = lessons.setdefault(entry.topic, {})
+        counts[entry.lesson] = counts.get(entry.lesson, 0) + 1
     seen: dict[str, set] = {}
     for review in store.reviews():
         entry = entries.get(review.question_id)
@@ -32,7 +35,9 @@ def quiz_stats(store, entries: dict, now: datetime | None = None) -> dict:
     next_due = None
     for qid, card in store.cards().items():
         entry = entries.get(qid)
-        topic = entry.topic if entry else "other"
+        if entry is None:
+            continue  # a retired question: the quiz will not ask it again
+        topic = entry.topic
         try:
             moment = parse_iso(card.due)
         except ValueError:
@@ -44,15 +49,17 @@ def quiz_stats(store, entries: dict, now: datetime | None = None) -> dict:
     for topic, ids in seen.items():
         topics[topic]["seen"] = len(ids)
     for r in topics.values():
+        counts = lessons.get(r["topic"])
+        r["lesson"] = min(counts, key=lambda n: (-counts[n], n)) if counts else None
         if r["answered"]:
             r["accuracy"] = round(r["correct"] / r["answered"], 4)
     answered = sum(r["answered"] for r in topics.values())
     correct = sum(r["correct"] for r in topics.values())
     return {
-        "topics": sorted(topics.values(), key=lambda r: r["topic"]),
+        "topics": sorted(topics.values(), key=lambda r: (r["lesson"] or 99, r["topic"])),
         "answered": answered,
         "correct": correct,
         "accuracy": round(correct / answered, 4) if answered else None,
-        "due": due_counts(store, now),
+        "due": due_counts(store, now, known_ids=set(entries)),
         "next_due": next_due.isoformat() if next_due else None,
     }

@@ -1,0 +1,44 @@
+"""Planted bugs in the backprop solution must fail with the diagnosis a learner needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_grading_helpers import assert_diagnosis, grade, planted
+
+BUGS = [
+    ("transposed dW", [("dW = x.T @ dout", "dW = (x.T @ dout).T")], "dense_backward.reference", "transposed", ["expected shape (3, 2), got (2, 3)"]),
+    ("bias averaged", [("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")], "dense_backward.reference", "bias-averaged", ["averaged over the batch", "expected", "got"]),
+    ("missing 1/N", [("    dlogits /= n\n", "")], "softmax_cross_entropy.values", "batch-mean", ["1/N"]),
+    ("no max-subtraction", [("shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits")], "softmax_cross_entropy.stable", "softmax-overflow", ["±1000", "maximum"]),
+    ("ReLU kink", [("dx = dout * (x > 0)", "dx = dout * (x >= 0)")], "relu_backward.reference", "relu-kink", ["exactly 0"]),
+    ("sigmoid derivative", [("dx = dout * s * (1.0 - s)", "dx = dout * s")], "sigmoid_backward.reference", "sigmoid-derivative", ["(1 − σ(x))"]),
+    ("sign flipped", [("dx = dout @ W.T", "dx = -(dout @ W.T)")], "dense_backward.reference", "sign", ["×−1"]),
+    ("float32", [("out = x @ W + b  # (N, M)", "out = (x @ W + b).astype(np.float32)")], "dense_forward.values", "dtype", ["float64", "float32"]),
+    ("no return", [("    return dx, dW, db", "    pass")], "dense_backward.reference", "none", ["returned None"]),
+]
+
+
+@pytest.mark.parametrize("name, replacements, check, code, fragments", BUGS, ids=[b[0] for b in BUGS])
+def test_planted_bug_is_diagnosed(tmp_path, name, replacements, check, code, fragments):
+    report = grade("backprop", planted(tmp_path, "backprop", *replacements), seed=7)
+    assert_diagnosis(report, check, code, *fragments)
+    assert not report.ok and report.passed < report.total
+
+
+def test_backward_vs_own_forward_separates_the_blame(tmp_path):
+    # A wrong backward with a right forward: the forward check passes, both backward checks fail.
+    report = grade("backprop", planted(tmp_path, "backprop", ("dx = dout @ W.T", "dx = 2 * dout @ W.T")), seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["dense_forward.values"].passed
+    assert_diagnosis(report, "dense_backward.numeric", "backward-vs-forward", "your own dense_forward", "finite differences give")
+    assert_diagnosis(report, "dense_backward.reference", "factor", "×2")
+
+
+def test_wrong_forward_with_matching_backward(tmp_path):
+    # out = 2xW + b: the forward fails against PyTorch, while the backward agrees with the correct maths.
+    report = grade("backprop", planted(tmp_path, "backprop", ("out = x @ W + b  # (N, M)", "out = 2 * (x @ W) + b")), seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert not by_id["dense_forward.values"].passed
+    assert by_id["dense_backward.reference"].passed
+    assert not by_id["dense_backward.numeric"].passed

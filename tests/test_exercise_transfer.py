@@ -1,0 +1,33 @@
+"""Planted bugs in the transfer solution (small models, random weights, no downloads)."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_grading_helpers import assert_diagnosis, grade, planted
+
+FREEZE = "    for parameter in backbone.parameters():\n        parameter.requires_grad = False\n"
+
+BUGS = [
+    ("backbone not frozen", [("        parameter.requires_grad = False", "        pass")], "build_feature_extractor.frozen", "not-frozen", ["requires_grad=True"]),
+    ("frozen after replacing the head", [(FREEZE, ""), ("    return backbone\n", FREEZE + "    return backbone\n")], "build_feature_extractor.frozen", "head-frozen", ["freeze first"]),
+    ("all parameters returned", [("    return [p for p in model.parameters() if p.requires_grad]", "    return list(model.parameters())")], "trainable_parameters.list", "trainable", ["fc.weight"]),
+    ("whole classifier replaced", [("        head = backbone.classifier\n        last = max(i for i, layer in enumerate(head) if isinstance(layer, nn.Linear))\n        head[last] = nn.Linear(head[last].in_features, num_classes)", "        backbone.classifier = nn.Linear(32, num_classes)")], "build_feature_extractor.head", "head", ["in_features=16"]),
+    ("model not returned", [("    return backbone\n", "")], "build_feature_extractor.head", "none", ["returned None"]),
+]
+
+
+@pytest.mark.parametrize("name, replacements, check, code, fragments", BUGS, ids=[b[0] for b in BUGS])
+def test_planted_bug_is_diagnosed(tmp_path, name, replacements, check, code, fragments):
+    report = grade("transfer", planted(tmp_path, "transfer", *replacements), seed=7)
+    assert_diagnosis(report, check, code, *fragments)
+
+
+def test_half_done_transfer_gets_partial_credit(tmp_path):
+    path = planted(tmp_path, "transfer", ("    return [p for p in model.parameters() if p.requires_grad]", '    raise NotImplementedError("trainable_parameters")'))
+    report = grade("transfer", path, seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["build_feature_extractor.head"].passed and by_id["build_feature_extractor.frozen"].passed
+    assert by_id["trainable_parameters.list"].not_started
+    assert "trainable_parameters is not started" in by_id["trainable_parameters.list"].message
+    assert report.status == "3 of 5 checks"

@@ -1,0 +1,40 @@
+"""Helpers shared by the grading tests (no tests here; imported by test_grading*.py and test_exercise_*.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "tests" / "solutions"
+STARTERS = REPO / "exercises"
+
+
+def planted(tmp_path: Path, exercise: str, *replacements: tuple[str, str], name: str | None = None) -> Path:
+    """The reference solution with text substitutions applied, written under tmp_path."""
+    source = (SOLUTIONS / f"{exercise}.py").read_text()
+    for old, new in replacements:
+        assert old in source, f"planted bug: {old!r} not found in the {exercise} solution"
+        source = source.replace(old, new)
+    path = tmp_path / (name or f"{exercise}.py")
+    path.write_text(source)
+    return path
+
+
+def grade(exercise: str, path: Path, seed: int = 0, timeout: float = 30.0):
+    from tutor.grading.engine import grade as run
+
+    return run(exercise, path, seed=seed, timeout=timeout)
+
+
+def failing(report) -> dict[str, str]:
+    """check id -> message of every failing check."""
+    return {c.id: c.message for c in report.checks if not c.passed}
+
+
+def assert_diagnosis(report, check_id: str, code: str, *fragments: str) -> None:
+    by_id = {c.id: c for c in report.checks}
+    check = by_id[check_id]
+    assert not check.passed, f"{check_id} passed but a planted bug should fail it"
+    assert check.code == code, f"{check_id}: code {check.code!r}, expected {code!r}; message: {check.message}"
+    for fragment in fragments:
+        assert fragment in check.message, f"{fragment!r} not in {check.message!r}"

@@ -1,0 +1,521 @@
+"""The quiz engine: plain (non-terminal) flow, filters, errors, stats and scheduling.
+
+These tests use the small fixture bank under tests/fixtures/questions and the
+fixture course, so they test the engine, not the course content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tutor.cli import app
+from tutor.quiz import answers, schedule
+from tutor.quiz.bank import BankError, Question, load_bank
+from tutor.quiz.select import Entry, catalogue, select
+from tutor.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_BANK = REPO / "tests" / "fixtures" / "questions"
+LESSON1_BANK = {"fx-choice", "fx-multi", "fx-true-false", "fx-number"}
+LESSON2_BANK = {"fx-shape", "fx-count"}
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def fixture_bank(monkeypatch, fixture_course):
+    monkeypatch.setenv("DNN_TUTOR_QUESTIONS", str(FIXTURE_BANK))
+    return FIXTURE_BANK
+
+
+def quiz(runner, *args, input=""):
+    return runner.invoke(app, ["quiz", *args], input=input)
+
+
+def reviews():
+    with Store() as store:
+        return store.reviews()
+
+
+def stderr_of(result) -> str:
+    try:
+        return result.stderr
+    except (ValueError, AttributeError):  # pragma: no cover - older click
+        return result.output
+
+
+# -- the plain flow ------------------------------------------------------------------
+
+
+def test_right_wrong_and_invalid_input_is_asked_again(runner):
+    result = quiz(
+        runner, "--question", "fx-choice", "--question", "fx-number", "--question", "fx-true-false",
+        input="1\nabc\n0.5\nyes\n",
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Question 1/3" in out and "Question 3/3" in out
+    assert "1) A weighted sum of its inputs plus a bias" in out  # numbered choices in plain mode
+    assert "✓ Right" in out
+    assert "✗ Not quite" in out and "The answer is 0.664" in out
+    assert "type a number" in out  # the reason "abc" was refused
+    assert "A neuron forms w·x + b" in out  # the explanation
+    assert "reread: dnn-tutor lesson basics --section 1" in out
+    assert "reread: dnn-tutor lesson basics --section 3" in out
+    assert "Quiz summary" in out
+    got = [(r.question_id, r.correct) for r in reviews()]
+    assert got == [("fx-choice", True), ("fx-number", False), ("fx-true-false", True)]
+
+
+def test_choice_by_exact_text_and_multi_by_numbers(runner):
+    result = quiz(
+        runner, "-q", "fx-choice", "-q", "fx-multi", "-q", "fx-shape",
+        input="the maximum of its inputs\n1, 2 4\n32x26x26\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert [r.correct for r in reviews()] == [False, True, True]
+    assert reviews()[0].answer == "The maximum of its inputs"
+
+
+def test_end_of_input_stops_cleanly_and_keeps_answers(runner):
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", "-q", "fx-multi", input="1\n")
+    assert result.exit_code == 0, result.output
+    assert "Stopped early: 1 of 3 answered" in result.output
+    assert "Traceback" not in result.output
+    assert [r.question_id for r in reviews()] == ["fx-choice"]
+
+
+def test_empty_stdin_does_not_hang(runner):
+    result = quiz(runner, "--count", "3", input="")
+    assert result.exit_code == 0, result.output
+    assert "Stopped early: 0 of 3 answered" in result.output
+    assert reviews() == []
+
+
+def test_end_of_input_while_being_asked_again(runner):
+    result = quiz(runner, "-q", "fx-true-false", input="maybe\n")
+    assert result.exit_code == 0
+    assert "answer true or false" in result.output
+    assert reviews() == []
+
+
+def test_ctrl_c_exits_130_and_keeps_answers(runner, monkeypatch):
+    import tutor.commands.quiz as command
+
+    lines = iter(["1"])
+
+    def fake_read_line(prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(command, "read_line", fake_read_line)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
+    assert result.exit_code == 130
+    assert "Traceback" not in result.output
+    assert [(r.question_id, r.correct) for r in reviews()] == [("fx-choice", True)]
+
+
+# -- selection from the command line ------------------------------------------------
+
+
+def test_nothing_read_uses_lesson_one_and_says_so(runner):
+    result = quiz(runner, "--count", "10", "--seed", "3", input="1\n" * 20)
+    assert result.exit_code == 0, result.output
+    assert "not read any lesson yet" in result.output
+    asked = {r.question_id for r in reviews()}
+    entries = catalogue(load_bank())
+    assert asked and all(entries[q].lesson == 1 for q in asked)
+    assert LESSON1_BANK <= asked  # every new bank question of lesson 1 came up
+    assert any(q.startswith("gen-") for q in asked)  # generated ones are mixed in
+
+
+def test_lessons_read_so_far_pick_the_new_questions(runner):
+    with Store() as store:
+        store.mark_section_read("more", 1, 1)  # lesson 2 of the fixture course
+    result = quiz(runner, "--count", "10", input="1\n" * 20)
+    assert result.exit_code == 0, result.output
+    assert "not read any lesson" not in result.output
+    entries = catalogue(load_bank())
+    asked = [r.question_id for r in reviews()]
+    assert asked and all(entries[q].lesson == 2 for q in asked)
+    assert LESSON2_BANK <= set(asked)
+
+
+@pytest.mark.parametrize(
+    "args, field, value",
+    [(["--lesson", "2"], "lesson", 2), (["--lesson", "more"], "lesson", 2), (["--topic", "cnn"], "topic", "cnn")],
+)
+def test_lesson_and_topic_filters(runner, args, field, value):
+    result = quiz(runner, *args, "--count", "3", "--seed", "1", input="1\n" * 10)
+    assert result.exit_code == 0, result.output
+    asked = [r.question_id for r in reviews()]
+    assert len(asked) == 3
+    entries = catalogue(load_bank())
+    assert all(getattr(entries[q], field) == value for q in asked), asked
+    others = [e for e in entries.values() if getattr(e, field) != value]
+    assert others  # the filter had something to leave out
+
+
+def test_count_limits_the_quiz(runner):
+    result = quiz(runner, "--lesson", "1", "--count", "2", input="1\n" * 10)
+    assert result.exit_code == 0
+    assert len(reviews()) == 2
+    assert "Question 2/2" in result.output and "Question 3/" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--lesson", "9"], "no lesson 9"),
+        (["--lesson", "nonsense"], "no lesson"),
+        (["--topic", "cnnn"], "did you mean 'cnn'"),
+        (["--question", "fx-choise"], "did you mean 'fx-choice'"),
+        (["--question", "fx-choice", "--review"], "--question"),
+    ],
+)
+def test_unknown_lesson_topic_or_question_is_one_line_exit_2(runner, args, words):
+    result = quiz(runner, *args)
+    assert result.exit_code == 2
+    err = stderr_of(result)
+    assert "Traceback" not in result.output + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert words.lower() in lines[0].lower()
+
+
+def test_malformed_bank_is_one_line_error(runner, tmp_path, monkeypatch):
+    (tmp_path / "01-bad.toml").write_text(
+        '[[question]]\nid = "bad"\nlesson = 1\ntopic = "x"\nkind = "choice"\nprompt = "?"\n'
+        'choices = ["a", "b"]\nanswer = "c"\nexplanation = "."\n'
+    )
+    monkeypatch.setenv("DNN_TUTOR_QUESTIONS", str(tmp_path))
+    result = quiz(runner)
+    assert result.exit_code == 2
+    assert "01-bad.toml" in stderr_of(result) and "one of the choices" in stderr_of(result)
+
+
+def test_generated_question_by_id_is_reproducible_with_seed(runner):
+    first = quiz(runner, "-q", "gen-conv-shape", "--seed", "7", input="1 1 1\n")
+    second = quiz(runner, "-q", "gen-conv-shape", "--seed", "7", input="1 1 1\n")
+    assert first.exit_code == second.exit_code == 0
+    prompt = first.output.split("answer>")[0]
+    assert "Conv2d(" in prompt and prompt == second.output.split("answer>")[0]
+    assert [r.question_id for r in reviews()] == ["gen-conv-shape", "gen-conv-shape"]
+
+
+def test_generated_answer_is_checked(runner):
+    from tutor.quiz.generators import generate
+
+    q = generate("gen-dense-params", random.Random(11))
+    result = quiz(runner, "-q", "gen-dense-params", "--seed", "11", input=f"{int(q.answer)}\n")
+    assert result.exit_code == 0
+    assert "✓ Right" in result.output
+    assert reviews()[0].correct
+
+
+# -- review, persistence, stats -----------------------------------------------------
+
+
+def test_review_with_nothing_due(runner):
+    result = quiz(runner, "--review")
+    assert result.exit_code == 0
+    assert "Nothing to review yet" in result.output
+    quiz(runner, "-q", "fx-choice", input="1\n")  # right: due in days
+    result = quiz(runner, "--review")
+    assert result.exit_code == 0
+    assert "Nothing is due for review right now" in result.output
+
+
+def test_second_run_asks_due_cards_first(runner, monkeypatch):
+    quiz(runner, "-q", "fx-number", "-q", "fx-choice", input="9\n1\n")  # a miss, then a hit
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    monkeypatch.setattr(schedule, "utc_now", lambda: later)
+    result = quiz(runner, "--review", input="0.664\n")
+    assert result.exit_code == 0, result.output
+    assert "Question 1/1" in result.output and "due for review" in result.output
+    assert "tanh(0.8)" in result.output
+    result = quiz(runner, "--count", "3", "--seed", "2", input="1\n1\n1\n")
+    assert "Question 1/3" in result.output
+    asked = [r.question_id for r in reviews()]
+    assert asked[:3] == ["fx-number", "fx-choice", "fx-number"]
+    assert "fx-choice" not in asked[3:] and "fx-number" not in asked[3:]  # not due: new ones instead
+
+
+def test_stats_table_and_json(runner):
+    quiz(runner, "-q", "fx-choice", "-q", "fx-multi", "-q", "fx-number", input="1\n1\n0.664\n")
+    result = quiz(runner, "--stats")
+    assert result.exit_code == 0
+    assert "Quiz statistics" in result.output and "neurons" in result.output and "50%" in result.output
+    result = quiz(runner, "--stats", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    topics = {row["topic"]: row for row in data["topics"]}
+    assert topics["neurons"]["answered"] == 2 and topics["neurons"]["correct"] == 1
+    assert topics["neurons"]["accuracy"] == 0.5
+    assert topics["activations"]["correct"] == 1
+    assert data["answered"] == 3 and data["due"]["total"] == 3
+    assert data["due"]["week"] >= data["due"]["today"] >= 1  # the miss is due in 10 minutes
+
+
+# -- the scheduler ---------------------------------------------------------------------
+
+
+def test_intervals_grow_after_hits_and_shrink_after_a_miss():
+    state, due = schedule.review("q", None, True, T0)
+    intervals = [due - T0]
+    now = due
+    for _ in range(3):
+        state, due = schedule.review("q", state, True, now, streak=len(intervals))
+        intervals.append(due - now)
+        now = due
+    assert all(b > a for a, b in zip(intervals, intervals[1:])), intervals
+    assert intervals[0] >= timedelta(days=1)
+    state, due = schedule.review("q", state, False, now, streak=4)
+    assert due - now <= timedelta(minutes=10)
+    assert due - now < intervals[-1]
+
+
+def test_a_miss_on_a_new_card_comes_back_soon():
+    _, due = schedule.review("q", None, False, T0)
+    assert timedelta(0) < due - T0 <= timedelta(minutes=10)
+
+
+def test_ratings_and_streaks():
+    from fsrs import Rating
+
+    assert schedule.rating_for(False, 10) == Rating.Again
+    assert schedule.rating_for(True, 0) == Rating.Good
+    assert schedule.rating_for(True, schedule.EASY_STREAK - 1) == Rating.Easy
+    assert schedule.streak_of([True, False, True, True]) == 2
+    assert schedule.streak_of([]) == 0
+
+
+def test_record_and_due_counts_use_the_store():
+    with Store() as store:
+        due = schedule.record(store, "fx-choice", "x", False, now=T0)
+        assert due - T0 <= timedelta(minutes=10)
+        schedule.record(store, "fx-multi", "x", True, now=T0)
+        counts = schedule.due_counts(store, T0 + timedelta(minutes=30))
+        assert counts["now"] == 1 and counts["total"] == 2
+        assert counts["week"] == 2 and counts["today"] >= 1
+        assert schedule.due_counts(store, T0 - timedelta(days=1))["now"] == 0
+        store.put_card("retired-question", {}, schedule.iso(T0))  # no longer in the bank
+        assert schedule.due_counts(store, T0 + timedelta(minutes=30))["total"] == 2
+
+
+def test_schedule_concept_brings_a_card_forward():
+    with Store() as store:
+        schedule.record(store, "fx-choice", "x", True, now=T0)
+        assert store.due_cards(until=schedule.iso(T0 + timedelta(hours=1))) == []
+        assert schedule.schedule_concept(store, "fx-choice", now=T0 + timedelta(hours=1))
+        assert schedule.schedule_concept(store, "fx-multi", now=T0 + timedelta(hours=1))
+        assert not schedule.schedule_concept(store, "no-such-question", now=T0)
+        due = [c.question_id for c in store.due_cards(until=schedule.iso(T0 + timedelta(hours=1)))]
+        assert set(due) == {"fx-choice", "fx-multi"}
+        assert store.cards()["fx-choice"].state["stability"] is not None  # memory kept
+
+
+class _Card:
+    def __init__(self, due):
+        self.due = schedule.iso(due)
+
+
+def test_selection_order_due_then_new_then_generated():
+    entries = catalogue(load_bank())
+    cards = {
+        "fx-number": _Card(T0 - timedelta(days=1)),
+        "fx-choice": _Card(T0 - timedelta(days=3)),  # most overdue
+        "fx-multi": _Card(T0 + timedelta(days=2)),  # not due
+    }
+    items = select(entries, cards, T0, count=10, lessons={1}, rng=random.Random(0))
+    ids = [i.question.id for i in items]
+    reasons = [i.reason for i in items]
+    assert ids[:2] == ["fx-choice", "fx-number"] and reasons[:2] == ["due", "due"]
+    assert ids[2] == "fx-true-false" and reasons[2] == "new"
+    assert all(r == "generated" for r in reasons[3:-1])
+    assert ids[-1] == "fx-multi" and reasons[-1] == "ahead"  # room left: reviewed ahead
+    review = select(entries, cards, T0, count=10, lessons={1}, review_only=True)
+    assert [i.question.id for i in review] == ["fx-choice", "fx-number"]
+
+
+def test_generated_share_of_a_quiz():
+    bank = [Question(f"b{i}", 1, "activations", "true-false", "?", True, ".") for i in range(20)]
+    entries = {q.id: Entry(q.id, 1, q.topic, question=q) for q in bank}
+    entries.update({k: v for k, v in catalogue(load_bank()).items() if k.startswith("gen-")})
+    items = select(entries, {}, T0, count=10, lessons={1}, rng=random.Random(1))
+    assert len(items) == 10
+    assert sum(i.reason == "generated" for i in items) == 3
+    assert [i.reason for i in items][:7] == ["new"] * 7
+
+
+# -- answers ---------------------------------------------------------------------------
+
+
+def _q(kind, answer, **kw):
+    return Question("t", 1, "x", kind, "?", answer, ".", **kw)
+
+
+@pytest.mark.parametrize(
+    "typed, ok",
+    [("0.6652", True), ("0.665", True), ("0.67", True), ("0.666", True), ("0.7", False), ("0.664", False), ("1", False)],
+)
+def test_numbers_are_checked_forgivingly(typed, ok):
+    q = _q("number", 0.6652, tolerance=0.001)
+    assert answers.is_correct(q, answers.parse(q, typed), typed) is ok
+
+
+@pytest.mark.parametrize("typed, ok", [("401920", True), ("401,920", True), ("4.0192e5", True), ("401408", False), ("4.02e5", False)])
+def test_whole_number_answers_must_be_exact(typed, ok):
+    q = _q("number", 401920.0)
+    assert answers.is_correct(q, answers.parse(q, typed), typed) is ok
+
+
+def test_number_without_tolerance_accepts_rounding_at_typed_precision():
+    q = _q("number", 0.6652)
+    assert answers.is_correct(q, 0.665, "0.665")
+    assert not answers.is_correct(q, 0.66, "0.66")
+    assert answers.is_correct(q, 2 / 3, "2/3") is False
+
+
+@pytest.mark.parametrize("typed", ["(32, 13, 13)", "32x13x13", "32 13 13", "[32,13,13]", "torch.Size([32, 13, 13])"])
+def test_shape_formats(typed):
+    assert answers.parse_shape(typed) == [32, 13, 13]
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "32 x", "(a, b)"])
+def test_bad_shapes_are_refused_with_a_reason(typed):
+    with pytest.raises(answers.InvalidAnswer) as info:
+        answers.parse(_q("shape", [1]), typed)
+    assert info.value.reason
+
+
+@pytest.mark.parametrize(
+    "kind, typed",
+    [("true-false", "perhaps"), ("number", "twelve"), ("number", "5%"), ("choice", "7"), ("multi", "1, 9")],
+)
+def test_invalid_answers_have_reasons(kind, typed):
+    q = _q(kind, "a" if kind == "choice" else ["a"] if kind == "multi" else True, choices=("a", "b", "c"))
+    with pytest.raises(answers.InvalidAnswer):
+        answers.parse(q, typed)
+
+
+def test_true_false_words():
+    q = _q("true-false", False)
+    assert [answers.parse(q, w) for w in ["t", "True", "yes", "f", "NO", "false"]] == [True, True, True, False, False, False]
+
+
+# -- bank loader -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ('kind = "number"\nanswer = "x"', "must be a number"),
+        ('kind = "shape"\nanswer = [1, "a"]', "shape"),
+        ('kind = "true-false"\nanswer = "yes"', "true or false"),
+        ('kind = "multi"\nchoices = ["a", "b"]\nanswer = ["c"]', "multi"),
+        ('kind = "essay"\nanswer = 1', "kind"),
+        ('kind = "number"\nanswer = 1\nhint = "x"', "unknown keys"),
+    ],
+)
+def test_bank_schema_errors_name_the_file_and_question(tmp_path, body, words):
+    (tmp_path / "03-x.toml").write_text(
+        f'[[question]]\nid = "x-one"\nlesson = 3\ntopic = "x"\nprompt = "?"\nexplanation = "."\n{body}\n'
+    )
+    with pytest.raises(BankError) as info:
+        load_bank(tmp_path)
+    assert "03-x.toml" in info.value.message and "x-one" in info.value.message
+    assert words in info.value.message
+
+
+def test_duplicate_ids_across_files(tmp_path):
+    text = '[[question]]\nid = "dup"\nlesson = 1\ntopic = "x"\nkind = "true-false"\nprompt = "?"\nanswer = true\nexplanation = "."\n'
+    (tmp_path / "01-a.toml").write_text(text)
+    (tmp_path / "02-b.toml").write_text(text)
+    with pytest.raises(BankError, match="appears twice"):
+        load_bank(tmp_path)
+
+
+def test_the_shipped_bank_follows_the_schema(monkeypatch):
+    monkeypatch.delenv("DNN_TUTOR_QUESTIONS")
+    bank = load_bank()
+    assert bank.questions, "data/questions holds no questions"
+    ids = set(bank.by_id())
+    assert not any(i.startswith("gen-") for i in ids)
+
+
+def test_reread_falls_back_when_lessons_are_missing(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("DNN_TUTOR_LESSONS", str(tmp_path / "nowhere"))
+    result = quiz(runner, "-q", "fx-choice", input="1\n")
+    assert result.exit_code == 0
+    assert "reread: lesson 1, section 'first-steps'" in result.output
+
+
+def test_unknown_section_slug_points_to_the_lesson(runner):
+    result = quiz(runner, "-q", "fx-count", input="320\n")
+    assert "reread: dnn-tutor lesson more" in result.output
+    assert "--section" not in result.output.split("reread:")[1].splitlines()[0]
+
+
+def test_quiz_does_not_import_torch(tmp_path):
+    code = (
+        "import sys; from typer.testing import CliRunner; from tutor.cli import app; "
+        "r = CliRunner().invoke(app, ['quiz', '--count', '1'], input='1\\n'); "
+        "print(r.exit_code, 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    env["DNN_TUTOR_HOME"] = str(tmp_path / "home")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["0", "False"], proc.stdout + proc.stderr
+
+
+def test_numeric_choices_are_labelled_with_letters():
+    q = _q("choice", "1", choices=("0", "1", "2"))
+    assert answers.labels(q.choices) == ["a", "b", "c"]
+    assert answers.parse(q, "b") == "1"
+    assert answers.parse(q, "1") == "1"  # the text of a choice, not a position
+    with pytest.raises(answers.InvalidAnswer, match="letter from a to c"):
+        answers.parse(q, "9")
+    m = _q("multi", ["0", "2"], choices=("0", "1", "2"))
+    assert answers.parse(m, "a, c") == ["0", "2"]
+    assert answers.parse(m, "none") == []
+    assert answers.parse(m, "0 2") == ["0", "2"]
+
+
+def test_templates_follow_the_bank_topics_and_the_course():
+    from types import SimpleNamespace as NS
+
+    from tutor.quiz.generators import resolve
+    from tutor.quiz.refs import reread_for
+
+    bank = [
+        Question("a", 4, "optimisers", "true-false", "?", True, "."),
+        Question("b", 3, "regularisation", "true-false", "?", True, "."),
+        Question("c", 3, "regularisation", "true-false", "?", True, "."),
+        Question("d", 9, "regularisation", "true-false", "?", True, "."),
+    ]
+    placed = resolve(bank)
+    assert placed["gen-adam-step"] == (4, "optimisers")  # the bank's spelling is adopted
+    assert placed["gen-dropout-expectation"] == (3, "dropout")  # lesson from a broader topic, most questions
+    section = NS(slug="adam-and-rmsprop", index=2, title="Adam and RMSprop")
+    course = NS(lessons=[NS(id="training", number=7, sections=[NS(slug="intro", index=1, title="Intro"), section])])
+    assert resolve([], course)["gen-adam-step"] == (7, "optimizers")
+    q = generate_question("gen-adam-step", lesson=7)
+    ref = reread_for(q, course)
+    assert ref.command == "dnn-tutor lesson training --section 2"
+
+
+def generate_question(template_id, lesson):
+    from tutor.quiz.generators import templates
+
+    return templates()[template_id].make(random.Random(0), lesson)

@@ -1,0 +1,75 @@
+"""The quiz in a real terminal (pexpect): arrow keys, typed answers and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+REPO = Path(__file__).resolve().parents[1]
+DOWN = "\x1b[B"
+
+
+def spawn(home: Path, *args: str):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    env.update(
+        PROMPT_TOOLKIT_NO_CPR="1",
+        TERM="xterm",
+        DNN_TUTOR_HOME=str(home),
+        DNN_TUTOR_QUESTIONS=str(REPO / "tests" / "fixtures" / "questions"),
+        DNN_TUTOR_LESSONS=str(REPO / "tests" / "fixtures" / "course"),
+    )
+    env.pop("NO_COLOR", None)
+    return pexpect.spawn(
+        sys.executable, ["-m", "tutor", "quiz", *args], env=env, cwd=str(REPO),
+        dimensions=(40, 100), encoding="utf-8", timeout=30,
+    )
+
+
+def reviews(home: Path):
+    from tutor.store import Store
+
+    with Store(home / "progress.db") as store:
+        return [(r.question_id, r.correct) for r in store.reviews()]
+
+
+def test_arrow_keys_pick_a_choice_and_show_the_explanation(tmp_path):
+    child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-number")
+    try:
+        child.expect("Your answer")
+        child.send(DOWN)  # the second choice: "The maximum of its inputs" (wrong)
+        child.send("\r")
+        child.expect("Not quite")
+        child.expect("A neuron forms w")  # the explanation
+        child.expect("reread: ")
+        child.expect("Your answer")  # the number question: typed
+        child.send("0.664\r")
+        child.expect("Right")
+        child.expect("Quiz summary")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert reviews(tmp_path) == [("fx-choice", False), ("fx-number", True)]
+
+
+def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
+    child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-multi")
+    try:
+        child.expect("Your answer")
+        child.send("\r")  # the first choice is right
+        child.expect("Right")
+        child.expect("Your answer")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        output = child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, output
+    assert "Traceback" not in output
+    assert "interrupted" in output
+    assert reviews(tmp_path) == [("fx-choice", True)]

@@ -1,0 +1,83 @@
+"""The exercise catalogue (exercises/info.toml) and finding the exercise for a file."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from tutor import paths
+from tutor.errors import TutorError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class ExerciseInfo:
+    id: str
+    lesson: int
+    file: str
+    title: str
+    summary: str
+    functions: tuple[str, ...]
+    hints: tuple[str, ...]
+    tailored: dict = field(default_factory=dict, hash=False, compare=False)
+    concepts: dict = field(default_factory=dict, hash=False, compare=False)  # code -> quiz question id
+
+    def starter(self) -> Path:
+        return paths.exercises_dir() / self.file
+
+
+def load(path: Path | None = None) -> dict[str, ExerciseInfo]:
+    path = path or paths.exercises_dir() / "info.toml"
+    return _load(str(path))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> dict[str, ExerciseInfo]:
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    found: dict[str, ExerciseInfo] = {}
+    for entry in data.get("exercise", []):
+        info = ExerciseInfo(
+            id=entry["id"],
+            lesson=int(entry["lesson"]),
+            file=entry["file"],
+            title=entry["title"],
+            summary=entry["summary"],
+            functions=tuple(entry["functions"]),
+            hints=tuple(entry["hints"]),
+            tailored=dict(entry.get("tailored", {})),
+            concepts=dict(entry.get("concepts", {})),
+        )
+        found[info.id] = info
+    return found
+
+
+def ids() -> list[str]:
+    return list(load())
+
+
+def find(exercise_id: str) -> ExerciseInfo:
+    catalogue = load()
+    if exercise_id not in catalogue:
+        raise TutorError(f"unknown exercise {exercise_id!r}; valid ids: {', '.join(catalogue)}")
+    return catalogue[exercise_id]
+
+
+def for_file(path: Path, exercise_id: str | None = None) -> ExerciseInfo:
+    """The exercise a file is graded as: ``--exercise`` if given, else the file's stem."""
+    if exercise_id:
+        return find(exercise_id)
+    stem = Path(path).stem
+    catalogue = load()
+    if stem not in catalogue:
+        raise TutorError(
+            f"cannot tell which exercise {Path(path).name} is (the file name is not an exercise id); "
+            f"pass --exercise with one of: {', '.join(catalogue)}"
+        )
+    return catalogue[stem]

@@ -1,0 +1,200 @@
+"""Checks for exercises/backprop.py: dense, ReLU, sigmoid, softmax cross-entropy, a small MLP."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grading.compare import NUMERIC_TOL, TOL, compare, compare_numeric, unpack
+from tutor.grading.engine import Plan, call, numgrad
+from tutor.grading.specs._common import LayerCase, coords_for, label, layer_checks, torch_reference
+
+
+def plan(rng: np.random.Generator) -> Plan:
+    p = Plan()
+    _dense(p, rng)
+    _relu(p, rng)
+    _sigmoid(p, rng)
+    _softmax(p, rng)
+    _mlp(p, rng)
+    return p
+
+
+def _dense(p: Plan, rng) -> None:
+    cases = []
+    for n, d, m in [(1, 3, 2), (4, 5, 3), (6, 4, 4), (3, 7, 5)]:
+        x, w, b = rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=m)
+        cases.append(LayerCase(label(N=n, D=d, M=m), [x, w, b], rng.normal(size=(n, m)), batch=n))
+
+    def variants(case, outs, grads):
+        dx, dw, db = grads
+        n = case.batch
+        found = {"db": [("bias-averaged", db / n, "the bias gradient is averaged over the batch; sum it instead (the upstream gradient already carries any 1/N)")]}
+        if dw.shape[0] == dw.shape[1]:
+            found["dW"] = [("transposed", dw.T, "looks transposed: dW should have W's shape (D, M), built from x.T and dout")]
+        return found
+
+    layer_checks(
+        p, rng, forward="dense_forward", backward="dense_backward", cases=cases,
+        reference=lambda x, w, b: x @ w + b, grad_names=("dx", "dW", "db"), grad_of=[0, 1, 2], variants=variants,
+    )
+
+
+def _relu(p: Plan, rng) -> None:
+    cases = []
+    for shape in [(1, 5), (4, 6), (3, 2, 5)]:
+        x = rng.normal(size=shape)
+        cases.append(LayerCase(label(shape=shape), [x], rng.normal(size=shape)))
+    x = rng.normal(size=(5, 8))
+    x[rng.random(size=x.shape) < 0.25] = 0.0  # exact zeros: the kink
+    cases.append(LayerCase("shape=(5, 8) with exact zeros", [x], rng.normal(size=x.shape), zero_mask=(x == 0), numeric=False))
+
+    def variants(case, outs, grads):
+        x = case.args[0]
+        return {"dx": [("relu-mask", case.dout * (x < 0), "the mask is inverted: the gradient passes where the input is negative")]}
+
+    layer_checks(p, rng, forward="relu_forward", backward="relu_backward", cases=cases, reference=lambda x: x.clamp(min=0), grad_names=("dx",), grad_of=[0], variants=variants)
+
+
+def _sigmoid(p: Plan, rng) -> None:
+    cases = []
+    for shape in [(1, 4), (5, 3), (2, 3, 4)]:
+        x = rng.normal(scale=3.0, size=shape)
+        cases.append(LayerCase(label(shape=shape), [x], rng.normal(size=shape)))
+    x = rng.normal(size=(3, 4))
+    x[0, :2] = [-800.0, 800.0]  # exp overflows in the naive formula
+    cases.append(LayerCase("shape=(3, 4) with inputs ±800", [x], rng.normal(size=x.shape), numeric=False, nan_hint=" — exp overflowed for a large input: use a form that only exponentiates non-positive numbers"))
+
+    def variants(case, outs, grads):
+        s = outs[0]
+        return {"dx": [("sigmoid-derivative", case.dout * s, "the derivative is σ(x)(1 − σ(x)); the (1 − σ(x)) factor is missing")]}
+
+    layer_checks(p, rng, forward="sigmoid_forward", backward="sigmoid_backward", cases=cases, reference=lambda x: x.sigmoid(), grad_names=("dx",), grad_of=[0], variants=variants)
+
+
+def _xent(logits, y):
+    import torch
+
+    return torch.nn.functional.cross_entropy(logits, y)
+
+
+def _softmax(p: Plan, rng) -> None:
+    plain = []
+    for n, c in [(1, 3), (5, 4), (8, 10)]:
+        plain.append((label(N=n, C=c), rng.normal(scale=2.0, size=(n, c)), rng.integers(0, c, size=n)))
+    big_logits = rng.normal(size=(4, 5)) * 1000.0
+    big_logits[0] = [1000.0, -1000.0, 999.0, 0.0, -999.0]
+    large = [("N=4, C=5, logits up to ±1000", big_logits, rng.integers(0, 5, size=4))]
+    jobs = {}
+    for group, cases in (("plain", plain), ("large", large)):
+        for i, (case, logits, y) in enumerate(cases):
+            coords = coords_for(rng, logits)
+            name = p.job(
+                f"softmax_cross_entropy#{group}{i}",
+                call("softmax_cross_entropy", logits, y, save="out"),
+                numgrad("softmax_cross_entropy", [logits, y], wrt=[[0]], coords=[coords], loss=[(0, None)], save="num"),
+            )
+            expected = p.lazy(lambda logits=logits, y=y: torch_reference(_xent, [logits, y], [0], [1.0]))
+            jobs.setdefault(group, []).append((name, case, logits, y, coords, expected))
+
+    def judge(results, group, hint=""):
+        worst = 0.0
+        for name, case, logits, y, _coords, expected in jobs[group]:
+            loss, dlogits = unpack(results.get(name, "out", case), ("loss", "dlogits"), "softmax_cross_entropy", case)
+            (ref_loss,), (ref_dlogits,) = expected()
+            n = logits.shape[0]
+            worst = max(worst, compare("loss", ref_loss, loss, case=case, scalar=True, batch=n, nan_hint=hint,
+                                       variants=[("batch-mean", ref_loss * n, "the loss is summed over the batch, not averaged")]))
+            worst = max(worst, compare("dlogits", ref_dlogits, dlogits, case=case, batch=n, nan_hint=hint,
+                                       variants=[("batch-mean", ref_dlogits * n, "missing the 1/N of the batch mean: the loss is a mean, so each row's gradient is divided by N")]))
+        return worst
+
+    overflow = " — exp overflowed: subtract each row's maximum logit before exponentiating (softmax-overflow)"
+    p.check("softmax_cross_entropy.values", "softmax_cross_entropy", "loss, dlogits vs PyTorch", TOL)(lambda r: judge(r, "plain"))
+    p.check("softmax_cross_entropy.stable", "softmax_cross_entropy", "logits of ±1000 (stability)", TOL)(lambda r: judge(r, "large", overflow))
+
+    @p.check("softmax_cross_entropy.numeric", "softmax_cross_entropy", "vs finite differences of your loss", NUMERIC_TOL)
+    def _numeric(results):
+        worst = 0.0
+        for name, case, logits, y, coords, _ in jobs["plain"]:
+            _loss, dlogits = unpack(results.get(name, "out", case), ("loss", "dlogits"), "softmax_cross_entropy", case)
+            numeric = results.get(name, "num", case)["grads"][0]
+            worst = max(worst, compare_numeric("dlogits", dlogits, coords, numeric, case=case, forward="loss", shape=logits.shape))
+        return worst
+
+
+def _mlp_torch(*tensors, layers):
+    import torch
+
+    X, y = tensors[-2], tensors[-1]
+    h = X
+    for i in range(layers):
+        h = h @ tensors[2 * i] + tensors[2 * i + 1]
+        if i < layers - 1:
+            h = torch.relu(h)
+    return _xent(h, y)
+
+
+def _mlp(p: Plan, rng) -> None:
+    cases = []
+    for n, sizes in [(1, [4, 5, 3]), (6, [5, 7, 6, 4]), (10, [3, 8, 2])]:
+        params = {}
+        for i in range(1, len(sizes)):
+            params[f"W{i}"] = rng.normal(scale=1 / np.sqrt(sizes[i - 1]), size=(sizes[i - 1], sizes[i]))
+            params[f"b{i}"] = rng.normal(scale=0.1, size=sizes[i])
+        X = rng.normal(size=(n, sizes[0]))
+        y = rng.integers(0, sizes[-1], size=n)
+        keys = list(params)
+        coords = {k: coords_for(rng, params[k], 6) for k in keys}
+        name = p.job(
+            f"mlp_forward_backward#{len(cases)}",
+            call("mlp_forward_backward", params, X, y, save="out"),
+            numgrad("mlp_forward_backward", [params, X, y], wrt=[[0, k] for k in keys], coords=[coords[k] for k in keys], loss=[(0, None)], save="num"),
+        )
+        layers = len(sizes) - 1
+        flat = [params[k] for k in keys] + [X, y]
+        expected = p.lazy(
+            lambda flat=flat, layers=layers: torch_reference(lambda *t: _mlp_torch(*t, layers=layers), flat, list(range(2 * layers)), [1.0])
+        )
+        cases.append((name, label(N=n, sizes=tuple(sizes)), keys, coords, n, expected, {k: v.shape for k, v in params.items()}))
+
+    def grads_of(value, keys, case):
+        if isinstance(value, dict) and "$object" not in value:
+            missing = [k for k in keys if k not in value]
+            if missing:
+                from tutor.grading.compare import fail
+
+                raise fail(f"grads: expected the keys {keys}, missing {missing} [{case}]", code="keys", case=case)
+            return value
+        from tutor.grading.compare import describe, fail
+
+        raise fail(f"grads: expected a dict with the keys {keys}, got {describe(value)} [{case}]", code="not-array", case=case)
+
+    @p.check("mlp_forward_backward.loss", "mlp_forward_backward", "loss vs PyTorch", TOL)
+    def _loss(results):
+        worst = 0.0
+        for name, case, keys, coords, n, expected, shapes in cases:
+            loss, _grads = unpack(results.get(name, "out", case), ("loss", "grads"), "mlp_forward_backward", case)
+            worst = max(worst, compare("loss", expected()[0][0], loss, case=case, scalar=True, batch=n))
+        return worst
+
+    @p.check("mlp_forward_backward.grads", "mlp_forward_backward", "grads vs PyTorch autograd", TOL)
+    def _grads(results):
+        worst = 0.0
+        for name, case, keys, coords, n, expected, shapes in cases:
+            _loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "mlp_forward_backward", case)
+            grads = grads_of(grads, keys, case)
+            for key, want in zip(keys, expected()[1]):
+                extra = [("bias-averaged", want / n, "the bias gradient is averaged over the batch")] if key.startswith("b") and n > 1 else []
+                worst = max(worst, compare(f"grads[{key!r}]", want, grads[key], case=case, batch=n, variants=extra))
+        return worst
+
+    @p.check("mlp_forward_backward.numeric", "mlp_forward_backward", "vs finite differences of your loss", NUMERIC_TOL)
+    def _numeric(results):
+        worst = 0.0
+        for name, case, keys, coords, n, expected, shapes in cases:
+            _loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "mlp_forward_backward", case)
+            grads = grads_of(grads, keys, case)
+            numeric = results.get(name, "num", case)["grads"]
+            for key, values in zip(keys, numeric):
+                worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=shapes[key]))
+        return worst

@@ -1,0 +1,112 @@
+"""Checks for exercises/batchnorm.py: batch normalisation with running statistics.
+
+Convention graded here (stated in the starter): running = momentum * running +
+(1 - momentum) * batch statistic, with the same biased variance (divide by N)
+that normalises the batch; a missing running mean starts at 0, a missing
+running variance at 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grading.compare import TOL, compare, unpack
+from tutor.grading.engine import Plan, call, var
+from tutor.grading.specs._common import LayerCase, label, layer_checks
+
+EPS = 1e-5
+
+
+def _train(x, gamma, beta, eps=EPS, unbiased=False):
+    mean = x.mean(dim=0)
+    v = x.var(dim=0, unbiased=unbiased)
+    return gamma * (x - mean) / (v + eps).sqrt() + beta
+
+
+def plan(rng: np.random.Generator) -> Plan:
+    p = Plan()
+    cases = []
+    for n, d in [(4, 3), (8, 5), (16, 4)]:  # N = 1 is degenerate for batch norm (PyTorch refuses it)
+        x = rng.normal(loc=rng.normal(size=d) * 3, scale=rng.uniform(0.5, 3, size=d), size=(n, d))
+        gamma, beta = rng.normal(size=d), rng.normal(size=d)
+        cases.append(LayerCase(label(N=n, D=d), [x, gamma, beta, {}], rng.normal(size=(n, d)), batch=n))
+
+    def forward_variants(case, outs):
+        from tutor.grading.specs._common import torch_reference
+
+        other, _ = torch_reference(lambda x, g, b, s: _train(x, g, b, unbiased=True), case.args, [], [None])
+        return {"out": [("biased-var", other[0], "normalised with the unbiased variance (divide by N − 1); normalise with the biased one (divide by N)")]}
+
+    def variants(case, outs, grads):
+        dx, dgamma, dbeta = grads
+        x, gamma, beta, _ = case.args
+        v = x.var(axis=0)
+        partial = case.dout * gamma / np.sqrt(v + EPS)
+        found = {"dx": [("bn-dx-partial", partial, "treats the batch mean and variance as constants; they depend on x too, which adds two more terms")]}
+        found["dbeta"] = [("bias-averaged", dbeta / case.batch, "dbeta is averaged over the batch; sum it")]
+        found["dgamma"] = [("bias-averaged", dgamma / case.batch, "dgamma is averaged over the batch; sum it")]
+        return found
+
+    layer_checks(
+        p, rng, forward="batchnorm_forward", backward="batchnorm_backward", cases=cases,
+        reference=lambda x, g, b, s: _train(x, g, b), grad_names=("dx", "dgamma", "dbeta"), grad_of=[0, 1, 2],
+        variants=variants, forward_variants=forward_variants, forward_title="out vs PyTorch (train mode)",
+    )
+    _running(p, rng)
+    return p
+
+
+def _running(p: Plan, rng) -> None:
+    runs = []
+    for n, d, momentum in [(4, 3, 0.9), (10, 5, 0.8)]:
+        batches = [rng.normal(loc=2.0, scale=1.5, size=(n, d)) for _ in range(3)]
+        gamma, beta = rng.normal(size=d), rng.normal(size=d)
+        test_x = rng.normal(loc=2.0, scale=1.5, size=(n + 1, d))
+        steps = [call("batchnorm_forward", xb, gamma, beta, var("state"), train=True, momentum=momentum, save=f"train{i}") for i, xb in enumerate(batches)]
+        steps.append({"op": "get", "var": "state", "save": "state"})
+        steps.append(call("batchnorm_forward", test_x, gamma, beta, var("state"), train=False, momentum=momentum, save="test"))
+        name = p.job(f"batchnorm_forward#running{len(runs)}", *steps, variables={"state": {}})
+        runs.append((name, label(N=n, D=d, momentum=momentum), batches, gamma, beta, test_x, momentum))
+
+    def expected(batches, momentum, unbiased=False, swapped=False):
+        d = batches[0].shape[1]
+        mean, v = np.zeros(d), np.ones(d)
+        for xb in batches:
+            keep = (1 - momentum) if swapped else momentum
+            mean = keep * mean + (1 - keep) * xb.mean(axis=0)
+            v = keep * v + (1 - keep) * xb.var(axis=0, ddof=1 if unbiased else 0)
+        return mean, v
+
+    @p.check("batchnorm_forward.running", "batchnorm_forward", "running mean/var after 3 batches", TOL)
+    def _state(results):
+        worst = 0.0
+        for name, case, batches, gamma, beta, test_x, momentum in runs:
+            for i in range(len(batches)):
+                results.get(name, f"train{i}", case)  # a failing training call explains itself first
+            state = results.get(name, "state", case)
+            if not isinstance(state, dict) or "running_mean" not in state or "running_var" not in state:
+                from tutor.grading.compare import fail
+
+                keys = sorted(state) if isinstance(state, dict) else state
+                raise fail(f"state: expected the keys 'running_mean' and 'running_var' after training calls, found {keys} [{case}]", code="running-stats", case=case)
+            mean, v = expected(batches, momentum)
+            un_mean, un_v = expected(batches, momentum, unbiased=True)
+            sw_mean, sw_v = expected(batches, momentum, swapped=True)
+            worst = max(worst, compare("state['running_mean']", mean, state["running_mean"], case=case,
+                                       variants=[("momentum-swapped", sw_mean, "momentum weighs the new batch instead of the old running value (running = momentum·running + (1 − momentum)·batch)")]))
+            worst = max(worst, compare("state['running_var']", v, state["running_var"], case=case,
+                                       variants=[("biased-var", un_v, "the running variance uses the unbiased variance (N − 1); this exercise keeps the biased one (N)"),
+                                                 ("momentum-swapped", sw_v, "momentum weighs the new batch instead of the old running value")]))
+        return worst
+
+    @p.check("batchnorm_forward.eval", "batchnorm_forward", "test mode uses the running statistics", TOL)
+    def _eval(results):
+        worst = 0.0
+        for name, case, batches, gamma, beta, test_x, momentum in runs:
+            out, _ = unpack(results.get(name, "test", case), ("out", "cache"), "batchnorm_forward", case)
+            mean, v = expected(batches, momentum)
+            want = gamma * (test_x - mean) / np.sqrt(v + EPS) + beta
+            batch_stats = gamma * (test_x - test_x.mean(axis=0)) / np.sqrt(test_x.var(axis=0) + EPS) + beta
+            worst = max(worst, compare("out (train=False)", want, out, case=case,
+                                       variants=[("eval-batch-stats", batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance")]))
+        return worst

@@ -1,0 +1,143 @@
+"""Checks for exercises/optimizers.py: SGD with momentum, RMSprop and Adam against torch.optim.
+
+The child applies the learner's update step by step to a fixed sequence of
+random gradients; the parent replays the same gradients through torch.optim
+and compares the weights after every step, naming the first step that differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.grading.compare import TOL, Mismatch, compare, fail
+from tutor.grading.engine import Plan
+
+STEPS = 25
+
+
+def _torch_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> list[np.ndarray]:
+    import torch
+
+    w = torch.nn.Parameter(torch.tensor(w0))
+    if name == "sgd_momentum":
+        opt = torch.optim.SGD([w], lr=hyper["lr"], momentum=hyper["momentum"])
+    elif name == "rmsprop":
+        opt = torch.optim.RMSprop([w], lr=hyper["lr"], alpha=hyper["alpha"], eps=hyper["eps"])
+    else:
+        opt = torch.optim.Adam([w], lr=hyper["lr"], betas=(hyper["beta1"], hyper["beta2"]), eps=hyper["eps"])
+    out = []
+    for g in grads:
+        w.grad = torch.tensor(g)
+        opt.step()
+        out.append(w.detach().numpy().copy())
+    return out
+
+
+def _variants(name: str, w0, grads, hyper) -> list[tuple[str, list, str]]:
+    """Trajectories of common mistakes, computed in numpy."""
+    found = []
+
+    def run(update):
+        w, state, out = w0.copy(), {}, []
+        for g in grads:
+            w = update(w, g, state)
+            out.append(w)
+        return out
+
+    lr = hyper["lr"]
+    if name == "sgd_momentum":
+        m = hyper["momentum"]
+
+        def dampened(w, g, s):
+            s["v"] = m * s.get("v", np.zeros_like(w)) + (1 - m) * g
+            return w - lr * s["v"]
+
+        def forgetful(w, g, s):
+            return w - lr * g
+
+        def dampened_later(w, g, s):
+            s["v"] = g.copy() if "v" not in s else m * s["v"] + (1 - m) * g
+            return w - lr * s["v"]
+
+        found.append(("momentum-dampened", run(dampened_later), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
+        found.append(("momentum-dampened", run(dampened), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
+        found.append(("state-not-kept", run(forgetful), "every step acts like the first: keep the velocity in state between calls"))
+    elif name == "rmsprop":
+        a, eps = hyper["alpha"], hyper["eps"]
+
+        def inside(w, g, s):
+            s["s"] = a * s.get("s", np.zeros_like(w)) + (1 - a) * g * g
+            return w - lr * g / np.sqrt(s["s"] + eps)
+
+        def forgetful(w, g, s):
+            return w - lr * g / (np.sqrt((1 - a) * g * g) + eps)
+
+        found.append(("eps-placement", run(inside), "eps is inside the square root; torch adds it after: sqrt(s) + eps"))
+        found.append(("state-not-kept", run(forgetful), "every step acts like the first: keep the running average in state between calls"))
+    else:
+        b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
+
+        def adam(correct=True, inside=False):
+            def update(w, g, s):
+                s["t"] = s.get("t", 0) + 1
+                s["m"] = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
+                s["v"] = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+                m_hat = s["m"] / (1 - b1 ** s["t"]) if correct else s["m"]
+                v_hat = s["v"] / (1 - b2 ** s["t"]) if correct else s["v"]
+                return w - lr * m_hat / (np.sqrt(v_hat + eps) if inside else (np.sqrt(v_hat) + eps))
+
+            return update
+
+        def frozen_t(w, g, s):
+            s["m"] = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
+            s["v"] = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+            return w - lr * (s["m"] / (1 - b1)) / (np.sqrt(s["v"] / (1 - b2)) + eps)
+
+        found.append(("bias-correction", run(adam(correct=False)), "no bias correction: divide m by (1 − beta1^t) and v by (1 − beta2^t), with t the step count"))
+        found.append(("step-count", run(frozen_t), "the bias correction always uses t = 1: count the steps in state"))
+        found.append(("eps-placement", run(adam(inside=True)), "eps is inside the square root; torch adds it after: sqrt(v_hat) + eps"))
+    return found
+
+
+def plan(rng: np.random.Generator) -> Plan:
+    p = Plan()
+    settings = {
+        "sgd_momentum": [{"lr": 0.1, "momentum": 0.9}, {"lr": 0.03, "momentum": 0.5}],
+        "rmsprop": [{"lr": 0.01, "alpha": 0.99, "eps": 1e-8}, {"lr": 0.05, "alpha": 0.9, "eps": 1e-6}],
+        "adam": [{"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}],
+    }
+    for name, hypers in settings.items():
+        runs = []
+        for k, (hyper, shape) in enumerate(zip(hypers, [(5,), (3, 4)])):
+            w0 = rng.normal(size=shape)
+            grads = [rng.normal(size=shape) for _ in range(STEPS)]
+            job = p.job(f"{name}#{k}", {"op": "fold", "fn": name, "w0": w0, "grads": grads, "kwargs": hyper, "save": "trace"})
+            expected = p.lazy(lambda name=name, w0=w0, grads=grads, hyper=hyper: _torch_trajectory(name, w0, grads, hyper))
+            case = f"w{shape}, " + ", ".join(f"{k}={v}" for k, v in hyper.items())
+            runs.append((job, case, w0, grads, hyper, expected))
+        p.check(f"{name}.first", name, "first step vs torch.optim", TOL)(_judge(name, runs, steps=1))
+        p.check(f"{name}.steps", name, f"{STEPS} steps vs torch.optim", TOL)(_judge(name, runs))
+    return p
+
+
+def _judge(name, runs, steps=None):
+    def judge(results):
+        worst = 0.0
+        for job, case, w0, grads, hyper, expected in runs:
+            trace = results.get(job, "trace", case)
+            want = expected()[:steps]
+            variants = _variants(name, w0, grads, hyper)
+            for t, target in enumerate(want):
+                if t >= len(trace):
+                    raise fail(f"{name} stopped returning arrays after step {len(trace)}: it should return the updated w every time [{case}]", code="none", case=case)
+                try:
+                    worst = max(worst, compare(f"w after step {t + 1}", target, trace[t], case=case,
+                                               variants=[(code, traj[t], text) for code, traj, text in variants]))
+                except Mismatch as mismatch:
+                    if t > 0 and mismatch.outcome.code == "values":
+                        mismatch.outcome.message = mismatch.outcome.message.replace(
+                            f"w after step {t + 1}:", f"w after step {t + 1} (steps 1–{t} matched; look at how state carries over):", 1)
+                    raise
+        return worst
+
+    return judge
