@@ -31,11 +31,11 @@ DATASETS_2D = ("xor", "spiral", "circle", "moons", "gaussian")
 # --------------------------------------------------------------------------------------------
 
 
-def make_2d(name: str, n: int = 400, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_2d(name: str, n: int = 400, noise: float = 0.1, seed: int = 0, turns: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """A two-class 2-D set: ``x`` (n, 2) float32 and ``y`` (n,) int64 labels 0/1.
 
     ``noise`` is the standard deviation of Gaussian jitter added to each point (in data units;
-    the sets live roughly in [-1, 1]^2), except for ``xor`` where it also blurs the quadrant edges.
+    the sets live roughly in [-1, 1]^2). ``turns``: how far each spiral arm winds (spiral only).
     """
     rng = np.random.default_rng(seed)
     if name not in DATASETS_2D:
@@ -47,10 +47,10 @@ def make_2d(name: str, n: int = 400, noise: float = 0.1, seed: int = 0) -> tuple
         y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)  # (n,) 1 in quadrants I and III
         x = x + rng.normal(0.0, noise, size=x.shape)  # jitter after labelling: the edges blur
     elif name == "spiral":
-        # Two arms that wind 1.5 turns around the origin, the second rotated by half a turn.
+        # Two arms that wind `turns` times around the origin, the second rotated by half a turn.
         y = np.repeat([0, 1], [half, n - half])  # (n,)
         r = np.concatenate([np.linspace(0.1, 1.0, half), np.linspace(0.1, 1.0, n - half)])  # (n,)
-        theta = 3.0 * np.pi * r + np.pi * y  # (n,) angle grows with the radius
+        theta = 2.0 * np.pi * turns * r + np.pi * y  # (n,) the angle grows with the radius
         x = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)  # (n, 2)
         x = x + rng.normal(0.0, noise, size=x.shape)
     elif name == "circle":

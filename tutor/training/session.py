@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tutor.errors import TutorError
@@ -197,8 +196,14 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
             metrics.setdefault("stopped_epoch", r.stopped_epoch)
             metrics.setdefault("best_epoch", r.best_epoch)
     elif results:
-        metrics.setdefault("models", {r.name: {**r.final, "epochs_run": r.epochs_run,
-                                                "stopped_epoch": r.stopped_epoch} for r in results})
+        names = [r.name for r in results]
+        models = {}
+        for i, r in enumerate(results):
+            key = r.name if names.count(r.name) == 1 else (r.title or f"{r.name} {i + 1}")
+            if key in models:
+                key = f"{key} {i + 1}"
+            models[key] = {**r.final, "epochs_run": r.epochs_run, "stopped_epoch": r.stopped_epoch}
+        metrics.setdefault("models", models)
     samples = sum(r.samples for r in results)
     train_seconds = sum(r.samples / r.samples_per_s for r in results if r.samples_per_s)
     outcome = DemoOutcome(
@@ -209,7 +214,3 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
     )
     reporter.run_end(outcome)
     return outcome
-
-
-def resolve_path(text: str | None) -> Path | None:
-    return Path(text).expanduser() if text else None

@@ -1,0 +1,193 @@
+"""The data module: synthetic sets, the IDX reader, MNIST folders, the offline fallback."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from tutor.errors import TutorError
+from tutor.training import data
+
+
+def write_idx(path, array: np.ndarray, gz: bool = False, magic: bytes | None = None) -> None:
+    header = magic if magic is not None else bytes([0, 0, 0x08, array.ndim])
+    header += b"".join(struct.pack(">I", d) for d in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    if gz:
+        with gzip.open(path, "wb") as fh:
+            fh.write(payload)
+    else:
+        path.write_bytes(payload)
+
+
+def fake_mnist(folder, n: int, prefix: str = "t10k", gz: bool = True, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", images, gz)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels, gz)
+    return images, labels
+
+
+@pytest.mark.parametrize("name", data.DATASETS_2D)
+def test_make_2d_shapes_and_determinism(name):
+    x, y = data.make_2d(name, 200, 0.1, seed=3)
+    assert x.shape == (200, 2) and x.dtype == np.float32
+    assert y.shape == (200,) and set(np.unique(y)) == {0, 1}
+    x2, y2 = data.make_2d(name, 200, 0.1, seed=3)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    x3, _ = data.make_2d(name, 200, 0.1, seed=4)
+    assert not np.array_equal(x, x3)
+    assert np.abs(x).max() < 2.5
+
+
+def test_make_2d_unknown_name():
+    with pytest.raises(TutorError, match="unknown dataset"):
+        data.make_2d("donut")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_idx_round_trip(tmp_path, gz):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / ("a.idx.gz" if gz else "a.idx")
+    write_idx(path, array, gz)
+    back = data.read_idx(path)
+    assert back.shape == (2, 3, 4)
+    assert np.array_equal(back, array)
+
+
+def test_read_idx_bad_magic(tmp_path):
+    path = tmp_path / "bad"
+    write_idx(path, np.zeros((2, 2), np.uint8), magic=b"\x12\x34\x08\x02")
+    with pytest.raises(TutorError, match="bad magic number 0x12340802"):
+        data.read_idx(path)
+
+
+def test_read_idx_wrong_size(tmp_path):
+    path = tmp_path / "short"
+    write_idx(path, np.zeros((4, 4), np.uint8))
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(TutorError, match="truncated or corrupt"):
+        data.read_idx(path)
+
+
+def test_read_idx_garbage_gzip(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(b"\x1f\x8b" + b"not really gzip")
+    with pytest.raises(TutorError, match="cannot read IDX file"):
+        data.read_idx(path)
+
+
+@pytest.mark.parametrize("layout", ["flat", "torchvision"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_full_mnist_folder_both_layouts(tmp_path, layout, gz):
+    folder = tmp_path / "m" if layout == "flat" else tmp_path / "m" / "MNIST" / "raw"
+    fake_mnist(folder, 30, "train", gz)
+    images, labels = fake_mnist(folder, 10, "t10k", gz, seed=1)
+    d = data.load_mnist_dir(tmp_path / "m")
+    assert d.source == "mnist" and d.notice is None
+    assert d.x_train.shape == (30, 1, 28, 28) and d.x_test.shape == (10, 1, 28, 28)
+    assert d.x_train.dtype == np.float32 and 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
+    assert np.array_equal(d.y_test, labels.astype(np.int64))
+    assert np.allclose(d.x_test[:, 0] * 255, images)
+
+
+def test_only_test_set_is_split_and_said(tmp_path):
+    fake_mnist(tmp_path, 100, "t10k")
+    d = data.load_mnist_dir(tmp_path, test_size=20, train_size=80)
+    assert d.source == "mnist-split"
+    assert len(d.x_train) == 80 and len(d.x_test) == 20
+    assert "split it 80 train / 20 test" in d.notice
+    d2 = data.load_mnist_dir(tmp_path, test_size=20, train_size=80)
+    assert np.array_equal(d.y_train, d2.y_train)  # fixed seed
+
+
+def test_mismatched_counts(tmp_path):
+    fake_mnist(tmp_path, 10, "t10k", gz=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(7, np.uint8))
+    with pytest.raises(TutorError, match="10 images but .* 7 labels"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_empty_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(TutorError, match="no MNIST IDX files"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_shared_mnist_split(mnist_dir):
+    d = data.load_mnist_dir(mnist_dir)
+    assert len(d.x_train) == 8000 and len(d.x_test) == 2000
+    assert "8,000 train / 2,000 test" in d.notice
+
+
+def test_offline_falls_back_to_digits(monkeypatch):
+    calls = []
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: calls.append(1) or False)
+    d = data.load_digits_data(None)
+    assert calls, "the network probe must be consulted"
+    assert d.source == "digits"
+    assert d.x_train.shape[1:] == (1, 28, 28)
+    assert len(d.x_train) + len(d.x_test) == 1797
+    assert "8x8 digits" in d.notice and "upsampled" in d.notice
+
+
+def test_cached_mnist_is_used_without_network(monkeypatch):
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("no probe when cached"))
+    fake_mnist(data.mnist_cache_dir() / "MNIST" / "raw", 50, "t10k")
+    d = data.load_digits_data(None)
+    assert d.source == "mnist-split"
+
+
+def test_download_offline_is_exit_1(monkeypatch):
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    with pytest.raises(TutorError) as info:
+        data.download_mnist()
+    assert info.value.exit_code == 1
+
+
+def test_network_probe_respects_offline_env(monkeypatch):
+    monkeypatch.setenv("DNN_TUTOR_OFFLINE", "1")
+    assert data.network_available() is False
+
+
+def test_data_commands(runner, monkeypatch):
+    from tutor.cli import app
+
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    result = runner.invoke(app, ["data", "download", "mnist"])
+    assert result.exit_code == 1
+    assert "cannot download MNIST" in result.output
+    result = runner.invoke(app, ["data", "download", "cifar"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["data", "--json"])
+    assert result.exit_code == 0
+    assert '"mnist_complete": false' in result.output
+
+
+def test_download_online_path_uses_torchvision_into_the_cache(runner, monkeypatch):
+    """Online: torchvision's MNIST writes MNIST/raw/ in the cache; later loads read it from there."""
+    torchvision = pytest.importorskip("torchvision")
+    from tutor.cli import app
+
+    calls = []
+
+    class FakeMNIST:
+        def __init__(self, root, train=True, download=False):
+            calls.append((root, train, download))
+            raw = data.Path(root) / "MNIST" / "raw"
+            fake_mnist(raw, 40 if train else 12, "train" if train else "t10k", gz=False)
+
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: True)
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    result = runner.invoke(app, ["data", "download", "mnist"])
+    assert result.exit_code == 0, result.output
+    assert [c[1:] for c in calls] == [(True, True), (False, True)]
+    assert calls[0][0] == str(data.mnist_cache_dir())
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("cached: no probe"))
+    d = data.load_digits_data(None)
+    assert d.source == "mnist" and len(d.x_train) == 40 and len(d.x_test) == 12

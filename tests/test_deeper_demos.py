@@ -1,0 +1,205 @@
+"""The deeper demos (overfitting, optimizers, cnn, rnn, transfer) through the CLI in --quick mode.
+
+Each run goes through `dnn-tutor demo <id> --quick --json --device cpu` and checks the JSON summary:
+the fields the learner reads, and floors on the figures that make each demo's point.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tutor.cli import app
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No network in tests: the digits fallback, and no ResNet download attempt."""
+    monkeypatch.setenv("DNN_TUTOR_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+def run_demo(runner, demo_id: str, *extra: str) -> dict:
+    result = runner.invoke(app, ["demo", demo_id, "--quick", "--json", "--device", "cpu", *extra])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines and lines[-1]["type"] == "summary", result.stdout[-2000:]
+    assert any(line["type"] == "epoch" for line in lines)
+    summary = lines[-1]
+    assert summary["demo"] == demo_id and summary["device"] == "cpu"
+    return summary["metrics"]
+
+
+def test_overfitting_shows_the_gap_and_the_cures(runner):
+    m = run_demo(runner, "overfitting")
+    cures = m["cures"]
+    assert set(cures) == {"none", "dropout", "l2", "early-stop", "batchnorm"}
+    for row in cures.values():
+        assert {"train_acc", "val_acc", "gap_points", "train_loss", "val_loss", "loss_gap"} <= set(row)
+    # The unregularised net fits its 100 points better than it generalises, and a cure closes most of that.
+    assert cures["none"]["train_acc"] >= 0.9
+    assert m["gap_none"] >= 5.0
+    assert m["closed_most"] in cures and m["closed_most"] != "none"
+    assert m["closed_most_gap"] < m["gap_none"]
+    # Early stopping says where it stopped and keeps the best epoch's weights.
+    stop = cures["early-stop"]
+    assert m["best_epoch"] is not None and m["best_epoch"] <= stop["epochs_run"]
+    assert stop["stopped_epoch"] == m["stopped_epoch"]
+
+
+def test_optimizers_race_to_a_target_loss(runner):
+    m = run_demo(runner, "optimizers")
+    assert set(m["epochs_to_target"]) == {"sgd", "momentum", "rmsprop", "adam", "adam-hi", "adam-hi+cos"}
+    for name in ("momentum", "rmsprop", "adam"):
+        assert m["epochs_to_target"][name] is not None, name
+    table = m["optimizers"]
+    assert len(table["sgd"]["train_loss_curve"]) == 10
+    # Plain SGD is the slowest of the four with this budget.
+    assert table["sgd"]["final_train_loss"] > max(table[n]["final_train_loss"] for n in ("momentum", "rmsprop", "adam"))
+    # The schedule lets the high rate settle: a lower final loss than the same rate held constant.
+    assert m["schedule_final_loss"] < m["constant_final_loss"]
+    assert m["fastest"] in table
+
+
+def test_cnn_beats_the_mlp_with_fewer_weights(runner, tmp_path):
+    png = tmp_path / "cnn.png"
+    m = run_demo(runner, "cnn", "--save-plot", str(png))
+    assert m["data"] == "digits"  # offline: the 8x8 digits at their own size
+    assert m["cnn_params"] < m["mlp_params"]
+    assert m["cnn_acc"] >= 0.95
+    assert m["cnn_acc"] > m["mlp_acc"]
+    assert m["cnn_wins"] is True
+    fig = m["figures"]
+    assert len(fig["filters"]) == 32 and len(fig["filters"][0]) == 3 and len(fig["filters"][0][0]) == 3
+    assert len(fig["feature_maps"]) == 8 and len(fig["map_channels"]) == 8
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cnn_heat_maps_are_printed(runner):
+    result = runner.invoke(app, ["demo", "cnn", "--quick", "--device", "cpu", "--set", "epochs=1"])
+    assert result.exit_code == 0, result.output
+    assert "first-layer 3x3 filters" in result.output
+    assert "feature maps" in result.output
+    assert any(glyph in result.output for glyph in "░▒▓█")
+
+
+def test_cnn_reads_mnist_idx_files(runner, mnist_dir):
+    m = run_demo(runner, "cnn", "--data-dir", str(mnist_dir), "--set", "epochs=2", "--set", "limit=1500")
+    assert m["data"] == "mnist-split"
+    assert m["train_images"] == 1500 and m["test_images"] == 2000
+    assert m["cnn_params"] < m["mlp_params"]
+    assert m["cnn_acc"] >= 0.85
+
+
+def test_rnn_gated_cells_remember_and_the_gradient_shows_why(runner, tmp_path):
+    png = tmp_path / "rnn.png"
+    m = run_demo(runner, "rnn", "--save-plot", str(png))
+    length = m["length"]
+    assert length == 30
+    assert m["lstm_acc"] >= 0.9
+    assert m["gru_acc"] >= 0.6
+    assert m["simple_rnn_acc"] <= 0.45  # near chance (25%)
+    norms = m["grad_norms"]
+    assert set(norms) == {"simple-rnn", "lstm", "gru"}
+    assert all(len(g) == length for g in norms.values())
+    assert all(len(g) == length for g in m["grad_norms_trained"].values())
+    ratio = m["grad_ratio_first_last"]
+    # ||dloss/dh_1|| / ||dloss/dh_T||: the plain RNN loses orders of magnitude more than the LSTM.
+    assert ratio["simple-rnn"] < 1e-3
+    assert ratio["simple-rnn"] * 100 < ratio["lstm"]
+    assert norms["simple-rnn"][0] < norms["simple-rnn"][-1]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rnn_sine_forecast(runner, tmp_path):
+    png = tmp_path / "sine.png"
+    m = run_demo(runner, "rnn", "--set", "task=sine", "--set", "length=20", "--save-plot", str(png))
+    assert m["task"] == "sine"
+    for key in ("simple_rnn_loss", "lstm_loss", "gru_loss"):
+        assert m[key] < 0.1, key  # the waves have amplitude 0.5-1: a flat guess scores about 0.3
+    forecast = m["forecast"]
+    assert len(forecast["true"]) == 100
+    assert all(len(forecast[k]) == 100 for k in ("simple-rnn", "lstm", "gru"))
+    assert png.stat().st_size > 10_000
+
+
+def test_rnn_rejects_an_unknown_task(runner):
+    result = runner.invoke(app, ["demo", "rnn", "--quick", "--device", "cpu", "--set", "task=music"])
+    assert result.exit_code == 2
+    assert "choose recall or sine" in result.output
+
+
+def test_transfer_table(runner):
+    m = run_demo(runner, "transfer")
+    assert m["backbone"] == "small"
+    assert set(m["table"]) == {"10"}
+    row = m["table"]["10"]
+    assert set(row) == {"frozen", "finetune", "scratch"}
+    assert m["frozen_acc"] == row["frozen"]
+    assert m["frozen_acc"] >= 0.4  # 5 classes: chance is 20%
+    assert m["frozen_minus_scratch"] == pytest.approx(100 * (row["frozen"] - row["scratch"]), abs=0.06)
+
+
+def test_transfer_resnet18_offline_says_so_and_stops(runner, monkeypatch):
+    from tutor.demos import transfer
+
+    calls = []
+    monkeypatch.setattr(transfer, "network_available", lambda *a, **k: calls.append(1) or False)
+    result = runner.invoke(app, ["demo", "transfer", "--quick", "--device", "cpu", "--set", "backbone=resnet18"])
+    assert result.exit_code == 1
+    assert calls, "the network must be probed (briefly) before any download"
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "resnet18" in errors[0].lower() and "offline" in errors[0]
+    assert "Traceback" not in result.output
+
+
+def test_transfer_resnet18_uses_cached_weights(runner, monkeypatch, tmp_path):
+    """With the ImageNet file in torch's cache the ResNet path runs (random weights stand in here)."""
+    import torch
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    from tutor.demos import transfer
+
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(resnet18().state_dict(), checkpoints / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1])
+    monkeypatch.setattr(transfer, "network_available", lambda *a, **k: pytest.fail("must not probe when cached"))
+    m = run_demo(runner, "transfer", "--set", "backbone=resnet18", "--set", "steps=4")
+    assert m["backbone"] == "resnet18"
+    assert 0.0 <= m["frozen_acc"] <= 1.0
+
+
+def test_deeper_demos_are_registered_for_their_lessons():
+    from tutor.demos import registry
+    from tutor.lessons import load_course
+
+    course = load_course()
+    lesson_of = {d.id: d.lesson for d in registry.all_demos()}
+    for demo_id, lesson_id in [("overfitting", "overfitting"), ("optimizers", "training"), ("cnn", "cnn"),
+                               ("rnn", "rnn"), ("transfer", "transfer")]:
+        assert lesson_of[demo_id] == lesson_id
+        assert demo_id in course.find(lesson_id).demos, f"lesson {lesson_id} does not point to demo {demo_id}"
+
+
+@pytest.mark.parametrize("demo_id, overrides", [
+    ("overfitting", {"epochs": "20"}),
+    ("optimizers", {"epochs": "3"}),
+    ("cnn", {"epochs": "1"}),
+    ("rnn", {"epochs": "1", "length": "12"}),
+    ("transfer", {"labels": "5,10", "steps": "10"}),
+])
+def test_each_demo_draws_its_own_png(demo_id, overrides, tmp_path):
+    """Every deeper demo has a ``save_plot(outcome, path)`` drawing what it is about (the PNG hook)."""
+    import importlib
+
+    from tutor.device import pick_device
+    from tutor.training.session import build_config, run_demo as run_one
+
+    module = importlib.import_module(f"tutor.demos.{demo_id}")
+    cfg = build_config(module, quick=True, overrides=overrides)
+    outcome = run_one(demo_id, demo_id, module, cfg, pick_device("cpu"), quick=True)
+    path = module.save_plot(outcome, tmp_path / f"{demo_id}.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 20_000

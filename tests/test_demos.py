@@ -1,0 +1,224 @@
+"""The demo commands end to end: every demo in --quick mode, JSON, plain output, PNG, journal, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tutor.cli import app
+from tutor.demos import registry
+
+pytest.importorskip("torch")
+
+FLOORS = {"xor": 0.9, "spiral": 0.8, "mnist-mlp": 0.8, "playground": 0.85}
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """Never touch the network: MNIST falls back to the bundled digits."""
+    from tutor.training import data
+
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("demo_id", ["xor", "spiral", "mnist-mlp", "playground"])
+def test_each_demo_quick_json(runner, demo_id):
+    result = runner.invoke(app, ["demo", demo_id, "--quick", "--json", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    objects = json_lines(result.stdout)
+    epochs = [o for o in objects if o["type"] == "epoch"]
+    summary = objects[-1]
+    assert summary["type"] == "summary" and summary["demo"] == demo_id
+    assert len(epochs) == summary["config"]["epochs"] or demo_id == "mnist-mlp"
+    for key in ("epoch", "epochs", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "samples_per_s"):
+        assert key in epochs[-1]
+    assert epochs[-1]["last"] is True
+    assert summary["device"] == "cpu" and summary["device_reason"] == "requested by --device"
+    assert summary["metrics"]["test_acc"] >= FLOORS[demo_id]
+    assert summary["seconds"] > 0 and summary["samples_per_s"] > 0
+    assert summary["journal_id"] >= 1
+
+
+def test_mnist_quick_on_shared_split(runner, mnist_dir):
+    result = runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--json", "--data-dir", str(mnist_dir)])
+    assert result.exit_code == 0, result.output
+    summary = json_lines(result.stdout)[-1]
+    assert summary["metrics"]["data"] == "mnist-split"
+    assert summary["metrics"]["test_acc"] >= 0.85
+    assert any("8,000 train / 2,000 test" in n for n in summary["notes"])
+
+
+def test_mnist_offline_fallback_says_so(runner):
+    result = runner.invoke(app, ["demo", "mnist-mlp", "--quick"])
+    assert result.exit_code == 0, result.output
+    assert "8x8 digits" in result.output and "upsampled" in result.output
+
+
+def test_plain_output_one_line_per_epoch_no_escapes(runner):
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--epochs", "12"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == [f"{i:>2}/12".strip() for i in range(1, 13)]
+    assert "device: cpu" in result.stdout
+    assert "samples/s" in result.stdout and "done in" in result.stdout
+
+
+def test_plain_output_is_throttled_for_long_runs(runner):
+    result = runner.invoke(app, ["demo", "spiral", "--quick", "--epochs", "500"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert 10 <= len(lines) <= 52
+    assert lines[-1].startswith("epoch 500/500")
+
+
+def test_save_plot_writes_a_png(runner, tmp_path):
+    target = tmp_path / "xor.png"
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(target), "--json"])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_size > 20_000
+    assert json_lines(result.stdout)[-1]["plot"] == str(target)
+
+
+def test_save_plot_bad_suffix(runner, tmp_path):
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(tmp_path / "x.jpg")])
+    assert result.exit_code == 2
+    assert "must end in .png" in result.output
+
+
+def test_history_shows_journal_rows(runner):
+    assert runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu"]).exit_code == 0
+    assert runner.invoke(app, ["playground", "--quick", "--dataset", "moons", "--layers", "4"]).exit_code == 0
+    result = runner.invoke(app, ["demo", "--history"])
+    assert result.exit_code == 0
+    assert "xor" in result.output and "playground" in result.output and "moons" in result.output
+    rows = json.loads(runner.invoke(app, ["demo", "--history", "--json"]).stdout)
+    assert [r["demo_id"] for r in rows] == ["playground", "xor"]
+    assert rows[1]["device"] == "cpu" and rows[1]["config"]["epochs"] == 30
+    assert rows[1]["metrics"]["test_acc"] > 0.5
+    only = json.loads(runner.invoke(app, ["demo", "xor", "--history", "--json"]).stdout)
+    assert [r["demo_id"] for r in only] == ["xor"]
+
+
+def test_unknown_demo_suggests(runner):
+    result = runner.invoke(app, ["demo", "spirl"])
+    assert result.exit_code == 2
+    assert "did you mean 'spiral'" in result.output
+    assert "xor, spiral, mnist-mlp, playground" in result.output
+
+
+def test_cuda_without_gpu_is_exit_2(runner):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--device", "cuda"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "cuda" in result.output
+
+
+def test_set_overrides_and_validation(runner):
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--json", "--set", "hidden=8", "--set", "noise=0"])
+    assert result.exit_code == 0, result.output
+    config = json_lines(result.stdout)[-1]["config"]
+    assert config["hidden"] == [8] and config["noise"] == 0.0
+    bad = runner.invoke(app, ["demo", "xor", "--set", "hiden=3"])
+    assert bad.exit_code == 2 and "did you mean hidden" in bad.output
+    bad = runner.invoke(app, ["demo", "xor", "--data-dir", "."])
+    assert bad.exit_code == 2 and "does not take --data-dir" in bad.output
+    bad = runner.invoke(app, ["playground", "--dataset", "donut", "--quick"])
+    assert bad.exit_code == 2 and "unknown dataset" in bad.output
+
+
+def test_demos_list_and_registry(runner):
+    result = runner.invoke(app, ["demos"])
+    assert result.exit_code == 0
+    for info in registry.all_demos():
+        assert info.id in result.output
+        assert registry.load(info).Config  # every registered module exists and has a Config
+    listed = json.loads(runner.invoke(app, ["demos", "--json"]).stdout)
+    assert {d["id"] for d in listed} >= {"xor", "spiral", "mnist-mlp", "playground"}
+
+
+@pytest.mark.parametrize("args", [["demos"], ["--help"], ["demo", "--help"]])
+def test_listing_and_help_do_not_import_torch(args):
+    code = (
+        "import sys\n"
+        "from tutor.cli import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "NO-TORCH", out.stdout + out.stderr
+
+
+def test_boundary_renders_monochrome_without_color(monkeypatch):
+    import numpy as np
+
+    from tutor.render.training import render_boundary, render_chart
+    from tutor.training.engine import Boundary
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    grid = np.zeros((6, 10, 2), np.float32)
+    grid[:, :5, 0] = 1.0  # left half class 0
+    grid[:, 5:, 1] = 1.0  # right half class 1
+    boundary = Boundary(np.array([[-0.9, 0.0], [0.9, 0.0]], np.float32), np.array([0, 1]), extent=(-1, 1, -1, 1))
+    text = render_boundary(grid, boundary).plain
+    lines = text.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith("·····") and lines[0].endswith("▒▒▒▒▒")
+    assert "o" in text and "x" in text
+    chart = render_chart([("train", [1.0, 0.5, 0.25]), ("val", [1.2, 0.7, 0.5])], 20, 4, title="loss").plain
+    assert "╌╌ val" in chart and any("\u2800" < ch <= "\u28ff" for ch in chart)
+
+
+def test_live_view_renders_in_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from tutor.demos import registry as reg
+    from tutor.device import pick_device
+    from tutor.render.training import LiveReporter
+    from tutor.training.session import build_config, run_demo
+
+    buffer = io.StringIO()
+    reporter = LiveReporter()
+    reporter.console = Console(file=buffer, force_terminal=True, width=120, color_system="truecolor")
+    module = reg.load(reg.get("xor"))
+    outcome = run_demo("xor", "XOR", module, build_config(module, quick=True), pick_device("cpu"), reporter)
+    out = buffer.getvalue()
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    assert outcome.metrics["test_acc"] > 0.8
+    assert "device: cpu" in plain and "decision boundary" in plain and "▀" in plain
+    assert "epoch 30/30" in plain and "train loss" in plain and "accuracy" in plain
+    assert "\x1b[" in out  # colours and cursor movement: this is the terminal path
+    assert reporter.live is None  # the Live display was stopped
+
+
+def test_cli_in_a_real_terminal_uses_the_live_view():
+    """What the lesson reader runs: `dnn-tutor demo <id>` with no extra arguments, in a terminal."""
+    pexpect = pytest.importorskip("pexpect")
+    import os
+
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "demo", "xor", "--quick"], env=dict(os.environ),
+                          dimensions=(40, 110), encoding="utf-8", timeout=90)
+    child.expect(pexpect.EOF)
+    child.close()
+    out = child.before
+    assert child.exitstatus == 0, out[-2000:]
+    assert "\x1b[" in out  # colours / cursor control: the Live view, not plain lines
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    assert "decision boundary" in plain and "done in" in plain and "▀" in plain

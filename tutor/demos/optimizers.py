@@ -1,0 +1,151 @@
+"""Optimisers: SGD, momentum, RMSprop and Adam on one task with the same budget, plus a schedule.
+
+The question after the lesson: "Why does everyone use Adam - and what does momentum or a
+learning-rate schedule buy me?"
+
+The task: scikit-learn's 8x8 handwritten digits (64 pixels in, 10 classes) with a 64-128-64-10
+ReLU net. Five copies start from the SAME initial weights, see the SAME batches for the same
+number of epochs; only the update rule differs:
+
+- sgd:          w -= lr * g                       (lr 0.05)
+- momentum:     v = 0.9 v + g;  w -= lr * v       (lr 0.05)
+- rmsprop:      divides each step by a running RMS of that weight's gradients (lr 0.001)
+- adam:         momentum + RMSprop + bias correction (lr 0.001)
+
+and, for the schedule, Adam at a rate 30x higher (0.03) twice: once constant ("adam-hi"), once
+decayed along a half cosine to 0 by the last epoch ("adam-hi+cos"). A high rate moves fast but
+cannot settle; the schedule keeps the fast start and still lands.
+
+Watch the training-loss curves, then the table: the epoch each optimiser first reaches the target
+loss, and the final losses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from tutor.demos import tasks
+from tutor.training.engine import Trainee
+from tutor.training.models import mlp
+
+
+@dataclass
+class Config:
+    hidden: tuple[int, ...] = (128, 64)  # hidden layers: 64 -> 128 -> 64 -> 10
+    epochs: int = 30  # the budget: the same number of passes (and batches) for every optimiser
+    batch_size: int = 64  # images per gradient step
+    sgd_lr: float = 0.05  # learning rate of sgd and momentum
+    adaptive_lr: float = 1e-3  # learning rate of rmsprop and adam
+    high_lr: float = 0.03  # the high Adam rate of the schedule pair (adam-hi and adam-hi+cos)
+    schedule: str = "cosine"  # the schedule of adam-hi+cos: cosine, step (x0.1 every third of the run) or onecycle
+    momentum: float = 0.9  # the velocity's decay for momentum
+    target_loss: float = 0.05  # the training loss we time each optimiser to
+    seed: int = 0  # one seed for the split, the shared initial weights and the shuffles
+
+
+QUICK = dict(epochs=10, target_loss=0.2)  # --quick: a few seconds
+
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adam-hi", "adam-hi+cos")
+
+
+def run(cfg: Config, session) -> dict:
+    x, y = tasks.digits_8x8()  # (1797, 1, 8, 8), (1797,)
+    x = x.reshape(len(x), -1)  # (1797, 64) flattened pixels
+    x_train, y_train, x_val, y_val = tasks.holdout_split(x, y, 0.25, cfg.seed)
+    session.note(f"data: scikit-learn digits, {len(x_train)} training / {len(x_val)} validation images of 8x8 pixels")
+
+    sizes = (64, *cfg.hidden, 10)
+    torch.manual_seed(cfg.seed)
+    start = mlp(sizes, init="he").state_dict()  # the one starting point every optimiser gets
+
+    def net():
+        model = mlp(sizes, init="he")
+        model.load_state_dict(start)
+        return model
+
+    models = [
+        Trainee(net(), "sgd", optimizer_name="sgd", lr=cfg.sgd_lr),
+        Trainee(net(), "momentum", optimizer_name="momentum", lr=cfg.sgd_lr),
+        Trainee(net(), "rmsprop", optimizer_name="rmsprop", lr=cfg.adaptive_lr),
+        Trainee(net(), "adam", optimizer_name="adam", lr=cfg.adaptive_lr),
+        Trainee(net(), "adam-hi", optimizer_name="adam", lr=cfg.high_lr),
+        Trainee(net(), "adam-hi+cos", optimizer_name="adam", lr=cfg.high_lr, scheduler=cfg.schedule),
+    ]
+    if cfg.schedule not in ("cosine", "step", "onecycle"):
+        from tutor.errors import TutorError
+
+        raise TutorError(f"--set schedule={cfg.schedule}: choose cosine, step or onecycle")
+    session.note(f"net: {'-'.join(map(str, sizes))}; same initial weights and batches for all six; target loss {cfg.target_loss}")
+    results = session.fit(models, (x_train, y_train), (x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                          momentum=cfg.momentum, title="four optimisers and a schedule, one budget")
+
+    table = {}
+    for r in results:
+        losses = r.curve("train_loss")
+        reached = next((i + 1 for i, v in enumerate(losses) if v <= cfg.target_loss), None)
+        table[r.name] = {
+            "epoch_to_target": reached, "final_train_loss": losses[-1], "final_val_loss": r.final["val_loss"],
+            "final_val_acc": r.final["val_acc"], "train_loss_curve": [round(v, 5) for v in losses],
+        }
+        when = f"epoch {reached}" if reached else f"not within {cfg.epochs} epochs"
+        session.note(f"{r.name:>11}: loss {cfg.target_loss} at {when}; final train loss {losses[-1]:.4f}, "
+                     f"val acc {r.final['val_acc']:.1%}")
+
+    hits = {n: row["epoch_to_target"] for n, row in table.items() if row["epoch_to_target"]}
+    fastest = min(hits, key=hits.get) if hits else None
+    plain, scheduled = table["adam-hi"], table["adam-hi+cos"]
+    session.note(f"the schedule at lr {cfg.high_lr}: constant ends at train loss {plain['final_train_loss']:.4f} "
+                 f"(val acc {plain['final_val_acc']:.1%}), {cfg.schedule} at {scheduled['final_train_loss']:.4f} "
+                 f"(val acc {scheduled['final_val_acc']:.1%})")
+    return {
+        "target_loss": cfg.target_loss, "fastest": fastest,
+        "epochs_to_target": {n: row["epoch_to_target"] for n, row in table.items()},
+        "schedule_final_loss": scheduled["final_train_loss"], "constant_final_loss": plain["final_train_loss"],
+        "schedule_val_acc": scheduled["final_val_acc"], "constant_val_acc": plain["final_val_acc"],
+        "optimizers": table,
+    }
+
+
+def save_plot(outcome, path):
+    """The ``--save-plot`` PNG: the training-loss curves on one chart, and the epoch each hit the target."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    m = outcome.metrics
+    colors = dict(zip(OPTIMIZERS, ["#7f7f7f", "#1f77b4", "#9467bd", "#d62728", "#ff7f0e", "#2ca02c"]))
+    fig, (loss_ax, bar_ax) = plt.subplots(1, 2, figsize=(13, 4.6), dpi=100, gridspec_kw={"width_ratios": [2, 1]})
+    for r in outcome.results:
+        epochs = [h.epoch for h in r.history]
+        loss_ax.plot(epochs, r.curve("train_loss"), color=colors.get(r.name), lw=1.6,
+                     ls="--" if r.name == "adam-hi" else "-", label=r.name)
+    loss_ax.axhline(m["target_loss"], color="black", ls=":", lw=1, label=f"target {m['target_loss']}")
+    loss_ax.set(title="training loss (same start, same batches)", xlabel="epoch", yscale="log")
+    loss_ax.grid(alpha=0.3)
+    loss_ax.legend(fontsize=8)
+    names = list(m["epochs_to_target"])
+    budget = max(len(r.history) for r in outcome.results)
+    hits = [m["epochs_to_target"][n] or budget for n in names]
+    bars = bar_ax.barh(names, hits, color=[colors.get(n) for n in names])
+    for bar, n in zip(bars, names):
+        hit = m["epochs_to_target"][n]
+        bar_ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {hit}" if hit else " never",
+                    va="center", fontsize=8)
+        if not hit:
+            bar.set_alpha(0.3)
+    bar_ax.invert_yaxis()
+    bar_ax.set(title=f"epoch the loss first reached {m['target_loss']}", xlim=(0, budget * 1.18))
+    fig.suptitle(f"optimizers: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        from tutor.errors import TutorError
+
+        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,133 @@
+"""The ``--save-plot`` PNG: loss and accuracy curves and, for 2-D data, the decision boundary.
+
+matplotlib (Agg backend, no window) is imported inside the function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tutor.errors import TutorError
+
+CLASS_COLORS = ["#4285f4", "#f48c28", "#34a853", "#c846c8"]
+POINT_COLORS = ["#143caa", "#aa4600", "#0a6428", "#781478"]
+SERIES_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+
+
+def result_labels(results) -> list[str]:
+    """A distinct label per result: its name, or its fit's title when names repeat."""
+    names = [r.name for r in results]
+    labels = []
+    for i, r in enumerate(results):
+        label = r.name if names.count(r.name) == 1 else (r.title or f"{r.name} {i + 1}")
+        labels.append(label if label not in labels else f"{label} {i + 1}")
+    return labels
+
+
+def save_demo_plot(outcome, path: Path | str) -> Path:
+    """Write the outcome's curves (and boundaries) to ``path`` (PNG); returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from tutor.training.engine import predict_grid
+
+    path = Path(path)
+    results = outcome.results
+    boundary_results = [r for r in results if r.boundary is not None][-3:]  # the last three 2-D fits
+    n_boards = len(boundary_results)
+    if n_boards <= 1:  # one row: [boundary] loss accuracy
+        n_panels = n_boards + 2
+        fig, axes = plt.subplots(1, n_panels, figsize=(4.6 * n_panels, 4.3), dpi=110)
+        axes = list(np.atleast_1d(axes))
+    else:  # boundaries on top, the two curve panels below
+        fig = plt.figure(figsize=(4.4 * n_boards, 8.4), dpi=110)
+        grid_spec = fig.add_gridspec(2, 2 * n_boards)
+        axes = [fig.add_subplot(grid_spec[0, 2 * i:2 * i + 2]) for i in range(n_boards)]
+        axes += [fig.add_subplot(grid_spec[1, :n_boards]), fig.add_subplot(grid_spec[1, n_boards:])]
+
+    labels = dict(zip(map(id, results), result_labels(results)))
+    for ax, result in zip(axes, boundary_results):
+        boundary, name = result.boundary, labels[id(result)]
+        x0, x1, y0, y1 = boundary.extent
+        grid = predict_grid(result.model, boundary, 300, 300, result.task)  # (300, 300, C) top row first
+        n_classes = grid.shape[-1]
+        xs = np.linspace(x0, x1, grid.shape[1])
+        ys = np.linspace(y1, y0, grid.shape[0])
+        if n_classes == 2:
+            cmap = LinearSegmentedColormap.from_list("classes", [CLASS_COLORS[0], "#f4f4f4", CLASS_COLORS[1]])
+            ax.contourf(xs, ys, grid[..., 1], levels=np.linspace(0, 1, 21), cmap=cmap, alpha=0.75)
+            ax.contour(xs, ys, grid[..., 1], levels=[0.5], colors="#222222", linewidths=1.3)
+        else:
+            winner = grid.argmax(-1)  # (H, W)
+            strength = (grid.max(-1) - 1 / n_classes) / (1 - 1 / n_classes)  # (H, W) 0 unsure .. 1 sure
+            rgb = np.array([matplotlib.colors.to_rgb(c) for c in CLASS_COLORS])[winner % 4]  # (H, W, 3)
+            image = 1 - (1 - rgb) * (0.25 + 0.6 * strength[..., None])  # faded towards white when unsure
+            ax.imshow(image, extent=(x0, x1, y0, y1), origin="upper", interpolation="bilinear", aspect="auto")
+        for c in range(int(boundary.y.max()) + 1 if len(boundary.y) else 0):
+            mask = boundary.y == c
+            ax.scatter(boundary.x[mask, 0], boundary.x[mask, 1], s=11, c=POINT_COLORS[c % 4],
+                       edgecolors="white", linewidths=0.4, label=f"class {c}")
+        acc = result.final.get("val_acc")
+        label = f"{name}: " if len(boundary_results) > 1 else ""
+        ax.set_title(f"{label}decision boundary" + (f" (val acc {100 * acc:.1f}%)" if acc is not None else ""), fontsize=10)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+
+    loss_ax, acc_ax = axes[-2], axes[-1]
+    several = len(results) > 1
+    for i, result in enumerate(results):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        epochs = [r.epoch for r in result.history]
+        prefix = f"{labels[id(result)]} " if several else ""
+        train_loss = [r.train_loss for r in result.history]
+        val_loss = [r.val_loss for r in result.history]
+        loss_ax.plot(epochs, train_loss, color=color, lw=1.2, ls="--" if several else "-",
+                     alpha=0.7, label=f"{prefix}train")
+        if any(v is not None for v in val_loss):
+            loss_ax.plot(epochs, val_loss, color=color if several else SERIES_COLORS[1], lw=1.6, label=f"{prefix}val")
+        train_acc = [r.train_acc for r in result.history]
+        val_acc = [r.val_acc for r in result.history]
+        if any(v is not None for v in train_acc):
+            acc_ax.plot(epochs, [100 * v for v in train_acc], color=color, lw=1.2, ls="--" if several else "-",
+                        alpha=0.7, label=f"{prefix}train")
+        if any(v is not None for v in val_acc):
+            acc_ax.plot(epochs, [100 * v for v in val_acc], color=color if several else SERIES_COLORS[1], lw=1.6,
+                        label=f"{prefix}val")
+        if result.stopped_epoch:
+            loss_ax.axvline(result.stopped_epoch, color=color, ls=":", lw=1)
+    loss_ax.set_title("loss", fontsize=10)
+    loss_ax.set_xlabel("epoch")
+    losses = [v for r in results for h in r.history for v in (h.train_loss, h.val_loss) if v is not None]
+    if losses and min(losses) > 0 and max(losses) / min(losses) > 20:  # log scale only when it spans decades
+        loss_ax.set_yscale("log")
+    acc_ax.set_title("accuracy (%)", fontsize=10)
+    acc_ax.set_xlabel("epoch")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    if not acc_ax.get_lines():
+        acc_ax.text(0.5, 0.5, "no accuracy for this task", ha="center", va="center", transform=acc_ax.transAxes)
+    headline = ", ".join(
+        f"{k.replace('_', ' ')} {100 * v:.1f}%" if k.endswith("acc") else f"{k.replace('_', ' ')} {v:.4g}"
+        for k, v in outcome.metrics.items() if isinstance(v, float) and (k.endswith("acc") or k.endswith("loss"))
+    )
+    details = " · ".join(part for part in (headline, outcome.device_label, f"{outcome.seconds:.1f} s") if part)
+    fig.suptitle(f"{outcome.demo_id}: {outcome.title}\n{details}", fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
+    finally:
+        plt.close(fig)
+    return path
