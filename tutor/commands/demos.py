@@ -98,7 +98,9 @@ def run_demo_command(demo_id: str, *, device: str | None = None, seed: int | Non
     if plot_path is not None:
         from tutor.training.plots import save_demo_plot
 
-        plot_written = save_demo_plot(outcome, plot_path)
+        # A demo with a figure of its own (filters, gradient bars, a results table) draws it.
+        own_plot = getattr(module, "save_plot", None)
+        plot_written = own_plot(outcome, plot_path) if own_plot else save_demo_plot(outcome, plot_path)
     with open_store() as store:
         run = store.record_demo_run(outcome.demo_id, outcome.config, outcome.metrics, outcome.device, outcome.seconds)
     if as_json:
@@ -142,6 +144,9 @@ def demo_command(
     save_plot: Optional[Path] = typer.Option(None, "--save-plot", help=PLOT_HELP, dir_okay=False, metavar="FILE.png"),
     quick: bool = typer.Option(False, "--quick", help=QUICK_HELP),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP, metavar="DIR"),
+    task: Optional[str] = typer.Option(None, "--task", help="rnn only: recall (remember the first symbol) or sine (forecast a wave)."),
+    length: Optional[int] = typer.Option(None, "--length", help="rnn only: sequence length T, how far back the net must remember."),
+    backbone: Optional[str] = typer.Option(None, "--backbone", help="transfer only: small (shipped, pretrained on digits 0-4) or resnet18 (ImageNet weights)."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
 ) -> None:
     """Run a live demo: watch a network learn (curves, metrics, the decision boundary)."""
@@ -165,9 +170,24 @@ def demo_command(
             raise TutorError(f"name a demo to run: dnn-tutor demo <id> (ids: {', '.join(registry.ids())})")
         console.out(render_demo_list(registry.all_demos()))
         return
+    overrides = _parse_sets(sets)
+    named = {key: (flag, value) for flag, key, value in
+             (("--task", "task", task), ("--length", "length", length), ("--backbone", "backbone", backbone))
+             if value is not None}
+    if named:
+        import dataclasses
+
+        from tutor.demos import registry
+
+        info = registry.get(demo_id)
+        fields = {f.name for f in dataclasses.fields(registry.load(info).Config)}
+        for key, (flag, value) in named.items():
+            if key not in fields:
+                raise TutorError(f"{flag} does not apply to the {info.id} demo (it is for {'transfer' if key == 'backbone' else 'rnn'})")
+            overrides[key] = str(value)
     run_demo_command(demo_id, device=device, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size,
                      as_json=as_json, save_plot=save_plot, quick=quick, data_dir=data_dir,
-                     overrides=_parse_sets(sets))
+                     overrides=overrides)
 
 
 @app.command("playground")

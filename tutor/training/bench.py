@@ -18,7 +18,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
-SHARED_MNIST = Path("/work/shared/data/mnist-t10k")
+def _shared_mnist() -> Path:
+    """The MNIST test set beside a development checkout (``../shared/data/mnist-t10k``), or
+    ``DNN_TUTOR_MNIST_DIR``; benchmarks use it when present, never required."""
+    import os
+
+    override = os.environ.get("DNN_TUTOR_MNIST_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist-t10k"
 
 
 def _load(data_dir: Path | None, seed: int):
@@ -29,8 +37,9 @@ def _load(data_dir: Path | None, seed: int):
     cached = data_mod.mnist_cache_dir()
     if data_mod.find_mnist_files(cached):
         return data_mod.load_mnist_dir(cached, split_seed=seed)
-    if data_mod.find_mnist_files(SHARED_MNIST):
-        return data_mod.load_mnist_dir(SHARED_MNIST, split_seed=seed)
+    shared = _shared_mnist()
+    if data_mod.find_mnist_files(shared):
+        return data_mod.load_mnist_dir(shared, split_seed=seed)
     return data_mod.load_sklearn_digits(seed)
 
 
