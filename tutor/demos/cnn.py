@@ -219,12 +219,6 @@ def save_plot(outcome, path):
     fig.suptitle(f"cnn: {outcome.title}\ncnn {100 * m['cnn_acc']:.2f}% with {m['cnn_params']:,} weights vs mlp "
                  f"{100 * m['mlp_acc']:.2f}% with {m['mlp_params']:,} · {outcome.device_label} · {outcome.seconds:.1f} s",
                  fontsize=10)
-    try:
-        fig.savefig(path, format="png", bbox_inches="tight")
-    except OSError as exc:
-        from tutor.errors import TutorError
+    from tutor.training.plots import write_figure
 
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path, tight=False)

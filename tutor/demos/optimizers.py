@@ -139,13 +139,6 @@ def save_plot(outcome, path):
     bar_ax.invert_yaxis()
     bar_ax.set(title=f"epoch the loss first reached {m['target_loss']}", xlim=(0, budget * 1.18))
     fig.suptitle(f"optimizers: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        from tutor.errors import TutorError
+    from tutor.training.plots import write_figure
 
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path)

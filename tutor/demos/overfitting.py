@@ -159,13 +159,6 @@ def save_plot(outcome, path):
     bar_ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     bar_ax.margins(y=0.15)
     fig.suptitle(f"overfitting: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        from tutor.errors import TutorError
+    from tutor.training.plots import write_figure
 
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path)

@@ -235,12 +235,6 @@ def save_plot(outcome, path):
         ax.set_xlabel("time step t")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"rnn: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
-    try:
-        fig.savefig(path, format="png", bbox_inches="tight")
-    except OSError as exc:
-        from tutor.errors import TutorError
+    from tutor.training.plots import write_figure
 
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path, tight=False)

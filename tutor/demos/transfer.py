@@ -396,13 +396,6 @@ def save_plot(outcome, path):
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"transfer: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=9)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        from tutor.errors import TutorError
+    from tutor.training.plots import write_figure
 
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path)

@@ -26,6 +26,23 @@ def result_labels(results) -> list[str]:
     return labels
 
 
+def write_figure(fig, path, *, tight: bool = True) -> Path:
+    """Save a matplotlib figure as PNG and close it; an unwritable path is a one-line error (exit 1)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        if tight:
+            fig.tight_layout()
+            fig.savefig(path, format="png")
+        else:
+            fig.savefig(path, format="png", bbox_inches="tight")
+    except OSError as exc:
+        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def save_demo_plot(outcome, path: Path | str) -> Path:
     """Write the outcome's curves (and boundaries) to ``path`` (PNG); returns the path."""
     import matplotlib
@@ -123,11 +140,4 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
     )
     details = " · ".join(part for part in (headline, outcome.device_label, f"{outcome.seconds:.1f} s") if part)
     fig.suptitle(f"{outcome.demo_id}: {outcome.title}\n{details}", fontsize=10)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        raise TutorError(f"cannot write the plot to {path}: {exc}", exit_code=1) from None
-    finally:
-        plt.close(fig)
-    return path
+    return write_figure(fig, path)
