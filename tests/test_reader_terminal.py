@@ -89,3 +89,20 @@ def test_plain_flag_never_prompts_in_a_terminal(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
+    child = _spawn(tmp_path, "1", "--section", "2")
+    child.expect("Try it")
+    child.expect("r run")
+    child.send("r")
+    child.expect(r"\$ dnn-tutor demo xor")
+    child.expect("recorded in your demo journal", timeout=120)
+    child.expect("section 2/3")  # back at the same page's prompt
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    store = _read_sections(tmp_path)
+    assert [run.demo_id for run in store.demo_runs()] == ["xor"]
+    store.close()

@@ -121,17 +121,16 @@ def read_interactively(lesson: Lesson, start: int | None = None) -> None:
             choices.append((f"run: dnn-tutor {' '.join(block.command)}", f"run:{position}", "r" if position == 0 else None))
         choices.append(("quit", "quit", "q"))
 
-        action = _ask(
-            f"Lesson {lesson.number} · section {index}/{total}",
-            choices,
-            "(n next · b back · j jump · r run · q quit)",
-        )
+        keys = "n next · b back · j jump" + (" · r run" if runnable else "") + " · q quit"
+        action = _ask(f"Lesson {lesson.number} · section {index}/{total}", choices, f"({keys})")
         if action == "next":
             index += 1
         elif action == "back":
             index -= 1
         elif action == "jump":
-            index = _jump(lesson, index)
+            target = _jump(lesson, index)
+            show = target != index  # "cancel" keeps the page as it is
+            index = target
         elif action.startswith("run:"):
             _run_block(runnable[int(action.split(":", 1)[1])])
             show = False
