@@ -177,3 +177,17 @@ def test_torchvision_imports():
 
     assert torchvision.__version__
     assert torch.__version__
+
+
+def test_progress_lists_every_exercise_with_its_best_attempt(runner):
+    with Store() as store:
+        store.record_attempt("backprop", "h1", 7, 15)
+        store.record_attempt("backprop", "h2", 15, 15)
+        store.record_attempt("conv", "h3", 2, 9)
+    data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
+    status = {e["id"]: e["status"] for e in data["exercises"]}
+    assert status["backprop"] == "done"
+    assert status["conv"] == "2 of 9 checks"
+    assert status["lstm"] == "not started"
+    assert len(status) == 8
+    assert "1 exercise(s) passed" in runner.invoke(app, []).output

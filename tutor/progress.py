@@ -60,13 +60,20 @@ class NextStep:
 @dataclass(frozen=True)
 class ExerciseStatus:
     id: str
+    lesson: int
     passed: int
-    total: int
-    at: str
+    total: int  # 0 until the first graded attempt
+    at: str  # "" until the first graded attempt
 
     @property
     def done(self) -> bool:
         return self.total > 0 and self.passed == self.total
+
+    @property
+    def label(self) -> str:
+        if not self.total:
+            return "not started"
+        return "done" if self.done else f"{self.passed} of {self.total} checks"
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class Dashboard:
         return {
             "lessons": [l.to_dict() for l in self.lessons],
             "lessons_done": sum(l.done for l in self.lessons),
-            "exercises": [asdict(e) | {"done": e.done} for e in self.exercises],
+            "exercises": [asdict(e) | {"done": e.done, "status": e.label} for e in self.exercises],
             "quiz": {
                 "cards": self.quiz_cards,
                 "reviews": self.quiz_reviews,
@@ -140,10 +147,17 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_today: int) -> tuple[Next
 
 def dashboard(course: Course, store: Store) -> Dashboard:
     statuses = lesson_statuses(course, store)
+    from tutor.grading import catalogue
+
     best = store.best_attempts()
-    exercises = tuple(
-        ExerciseStatus(a.exercise_id, a.passed, a.total, a.at) for a in sorted(best.values(), key=lambda a: a.exercise_id)
-    )
+    exercises = []
+    for info in catalogue.load().values():
+        attempt = best.get(info.id)
+        exercises.append(
+            ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at)
+            if attempt
+            else ExerciseStatus(info.id, info.lesson, 0, 0, "")
+        )
     reviews = store.reviews()
     from tutor.quiz import due_counts
 
@@ -156,7 +170,7 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         last = {"demo_id": run.demo_id, "at": run.at, "device": run.device, "seconds": run.seconds, "metrics": run.metrics}
     return Dashboard(
         lessons=statuses,
-        exercises=exercises,
+        exercises=tuple(exercises),
         quiz_cards=len(store.cards()),
         quiz_reviews=len(reviews),
         quiz_correct=sum(r.correct for r in reviews),

@@ -18,14 +18,13 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
 
     exercises = Table(title="Exercises (best attempt)", box=box.SIMPLE_HEAVY, title_justify="left")
     exercises.add_column("exercise", style="cyan")
-    exercises.add_column("checks", justify="right")
+    exercises.add_column("lesson", justify="right")
     exercises.add_column("status")
     exercises.add_column("when", style="dim")
     for e in dashboard.exercises:
-        status = Text("✓ done", style="green") if e.done else Text(f"{e.passed}/{e.total}", style="yellow")
-        exercises.add_row(e.id, f"{e.passed}/{e.total}", status, e.at[:16].replace("T", " "))
-    if not dashboard.exercises:
-        exercises.add_row("—", "", Text("none graded yet: dnn-tutor exercises", style="dim"), "")
+        style = "green" if e.done else ("yellow" if e.total else "dim")
+        status = Text(("✓ " if e.done else "") + e.label, style=style)
+        exercises.add_row(e.id, str(e.lesson), status, e.at[:16].replace("T", " "))
     parts.append(exercises)
 
     quiz = Text()
