@@ -14,8 +14,8 @@ Then the reason: for one batch, the gradient of the loss with respect to each hi
 For SimpleRNN it shrinks by orders of magnitude towards t = 1 (vanishing gradient: the first
 symbol gets no learning signal); the gated nets carry it back almost intact.
 
-``--set task=sine``: forecast the next value of noisy sine waves from a window of T steps
-(regression), and compare the predicted curve with the true one. ``--set length=T``: sequence length.
+``--task sine``: forecast the next value of noisy sine waves from a window of T steps
+(regression), and compare the predicted curve with the true one. ``--length T``: sequence length.
 """
 
 from __future__ import annotations
@@ -120,9 +120,9 @@ def _cpu_copy(module: nn.Module) -> nn.Module:
 
 def run(cfg: Config, session) -> dict:
     if cfg.task not in ("recall", "sine"):
-        raise TutorError(f"--set task={cfg.task}: choose recall or sine")
+        raise TutorError(f"--task {cfg.task}: choose recall or sine")
     if cfg.length < 2:
-        raise TutorError("--set length must be at least 2 steps")
+        raise TutorError("--length must be at least 2 steps")
     if cfg.task == "recall":
         x_train, y_train = tasks.recall_first(cfg.n_train, cfg.length, cfg.n_symbols, cfg.seed)  # (N, T, K+1), (N,)
         x_val, y_val = tasks.recall_first(cfg.n_val, cfg.length, cfg.n_symbols, cfg.seed + 1)

@@ -13,7 +13,7 @@ For the new task (digits 5-9) we draw 5, 10 and 50 labelled images per class and
 - scratch:  the same architecture from random weights.
 
 Every model trains through the shared engine on the same batches and is scored on the same
-held-out images of 5-9. ``--set backbone=resnet18`` swaps in torchvision's ImageNet ResNet-18
+held-out images of 5-9. ``--backbone resnet18`` swaps in torchvision's ImageNet ResNet-18
 (when its weights are cached or can be downloaded; offline it says so in one line and stops).
 
 Re-create the shipped weights (about a minute on 2 CPU cores; writes the .pt and its .json):
@@ -255,7 +255,7 @@ def resnet18_backbone() -> tuple[nn.Module, int]:
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not cached.is_file():
         if not network_available():
-            raise TutorError(f"--set backbone=resnet18 needs torchvision's ImageNet weights: not cached in {cached.parent} "
+            raise TutorError(f"--backbone resnet18 needs torchvision's ImageNet weights: not cached in {cached.parent} "
                              f"and {RESNET_HOST[0]} is unreachable (offline?); use the default small backbone", exit_code=1)
         socket.setdefaulttimeout(30)
         try:
@@ -309,7 +309,7 @@ def run(cfg: Config, session) -> dict:
         backbone, n_features = resnet18_backbone()
         session.note("backbone: torchvision's ResNet-18 with ImageNet weights (digits upsampled to 32x32, 3 channels)")
     else:
-        raise TutorError(f"--set backbone={cfg.backbone}: choose small or resnet18")
+        raise TutorError(f"--backbone {cfg.backbone}: choose small or resnet18")
     session.note(f"new task: digits 5-9 from {', '.join(map(str, cfg.labels))} labels per class; "
                  f"{len(test_x)} held-out images score every model")
 
