@@ -15,7 +15,6 @@ from pathlib import Path
 from tutor import __version__, paths
 
 PACKAGES = ("torch", "torchvision", "numpy", "typer", "rich", "questionary", "platformdirs", "fsrs", "matplotlib", "plotext", "scikit-learn")
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 @dataclass
@@ -57,15 +56,17 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def mnist_status(cache: Path) -> str:
-    """Which MNIST files the cache holds (torchvision's MNIST/raw layout)."""
-    raw = cache / "MNIST" / "raw"
-    present = [f for f in MNIST_FILES if (raw / f).exists() or (raw / f"{f}.gz").exists()]
-    if len(present) == len(MNIST_FILES):
-        return f"complete in {raw}"
-    if present:
-        return f"partial ({len(present)}/4 files) in {raw}"
-    return "not downloaded (demos fall back to the small digits set shipped with scikit-learn)"
+def mnist_status() -> str:
+    """Which MNIST files the demos' dataset cache holds."""
+    from tutor.training.data import find_mnist_files, mnist_cache_dir
+
+    folder = mnist_cache_dir()
+    found = find_mnist_files(folder)
+    if len(found) == 4:
+        return f"complete in {folder}"
+    if found:
+        return f"partial ({len(found)}/4 files) in {folder}"
+    return "not downloaded (dnn-tutor data download mnist; offline, demos use scikit-learn's 8x8 digits)"
 
 
 def gather(requested_device: str | None = None) -> Report:
@@ -107,7 +108,7 @@ def gather(requested_device: str | None = None) -> Report:
         "exercises (starters)": str(paths.exercises_dir()),
         "data": str(paths.data_dir()),
     }
-    datasets = {"mnist": mnist_status(cache)}
+    datasets = {"mnist": mnist_status()}
 
     with Store() as store:
         health = store.health()
