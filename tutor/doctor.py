@@ -10,7 +10,6 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 
 from tutor import __version__, paths
 
