@@ -145,38 +145,42 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_today: int) -> tuple[Next
     return tuple(steps)
 
 
-def dashboard(course: Course, store: Store) -> Dashboard:
-    statuses = lesson_statuses(course, store)
+def exercise_statuses(store: Store) -> tuple[ExerciseStatus, ...]:
+    """Every exercise of the catalogue with its best graded attempt (total 0 when none)."""
     from tutor.grading import catalogue
 
     best = store.best_attempts()
-    exercises = []
+    statuses = []
     for info in catalogue.load().values():
         attempt = best.get(info.id)
-        exercises.append(
-            ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at)
-            if attempt
-            else ExerciseStatus(info.id, info.lesson, 0, 0, "")
-        )
-    reviews = store.reviews()
+        if attempt is None:
+            statuses.append(ExerciseStatus(info.id, info.lesson, 0, 0, ""))
+        else:
+            statuses.append(ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at))
+    return tuple(statuses)
+
+
+def dashboard(course: Course, store: Store) -> Dashboard:
     from tutor.quiz import due_counts
 
+    statuses = lesson_statuses(course, store)
+    reviews = store.reviews()
     due = due_counts(store)
     today, week = due["today"], due["week"]
-    runs = store.demo_runs(limit=1)
+    runs = store.demo_runs(limit=None)  # most recent first
     last = None
     if runs:
         run = runs[0]
         last = {"demo_id": run.demo_id, "at": run.at, "device": run.device, "seconds": run.seconds, "metrics": run.metrics}
     return Dashboard(
         lessons=statuses,
-        exercises=tuple(exercises),
+        exercises=exercise_statuses(store),
         quiz_cards=len(store.cards()),
         quiz_reviews=len(reviews),
         quiz_correct=sum(r.correct for r in reviews),
         due_today=today,
         due_week=week,
-        demo_runs=len(store.demo_runs(limit=None)),
+        demo_runs=len(runs),
         last_demo=last,
         next_steps=next_steps(statuses, today),
     )

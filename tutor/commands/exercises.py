@@ -19,30 +19,24 @@ def exercises_command(
 ) -> None:
     """List the exercises: id, lesson, file and your status (not started / n of m checks / done)."""
     from tutor.grading import catalogue
+    from tutor.progress import exercise_statuses
     from tutor.render.grading import render_exercise_table
 
+    infos = catalogue.load()
     with open_store() as store:
-        best = store.best_attempts()
-    rows = []
-    for info in catalogue.load().values():
-        attempt = best.get(info.id)
-        if attempt is None:
-            status = "not started"
-        elif attempt.total and attempt.passed >= attempt.total:
-            status = "done"
-        else:
-            status = f"{attempt.passed} of {attempt.total} checks"
-        rows.append(
-            {
-                "id": info.id,
-                "lesson": info.lesson,
-                "file": f"exercises/{info.file}",
-                "title": info.title,
-                "status": status,
-                "passed": attempt.passed if attempt else 0,
-                "total": attempt.total if attempt else None,
-            }
-        )
+        statuses = exercise_statuses(store)
+    rows = [
+        {
+            "id": status.id,
+            "lesson": status.lesson,
+            "file": f"exercises/{infos[status.id].file}",
+            "title": infos[status.id].title,
+            "status": status.label,
+            "passed": status.passed,
+            "total": status.total or None,
+        }
+        for status in statuses
+    ]
     if as_json:
         emit_json(rows)
         return
