@@ -1,4 +1,4 @@
-"""`dnn-tutor bench --json` on tiny sizes: both loops run, figures are present and sane."""
+"""`dnn-tutor bench` on tiny sizes: every loop runs, figures are present, paired and sane."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tutor.cli import app
 pytest.importorskip("torch")
 
 
+@pytest.mark.slow
 def test_bench_json_tiny(runner):
     result = runner.invoke(app, ["bench", "--json", "--limit", "256", "--hidden", "16", "--epochs", "1",
                                  "--repeats", "2", "--batch-size", "64", "--device", "cpu"])
@@ -20,16 +21,88 @@ def test_bench_json_tiny(runner):
     for loop in ("engine", "dataloader"):
         figures = data[loop]
         assert figures["seconds_per_epoch"] > 0 and figures["samples_per_s"] > 0
-        assert len(figures["epoch_times"]) == 2
+        assert len(figures["epoch_times"]) == 2 and len(figures["repeat_seconds"]) == 2
         assert 0.0 <= figures["test_acc"] <= 1.0
         assert figures["x_floor"] > 0
-    assert data["speedup"] == pytest.approx(data["dataloader"]["seconds_per_epoch"] / data["engine"]["seconds_per_epoch"])
+        assert figures["precision"] == "fp32"
+    # the speed-up is the median of the per-repeat (paired) ratios
+    pairs = [d / e for d, e in zip(data["dataloader"]["repeat_seconds"], data["engine"]["repeat_seconds"])]
+    assert data["paired_speedups"] == pytest.approx(pairs)
+    assert data["speedup"] == pytest.approx(sum(pairs) / 2)
+    assert data["speedup_of_medians"] == pytest.approx(
+        data["dataloader"]["seconds_per_epoch"] / data["engine"]["seconds_per_epoch"])
     assert data["floor"]["flops_per_epoch"] == 3 * 2 * (784 * 16 + 16 * 10) * 256
-    assert data["floor"]["matmul_gflops"] > 0
+    assert data["floor"]["matmul_gflops"] > 0 and data["floor"]["samples"] >= 10
     assert "digits" in data["data"] or "MNIST" in data["data"]
+    assert set(data["load_average"]) == {"before", "after"}
 
 
 def test_bench_rejects_bad_sizes(runner):
     result = runner.invoke(app, ["bench", "--epochs", "0"])
     assert result.exit_code == 2
-    assert "at least 1" in result.output
+    assert "--epochs" in result.output and "Traceback" not in result.output
+
+
+def test_bench_threads_and_default_precision_beside_fp32():
+    import torch
+
+    from tutor.training.bench import run_bench
+
+    before = torch.get_num_threads()
+    data = run_bench(device="cpu", epochs=1, repeats=2, batch_size=64, limit=128, hidden="8", threads=1,
+                     precision="bf16")
+    assert data["threads"] == 1 and torch.get_num_threads() == before
+    assert data["precision"]["default"] == "bf16"
+    default = data["engine_default"]
+    assert default["precision"] == "bf16" and "bf16" in default["label"]
+    assert len(default["epoch_times"]) == 2 and 0.0 <= default["test_acc"] <= 1.0
+    assert data["speedup_default"] == pytest.approx(
+        sorted(data["paired_speedups_default"])[0] / 2 + sorted(data["paired_speedups_default"])[1] / 2)
+    assert data["engine"]["precision"] == data["dataloader"]["precision"] == "fp32"
+    plain = run_bench(device="cpu", epochs=1, repeats=1, batch_size=64, limit=128, hidden="8", threads=1,
+                      precision="fp32")
+    assert plain["engine_default"] is None and plain["speedup_default"] == plain["speedup"]
+
+
+def test_bench_bad_threads_and_precision():
+    from tutor.errors import TutorError
+    from tutor.training.bench import run_bench
+
+    with pytest.raises(TutorError, match="at least 1"):
+        run_bench(device="cpu", limit=64, hidden="4", threads=-1)
+    with pytest.raises(TutorError, match="unknown precision"):
+        run_bench(device="cpu", limit=64, hidden="4", precision="fp8")
+
+
+def test_matmul_floor_uses_the_median():
+    import torch
+
+    from tutor.training.bench import MatmulFloor
+
+    floor = MatmulFloor(torch.nn.Linear(32, 16), 8, torch.device("cpu"))
+    floor.samples = [1.0, 1.0, 100.0]  # one stall must not move the floor
+    assert floor.rate == pytest.approx(floor.flops / 1.0)
+    assert floor.flops == 2 * 8 * 32 * 16
+    floor.samples = []
+    assert floor.rate == 0.0
+    floor.sample(3)
+    assert len(floor.samples) == 3 and floor.rate > 0
+
+
+@pytest.mark.slow
+def test_bench_script_prints_figures(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_engine.py"), "--limit", "128", "--hidden", "8",
+                          "--epochs", "1", "--repeats", "1", "--batch-size", "64", "--threads", "1",
+                          "--device", "cpu", "--precision", "fp32"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "threads=1" in out.stdout and "s/epoch" in out.stdout and "load average" in out.stdout
+    assert "engine/DataLoader fp32" in out.stdout
+    bad = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_engine.py"), "--threads", "-2"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -20,7 +20,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
 
-def run_demo(runner, demo_id: str, *extra: str) -> dict:
+def run_summary(runner, demo_id: str, *extra: str) -> dict:
     result = runner.invoke(app, ["demo", demo_id, "--quick", "--json", "--device", "cpu", *extra])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -28,9 +28,14 @@ def run_demo(runner, demo_id: str, *extra: str) -> dict:
     assert any(line["type"] == "epoch" for line in lines)
     summary = lines[-1]
     assert summary["demo"] == demo_id and summary["device"] == "cpu"
-    return summary["metrics"]
+    return summary
 
 
+def run_demo(runner, demo_id: str, *extra: str) -> dict:
+    return run_summary(runner, demo_id, *extra)["metrics"]
+
+
+@pytest.mark.slow
 def test_overfitting_shows_the_gap_and_the_cures(runner):
     m = run_demo(runner, "overfitting")
     cures = m["cures"]
@@ -48,13 +53,16 @@ def test_overfitting_shows_the_gap_and_the_cures(runner):
     assert stop["stopped_epoch"] == m["stopped_epoch"]
 
 
+@pytest.mark.slow
 def test_optimizers_race_to_a_target_loss(runner):
-    m = run_demo(runner, "optimizers")
+    summary = run_summary(runner, "optimizers")
+    m = summary["metrics"]
     assert set(m["epochs_to_target"]) == {"sgd", "momentum", "rmsprop", "adam", "adam-hi", "adam-hi+cos"}
     for name in ("momentum", "rmsprop", "adam"):
         assert m["epochs_to_target"][name] is not None, name
     table = m["optimizers"]
-    assert len(table["sgd"]["train_loss_curve"]) == 10
+    assert len(summary["figures"]["train_loss_curves"]["sgd"]) == 10
+    assert "train_loss_curve" not in str(m)  # curves are figures: never in the journal's metrics
     # Plain SGD is the slowest of the four with this budget.
     assert table["sgd"]["final_train_loss"] > max(table[n]["final_train_loss"] for n in ("momentum", "rmsprop", "adam"))
     # The schedule lets the high rate settle: a lower final loss than the same rate held constant.
@@ -62,20 +70,27 @@ def test_optimizers_race_to_a_target_loss(runner):
     assert m["fastest"] in table
 
 
+@pytest.mark.slow
 def test_cnn_beats_the_mlp_with_fewer_weights(runner, tmp_path):
     png = tmp_path / "cnn.png"
-    m = run_demo(runner, "cnn", "--save-plot", str(png))
+    summary = run_summary(runner, "cnn", "--save-plot", str(png))
+    m = summary["metrics"]
     assert m["data"] == "digits"  # offline: the 8x8 digits at their own size
     assert m["cnn_params"] < m["mlp_params"]
     assert m["cnn_acc"] >= 0.95
     assert m["cnn_acc"] > m["mlp_acc"]
     assert m["cnn_wins"] is True
-    fig = m["figures"]
-    assert len(fig["filters"]) == 32 and len(fig["filters"][0]) == 3 and len(fig["filters"][0][0]) == 3
-    assert len(fig["feature_maps"]) == 8 and len(fig["map_channels"]) == 8
+    assert "figures" not in m  # the heat maps' arrays stay out of the journal
+    journal = json.loads(runner.invoke(app, ["demo", "--history", "--json"]).stdout)
+    assert journal[0]["demo_id"] == "cnn" and len(json.dumps(journal[0]["metrics"])) < 2000
+    filters, maps = summary["figures"]["heatmaps"]
+    assert len(filters["panels"]) == 32
+    assert len(filters["panels"][0]["values"]) == 3 and len(filters["panels"][0]["values"][0]) == 3
+    assert len(maps["panels"]) == 1 + 8 and maps["panels"][0]["title"].startswith("digit ")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_cnn_heat_maps_are_printed(runner):
     result = runner.invoke(app, ["demo", "cnn", "--quick", "--device", "cpu", "--set", "epochs=1"])
     assert result.exit_code == 0, result.output
@@ -84,6 +99,7 @@ def test_cnn_heat_maps_are_printed(runner):
     assert any(glyph in result.output for glyph in "░▒▓█")
 
 
+@pytest.mark.slow
 def test_cnn_reads_mnist_idx_files(runner, mnist_dir):
     m = run_demo(runner, "cnn", "--data-dir", str(mnist_dir), "--set", "epochs=2", "--set", "limit=1500")
     assert m["data"] == "mnist-split"
@@ -92,18 +108,21 @@ def test_cnn_reads_mnist_idx_files(runner, mnist_dir):
     assert m["cnn_acc"] >= 0.85
 
 
+@pytest.mark.slow
 def test_rnn_gated_cells_remember_and_the_gradient_shows_why(runner, tmp_path):
     png = tmp_path / "rnn.png"
-    m = run_demo(runner, "rnn", "--save-plot", str(png))
+    summary = run_summary(runner, "rnn", "--save-plot", str(png))
+    m, figures = summary["metrics"], summary["figures"]
     length = m["length"]
     assert length == 30
     assert m["lstm_acc"] >= 0.9
     assert m["gru_acc"] >= 0.6
     assert m["simple_rnn_acc"] <= 0.45  # near chance (25%)
-    norms = m["grad_norms"]
+    norms = figures["grad_norms"]
     assert set(norms) == {"simple-rnn", "lstm", "gru"}
     assert all(len(g) == length for g in norms.values())
-    assert all(len(g) == length for g in m["grad_norms_trained"].values())
+    assert all(len(g) == length for g in figures["grad_norms_trained"].values())
+    assert "grad_norms" not in m
     ratio = m["grad_ratio_first_last"]
     # ||dloss/dh_1|| / ||dloss/dh_T||: the plain RNN loses orders of magnitude more than the LSTM.
     assert ratio["simple-rnn"] < 1e-3
@@ -112,24 +131,28 @@ def test_rnn_gated_cells_remember_and_the_gradient_shows_why(runner, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_rnn_sine_forecast(runner, tmp_path):
     png = tmp_path / "sine.png"
-    m = run_demo(runner, "rnn", "--set", "task=sine", "--set", "length=20", "--save-plot", str(png))
+    summary = run_summary(runner, "rnn", "--set", "task=sine", "--set", "length=20", "--save-plot", str(png))
+    m = summary["metrics"]
     assert m["task"] == "sine"
     for key in ("simple_rnn_loss", "lstm_loss", "gru_loss"):
         assert m[key] < 0.1, key  # the waves have amplitude 0.5-1: a flat guess scores about 0.3
-    forecast = m["forecast"]
+    forecast = summary["figures"]["forecast"]
     assert len(forecast["true"]) == 100
     assert all(len(forecast[k]) == 100 for k in ("simple-rnn", "lstm", "gru"))
     assert png.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_rnn_rejects_an_unknown_task(runner):
     result = runner.invoke(app, ["demo", "rnn", "--quick", "--device", "cpu", "--set", "task=music"])
     assert result.exit_code == 2
-    assert "choose recall or sine" in result.output
+    assert "--set task: expected one of recall or sine, got 'music'" in result.output
 
 
+@pytest.mark.slow
 def test_transfer_table(runner):
     m = run_demo(runner, "transfer")
     assert m["backbone"] == "small"
@@ -141,6 +164,7 @@ def test_transfer_table(runner):
     assert m["frozen_minus_scratch"] == pytest.approx(100 * (row["frozen"] - row["scratch"]), abs=0.06)
 
 
+@pytest.mark.slow
 def test_transfer_resnet18_offline_says_so_and_stops(runner, monkeypatch):
     from tutor.demos import transfer
 
@@ -154,6 +178,7 @@ def test_transfer_resnet18_offline_says_so_and_stops(runner, monkeypatch):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_transfer_resnet18_uses_cached_weights(runner, monkeypatch, tmp_path):
     """With the ImageNet file in torch's cache the ResNet path runs (random weights stand in here)."""
     import torch
@@ -190,6 +215,7 @@ def test_deeper_demos_are_registered_for_their_lessons():
     ("rnn", {"epochs": "1", "length": "12"}),
     ("transfer", {"labels": "5,10", "steps": "10"}),
 ])
+@pytest.mark.slow
 def test_each_demo_draws_its_own_png(demo_id, overrides, tmp_path):
     """Every deeper demo has a ``save_plot(outcome, path)`` drawing what it is about (the PNG hook)."""
     import importlib

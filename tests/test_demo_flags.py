@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tutor.cli import app
 
 
@@ -12,6 +14,7 @@ def _summary(output: str) -> dict:
     return lines[-1]
 
 
+@pytest.mark.slow
 def test_length_and_task_reach_the_rnn_demo(runner):
     result = runner.invoke(app, ["demo", "rnn", "--quick", "--json", "--length", "12", "--task", "recall", "--device", "cpu"])
     assert result.exit_code == 0, result.output

@@ -28,6 +28,7 @@ def json_lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("demo_id", ["xor", "spiral", "mnist-mlp", "playground"])
 def test_each_demo_quick_json(runner, demo_id):
     result = runner.invoke(app, ["demo", demo_id, "--quick", "--json", "--device", "cpu"])
@@ -46,6 +47,7 @@ def test_each_demo_quick_json(runner, demo_id):
     assert summary["journal_id"] >= 1
 
 
+@pytest.mark.slow
 def test_mnist_quick_on_shared_split(runner, mnist_dir):
     result = runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--json", "--data-dir", str(mnist_dir)])
     assert result.exit_code == 0, result.output
@@ -55,12 +57,14 @@ def test_mnist_quick_on_shared_split(runner, mnist_dir):
     assert any("8,000 train / 2,000 test" in n for n in summary["notes"])
 
 
+@pytest.mark.slow
 def test_mnist_offline_fallback_says_so(runner):
     result = runner.invoke(app, ["demo", "mnist-mlp", "--quick"])
     assert result.exit_code == 0, result.output
     assert "8x8 digits" in result.output and "upsampled" in result.output
 
 
+@pytest.mark.slow
 def test_plain_output_one_line_per_epoch_no_escapes(runner):
     result = runner.invoke(app, ["demo", "xor", "--quick", "--epochs", "12"])
     assert result.exit_code == 0, result.output
@@ -71,6 +75,7 @@ def test_plain_output_one_line_per_epoch_no_escapes(runner):
     assert "samples/s" in result.stdout and "done in" in result.stdout
 
 
+@pytest.mark.slow
 def test_plain_output_is_throttled_for_long_runs(runner):
     result = runner.invoke(app, ["demo", "spiral", "--quick", "--epochs", "500"])
     assert result.exit_code == 0, result.output
@@ -79,6 +84,7 @@ def test_plain_output_is_throttled_for_long_runs(runner):
     assert lines[-1].startswith("epoch 500/500")
 
 
+@pytest.mark.slow
 def test_save_plot_writes_a_png(runner, tmp_path):
     target = tmp_path / "xor.png"
     result = runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(target), "--json"])
@@ -94,6 +100,7 @@ def test_save_plot_bad_suffix(runner, tmp_path):
     assert "must end in .png" in result.output
 
 
+@pytest.mark.slow
 def test_history_shows_journal_rows(runner):
     assert runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu"]).exit_code == 0
     assert runner.invoke(app, ["playground", "--quick", "--dataset", "moons", "--layers", "4"]).exit_code == 0
@@ -115,6 +122,7 @@ def test_unknown_demo_suggests(runner):
     assert "xor, spiral, mnist-mlp, playground" in result.output
 
 
+@pytest.mark.slow
 def test_cuda_without_gpu_is_exit_2(runner):
     import torch
 
@@ -125,6 +133,7 @@ def test_cuda_without_gpu_is_exit_2(runner):
     assert result.output.count("\n") == 1 and "cuda" in result.output
 
 
+@pytest.mark.slow
 def test_set_overrides_and_validation(runner):
     result = runner.invoke(app, ["demo", "xor", "--quick", "--json", "--set", "hidden=8", "--set", "noise=0"])
     assert result.exit_code == 0, result.output
@@ -133,9 +142,9 @@ def test_set_overrides_and_validation(runner):
     bad = runner.invoke(app, ["demo", "xor", "--set", "hiden=3"])
     assert bad.exit_code == 2 and "did you mean hidden" in bad.output
     bad = runner.invoke(app, ["demo", "xor", "--data-dir", "."])
-    assert bad.exit_code == 2 and "does not take --data-dir" in bad.output
+    assert bad.exit_code == 2 and "--data-dir does not apply to the xor demo" in bad.output
     bad = runner.invoke(app, ["playground", "--dataset", "donut", "--quick"])
-    assert bad.exit_code == 2 and "unknown dataset" in bad.output
+    assert bad.exit_code == 2 and "--dataset: expected one of xor, spiral, circle, moons or gaussian" in bad.output
 
 
 def test_demos_list_and_registry(runner):
@@ -148,6 +157,7 @@ def test_demos_list_and_registry(runner):
     assert {d["id"] for d in listed} >= {"xor", "spiral", "mnist-mlp", "playground"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["demos"], ["--help"], ["demo", "--help"]])
 def test_listing_and_help_do_not_import_torch(args):
     code = (
@@ -163,7 +173,7 @@ def test_listing_and_help_do_not_import_torch(args):
 def test_boundary_renders_monochrome_without_color(monkeypatch):
     import numpy as np
 
-    from tutor.render.training import render_boundary, render_chart
+    from tutor.render.rasters import render_boundary, render_chart
     from tutor.training.engine import Boundary
 
     monkeypatch.setenv("NO_COLOR", "1")
@@ -180,6 +190,7 @@ def test_boundary_renders_monochrome_without_color(monkeypatch):
     assert "╌╌ val" in chart and any("\u2800" < ch <= "\u28ff" for ch in chart)
 
 
+@pytest.mark.slow
 def test_live_view_renders_in_a_terminal():
     import io
 
@@ -187,7 +198,7 @@ def test_live_view_renders_in_a_terminal():
 
     from tutor.demos import registry as reg
     from tutor.device import pick_device
-    from tutor.render.training import LiveReporter
+    from tutor.render.live import LiveReporter
     from tutor.training.session import build_config, run_demo
 
     buffer = io.StringIO()
@@ -206,6 +217,7 @@ def test_live_view_renders_in_a_terminal():
     assert reporter.live is None  # the Live display was stopped
 
 
+@pytest.mark.slow
 def test_cli_in_a_real_terminal_uses_the_live_view():
     """What the lesson reader runs: `dnn-tutor demo <id>` with no extra arguments, in a terminal."""
     pexpect = pytest.importorskip("pexpect")
@@ -222,3 +234,31 @@ def test_cli_in_a_real_terminal_uses_the_live_view():
 
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
     assert "decision boundary" in plain and "done in" in plain and "▀" in plain
+
+
+@pytest.mark.slow
+def test_the_demo_flow_is_one_function_without_the_cli(tmp_path):
+    """configure -> run -> plot -> journal, called directly (what the command does after parsing)."""
+    from tutor.store import Store
+    from tutor.training.flow import DemoRequest, run_demo_flow
+
+    outcome = run_demo_flow(DemoRequest("xor", {"--epochs": "3", "--seed": "7"}, ["hidden=4"], quick=True,
+                                        device="cpu", save_plot=tmp_path / "x.png"))
+    assert outcome.config["epochs"] == 3 and outcome.config["seed"] == 7 and outcome.config["hidden"] == [4]
+    assert len(outcome.results[0].history) == 3
+    assert outcome.plot_path.read_bytes()[:4] == b"\x89PNG"
+    with Store() as store:
+        runs = store.demo_runs()
+    assert [r.id for r in runs] == [outcome.journal_id]
+    unrecorded = run_demo_flow(DemoRequest("xor", {"--epochs": "1"}, quick=True, device="cpu", record=False))
+    assert unrecorded.journal_id is None
+
+
+@pytest.mark.slow
+def test_auto_epochs_are_shown_as_auto_and_journaled_as_run(runner):
+    result = runner.invoke(app, ["demo", "mnist-mlp", "--set", "limit=200", "--set", "epochs=auto", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "epochs=auto" in result.stdout and "epochs=0" not in result.stdout
+    assert "epoch 20/20" in result.stdout
+    rows = json.loads(runner.invoke(app, ["demo", "--history", "--json"]).stdout)
+    assert rows[0]["config"]["epochs"] == 20

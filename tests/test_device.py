@@ -17,6 +17,7 @@ def fake_gpu(monkeypatch):
         monkeypatch.setattr(
             device, "_cuda_detail", lambda index=0: {"gpu_name": "Test GPU", "memory_gib": 80.0, "count": 1}
         )
+        monkeypatch.setattr(device, "_cpu_detail", lambda: {"threads": 2, "cores": 2, "native_bf16": False})
 
     return patch
 
@@ -76,11 +77,13 @@ def test_unknown_device_name(fake_gpu):
 def test_real_machine_picks_something():
     choice = device.pick_device()
     assert choice.name in {"cuda", "mps", "cpu"}
+    assert isinstance(choice.detail.get("native_bf16"), bool)
     import torch
 
     torch.zeros(2, device=device.torch_device(choice))
 
 
+@pytest.mark.slow  # runs doctor: imports torch and torchvision
 def test_doctor_reports_cuda_request_as_usage_error(runner, fake_gpu):
     from tutor.cli import app
 
@@ -91,6 +94,7 @@ def test_doctor_reports_cuda_request_as_usage_error(runner, fake_gpu):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow  # runs doctor: imports torch and torchvision
 def test_doctor_shows_the_gpu_and_why(runner, fake_gpu):
     from tutor.cli import app
 
@@ -102,3 +106,42 @@ def test_doctor_shows_the_gpu_and_why(runner, fake_gpu):
     assert data["device"]["name"] == "cuda"
     assert data["device"]["gpu_name"] == "Test GPU"
     assert data["device"]["reason"] == "a CUDA GPU is available"
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks/gpu_check.sh: fails clearly where there is no GPU
+# --------------------------------------------------------------------------------------------
+
+def _gpu_check(tmp_path, env_extra: dict):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               TMPDIR=str(tmp_path), **env_extra)
+    return subprocess.run(["bash", str(script), str(tmp_path / "results")], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_gpu_check_rejects_a_bad_device_setting(tmp_path):
+    out = _gpu_check(tmp_path, {"GPU_CHECK_DEVICE": "tpu"})
+    assert out.returncode == 2
+    assert "GPU_CHECK_DEVICE must be cuda or cpu" in out.stderr
+
+
+@pytest.mark.slow
+def test_gpu_check_without_cuda_says_so_and_exits_2(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    out = _gpu_check(tmp_path, {})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "no CUDA GPU is visible to PyTorch here" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert (tmp_path / "results" / "cuda.txt").exists()

@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("transposed dW", [("dW = x.T @ dout", "dW = (x.T @ dout).T")], "dense_backward.reference", "transposed", ["expected shape (3, 2), got (2, 3)"]),
     ("bias averaged", [("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")], "dense_backward.reference", "bias-averaged", ["averaged over the batch", "expected", "got"]),
@@ -42,3 +44,28 @@ def test_wrong_forward_with_matching_backward(tmp_path):
     assert not by_id["dense_forward.values"].passed
     assert by_id["dense_backward.reference"].passed
     assert not by_id["dense_backward.numeric"].passed
+
+
+NAIVE_SIGMOID = [("""    out = np.empty_like(x)
+    positive = x >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
+    z = np.exp(x[~positive])
+    out[~positive] = z / (1.0 + z)""", "    out = 1.0 / (1.0 + np.exp(-x))")]
+LOG_OF_SOFTMAX = [("    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)",
+                   "    log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))")]
+
+
+@pytest.mark.parametrize(
+    "replacements, check, code, fragments",
+    [
+        (NAIVE_SIGMOID, "sigmoid_forward.values", "overflow", ["overflow in exp", "line", "±800"]),
+        (LOG_OF_SOFTMAX, "softmax_cross_entropy.stable", "log-zero", ["log(0)", "±1000"]),
+        ([("out = x @ W + b  # (N, M)", "out = x @ W.T + b")], "dense_forward.values", "matmul-shape", ["inner dimensions", "x @ W.T"]),
+    ],
+    ids=["naive sigmoid", "log of the softmax", "x @ W.T"],
+)
+def test_stability_and_numpy_errors_through_the_child(tmp_path, replacements, check, code, fragments):
+    # The stability cases run with numpy raising on overflow inside the child; the message is in plain words.
+    report = grade("backprop", planted(tmp_path, "backprop", *replacements), seed=7)
+    assert_diagnosis(report, check, code, *fragments)
+    assert "gufunc" not in {c.id: c for c in report.checks}[check].message

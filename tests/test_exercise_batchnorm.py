@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("unbiased variance", [("        var = x.var(axis=0)  # (D,) biased: divides by N", "        var = x.var(axis=0, ddof=1)")], "batchnorm_forward.values", "biased-var", ["N − 1"]),
     ("running var unbiased", [('state["running_var"] = momentum * running_var + (1.0 - momentum) * var', 'state["running_var"] = momentum * running_var + (1.0 - momentum) * x.var(axis=0, ddof=1)')], "batchnorm_forward.running", "biased-var", ["running_var"]),

@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("flipped kernel", [("out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b", "out[:, :, i, j] = np.tensordot(patch, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b")], "conv2d_forward.values", "kernel-flipped", ["flipped"]),
     ("bias averaged", [("    db = dout.sum(axis=(0, 2, 3))  # (F,)", "    db = dout.sum(axis=(2, 3)).mean(axis=0)")], "conv2d_backward.reference", "bias-averaged", ["averaged"]),
@@ -27,3 +29,11 @@ def test_overlapping_windows_overwritten(tmp_path):
     assert not by_id["maxpool2d_backward.reference"].passed
     assert "size=3, stride=2" in by_id["maxpool2d_backward.reference"].message
     assert_diagnosis(report, "maxpool2d_backward.numeric", "backward-vs-forward", "finite differences")
+
+
+def test_stride_ignored_in_the_backward_through_the_child(tmp_path):
+    path = planted(tmp_path, "conv", ("            rows = slice(i * stride, i * stride + kh)\n            cols = slice(j * stride, j * stride + kw)",
+                                      "            rows = slice(i, i + kh)\n            cols = slice(j, j + kw)"))
+    report = grade("conv", path, seed=7)
+    assert_diagnosis(report, "conv2d_backward.reference", "conv-stride-backward", "stride")
+    assert {c.id: c for c in report.checks}["conv2d_forward.values"].passed

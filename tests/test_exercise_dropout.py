@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("mask not rescaled", [("    scale = keep / (1.0 - p)  # same shape as x", "    scale = keep * 1.0")], "dropout_forward.train", "mask-not-rescaled", ["not rescaled"]),
     ("p used as keep probability", [("keep = rng.random(x.shape) >= p", "keep = rng.random(x.shape) < p")], "dropout_forward.train", "keep-prob", ["dropped"]),

@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("dampened momentum", [("momentum * velocity + dw", "momentum * velocity + (1 - momentum) * dw")], "sgd_momentum.steps", "momentum-dampened", ["step 2"]),
     ("velocity not kept", [('    state["velocity"] = velocity\n', "")], "sgd_momentum.steps", "state-not-kept", ["state"]),

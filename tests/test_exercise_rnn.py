@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 BUGS = [
     ("BPTT drops the carried gradient", [("rnn_step_backward(dh[:, step] + dnext, caches[step])", "rnn_step_backward(dh[:, step], caches[step])")], "rnn_backward.reference", "bptt-carry", ["next time step"]),
     ("dWh transposed", [("    dWh = h_prev.T @ da  # (H, H)", "    dWh = da.T @ h_prev")], "rnn_step_backward.reference", "transposed", ["dWh"]),

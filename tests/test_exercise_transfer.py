@@ -6,6 +6,8 @@ import pytest
 
 from test_grading_helpers import assert_diagnosis, grade, planted
 
+pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
+
 FREEZE = "    for parameter in backbone.parameters():\n        parameter.requires_grad = False\n"
 
 BUGS = [

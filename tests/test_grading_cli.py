@@ -28,6 +28,7 @@ def _copy_solution(workdir: Path, exercise: str = "backprop", name: str | None =
     return path
 
 
+@pytest.mark.slow
 def test_check_passing_exits_0_and_records_the_attempt(runner, workdir):
     path = _copy_solution(workdir)
     result = runner.invoke(app, ["check", str(path), "--seed", "3"])
@@ -111,6 +112,7 @@ def test_failed_check_brings_the_quiz_question_forward(runner, workdir):
         assert question in store.cards()
 
 
+@pytest.mark.slow
 def test_exercises_table_shows_status(runner, workdir):
     result = runner.invoke(app, ["exercises", "--json"])
     rows = {row["id"]: row for row in json.loads(result.stdout)}
@@ -127,6 +129,7 @@ def test_exercises_table_shows_status(runner, workdir):
     assert "done" in table and "5 of 7 checks" in table and "not started" in table
 
 
+@pytest.mark.slow
 def test_hint_ladder_and_tailored_hint(runner, workdir):
     from tutor.grading import catalogue
 
@@ -141,9 +144,9 @@ def test_hint_ladder_and_tailored_hint(runner, workdir):
     tailored = runner.invoke(app, ["hint", "backprop"])
     assert "batch-mean" in tailored.output
     assert info.tailored["batch-mean"].split()[0] in tailored.output
-    # Then the ladder resumes where it was.
-    assert "hint 3/" in runner.invoke(app, ["hint", "backprop"]).output
-    for _ in range(5):
+    # A new mistake starts the general ladder again from its first step.
+    assert "hint 1/" in runner.invoke(app, ["hint", "backprop"]).output
+    for _ in range(len(info.hints)):
         last = runner.invoke(app, ["hint", "backprop"])
     assert f"hint {len(info.hints)}/{len(info.hints)}" in last.output and "last hint" in last.output
     assert "hint 1/" in runner.invoke(app, ["hint", "backprop", "--restart"]).output
@@ -229,6 +232,7 @@ def test_watch_loop_regrades_only_for_the_target():
     assert len(calls) == 2
 
 
+@pytest.mark.slow
 def test_check_watch_regrades_on_save(runner, workdir):
     path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
 
@@ -272,6 +276,7 @@ def test_watch_ctrl_c_exits_130(runner, workdir, monkeypatch):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_check_does_not_import_torch_for_listing(runner):
     import subprocess
     import sys
@@ -292,6 +297,7 @@ def _spawn(args, cwd, env_home):
     return pexpect.spawn(exe, args, cwd=str(cwd), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100))
 
 
+@pytest.mark.slow
 def test_watch_in_a_terminal_stops_on_ctrl_c_with_130(workdir, tutor_home):
     path = _copy_solution(workdir)
     child = _spawn(["check", str(path), "--watch", "--seed", "1"], workdir, tutor_home)
@@ -303,6 +309,7 @@ def test_watch_in_a_terminal_stops_on_ctrl_c_with_130(workdir, tutor_home):
     assert "Traceback" not in (child.before or "")
 
 
+@pytest.mark.slow
 def test_reset_in_a_terminal_asks_first(workdir, tutor_home):
     mine = workdir / "exercises" / "lstm.py"
     mine.write_text("# mine\n")
@@ -322,32 +329,37 @@ def test_reset_in_a_terminal_asks_first(workdir, tutor_home):
     assert mine.read_text() == (STARTERS / "lstm.py").read_text()
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_check_stops_the_child(workdir, tutor_home):
     import os
 
+    from test_grading_helpers import descendants, worker_pids
+
     path = workdir / "exercises" / "backprop.py"
-    marker = workdir / "child.pid"
-    path.write_text(f"import os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\nwhile True:\n    pass\n")
+    path.write_text("while True:\n    pass\n")
     child = _spawn(["check", str(path), "--timeout", "60"], workdir, tutor_home)
     deadline = time.monotonic() + 30
-    while not marker.exists() or not marker.read_text():
-        assert time.monotonic() < deadline, "the learner's file never ran"
+    while not worker_pids(child.pid):
+        assert time.monotonic() < deadline, "the grading child never started"
         time.sleep(0.1)
+    time.sleep(1.0)  # well inside the learner's loop
+    tree = descendants(child.pid)
+    assert tree
     child.sendintr()
     child.expect(__import__("pexpect").EOF, timeout=20)
     child.close()
     assert child.exitstatus == 130
-    pid = int(marker.read_text())
     time.sleep(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    for pid in tree:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_hint_survives_a_corrupt_state_file(runner, tutor_home):
     (tutor_home / "exercise-hints.json").write_text("{not json")
     result = runner.invoke(app, ["hint", "lstm"])
     assert result.exit_code == 0 and "hint 1/" in result.output
-    assert json.loads((tutor_home / "exercise-hints.json").read_text())["lstm"]["position"] == 1
+    assert "hint 2/" in runner.invoke(app, ["hint", "lstm"]).output  # the ladder position is kept
 
 
 def test_init_refuses_when_exercises_is_a_file(runner, tmp_path):
@@ -356,6 +368,7 @@ def test_init_refuses_when_exercises_is_a_file(runner, tmp_path):
     assert result.exit_code == 2 and "not a folder" in result.output
 
 
+@pytest.mark.slow
 def test_timeout_option_stops_an_infinite_loop(runner, workdir):
     path = workdir / "exercises" / "rnn.py"
     path.write_text("def rnn_step_forward(*args):\n    while True:\n        pass\n")
@@ -364,3 +377,137 @@ def test_timeout_option_stops_an_infinite_loop(runner, workdir):
     assert time.monotonic() - started < 30
     assert result.exit_code == 1
     assert "no answer within 1 s while running rnn_step_forward()" in result.output.replace("\n", " ").replace("  ", " ")
+
+
+# ---------------------------------------------------------------- the workspace
+
+
+def test_check_refuses_the_shipped_starters(runner, monkeypatch):
+    from test_grading_helpers import REPO
+
+    monkeypatch.chdir(REPO)
+    before = (STARTERS / "backprop.py").read_bytes()
+    result = runner.invoke(app, ["check", "exercises/backprop.py"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "dnn-tutor init DIR" in lines[0]
+    assert (STARTERS / "backprop.py").read_bytes() == before
+
+
+def test_reset_in_a_clone_root_refuses_without_touching_the_starter(runner, monkeypatch):
+    from test_grading_helpers import REPO
+
+    monkeypatch.chdir(REPO)
+    backups = STARTERS / ".backups"
+    had_backups = backups.exists()
+    before = (STARTERS / "backprop.py").read_bytes()
+    result = runner.invoke(app, ["reset", "backprop", "--yes"])
+    assert result.exit_code == 2
+    assert "SameFileError" not in result.output and "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "dnn-tutor init DIR" in lines[0]
+    assert (STARTERS / "backprop.py").read_bytes() == before
+    assert backups.exists() == had_backups
+
+
+def test_reset_through_a_link_to_the_starter_is_refused(runner, workdir):
+    link = workdir / "exercises" / "backprop.py"
+    link.symlink_to(STARTERS / "backprop.py")
+    result = runner.invoke(app, ["reset", "backprop", "--yes"])
+    assert result.exit_code == 2 and "dnn-tutor init DIR" in result.stderr
+
+
+def test_init_never_writes_through_a_link(runner, tmp_path):
+    outside = tmp_path / "outside.py"
+    outside.write_text("# not yours to overwrite\n")
+    (tmp_path / "course" / "exercises").mkdir(parents=True)
+    (tmp_path / "course" / "exercises" / "rnn.py").symlink_to(outside)
+    (tmp_path / "course" / "exercises" / "lstm.py").symlink_to(tmp_path / "dangling.py")
+    result = runner.invoke(app, ["init", str(tmp_path / "course")])
+    assert result.exit_code == 0, result.output
+    assert outside.read_text() == "# not yours to overwrite\n"
+    assert not (tmp_path / "dangling.py").exists()
+    assert "not followed" in result.output
+    linked_folder = tmp_path / "elsewhere"
+    (linked_folder / "real").mkdir(parents=True)
+    (linked_folder / "exercises").symlink_to(linked_folder / "real")
+    refused = runner.invoke(app, ["init", str(linked_folder)])
+    assert refused.exit_code == 2 and "link" in refused.stderr
+    assert not list((linked_folder / "real").iterdir())
+
+
+def test_init_into_the_shipped_folder_is_refused(runner):
+    from test_grading_helpers import REPO
+
+    result = runner.invoke(app, ["init", str(REPO)])
+    assert result.exit_code == 2 and "own exercise folder" in result.stderr
+
+
+def test_init_that_fails_leaves_no_empty_files(runner, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        calls["n"] += 1
+        if calls["n"] >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    result = runner.invoke(app, ["init", str(tmp_path / "course")])
+    assert result.exit_code == 1
+    assert "no space left" in result.stderr
+    files = list((tmp_path / "course" / "exercises").iterdir())
+    assert len(files) == 2  # the two starters written before the disk filled
+    for path in files:
+        assert path.read_bytes() == (STARTERS / path.name).read_bytes()
+
+
+def test_watch_loop_redraws_between_runs():
+    from tutor.commands.exercises import watch_loop
+
+    events = []
+    target = Path(__file__)
+    batches = [{(2, str(target))}, {(2, str(target))}]
+    watch_loop(lambda: events.append("grade") or 0, iter(batches), target, redraw=lambda: events.append("clear"))
+    assert events == ["grade", "clear", "grade", "clear", "grade"]
+
+
+@pytest.mark.slow
+def test_watch_in_a_terminal_clears_the_screen_between_runs(workdir, tutor_home):
+    pexpect = pytest.importorskip("pexpect")
+    path = _copy_solution(workdir)
+    child = _spawn(["check", str(path), "--watch", "--seed", "1"], workdir, tutor_home)
+    child.expect("15/15 checks")
+    text = path.read_text()
+    for attempt in range(60):  # keep saving, as an editor would, until the watcher has started
+        path.write_text(text + f"\n# saved {attempt}\n")
+        try:
+            child.expect("\x1b\\[2J", timeout=1)  # the screen is cleared before the next report
+            break
+        except pexpect.TIMEOUT:
+            continue
+    else:
+        pytest.fail("the screen was never cleared")
+    child.expect("15/15 checks", timeout=60)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_the_reset_question_exits_130(workdir, tutor_home):
+    pexpect = pytest.importorskip("pexpect")
+    mine = workdir / "exercises" / "lstm.py"
+    mine.write_text("# mine\n")
+    child = _spawn(["reset", "lstm"], workdir, tutor_home)
+    child.expect("Restore the starter")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert mine.read_text() == "# mine\n"

@@ -38,3 +38,50 @@ def assert_diagnosis(report, check_id: str, code: str, *fragments: str) -> None:
     assert check.code == code, f"{check_id}: code {check.code!r}, expected {code!r}; message: {check.message}"
     for fragment in fragments:
         assert fragment in check.message, f"{fragment!r} not in {check.message!r}"
+
+
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state) of a process, or None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return int(fields[1]), fields[0].decode()
+
+
+def descendants(root: int) -> set[int]:
+    """Every live (non-zombie) process below ``root``."""
+    import os
+
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _stat(int(entry))
+            if info and info[1] not in ("Z", "X"):
+                parents.setdefault(info[0], []).append(int(entry))
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        for pid in parents.get(stack.pop(), []):
+            if pid not in found:
+                found.add(pid)
+                stack.append(pid)
+    return found
+
+
+def worker_pids(root: int) -> list[int]:
+    """Grading workers (``worker.py`` processes) below ``root``."""
+    found = []
+    for pid in descendants(root):
+        try:
+            if b"worker.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    info = _stat(pid)
+    return info is not None and info[1] not in ("Z", "X")

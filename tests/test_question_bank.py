@@ -31,8 +31,10 @@ BANK_FILES = {
     5: "05-cnn.toml",
     6: "06-rnn.toml",
     7: "07-transfer.toml",
+    8: "08-practice.toml",
+    9: "09-modern-cnns.toml",
 }
-ID_PREFIX = {1: "dnn-", 2: "bp-", 3: "of-", 4: "tr-", 5: "cnn-", 6: "rnn-", 7: "tl-"}
+ID_PREFIX = {1: "dnn-", 2: "bp-", 3: "of-", 4: "tr-", 5: "cnn-", 6: "rnn-", 7: "tl-", 8: "pr-", 9: "mc-"}
 TOPICS = {
     1: {"basics", "activations", "losses", "parameters", "depth"},
     2: {"backprop", "gradient-checking", "initialisation"},
@@ -41,7 +43,10 @@ TOPICS = {
     5: {"cnn", "pooling", "conv-shapes"},
     6: {"rnn", "lstm", "gru", "sequences"},
     7: {"transfer", "fine-tuning"},
+    8: {"inputs", "sanity-checks", "clipping", "optimizers", "schedules", "cross-validation", "history"},
+    9: {"batchnorm", "residual", "activations", "augmentation"},
 }
+MIN_QUESTIONS = {number: (15 if number <= 7 else 10) for number in BANK_FILES}
 
 # Section slugs of the course outline (slugify of each lesson's "## " titles).
 # The lesson files are the source of truth; test_sections_match_lesson_files
@@ -117,6 +122,24 @@ OUTLINE_SLUGS = {
         "common-mistakes",
         "summary",
     },
+    8: {
+        "inputs-on-a-common-scale",
+        "sanity-checks-before-a-long-run",
+        "gradient-clipping",
+        "adamw-warm-up-and-per-batch-schedules",
+        "cross-validation",
+        "plotting-the-training-history",
+        "common-mistakes",
+        "summary",
+    },
+    9: {
+        "batchnorm2d-in-convolutional-networks",
+        "residual-connections",
+        "dead-and-leaky-relus",
+        "an-augmentation-pipeline-for-training-and-validation",
+        "common-mistakes",
+        "summary",
+    },
 }
 
 # The checkpoint ids of the lessons' front matter (21 or more) -> lesson number.
@@ -144,6 +167,12 @@ CHECKPOINTS = {
     "tl-500-images": 7,
     "tl-freeze": 7,
     "tl-finetune-lr": 7,
+    "pr-overfit-one-batch": 8,
+    "pr-clip-placement": 8,
+    "pr-no-decay-groups": 8,
+    "mc-batchnorm2d-stats": 9,
+    "mc-residual-gradient": 9,
+    "mc-validation-pipeline": 9,
 }
 
 # The five practice questions of the seed material, in our own words:
@@ -162,7 +191,7 @@ ALLOWED = {
     "choice": REQUIRED | {"choices"},
     "multi": REQUIRED | {"choices"},
     "true-false": REQUIRED,
-    "number": REQUIRED | {"tolerance"},
+    "number": REQUIRED | {"tolerance", "misconceptions"},
     "shape": REQUIRED,
 }
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -281,7 +310,7 @@ def test_ids_unique_across_files_and_prefixed_by_lesson():
 
 def test_counts_per_lesson_and_in_total():
     counts = {number: len(bank().get(number, [])) for number in BANK_FILES}
-    assert all(c >= 15 for c in counts.values()), counts
+    assert all(counts[n] >= MIN_QUESTIONS[n] for n in counts), counts
     assert sum(counts.values()) >= 105, counts
 
 
@@ -1093,6 +1122,101 @@ VERIFY = {
 }
 
 
+def v_pr_pixel_scale():
+    torch = _torch()
+    from torchvision.transforms import v2
+
+    return v2.ToDtype(torch.float32, scale=True)(torch.tensor([51], dtype=torch.uint8)).item()
+
+
+def v_pr_initial_loss():
+    torch = _torch()
+    return torch.nn.functional.cross_entropy(torch.zeros(1, 5), torch.tensor([3])).item()
+
+
+def v_pr_clip_value():
+    torch = _torch()
+    p = torch.nn.Parameter(torch.zeros(2))
+    p.grad = torch.tensor([6.0, 8.0])
+    torch.nn.utils.clip_grad_norm_([p], max_norm=2.0)
+    return p.grad[0].item()
+
+
+def v_pr_warmup_lr():
+    torch = _torch()
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.001)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: (step + 1) / 100 if step < 100 else 1.0)
+    for _ in range(9):  # steps 0..8 done; step 9 is next
+        opt.step()
+        sched.step()
+    return opt.param_groups[0]["lr"]
+
+
+def v_pr_cv_fold_size():
+    from sklearn.model_selection import KFold
+
+    sizes = {len(train) for train, _ in KFold(n_splits=5).split(range(500))}
+    assert len(sizes) == 1
+    return sizes.pop()
+
+
+def v_mc_bn2d_params():
+    from torch import nn
+
+    return _n_params(nn.BatchNorm2d(64))
+
+
+def v_mc_conv_bn_params():
+    from torch import nn
+
+    return _n_params(nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU()))
+
+
+def v_mc_residual_shape():
+    torch = _torch()
+    from torch import nn
+
+    main = nn.Sequential(
+        nn.Conv2d(64, 128, 3, stride=2, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128),
+    )
+    shortcut = nn.Conv2d(64, 128, 1, stride=2)
+    x = torch.zeros(2, 64, 56, 56)
+    with torch.no_grad():
+        return _shape(main(x) + shortcut(x))
+
+
+def v_mc_residual_factor():
+    torch = _torch()
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    h = x
+    for _ in range(30):
+        h = h + 0.1 * h  # a block whose F has slope 0.1, plus the identity
+    h.backward()
+    return x.grad.item()
+
+
+def v_mc_leaky_grad():
+    torch = _torch()
+    z = torch.tensor(-3.0, requires_grad=True)
+    torch.nn.LeakyReLU(negative_slope=0.01)(z).backward()
+    return z.grad.item()
+
+
+VERIFY.update({
+    "pr-pixel-scale": v_pr_pixel_scale,
+    "pr-initial-loss": v_pr_initial_loss,
+    "pr-clip-value": v_pr_clip_value,
+    "pr-warmup-lr": v_pr_warmup_lr,
+    "pr-cv-fold-size": v_pr_cv_fold_size,
+    "mc-bn2d-params": v_mc_bn2d_params,
+    "mc-conv-bn-params": v_mc_conv_bn_params,
+    "mc-residual-shape": v_mc_residual_shape,
+    "mc-residual-factor": v_mc_residual_factor,
+    "mc-leaky-grad": v_mc_leaky_grad,
+})
+
+
 def test_every_number_and_shape_question_is_verified():
     computed = {q["id"] for q in all_questions() if q["kind"] in ("number", "shape")}
     unverified = sorted(computed - set(VERIFY))
@@ -1138,3 +1262,131 @@ def test_the_answer_check_can_fail():
     assert not _matches(dict(s, answer=[4, 64, 6, 6]), v_cnn_pool_odd_shape())
     t = dict(by_id()["dnn-softmax-value"])
     assert not _matches(dict(t, answer=0.67), v_dnn_softmax_value())
+
+
+# --------------------------------------------------------------------------- answers that teach
+
+PRECISION_RE = re.compile(r"decimal|exact|significant digit|within", re.I)
+
+
+def _loaded() -> dict:
+    from tutor.quiz.bank import load_bank
+
+    return load_bank(BANK_DIR).by_id()
+
+
+def test_number_questions_state_their_precision():
+    """A non-integer answer, or any answer with a tolerance, tells the learner what precision it wants."""
+    problems = []
+    for q in all_questions():
+        if q["kind"] != "number":
+            continue
+        answer = q["answer"]
+        if not float(answer).is_integer() and "tolerance" not in q:
+            problems.append(f"{q['id']}: a non-integer answer needs a tolerance (the precision it grades to)")
+        if ("tolerance" in q or not float(answer).is_integer()) and not PRECISION_RE.search(q["prompt"]):
+            problems.append(f"{q['id']}: the prompt never says what precision it wants")
+    assert not problems, "\n".join(problems)
+
+
+def _typings(value: float, tolerance) -> list[str]:
+    out = [repr(float(value)), f"{value:g}"]
+    if float(value).is_integer():
+        out.append(str(int(value)))
+    if tolerance:
+        out.append(f"{value:.{max(0, round(-math.log10(tolerance)))}f}")
+    return out
+
+
+def test_every_number_question_lists_the_misconceptions_it_catches_and_rejects_them():
+    from tutor.quiz import answers
+
+    problems = []
+    for qid, q in _loaded().items():
+        if q.kind != "number":
+            continue
+        if not q.misconceptions:
+            problems.append(f"{qid}: list the wrong answers it exists to catch in 'misconceptions'")
+            continue
+        for wrong in q.misconceptions:
+            for typed in _typings(wrong, q.tolerance):
+                if answers.is_correct(q, answers.parse(q, typed), typed):
+                    problems.append(f"{qid}: the misconception {typed} is accepted (answer {q.answer!r})")
+        typed = f"{q.answer:.12g}"
+        if not answers.is_correct(q, answers.parse(q, typed), typed):
+            problems.append(f"{qid}: its own answer {typed} is rejected")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "qid, wrong",
+    [
+        ("of-weight-decay-step", "2"),  # the weight unchanged
+        ("bp-numeric-gradient", "12"),  # the exact derivative where the approximation is asked
+        ("bp-numeric-gradient", "12.0"),
+        ("tr-momentum-steps", "-0.2"),  # the steps without momentum
+        ("tr-adam-first-step", "1"),  # the weight unchanged
+    ],
+)
+def test_the_misconceptions_named_in_review_are_rejected(qid, wrong):
+    from tutor.quiz import answers
+
+    q = _loaded()[qid]
+    assert not answers.is_correct(q, answers.parse(q, wrong), wrong)
+    right = f"{q.answer:.6g}"
+    assert answers.is_correct(q, answers.parse(q, right), right)
+
+
+# --------------------------------------------------------------------------- options give nothing away
+
+LONGEST_SHARE_LIMIT = 0.34  # at most about a third of the choice questions
+
+
+def longest_option_share(questions) -> tuple[float, list[str]]:
+    """Share of single-choice questions whose right option is (one of) the longest, and their ids."""
+    choice = [q for q in questions if q["kind"] == "choice"]
+    flagged = [q["id"] for q in choice if len(q["answer"]) >= max(len(c) for c in q["choices"])]
+    return len(flagged) / max(len(choice), 1), flagged
+
+
+def test_the_right_option_is_not_usually_the_longest():
+    share, flagged = longest_option_share(all_questions())
+    assert share <= LONGEST_SHARE_LIMIT, (
+        f"the right option is the longest in {len(flagged)} of the choice questions ({share:.0%}); "
+        f"rewrite options so length gives nothing away: {flagged}"
+    )
+
+
+def test_the_right_option_is_not_usually_the_shortest_either():
+    """Shortening right answers must not create the opposite tell."""
+    choice = [q for q in all_questions() if q["kind"] == "choice"]
+    shortest = [q["id"] for q in choice if len(q["answer"]) <= min(len(c) for c in q["choices"])]
+    assert len(shortest) / len(choice) <= LONGEST_SHARE_LIMIT, f"the right option is the shortest in {shortest}"
+
+
+def test_no_length_rank_gives_the_answer_away():
+    """Sorted by length, the right option lands in every rank; no rank holds much more than its share."""
+    from collections import Counter
+
+    choice = [q for q in all_questions() if q["kind"] == "choice" and len(q["choices"]) == 4]
+    ranks = Counter(sorted(q["choices"], key=len).index(q["answer"]) for q in choice)
+    assert max(ranks.values()) / len(choice) <= 0.45, f"rank of the right option by length: {dict(ranks)}"
+
+
+def test_the_longest_option_measure_can_fail():
+    long_right = {"kind": "choice", "id": "x", "answer": "a long right answer", "choices": ["no", "a long right answer"]}
+    short_right = {"kind": "choice", "id": "y", "answer": "yes", "choices": ["yes", "a longer wrong answer"]}
+    assert longest_option_share([long_right, short_right]) == (0.5, ["x"])
+
+
+def test_multi_select_right_options_are_not_all_the_longest():
+    """In multi-select questions too, the right picks are not simply the longer half."""
+    flagged = []
+    for q in all_questions():
+        if q["kind"] != "multi":
+            continue
+        right = [len(c) for c in q["choices"] if c in q["answer"]]
+        wrong = [len(c) for c in q["choices"] if c not in q["answer"]]
+        if wrong and min(right) > max(wrong):
+            flagged.append(q["id"])
+    assert len(flagged) <= 3, f"right picks are all longer than every wrong one in: {flagged}"

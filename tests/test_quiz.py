@@ -6,9 +6,12 @@ fixture course, so they test the engine, not the course content.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -57,12 +60,12 @@ def stderr_of(result) -> str:
 def test_right_wrong_and_invalid_input_is_asked_again(runner):
     result = quiz(
         runner, "--question", "fx-choice", "--question", "fx-number", "--question", "fx-true-false",
-        input="1\nabc\n0.5\nyes\n",
+        input="a weighted sum of its inputs plus a bias\nabc\n0.5\nyes\n",
     )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Question 1/3" in out and "Question 3/3" in out
-    assert "1) A weighted sum of its inputs plus a bias" in out  # numbered choices in plain mode
+    assert re.search(r"[123]\) A weighted sum of its inputs plus a bias", out)  # numbered choices in plain mode
     assert "✓ Right" in out
     assert "✗ Not quite" in out and "The answer is 0.664" in out
     assert "type a number" in out  # the reason "abc" was refused
@@ -77,7 +80,7 @@ def test_right_wrong_and_invalid_input_is_asked_again(runner):
 def test_choice_by_exact_text_and_multi_by_numbers(runner):
     result = quiz(
         runner, "-q", "fx-choice", "-q", "fx-multi", "-q", "fx-shape",
-        input="the maximum of its inputs\n1, 2 4\n32x26x26\n",
+        input="the maximum of its inputs\nReLU; sigmoid; tanh\n32x26x26\n",
     )
     assert result.exit_code == 0, result.output
     assert [r.correct for r in reviews()] == [False, True, True]
@@ -85,9 +88,9 @@ def test_choice_by_exact_text_and_multi_by_numbers(runner):
 
 
 def test_end_of_input_stops_cleanly_and_keeps_answers(runner):
-    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", "-q", "fx-multi", input="1\n")
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", "-q", "fx-multi", input="a random number\n")
     assert result.exit_code == 0, result.output
-    assert "Stopped early: 1 of 3 answered" in result.output
+    assert "Stopped early (end of input): 1 of 3 answered" in result.output
     assert "Traceback" not in result.output
     assert [r.question_id for r in reviews()] == ["fx-choice"]
 
@@ -95,7 +98,7 @@ def test_end_of_input_stops_cleanly_and_keeps_answers(runner):
 def test_empty_stdin_does_not_hang(runner):
     result = quiz(runner, "--count", "3", input="")
     assert result.exit_code == 0, result.output
-    assert "Stopped early: 0 of 3 answered" in result.output
+    assert "Stopped early (end of input): 0 of 3 answered" in result.output
     assert reviews() == []
 
 
@@ -109,9 +112,9 @@ def test_end_of_input_while_being_asked_again(runner):
 def test_ctrl_c_exits_130_and_keeps_answers(runner, monkeypatch):
     import tutor.commands.quiz as command
 
-    lines = iter(["1"])
+    lines = iter(["A weighted sum of its inputs plus a bias"])
 
-    def fake_read_line(prompt):
+    def fake_read_line(prompt, screen=None):
         try:
             return next(lines)
         except StopIteration:
@@ -229,14 +232,15 @@ def test_review_with_nothing_due(runner):
     result = quiz(runner, "--review")
     assert result.exit_code == 0
     assert "Nothing to review yet" in result.output
-    quiz(runner, "-q", "fx-choice", input="1\n")  # right: due in days
+    quiz(runner, "-q", "fx-choice", input="A weighted sum of its inputs plus a bias\n")  # right: due in days
     result = quiz(runner, "--review")
     assert result.exit_code == 0
     assert "Nothing is due for review right now" in result.output
+    assert re.search(r"The next card is due in \d+ (days|hours)", result.output)  # and when it will be
 
 
 def test_second_run_asks_due_cards_first(runner, monkeypatch):
-    quiz(runner, "-q", "fx-number", "-q", "fx-choice", input="9\n1\n")  # a miss, then a hit
+    quiz(runner, "-q", "fx-number", "-q", "fx-choice", input="9\nA weighted sum of its inputs plus a bias\n")  # a miss, a hit
     later = datetime.now(timezone.utc) + timedelta(hours=1)
     monkeypatch.setattr(schedule, "utc_now", lambda: later)
     result = quiz(runner, "--review", input="0.664\n")
@@ -251,7 +255,10 @@ def test_second_run_asks_due_cards_first(runner, monkeypatch):
 
 
 def test_stats_table_and_json(runner):
-    quiz(runner, "-q", "fx-choice", "-q", "fx-multi", "-q", "fx-number", input="1\n1\n0.664\n")
+    quiz(
+        runner, "-q", "fx-choice", "-q", "fx-multi", "-q", "fx-number",
+        input="A weighted sum of its inputs plus a bias\nSGD\n0.664\n",
+    )
     result = quiz(runner, "--stats")
     assert result.exit_code == 0
     assert "Quiz statistics" in result.output and "neurons" in result.output and "50%" in result.output
@@ -366,7 +373,7 @@ def _q(kind, answer, **kw):
 
 @pytest.mark.parametrize(
     "typed, ok",
-    [("0.6652", True), ("0.665", True), ("0.67", True), ("0.666", True), ("0.7", False), ("0.664", False), ("1", False)],
+    [("0.6652", True), ("0.665", True), ("0.67", False), ("0.666", True), ("0.7", False), ("0.664", False), ("1", False)],
 )
 def test_numbers_are_checked_forgivingly(typed, ok):
     q = _q("number", 0.6652, tolerance=0.001)
@@ -466,6 +473,7 @@ def test_unknown_section_slug_points_to_the_lesson(runner):
     assert "--section" not in result.output.split("reread:")[1].splitlines()[0]
 
 
+@pytest.mark.slow
 def test_quiz_does_not_import_torch(tmp_path):
     code = (
         "import sys; from typer.testing import CliRunner; from tutor.cli import app; "
@@ -519,3 +527,132 @@ def generate_question(template_id, lesson):
     from tutor.quiz.generators import templates
 
     return templates()[template_id].make(random.Random(0), lesson)
+
+
+# -- shuffled options, one meaning of "due", the quiz's scope -----------------------------------
+
+
+def test_options_are_shuffled_per_ask_and_numbers_follow_the_order_shown():
+    from tutor.quiz.select import shuffled
+
+    q = load_bank().by_id()["fx-choice"]
+    orders = {shuffled(q, random.Random(seed)).choices for seed in range(12)}
+    assert len(orders) > 1 and all(sorted(o) == sorted(q.choices) for o in orders)
+    for order in orders:
+        asked = dataclasses.replace(q, choices=order)
+        label = str(order.index(q.answer) + 1)
+        assert answers.parse(asked, label) == q.answer  # "2" means the second option *shown*
+        assert answers.is_correct(asked, answers.parse(asked, label))
+    entries = catalogue(load_bank())
+    seen = {entries["fx-choice"].instantiate(random.Random(seed)).choices for seed in range(12)}
+    assert len(seen) > 1  # every ask, not once per bank
+
+
+def test_answers_are_stored_by_text_so_history_survives_a_new_order(runner):
+    result = quiz(runner, "-q", "fx-choice", "--seed", "5", input="")
+    match = re.search(r"(\d)\) The maximum of its inputs", result.output)
+    assert match, result.output
+    result = quiz(runner, "-q", "fx-choice", "--seed", "5", input=f"{match.group(1)}\n")  # same seed: same order
+    assert "Not quite" in result.output
+    assert [(r.question_id, r.answer, r.correct) for r in reviews()] == [
+        ("fx-choice", "The maximum of its inputs", False)
+    ]
+
+
+def test_multi_feedback_says_which_picks_were_right_wrong_and_missed(runner):
+    result = quiz(runner, "-q", "fx-multi", input="ReLU; SGD\n")
+    out = " ".join(result.output.split())
+    assert "Not quite" in out
+    assert re.search(r"right pick \w\) ReLU", out)
+    assert re.search(r"wrong pick \w\) SGD", out)
+    assert re.search(r"missed \w\) sigmoid", out) and re.search(r"missed \w\) tanh", out)
+
+
+def test_due_means_due_now_for_the_count_and_for_review():
+    from tutor.quiz import due_count, next_due
+    from tutor.quiz.select import select as pick
+
+    entries = catalogue(load_bank())
+    with Store() as store:
+        schedule.record(store, "fx-choice", "x", False, now=T0)  # due T0 + 10 min
+        schedule.record(store, "fx-multi", "x", True, now=T0)  # due in days
+        later_today = T0 + timedelta(minutes=5)
+        assert due_count(store, later_today) == 0  # due *today*, not *now*
+        assert next_due(store, later_today) == T0 + timedelta(minutes=10)
+        for moment in (later_today, T0 + timedelta(minutes=11), T0 + timedelta(days=30)):
+            review = pick(entries, store.cards(), moment, count=200, review_only=True)
+            assert due_count(store, moment) == len(review) == schedule.due_counts(store, moment)["now"]
+        assert next_due(store, T0 + timedelta(days=365)) is None
+
+
+def test_the_summary_says_when_the_next_card_is_due(runner):
+    result = quiz(runner, "-q", "fx-number", input="9\n")  # a miss: back in 10 minutes
+    assert result.exit_code == 0
+    assert re.search(r"Next card due in (10 minutes|a minute|\d+ minutes)", result.output)
+
+
+def test_scope_resolves_lesson_ids_from_the_course_not_bank_file_names(tmp_path):
+    from tutor.errors import TutorError
+    from tutor.lessons import load_course
+    from tutor.quiz.select import choose, resolve_lesson
+
+    entries = catalogue(load_bank())
+    course = load_course()
+    assert resolve_lesson("basics", entries, course) == 1
+    assert resolve_lesson("2", entries, None) == 2  # numbers work without the lessons
+    with pytest.raises(TutorError, match="use a lesson number"):
+        resolve_lesson("basics", entries, None)  # no guessing from "01-basics.toml"
+    plan = choose(entries, {}, T0, course=course, lesson="more", count=3, rng=random.Random(0))
+    assert plan.items and {i.question.lesson for i in plan.items} == {2}
+    fresh = choose(entries, {}, T0, course=course, lessons_read=set(), count=3, rng=random.Random(0))
+    assert fresh.notices and "not read any lesson" in fresh.notices[0]
+    with pytest.raises(TutorError, match="--question picks"):
+        choose(entries, {}, T0, question_ids=["fx-choice"], review=True)
+
+
+# -- terminal helpers (no terminal needed) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_menu_options_wrap_with_a_hanging_indent_and_keep_every_word(width):
+    from tutor.terminal_menu import wrap_option
+
+    text = ("It permanently deletes the least useful units after training, making the network smaller and "
+            "faster at inference while keeping its accuracy almost unchanged")
+    lines = wrap_option(text, "› 2) ", width)
+    assert len(lines) > 1 and all(len(line) < width for line in lines)
+    assert lines[0].startswith("› 2) ") and all(line.startswith("     ") for line in lines[1:])
+    assert " ".join(" ".join(lines)[4:].split()) == text
+
+
+def test_term_dumb_or_a_missing_terminal_means_plain_prompts(monkeypatch):
+    from tutor import console
+
+    class Tty:
+        encoding = "utf-8"
+
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(sys, "stdout", Tty())
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert console.is_interactive()
+    monkeypatch.setenv("TERM", "dumb")
+    assert not console.is_interactive()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # `quiz > file`
+    assert not console.is_interactive()
+
+
+def test_an_ascii_output_gets_ascii_glyphs_not_an_error():
+    from tutor import console
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    safe = console.SafeStream(stream)
+    safe.write("✓ done · σ(x) → 0.5 █░ naïve “quotes” ✗\n")
+    stream.flush()
+    text = raw.getvalue().decode("ascii")
+    assert text == "v done - sigma(x) -> 0.5 #- naive \"quotes\" x\n"
+    assert console.for_stream("✓", sys.__stdout__) in ("✓", "v")

@@ -9,9 +9,13 @@ from __future__ import annotations
 import math
 import random
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
+
+REPO = Path(__file__).resolve().parents[1]
 
 from tutor.quiz import answers  # noqa: E402
 from tutor.quiz.generators import TEMPLATES, generate, templates  # noqa: E402
@@ -36,9 +40,108 @@ def test_every_template_has_a_stable_id_lesson_and_topic():
     assert set(templates()) == EXPECTED_IDS
     for t in TEMPLATES:
         assert t.id.startswith("gen-") and t.topic and t.lesson >= 1
+        assert t.lesson_id and t.section and t.key_terms, f"{t.id} must declare its lesson, section and key terms"
         q = t.make(random.Random(0))
         assert q.id == t.id and q.generated and q.kind in ("number", "shape")
         assert q.prompt and q.explanation
+        assert q.section == t.section
+
+
+def _section_text(section) -> str:
+    return " ".join((section.title + " " + section.body).lower().split())
+
+
+def test_declared_lessons_and_sections_exist_and_teach_the_template():
+    """Declared, not guessed: the lesson id and section slug resolve in the shipped course, and the
+    section teaches the template (its key terms appear there)."""
+    from tutor.lessons import load_course
+    from tutor.quiz.generators import resolve
+    from tutor.quiz.refs import reread_for
+
+    course = load_course(REPO / "lessons")
+    lessons = course.by_id()
+    placed = resolve([], course)
+    for t in TEMPLATES:
+        assert t.lesson_id in lessons, f"{t.id}: no lesson {t.lesson_id!r}"
+        lesson = lessons[t.lesson_id]
+        assert lesson.number == t.lesson, f"{t.id}: lesson {t.lesson_id} is number {lesson.number}, not {t.lesson}"
+        assert placed[t.id][0] == lesson.number
+        section = lesson.section(t.section)  # raises when the slug is missing
+        text = _section_text(section)
+        missing = [term for term in t.key_terms if term.lower() not in text]
+        assert not missing, f"{t.id}: section {t.section!r} never mentions {missing}"
+        ref = reread_for(t.make(random.Random(0), lesson.number), course)
+        assert ref.command == f"dnn-tutor lesson {lesson.id} --section {section.index}"
+
+
+def test_placement_ignores_what_the_bank_happens_to_ask():
+    """A bank question on the same topic in another lesson does not move a template of the shipped course."""
+    from tutor.lessons import load_course
+    from tutor.quiz.bank import Question
+    from tutor.quiz.generators import resolve
+
+    course = load_course(REPO / "lessons")
+    stray = [Question(f"x{i}", 2, "optimizers", "true-false", "?", True, ".") for i in range(5)]
+    assert resolve(stray, course)["gen-adam-step"][0] == course.by_id()["training"].number
+
+
+def _typings(value: float, tolerance: float | None) -> list[str]:
+    """Ways a learner might type ``value``: in full, shortest form, and to the precision the question asks."""
+    out = [repr(float(value)), f"{value:g}"]
+    if float(value).is_integer():
+        out.append(str(int(value)))
+    if tolerance is not None:
+        out.append(f"{value:.{max(0, round(-math.log10(tolerance)))}f}")
+    return out
+
+
+NUMBER_TEMPLATES = sorted(t.id for t in TEMPLATES if t.make(random.Random(0)).kind == "number")
+
+
+@pytest.mark.parametrize("template_id", NUMBER_TEMPLATES)
+def test_every_misconception_is_rejected_and_the_answer_accepted(template_id):
+    """Each draw lists the wrong answers it exists to catch; none is accepted however it is typed
+    (in full or rounded), while the true answer typed to the stated precision is."""
+    for q in draws(template_id):
+        assert q.misconceptions, f"{template_id} lists no misconceptions: {q.prompt}"
+        assert q.tolerance is not None or float(q.answer).is_integer(), q.prompt
+        for wrong in q.misconceptions:
+            for typed in _typings(wrong, q.tolerance):
+                value = answers.parse(q, typed)
+                assert not answers.is_correct(q, value, typed), (
+                    f"{template_id}: the misconception {typed} is accepted for {q.answer!r}\n{q.prompt}"
+                )
+        if q.tolerance is not None:
+            places = max(0, round(-math.log10(q.tolerance)))
+            assert f"{places} decimals" in q.prompt, f"{template_id}: the prompt must state its precision"
+            typed = f"{q.answer:.{places}f}"
+            assert answers.is_correct(q, answers.parse(q, typed), typed), (template_id, typed, q.answer)
+        else:
+            typed = str(int(q.answer))
+            assert answers.is_correct(q, answers.parse(q, typed), typed)
+
+
+def test_the_misconceptions_the_issue_names_are_listed():
+    """Momentum: unchanged weight and the step without momentum; Adam: unchanged weight and no bias correction."""
+    for q in draws("gen-sgd-momentum-step"):
+        p = q.params
+        listed = set(q.misconceptions)
+        assert p["w"] in listed and (p["w"] - p["lr"] * p["g"]) in listed
+    for q in draws("gen-adam-step"):
+        p = q.params
+        listed = q.misconceptions
+        assert p["w"] in listed
+        uncorrected = p["w"] - p["lr"] * 0.1 / math.sqrt(0.001) * math.copysign(1, p["g"])
+        assert any(abs(m - uncorrected) < 1e-12 for m in listed)
+
+
+def test_a_misconception_check_can_fail():
+    """Guard against a vacuous check: the answer itself is not 'rejected', and a near miss inside
+    the tolerance is accepted."""
+    q = generate("gen-sgd-momentum-step", random.Random(0))
+    assert not answers.rejected(q, q.answer)
+    assert not answers.rejected(q, q.answer + q.tolerance / 2)
+    assert answers.rejected(q, q.answer + q.tolerance * 3)
 
 
 def test_same_seed_same_question_and_fresh_numbers_otherwise():
@@ -185,8 +288,9 @@ def test_adam_step():
         w.grad = torch.tensor([p["g"]], dtype=torch.float64)
         opt.step()
         assert q.answer == pytest.approx(w.item(), abs=1e-12), q.prompt
-        # The shortcut the explanation teaches (a step of size lr) is accepted; plain SGD is not.
+        # The shortcut the explanation teaches (a step of size lr) is accepted; plain SGD, the
+        # unchanged weight and the uncorrected step are not.
         shortcut = p["w"] - p["lr"] * math.copysign(1, p["g"])
         assert answers.number_matches(shortcut, q.answer, q.tolerance)
-        if abs(p["g"]) != 1:
-            assert not answers.number_matches(p["w"] - p["lr"] * p["g"], q.answer, q.tolerance)
+        assert not answers.number_matches(p["w"] - p["lr"] * p["g"], q.answer, q.tolerance)
+        assert not answers.number_matches(p["w"], q.answer, q.tolerance, f"{p['w']:.0f}")

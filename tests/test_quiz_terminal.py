@@ -10,6 +10,8 @@ import pytest
 
 pexpect = pytest.importorskip("pexpect")
 
+pytestmark = pytest.mark.slow  # each test runs the quiz in a terminal
+
 REPO = Path(__file__).resolve().parents[1]
 DOWN = "\x1b[B"
 
@@ -41,7 +43,8 @@ def test_arrow_keys_pick_a_choice_and_show_the_explanation(tmp_path):
     child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-number")
     try:
         child.expect("Your answer")
-        child.send(DOWN)  # the second choice: "The maximum of its inputs" (wrong)
+        child.expect(r"(\d)\) The maximum of its inputs")  # (wrong); the options come shuffled
+        child.send(DOWN * (int(child.match.group(1)) - 1))  # arrow down to it
         child.send("\r")
         child.expect("Not quite")
         child.expect("A neuron forms w")  # the explanation
@@ -61,7 +64,8 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
     child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-multi")
     try:
         child.expect("Your answer")
-        child.send("\r")  # the first choice is right
+        child.expect(r"(\d)\) A weighted sum of its inputs plus a bias")  # right
+        child.send(DOWN * (int(child.match.group(1)) - 1) + "\r")
         child.expect("Right")
         child.expect("Your answer")
         child.sendintr()

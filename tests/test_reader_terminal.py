@@ -11,6 +11,8 @@ from conftest import FIXTURE_COURSE
 
 pexpect = pytest.importorskip("pexpect")
 
+pytestmark = pytest.mark.slow  # the reader runs in a terminal or a subprocess (3-40 s each)
+
 
 def _spawn(tmp_path, *args):
     env = dict(
@@ -60,8 +62,8 @@ def test_page_forward_back_jump_and_quit(tmp_path):
 def test_arrow_keys_and_enter_work_too(tmp_path):
     child = _spawn(tmp_path, "2")
     child.expect("Only section")
-    child.expect("finish this lesson")
-    child.send("\r")  # the first choice is selected by default
+    child.expect("n finish")
+    child.send("\r")  # Enter at the end of the last section finishes
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -98,7 +100,9 @@ def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
     child.send("r")
     child.expect(r"\$ dnn-tutor demo xor")
     child.expect("recorded in your demo journal", timeout=120)
-    child.expect("section 2/3")  # back at the same page's prompt
+    child.expect("Press Enter to go back to the lesson")
+    child.send("\r")
+    child.expect("section 2/3")  # back at the same page
     child.send("q")
     child.expect(pexpect.EOF)
     child.close()
@@ -106,3 +110,146 @@ def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
     store = _read_sections(tmp_path)
     assert [run.demo_id for run in store.demo_runs()] == ["xor"]
     store.close()
+
+
+# -- plain and piped output, narrow and unusual terminals -------------------------------------
+
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _plain_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    env.update(DNN_TUTOR_HOME=str(tmp_path / "home"), COLUMNS="80")
+    env.pop("NO_COLOR", None)
+    env.update(extra)
+    return env
+
+
+def _sections(tmp_path, lesson_id):
+    store = _read_sections(tmp_path)
+    try:
+        return store.sections_read().get(lesson_id, set())
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_lesson_piped_into_head_marks_nothing_read(tmp_path):
+    from tutor.lessons import load_course
+
+    target = load_course().lessons[4]
+    done = subprocess.run(
+        f'"{sys.executable}" -m tutor lesson {target.number} | head -3', shell=True, capture_output=True,
+        text=True, env=_plain_env(tmp_path), timeout=60,
+    )
+    assert len(done.stdout.splitlines()) == 3
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert _sections(tmp_path, target.id) == set()
+
+
+@pytest.mark.slow
+def test_lesson_written_in_full_to_a_file_or_a_pipe_marks_it_read(tmp_path):
+    from tutor.lessons import load_course
+
+    course = load_course()
+    target = course.lessons[1]
+    out = tmp_path / "lesson.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "tutor", "lesson", str(target.number)], stdout=out.open("w"),
+        stderr=subprocess.PIPE, text=True, env=_plain_env(tmp_path), timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert target.sections[-1].title in out.read_text(encoding="utf-8")
+    assert _sections(tmp_path, target.id) == {s.index for s in target.sections}
+    other = course.lessons[2]
+    done = subprocess.run(
+        f'"{sys.executable}" -m tutor lesson {other.number} | cat', shell=True, capture_output=True, text=True,
+        env=_plain_env(tmp_path), timeout=60,
+    )
+    assert other.sections[-1].title in done.stdout
+    assert _sections(tmp_path, other.id) == {s.index for s in other.sections}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["lessons"], ["lesson", "4", "--plain"], ["quiz", "--stats"], []])
+def test_ascii_output_gets_ascii_glyphs_never_a_traceback(tmp_path, args):
+    subprocess.run([sys.executable, "-m", "tutor", "lesson", "1"], capture_output=True,
+                   env=_plain_env(tmp_path), timeout=60)  # a "done" mark to show
+    done = subprocess.run(
+        [sys.executable, "-m", "tutor", *args], capture_output=True, env=_plain_env(tmp_path, PYTHONIOENCODING="ascii"),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode("ascii", "replace")
+    assert b"Traceback" not in done.stderr
+    done.stdout.decode("ascii")  # pure ASCII
+    if args == ["lessons"]:
+        assert b"v done" in done.stdout
+
+
+@pytest.mark.slow
+def test_no_color_means_no_colour_codes_in_the_reader(tmp_path):
+    child = _spawn(tmp_path, "1")  # NO_COLOR=1 in _spawn
+    child.expect("section 1/3")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    colours = [c for c in __import__("re").findall(r"\x1b\[([0-9;]*)m", child.before or "") if c not in ("", "0")]
+    # bold, italic, reverse (1, 3, 7) are fine; a colour (30-38, 40-48, 90-97, 100-107) is not
+    colour_codes = set(range(30, 39)) | set(range(40, 49)) | set(range(90, 98)) | set(range(100, 108))
+    assert not [c for c in colours if any(p.isdigit() and int(p) in colour_codes for p in c.split(";"))], colours
+    assert "section 1/3" in (child.before or "")
+
+
+@pytest.mark.slow
+def test_code_at_60_columns_wraps_with_visible_marks_and_loses_nothing():
+    from rich.console import Console
+
+    from tutor.lessons import load_course
+    from tutor.render.lessons import CONTINUATION, CONTINUED, render_lesson
+
+    for lesson in load_course().lessons:
+        console = Console(width=60, record=True, force_terminal=False, color_system=None)
+        with console.capture() as captured:
+            console.print(render_lesson(lesson, list(lesson.sections)))
+        text = captured.get()
+        from rich.cells import cell_len
+
+        assert all(cell_len(line) <= 60 for line in text.splitlines()), lesson.id
+        joined = []
+        for line in text.splitlines():
+            body = line.rstrip()
+            if body.lstrip().startswith(CONTINUATION.strip()) and joined and joined[-1].endswith(CONTINUED):
+                joined[-1] = joined[-1][: -len(CONTINUED)] + body.lstrip()[len(CONTINUATION):]
+            else:
+                joined.append(body)
+        flat = "\n".join(joined)
+        for section in lesson.sections:
+            for block in section.blocks:
+                if block.kind != "code":
+                    continue
+                for code_line in block.text.splitlines():
+                    if code_line.strip():
+                        assert code_line.rstrip() in flat, (lesson.id, code_line)
+        written = sum(s.body.count("…") for s in lesson.sections)
+        assert text.count("…") == written, (lesson.id, "something was cropped with an ellipsis")
+
+
+def test_the_reader_sits_in_the_command_layer():
+    """reader.py imports neither the commands nor the app, and only the commands import it."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, tutor.reader; print(sorted(m for m in sys.modules "
+         "if m.startswith('tutor.commands') or m in ('tutor.app', 'tutor.cli')))"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    importers = [
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "tutor").rglob("*.py")
+        if "commands" not in path.parts and path.name != "reader.py"
+        and __import__("re").search(r"^\s*(from tutor\.reader|from tutor import reader|import tutor\.reader)",
+                                    path.read_text(encoding="utf-8"), __import__("re").M)
+    ]
+    assert importers == []

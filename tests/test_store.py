@@ -20,7 +20,8 @@ def test_new_store_has_current_schema_and_wal(tmp_path):
     assert health.journal_mode.lower() == "wal"
     assert health.integrity == "ok"
     assert set(health.counts) == {
-        "sections_read", "lessons_completed", "exercise_attempts", "quiz_reviews", "quiz_cards", "demo_runs"
+        "sections_read", "lessons_completed", "exercise_attempts", "quiz_reviews", "quiz_cards", "demo_runs",
+        "hint_state",
     }
 
 

@@ -193,16 +193,319 @@ def test_boundary_grid_and_unknown_names():
         engine.fit(model, (xtr, ytr), task="ranking", epochs=1)
 
 
-def test_auto_threads(monkeypatch):
-    import os
-
+def test_auto_threads_small_work_and_override(monkeypatch):
+    monkeypatch.delenv("DNN_TUTOR_THREADS", raising=False)
     small = nn.Linear(2, 1)
     assert engine.auto_threads(small, 32, torch.device("cpu")) == 1
     big = nn.Linear(784, 512)
     assert 1 <= engine.auto_threads(big, 128, torch.device("cpu")) <= torch.get_num_threads()
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert engine.auto_threads(big, 128, torch.device("cpu")) == torch.get_num_threads()
-    monkeypatch.setattr(os, "getloadavg", lambda: (float(os.cpu_count()), 0.0, 0.0))
-    assert engine.auto_threads(big, 128, torch.device("cpu")) == 1
     monkeypatch.setenv("DNN_TUTOR_THREADS", "3")
     assert engine.auto_threads(small, 32, torch.device("cpu")) == 3
+    monkeypatch.setenv("DNN_TUTOR_THREADS", "zero")  # not a positive number: ignored
+    assert engine.auto_threads(small, 32, torch.device("cpu")) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Threads: a rule from what runs now, never the load average
+# --------------------------------------------------------------------------------------------
+
+from tutor.training import threads as threads_mod  # noqa: E402
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    """A 2-core machine whose other runnable threads the test sets (``machine["others"]``)."""
+    machine = {"others": 0}
+    monkeypatch.delenv("DNN_TUTOR_THREADS", raising=False)
+    monkeypatch.setattr(threads_mod, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads_mod, "_own_running", lambda: 1)
+    monkeypatch.setattr(threads_mod, "_procs_running", lambda: 1 + machine["others"])
+    monkeypatch.setattr(threads_mod.time, "sleep", lambda s: None)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield machine
+    torch.set_num_threads(previous)
+
+
+def test_threads_follow_free_cores_not_the_load_average(two_cores, monkeypatch):
+    import os
+
+    big = nn.Linear(784, 512)
+    cpu = torch.device("cpu")
+    # a high load average left by our own previous run must not cost a thread when nothing runs now
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.0, 4.0, 4.0))
+    assert threads_mod.auto_threads(big, 128, cpu) == 2
+    two_cores["others"] = 1  # one busy process: give it its core
+    assert threads_mod.auto_threads(big, 128, cpu) == 1
+    two_cores["others"] = 5
+    assert threads_mod.auto_threads(big, 128, cpu) == 1
+    assert threads_mod.auto_threads(nn.Linear(2, 1), 32, cpu) == 1  # small work: always 1
+
+
+def test_other_runnable_takes_the_median(monkeypatch):
+    samples = iter([1, 9, 1, 2, 1])  # one spike of a short-lived process
+    monkeypatch.setattr(threads_mod, "_procs_running", lambda: next(samples))
+    monkeypatch.setattr(threads_mod, "_own_running", lambda: 1)
+    monkeypatch.setattr(threads_mod.time, "sleep", lambda s: None)
+    assert threads_mod.other_runnable() == 0.0
+
+
+def test_without_proc_stat_a_probe_decides(two_cores, monkeypatch):
+    monkeypatch.setattr(threads_mod, "_procs_running", lambda: None)
+    asked = []
+    monkeypatch.setattr(threads_mod, "probe_threads", lambda candidates: asked.append(candidates) or 1)
+    assert threads_mod.auto_threads(nn.Linear(784, 512), 128, torch.device("cpu")) == 1
+    assert asked == [[1, 2]]
+
+
+def test_probe_threads_picks_a_candidate_and_restores():
+    before = torch.get_num_threads()
+    assert threads_mod.probe_threads([1], seconds=0.005) == 1
+    assert torch.get_num_threads() == before
+
+
+def test_own_running_threads_are_read_from_proc():
+    if not threads_mod._OWN_TASKS.exists():
+        pytest.skip("no /proc here")
+    assert threads_mod._own_running() >= 1  # this thread is running while it reads
+    assert threads_mod._procs_running() >= 1
+
+
+def test_a_busy_process_is_seen(tmp_path):
+    """A real CPU-bound child shows up as another runnable thread."""
+    import subprocess
+    import sys
+
+    if threads_mod._procs_running() is None:
+        pytest.skip("no /proc/stat here")
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.2)
+        assert threads_mod.other_runnable(samples=5, interval=0.01) >= 1
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_thread_plan_restores_and_follows_the_machine(two_cores):
+    big = nn.Linear(784, 512)
+    with threads_mod.ThreadPlan(big, 128, torch.device("cpu")) as plan:
+        assert plan.threads == 2 and plan.adaptive
+        two_cores["others"] = 1
+        assert plan.recheck(0.01) == 2  # a short epoch is not worth a look
+        assert plan.recheck(1.0) == 1 and torch.get_num_threads() == 1
+        two_cores["others"] = 0
+        assert plan.recheck(1.0) == 2
+        torch.set_num_threads(1)
+    assert torch.get_num_threads() == 2  # the previous setting is back
+    with threads_mod.ThreadPlan(big, 128, torch.device("cpu"), requested=1) as plan:
+        two_cores["others"] = 0
+        assert plan.threads == 1 and not plan.adaptive and plan.recheck(5.0) == 1
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_fit_reports_its_threads_and_restores_them(two_cores):
+    xtr, ytr, xte, yte = blobs()
+    result = engine.fit(nn.Linear(2, 1), (xtr, ytr), (xte, yte), task="binary", epochs=1, threads=1)
+    assert result.threads == 1 and torch.get_num_threads() == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Precision, channels-last, dropout
+# --------------------------------------------------------------------------------------------
+
+from tutor.training import precision as precision_mod  # noqa: E402
+from tutor.errors import TutorError  # noqa: E402
+
+
+def test_resolve_precision(monkeypatch):
+    cpu = torch.device("cpu")
+    big = nn.Linear(784, 512)
+    assert precision_mod.resolve_precision("fp32", cpu).name == "fp32"
+    assert precision_mod.resolve_precision(None, cpu).name == "fp32"
+    assert precision_mod.resolve_precision(" BF16 ", cpu).name == "bf16"
+    for bad in ("fp16", "", 16, "auto32"):
+        with pytest.raises(TutorError, match="unknown precision"):
+            precision_mod.resolve_precision(bad, cpu)
+    monkeypatch.setattr(precision_mod, "native_bf16", lambda device: False)
+    auto = precision_mod.resolve_precision("auto", cpu, big, 128)
+    assert auto.name == "fp32" and "no native bf16" in auto.reason
+    assert "emulated" in precision_mod.resolve_precision("bf16", cpu).reason
+    monkeypatch.setattr(precision_mod, "native_bf16", lambda device: True)
+    assert precision_mod.resolve_precision("auto", cpu, big, 128).name == "bf16"
+    small = precision_mod.resolve_precision("auto", cpu, nn.Linear(2, 1), 32)
+    assert small.name == "fp32" and "too small" in small.reason
+    assert precision_mod.Precision("fp32", "cuda", "").label == "fp32 (TF32 matmuls)"
+
+
+def test_native_bf16_reads_the_cpu(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(precision_mod, "_cpu_flags", lambda: {"avx2", "fma"})
+    assert precision_mod.native_bf16(cpu) is False
+    monkeypatch.setattr(precision_mod, "_cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    assert precision_mod.native_bf16(cpu) is True
+    assert precision_mod.native_bf16(torch.device("meta")) is False
+
+
+def test_bf16_fit_trains_in_bf16_and_stays_accurate():
+    xtr, ytr, xte, yte = blobs()
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            out = self.net(x)
+            seen.append(out.dtype)
+            return out
+
+    torch.manual_seed(0)
+    model = Spy()
+    result = engine.fit(model, (xtr, ytr), (xte, yte), task="binary", epochs=10, batch_size=16, lr=0.05,
+                        precision="bf16")
+    assert result.precision == "bf16"
+    assert torch.bfloat16 in seen  # autocast was on in training (and evaluation)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay fp32
+    assert result.final["val_acc"] >= 0.9
+    torch.manual_seed(0)
+    seen.clear()
+    plain = engine.fit(Spy(), (xtr, ytr), (xte, yte), task="binary", epochs=1, batch_size=16)
+    assert plain.precision == "fp32" and set(seen) == {torch.float32}
+    with pytest.raises(TutorError, match="unknown precision"):
+        engine.fit(nn.Linear(2, 1), (xtr, ytr), task="binary", epochs=1, precision="half")
+
+
+def test_conv_nets_train_channels_last():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2, 6, 6)).astype(np.float32)  # (N, 2, 6, 6)
+    y = rng.integers(0, 2, 40)
+    torch.manual_seed(0)
+    layouts = []
+    conv = nn.Conv2d(2, 3, 3)
+    conv.register_forward_pre_hook(lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
+    engine.fit(model, (x, y), None, epochs=1, batch_size=10)
+    assert layouts and all(layouts)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    layouts.clear()
+    torch.manual_seed(0)
+    conv2 = nn.Conv2d(2, 3, 3)
+    conv2.register_forward_pre_hook(lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    engine.fit(nn.Sequential(conv2, nn.Flatten(), nn.Linear(48, 2)), (x, y), None, epochs=1, batch_size=10,
+               channels_last=False)
+    assert not any(layouts)
+
+
+def test_fast_dropout_statistics_and_gradient():
+    from tutor.training.models import dropout_mask, make_dropout
+
+    torch.manual_seed(0)
+    mask = dropout_mask(torch.ones(400, 500), 0.3)  # (400, 500)
+    dropped = (mask == 0).float().mean().item()
+    assert abs(dropped - 0.3) < 0.005
+    assert mask.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the mean
+    assert mask.unique().tolist() == [0.0, pytest.approx(1 / (1 - 0.3), rel=1e-3)]
+    layer = make_dropout(0.5)
+    x = torch.randn(64, 32, requires_grad=True)
+    out = layer(x)
+    out.sum().backward()
+    assert torch.equal(out == 0, x.grad == 0)  # the gradient flows only through the kept units
+    assert torch.allclose(x.grad[x.grad != 0], torch.tensor(2.0))
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    assert dropout_mask(torch.ones(8, dtype=torch.bfloat16), 0.5).dtype == torch.bfloat16
+    assert torch.equal(dropout_mask(torch.ones(8), 1.0), torch.zeros(8))
+    torch.manual_seed(3)
+    a = dropout_mask(torch.ones(1000), 0.2)
+    torch.manual_seed(3)
+    assert torch.equal(a, dropout_mask(torch.ones(1000), 0.2))  # seeded, reproducible
+
+
+def test_mnist_mlp_fit_is_deterministic_per_seed():
+    from tutor.training.models import mnist_mlp
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 1, 28, 28)).astype(np.float32)  # (N, 1, 28, 28)
+    y = rng.integers(0, 10, 256)
+
+    def once(seed):
+        torch.manual_seed(0)
+        result = engine.fit(mnist_mlp(), (x, y), None, epochs=2, batch_size=64, seed=seed, threads=1)
+        return [h.train_loss for h in result.history], [h.train_acc for h in result.history]
+
+    assert once(5) == once(5)
+    assert once(5) != once(6)
+
+
+def test_losses_and_accuracy_match_a_plain_count():
+    """The per-epoch sums read once must equal an explicit per-batch tally."""
+    xtr, ytr, _, _ = blobs()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3))
+
+    class Tally(engine.Callback):
+        def __init__(self):
+            self.correct = 0
+            self.loss = 0.0
+
+    # lr=0: the weights never change, so the epoch's mean loss equals the evaluation loss
+    result = engine.fit(model, (xtr, ytr.astype(np.int64)), (xtr, ytr.astype(np.int64)), epochs=1, batch_size=7,
+                        lr=0.0, optimizer="sgd")
+    ev = engine.evaluate(model, xtr, ytr.astype(np.int64))
+    assert result.history[0].train_loss == pytest.approx(ev["loss"], rel=1e-5)
+    assert result.history[0].train_acc == pytest.approx(ev["acc"])
+
+
+def test_matmul_scope_sets_tf32_on_cuda_only_and_restores():
+    before = (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
+    with precision_mod.matmul_scope(torch.device("cpu")):
+        assert torch.get_float32_matmul_precision() == before[0]
+    with precision_mod.matmul_scope(torch.device("cuda")):  # only flags: no GPU needed
+        assert torch.get_float32_matmul_precision() == "high"
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cudnn.benchmark
+    assert (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32,
+            torch.backends.cudnn.benchmark) == before
+
+
+def test_side_by_side_cnn_and_mlp_share_channels_last_batches():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(30, 3, 5, 5)).astype(np.float32)  # (N, 3, 5, 5)
+    y = rng.integers(0, 2, 30)
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(36, 2))
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(75, 2))
+    results = engine.fit([cnn, mlp], (x, y), (x, y), epochs=2, batch_size=8)
+    assert cnn[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for r in results:  # the MLP reads the same images correctly from the channels-last batches
+        again = engine.evaluate(r.model, x, y)
+        assert again["loss"] == pytest.approx(r.final["val_loss"], rel=1e-4)
+
+
+def test_fit_rejects_bad_arguments_in_one_line():
+    xtr, ytr, _, _ = blobs()
+    model = nn.Linear(2, 1)
+    cases = [
+        (dict(epochs=0), "epochs must be"),
+        (dict(epochs=2.5), "epochs must be"),
+        (dict(epochs=True), "epochs must be"),
+        (dict(batch_size=0), "batch_size must be"),
+        (dict(batch_size=-3), "batch_size must be"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(TutorError, match=message):
+            engine.fit(model, (xtr, ytr), task="binary", **kwargs)
+    with pytest.raises(TutorError, match="inputs but"):
+        engine.fit(model, (xtr, ytr[:-1]), task="binary", epochs=1)
+    with pytest.raises(TutorError, match="val must be a pair"):
+        engine.fit(model, (xtr, ytr), xtr, task="binary", epochs=1)
+    with pytest.raises(TutorError, match="no samples"):
+        engine.fit(model, (xtr[:0], ytr[:0]), task="binary", epochs=1)
+    result = engine.fit(model, (xtr, ytr), task="binary", epochs=np.int64(1), batch_size=np.int64(50))
+    assert result.epochs_run == 1

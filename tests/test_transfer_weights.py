@@ -35,6 +35,7 @@ def test_record_says_how_it_was_made(meta):
     assert meta["holdout_n"] > 100
 
 
+@pytest.mark.slow
 def test_shipped_backbone_scores_its_recorded_accuracy_on_the_held_out_split(meta):
     from tutor.demos import transfer
     from tutor.training.engine import evaluate
@@ -58,6 +59,7 @@ def test_a_changed_file_is_refused(tmp_path, meta):
         transfer.load_pretrained(tmp_path)
 
 
+@pytest.mark.slow
 def test_pretrain_command_writes_weights_and_a_matching_record(tmp_path, capsys):
     from tutor.demos import transfer
 

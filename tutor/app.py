@@ -1,32 +1,102 @@
 """The Typer application object that every command module registers on.
 
-``TutorGroup`` turns a :class:`TutorError` into one line on stderr with its
-exit code, and Ctrl-C into exit 130, so no command ever ends in a traceback
-for something the learner did.
+``TutorGroup`` is the one boundary between the commands and the learner:
+
+* a :class:`TutorError` becomes one line on stderr with its exit code;
+* a bad option value or an unknown option becomes one line and exit 2;
+* every ``OSError`` (name too long, permission, read-only, no space, is or is
+  not a folder) becomes one line with the path and the reason, exit 1;
+* a closed pipe (``dnn-tutor lesson 1 | head``) ends quietly;
+* Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (see ``tutor.cli.main``),
+  after every ``finally`` block has run.
+
+So no command ever ends in a traceback for something the learner or the
+machine did.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from tutor.errors import TutorError
+from tutor.errors import TutorError, interrupt_exit_code, os_error_message
+
+
+def _usage_line(exc: UsageError) -> str:
+    message = " ".join(exc.format_message().split())
+    path = exc.ctx.command_path if exc.ctx is not None else "dnn-tutor"
+    return f"{message} (see `{path} --help`)"
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _say(message: str) -> None:
+    """One line on stderr, even when stderr itself is gone (a closed terminal)."""
+    from tutor import console
+
+    try:
+        console.error_line(message)
+    except (OSError, ValueError):
+        pass
 
 
 class TutorGroup(TyperGroup):
-    def invoke(self, ctx: typer.Context):
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:  # a bad option before any command, e.g. `dnn-tutor --colour`
+            _say(_usage_line(exc))
+            raise typer.Exit(2) from None
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        import sqlite3
+
         from tutor import console
 
         try:
             return super().invoke(ctx)
         except TutorError as exc:
-            console.error_line(exc.message)
+            _say(exc.message)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.err("\ninterrupted: what was saved is kept.")
-            raise typer.Exit(130) from None
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            _say(_usage_line(exc))
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt as exc:
+            code = interrupt_exit_code(exc)
+            how = "interrupted" if code == 130 else f"stopped by {getattr(exc, 'name', 'a signal')}"
+            try:
+                console.err(f"\n{how}: what was saved is kept.", markup=False)
+            except (OSError, ValueError):
+                pass
+            raise typer.Exit(code) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        except OSError as exc:
+            _say(os_error_message(exc))
+            raise typer.Exit(1) from None
+        except sqlite3.Error as exc:
+            _say(f"the progress database could not be used: {exc}; run `dnn-tutor doctor`")
+            raise typer.Exit(1) from None
 
-    def list_commands(self, ctx: typer.Context):
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         # Keep the order in which commands were registered (a learner's path
         # through the tool), not alphabetical.
         return list(self.commands)

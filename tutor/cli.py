@@ -1,21 +1,80 @@
-"""Entry point: imports every command module so its commands register on ``app``."""
+"""Entry point: imports every command module so its commands register on ``app``.
+
+Importing this module changes no process-wide state; :func:`main` (the
+``dnn-tutor`` script) installs the signal handlers: SIGTERM and SIGHUP raise
+:class:`~tutor.errors.Interrupted` (a ``KeyboardInterrupt``) where the program
+is, so every clean-up written for Ctrl-C runs (the cursor comes back, a grading
+child is stopped and its folder removed) and the exit code is 143 or 129.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 from tutor.app import app
 from tutor.commands import core  # noqa: F401  (home, lessons, lesson, progress, doctor)
 from tutor.commands import exercises  # noqa: F401  (exercises, check, hint, init, reset)
 from tutor.commands import demos  # noqa: F401  (demos, demo, playground, data, bench)
 from tutor.commands import quiz  # noqa: F401  (quiz)
+from tutor.commands import grade  # noqa: F401  (grade, grade merge, grade report)
+from tutor.errors import Interrupted
 
 __all__ = ["app", "main"]
 
+_received: list[int] = []
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    # A second signal while the clean-up runs ends the program at once.
+    signal.signal(signum, signal.SIG_DFL)
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:  # pragma: no cover - Windows has no SIGHUP
+            continue
+        try:
+            if signal.getsignal(signum) is signal.SIG_IGN and name == "SIGHUP":
+                continue  # started under nohup: keep ignoring hang-ups
+            signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # pragma: no cover - not the main thread
+            pass
+
+
+def _quiet_exit(code: int) -> None:
+    """Flush what is left; a reader that has gone away (a closed pipe) is no error."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError, AttributeError):
+                pass
+    sys.exit(code)
+
 
 def main() -> None:
+    install_signal_handlers()
     try:
         app()
-    except KeyboardInterrupt:  # Ctrl-C outside a command (e.g. during start-up)
-        sys.stderr.write("\ninterrupted\n")
-        sys.exit(130)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if _received and code == 130:  # a signal that arrived while the arguments were read
+            code = 128 + _received[0]
+        _quiet_exit(code)
+    except KeyboardInterrupt as exc:  # Ctrl-C or a signal outside a command (e.g. during start-up)
+        try:
+            sys.stderr.write("\ninterrupted\n")
+        except (OSError, ValueError):
+            pass
+        _quiet_exit(int(getattr(exc, "exit_code", 130)))

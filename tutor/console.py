@@ -1,30 +1,131 @@
 """The one module that owns the consoles.
 
 Renderers return rich objects; commands hand them to :func:`out` or, for
-errors and warnings, to :func:`err` (stderr). ``NO_COLOR`` is honoured by rich
-itself; ``is_interactive`` decides between prompts and the plain fallback.
+errors and warnings, to :func:`err` (stderr). ``NO_COLOR`` turns colour off;
+``TERM=dumb`` gets no colour and no cursor codes; an output that cannot encode
+Unicode (``PYTHONIOENCODING=ascii``, a Latin-1 terminal) gets ASCII stand-ins
+for the glyphs (``✓`` -> ``v``, ``█`` -> ``#``, ``σ`` -> ``sigma``), never a
+traceback. :func:`is_interactive` decides between prompts and the plain
+fallback.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
+import unicodedata
 
 from rich.console import Console
+
+# Glyphs the renderers and the lessons use, with ASCII stand-ins (anything else
+# that cannot be encoded becomes its closest ASCII letter, or '?').
+ASCII_GLYPHS = {
+    "✓": "v", "✔": "v", "✗": "x", "✘": "x", "█": "#", "▓": "#", "▒": "+", "░": "-", "•": "*", "·": "-",
+    "…": "...", "→": "->", "←": "<-", "↑": "^", "↓": "v", "↳": "->", "⇒": "=>", "▶": ">", "►": ">",
+    "✎": "*", "›": ">", "‹": "<", "—": "--", "–": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+    "×": "x", "÷": "/", "≈": "~", "≤": "<=", "≥": ">=", "≠": "!=", "±": "+-", "∞": "inf", "√": "sqrt",
+    "∑": "sum", "Σ": "Sum", "∏": "prod", "∂": "d", "∇": "grad", "∈": "in", "⊙": "(.)", "⋅": "*", "∘": "o",
+    "²": "^2", "³": "^3", "¹": "^1", "⁻": "^-", "ᵀ": "^T", "₀": "0", "₁": "1", "₂": "2", "₃": "3", "ₜ": "t",
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "eps", "η": "eta", "θ": "theta",
+    "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega",
+    "Δ": "Delta", "Θ": "Theta", "Ω": "Omega", "°": " deg", "│": "|", "─": "-", "━": "-", "┃": "|",
+    "╭": "+", "╮": "+", "╰": "+", "╯": "+", "┌": "+", "┐": "+", "└": "+", "┘": "+", "├": "+", "┤": "+",
+    "┬": "+", "┴": "+", "┼": "+", "═": "=", "║": "|", "▸": ">", "◆": "*", "○": "o", "●": "*", "↵": "<-'",
+    "↩": "\\", "↪": ">",
+}
+_TABLE = str.maketrans(ASCII_GLYPHS)
 
 
 def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+def is_dumb() -> bool:
+    return os.environ.get("TERM", "").strip().lower() in ("dumb", "unknown")
+
+
+def encodes_unicode(stream=None) -> bool:
+    """True when ``stream`` (default stdout) can take any Unicode text."""
+    stream = stream if stream is not None else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-16", "utf-32", "utf-8-sig")
+    except LookupError:
+        return False
+
+
+def to_ascii(text: str, encoding: str = "ascii") -> str:
+    """``text`` with glyphs replaced by ASCII stand-ins and whatever ``encoding`` lacks made safe."""
+    text = text.translate(_TABLE)
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    out = []
+    for ch in text:
+        try:
+            ch.encode(encoding)
+            out.append(ch)
+        except (UnicodeEncodeError, LookupError):
+            plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+            out.append(plain or "?")
+    return "".join(out)
+
+
+def for_stream(text: str, stream) -> str:
+    """``text`` as ``stream`` can take it: unchanged on UTF-8, ASCII stand-ins elsewhere."""
+    if encodes_unicode(stream):
+        return text
+    return to_ascii(text, getattr(stream, "encoding", None) or "ascii")
+
+
+class SafeStream:
+    """A text stream that never raises UnicodeEncodeError: unencodable glyphs become ASCII."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        self._stream.write(to_ascii(text, self._encoding))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _safe(stream):
+    return stream if stream is None or encodes_unicode(stream) else SafeStream(stream)
+
+
+def _size(stream) -> dict:
+    """The real size of a dumb terminal (rich assumes 80x25 there)."""
+    if not (is_dumb() and _isatty(stream)):
+        return {}
+    import shutil
+
+    size = shutil.get_terminal_size((80, 24))
+    return {"width": size.columns, "height": size.lines}
+
+
 def stdout_console() -> Console:
     # A fresh console per call binds to the current sys.stdout (the test runner
     # swaps it) and picks up NO_COLOR and the terminal width as they are now.
-    return Console(file=sys.stdout, no_color=_no_color(), highlight=False)
+    return Console(file=_safe(sys.stdout), no_color=_no_color(), highlight=False, **_size(sys.stdout))
 
 
 def stderr_console() -> Console:
-    return Console(file=sys.stderr, no_color=_no_color(), highlight=False, soft_wrap=True)
+    return Console(
+        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, soft_wrap=True, **_size(sys.stderr)
+    )
+
+
+def stderr_screen() -> Console:
+    """A console on stderr that lays out like stdout's (wrapping, panels): for showing a session
+    on the terminal while stdout goes to a file."""
+    return Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, **_size(sys.stderr))
 
 
 def out(*renderables, **kwargs) -> None:
@@ -52,13 +153,28 @@ def warning_line(message: str) -> None:
     stderr_console().print(line)
 
 
-def is_interactive() -> bool:
-    """True when both stdin and stdout are terminals: prompts are allowed."""
+def _isatty(stream) -> bool:
     try:
-        return sys.stdin.isatty() and sys.stdout.isatty()
-    except (AttributeError, ValueError):
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
         return False
 
 
-def terminal_width(default: int = 80) -> int:
-    return stdout_console().width or default
+def is_interactive() -> bool:
+    """True when stdin and stdout are both terminals and ``TERM`` is not ``dumb``: prompts are allowed.
+
+    Otherwise commands use their plain fallback (numbered answers read one per line).
+    """
+    return _isatty(sys.stdin) and _isatty(sys.stdout) and not is_dumb()
+
+
+def stdin_is_terminal() -> bool:
+    return _isatty(sys.stdin)
+
+
+def stdout_is_terminal() -> bool:
+    return _isatty(sys.stdout)
+
+
+def stderr_is_terminal() -> bool:
+    return _isatty(sys.stderr)

@@ -57,6 +57,7 @@ def _cuda_detail(index: int = 0) -> dict:
         "capability": f"{props.major}.{props.minor}",
         "count": torch.cuda.device_count(),
         "cuda_version": torch.version.cuda,
+        "native_bf16": props.major >= 8,  # Ampere and later compute bf16 (and TF32) in hardware
     }
 
 
@@ -110,7 +111,9 @@ def pick_device(requested: str | None = None) -> DeviceChoice:
 def _cpu_detail() -> dict:
     import torch
 
-    return {"threads": torch.get_num_threads(), "cores": os.cpu_count()}
+    from tutor.training.precision import native_bf16
+
+    return {"threads": torch.get_num_threads(), "cores": os.cpu_count(), "native_bf16": native_bf16(torch.device("cpu"))}
 
 
 def torch_device(choice: DeviceChoice):

@@ -13,7 +13,7 @@ from importlib import metadata
 
 from tutor import __version__, paths
 
-PACKAGES = ("torch", "torchvision", "numpy", "typer", "rich", "questionary", "platformdirs", "fsrs", "matplotlib", "plotext", "scikit-learn")
+PACKAGES = ("torch", "torchvision", "numpy", "typer", "rich", "questionary", "platformdirs", "fsrs", "matplotlib", "scikit-learn")
 
 
 @dataclass
@@ -68,9 +68,8 @@ def mnist_status() -> str:
     return "not downloaded (dnn-tutor data download mnist; offline, demos use scikit-learn's 8x8 digits)"
 
 
-def gather(requested_device: str | None = None) -> Report:
+def gather(requested_device: str | None = None, repair: bool = False) -> Report:
     from tutor.errors import TutorError
-    from tutor.store import Store
 
     versions = {"dnn-tutor": __version__, "python": f"{platform.python_version()} ({sys.executable})"}
     versions.update({name: _version(name) for name in PACKAGES})
@@ -108,9 +107,38 @@ def gather(requested_device: str | None = None) -> Report:
         "data": str(paths.data_dir()),
     }
     datasets = {"mnist": mnist_status()}
+    database, db_check = database_report(repair)
+    checks.append(db_check)
+    lessons_ok = paths.lessons_dir().is_dir()
+    checks.append(Check("lessons folder", lessons_ok, folders["lessons"]))
+    return Report(versions, device, folders, datasets, database, checks)
 
-    with Store() as store:
-        health = store.health()
+
+def database_report(repair: bool = False) -> tuple[dict, Check]:
+    """The progress database: a full integrity check, rows per table, and a rebuild when asked."""
+    from tutor.errors import TutorError
+    from tutor.store import Store
+
+    path = paths.progress_db_path()
+    try:
+        store = Store(path)
+    except TutorError as exc:
+        database = {"path": str(path), "error": exc.message, "problems": [exc.message], "warnings": [],
+                    "rows": {}, "integrity": "not checked"}
+        return database, Check("progress database", False, exc.message)
+    repaired = None
+    with store:
+        health = store.health(full=True)
+        if repair and health.problems and not store.read_only:
+            before = health
+            result = store.repair()
+            health = store.health(full=True)
+            repaired = {
+                "damaged_copy": str(result.damaged_copy),
+                "rows_kept": result.rows,
+                "rows_lost": result.lost,
+                "problems_before": list(before.problems),
+            }
         warnings = list(store.warnings)
     database = {
         "path": str(health.path),
@@ -118,12 +146,29 @@ def gather(requested_device: str | None = None) -> Report:
         "schema_version": health.schema_version,
         "expected_version": health.expected_version,
         "integrity": health.integrity,
+        "problems": list(health.problems),
         "journal_mode": health.journal_mode,
+        "read_only": health.read_only,
+        "pending_results": health.pending,
         "rows": health.counts,
         "warnings": warnings,
+        "repaired": repaired,
     }
-    db_ok = health.integrity == "ok" and health.schema_version == health.expected_version
-    checks.append(Check("progress database", db_ok, f"integrity {health.integrity}, schema v{health.schema_version}, {health.journal_mode} mode"))
-    lessons_ok = paths.lessons_dir().is_dir()
-    checks.append(Check("lessons folder", lessons_ok, folders["lessons"]))
-    return Report(versions, device, folders, datasets, database, checks)
+    if health.problems:
+        detail = f"damaged: {health.problems[0]}"
+        if len(health.problems) > 1:
+            detail += f" (and {len(health.problems) - 1} more finding(s))"
+        detail += "; run `dnn-tutor doctor --repair` to rebuild it from every readable row (the damaged file is kept)"
+        return database, Check("progress database", False, detail)
+    detail = f"integrity {health.integrity}, schema v{health.schema_version}, {health.journal_mode} mode"
+    ok = health.ok
+    if health.read_only:
+        detail += ", read-only: nothing new can be saved"
+        ok = False
+    if health.pending:
+        detail += f", {health.pending} result(s) waiting to be saved"
+    if repaired:
+        lost = sum(repaired["rows_lost"].values())
+        detail += (f"; repaired: kept {sum(repaired['rows_kept'].values())} row(s)"
+                   f"{f', {lost} could not be read' if lost else ''}; the damaged file is {repaired['damaged_copy']}")
+    return database, Check("progress database", ok, detail)

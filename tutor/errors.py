@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
+
 
 class TutorError(Exception):
     """A problem the learner can fix: printed as one line, never as a traceback.
@@ -16,6 +20,68 @@ class TutorError(Exception):
         self.exit_code = exit_code
 
 
-class UsageError(TutorError):
-    def __init__(self, message: str):
-        super().__init__(message, exit_code=2)
+class StoreError(TutorError):
+    """The progress database could not do what was asked (full disk, read-only, locked, damaged).
+
+    Exit 1: the command ran but its result could not be kept as asked. The
+    message says exactly what was or was not saved.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message, exit_code)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is so ``finally`` blocks run as for Ctrl-C.
+
+    It is a ``KeyboardInterrupt``: every clean-up written for Ctrl-C (restore the
+    cursor, stop a grading child) runs for it too. The exit code is 128 + signal
+    number (143 for SIGTERM, 129 for SIGHUP); plain Ctrl-C exits 130.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
+
+    @property
+    def name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:  # pragma: no cover - an unusual signal number
+            return f"signal {self.signum}"
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """130 for Ctrl-C, 128 + N for a signal turned into :class:`Interrupted`."""
+    return int(getattr(exc, "exit_code", 130))
+
+
+_REASONS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.ENOENT: "no such file or folder",
+    errno.EEXIST: "it already exists",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.ELOOP: "too many symbolic links",
+    errno.EIO: "input/output error",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: the path and the reason in plain words."""
+    reason = _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)
+    where = exc.filename
+    if where is not None:
+        where = os.fsdecode(where)
+        if len(where) > 160:
+            where = where[:70] + "…" + where[-70:]
+        if exc.filename2 is not None:
+            return f"cannot use {where} -> {os.fsdecode(exc.filename2)}: {reason}"
+        return f"cannot use {where}: {reason}"
+    return f"operating system error: {reason}"

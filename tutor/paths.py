@@ -46,7 +46,21 @@ def home_dir() -> Path:
         from platformdirs import user_data_dir
 
         path = Path(user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    return _folder(path, "DNN_TUTOR_HOME" if override else "the learner data folder")
+
+
+def _folder(path: Path, name: str) -> Path:
+    """Create ``path`` if needed; a file in its place is one clear error, not a traceback."""
+    from tutor.errors import TutorError
+
+    if path.exists() and not path.is_dir():
+        raise TutorError(f"{name} points at {path}, which is a file, not a folder", exit_code=2)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise TutorError(f"{name} points at {path}, which is a file, not a folder", exit_code=2) from None
+    except NotADirectoryError:
+        raise TutorError(f"{name} is {path}, but a part of that path is a file, not a folder", exit_code=2) from None
     return path
 
 
@@ -61,8 +75,7 @@ def cache_dir() -> Path:
         from platformdirs import user_cache_dir
 
         path = Path(user_cache_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(path, "DNN_TUTOR_CACHE" if override else "the cache folder")
 
 
 def progress_db_path() -> Path:

@@ -6,9 +6,21 @@ Pure logic over the course and the store: returns dataclasses, never prints.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-from tutor.lessons import Course
-from tutor.store import Store
+if TYPE_CHECKING:  # importing this module stays cheap: the grader uses exercise_label
+    from tutor.export_schema import KnownIds
+    from tutor.lessons import Course
+    from tutor.store import Store
+
+
+def exercise_label(passed: int, total: int, started: bool = True) -> str:
+    """The one exercise-status rule, for ``exercises``, ``progress`` and ``check``:
+    "not started" (no graded attempt, or an untouched starter), "done" (every check
+    passed) or "n of m checks"."""
+    if not started or total <= 0:
+        return "not started"
+    return "done" if passed >= total else f"{passed} of {total} checks"
 
 
 @dataclass(frozen=True)
@@ -67,13 +79,11 @@ class ExerciseStatus:
 
     @property
     def done(self) -> bool:
-        return self.total > 0 and self.passed == self.total
+        return self.label == "done"
 
     @property
     def label(self) -> str:
-        if not self.total:
-            return "not started"
-        return "done" if self.done else f"{self.passed} of {self.total} checks"
+        return exercise_label(self.passed, self.total)
 
 
 @dataclass(frozen=True)
@@ -185,3 +195,23 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         next_steps=next_steps(statuses, today),
     )
 
+
+
+def known_ids(course: "Course | None" = None) -> "KnownIds":
+    """The content ids this dnn-tutor has, for checking an imported export."""
+    from tutor.demos import registry
+    from tutor.export_schema import KnownIds
+    from tutor.grading import catalogue
+    from tutor.quiz.schedule import known_question_ids
+
+    if course is None:
+        from tutor.lessons import load_course
+
+        course = load_course()
+    questions = known_question_ids()
+    return KnownIds(
+        lessons={lesson.id: len(lesson.sections) for lesson in course.lessons},
+        exercises=frozenset(catalogue.load()),
+        demos=frozenset(registry.ids()),
+        questions=frozenset(questions) if questions is not None else None,
+    )

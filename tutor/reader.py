@@ -1,76 +1,51 @@
-"""The interactive lesson reader: one section at a time, single keys to move.
+"""Reading a lesson: a pager for terminals, and complete plain output for pipes and files.
 
-Only used when stdin and stdout are terminals. Keys: n next, b back, j jump,
-r run the section's demo/exercise/checkpoint, q quit (arrow keys and Enter work
-too). Each section shown is recorded in the progress store before the prompt,
-so Ctrl-C keeps it.
+:func:`read_interactively` (stdin and stdout are terminals): each section opens
+at its heading on a clean screen; a section longer than the terminal pages like
+``less``:
+
+* ``space``/``PgDn``/``f`` a page down, ``b``/``PgUp`` a page up, ``↑``/``↓``
+  (and ``Enter``) a line, ``g``/``Home`` the top, ``G``/``End`` the end;
+* ``n`` the next section, ``b`` at the top of a section the previous one (the
+  footer always says what ``b`` does; on the first section's top it does
+  nothing and is not offered), ``j`` jump to a section, ``r`` run the section's
+  demo, exercise or checkpoint, ``q`` quit.
+
+A section counts as read when its end has been on the screen (recorded at once,
+so Ctrl-C keeps it).
+
+:func:`print_lesson` (plain or piped): the sections are written one by one and
+count as read only when the output was written completely: a closed pipe
+(``dnn-tutor lesson 5 | head -3``) records nothing, and a pager still reading
+records the sections it has taken in.
+
+This module is part of the command layer's toolkit: it prints, and it is
+imported only by ``tutor.commands``. It imports neither ``tutor.commands`` nor
+``tutor.app``.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import subprocess
 import sys
+from typing import Callable
 
 from tutor import console
-from tutor.commands.common import open_store
 from tutor.lessons import Block, Lesson
+from tutor.pager import Pager, pager_app, runnable_blocks  # noqa: F401  (runnable_blocks: re-exported)
 
+def _default_store():
+    from tutor.store import Store
 
-def _registered_commands() -> set[str]:
-    from tutor.app import app
-
-    names = set()
-    for info in app.registered_commands:
-        names.add(info.name or info.callback.__name__.replace("_", "-"))
-    for group in app.registered_groups:
-        if group.name:
-            names.add(group.name)
-    return names
-
-
-def runnable_blocks(blocks: tuple[Block, ...]) -> list[Block]:
-    """Special blocks whose command exists in this installation."""
-    available = _registered_commands()
-    return [b for b in blocks if b.command and b.command[0] in available]
-
-
-def _ask(message: str, choices: list[tuple[str, str, str | None]], instruction: str) -> str:
-    """A select prompt where each choice's key acts at once. Returns the chosen value.
-
-    ``choices`` holds (title, value, key) triples. Ctrl-C raises KeyboardInterrupt.
-    """
-    import questionary
-    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
-
-    question = questionary.select(
-        message,
-        choices=[questionary.Choice(title, value=value) for title, value, _ in choices],
-        instruction=instruction,
-        qmark="›",
-    )
-    direct = KeyBindings()
-    for _, value, key in choices:
-        if key:
-
-            @direct.add(key, eager=True)
-            def _pick(event, value=value):
-                event.app.exit(result=value)
-
-    app = question.application
-    app.key_bindings = merge_key_bindings([app.key_bindings, direct])
-    return question.unsafe_ask()
-
-
-def _jump(lesson: Lesson, current: int) -> int:
-    choices = [
-        (f"{s.index}. {s.title}", str(s.index), str(s.index) if s.index < 10 else None) for s in lesson.sections
-    ]
-    choices.append(("cancel", str(current), "c"))
-    return int(_ask("Jump to section", choices, "(number or arrows + Enter)"))
+    return Store()
 
 
 def _run_block(block: Block) -> None:
     from pathlib import Path
+
+    from rich.markup import escape
 
     if block.kind == "exercise":
         target = Path(block.command[1])
@@ -78,62 +53,162 @@ def _run_block(block: Block) -> None:
             console.warning_line(f"{target} is not here; run 'dnn-tutor init' to copy the starter exercises first")
             return
     argv = [sys.executable, "-m", "tutor", *block.command]
-    console.out(f"[dim]$ dnn-tutor {' '.join(block.command)}[/dim]")
+    console.out(f"[dim]$ dnn-tutor {escape(' '.join(block.command))}[/dim]")
     try:
         subprocess.run(argv, check=False)
     except KeyboardInterrupt:
-        console.out("[dim](stopped; back to the lesson)[/dim]")
+        console.out("[dim](stopped)[/dim]")
 
 
-def read_interactively(lesson: Lesson, start: int | None = None) -> None:
-    from tutor.render.lessons import render_lesson_header, render_section
+def _wait_for_enter() -> None:
+    console.out("[dim]Press Enter to go back to the lesson.[/dim]")
+    try:
+        sys.stdin.readline()
+    except (OSError, ValueError):
+        pass
+
+
+def read_interactively(
+    lesson: Lesson,
+    start: int | None = None,
+    *,
+    store_factory: Callable = _default_store,
+    available: set[str] | None = None,
+) -> None:
+    """Page through ``lesson`` from section ``start`` (default: the first unread one)."""
+    from tutor.terminal_menu import show_cursor, signals_end_cleanly
 
     total = len(lesson.sections)
-    with open_store() as store:
-        if start is None:
-            read = store.sections_read(lesson.id).get(lesson.id, set())
-            start = next((i for i in range(1, total + 1) if i not in read), 1)
-    index = start
-    console.out(render_lesson_header(lesson))
-    show = True
+    with store_factory() as store:
+        done = store.sections_read(lesson.id).get(lesson.id, set())
+    if start is None:
+        start = next((i for i in range(1, total + 1) if i not in done), 1)
+
+    def mark(index: int) -> bool:
+        with store_factory() as store:
+            return store.mark_section_read(lesson.id, index, total)
+
+    pager = Pager(lesson, start, mark, available)
+    pager.rows, pager.cols = _terminal_size()
+    pager.seen()
+    with signals_end_cleanly():
+        while True:
+            try:
+                action, block = pager_app(pager).run()
+            finally:
+                show_cursor()
+            if action != "run":
+                break
+            _run_block(block)
+            _wait_for_enter()
+    console.out("[dim]dnn-tutor shows the course map and your next step.[/dim]")
+
+
+def _terminal_size() -> tuple[int, int]:
+    import shutil
+
+    size = shutil.get_terminal_size((80, 24))
+    return size.lines, size.columns
+
+
+# -- plain output ---------------------------------------------------------------------------
+
+
+def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store) -> bool:
+    """Write ``sections`` to stdout in full and record those written completely.
+
+    Returns True when the lesson became complete. A closed pipe stops quietly
+    and records nothing; a consumer that has not read everything yet (a pager)
+    gets only the sections it has taken in recorded.
+    """
+    from rich.console import Group
+    from rich.text import Text
+
+    from tutor.render.lessons import render_lesson_header, render_section
+
+    out = console.stdout_console()
+    ends: list[tuple[int, int]] = []  # (section index, bytes written up to its end)
+    written = 0
+    try:
+        pieces = [(None, render_lesson_header(lesson))] + [
+            (s.index, Group(Text(""), render_section(lesson, s))) for s in sections
+        ]
+        for index, renderable in pieces:
+            with out.capture() as captured:
+                out.print(renderable)
+            text = captured.get()
+            out.file.write(text)  # through the console's stream: ASCII stand-ins where needed
+            out.file.flush()
+            written += len(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", "replace"))
+            if index is not None:
+                ends.append((index, written))
+    except BrokenPipeError:
+        _quiet_stdout()
+        return False
+    taken = _bytes_taken_in(written)
+    if taken is None:
+        return False  # the reader went away before the end: what it showed is unknown
+    completed = False
+    with store_factory() as store:
+        for index, end in ends:
+            if end <= taken:
+                completed = store.mark_section_read(lesson.id, index, len(lesson.sections)) or completed
+    return completed
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _bytes_taken_in(written: int, wait: float = 0.3) -> int | None:
+    """How much of what was written the reader has taken in (all of it for files and terminals).
+
+    For a pipe: wait up to ``wait`` seconds for it to drain. None when the reader closed it early.
+    """
+    import stat
+    import time
+
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return written
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return written
+    deadline = time.monotonic() + wait
     while True:
-        section = lesson.sections[index - 1]
-        if show:
-            # Record first, so a Ctrl-C while the learner reads keeps the section.
-            with open_store() as store:
-                completed = store.mark_section_read(lesson.id, index, total)
-            console.out("")
-            console.out(render_section(lesson, section))
-            if completed:
-                console.out(f"[green]✓ you have read every section: lesson {lesson.number} is complete[/green]")
-        show = True
+        if _closed(fd):
+            return None  # `| head`: the reader stopped early
+        pending = _unread(fd)
+        if pending == 0 or pending is None:
+            return written
+        if time.monotonic() >= deadline:
+            return written - pending
+        time.sleep(0.01)
 
-        choices: list[tuple[str, str, str | None]] = []
-        if index < total:
-            choices.append((f"next: {lesson.sections[index].title}", "next", "n"))
-        else:
-            choices.append(("finish this lesson", "quit", "n"))
-        if index > 1:
-            choices.append((f"back: {lesson.sections[index - 2].title}", "back", "b"))
-        choices.append(("jump to a section…", "jump", "j"))
-        runnable = runnable_blocks(section.blocks)
-        for position, block in enumerate(runnable):
-            choices.append((f"run: dnn-tutor {' '.join(block.command)}", f"run:{position}", "r" if position == 0 else None))
-        choices.append(("quit", "quit", "q"))
 
-        keys = "n next · b back · j jump" + (" · r run" if runnable else "") + " · q quit"
-        action = _ask(f"Lesson {lesson.number} · section {index}/{total}", choices, f"({keys})")
-        if action == "next":
-            index += 1
-        elif action == "back":
-            index -= 1
-        elif action == "jump":
-            target = _jump(lesson, index)
-            show = target != index  # "cancel" keeps the page as it is
-            index = target
-        elif action.startswith("run:"):
-            _run_block(runnable[int(action.split(":", 1)[1])])
-            show = False
-        else:
-            console.out("[dim]dnn-tutor shows the course map and your next step.[/dim]")
-            return
+def _unread(fd: int) -> int | None:
+    try:
+        import array
+        import fcntl
+        import termios
+
+        buf = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, buf, True)
+        return int(buf[0])
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _closed(fd: int) -> bool:
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (ImportError, OSError, AttributeError, ValueError):
+        return False

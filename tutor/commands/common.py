@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tutor import console
 from tutor.store import Store
 
 
 def open_store() -> Store:
-    """Open the learner's store, printing any recovery warning once on stderr."""
-    store = Store()
-    for warning in store.warnings:
-        console.warning_line(warning)
-    return store
+    """Open the learner's store; every warning it has (on opening or later, e.g. a damaged
+    table found while reading) is printed once on stderr as it happens."""
+    return Store(on_warning=console.warning_line)
 
 
-def emit_json(data) -> None:
-    """Machine-readable output: plain JSON on stdout, no styling."""
-    import json
+def emit_json(data: Any) -> None:
+    """Machine-readable output: strict JSON on stdout (NaN and infinities become null), no styling."""
     import sys
 
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    from tutor import jsonutil
+
+    sys.stdout.write(jsonutil.dumps(data, indent=2) + "\n")

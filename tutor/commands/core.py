@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -80,20 +79,15 @@ def lesson_command(
     lesson = course.find(key)
     start = lesson.section(section) if section is not None else None
     if plain or not console.is_interactive():
-        from tutor.render.lessons import render_lesson
+        from tutor.reader import print_lesson
 
         shown = [start] if start is not None else list(lesson.sections)
-        console.out(render_lesson(lesson, shown))
-        with open_store() as store:
-            completed = False
-            for s in shown:
-                completed = store.mark_section_read(lesson.id, s.index, len(lesson.sections)) or completed
-        if completed:
+        if print_lesson(lesson, shown, store_factory=open_store):  # records only what was written in full
             console.out(f"[green]✓ lesson {lesson.number} complete[/green]")
         return
     from tutor.reader import read_interactively
 
-    read_interactively(lesson, start.index if start else None)
+    read_interactively(lesson, start.index if start else None, store_factory=open_store)
 
 
 @app.command("progress")
@@ -103,7 +97,7 @@ def progress_command(
         None, "--import", help="Merge progress from a JSON file made by --export (newer local entries win)."
     ),
     force: bool = typer.Option(False, "--force", help="With --export: replace an existing file (a backup is kept)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the dashboard as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the dashboard (or the import counts) as JSON."),
 ) -> None:
     """Your dashboard: lessons, exercises, quiz cards due and demo runs; move progress between machines."""
     from tutor.lessons import load_course
@@ -112,64 +106,86 @@ def progress_command(
 
     if export and import_:
         raise TutorError("use --export or --import, not both")
+    if export:
+        _export(export.expanduser(), force)
+        return
+    if import_:
+        source = import_.expanduser()
+        counts = import_progress(source)
+        if as_json:
+            emit_json({"imported": counts})
+        else:
+            console.out(render_import_result(counts, str(source)))
+        return
+    course = load_course()
     with open_store() as store:
-        if export:
-            target = export.expanduser()
-            if target.exists() and not force:
-                raise TutorError(f"{target} exists; pass --force to replace it (the old file is kept as a backup)")
-            data = store.export()
-            _write_with_backup(target, json.dumps(data, indent=2))
-            total = sum(len(v) for v in data.values() if isinstance(v, list))
-            console.out(f"exported {total} entries to {target}")
-            return
-        if import_:
-            source = import_.expanduser()
-            try:
-                payload = json.loads(source.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise TutorError(f"no such file: {source}") from None
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise TutorError(f"cannot read {source} as JSON: {exc}") from None
-            counts = store.import_(payload)
-            if as_json:
-                emit_json({"imported": counts})
-            else:
-                console.out(render_import_result(counts, str(source)))
-            return
-        board = dashboard(load_course(), store)
+        board = dashboard(course, store)
     if as_json:
         emit_json(board.to_dict())
         return
     console.out(render_dashboard(board))
 
 
-def _write_with_backup(target: Path, text: str) -> None:
-    import os
-    import shutil
+def _export(target: Path, force: bool) -> None:
+    from rich.text import Text
 
-    from tutor.store import now_iso
+    from tutor import fsutil, jsonutil
 
+    if target.is_dir():
+        raise TutorError(f"{target} is a folder; give a file name, e.g. {target / 'progress.json'}")
+    if target.exists() and not target.is_file():
+        raise TutorError(f"{target} is not a regular file; give a file name")
+    if target.exists() and not force:
+        raise TutorError(f"{target} exists; pass --force to replace it (the old file is kept as a backup)")
+    with open_store() as store:
+        data = store.export()
+    text = jsonutil.dumps(data, indent=2)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        stamp = now_iso().replace(":", "").replace("-", "")[:15]
-        backup = target.with_name(f"{target.name}.bak-{stamp}")
-        shutil.copy2(target, backup)
-        console.err(f"kept the old file as {backup}")
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+        backup = fsutil.backup_copy(target)
+        console.err(Text(f"kept the old file as {backup}"))
+    fsutil.atomic_write_text(target, text + "\n")
+    total = sum(len(v) for v in data.values() if isinstance(v, list))
+    console.out(Text(f"exported {total} entries to {target}"))
+
+
+def import_progress(source: Path) -> dict[str, int]:
+    """Read, check and merge an export file; all or nothing. Returns the counts per kind."""
+    from tutor import export_schema, fsutil, jsonutil
+    from tutor.lessons import load_course
+    from tutor.progress import known_ids
+
+    try:
+        raw = fsutil.read_regular_bytes(source, export_schema.MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise TutorError(f"no such file: {source}") from None
+    try:
+        payload = jsonutil.loads_strict(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TutorError(f"cannot read {source} as JSON: it is not UTF-8 text") from None
+    except (ValueError, RecursionError) as exc:
+        raise TutorError(f"cannot read {source} as JSON: {str(exc)[:120]}") from None
+    known = known_ids(load_course())
+    with open_store() as store:
+        return store.import_(payload, known, source=str(source))
 
 
 @app.command("doctor")
 def doctor_command(
     device: Optional[str] = typer.Option(None, "--device", help="Check this device instead of the automatic choice."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Rebuild a damaged progress database from every row that can be read (the damaged file is kept)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check the installation: versions, the chosen device and why, data folders, dataset cache, progress database."""
+    """Check the installation: versions, the chosen device and why, data folders, dataset cache, progress database.
+
+    The progress database gets a full integrity check; --repair rebuilds it when the check finds damage.
+    """
     from tutor.doctor import gather
     from tutor.render.progress import render_doctor
 
-    report = gather(device)
+    report = gather(device, repair=repair)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from tutor import console
 from tutor.app import app
 from tutor.commands.common import emit_json, open_store
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tutor.grading.catalogue import ExerciseInfo
 
 
 @app.command("exercises")
@@ -43,50 +46,25 @@ def exercises_command(
     console.out(render_exercise_table(rows))
 
 
-def _grade_once(path: Path, info, seed: Optional[int], timeout: float, as_json: bool) -> int:
-    from tutor.grading import engine, hints
-    from tutor.render.grading import render_report
+def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool) -> int:
+    from tutor.grading import service
+    from tutor.render import grading as render
 
-    if not path.is_file():
-        raise TutorError(f"no such file: {path} (copy the starters with `dnn-tutor init`)")
-    report = engine.grade(info.id, path, seed=seed, timeout=timeout)
-    scheduled = None
-    with open_store() as store:
-        if not report.not_started:  # an untouched starter is no attempt: the table keeps "not started"
-            store.record_attempt(info.id, report.file_hash, report.passed, report.total)
-        if not report.ok and not report.not_started:
-            scheduled = _schedule_quiz(store, info, report.codes)
-    hints.record_check(info.id, [] if report.ok else report.codes)
+    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up,))
+    for warning in record.warnings:
+        console.warning_line(warning)
     if as_json:
-        data = report.to_dict()
-        data["quiz_scheduled"] = scheduled
-        emit_json(data)
+        emit_json(record.to_dict())
     else:
-        console.out(render_report(report, info))
-        if scheduled:
-            console.out(f"[dim]quiz: question {scheduled} will come up in your next `dnn-tutor quiz`[/dim]")
-    return 0 if report.ok else 1
+        console.out(render.render_check(record))
+    return record.exit_code
 
 
-def _schedule_quiz(store, info, codes: list[str]) -> str | None:
-    """Bring the quiz question about the first diagnosed mistake forward (best effort)."""
-    for code in codes:
-        question = info.concepts.get(code)
-        if not question:
-            continue
-        try:
-            from tutor.quiz import schedule_concept
-
-            return question if schedule_concept(store, question) else None
-        except Exception:  # noqa: BLE001 - the quiz is a bonus; grading must not fail because of it
-            return None
-    return None
-
-
-def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_runs: int | None = None) -> int:
+def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_runs: int | None = None, redraw: Callable[[], None] | None = None) -> int:
     """Grade once, then again for every batch of changes that touches ``target``.
 
-    ``changes`` yields sets of (change, path) pairs, as ``watchfiles.watch`` does.
+    ``changes`` yields sets of (change, path) pairs, as ``watchfiles.watch`` does;
+    ``redraw`` runs before each new grade (clears the screen in a terminal).
     """
     code = grade()
     runs = 1
@@ -98,7 +76,7 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
             continue
         if not target.exists():  # an editor swapping files; the next event brings it back
             continue
-        console.out("")
+        (redraw or (lambda: console.out("")))()
         code = grade()
         runs += 1
         if max_runs is not None and runs >= max_runs:
@@ -106,38 +84,76 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
     return code
 
 
+def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], timeout: float) -> ExerciseInfo:
+    """The exercise ``file`` is graded as, after every argument was checked (one line, exit 2 or 1)."""
+    from tutor.errors import os_error_message
+    from tutor.grading import catalogue, engine, workspace
+
+    info = catalogue.for_file(file, exercise)
+    engine.check_timeout(timeout)
+    engine.check_seed(seed)
+    try:
+        if not file.exists():
+            raise TutorError(f"no such file: {file} (copy the starters with `dnn-tutor init DIR`)")
+        if not file.is_file():
+            raise TutorError(f"{file} is not a file: give the path of your exercise file")
+    except OSError as exc:
+        raise TutorError(os_error_message(exc), exit_code=1) from None
+    workspace.refuse_shipped(file, "graded as your attempt")
+    return info
+
+
 @app.command("check")
 def check_command(
     file: Path = typer.Argument(..., help="Your exercise file, e.g. exercises/backprop.py.", show_default=False),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, when the file name is not the id."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Draw the same inputs as an earlier run (the report prints its seed)."),
-    timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped.", min=0.5),
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI)."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
     max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True, help="Stop watching after this many runs (for tests)."),
 ) -> None:
     """Grade an exercise file: exit 0 when every check passes, 1 when some fail, 2 for usage errors.
 
-    Your code runs in a separate process with a time and memory limit; the right answers are computed
-    with PyTorch autograd on fresh random inputs every run (unless --seed is given).
+    Your code runs in a separate, contained process with a time and memory limit; the right answers are
+    computed with PyTorch autograd on fresh random inputs every run (unless --seed is given).
     """
-    from tutor.grading import catalogue
-
-    info = catalogue.for_file(file, exercise)
-    if not file.is_file():
-        raise TutorError(f"no such file: {file} (copy the starters with `dnn-tutor init`)")
+    info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:
         return _grade_once(file, info, seed, timeout, as_json)
 
     if not watch:
         raise typer.Exit(once())
+    raise typer.Exit(_watch(file, once, as_json, max_runs))
+
+
+def _stdout_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optional[int]) -> int:
     from watchfiles import watch as watch_changes
 
+    from tutor.render.grading import render_watching
+
+    def redraw() -> None:
+        if as_json or not _stdout_is_terminal():
+            console.out("")
+            return
+        screen = console.stdout_console()
+        screen.clear()
+        screen.print(render_watching(file))
+
     if not as_json:
-        console.err(f"watching {file}: grading on every save; Ctrl-C stops")
-    code = watch_loop(once, watch_changes(file.resolve().parent, debounce=300, raise_interrupt=True), file, max_runs)
-    raise typer.Exit(code)
+        console.err(render_watching(file))
+    changes = watch_changes(file.resolve().parent, debounce=300, raise_interrupt=True)
+    return watch_loop(once, changes, file, max_runs, redraw=redraw)
 
 
 @app.command("hint")
@@ -163,11 +179,27 @@ def init_command(
     directory: Path = typer.Argument(Path("."), help="Where to create exercises/ (default: the current folder)."),
 ) -> None:
     """Copy the starter exercises into DIRECTORY/exercises; files that exist are kept, never overwritten."""
+    from tutor.errors import os_error_message
     from tutor.grading import workspace
     from tutor.render.grading import render_init
 
-    copied = workspace.init(directory)
+    try:
+        copied = workspace.init(directory)
+    except OSError as exc:
+        raise TutorError(os_error_message(exc), exit_code=1) from None
     console.out(render_init(copied, Path(directory) / "exercises"))
+
+
+def _confirm_reset(target: Path) -> bool:
+    """Ask in a terminal; Ctrl-C or Ctrl-D at the question is a "no" that exits 130."""
+    if not console.is_interactive():
+        raise TutorError("reset needs confirmation: run it in a terminal or pass --yes")
+    import questionary
+
+    answer = questionary.confirm(f"Restore the starter into {target}? Your file is backed up first.", default=False).ask()
+    if answer is None:  # questionary turns Ctrl-C into None
+        raise KeyboardInterrupt
+    return bool(answer)
 
 
 @app.command("reset")
@@ -177,19 +209,18 @@ def reset_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (for scripts)."),
 ) -> None:
     """Restore an exercise's starter file; your old file is first copied to exercises/.backups/."""
+    from tutor.errors import os_error_message
     from tutor.grading import catalogue, workspace
     from tutor.render.grading import render_reset
 
     info = catalogue.find(exercise)
     target = file or workspace.default_file(info)
-    if not yes:
-        if not console.is_interactive():
-            raise TutorError("reset needs confirmation: run it in a terminal or pass --yes")
-        import questionary
-
-        answer = questionary.confirm(f"Restore the starter into {target}? Your file is backed up first.", default=False).ask()
-        if not answer:
-            console.out("nothing changed")
-            raise typer.Exit(1)
-    backup = workspace.reset(info, target)
+    workspace.refuse_shipped(target, "reset")
+    if not yes and not _confirm_reset(target):
+        console.out("nothing changed")
+        raise typer.Exit(1)
+    try:
+        backup = workspace.reset(info, target)
+    except OSError as exc:
+        raise TutorError(os_error_message(exc), exit_code=1) from None
     console.out(render_reset(target, backup))

@@ -1,9 +1,13 @@
 """``dnn-tutor quiz``: spaced-repetition questions from the bank and from generators.
 
-In a terminal the answers are picked with arrow keys (questionary); otherwise a
-numbered plain fallback reads one answer per line from stdin. Every answer is
-saved (and its card rescheduled) before the feedback is shown, so end of input
-and Ctrl-C both keep what was answered.
+In a terminal (stdin and stdout both terminals, ``TERM`` not ``dumb``) choices
+are picked from a menu with arrow or digit keys; otherwise a numbered plain
+fallback reads one answer per line from stdin, stops after
+:data:`MAX_INVALID` unreadable answers in a row or at end of input, and never
+waits where the learner cannot see the question. Every answer is saved (and its
+card rescheduled) before the feedback is shown, so end of input, Ctrl-C and
+SIGTERM all keep what was answered. What to ask is decided in
+:func:`tutor.quiz.select.choose`.
 """
 
 from __future__ import annotations
@@ -18,172 +22,186 @@ from tutor import console
 from tutor.app import app
 from tutor.errors import TutorError
 
+MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
+MAX_LINE = 2000  # characters of one answer line
 
-def read_line(prompt: str) -> str:
+
+class Stop(Exception):
+    """The plain fallback cannot go on (too many unreadable answers); what was answered is kept."""
+
+
+class Screen:
+    """Where the quiz writes. ``quiz > file`` typed at a terminal also shows everything on stderr,
+    so the learner sees the question the keyboard is answering."""
+
+    def __init__(self) -> None:
+        self.mirror = (
+            console.stdin_is_terminal() and not console.stdout_is_terminal() and console.stderr_is_terminal()
+        )
+
+    def show(self, *renderables) -> None:
+        console.out(*renderables)
+        if self.mirror:
+            console.stderr_screen().print(*renderables)
+
+    def write(self, text: str) -> None:
+        for stream in (sys.stdout, sys.stderr) if self.mirror else (sys.stdout,):
+            stream.write(console.for_stream(text, stream))
+            stream.flush()
+
+
+def read_line(prompt: str, screen: Screen | None = None) -> str:
     """One line from stdin for the plain fallback; EOFError at end of input.
 
     The tests replace this function to simulate Ctrl-C.
     """
-    sys.stdout.write(prompt)
-    sys.stdout.flush()
+    screen = screen or Screen()
+    screen.write(prompt)
     try:
-        line = sys.stdin.readline() if sys.stdin is not None else ""
-    except (ValueError, OSError):  # stdin closed
+        line = sys.stdin.readline(MAX_LINE) if sys.stdin is not None else ""
+    except (ValueError, OSError, UnicodeDecodeError):  # stdin closed or not text
         line = ""
     if line == "":
-        sys.stdout.write("\n")
+        screen.write("\n")
         raise EOFError
-    if not sys.stdin.isatty():
-        sys.stdout.write(line if line.endswith("\n") else line + "\n")  # echo, so a transcript reads well
+    if screen.mirror:  # typed at the terminal, which echoed it; the transcript file needs it too
+        sys.stdout.write(console.for_stream(line.rstrip("\r\n"), sys.stdout) + "\n")
+    elif not console.stdin_is_terminal():
+        shown = line.rstrip("\r\n")
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        screen.write(shown.replace("\x00", "") + "\n")  # echo, so a transcript reads well
     return line.rstrip("\r\n")
 
 
-def ask_plain(question):
-    """(value, typed text) from the plain fallback; invalid input is asked again."""
+def ask_plain(question, screen: Screen | None = None):
+    """(value, typed text) from the plain fallback; invalid input is asked again.
+
+    From a pipe or file, :data:`MAX_INVALID` unreadable answers in a row raise :class:`Stop`.
+    """
     from tutor.quiz.answers import InvalidAnswer, parse
     from tutor.render import quiz as view
 
+    screen = screen or Screen()
+    misses = 0
     while True:
-        text = read_line("answer> ")
+        text = read_line("answer> ", screen)
         try:
             return parse(question, text), text
         except InvalidAnswer as exc:
-            console.out(view.invalid(exc.reason))
+            misses += 1
+            screen.show(view.invalid(exc.reason))
+            if misses >= MAX_INVALID and not console.stdin_is_terminal():
+                raise Stop(f"{misses} answers in a row could not be read") from None
 
 
 def ask_interactive(question):
-    """(value, typed text) with arrow-key prompts; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+    """(value, typed text) from a menu or a typed line; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+    from tutor.quiz.answers import InvalidAnswer, labels, parse
+    from tutor.terminal_menu import choose_many, choose_one
+
+    ascii_only = not console.encodes_unicode()
+    marks = labels(question.choices)
+    if question.kind == "multi":
+        value = [question.choices[i] for i in choose_many("Your answer (every right one)", question.choices, marks,
+                                                          ascii_only=ascii_only)]
+        return value, "; ".join(value)
+    if question.kind == "choice":
+        text = question.choices[choose_one("Your answer", question.choices, marks, ascii_only=ascii_only)]
+        return text, text
+    if question.kind == "true-false":
+        picked = choose_one("True or false?", ["true", "false"], ["t", "f"], ascii_only=ascii_only)
+        return picked == 0, "true" if picked == 0 else "false"
+    return _ask_text(question, parse, InvalidAnswer)
+
+
+def _ask_text(question, parse, invalid_answer):
     import questionary
-
-    from tutor.quiz.answers import InvalidAnswer, parse
-
-    style = questionary.Style([("qmark", "fg:ansiblue bold"), ("highlighted", "bold"), ("pointer", "fg:ansiblue bold")])
-    kind = question.kind
-    if kind == "choice":
-        choices = [questionary.Choice(title=c, value=c) for c in question.choices]
-        value = questionary.select("Your answer", choices=choices, qmark="?", style=style).unsafe_ask()
-        return value, value
-    if kind == "multi":
-        choices = [questionary.Choice(title=c, value=c) for c in question.choices]
-        value = questionary.checkbox(
-            "Your answer (space to tick, enter when done)", choices=choices, qmark="?", style=style
-        ).unsafe_ask()
-        return list(value or []), "; ".join(value or [])
-    if kind == "true-false":
-        value = questionary.select(
-            "True or false?",
-            choices=[questionary.Choice("true", value=True), questionary.Choice("false", value=False)],
-            qmark="?",
-            style=style,
-        ).unsafe_ask()
-        return value, "true" if value else "false"
 
     def validate(text: str):
         try:
             parse(question, text)
             return True
-        except InvalidAnswer as exc:
+        except invalid_answer as exc:
             return exc.reason
 
-    text = questionary.text("Your answer", validate=validate, qmark="?", style=style).unsafe_ask()
+    style = questionary.Style([("qmark", "fg:ansiblue bold")])
+    from tutor.terminal_menu import show_cursor, signals_end_cleanly
+
+    with signals_end_cleanly():
+        try:
+            text = questionary.text("Your answer", validate=validate, qmark="?", style=style).unsafe_ask()
+        finally:
+            show_cursor()
     if text is None:
         raise EOFError
     return parse(question, text), text
 
 
-def _resolve_lesson(text: str, entries, course) -> int:
-    """A lesson number from ``--lesson`` (a number, or a lesson id such as ``cnn``)."""
-    import re
+def _ask(item, number: int, total: int, interactive: bool, screen: Screen):
+    from tutor.render import quiz as view
 
-    text = text.strip()
-    known = sorted({e.lesson for e in entries.values()} | ({l.number for l in course.lessons} if course else set()))
-    if text.isdigit():
-        number = int(text)
-        if number in known:
-            return number
-        raise TutorError(f"no lesson {number}; the quiz has questions for lessons {', '.join(map(str, known))}")
-    if course is not None:
-        return course.find(text).number
-    # Without the lessons, the bank's file names (NN-slug.toml) still tell ids from numbers.
-    for entry in entries.values():
-        match = re.match(r"^(\d+)-(.+)\.toml$", entry.question.source if entry.question else "")
-        if match and match.group(2) == text.lower():
-            return int(match.group(1))
-    raise TutorError(f"no lesson {text!r}; use a lesson number ({', '.join(map(str, known))})")
+    q = item.question
+    screen.show(view.question_panel(q, number, total, item.reason, numbered_choices=not interactive))
+    if not interactive:
+        return ask_plain(q, screen)
+    value, typed = ask_interactive(q)
+    if q.kind in ("choice", "true-false"):  # a multi answer is shown option by option in the feedback
+        screen.show(view.picked(q, value))
+    return value, typed
 
 
-def _run(items, store, course, interactive: bool):
-    """Ask every item; returns (results, stopped_early). Each answer is saved before feedback."""
+def _run(items, store, course, interactive: bool, screen: Screen, results: list[dict]) -> str:
+    """Ask every item, appending to ``results``; returns why it stopped early ("" when it did not).
+
+    Each answer is saved before its feedback is shown."""
     from tutor.quiz import schedule
     from tutor.quiz.answers import describe, is_correct
     from tutor.quiz.refs import reread_for
     from tutor.render import quiz as view
 
-    results: list[dict] = []
-    total = len(items)
-    try:
-        for number, item in enumerate(items, start=1):
-            q = item.question
-            console.out(view.question_panel(q, number, total, item.reason, numbered_choices=not interactive))
-            try:
-                value, typed = ask_interactive(q) if interactive else ask_plain(q)
-            except EOFError:
-                return results, True
-            correct = is_correct(q, value, typed)
-            given = describe(q, value)
-            next_due = schedule.record(store, q.id, given, correct)
-            results.append({"id": q.id, "topic": q.topic, "correct": correct})
-            shown = typed.strip() if q.kind in ("number", "shape") else given
-            reread = reread_for(q, course)
-            console.out(view.feedback(q, correct, shown, reread, next_due))
-    except KeyboardInterrupt:
-        if results:
-            console.out(view.summary(results, stopped_early=True, planned=total))
-        raise
-    return results, False
+    for number, item in enumerate(items, start=1):
+        q = item.question
+        try:
+            value, typed = _ask(item, number, len(items), interactive, screen)
+        except EOFError:
+            return "end of input"
+        except Stop as exc:
+            return str(exc)
+        correct = is_correct(q, value, typed)
+        next_due = schedule.record(store, q.id, describe(q, value), correct)
+        results.append({"id": q.id, "topic": q.topic, "correct": correct})
+        shown = typed.strip() if q.kind in ("number", "shape") else describe(q, value)
+        screen.show(view.feedback(q, correct, shown, reread_for(q, course), next_due, picked=value))
+    return ""
 
 
 EPILOG = (
     "Examples: `dnn-tutor quiz` (10 questions: due reviews first, then new ones from the lessons you have read); "
     "`dnn-tutor quiz --lesson 5 --count 5`; `dnn-tutor quiz --topic dropout`; `dnn-tutor quiz --review`; "
     "`dnn-tutor quiz --question dnn-dense-params`; `dnn-tutor quiz --stats --json`. "
+    "In a terminal, pick with the arrow keys or press a choice's number. "
     "Without a terminal, answers are read one per line from stdin: a choice's number or text, "
-    "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13."
+    "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13; "
+    f"the quiz stops at end of input or after {MAX_INVALID} unreadable answers in a row."
 )
 
 
-def _choose(store, entries, course, rng, now, *, lesson, topic, count, review, question):
-    """The items of this quiz (the logic lives in tutor.quiz.select)."""
-    from tutor.quiz.refs import lessons_read
-    from tutor.quiz.select import by_ids, check_topic, select
-    from tutor.render import quiz as view
-
-    if question:
-        return by_ids(entries, question, rng)
-    lessons = None
-    explicit = bool(lesson or topic)
-    if lesson is not None:
-        lessons = {_resolve_lesson(lesson, entries, course)}
-    if topic is not None:
-        topic = check_topic(entries, topic)
-    if lessons is None and topic is None:
-        lessons = lessons_read(store, course)
-        if not lessons:
-            lessons = {1}
-            if not review:
-                console.out(view.notice(NOTHING_READ))
-    if explicit and not any(
-        (lessons is None or e.lesson in lessons) and (topic is None or e.topic == topic) for e in entries.values()
-    ):
-        where = " and ".join(x for x in (f"lesson {lesson}" if lesson else "", f"topic {topic}" if topic else "") if x)
-        raise TutorError(f"no questions for {where}")
-    return select(
-        entries, store.cards(), now, count=count, lessons=lessons, topic=topic,
-        explicit_scope=explicit, review_only=review, rng=rng,
-    )
+def _count(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise TutorError(f"--count must be a whole number from 1 to 200; got {text!r}") from None
+    if not 1 <= value <= 200:
+        raise TutorError(f"--count must be a whole number from 1 to 200; got {text}")
+    return value
 
 
-NOTHING_READ = "You have not read any lesson yet, so the questions come from lesson 1 (read it with `dnn-tutor lesson 1`)."
+def _check_terminal(screen: Screen) -> None:
+    if console.stdin_is_terminal() and not console.stdout_is_terminal() and not screen.mirror:
+        raise TutorError(
+            "the quiz would wait for answers at the keyboard with its questions in a file; "
+            "run it without redirecting its output, or feed answers in with `dnn-tutor quiz < answers.txt`"
+        )
 
 
 @app.command("quiz", epilog=EPILOG)
@@ -194,61 +212,92 @@ def quiz(
     topic: Optional[str] = typer.Option(
         None, "--topic", "-t", metavar="TOPIC", help="Only questions on this topic (e.g. cnn, dropout)."
     ),
-    count: int = typer.Option(10, "--count", "-n", min=1, max=200, metavar="N", help="How many questions to ask."),
-    review: bool = typer.Option(False, "--review", help="Only the cards that are due for review."),
+    count: str = typer.Option("10", "--count", "-n", metavar="N", help="How many questions to ask (1-200)."),
+    review: bool = typer.Option(False, "--review", help="Only the cards that are due for review now."),
     stats: bool = typer.Option(False, "--stats", help="Show accuracy per topic and how many cards are due, then exit."),
     json_out: bool = typer.Option(False, "--json", help="With --stats: print the statistics as JSON."),
     question: Optional[List[str]] = typer.Option(
         None, "--question", "-q", metavar="ID", help="Ask this question id (repeatable); lesson checkpoints point here."
     ),
     seed: Optional[int] = typer.Option(
-        None, "--seed", metavar="N", help="Seed for the choice of questions and generated numbers."
+        None, "--seed", metavar="N", help="Seed for the choice and order of questions and generated numbers."
     ),
 ) -> None:
     """Answer questions with spaced repetition: due reviews first, then new ones from the lessons you have read."""
     from tutor.commands.common import emit_json, open_store
     from tutor.quiz import schedule
     from tutor.quiz.bank import load_bank
-    from tutor.quiz.refs import load_course_or_none
-    from tutor.quiz.select import catalogue
+    from tutor.quiz.refs import lessons_read, load_course_or_none
+    from tutor.quiz.select import catalogue, choose
     from tutor.quiz.stats import quiz_stats
     from tutor.render import quiz as view
 
-    if question and (review or lesson or topic):
-        raise TutorError("--question picks the questions itself; leave out --review, --lesson and --topic")
-    if json_out and not stats:
-        stats = True  # a quiz session cannot be JSON; --json means the statistics
-    bank = load_bank()
+    number = _count(count)
     course = load_course_or_none()
-    entries = catalogue(bank, course)
-    known = set(entries)
-    rng = random.Random(seed)
-
+    entries = catalogue(load_bank(), course)
     with open_store() as store:
-        if stats:
+        if stats or json_out:  # a quiz session cannot be JSON; --json means the statistics
             data = quiz_stats(store, entries)
-            if json_out:
-                emit_json(data)
-            else:
-                console.out(view.stats_view(data))
+            emit_json(data) if json_out else console.out(view.stats_view(data))
             return
-
         now = schedule.utc_now()
-        items = _choose(
-            store, entries, course, rng, now, lesson=lesson, topic=topic, count=count, review=review, question=question
+        plan = choose(
+            entries, store.cards(), now, course=course, lessons_read=lessons_read(store, course), lesson=lesson,
+            topic=topic, count=number, review=review, question_ids=question, rng=random.Random(seed),
         )
-        if not items:
-            counts = schedule.due_counts(store, now, known_ids=known)
-            if review and counts["total"]:
-                message = f"Nothing is due for review right now ({counts['week']} due within the week)."
-            elif review:
-                message = "Nothing to review yet: answer some questions first with `dnn-tutor quiz`."
-            else:
-                message = "No questions to ask for these lessons yet."
-            console.out(view.notice(message))
+        if not plan.items:
+            console.out(view.nothing_to_ask(schedule.due_counts(store, now, known_ids=set(entries)), review))
             return
+        _session(plan, store, course, set(entries))
 
-        results, stopped = _run(items, store, course, console.is_interactive())
-        if results or stopped:
-            due = schedule.due_counts(store, known_ids=known)
-            console.out(view.summary(results, due, stopped_early=stopped, planned=len(items)))
+
+def _session(plan, store, course, known: set[str]) -> None:
+    """Ask the plan's items and show the summary (also after Ctrl-C, SIGTERM or a closed pipe)."""
+    from tutor.quiz import schedule
+    from tutor.render import quiz as view
+    from tutor.terminal_menu import show_cursor
+
+    screen = Screen()
+    interactive = console.is_interactive()
+    if not interactive:
+        _check_terminal(screen)
+    for message in plan.notices:
+        screen.show(view.notice(message))
+    results: list[dict] = []
+    stopped = "interrupted"
+    try:
+        stopped = _run(plan.items, store, course, interactive, screen, results)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return  # the reader of our output went away; every answer given is saved
+    finally:
+        if interactive:
+            show_cursor()
+        if stopped == "interrupted" and results:
+            with _no_broken_pipe():
+                screen.show(view.summary(results, None, stopped_early="interrupted", planned=len(plan.items)))
+    with _no_broken_pipe():
+        due = schedule.due_counts(store, known_ids=known)
+        screen.show(view.summary(results, due, stopped_early=stopped, planned=len(plan.items)))
+
+
+class _no_broken_pipe:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None and issubclass(kind, BrokenPipeError):
+            _quiet_stdout()
+            return True
+        return False
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send what is left to /dev/null so exiting prints no second error."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

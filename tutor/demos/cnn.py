@@ -20,38 +20,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
 from tutor.training.data import load_digits_data, load_sklearn_digits
-from tutor.training.engine import Trainee
 from tutor.training.models import count_parameters, mnist_mlp
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
-    channels: tuple[int, int] = (32, 64)  # filters of the two conv layers
-    dense: int = 128  # units of the dense layer after flattening
-    dropout: float = 0.25  # dropout before the dense layer (the MLP uses 0.3 after each block)
-    epochs: int | None = None  # passes over the training images; None: 20 on the small 8x8 digits, 8 on MNIST
-    batch_size: int = 64  # images per gradient step
-    lr: float = 2e-3  # Adam's starting rate, decayed along a cosine (both nets)
-    limit: int = 0  # use only the first N training images (0 = all); for quick runs and tests
-    n_maps: int = 8  # feature maps shown for the example digit
-    threads: int = 1  # CPU threads: 1 stays fast on a busy 2-core machine (0 = the engine's choice)
+    channels: tuple[int, int] = setting((32, 64), min=1, max=512, count=(2, 2))  # filters of the two conv layers
+    dense: int = setting(128, min=1, max=8192)  # units of the dense layer after flattening
+    dropout: float = setting(0.25, min=0, max=0.9)  # dropout before the dense layer (the MLP uses 0.3 after each block)
+    epochs: int | None = setting(None, min=1, max=10_000, auto="20 on the small 8x8 digits, 8 on MNIST")  # passes
+    batch_size: int = setting(64, min=1, max=65_536)  # images per gradient step
+    lr: float = setting(2e-3, above=0, max=10)  # Adam's starting rate, decayed along a cosine (both nets)
+    limit: int = setting(0, min=0, max=10_000_000)  # use only the first N training images (0 = all); quick runs, tests
+    n_maps: int = setting(8, min=1, max=32)  # feature maps shown for the example digit
+    threads: int = setting(1, min=0, max=256)  # CPU threads: 1 stays fast on a busy 2-core machine (0 = engine's choice)
     data_dir: str | None = None  # folder with MNIST IDX files; None: cache, download or the 8x8 digits
-    seed: int = 0  # one seed for the split, the initial weights and the shuffles
+    seed: int = seed_setting()  # one seed for the split, the initial weights and the shuffles
 
 
 QUICK = dict(epochs=8, limit=2000)  # --quick: a few seconds (the 8x8 digits; 2,000 MNIST images)
 
 
-def seed_cnn(channels=(32, 64), dense: int = 128, dropout: float = 0.25, size: int = 28) -> nn.Sequential:
+def seed_cnn(channels=(32, 64), dense: int = 128, dropout: float = 0.25, size: int = 28):
     """Conv-Pool-Conv-Pool-Dense for (N, 1, size, size) images; returns logits (N, 10).
 
     28x28 (MNIST): unpadded 3x3 convolutions, 28 -> 26 -> pool 13 -> 11 -> pool 5.
     8x8 (the offline digits): padded ones so the image survives two poolings, 8 -> 8 -> 4 -> 4 -> 2.
     """
+    from torch import nn
+
     c1, c2 = channels
     pad = 0 if size >= 16 else 1
     side = ((size - 2 + 2 * pad) // 2 - 2 + 2 * pad) // 2
@@ -67,8 +67,10 @@ def seed_cnn(channels=(32, 64), dense: int = 128, dropout: float = 0.25, size: i
     )
 
 
-def first_layer_maps(cnn: nn.Sequential, image: np.ndarray) -> np.ndarray:
+def first_layer_maps(cnn, image: np.ndarray) -> np.ndarray:
     """What the first conv block (conv, batch norm, ReLU) makes of one image: (C, 26, 26) for MNIST."""
+    import torch
+
     cnn.eval()
     device = next(cnn.parameters()).device
     with torch.inference_mode():
@@ -77,33 +79,11 @@ def first_layer_maps(cnn: nn.Sequential, image: np.ndarray) -> np.ndarray:
     return maps[0].cpu().numpy()
 
 
-SHADES = " ░▒▓█"  # light to dark: the heat maps are text, so they survive NO_COLOR, pipes and --json's stderr
-
-
-def shade_map(image: np.ndarray, width: int) -> list[str]:
-    """A 2-D array as lines of shade glyphs, ``width`` characters wide (a character is about twice as
-    tall as wide, so rows are sampled half as densely). Scaled from the array's own min to max."""
-    h, w = image.shape
-    rows = max(1, round(width * h / w / 2))
-    ys = np.minimum((np.arange(rows) + 0.5) * h / rows, h - 1).astype(int)  # (rows,)
-    xs = np.minimum((np.arange(width) + 0.5) * w / width, w - 1).astype(int)  # (width,)
-    sample = image[np.ix_(ys, xs)]  # (rows, width)
-    lo, hi = float(sample.min()), float(sample.max())
-    level = np.zeros_like(sample, dtype=int) if hi - lo < 1e-9 else np.round((sample - lo) / (hi - lo) * (len(SHADES) - 1)).astype(int)
-    return ["".join(SHADES[v] for v in row) for row in level]
-
-
-def side_by_side(blocks: list[list[str]], titles: list[str], gap: int = 2) -> str:
-    """Text blocks next to each other with a title above each."""
-    widths = [max(len(t), max(len(line) for line in b)) for b, t in zip(blocks, titles)]
-    height = max(len(b) for b in blocks)
-    lines = [(" " * gap).join(t.ljust(w) for t, w in zip(titles, widths)).rstrip()]
-    for i in range(height):
-        lines.append((" " * gap).join((b[i] if i < len(b) else "").ljust(w) for b, w in zip(blocks, widths)).rstrip())
-    return "\n".join(lines)
-
-
 def run(cfg: Config, session) -> dict:
+    import torch
+
+    from tutor.training.engine import Trainee
+
     data = load_digits_data(cfg.data_dir, seed=cfg.seed)
     if data.source == "digits":  # offline fallback: keep the 8x8 pixels and size both nets for them
         data = load_sklearn_digits(cfg.seed, size=8)
@@ -124,42 +104,40 @@ def run(cfg: Config, session) -> dict:
     n_cnn, n_mlp = count_parameters(cnn), count_parameters(mlp)
     session.note(f"cnn: {n_cnn:,} weights; mlp (512-256-128): {n_mlp:,} weights")
 
+    epochs = cfg.epochs or (20 if size < 16 else 8)
+    session.resolve(epochs=epochs)
     cnn_result, mlp_result = session.fit(
         [Trainee(cnn, "cnn"), Trainee(mlp, "mlp")], (x_train, y_train), (x_test, y_test),
-        epochs=cfg.epochs or (20 if size < 16 else 8), batch_size=cfg.batch_size, lr=cfg.lr, optimizer="adam", scheduler="cosine",
+        epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer="adam", scheduler="cosine",
         title="Conv-Pool-Conv-Pool-Dense vs the 512-256-128 MLP, same batches",
         threads=cfg.threads or None,
     )
     cnn_acc, mlp_acc = cnn_result.final["val_acc"], mlp_result.final["val_acc"]
-    session.note(f"test accuracy: cnn {cnn_acc:.2%} with {n_cnn:,} weights, mlp {mlp_acc:.2%} with {n_mlp:,} "
-                 f"({n_mlp / n_cnn:.1f}x as many); the cnn is {100 * (cnn_acc - mlp_acc):+.2f} points")
+    session.table(
+        "the same digits, the same batches: architecture against weight count",
+        [("net", "text"), ("weights", "int"), ("test acc", "pct"), ("test loss", "loss")],
+        [["cnn", n_cnn, cnn_acc, cnn_result.final["val_loss"]], ["mlp", n_mlp, mlp_acc, mlp_result.final["val_loss"]]],
+        caption=f"the cnn is {100 * (cnn_acc - mlp_acc):+.2f} points with {n_mlp / n_cnn:.1f}x fewer weights "
+                f"(test images scored in eval mode)",
+    )
 
     # What the first layer learned: its filters, and its feature maps for the first test digit.
     filters = cnn[0].weight.detach().cpu().numpy()[:, 0]  # (32, 3, 3)
     digit = x_test[0]  # (1, 28, 28)
     maps = first_layer_maps(cnn, digit)  # (32, 26, 26) for MNIST, (32, 8, 8) for the 8x8 digits
     strongest = np.argsort(-maps.reshape(len(maps), -1).mean(axis=1))[:cfg.n_maps]  # the most active channels
-    per_row = 8
-    filter_rows = [side_by_side([shade_map(f, 6) for f in filters[i:i + per_row]],
-                                [f"{i + j + 1}" for j in range(len(filters[i:i + per_row]))])
-                   for i in range(0, len(filters), per_row)]
-    session.note(f"the {len(filters)} first-layer 3x3 filters (dark = large weight):\n" + "\n".join(filter_rows))
-    map_width = 13 if size >= 16 else 16
-    blocks = [shade_map(digit[0], map_width)] + [shade_map(maps[c], map_width) for c in strongest]
-    titles = [f"digit {int(y_test[0])}"] + [f"map {int(c) + 1}" for c in strongest]
-    half = 1 + (len(blocks) - 1) // 2
-    session.note("what the first layer sees in one test digit (its most active feature maps, dark = strong):\n"
-                 + side_by_side(blocks[:half], titles[:half]) + "\n" + side_by_side(blocks[half:], titles[half:]))
-    figures = {
-        "filters": np.round(filters, 3).tolist(),
-        "digit": np.round(digit[0], 2).tolist(), "digit_label": int(y_test[0]),
-        "map_channels": [int(c) for c in strongest],
-        "feature_maps": np.round(maps[strongest], 2).tolist(),
-    }
+    session.figure("heatmaps", [
+        {"title": f"the {len(filters)} first-layer 3x3 filters", "low": "most negative", "high": "most positive",
+         "width": 6, "panels": [{"title": str(i + 1), "values": np.round(f, 3).tolist()} for i, f in enumerate(filters)]},
+        {"title": "what the first layer sees in one test digit (its most active feature maps)", "low": "weak",
+         "high": "strong", "width": 13 if size >= 16 else 16,
+         "panels": [{"title": f"digit {int(y_test[0])}", "values": np.round(digit[0], 2).tolist()}]
+         + [{"title": f"map {int(c) + 1}", "values": np.round(maps[c], 2).tolist()} for c in strongest]},
+    ])
     return {
         "cnn_acc": cnn_acc, "mlp_acc": mlp_acc, "cnn_params": n_cnn, "mlp_params": n_mlp,
         "cnn_wins": bool(cnn_acc > mlp_acc and n_cnn < n_mlp), "data": data.source,
-        "train_images": int(len(x_train)), "test_images": int(len(x_test)), "figures": figures,
+        "train_images": int(len(x_train)), "test_images": int(len(x_test)),
     }
 
 
@@ -194,8 +172,8 @@ def save_plot(outcome, path):
     bar_ax.set(title="thousands of weights\n(label: test accuracy)")
     bar_ax.margins(y=0.18)
 
-    fig_data = m["figures"]
-    filters = np.array(fig_data["filters"])  # (32, 3, 3)
+    filter_group, map_group = outcome.figures["heatmaps"]
+    filters = np.array([p["values"] for p in filter_group["panels"]])  # (32, 3, 3)
     inner = grid[1, :].subgridspec(2, 16, wspace=0.08, hspace=0.15)
     for i, f in enumerate(filters[:32]):
         ax = fig.add_subplot(inner[i // 16, i % 16])
@@ -205,20 +183,20 @@ def save_plot(outcome, path):
         ax.set_yticks([])
         if i == 0:
             ax.set_title("first-layer 3x3 filters (red +, blue -)", loc="left", fontsize=9)
-    maps = np.array(fig_data["feature_maps"])  # (8, H, W)
-    row = grid[2, :].subgridspec(1, 1 + len(maps), wspace=0.1)
+    digit_panel, map_panels = map_group["panels"][0], map_group["panels"][1:]
+    row = grid[2, :].subgridspec(1, 1 + len(map_panels), wspace=0.1)
     ax = fig.add_subplot(row[0, 0])
-    ax.imshow(np.array(fig_data["digit"]), cmap="gray_r")
-    ax.set_title(f"digit {fig_data['digit_label']}", fontsize=9)
+    ax.imshow(np.array(digit_panel["values"]), cmap="gray_r")
+    ax.set_title(digit_panel["title"], fontsize=9)
     ax.axis("off")
-    for j, (channel, fmap) in enumerate(zip(fig_data["map_channels"], maps)):
+    for j, panel in enumerate(map_panels):
         ax = fig.add_subplot(row[0, j + 1])
-        ax.imshow(fmap, cmap="magma")
-        ax.set_title(f"map {channel + 1}", fontsize=9)
+        ax.imshow(np.array(panel["values"]), cmap="magma")
+        ax.set_title(f"{panel['title']} (bright = strong)", fontsize=8)
         ax.axis("off")
     fig.suptitle(f"cnn: {outcome.title}\ncnn {100 * m['cnn_acc']:.2f}% with {m['cnn_params']:,} weights vs mlp "
                  f"{100 * m['mlp_acc']:.2f}% with {m['mlp_params']:,} · {outcome.device_label} · {outcome.seconds:.1f} s",
                  fontsize=10)
-    from tutor.training.plots import write_figure
+    from tutor.render.figures import write_figure
 
     return write_figure(fig, path, tight=False)

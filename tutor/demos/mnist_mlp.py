@@ -14,29 +14,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from tutor.training.data import load_digits_data
 from tutor.training.models import count_parameters, mnist_mlp
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
     data_dir: str | None = None  # folder with MNIST IDX files (default: cache, download, or the 8x8 digits)
-    epochs: int = 0  # passes over the training set; 0 = 20 for up to 10,000 images, 10 for full MNIST
-    batch_size: int = 128  # images per gradient step
-    lr: float = 2e-3  # Adam's peak learning rate; a cosine schedule lowers it to 0 by the last epoch
-    dropout: float = 0.3  # dropout rate in the two wide blocks
-    shift: int = 2  # augmentation: shift each training image by up to this many pixels (0 = off)
-    limit: int = 0  # use only the first N training images (0 = all)
-    seed: int = 0  # one seed for the split, the initial weights and the shuffles
+    epochs: int | None = setting(None, min=1, max=10_000, auto="20 for up to 10,000 images, 10 for full MNIST")  # passes
+    batch_size: int = setting(128, min=1, max=65_536)  # images per gradient step
+    lr: float = setting(2e-3, above=0, max=10)  # Adam's peak rate; a cosine schedule lowers it to 0 by the last epoch
+    dropout: float = setting(0.3, min=0, max=0.9)  # dropout rate in the two wide blocks
+    shift: int = setting(2, min=0, max=8)  # augmentation: shift each training image by up to this many pixels (0 = off)
+    limit: int = setting(0, min=0, max=10_000_000)  # use only the first N training images (0 = all)
+    seed: int = seed_setting()  # one seed for the split, the initial weights and the shuffles
 
 
 QUICK = dict(epochs=3, limit=2000)  # --quick: a few seconds
 
 
-def random_shift(images: torch.Tensor, pixels: int, fill: float) -> torch.Tensor:
-    """Move each image by its own random (dy, dx) in [-pixels, pixels], filling with ``fill``."""
+def random_shift(images, pixels: int, fill: float):
+    """Move each image (a tensor) by its own random (dy, dx) in [-pixels, pixels], filling with ``fill``."""
+    import torch
+
     n, c, h, w = images.shape  # (N, 1, 28, 28)
     padded = torch.nn.functional.pad(images, (pixels,) * 4, value=fill)  # (N, 1, 28+2p, 28+2p)
     dy = torch.randint(0, 2 * pixels + 1, (n, 1), device=images.device)  # (N, 1)
@@ -48,6 +49,8 @@ def random_shift(images: torch.Tensor, pixels: int, fill: float) -> torch.Tensor
 
 
 def run(cfg: Config, session) -> dict:
+    import torch
+
     data = load_digits_data(cfg.data_dir, seed=cfg.seed)
     if data.notice:
         session.note(data.notice)
@@ -66,6 +69,7 @@ def run(cfg: Config, session) -> dict:
     session.note(f"model: 784-512-256-128-10 MLP, {count_parameters(model):,} parameters")
 
     epochs = cfg.epochs or (20 if len(x_train) <= 10_000 else 10)
+    session.resolve(epochs=epochs)
     augment = (lambda xb: random_shift(xb, cfg.shift, background)) if cfg.shift else None
     result = session.fit(
         model, (x_train, y_train), (x_test, data.y_test), task="classification",

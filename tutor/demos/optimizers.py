@@ -24,25 +24,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from tutor.training import data
+from tutor.training.session import seed_setting, setting
 
-from tutor.demos import tasks
-from tutor.training.engine import Trainee
-from tutor.training.models import mlp
+SCHEDULES = ("cosine", "step", "onecycle")
 
 
 @dataclass
 class Config:
-    hidden: tuple[int, ...] = (128, 64)  # hidden layers: 64 -> 128 -> 64 -> 10
-    epochs: int = 30  # the budget: the same number of passes (and batches) for every optimiser
-    batch_size: int = 64  # images per gradient step
-    sgd_lr: float = 0.05  # learning rate of sgd and momentum
-    adaptive_lr: float = 1e-3  # learning rate of rmsprop and adam
-    high_lr: float = 0.03  # the high Adam rate of the schedule pair (adam-hi and adam-hi+cos)
-    schedule: str = "cosine"  # the schedule of adam-hi+cos: cosine, step (x0.1 every third of the run) or onecycle
-    momentum: float = 0.9  # the velocity's decay for momentum
-    target_loss: float = 0.05  # the training loss we time each optimiser to
-    seed: int = 0  # one seed for the split, the shared initial weights and the shuffles
+    hidden: tuple[int, ...] = setting((128, 64), min=1, max=4096, count=(1, 6))  # hidden layers: 64 -> 128 -> 64 -> 10
+    epochs: int = setting(30, min=1, max=10_000)  # the budget: the same passes (and batches) for every optimiser
+    batch_size: int = setting(64, min=1, max=65_536)  # images per gradient step
+    sgd_lr: float = setting(0.05, above=0, max=10)  # learning rate of sgd and momentum
+    adaptive_lr: float = setting(1e-3, above=0, max=10)  # learning rate of rmsprop and adam
+    high_lr: float = setting(0.03, above=0, max=10)  # the high Adam rate of the schedule pair (adam-hi and adam-hi+cos)
+    schedule: str = setting("cosine", choices=SCHEDULES)  # adam-hi+cos: cosine, step (x0.1 every third) or onecycle
+    momentum: float = setting(0.9, min=0, max=0.999)  # the velocity's decay for momentum
+    target_loss: float = setting(0.05, above=0, max=10)  # the training loss we time each optimiser to
+    seed: int = seed_setting()  # one seed for the split, the shared initial weights and the shuffles
 
 
 QUICK = dict(epochs=10, target_loss=0.2)  # --quick: a few seconds
@@ -51,9 +50,14 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adam-hi", "adam-hi+cos")
 
 
 def run(cfg: Config, session) -> dict:
-    x, y = tasks.digits_8x8()  # (1797, 1, 8, 8), (1797,)
+    import torch
+
+    from tutor.training.engine import Trainee
+    from tutor.training.models import mlp
+
+    x, y = data.digits_8x8()  # (1797, 1, 8, 8), (1797,)
     x = x.reshape(len(x), -1)  # (1797, 64) flattened pixels
-    x_train, y_train, x_val, y_val = tasks.holdout_split(x, y, 0.25, cfg.seed)
+    x_train, y_train, x_val, y_val = data.holdout_split(x, y, 0.25, cfg.seed)
     session.note(f"data: scikit-learn digits, {len(x_train)} training / {len(x_val)} validation images of 8x8 pixels")
 
     sizes = (64, *cfg.hidden, 10)
@@ -73,32 +77,34 @@ def run(cfg: Config, session) -> dict:
         Trainee(net(), "adam-hi", optimizer_name="adam", lr=cfg.high_lr),
         Trainee(net(), "adam-hi+cos", optimizer_name="adam", lr=cfg.high_lr, scheduler=cfg.schedule),
     ]
-    if cfg.schedule not in ("cosine", "step", "onecycle"):
-        from tutor.errors import TutorError
-
-        raise TutorError(f"--set schedule={cfg.schedule}: choose cosine, step or onecycle")
-    session.note(f"net: {'-'.join(map(str, sizes))}; same initial weights and batches for all six; target loss {cfg.target_loss}")
+    session.note(f"net: {'-'.join(map(str, sizes))}; same initial weights and batches for all six; target loss {cfg.target_loss:g}")
     results = session.fit(models, (x_train, y_train), (x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
                           momentum=cfg.momentum, title="four optimisers and a schedule, one budget")
 
-    table = {}
+    table, curves = {}, {}
     for r in results:
         losses = r.curve("train_loss")
         reached = next((i + 1 for i, v in enumerate(losses) if v <= cfg.target_loss), None)
         table[r.name] = {
             "epoch_to_target": reached, "final_train_loss": losses[-1], "final_val_loss": r.final["val_loss"],
-            "final_val_acc": r.final["val_acc"], "train_loss_curve": [round(v, 5) for v in losses],
+            "final_val_acc": r.final["val_acc"],
         }
-        when = f"epoch {reached}" if reached else f"not within {cfg.epochs} epochs"
-        session.note(f"{r.name:>11}: loss {cfg.target_loss} at {when}; final train loss {losses[-1]:.4f}, "
-                     f"val acc {r.final['val_acc']:.1%}")
+        curves[r.name] = [round(v, 5) for v in losses]
+    session.figure("train_loss_curves", curves)
+    rates = {"sgd": cfg.sgd_lr, "momentum": cfg.sgd_lr, "rmsprop": cfg.adaptive_lr, "adam": cfg.adaptive_lr,
+             "adam-hi": cfg.high_lr, "adam-hi+cos": cfg.high_lr}
+    session.table(
+        f"training loss {cfg.target_loss:g} reached (budget {cfg.epochs} epochs, same start and batches)",
+        [("optimizer", "text"), ("lr", "float"), (f"first epoch at loss ≤ {cfg.target_loss:g}", "text"),
+         ("final train loss", "loss"), ("val acc (eval)", "pct")],
+        [[name, rates[name], f"epoch {row['epoch_to_target']}" if row["epoch_to_target"] else f"not in {cfg.epochs}",
+          row["final_train_loss"], row["final_val_acc"]] for name, row in table.items()],
+        caption=f"adam-hi+cos: the high rate {cfg.high_lr:g} with a {cfg.schedule} schedule",
+    )
 
     hits = {n: row["epoch_to_target"] for n, row in table.items() if row["epoch_to_target"]}
     fastest = min(hits, key=hits.get) if hits else None
     plain, scheduled = table["adam-hi"], table["adam-hi+cos"]
-    session.note(f"the schedule at lr {cfg.high_lr}: constant ends at train loss {plain['final_train_loss']:.4f} "
-                 f"(val acc {plain['final_val_acc']:.1%}), {cfg.schedule} at {scheduled['final_train_loss']:.4f} "
-                 f"(val acc {scheduled['final_val_acc']:.1%})")
     return {
         "target_loss": cfg.target_loss, "fastest": fastest,
         "epochs_to_target": {n: row["epoch_to_target"] for n, row in table.items()},
@@ -139,6 +145,6 @@ def save_plot(outcome, path):
     bar_ax.invert_yaxis()
     bar_ax.set(title=f"epoch the loss first reached {m['target_loss']}", xlim=(0, budget * 1.18))
     fig.suptitle(f"optimizers: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
-    from tutor.training.plots import write_figure
+    from tutor.render.figures import write_figure
 
     return write_figure(fig, path)

@@ -22,27 +22,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from tutor.training.data import make_2d
-from tutor.training.engine import Boundary, EarlyStopping, Trainee
-from tutor.training.models import mlp
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
-    n_train: int = 100  # training points: few, so memorising them is easy
-    n_val: int = 2000  # fresh validation points from the same distribution
-    noise: float = 0.3  # Gaussian jitter: the moons overlap, so some labels look "wrong"
-    hidden: tuple[int, ...] = (256, 256, 256)  # a large net for 100 points
-    epochs: int = 200  # long enough for the unregularised net to memorise
-    batch_size: int = 50  # points per gradient step
-    lr: float = 3e-3  # Adam's learning rate (the same for all five)
-    dropout: float = 0.5  # share of hidden units dropped at each step (dropout model)
-    l2: float = 1e-2  # weight decay (l2 model)
-    patience: int = 25  # epochs without a better validation loss before early stopping stops
-    threads: int = 1  # CPU threads: 1 stays fast on a busy 2-core machine (0 = the engine's choice)
-    seed: int = 0  # one seed for the data, the shared initial weights and the shuffles
+    n_train: int = setting(100, min=4, max=100_000)  # training points: few, so memorising them is easy
+    n_val: int = setting(2000, min=4, max=1_000_000)  # fresh validation points from the same distribution
+    noise: float = setting(0.3, min=0, max=2)  # Gaussian jitter: the moons overlap, so some labels look "wrong"
+    hidden: tuple[int, ...] = setting((256, 256, 256), min=1, max=4096, count=(1, 6))  # a large net for 100 points
+    epochs: int = setting(200, min=1, max=100_000)  # long enough for the unregularised net to memorise
+    batch_size: int = setting(50, min=1, max=1_000_000)  # points per gradient step
+    lr: float = setting(3e-3, above=0, max=10)  # Adam's learning rate (the same for all five)
+    dropout: float = setting(0.5, min=0, max=0.9)  # share of hidden units dropped at each step (dropout model)
+    l2: float = setting(1e-2, min=0, max=10)  # weight decay (l2 model)
+    patience: int = setting(25, min=1, max=100_000)  # epochs without a better validation loss before stopping
+    threads: int = setting(1, min=0, max=256)  # CPU threads: 1 stays fast on a busy 2-core machine (0 = the engine's choice)
+    seed: int = seed_setting()  # one seed for the data, the shared initial weights and the shuffles
 
 
 QUICK = dict(epochs=80, hidden=(256, 256), patience=15, n_val=500)  # --quick: a few seconds
@@ -51,6 +48,11 @@ CURES = ("none", "dropout", "l2", "early-stop", "batchnorm")
 
 
 def run(cfg: Config, session) -> dict:
+    import torch
+
+    from tutor.training.engine import Boundary, EarlyStopping, Trainee
+    from tutor.training.models import mlp
+
     x_train, y_train = make_2d("moons", cfg.n_train, cfg.noise, cfg.seed)  # (100, 2), (100,)
     x_val, y_val = make_2d("moons", cfg.n_val, cfg.noise, cfg.seed + 1000)  # (2000, 2), (2000,)
     session.note(f"data: {len(x_train)} training and {len(x_val)} validation points of two noisy moons (noise {cfg.noise})")
@@ -110,12 +112,17 @@ def run(cfg: Config, session) -> dict:
     cures = [name for name in CURES if name != "none"]
     closest = min(cures, key=lambda n: table[n]["gap_points"])
     best_val = max(table, key=lambda n: table[n]["val_acc"])
-    for name in CURES:
-        row = table[name]
-        session.note(f"{name:>10}: train {row['train_acc']:.1%}  val {row['val_acc']:.1%}  gap {row['gap_points']:+.1f} points  "
-                     f"(loss {row['train_loss']:.3f} -> {row['val_loss']:.3f})")
-    session.note(f"the gap without a cure: {table['none']['gap_points']:.1f} points; {closest} closed it most "
-                 f"({table[closest]['gap_points']:.1f}); best validation accuracy: {best_val} ({table[best_val]['val_acc']:.1%})")
+    session.table(
+        "the train-validation gap of each cure (all scored in eval mode at the end)",
+        [("cure", "text"), ("train acc", "pct"), ("val acc", "pct"), ("gap", "points"),
+         ("train loss", "loss"), ("val loss", "loss"), ("epochs", "int")],
+        [[name, table[name]["train_acc"], table[name]["val_acc"], table[name]["gap_points"], table[name]["train_loss"],
+          table[name]["val_loss"], table[name]["epochs_run"]] for name in CURES],
+        caption=(f"eval mode: dropout off, batch norm on its running statistics, the weights each model ends with. "
+                 f"The live view's train figures are running averages in train mode (dropout on), so they differ. "
+                 f"No cure: a gap of {table['none']['gap_points']:.1f} points; {closest} closed it most "
+                 f"({table[closest]['gap_points']:.1f}); best validation accuracy: {best_val}."),
+    )
     return {
         "gap_none": table["none"]["gap_points"], "closed_most": closest,
         "closed_most_gap": table[closest]["gap_points"], "best_val": best_val,
@@ -139,13 +146,13 @@ def save_plot(outcome, path):
     for ax, name in zip(axes, CURES):
         r = results[name]
         epochs = [h.epoch for h in r.history]
-        ax.plot(epochs, r.curve("train_loss"), color="#1f77b4", label="train")
+        ax.plot(epochs, r.curve("train_loss"), color="#1f77b4", label="train (train mode, running)")
         ax.plot(epochs, r.curve("val_loss"), color="#d62728", label="validation")
         row = m["cures"][name]
         if name == "early-stop" and m.get("best_epoch"):
             ax.axvline(m["best_epoch"], color="gray", ls=":", label=f"best epoch {m['best_epoch']}")
         ax.set(title=f"{name}: gap {row['gap_points']:+.1f} points\ntrain {100 * row['train_acc']:.0f}% / val "
-                     f"{100 * row['val_acc']:.1f}%", xlabel="epoch", yscale="log", ylim=(1e-3, top * 1.5))
+                     f"{100 * row['val_acc']:.1f}% (eval mode)", xlabel="epoch", yscale="log", ylim=(1e-3, top * 1.5))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower left")
     axes[0].set_ylabel("loss")
@@ -155,10 +162,10 @@ def save_plot(outcome, path):
     bar_ax.bar(CURES, gaps, color=colors)
     for i, g in enumerate(gaps):
         bar_ax.text(i, g, f"{g:.1f}", ha="center", va="bottom", fontsize=8)
-    bar_ax.set(title="train - validation accuracy (points)")
+    bar_ax.set(title="train - validation accuracy (points)\nscored in eval mode after training")
     bar_ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     bar_ax.margins(y=0.15)
     fig.suptitle(f"overfitting: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=10)
-    from tutor.training.plots import write_figure
+    from tutor.render.figures import write_figure
 
     return write_figure(fig, path)

@@ -12,37 +12,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
-from tutor.errors import TutorError
 from tutor.training.data import DATASETS_2D, make_2d, train_test_split
-from tutor.training.engine import Boundary
-from tutor.training.models import mlp
+from tutor.training.engine import OPTIMIZERS
+from tutor.training.models import ACTIVATIONS
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
-    dataset: str = "circle"  # xor, spiral, circle, moons or gaussian
-    n_points: int = 600  # points in the dataset; a quarter are held out for testing
-    noise: float = 0.1  # Gaussian jitter of each point
-    layers: tuple[int, ...] = (8, 8)  # hidden layer sizes; (0,) for none (a linear classifier)
-    activation: str = "tanh"  # relu, tanh, sigmoid, leaky_relu, gelu or linear
-    l2: float = 0.0  # L2 penalty on the parameters (weight decay)
-    dropout: float = 0.0  # dropout rate after each hidden layer
-    optimizer: str = "adam"  # sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad
-    epochs: int = 150  # passes over the training set
-    batch_size: int = 32  # points per gradient step
-    lr: float = 0.03  # learning rate
-    seed: int = 0  # one seed for the data, the initial weights and the shuffles
+    dataset: str = setting("circle", choices=DATASETS_2D)  # xor, spiral, circle, moons or gaussian
+    n_points: int = setting(600, min=8, max=1_000_000)  # points in the dataset; a quarter are held out for testing
+    noise: float = setting(0.1, min=0, max=2)  # Gaussian jitter of each point
+    layers: tuple[int, ...] = setting((8, 8), min=0, max=1024, count=(1, 8))  # hidden layer sizes; 0 for none (linear)
+    activation: str = setting("tanh", choices=ACTIVATIONS)  # relu, tanh, sigmoid, leaky_relu, gelu or linear
+    l2: float = setting(0.0, min=0, max=10)  # L2 penalty on the parameters (weight decay)
+    dropout: float = setting(0.0, min=0, max=0.9)  # dropout rate after each hidden layer
+    optimizer: str = setting("adam", choices=OPTIMIZERS)  # sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad
+    epochs: int = setting(150, min=1, max=100_000)  # passes over the training set
+    batch_size: int = setting(32, min=1, max=1_000_000)  # points per gradient step
+    lr: float = setting(0.03, above=0, max=10)  # learning rate
+    seed: int = seed_setting()  # one seed for the data, the initial weights and the shuffles
 
 
 QUICK = dict(epochs=40)  # --quick: a few seconds
 
 
 def run(cfg: Config, session) -> dict:
-    if cfg.dataset not in DATASETS_2D:
-        raise TutorError(f"unknown dataset {cfg.dataset!r}: choose one of {', '.join(DATASETS_2D)}")
+    import torch
+    from torch import nn
+
+    from tutor.training.engine import Boundary
+    from tutor.training.models import mlp
+
     x, y = make_2d(cfg.dataset, cfg.n_points, cfg.noise, cfg.seed)  # (N, 2), (N,)
     x_train, y_train, x_test, y_test = train_test_split(x, y, 0.25, cfg.seed)
     hidden = [h for h in cfg.layers if h > 0]

@@ -11,30 +11,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
 from tutor.training.data import make_2d, train_test_split
-from tutor.training.engine import Boundary
+from tutor.training.engine import OPTIMIZERS
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
-    n_points: int = 400  # points on the two arms; a quarter are held out for testing
-    noise: float = 0.03  # Gaussian jitter of each point
-    turns: float = 1.0  # how far each arm winds around the centre
-    hidden: tuple[int, ...] = (16, 8, 4)  # hidden layer sizes: 2 -> 16 -> 8 -> 4 -> 1
-    optimizer: str = "sgd"  # plain gradient descent, as in the numpy network
-    epochs: int = 2000  # full-batch steps (one per epoch)
-    lr: float = 0.5  # learning rate of the gradient step
-    batch_size: int = 0  # 0 = the whole training set in every step (full-batch gradient descent)
-    seed: int = 0  # one seed for the data, the initial weights and the shuffles
+    n_points: int = setting(400, min=8, max=1_000_000)  # points on the two arms; a quarter are held out for testing
+    noise: float = setting(0.03, min=0, max=2)  # Gaussian jitter of each point
+    turns: float = setting(1.0, min=0.1, max=10)  # how far each arm winds around the centre
+    hidden: tuple[int, ...] = setting((16, 8, 4), min=1, max=4096, count=(1, 8))  # hidden sizes: 2 -> 16 -> 8 -> 4 -> 1
+    optimizer: str = setting("sgd", choices=OPTIMIZERS)  # plain gradient descent, as in the numpy network
+    epochs: int = setting(2000, min=1, max=100_000)  # full-batch steps (one per epoch)
+    lr: float = setting(0.5, above=0, max=10)  # learning rate of the gradient step
+    batch_size: int = setting(0, min=0, max=1_000_000)  # 0 = the whole training set in every step (full batch)
+    seed: int = seed_setting()  # one seed for the data, the initial weights and the shuffles
 
 
 QUICK = dict(epochs=400, n_points=200)  # --quick: a few seconds
 
 
 def run(cfg: Config, session) -> dict:
+    import torch
+    from torch import nn
+
+    from tutor.training.engine import Boundary
+
     x, y = make_2d("spiral", cfg.n_points, cfg.noise, cfg.seed, turns=cfg.turns)  # (N, 2), (N,)
     x_train, y_train, x_test, y_test = train_test_split(x, y, 0.25, cfg.seed)
     session.note(f"data: two spiral arms, {len(x_train)} training and {len(x_test)} test points")

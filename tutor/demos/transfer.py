@@ -23,18 +23,16 @@ Re-create the shipped weights (about a minute on 2 CPU cores; writes the .pt and
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
-from tutor.demos import tasks
 from tutor.errors import TutorError
+from tutor.training import data
+from tutor.training.session import seed_setting, setting
 
 WEIGHTS_FILE = "transfer_digits04_cnn.pt"  # in data/weights/
 META_FILE = "transfer_digits04_cnn.json"
@@ -47,15 +45,15 @@ PROBE_TIMEOUT_S = 2.0
 
 @dataclass
 class Config:
-    labels: tuple[int, ...] = (5, 10, 50)  # labelled images per class of the new task (digits 5-9)
-    repeats: int = 5  # draws of those labelled images per size; the table shows the mean accuracy
-    steps: int = 160  # gradient steps per model and draw (the same budget for every model and every size)
-    batch_size: int = 16  # images per gradient step
-    lr: float = 2e-3  # Adam's rate for the scratch net
-    head_lr: float = 1e-2  # rate of the new linear head (frozen and fine-tuned models)
-    finetune_lr: float = 1e-3  # rate of the pretrained layers when fine-tuning: 10x lower, to keep what they know
-    backbone: str = "small"  # "small" (shipped, pretrained on digits 0-4) or "resnet18" (ImageNet, torchvision)
-    seed: int = 0  # seeds the draws of labelled images, the heads and the shuffles
+    labels: tuple[int, ...] = setting((5, 10, 50), min=1, max=100, count=(1, 6))  # labelled images per class (digits 5-9)
+    repeats: int = setting(5, min=1, max=50)  # draws of those labelled images per size; the table shows the mean accuracy
+    steps: int = setting(160, min=1, max=100_000)  # gradient steps per model and draw (the same budget for all)
+    batch_size: int = setting(16, min=1, max=4096)  # images per gradient step
+    lr: float = setting(2e-3, above=0, max=10)  # Adam's rate for the scratch net
+    head_lr: float = setting(1e-2, above=0, max=10)  # rate of the new linear head (frozen and fine-tuned models)
+    finetune_lr: float = setting(1e-3, above=0, max=10)  # rate of the pretrained layers when fine-tuning: 10x lower
+    backbone: str = setting("small", choices=("small", "resnet18"))  # shipped small CNN, or torchvision's ImageNet net
+    seed: int = seed_setting()  # seeds the draws of labelled images, the heads and the shuffles
 
 
 QUICK = dict(labels=(10,), repeats=1, steps=60)  # --quick: a few seconds
@@ -72,59 +70,13 @@ class PretrainConfig:
 
 
 # --------------------------------------------------------------------------------------------
-# The network: a backbone that turns an image into features, and a linear head on top
-# --------------------------------------------------------------------------------------------
-
-
-def small_backbone(channels=(32, 64)) -> nn.Module:
-    c1, c2 = channels
-    return nn.Sequential(
-        nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 1, 12, 12) -> (N, c1, 6, 6)
-        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> (N, c2, 3, 3)
-        nn.Flatten(),  # -> (N, 9 * c2) features
-    )
-
-
-class Classifier(nn.Module):
-    """``backbone`` (images -> features) then one Linear layer (features -> class logits)."""
-
-    def __init__(self, backbone: nn.Module, n_features: int, n_classes: int = 5):
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Linear(n_features, n_classes)
-
-    def forward(self, x):  # x (N, 1, 12, 12)
-        return self.head(self.backbone(x))  # (N, n_classes) logits
-
-
-class Frozen(nn.Module):
-    """Wraps a backbone so nothing in it learns: no gradients, and always in eval mode
-    (batch-norm statistics stay those of pretraining even while the head trains)."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-        for p in self.inner.parameters():
-            p.requires_grad_(False)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.inner.eval()
-        return self
-
-    def forward(self, x):
-        with torch.no_grad():
-            return self.inner(x)
-
-
-# --------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------
 
 
 def _digits_on_canvas():
-    x, y = tasks.digits_8x8()  # (1797, 1, 8, 8), (1797,)
-    placed = tasks.place_on_canvas(x, CANVAS, NOISE, DATA_SEED)  # (1797, 1, 12, 12) random spot + noise
+    x, y = data.digits_8x8()  # (1797, 1, 8, 8), (1797,)
+    placed = data.place_on_canvas(x, CANVAS, NOISE, DATA_SEED)  # (1797, 1, 12, 12) random spot + noise
     return x, placed, y
 
 
@@ -133,21 +85,24 @@ def pretrain_data(holdout: float = 0.2, seed: int = 0):
     x, placed, y = _digits_on_canvas()
     keep = np.isin(y, OLD_CLASSES)
     idx = np.flatnonzero(keep)
-    train_idx, _, hold_idx, _ = tasks.holdout_split(idx, y[idx], holdout, seed)
-    centred = tasks.place_on_canvas(x[train_idx], CANVAS, 0.0, seed, centred=True)  # (N, 1, 12, 12)
+    train_idx, _, hold_idx, _ = data.holdout_split(idx, y[idx], holdout, seed)
+    centred = data.place_on_canvas(x[train_idx], CANVAS, 0.0, seed, centred=True)  # (N, 1, 12, 12)
     return centred, y[train_idx], placed[hold_idx], y[hold_idx]
 
 
 def new_task_data():
     """Digits 5-9 relabelled 0-4: a pool to draw labelled images from, and a fixed test set."""
     _, placed, y = _digits_on_canvas()
-    x_new, y_new = tasks.split_by_class(placed, y, NEW_CLASSES)
-    pool_x, pool_y, test_x, test_y = tasks.holdout_split(x_new, y_new, 0.4, DATA_SEED + 1)
+    x_new, y_new = data.split_by_class(placed, y, NEW_CLASSES)
+    pool_x, pool_y, test_x, test_y = data.holdout_split(x_new, y_new, 0.4, DATA_SEED + 1)
     return pool_x, pool_y, test_x, test_y
 
 
 def shift_and_noise(xb):
     """Augmentation for pretraining: move each centred digit up to 2 pixels and add fresh noise."""
+    import torch
+    from torch import nn
+
     n, _, size, _ = xb.shape  # (B, 1, 12, 12)
     padded = nn.functional.pad(xb, (2, 2, 2, 2))  # (B, 1, 16, 16)
     top = torch.randint(0, 5, (n,), device=xb.device)  # (B,)
@@ -183,8 +138,12 @@ def load_meta(directory: Path | None = None) -> dict:
                          exit_code=1) from None
 
 
-def load_pretrained(directory: Path | None = None) -> tuple[Classifier, dict]:
-    """The shipped digits-0-4 network (backbone + its 5-way head) and its record; checks the hash."""
+def load_pretrained(directory: Path | None = None) -> tuple:
+    """The shipped digits-0-4 network (a Classifier: backbone + its 5-way head) and its record; checks the hash."""
+    import torch
+
+    from tutor.demos.transfer_nets import Classifier, small_backbone
+
     directory = directory or weights_dir()
     meta = load_meta(directory)
     path = directory / WEIGHTS_FILE
@@ -203,6 +162,9 @@ def load_pretrained(directory: Path | None = None) -> tuple[Classifier, dict]:
 
 def pretrain(out_dir: Path | None = None, cfg: PretrainConfig | None = None, reporter=None) -> dict:
     """Train the small CNN on digits 0-4 with the shared engine, save it and its record; return the record."""
+    import torch
+
+    from tutor.demos.transfer_nets import Classifier, small_backbone
     from tutor.training.engine import evaluate, fit, seed_everything
 
     cfg = cfg or PretrainConfig()
@@ -245,9 +207,14 @@ def network_available(host=RESNET_HOST, timeout: float = PROBE_TIMEOUT_S) -> boo
     return probe(host, timeout)
 
 
-def resnet18_backbone() -> tuple[nn.Module, int]:
+def resnet18_backbone() -> tuple:
     """ResNet-18's ImageNet layers as a feature extractor for our 12x12 digits: (module, 512)."""
     import socket
+
+    import torch
+    from torch import nn
+
+    from tutor.demos.transfer_nets import _ImageNetInput
 
     from torchvision.models import ResNet18_Weights, resnet18
 
@@ -272,31 +239,19 @@ def resnet18_backbone() -> tuple[nn.Module, int]:
     return _ImageNetInput(net), 512
 
 
-class _ImageNetInput(nn.Module):
-    """Grey 12x12 digits -> the 3-channel, ImageNet-normalised 32x32 images ResNet expects."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-
-    def forward(self, x):  # (N, 1, 12, 12)
-        x = nn.functional.interpolate(x.clamp(0, 1), size=32, mode="bilinear", align_corners=False)  # (N, 1, 32, 32)
-        x = (x.repeat(1, 3, 1, 1) - self.mean) / self.std  # (N, 3, 32, 32)
-        return self.net(x)  # (N, 512)
-
-
 # --------------------------------------------------------------------------------------------
 # The demo
 # --------------------------------------------------------------------------------------------
 
 
 def run(cfg: Config, session) -> dict:
+    import copy
+
+    import torch
+
+    from tutor.demos.transfer_nets import Classifier, Frozen, small_backbone
     from tutor.training.engine import Trainee
 
-    if not cfg.labels or min(cfg.labels) < 1:
-        raise TutorError("--set labels=...: give positive numbers of labelled images per class, e.g. 5,10,50")
     pool_x, pool_y, test_x, test_y = new_task_data()  # (N, 1, 12, 12), (N,) labels 0..4 for digits 5..9
     if max(cfg.labels) > np.bincount(pool_y).min():
         raise TutorError(f"--set labels: at most {np.bincount(pool_y).min()} labelled images per class are available")
@@ -305,19 +260,19 @@ def run(cfg: Config, session) -> dict:
         backbone, n_features = pretrained.backbone, pretrained.head.in_features
         session.note(f"backbone: the shipped small CNN pretrained on digits 0-4 ({meta['holdout_acc']:.1%} on its "
                      f"{meta['holdout_n']} held-out images; {sum(p.numel() for p in backbone.parameters()):,} weights)")
-    elif cfg.backbone == "resnet18":
+    else:
         backbone, n_features = resnet18_backbone()
         session.note("backbone: torchvision's ResNet-18 with ImageNet weights (digits upsampled to 32x32, 3 channels)")
-    else:
-        raise TutorError(f"--backbone {cfg.backbone}: choose small or resnet18")
-    session.note(f"new task: digits 5-9 from {', '.join(map(str, cfg.labels))} labels per class; "
-                 f"{len(test_x)} held-out images score every model")
+    session.note(f"new task: digits 5-9 from {', '.join(map(str, cfg.labels))} labels per class, {cfg.repeats} "
+                 f"draw(s) each; {len(test_x)} held-out images score every model (eval mode)")
+    session.plan(len(cfg.labels) * cfg.repeats)
 
+    methods = ("frozen", "finetune", "scratch")
     table: dict[str, dict[str, float]] = {}
     for k in cfg.labels:
-        scores: dict[str, list[float]] = {"frozen": [], "finetune": [], "scratch": []}
+        scores: dict[str, list[float]] = {name: [] for name in methods}
         for rep in range(cfg.repeats):
-            x_k, y_k = tasks.labels_per_class(pool_x, pool_y, k, seed=1000 * cfg.seed + 17 * k + rep)  # (5k, 1, 12, 12)
+            x_k, y_k = data.labels_per_class(pool_x, pool_y, k, seed=1000 * cfg.seed + 17 * k + rep)  # (5k, 1, 12, 12)
             torch.manual_seed(cfg.seed + rep)
             frozen = Classifier(Frozen(copy.deepcopy(backbone)), n_features)
             finetune = Classifier(copy.deepcopy(backbone), n_features)
@@ -328,18 +283,16 @@ def run(cfg: Config, session) -> dict:
             ])
             epochs = max(1, round(cfg.steps / -(-len(x_k) // cfg.batch_size)))  # steps / batches per epoch
             results = session.fit(
-                [Trainee(frozen, f"frozen k={k}", lr=cfg.head_lr), Trainee(finetune, f"finetune k={k}", optimizer=tuned),
-                 Trainee(scratch, f"scratch k={k}", lr=cfg.lr)],
+                [Trainee(frozen, "frozen", lr=cfg.head_lr), Trainee(finetune, "finetune", optimizer=tuned),
+                 Trainee(scratch, "scratch", lr=cfg.lr)],
                 (x_k, y_k), None, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                 optimizer="adam", seed=cfg.seed + rep,
-                title=f"{k} labels per class" + (f" (draw {rep + 1} of {cfg.repeats})" if cfg.repeats > 1 else ""),
+                title=f"{k} labels per class" + (f", draw {rep + 1} of {cfg.repeats}" if cfg.repeats > 1 else ""),
             )
-            for name, result in zip(scores, results):  # scored once at the end: the few labels train, 359 images judge
+            for name, result in zip(methods, results):  # scored once at the end: the few labels train, 359 images judge
                 scores[name].append(session.evaluate(result.model, test_x, test_y)["acc"])
         table[str(k)] = {name: float(np.mean(v)) for name, v in scores.items()}
-        row = table[str(k)]
-        session.note(f"{k:>3} labels/class: frozen {row['frozen']:.1%}  finetune {row['finetune']:.1%}  "
-                     f"scratch {row['scratch']:.1%}  (frozen - scratch {100 * (row['frozen'] - row['scratch']):+.1f} points)")
+        session.table(*_table(table, cfg))
 
     key = "10" if "10" in table else str(cfg.labels[0])
     row = table[key]
@@ -348,6 +301,16 @@ def run(cfg: Config, session) -> dict:
         "labels_per_class": int(key), "frozen_minus_scratch": round(100 * (row["frozen"] - row["scratch"]), 1),
         "table": table, "backbone": cfg.backbone,
     }
+
+
+def _table(table: dict, cfg: Config):
+    """The lesson in numbers: test accuracy per label budget (rows) and method (columns)."""
+    rows = [[k, row["frozen"], row["finetune"], row["scratch"], 100 * (row["frozen"] - row["scratch"])]
+            for k, row in table.items()]
+    draws = f"mean of {cfg.repeats} draws" if cfg.repeats > 1 else "one draw"
+    return ("test accuracy on digits 5-9 by label budget and method",
+            [("labels per class", "text"), ("frozen", "pct"), ("finetune", "pct"), ("scratch", "pct"), ("frozen-scratch", "points")],
+            rows, f"{draws} of the labelled images per budget; chance is 20%; scored in eval mode")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,6 +359,6 @@ def save_plot(outcome, path):
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"transfer: {outcome.title} · {outcome.device_label} · {outcome.seconds:.1f} s", fontsize=9)
-    from tutor.training.plots import write_figure
+    from tutor.render.figures import write_figure
 
     return write_figure(fig, path)

@@ -11,28 +11,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
 from tutor.training.data import make_2d, train_test_split
-from tutor.training.engine import Boundary
+from tutor.training.session import seed_setting, setting
 
 
 @dataclass
 class Config:
-    n_points: int = 1000  # points in the data set; a quarter are held out for testing
-    noise: float = 0.05  # Gaussian jitter of each point (the quadrants are 0.1 apart at the axes)
-    hidden: tuple[int, ...] = (6, 4)  # hidden layer sizes: 2 -> 6 -> 4 -> 1
-    epochs: int = 100  # passes over the training set
-    batch_size: int = 32  # points per gradient step
-    lr: float = 0.01  # Adam's learning rate
-    seed: int = 0  # one seed for the data, the initial weights and the shuffles
+    n_points: int = setting(1000, min=8, max=1_000_000)  # points in the data set; a quarter are held out for testing
+    noise: float = setting(0.05, min=0, max=2)  # Gaussian jitter of each point (the quadrants are 0.1 apart at the axes)
+    hidden: tuple[int, ...] = setting((6, 4), min=1, max=4096, count=(1, 8))  # hidden layer sizes: 2 -> 6 -> 4 -> 1
+    epochs: int = setting(100, min=1, max=100_000)  # passes over the training set
+    batch_size: int = setting(32, min=1, max=1_000_000)  # points per gradient step
+    lr: float = setting(0.01, above=0, max=10)  # Adam's learning rate
+    seed: int = seed_setting()  # one seed for the data, the initial weights and the shuffles
 
 
 QUICK = dict(epochs=30, n_points=600)  # --quick: a few seconds
 
 
 def run(cfg: Config, session) -> dict:
+    import torch
+    from torch import nn
+
+    from tutor.training.engine import Boundary
+
     x, y = make_2d("xor", cfg.n_points, cfg.noise, cfg.seed)  # (N, 2) float32, (N,) int64
     x_train, y_train, x_test, y_test = train_test_split(x, y, 0.25, cfg.seed)
     session.note(f"data: {len(x_train)} training and {len(x_test)} test points in four quadrants (noise {cfg.noise})")

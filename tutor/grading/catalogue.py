@@ -25,8 +25,8 @@ class ExerciseInfo:
     summary: str
     functions: tuple[str, ...]
     hints: tuple[str, ...]
-    tailored: dict = field(default_factory=dict, hash=False, compare=False)
-    concepts: dict = field(default_factory=dict, hash=False, compare=False)  # code -> quiz question id
+    tailored: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    concepts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # code -> quiz question id
 
     def starter(self) -> Path:
         return paths.exercises_dir() / self.file

@@ -1,21 +1,42 @@
 """Compare what the learner returned with the reference, and name the likely bug.
 
 Every failure is a :class:`Mismatch` carrying an :class:`Outcome` whose message
-says what was expected, what came back, and where (tensor, index, case), and
-whose ``code`` names the diagnosis (``transposed``, ``batch-mean``,
-``bias-averaged``, ``softmax-overflow``, ...) so ``hint`` can tailor its advice.
+says what was expected, what came back, where (tensor, index, relative error,
+case) and, when the evidence is clear, the likely cause. Its ``code`` is a
+diagnosis from :mod:`tutor.grading.diagnoses` so ``hint`` can tailor its advice.
+
+Evidence rules:
+
+- a known-bug variant is named only when the learner's values match it far
+  more closely than the pass threshold (:data:`VARIANT_TOL`, and a hundred
+  times closer than they are to the reference);
+- a constant factor is named only for a clean ratio (-1, 2, 1/2, N, 1/N, ...)
+  that fits every entry; for a single number (a loss) it must hold with the same
+  ratio in at least two cases (:func:`judge_cases` weighs the cases together);
+- overflow is named only when numpy reported it (the stability cases run with
+  ``np.errstate(over="raise")``), float32 only when the values carry float32's
+  rounding; otherwise the message says what differs and where, and names no cause.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from tutor.grading.diagnoses import Diagnosis
+from tutor.grading.diagnoses import get as _registered
+
 TOL = 1e-7  # default relative-error threshold per tensor
 NUMERIC_TOL = 1e-6  # finite differences carry rounding error of about eps*|f|/h
-VARIANT_TOL = 1e-6
-NUMERIC_ABS_FLOOR = 1e-9  # finite differences at h = 1e-5 carry about 1e-11 * |loss| of rounding  # how close to a known-bug variant counts as "matches it"
+VARIANT_TOL = 1e-9  # how close to a known-bug variant counts as "matches it" (far below TOL)
+NUMERIC_ABS_FLOOR = 1e-9  # finite differences at h = 1e-5 carry about 1e-11 * |loss| of rounding
+STABILITY_ERRSTATE = {"over": "raise", "divide": "raise"}  # numpy errstate for the stability cases
+
+D = Diagnosis
 
 
 @dataclass
@@ -25,10 +46,13 @@ class Outcome:
     error: float | None = None
     threshold: float | None = None
     code: str | None = None
-    worst: dict | None = None
+    worst: dict[str, Any] | None = None
     case: str | None = None
     not_started: bool = False
-    trace: list = field(default_factory=list)  # the learner's frames, for exceptions
+    trace: list[Any] = field(default_factory=list)  # the learner's frames, for exceptions
+    plain: str | None = None  # the same failure told without a cause (set when the cause was inferred from values)
+    detail: str | None = None  # what must agree between cases for the cause to stand (e.g. the factor)
+    scalar: bool = False
 
 
 class Mismatch(Exception):
@@ -37,23 +61,24 @@ class Mismatch(Exception):
         self.outcome = outcome
 
 
-def fail(message: str, code: str = "values", **extra) -> Mismatch:
-    return Mismatch(Outcome(False, message, code=code, **extra))
+def fail(message: str, code: str | Diagnosis = D.VALUES, **extra: Any) -> Mismatch:
+    """A Mismatch with a registered diagnosis code (an unregistered code is a grader bug: ValueError)."""
+    return Mismatch(Outcome(False, message, code=_registered(code).value, **extra))
 
 
-def rel_error(a, b) -> float:
+def rel_error(a: Any, b: Any) -> float:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return float(np.linalg.norm((a - b).ravel()) / max(np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel()), 1e-12))
 
 
-def fmt(value) -> str:
+def fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
     return str(value)
 
 
-def describe(value) -> str:
+def describe(value: Any) -> str:
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
@@ -65,73 +90,156 @@ def describe(value) -> str:
     return f"a {type(value).__name__} ({fmt(value)})"
 
 
-def unpack(value, names: tuple[str, ...], function: str, case: str):
+def unpack(value: Any, names: tuple[str, ...], function: str, case: str) -> tuple[Any, ...]:
     """The learner's tuple return, or a Mismatch naming what should have come back."""
     if isinstance(value, (tuple, list)) and len(value) == len(names):
         return tuple(value)
     wanted = "(" + ", ".join(names) + ")"
     got = describe(value)
     hint = " (is a return statement missing?)" if value is None else ""
-    raise fail(f"{function} should return a tuple {wanted}; it returned {got}{hint} [{case}]", code="none" if value is None else "arity", case=case)
+    raise fail(f"{function} should return a tuple {wanted}; it returned {got}{hint} [{case}]", code=D.NONE if value is None else D.ARITY, case=case)
 
 
-def as_array(name: str, got, expected: np.ndarray, case: str, scalar: bool = False) -> np.ndarray:
+# A reshaped check: (code, test(got, expected) -> bool, text). ``test`` gets the learner's
+# array of the wrong shape and the reference, and says whether it is the known slip.
+Reshaped = tuple[Diagnosis, Callable[[np.ndarray, np.ndarray], bool], str]
+
+
+def as_array(name: str, got: Any, expected: np.ndarray, case: str, scalar: bool = False, reshaped: Sequence[Reshaped] = ()) -> np.ndarray:
     """Type, dtype and shape checks that come before comparing values."""
     shape = "a float" if scalar else f"an array of shape {expected.shape}"
     if got is None:
-        raise fail(f"{name}: expected {shape}, got None (is a return statement missing?) [{case}]", code="none", case=case)
+        raise fail(f"{name}: expected {shape}, got None (is a return statement missing?) [{case}]", code=D.NONE, case=case)
     if isinstance(got, bool) or (isinstance(got, dict) and "$object" in got) or isinstance(got, (tuple, list, dict, str)):
         kind = describe(got)
         extra = " — return a numpy array (np.asarray), not a torch tensor" if "torch" in kind else ""
-        raise fail(f"{name}: expected {shape}, got {kind}{extra} [{case}]", code="not-array", case=case)
+        raise fail(f"{name}: expected {shape}, got {kind}{extra} [{case}]", code=D.NOT_ARRAY, case=case)
     if isinstance(got, (int, float)):
         got = np.asarray(float(got)) if scalar else np.asarray(got)
     if not isinstance(got, np.ndarray):
-        raise fail(f"{name}: expected {shape}, got {describe(got)} [{case}]", code="not-array", case=case)
+        raise fail(f"{name}: expected {shape}, got {describe(got)} [{case}]", code=D.NOT_ARRAY, case=case)
     if scalar:
-        if got.shape != ():
-            raise fail(f"{name}: expected a scalar (a float), got an array of shape {got.shape} — reduce it with .mean() or .sum() [{case}]", code="shape", case=case)
+        if got.shape != () and got.size != 1:
+            raise fail(f"{name}: expected a scalar (a float), got an array of shape {got.shape} — reduce it with .mean() or .sum() [{case}]", code=D.SHAPE, case=case)
+        got = got.reshape(())
     elif got.shape != expected.shape:
-        if got.ndim == 2 and got.shape == expected.shape[::-1] and got.shape != expected.shape:
+        _shape_slip(name, got, expected, case, reshaped)
+    if got.dtype.kind in "iub":
+        raise fail(f"{name}: expected float64 values, got integers ({got.dtype}) — an integer array or integer division somewhere [{case}]", code=D.DTYPE, case=case)
+    if got.dtype.kind == "c":
+        raise fail(f"{name}: expected real float64 values, got {got.dtype} [{case}]", code=D.DTYPE, case=case)
+    if got.dtype != np.float64:
+        raise fail(f"{name}: expected float64, got {got.dtype} — keep every array in float64 (no .astype(np.float32)) [{case}]", code=D.DTYPE, case=case)
+    return got
+
+
+def _shape_slip(name: str, got: np.ndarray, expected: np.ndarray, case: str, reshaped: Sequence[Reshaped]) -> None:
+    said = f"{name}: expected shape {expected.shape}, got {got.shape}"
+    for code, test, text in reshaped:
+        try:
+            hit = bool(test(got, expected))
+        except Exception:  # noqa: BLE001 - a test that cannot apply to this array simply does not match
+            hit = False
+        if hit:
+            raise fail(f"{said} — {text} [{case}]", code=code, case=case)
+    if got.ndim == 2 and got.shape == expected.shape[::-1]:
+        raise fail(f"{said} — transposed: check the order of the factors in the matrix product [{case}]", code=D.TRANSPOSED, case=case)
+    axes = _extra_axes(got.shape, expected.shape)
+    if axes is not None and all(got.shape[a] == 1 for a in axes):
+        raise fail(f"{said} — an extra axis of length 1 (a stray [None], keepdims=True or reshape?) [{case}]", code=D.SHAPE, case=case)
+    if axes is not None and got.dtype.kind == "f":
+        summed = got.sum(axis=axes)
+        if np.all(np.isfinite(summed)) and rel_error(summed, expected) <= TOL:
             raise fail(
-                f"{name}: expected shape {expected.shape}, got {got.shape} — transposed: check the order of the factors in the matrix product [{case}]",
-                code="transposed",
+                f"{said} — not summed: the sum over axis {axes[0] if len(axes) == 1 else axes} is right; every example "
+                f"(and position) adds to the same parameter, so sum that gradient over {'it' if len(axes) == 1 else 'them'} [{case}]",
+                code=D.DB_NOT_SUMMED,
                 case=case,
             )
-        raise fail(f"{name}: expected shape {expected.shape}, got {got.shape} [{case}]", code="shape", case=case)
-    if got.dtype.kind in "iub":
-        raise fail(f"{name}: expected float64 values, got integers ({got.dtype}) — an integer array or integer division somewhere [{case}]", code="dtype", case=case)
-    if got.dtype.kind == "c":
-        raise fail(f"{name}: expected real float64 values, got {got.dtype} [{case}]", code="dtype", case=case)
-    if got.dtype != np.float64:
-        raise fail(f"{name}: expected float64, got {got.dtype} — keep every array in float64 (no .astype(np.float32)) [{case}]", code="dtype", case=case)
-    return got
+        raise fail(f"{said} — it has extra axes {axes}: something that should be summed over them is not [{case}]", code=D.SHAPE, case=case)
+    raise fail(f"{said} [{case}]", code=D.SHAPE, case=case)
+
+
+def _extra_axes(got: tuple[int, ...], want: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Axes of ``got`` whose removal leaves ``want`` (in order), or None."""
+    extra = len(got) - len(want)
+    if extra <= 0 or len(got) > 6:
+        return None
+    for axes in itertools.combinations(range(len(got)), extra):
+        if tuple(s for i, s in enumerate(got) if i not in axes) == tuple(want):
+            return axes
+    return None
+
+
+def float32_rounded(got: np.ndarray, expected: np.ndarray) -> bool:
+    """True when ``got`` holds float32 values where the float64 reference does not: it went through float32."""
+    if got.shape != expected.shape or got.size == 0 or got.dtype != np.float64:
+        return False
+    with np.errstate(all="ignore"):
+        informative = np.isfinite(expected) & (expected.astype(np.float32).astype(np.float64) != expected) & (np.abs(expected) > 1e-30)
+        if int(informative.sum()) < max(1, informative.size // 2):
+            return False
+        values = got[informative]
+        if rel_error(values, expected[informative]) > 1e-5:  # far beyond float32 rounding: some other slip
+            return False
+        return bool(np.all(values.astype(np.float32).astype(np.float64) == values)) and not np.array_equal(values, expected[informative])
+
+
+def find_float32(value: Any, path: str = "") -> tuple[str, np.ndarray] | None:
+    """(where, array) of the first float32 array inside a returned structure (a cache), or None."""
+    if isinstance(value, np.ndarray):
+        return (path or "the value", value) if value.dtype == np.float32 else None
+    if isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            found = find_float32(item, f"{path}[{i}]")
+            if found:
+                return found
+    if isinstance(value, dict) and "$object" not in value:
+        for key, item in value.items():
+            found = find_float32(item, f"{path}[{key!r}]")
+            if found:
+                return found
+    return None
 
 
 def compare(
     name: str,
-    expected,
-    got,
+    expected: Any,
+    got: Any,
     *,
     case: str,
     threshold: float = TOL,
     scalar: bool = False,
-    variants: list[tuple[str, object, str]] = (),
+    variants: Iterable[tuple[Any, Any, str]] = (),
     batch: int | None = None,
     zero_mask: np.ndarray | None = None,
-    nan_hint: str = "",
+    reshaped: Sequence[Reshaped] = (),
 ) -> float:
-    """Relative error of ``got`` against ``expected``; raises Mismatch with a diagnosis when above threshold."""
+    """Relative error of ``got`` against ``expected``; raises Mismatch with a diagnosis when above threshold.
+
+    ``variants`` are (code, array, text) triples: the values a known slip would give.
+    """
     expected = np.asarray(expected, dtype=np.float64)
-    arr = as_array(name, got, expected, case, scalar)
+    arr = as_array(name, got, expected, case, scalar, reshaped)
     if not np.all(np.isfinite(arr)):
         index = _index(np.argwhere(~np.isfinite(arr)))
         value = arr[index] if arr.shape else arr
-        code = "softmax-overflow" if nan_hint and "overflow" in nan_hint else "nan"
         raise fail(
-            f"{name}: got {fmt(value)} at index {index} where {fmt(expected[index] if expected.shape else expected)} was expected"
-            f"{nan_hint} [{case}]",
-            code=code,
+            f"{name}: got {fmt(value)} at index {list(index)} where {fmt(expected[index] if expected.shape else expected)} was expected"
+            f" — a NaN or infinity came out of the arithmetic (0/0, inf − inf, log(0) or an overflow) [{case}]",
+            code=D.NAN,
+            case=case,
+        )
+    if not scalar and float32_rounded(arr, expected):
+        error = rel_error(arr, expected)
+        worst = _worst(name, expected, arr)
+        raise fail(
+            f"{name}: the values carry float32 rounding (about 7 correct digits, relative error {error:.1e}): e.g. {name}{list(worst['index'])} "
+            f"is {worst['got']!r}, expected {worst['expected']!r} — part of the computation runs in float32; keep every array float64 [{case}]",
+            code=D.FLOAT32,
+            error=error,
+            threshold=threshold,
+            worst=worst,
             case=case,
         )
     error = rel_error(arr, expected)
@@ -139,72 +247,186 @@ def compare(
         return error
     worst = _worst(name, expected, arr)
     where = f"worst at {name}{list(worst['index'])}: expected {fmt(worst['expected'])}, got {fmt(worst['got'])}"
+    plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where} [{case}]"
+    common = {"error": error, "threshold": threshold, "worst": worst, "case": case, "plain": plain, "scalar": scalar}
     for code, variant, text in variants:
         variant = np.asarray(variant, dtype=np.float64)
-        if variant.shape == arr.shape and rel_error(arr, variant) <= VARIANT_TOL:
-            raise fail(f"{name}: {text}; {where} [{case}]", code=code, error=error, threshold=threshold, worst=worst, case=case)
-    code, text = _factor(arr, expected, batch)
+        if variant.shape != arr.shape or not np.all(np.isfinite(variant)):
+            continue
+        distance = rel_error(arr, variant)
+        if distance <= VARIANT_TOL and distance <= error * 1e-2:
+            raise fail(f"{name}: {text}; {where} [{case}]", code=code, detail=str(code), **common)
+    code, text, detail = _factor(arr, expected, batch)
     if code:
-        raise fail(f"{name}: {text}; {where} [{case}]", code=code, error=error, threshold=threshold, worst=worst, case=case)
+        raise fail(f"{name}: {text}; {where} [{case}]", code=code, detail=detail, **common)
     if zero_mask is not None and arr.shape == zero_mask.shape:
         wrong = np.abs(arr - expected) > 1e-9 * (1 + np.abs(expected))
         if wrong.any() and not (wrong & ~zero_mask).any():
             raise fail(
                 f"{name}: wrong only where the input is exactly 0 — the ReLU kink: its derivative at 0 is taken as 0 (PyTorch's convention); {where} [{case}]",
-                code="relu-kink",
-                error=error,
-                threshold=threshold,
-                worst=worst,
-                case=case,
+                code=D.RELU_KINK,
+                detail="relu-kink",
+                **common,
             )
-    raise fail(f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where} [{case}]", code="values", error=error, threshold=threshold, worst=worst, case=case)
+    raise fail(plain, code=D.VALUES, error=error, threshold=threshold, worst=worst, case=case, scalar=scalar)
 
 
-def _index(positions) -> tuple:
+def _index(positions: np.ndarray) -> tuple[int, ...]:
     if len(positions) == 0:
         return ()
     return tuple(int(i) for i in positions[0])
 
 
-def _worst(name: str, expected: np.ndarray, got: np.ndarray) -> dict:
+def _worst(name: str, expected: np.ndarray, got: np.ndarray) -> dict[str, Any]:
     diff = np.abs(got - expected)
-    index = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.shape else ()
-    index = tuple(int(i) for i in index)
+    raw = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.shape else ()
+    index = tuple(int(i) for i in raw)
     return {"tensor": name, "index": index, "expected": float(expected[index]), "got": float(got[index])}
 
 
-def _factor(got: np.ndarray, expected: np.ndarray, batch: int | None) -> tuple[str | None, str]:
+def _clean(c: float) -> str | None:
+    """c as a small fraction p/q when it is one (to 1e-9), else None."""
+    for q in range(1, 9):
+        p = round(c * q)
+        if p != 0 and abs(p) <= 64 and abs(c - p / q) <= 1e-9 * max(1.0, abs(c)):
+            return str(p) if q == 1 else f"{p}/{q}"
+    return None
+
+
+def _factor(got: np.ndarray, expected: np.ndarray, batch: int | None) -> tuple[Diagnosis | None, str, str | None]:
     denominator = float(np.sum(expected * expected))
     if denominator == 0.0:
-        return None, ""
+        return None, "", None
+    if not np.any(got):
+        return D.ZERO, "came back as zeros", "zero"
     c = float(np.sum(got * expected)) / denominator
-    if rel_error(got, c * expected) > 1e-6 or abs(c - 1) < 1e-9:
-        return None, ""
-    if abs(c) < 1e-12:
-        return "zero", "came back as zeros"
-    if batch and batch > 1 and (abs(c - batch) < 1e-6 * batch or abs(c * batch - 1) < 1e-6):
+    if abs(c - 1) < 1e-9 or rel_error(got, c * expected) > 1e-9:
+        return None, "", None
+    if batch and batch > 1 and (abs(c - batch) <= 1e-9 * batch or abs(c * batch - 1) <= 1e-9):
         which = f"×{batch}" if c > 1 else f"×1/{batch}"
-        return "batch-mean", f"off by a factor {which} (N = {batch}): the batch mean is taken twice or not at all"
-    if abs(c + 1) < 1e-6:
-        return "sign", "off by a factor ×−1: the sign is flipped"
-    return "factor", f"off by a constant factor ×{c:.6g}"
+        return D.BATCH_MEAN, f"off by a factor {which} (N = {batch}): the batch mean is taken twice or not at all", "N" if c > 1 else "1/N"
+    if abs(c + 1) < 1e-9:
+        return D.SIGN, "off by a factor ×−1: the sign is flipped", "-1"
+    ratio = _clean(c)
+    if ratio is None:
+        return None, "", None
+    return D.FACTOR, f"off by a constant factor ×{ratio}", ratio
 
 
-def compare_numeric(name: str, analytic, coords, numeric, *, case: str, forward: str, shape: tuple, threshold: float = NUMERIC_TOL) -> float:
+def judge_cases(runs: Iterable[Callable[[], float | None]]) -> float:
+    """Run one comparison per case; a cause is named only if every failing case supports it.
+
+    Returns the worst error when all pass. Structural failures (a shape, a type,
+    an exception) are reported as they are. When the failing cases disagree on
+    the cause, or a clean factor of a single number shows in one case only, the
+    first failure is reported without a cause.
+    """
+    worst = 0.0
+    failures: list[Mismatch] = []
+    for run in runs:
+        try:
+            worst = max(worst, run() or 0.0)
+        except Mismatch as mismatch:
+            failures.append(mismatch)
+    if not failures:
+        return worst
+    structural = [m for m in failures if m.outcome.plain is None and m.outcome.code != D.VALUES.value]
+    if structural:  # a specific diagnosis from one case beats a bare "shape" from another
+        specific = [m for m in structural if m.outcome.code != D.SHAPE.value]
+        raise (specific or structural)[0]
+    first = failures[0].outcome
+    keys = {(m.outcome.code, m.outcome.detail) for m in failures}
+    lone_scalar_factor = first.scalar and first.code in (D.FACTOR.value, D.SIGN.value, D.BATCH_MEAN.value) and len(failures) < 2
+    if len(keys) == 1 and first.plain is not None and not lone_scalar_factor:
+        raise failures[0]
+    if first.plain is None:
+        raise failures[0]
+    note = " (the failing cases do not point to one cause)" if len(keys) > 1 else ""
+    raise Mismatch(Outcome(False, first.plain.replace(" [", f"{note} [", 1) if note else first.plain, error=first.error,
+                           threshold=first.threshold, code=D.VALUES.value, worst=first.worst, case=first.case))
+
+
+# ---------------------------------------------------------------- exceptions in plain words
+
+_MATMUL = re.compile(r"matmul: Input operand (\d) has a mismatch in its core dimension (\d), with gufunc signature \S+ \(size (\d+) is different from (\d+)\)")
+_DOT = re.compile(r"shapes \(([\d, ]*)\) and \(([\d, ]*)\) not aligned: (\d+) \(dim (\d+)\) != (\d+) \(dim (\d+)\)")
+_BROADCAST = re.compile(r"operands could not be broadcast together with (?:remapped )?shapes ((?:\[[^\]]*\]|\([\d,]*\))\s?)+")
+_INPLACE = re.compile(r"non-broadcastable output operand with shape (\([\d, ]*\)) doesn't match the broadcast shape (\([\d, ]*\))")
+_FPE = re.compile(r"raised FloatingPointError: (overflow|divide by zero|invalid value) encountered in (\w+)")
+
+
+def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
+    """Put numpy's exception messages into plain words and name the slip they reveal.
+
+    ``overflow`` is the code for an exp that overflowed (the softmax's own code
+    for the softmax). Other outcomes come back unchanged.
+    """
+    if outcome.code != D.EXCEPTION.value:
+        return outcome
+    message = outcome.message
+    m = _MATMUL.search(message)
+    if m:
+        right, left = m.group(3), m.group(4)
+        plain = (f"a matrix product A @ B whose inner dimensions do not agree: A's last axis has {left} entries, B's first axis has {right} "
+                 f"(they must be equal) — write down both shapes; a .T is missing or in the wrong place")
+        return _refined(outcome, message.replace(m.group(0), plain), D.MATMUL_SHAPE)
+    m = _DOT.search(message)
+    if m:
+        plain = (f"a matrix product of shapes ({m.group(1)}) and ({m.group(2)}) whose inner dimensions do not agree ({m.group(3)} vs {m.group(5)}) "
+                 f"— write down both shapes; a .T is missing or in the wrong place")
+        return _refined(outcome, message.replace(m.group(0), plain), D.MATMUL_SHAPE)
+    m = _BROADCAST.search(message)
+    if m:
+        shapes = re.findall(r"\([\d,]*\)|\[[^\]]*\]", m.group(0))
+        plain = f"arrays of shapes {' and '.join(shapes)} cannot be combined element by element (broadcasting needs each axis equal or 1, matched from the right) — a missing keepdims=True or a wrong axis?"
+        return _refined(outcome, message.replace(m.group(0), plain), D.BROADCAST)
+    m = _INPLACE.search(message)
+    if m:
+        plain = (f"an in-place update (+= or -=) of an array of shape {m.group(1)} with a value of shape {m.group(2)}: the value must fit the array "
+                 f"— is the added value missing a sum over an axis?")
+        return _refined(outcome, message.replace(m.group(0), plain), D.BROADCAST)
+    m = _FPE.search(message)
+    if m:
+        kind, ufunc = m.group(1), m.group(2)
+        if kind == "overflow":
+            code = overflow if ufunc in ("exp", "power", "exp2", "expm1") else D.OVERFLOW
+            why = ("exp of a large positive number is inf in float64; only exponentiate numbers ≤ 0"
+                   if code == D.OVERFLOW else "exp of a large logit is inf in float64; subtract each row's maximum logit before exponentiating")
+            return _refined(outcome, message.replace(m.group(0), f"hit an overflow in {ufunc} on this case's large inputs (a finite value was expected) — {why}"), code)
+        if kind == "divide by zero" and ufunc in ("log", "log2", "log10"):
+            text = "took log(0): a probability underflowed to exactly 0 before the log — compute log-probabilities as shifted − log(Σ exp(shifted)) instead of log(softmax)"
+            return _refined(outcome, message.replace(m.group(0), text), D.LOG_ZERO)
+        if kind == "divide by zero":
+            return _refined(outcome, message.replace(m.group(0), f"divided by zero in {ufunc}"), D.NAN)
+    return outcome
+
+
+def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
+    outcome.message = message
+    outcome.code = code.value
+    return outcome
+
+
+# ---------------------------------------------------------------- finite differences
+
+
+def compare_numeric(
+    name: str, analytic: Any, coords: Any, numeric: Any, *, case: str, forward: str, shape: tuple[int, ...], threshold: float = NUMERIC_TOL
+) -> float:
     """Your backward at sampled coordinates against centred differences of your own forward."""
     if not isinstance(analytic, np.ndarray) or analytic.dtype.kind != "f":
-        raise fail(f"{name}: your backward returned {describe(analytic)}, which cannot be compared with finite differences [{case}]", code="not-array", case=case)
+        raise fail(f"{name}: your backward returned {describe(analytic)}, which cannot be compared with finite differences [{case}]", code=D.NOT_ARRAY, case=case)
     if analytic.shape != tuple(shape):
         transposed = analytic.ndim == 2 and analytic.shape == tuple(shape)[::-1]
         raise fail(
             f"{name}: expected shape {tuple(shape)}, got {analytic.shape}{' — transposed' if transposed else ''}: cannot compare with finite differences [{case}]",
-            code="transposed" if transposed else "shape",
+            code=D.TRANSPOSED if transposed else D.SHAPE,
             case=case,
         )
     flat = analytic.reshape(-1)
     coords = np.asarray(coords, dtype=np.int64)
     if coords.size and coords.max() >= flat.size:
-        raise fail(f"{name}: your backward returned shape {analytic.shape}, too small for the input [{case}]", code="shape", case=case)
+        raise fail(f"{name}: your backward returned shape {analytic.shape}, too small for the input [{case}]", code=D.SHAPE, case=case)
     numeric = np.asarray(numeric, dtype=np.float64)
     keep = np.isfinite(numeric)
     a = flat[coords][keep]
@@ -212,7 +434,7 @@ def compare_numeric(name: str, analytic, coords, numeric, *, case: str, forward:
     if a.size == 0:
         return 0.0
     if not np.all(np.isfinite(a)):
-        raise fail(f"{name}: your backward returned non-finite values [{case}]", code="nan", case=case)
+        raise fail(f"{name}: your backward returned non-finite values [{case}]", code=D.NAN, case=case)
     error = rel_error(a, b)
     # Near-zero gradients: finite differences cannot resolve a relative error
     # there, so an absolute difference below ABS_FLOOR per point also passes.
@@ -224,7 +446,7 @@ def compare_numeric(name: str, analytic, coords, numeric, *, case: str, forward:
     raise fail(
         f"{name} does not match the centred-difference gradient of your own {forward}: at {name}{list(index)} "
         f"your backward gives {fmt(a[j])}, finite differences give {fmt(b[j])} (relative error {error:.2e}) [{case}]",
-        code="backward-vs-forward",
+        code=D.BACKWARD_VS_FORWARD,
         error=error,
         threshold=threshold,
         worst=worst,

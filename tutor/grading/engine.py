@@ -3,55 +3,66 @@
 An exercise spec (``tutor/grading/specs/<id>.py``) builds a :class:`Plan` from
 a seeded numpy generator: child jobs (which learner functions to call on which
 inputs), lazy references (PyTorch autograd, evaluated here while the child
-works) and checks (closures that compare and diagnose). :func:`grade` runs it
-and returns a :class:`Report`. No printing here.
+starts) and checks (closures that compare and diagnose). :func:`grade_file`
+runs it and returns a :class:`~tutor.grading.model.Report`; it records
+nothing. No printing here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
-from tutor.grading import runner
+from tutor.errors import TutorError
+from tutor.grading import containment, failures, runner
 from tutor.grading.compare import Mismatch, Outcome
+from tutor.grading.model import CheckResult, Fatal, Frame, LearnerError, Report
 
 DEFAULT_TIMEOUT = 20.0
+MAX_TIMEOUT = 3600.0  # an hour: longer is a typo, not a plan
+MAX_SEED = 2**63 - 1
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a learner's exercise file; the starters are a few kB
+
+__all__ = ["CheckResult", "Fatal", "Plan", "Report", "build_plan", "grade", "grade_file", "read_learner_file"]
 
 
 # ---------------------------------------------------------------- plan
 
 
-def ref(key: str, item: int | None = None) -> dict:
+def ref(key: str, item: int | None = None) -> dict[str, Any]:
     """An argument that is the learner's own result of an earlier step (e.g. a cache)."""
     return {"$ref": key} if item is None else {"$ref": key, "$item": item}
 
 
-def var(name: str) -> dict:
+def var(name: str) -> dict[str, Any]:
     """An argument that is a job variable kept between calls (e.g. a state dict)."""
     return {"$var": name}
 
 
-def call(fn: str, *args, save: str, **kwargs) -> dict:
+def call(fn: str, *args: Any, save: str, **kwargs: Any) -> dict[str, Any]:
     return {"op": "call", "fn": fn, "args": list(args), "kwargs": kwargs, "save": save}
 
 
-def numgrad(fn: str, args: list, *, wrt: list, coords: list, loss: list, save: str, **kwargs) -> dict:
+def numgrad(fn: str, args: list[Any], *, wrt: list[Any], coords: list[Any], loss: list[Any], save: str, **kwargs: Any) -> dict[str, Any]:
     """Centred differences of sum(out[i] * weight) for (i, weight) in loss, at coords of each wrt path."""
     return {"op": "numgrad", "fn": fn, "args": args, "kwargs": kwargs, "wrt": wrt, "coords": coords, "loss": loss, "save": save}
 
 
 class Lazy:
-    def __init__(self, fn: Callable):
+    """A reference computed once, in the parent, while the child starts."""
+
+    def __init__(self, fn: Callable[[], Any]):
         self._fn = fn
         self._done = False
-        self._value = None
+        self._value: Any = None
 
-    def __call__(self):
+    def __call__(self) -> Any:
         if not self._done:
             self._value = self._fn()
             self._done = True
@@ -68,25 +79,27 @@ class Check:
 
 
 class Plan:
+    """What to run in the child (jobs), what to compute here (lazies) and how to judge (checks)."""
+
     def __init__(self, needs_torch: bool = False):
-        self.jobs: list[dict] = []
+        self.jobs: list[dict[str, Any]] = []
         self.checks: list[Check] = []
         self.lazies: list[Lazy] = []
         self.needs_torch = needs_torch
 
-    def job(self, name: str, *steps: dict, variables: dict | None = None) -> str:
+    def job(self, name: str, *steps: dict[str, Any], variables: dict[str, Any] | None = None) -> str:
         self.jobs.append({"name": name, "steps": list(steps), "vars": variables or {}})
         return name
 
-    def lazy(self, fn: Callable) -> Lazy:
+    def lazy(self, fn: Callable[[], Any]) -> Lazy:
         value = Lazy(fn)
         self.lazies.append(value)
         return value
 
-    def check(self, id: str, function: str, title: str, threshold: float | None = None):
+    def check(self, id: str, function: str, title: str, threshold: float | None = None) -> Callable[[Callable[["Results"], float | None]], Callable[["Results"], float | None]]:
         """Decorator: register ``judge(results)`` as a check."""
 
-        def register(judge):
+        def register(judge: Callable[["Results"], float | None]) -> Callable[["Results"], float | None]:
             self.checks.append(Check(id, function, title, threshold, judge))
             return judge
 
@@ -97,213 +110,165 @@ class Plan:
 
 
 class Results:
-    """The child's results, with failures turned into teaching messages."""
+    """The child's results, with failures turned into teaching messages (by :mod:`failures`)."""
 
     def __init__(self, plan: Plan, child: runner.ChildResult):
         self._child = child
         self._fns = {job["name"]: {s["save"]: s.get("fn", s["op"]) for s in job["steps"]} for job in plan.jobs}
 
-    def get(self, job: str, key: str, case: str):
+    def get(self, job: str, key: str, case: str) -> Any:
         steps = self._child.jobs.get(job)
         if steps is None:
             why = self._child.fatal.message if self._child.fatal else "the run stopped early"
             raise Mismatch(Outcome(False, f"not run: {why}", code="not-run", case=case))
-        step = steps[key]
-        if step["ok"]:
-            return step["value"]
-        raise Mismatch(self._explain(job, key, step["error"], case))
+        step = steps.get(key)
+        if not isinstance(step, dict):
+            raise Mismatch(Outcome(False, f"not run: the child sent no result for step {key!r}", code="not-run", case=case))
+        if step.get("ok"):
+            return step.get("value")
+        raise Mismatch(self._explain(job, key, LearnerError.from_wire(step.get("error")), case))
 
-    def explain(self, job: str, key: str, error: dict, case: str) -> Mismatch:
+    def explain(self, job: str, key: str, error: object, case: str) -> Mismatch:
         """A Mismatch for an error the child reported inside a step's value."""
-        return Mismatch(self._explain(job, key, error, case))
+        return Mismatch(self._explain(job, key, LearnerError.from_wire(error), case))
 
-    def _explain(self, job: str, key: str, error: dict, case: str, prefix: str = "") -> Outcome:
-        fn = error.get("function") or self._fns.get(job, {}).get(key, key)
-        kind = error.get("kind")
-        if kind in ("skipped", "arity") and error.get("ref"):
-            ref_key = error["ref"]
-            ref_fn = self._fns.get(job, {}).get(ref_key, ref_key)
-            ref_step = self._child.jobs[job].get(ref_key)
-            if kind == "skipped" and ref_step and not ref_step["ok"]:
-                return self._explain(job, ref_key, ref_step["error"], case, prefix=f"{fn} needs {ref_fn}: ")
-            return Outcome(False, f"{prefix}{fn} could not run: {ref_fn} {error.get('message', '').split(', which', 1)[0].replace('needs ', 'did not give ')} [{case}]", code="arity", case=case)
-        if kind == "not-implemented":
-            return Outcome(False, f"{prefix}{fn} is not started yet: it raises NotImplementedError (fill in its TODOs)", code="not-started", case=case, not_started=True)
-        if kind in ("shape", "arity"):
-            return Outcome(False, f"{prefix}{error.get('message')} [{case}]", code=kind, case=case)
-        if kind == "missing":
-            return Outcome(False, f"{prefix}{error.get('message')}", code="missing", case=case)
-        if kind == "exit":
-            return Outcome(False, f"{prefix}{fn} called sys.exit({error.get('message')}) [{case}]", code="exception", case=case, trace=error.get("frames", []))
-        frames = error.get("frames") or []
-        where = f" at line {frames[-1]['line']}: {frames[-1]['code']}" if frames else ""
-        return Outcome(
-            False,
-            f"{prefix}{fn} raised {error.get('type')}: {error.get('message')}{where} [{case}]",
-            code="exception",
-            case=case,
-            trace=frames,
-        )
+    def _explain(self, job: str, key: str, error: LearnerError, case: str, prefix: str = "") -> Outcome:
+        fns = self._fns.get(job, {})
+        function = error.function or fns.get(key, key)
+        ref_function = None
+        if error.kind in ("skipped", "arity") and error.ref:
+            ref_function = fns.get(error.ref, error.ref)
+            ref_step = self._child.jobs.get(job, {}).get(error.ref)
+            if error.kind == "skipped" and isinstance(ref_step, dict) and not ref_step.get("ok"):
+                return self._explain(job, error.ref, LearnerError.from_wire(ref_step.get("error")), case, prefix=f"{function} needs {ref_function}: ")
+        said = failures.explain(error, function=function, case=case, prefix=prefix, ref_function=ref_function)
+        trace = list(error.frames) if said.code == "exception" else []
+        return Outcome(False, said.message, code=said.code, case=case, not_started=said.not_started, trace=trace)
 
 
-# ---------------------------------------------------------------- report
-
-
-@dataclass
-class CheckResult:
-    id: str
-    function: str
-    title: str
-    passed: bool
-    error: float | None
-    threshold: float | None
-    message: str
-    code: str | None = None
-    case: str | None = None
-    worst: dict | None = None
-    not_started: bool = False
-    trace: list = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    exercise_id: str
-    file: str
-    file_hash: str
-    seed: int
-    checks: list[CheckResult]
-    fatal: dict | None
-    output: str
-    output_truncated: bool
-    seconds: float
-
-    @property
-    def passed(self) -> int:
-        return sum(c.passed for c in self.checks)
-
-    @property
-    def total(self) -> int:
-        return len(self.checks)
-
-    @property
-    def not_started(self) -> bool:
-        return self.fatal is None and self.passed == 0 and all(c.not_started for c in self.checks)
-
-    @property
-    def ok(self) -> bool:
-        return self.fatal is None and self.passed == self.total
-
-    @property
-    def status(self) -> str:
-        if self.not_started:
-            return "not started"
-        if self.ok:
-            return "done"
-        return f"{self.passed} of {self.total} checks"
-
-    @property
-    def codes(self) -> list[str]:
-        """Diagnostic codes of the failing checks, first failure first, without repeats."""
-        seen: list[str] = []
-        if self.fatal:
-            seen.append(self.fatal["kind"])
-        for check in self.checks:
-            if not check.passed and check.code and check.code not in seen:
-                seen.append(check.code)
-        return seen
-
-    def to_dict(self) -> dict:
-        """The ``check --json`` document.
-
-        exercise, file, file_sha256, seed (repeat with --seed), passed, total,
-        status ("not started" / "n of m checks" / "done"), ok, fatal (null or
-        {kind, message, error}), checks (each: id, function, title, passed,
-        error, threshold, message, code, case, worst {tensor, index, expected,
-        got}, not_started, trace), codes (diagnoses of the failing checks,
-        first first), output (the learner's prints), output_truncated, seconds.
-        """
-        return {
-            "exercise": self.exercise_id,
-            "file": self.file,
-            "file_sha256": self.file_hash,
-            "seed": self.seed,
-            "passed": self.passed,
-            "total": self.total,
-            "status": self.status,
-            "ok": self.ok,
-            "fatal": self.fatal,
-            "checks": [asdict(c) for c in self.checks],
-            "codes": self.codes,
-            "output": self.output,
-            "output_truncated": self.output_truncated,
-            "seconds": round(self.seconds, 3),
-        }
+# ---------------------------------------------------------------- grading
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(read_learner_file(path)).hexdigest()
+
+
+def read_learner_file(path: Path) -> bytes:
+    """The learner's file, read once (the bytes that are hashed are the bytes that run)."""
+    from tutor.errors import os_error_message
+    from tutor.fsutil import read_regular_bytes
+
+    try:
+        return read_regular_bytes(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise TutorError(f"no such file: {path} (copy the starters with `dnn-tutor init DIR`)") from None
+    except OSError as exc:
+        raise TutorError(os_error_message(exc), exit_code=1) from None
+
+
+def check_timeout(timeout: float) -> float:
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        raise TutorError(f"--timeout must be a number of seconds, not {timeout!r}") from None
+    if not math.isfinite(value) or value < 0.5 or value > MAX_TIMEOUT:
+        raise TutorError(f"--timeout must be between 0.5 and {MAX_TIMEOUT:g} seconds (got {timeout!r})")
+    return value
+
+
+def check_seed(seed: int | None) -> int:
+    if seed is None:
+        return secrets.randbelow(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise TutorError(f"--seed must be a whole number from 0 to {MAX_SEED} (got {seed!r})")
+    return seed
 
 
 def build_plan(exercise_id: str, seed: int) -> Plan:
     import numpy as np
 
     spec = importlib.import_module(f"tutor.grading.specs.{exercise_id}")
-    return spec.plan(np.random.default_rng(seed))
+    plan: Plan = spec.plan(np.random.default_rng(seed))
+    return plan
 
 
-def grade(exercise_id: str, path: Path, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Report:
-    """Grade the learner's file for ``exercise_id``; the file is only read."""
+def grade_file(
+    exercise_id: str,
+    path: Path,
+    *,
+    seed: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    prepare: Iterable[Callable[[], object]] = (),
+) -> Report:
+    """Grade the learner's file for ``exercise_id`` in a contained child; record nothing.
+
+    ``prepare``: callables run in this process before the learner's code may
+    start (imports of everything the caller will run afterwards).
+    """
+    from tutor.grading import catalogue
+
+    catalogue.find(exercise_id)
     started = time.monotonic()
+    timeout = check_timeout(timeout)
+    seed = check_seed(seed)
     path = Path(path).resolve()
-    digest = file_sha256(path)
-    if seed is None:
-        seed = secrets.randbelow(2**31)
+    source = read_learner_file(path)
+    digest = hashlib.sha256(source).hexdigest()
     plan = build_plan(exercise_id, seed)
-    child = runner.start(path, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch)
-    try:
-        for lazy in plan.lazies:  # the references, computed while the child works
-            lazy()
-        outcome = child.wait()
-    except BaseException:
-        child.close()
-        raise
-    results = Results(plan, outcome)
-    checks = []
-    for check in plan.checks:
+    with containment.signals_interrupt():
+        child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch)
         try:
-            error = check.judge(results)
-            checks.append(CheckResult(check.id, check.function, check.title, True, error, check.threshold, "ok"))
-        except Exception as exc:  # noqa: BLE001 - an answer so odd the judge itself tripped over it
-            if not isinstance(exc, Mismatch):
-                exc = Mismatch(Outcome(False, f"could not make sense of what {check.function} returned ({type(exc).__name__}: {exc})", code="unreadable"))
-            o = exc.outcome
-            checks.append(
-                CheckResult(
-                    check.id,
-                    check.function,
-                    check.title,
-                    False,
-                    o.error,
-                    o.threshold if o.threshold is not None else check.threshold,
-                    o.message,
-                    o.code,
-                    o.case,
-                    o.worst,
-                    o.not_started,
-                    o.trace,
-                )
-            )
-    fatal = None
-    if outcome.fatal:
-        fatal = {"kind": outcome.fatal.kind, "message": outcome.fatal.message, "error": outcome.fatal.error}
+            for lazy in plan.lazies:  # the references, computed while the child starts
+                lazy()
+            for step in prepare:
+                step()
+            outcome = child.wait()
+        finally:
+            child.close()
     return Report(
         exercise_id=exercise_id,
         file=str(path),
         file_hash=digest,
         seed=seed,
-        checks=checks,
-        fatal=fatal,
+        checks=tuple(_judge(check, Results(plan, outcome)) for check in plan.checks),
+        fatal=outcome.fatal,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
         seconds=time.monotonic() - started,
+        containment=outcome.containment,
     )
+
+
+def _judge(check: Check, results: Results) -> CheckResult:
+    try:
+        error = check.judge(results)
+    except Mismatch as exc:
+        o = exc.outcome
+    except Exception as exc:  # noqa: BLE001 - an answer so odd the judge itself tripped over it
+        o = Outcome(False, f"could not make sense of what {check.function} returned ({type(exc).__name__}: {exc})", code="unreadable")
+    else:
+        return CheckResult(check.id, check.function, check.title, True, error, check.threshold, "ok")
+    return CheckResult(
+        id=check.id,
+        function=check.function,
+        title=check.title,
+        passed=False,
+        error=o.error,
+        threshold=o.threshold if o.threshold is not None else check.threshold,
+        message=o.message,
+        code=o.code,
+        case=o.case,
+        worst=o.worst,
+        not_started=o.not_started,
+        trace=_frames(o.trace),
+    )
+
+
+def _frames(trace: Iterable[object]) -> tuple[Frame, ...]:
+    frames = (Frame.from_wire(item) for item in trace)
+    return tuple(frame for frame in frames if frame is not None)
+
+
+def grade(exercise_id: str, path: Path, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """Alias of :func:`grade_file` (kept for callers of the earlier name)."""
+    return grade_file(exercise_id, path, seed=seed, timeout=timeout)

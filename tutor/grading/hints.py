@@ -1,22 +1,27 @@
-"""The hint ladder: which hint comes next, remembered per exercise in a small JSON file.
+"""The hint ladder: which hint comes next, remembered per exercise in the learner-state store.
 
-The file (``exercise-hints.json`` in the learner's home) holds, per exercise,
-the ladder position and the diagnostic codes of the last failing ``check``.
-After a failing check the first ``hint`` is the advice tailored to its first
-known code; later ones climb the general ladder. Never prints.
+Per exercise the store keeps the ladder position and the diagnostic codes of
+the last failing ``check`` (``Store.hint_state``). After a failing check the
+first ``hint`` is the advice tailored to its first known code; later ones climb
+the general ladder. When a check fails for a different reason than the one
+before (its first code changes), the ladder starts again from the first step:
+the old hints were about a mistake that is gone.
+
+Each function takes an optional open ``store`` (the command's); without one it
+opens the learner's store for the call. Never prints.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-from tutor import paths
 from tutor.grading.catalogue import ExerciseInfo
 
-STATE_FILE = "exercise-hints.json"
+if TYPE_CHECKING:
+    from tutor.store import Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,58 +35,67 @@ class Hint:
     last: bool = False
 
 
-def state_path() -> Path:
-    return paths.home_dir() / STATE_FILE
+def _using(store: "Store | None", work: Callable[["Store"], T]) -> T:
+    if store is not None:
+        return work(store)
+    from tutor.store import Store
+
+    with Store() as own:
+        return work(own)
 
 
-def load_state() -> dict:
-    try:
-        data = json.loads(state_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+def _position(entry: dict) -> int:
+    value = entry.get("position", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def save_state(state: dict) -> None:
-    path = state_path()
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two checks at once never share a temp file
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+def _codes(entry: dict, key: str) -> list[str]:
+    value = entry.get(key)
+    return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
 
 
-def record_check(exercise_id: str, codes: list[str]) -> None:
-    """Remember the failing codes of the latest check (empty when it passed)."""
-    state = load_state()
-    entry = state.get(exercise_id) if isinstance(state.get(exercise_id), dict) else {}
-    entry["codes"] = list(codes)
-    entry["tailored_shown"] = []
-    state[exercise_id] = entry
-    save_state(state)
+def record_check(exercise_id: str, codes: list[str], store: "Store | None" = None) -> None:
+    """Remember the failing codes of the latest check (empty when it passed).
+
+    A different first code than last time means a different mistake: the
+    ladder starts again at its first step.
+    """
+
+    def work(s: "Store") -> None:
+        entry = s.hint_state(exercise_id)
+        before = _codes(entry, "codes")
+        now = [str(c) for c in codes]
+        if (before[:1] or [None]) != (now[:1] or [None]):
+            entry["position"] = 0
+        entry["codes"] = now
+        entry["tailored_shown"] = []
+        s.set_hint_state(exercise_id, entry)
+
+    _using(store, work)
 
 
-def next_hint(info: ExerciseInfo) -> Hint:
-    state = load_state()
-    entry = state.get(info.id) if isinstance(state.get(info.id), dict) else {}
-    position = int(entry.get("position", 0)) if str(entry.get("position", 0)).isdigit() else 0
-    steps = len(info.hints)
-    shown = list(entry.get("tailored_shown", []))
-    known = [code for code in entry.get("codes", []) if code in info.tailored]
-    for code in known[:1]:  # the first diagnosis is the one to fix first
-        if code not in shown:
-            shown.append(code)
-            entry["tailored_shown"] = shown
-            state[info.id] = entry
-            save_state(state)
-            return Hint(info.id, info.tailored[code], "tailored", min(position + 1, steps), steps, code=code)
-    index = min(position, steps - 1)
-    entry["position"] = min(position + 1, steps)
-    state[info.id] = entry
-    save_state(state)
-    return Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1)
+def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
+    """The next hint for ``info`` (and move the ladder on)."""
+
+    def work(s: "Store") -> Hint:
+        entry = s.hint_state(info.id)
+        position = _position(entry)
+        steps = len(info.hints)
+        shown = _codes(entry, "tailored_shown")
+        known = [code for code in _codes(entry, "codes") if code in info.tailored]
+        for code in known[:1]:  # the first diagnosis is the one to fix first
+            if code not in shown:
+                entry["tailored_shown"] = shown + [code]
+                s.set_hint_state(info.id, entry)
+                return Hint(info.id, info.tailored[code], "tailored", min(position + 1, steps), steps, code=code)
+        index = min(position, steps - 1)
+        entry["position"] = min(position + 1, steps)
+        s.set_hint_state(info.id, entry)
+        return Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1)
+
+    return _using(store, work)
 
 
-def reset_ladder(exercise_id: str) -> None:
-    state = load_state()
-    if exercise_id in state:
-        state.pop(exercise_id)
-        save_state(state)
+def reset_ladder(exercise_id: str, store: "Store | None" = None) -> None:
+    """Forget the ladder of one exercise: the next hint is the first one again."""
+    _using(store, lambda s: s.set_hint_state(exercise_id, {}))

@@ -1,11 +1,18 @@
 """The parent side of the child process: start it, feed it jobs, collect results.
 
-:func:`start` launches ``python -I worker.py`` at once (so its numpy import and
-the learner's code overlap with the parent's torch import); :meth:`Child.wait`
-collects what came back within the deadline and turns every way a child can
-go wrong (a hang, a crash, exit at import, a memory hog, a flood of prints)
-into a :class:`Fatal` with one line of explanation. Results are unpickled with
-an allow-list, so a learner cannot smuggle objects into the parent.
+:func:`start` launches ``python -I -B worker.py`` at once, so the child's numpy
+import overlaps the parent's torch import. The learner's code itself runs only
+after :meth:`Child.release` (the parent has imported everything it will run)
+or, when the child reports that Landlock keeps it from writing outside its
+temporary folder, as soon as it is ready. From that moment one absolute
+deadline runs; nothing the child sends can move it.
+
+:meth:`Child.wait` collects what came back, ends the child's whole process tree
+(:mod:`~tutor.grading.containment`) and removes its folder, and turns every way
+a child can go wrong into a :class:`~tutor.grading.model.Fatal`
+(:mod:`~tutor.grading.failures` words it). Frames are capped before they are
+buffered and unpickled with an allow-list, so a learner can neither exhaust
+the parent's memory nor smuggle objects into it.
 """
 
 from __future__ import annotations
@@ -13,15 +20,17 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tutor.grading import containment, failures
+from tutor.grading.model import Fatal, LearnerError
 
 WORKER = Path(__file__).with_name("worker.py")
 MiB = 1024 * 1024
@@ -33,7 +42,11 @@ MiB = 1024 * 1024
 DATA_LIMIT = 2048 * MiB
 OUTPUT_CHARS = 100_000  # learner prints kept (and the most they may print)
 FILE_SIZE_LIMIT = 4 * MiB  # backstop for writes that bypass sys.stdout
-STARTUP_ALLOWANCE = 60.0  # seconds for the worker's own imports, on top of --timeout
+STARTUP_ALLOWANCE = 60.0  # seconds for the worker's own imports (numpy, torch), before the learner's time starts
+MAX_FRAME = 64 * MiB  # a frame header announcing more is refused before a byte of it is read
+MAX_CHANNEL = 256 * MiB  # everything the child may send in one run
+EXTRA_PROCESSES = 64  # RLIMIT_NPROC head-room over the user's current count (not enforced for root)
+ALWAYS_GATE = False  # hold the learner's code until release() even under Landlock (tests)
 
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),
@@ -47,54 +60,63 @@ _ALLOWED = {
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED or (module == "numpy.dtypes" and name.endswith("DType")):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused {module}.{name}")
 
 
-def safe_loads(data: bytes):
+def safe_loads(data: bytes) -> Any:
     return _SafeUnpickler(io.BytesIO(data)).load()
 
 
 @dataclass
-class Fatal:
-    """Why the child produced no (complete) verdict, in one line."""
-
-    kind: str  # timeout, memory, output, crash, exit, import, syntax, protocol
-    message: str
-    error: dict | None = None  # the learner's exception, when there was one
-
-
-@dataclass
 class ChildResult:
-    jobs: dict[str, dict] = field(default_factory=dict)
+    """The child's raw results: per job, per step, {"ok": True, "value": ...} or {"ok": False, "error": {...}}."""
+
+    jobs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     fatal: Fatal | None = None
     started_job: str | None = None
     output: str = ""
     output_truncated: bool = False
     seconds: float = 0.0
+    containment: tuple[str, ...] = ()
 
 
 class Child:
-    def __init__(self, learner: Path, jobs: list[dict], *, timeout: float, needs_torch: bool = False):
+    """One contained run of the learner's code."""
+
+    def __init__(self, learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False):
         self.learner = Path(learner)
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.needs_torch = needs_torch
-        self._dir = tempfile.TemporaryDirectory(prefix="dnn-tutor-check-")
+        containment.remove_stale_dirs()
+        self._dir = containment.new_dir()
+        self._closed = False
+        self._guard = containment.guarded()
+        self._guard.__enter__()
+        try:
+            self._spawn(source, jobs)
+        except BaseException:
+            self._guard.__exit__(None, None, None)
+            self._dir.cleanup()
+            raise
+
+    def _spawn(self, source: bytes, jobs: list[dict[str, Any]]) -> None:
         workdir = Path(self._dir.name)
         limits = {
             "fsize": FILE_SIZE_LIMIT,
             "output_chars": OUTPUT_CHARS,
-            "cpu_seconds": int(timeout) + (40 if needs_torch else 10),
+            "cpu_seconds": int(min(self.timeout, 1e6)) + (40 if self.needs_torch else 10),
+            "data": DATA_LIMIT,
+            "nproc_extra": EXTRA_PROCESSES,
         }
-        limits["data"] = DATA_LIMIT
-        plan = {"learner": str(self.learner), "limits": limits, "needs_torch": needs_torch, "jobs": jobs}
+        plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs}
         jobs_path = workdir / "jobs.pkl"
         jobs_path.write_bytes(pickle.dumps(plan, protocol=4))
         self._capture_path = workdir / "output.txt"
-        capture = open(self._capture_path, "wb")
-        read_fd, write_fd = os.pipe()
+        result_read, result_write = os.pipe()
+        go_read, go_write = os.pipe()
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "OMP_NUM_THREADS": "1",
@@ -102,76 +124,164 @@ class Child:
             "MKL_NUM_THREADS": "1",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "PYTHONIOENCODING": "utf-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
+        self._lock = threading.Lock()
+        self._messages: list[tuple[Any, ...]] = []
+        self._protocol_error: str | None = None
+        self._broken = threading.Event()  # the channel was abused: end the run now
+        self._ready = False
+        self._sandboxed = False
+        self._released = False
+        self._go_fd: int | None = go_write
+        self._go_at: float | None = None
+        self._containment: tuple[str, ...] = ()
         self.started = time.monotonic()
+        # The parent keeps its own descriptor on the capture file: whatever the
+        # child does to the folder (a FIFO or a link in its place), we read the
+        # inode it was given.
+        self._capture = open(self._capture_path, "w+b")  # noqa: SIM115 - closed in close()
+        capture = self._capture
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(WORKER), str(jobs_path), str(write_fd)],
+                [sys.executable, "-I", "-B", str(WORKER), str(jobs_path), str(result_write), str(go_read)],
                 stdin=subprocess.DEVNULL,
                 stdout=capture,
                 stderr=capture,
-                pass_fds=(write_fd,),
-                cwd=str(self.learner.parent),
+                pass_fds=(result_write, go_read),
+                cwd=str(workdir),
                 env=env,
                 start_new_session=True,  # Ctrl-C reaches us; we end the child ourselves
             )
-        finally:
-            os.close(write_fd)
+        except BaseException:
+            os.close(result_read)
+            os.close(go_write)
             capture.close()
-        self._messages: list[tuple] = []
-        self._ready_at: float | None = None
-        self._protocol_error: str | None = None
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
+            raise
+        finally:
+            os.close(result_write)
+            os.close(go_read)
+        containment.register(self.proc.pid)
+        self._proc_start = containment.start_time(self.proc.pid)
+        self._reader = threading.Thread(target=self._read, args=(result_read,), daemon=True)
         self._reader.start()
 
+    # -- the result channel (reader thread) ----------------------------------
+
     def _read(self, fd: int) -> None:
+        total = 0
         with os.fdopen(fd, "rb") as stream:
             while True:
                 header = stream.read(4)
                 if len(header) < 4:
                     return
                 (size,) = struct.unpack(">I", header)
+                total += size + 4
+                if size > MAX_FRAME or total > MAX_CHANNEL:
+                    self._protocol(f"a frame of {size} bytes was refused")
+                    return
                 data = stream.read(size)
                 if len(data) < size:
                     return
                 try:
                     message = safe_loads(data)
                 except Exception as exc:  # noqa: BLE001 - anything odd on the channel
-                    with self._lock:
-                        self._protocol_error = str(exc)
+                    self._protocol(str(exc)[:200])
                     return
-                with self._lock:
-                    if message and message[0] == "ready":
-                        self._ready_at = time.monotonic()
-                    self._messages.append(message)
+                if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+                    self._protocol("a frame that is not a message")
+                    return
+                if not self._accept(message):
+                    return
 
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
-        self.proc.wait()
+    def _accept(self, message: tuple[Any, ...]) -> bool:
+        with self._lock:
+            first = not self._ready
+            if (message[0] == "ready") != first:
+                # "ready" comes once, first, from the worker before any learner code runs.
+                self._protocol_error = self._protocol_error or "an unexpected ready frame"
+                self._broken.set()
+                return False
+            if first:
+                self._ready = True
+                applied = message[1] if len(message) > 1 and isinstance(message[1], list) else []
+                self._containment = tuple(str(x) for x in applied)
+                self._sandboxed = "landlock" in self._containment and not ALWAYS_GATE
+                go = self._sandboxed or self._released
+            else:
+                self._messages.append(message)
+                go = False
+        if go:
+            self._go()
+        return True
 
-    def close(self) -> None:
-        self.kill()
-        self._dir.cleanup()
+    def _protocol(self, why: str) -> None:
+        with self._lock:
+            self._protocol_error = self._protocol_error or why
+        self._broken.set()
+
+    def _go(self) -> None:
+        """Let the learner's code run; the run's only deadline is fixed now.
+
+        The descriptor stays open until the run ends: the child's watchdog
+        ends its process group when it closes (or when this process dies).
+        """
+        with self._lock:
+            if self._go_fd is None or self._go_at is not None:
+                return
+            self._go_at = time.monotonic()
+            fd = self._go_fd
+        try:
+            os.write(fd, b"g")
+        except OSError:
+            pass
+
+    def release(self) -> None:
+        """The parent has imported all it will run: the learner's code may start."""
+        with self._lock:
+            self._released = True
+            ready = self._ready
+        if ready:
+            self._go()
+
+    # -- ending ----------------------------------------------------------------
 
     def _deadline(self) -> float:
-        # The learner's time starts once the worker has loaded its own
-        # libraries (numpy, or torch for the transfer exercise), which can be
-        # slow on a busy machine; that start-up gets its own allowance.
         with self._lock:
-            ready = self._ready_at
-        if ready is None:
-            return self.started + STARTUP_ALLOWANCE + self.timeout
-        return ready + self.timeout
+            go_at = self._go_at
+        if go_at is None:
+            return self.started + STARTUP_ALLOWANCE + (30.0 if self.needs_torch else 0.0)
+        return go_at + self.timeout
+
+    def _end(self) -> None:
+        """Kill the child's whole tree, reap it, and stop the parent-side guards (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            containment.end_tree(self.proc.pid, self._proc_start)
+            self.proc.wait()
+            containment.end_tree(self.proc.pid, self._proc_start, budget=0.5)  # anything the group forked last
+        finally:
+            containment.unregister(self.proc.pid)
+            with self._lock:
+                fd, self._go_fd = self._go_fd, None
+            if fd is not None:
+                os.close(fd)
+            self._guard.__exit__(None, None, None)
+
+    def close(self) -> None:
+        try:
+            self._end()
+        finally:
+            self._capture.close()
+            self._dir.cleanup()
 
     def wait(self) -> ChildResult:
+        self.release()
         timed_out = False
         try:
-            while True:
+            while not self._broken.is_set():
                 remaining = self._deadline() - time.monotonic()
                 if remaining <= 0:
                     timed_out = self.proc.poll() is None
@@ -181,77 +291,74 @@ class Child:
                     break
                 except subprocess.TimeoutExpired:
                     continue
+            self._end()
+            self._reader.join(timeout=2)
+            return self._collect(timed_out)
         finally:
-            self.kill()
-        self._reader.join(timeout=2)
+            self.close()
+
+    def _collect(self, timed_out: bool) -> ChildResult:
         result = ChildResult(seconds=time.monotonic() - self.started)
         result.output, result.output_truncated = self._read_output()
         with self._lock:
             messages = list(self._messages)
             protocol_error = self._protocol_error
-        done = False
-        imported = False
+            started = self._go_at is not None
+            result.containment = self._containment
+        done = imported = False
         for message in messages:
             tag = message[0]
             if tag == "imported":
                 imported = True
-            elif tag == "begin":
-                result.started_job = message[1]
-            elif tag == "job":
-                result.jobs[message[1]] = message[2]
+            elif tag == "begin" and len(message) > 1:
+                result.started_job = str(message[1])
+            elif tag == "job" and len(message) > 2 and isinstance(message[2], dict):
+                result.jobs[str(message[1])] = message[2]
                 result.started_job = None
             elif tag == "done":
                 done = True
-            elif tag == "import-error":
-                result.fatal = _import_fatal(message[1], self.learner)
+            elif tag == "import-error" and len(message) > 1:
+                result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name)
             elif tag == "fatal":
-                result.fatal = Fatal("output", f"your code printed more than {OUTPUT_CHARS // 1000} kB; the run was stopped (remove prints inside loops)")
+                result.fatal = failures.output_flood()
         if result.fatal is None:
-            for name, job in result.jobs.items():
-                for step in job.values():
-                    error = step.get("error") if not step.get("ok") else None
-                    if error and error.get("kind") == "memory" and result.fatal is None:
-                        where = name.split("#")[0]
-                        result.fatal = Fatal("memory", f"your code ran out of memory in {where}() (the limit is {self._memory_mb()} MB)", error)
+            result.fatal = self._memory_fatal(result)
         if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):
-            result.fatal = Fatal("output", f"your code printed more than {OUTPUT_CHARS // 1000} kB; the run was stopped (remove prints inside loops)")
+            result.fatal = failures.output_flood()
         if result.fatal is None and protocol_error:
-            result.fatal = Fatal("protocol", "the result channel was corrupted (did your code write to file descriptors it does not own?)")
+            result.fatal = failures.protocol(protocol_error)
         if result.fatal is None and not done:
-            result.fatal = self._why_stopped(timed_out, imported, result)
-        self._dir.cleanup()
+            running = result.started_job.split("#")[0] if result.started_job else None
+            result.fatal = failures.stopped(
+                failures.Ending(
+                    timed_out=timed_out,
+                    started=started,
+                    imported=imported,
+                    running=running,
+                    returncode=self.proc.returncode,
+                    timeout=self.timeout,
+                    startup_allowance=STARTUP_ALLOWANCE,
+                    output_truncated=result.output_truncated,
+                    memory_error_printed="MemoryError" in result.output,
+                    limit_mb=DATA_LIMIT // MiB,
+                )
+            )
         return result
 
-    def _memory_mb(self) -> int:
-        return DATA_LIMIT // MiB
-
-    def _why_stopped(self, timed_out: bool, imported: bool, result: ChildResult) -> Fatal:
-        where = f" while running {result.started_job.split('#')[0]}()" if result.started_job else (" while importing your file" if not imported else "")
-        if timed_out:
-            return Fatal("timeout", f"no answer within {self.timeout:g} s{where}: is there an infinite loop?")
-        code = self.proc.returncode
-        if code is not None and code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            if name == "SIGXCPU":
-                return Fatal("timeout", f"used more than {self.timeout:g} s of CPU{where}: is there an infinite loop?")
-            if name in ("SIGKILL", "SIGSEGV", "SIGBUS") and result.output_truncated is False and "MemoryError" in result.output:
-                return Fatal("memory", f"your code ran out of memory{where} (the limit is {self._memory_mb()} MB)")
-            return Fatal("crash", f"the Python process running your code crashed with {name}{where} (os.abort, a segfault, or running out of memory)")
-        if result.output_truncated:
-            return Fatal("output", f"your code printed more than {OUTPUT_CHARS // 1000} kB; the run was stopped (remove prints inside loops)")
-        if "MemoryError" in result.output:
-            return Fatal("memory", f"your code ran out of memory{where} (the limit is {self._memory_mb()} MB)")
-        return Fatal("exit", f"the process running your code exited early with status {code}{where} (does it call sys.exit() or os._exit()?)")
+    def _memory_fatal(self, result: ChildResult) -> Fatal | None:
+        for name, job in result.jobs.items():
+            for step in job.values():
+                error = step.get("error") if isinstance(step, dict) and not step.get("ok") else None
+                if isinstance(error, dict) and error.get("kind") == "memory":
+                    return failures.memory(f" in {name.split('#')[0]}()", DATA_LIMIT // MiB, LearnerError.from_wire(error))
+        return None
 
     def _read_output(self) -> tuple[str, bool]:
         try:
-            with open(self._capture_path, "rb") as handle:
-                data = handle.read(OUTPUT_CHARS * 4 + 1)
-                size = os.fstat(handle.fileno()).st_size
-        except OSError:
+            fd = self._capture.fileno()
+            data = os.pread(fd, OUTPUT_CHARS * 4 + 1, 0)
+            size = os.fstat(fd).st_size
+        except (OSError, ValueError):
             return "", False
         text = data.decode("utf-8", errors="replace")
         # print() stops at OUTPUT_CHARS characters (at most 4 bytes each);
@@ -260,20 +367,5 @@ class Child:
         return text[:OUTPUT_CHARS], truncated
 
 
-def _import_fatal(error: dict, learner: Path) -> Fatal:
-    kind = error.get("kind")
-    if kind == "syntax":
-        return Fatal("syntax", f"syntax error in {error.get('file')}, line {error.get('line')}: {error.get('message')}", error)
-    if kind == "exit":
-        return Fatal("exit", f"{learner.name} called sys.exit({error.get('message')}) while being imported: remove that call", error)
-    if kind == "memory":
-        return Fatal("memory", f"{learner.name} ran out of memory while being imported", error)
-    where = ""
-    frames = error.get("frames") or []
-    if frames:
-        where = f" (line {frames[-1]['line']})"
-    return Fatal("import", f"importing {learner.name} raised {error.get('type')}: {error.get('message')}{where}", error)
-
-
-def start(learner: Path, jobs: list[dict], *, timeout: float, needs_torch: bool = False) -> Child:
-    return Child(learner, jobs, timeout=timeout, needs_torch=needs_torch)
+def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False) -> Child:
+    return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch)

@@ -1,24 +1,30 @@
-"""The child side of grading: imports the learner's file and runs its functions.
+"""The child side of grading: runs the learner's code and its functions.
 
-This file runs as a script in a separate ``python -I`` process and imports only
-the standard library and numpy (torch only for jobs that ask for it), never the
-``tutor`` package. It knows nothing about right answers: it calls the
-learner's functions on the inputs the parent drew, computes centred-difference
-gradients of the learner's own forward functions, and sends the raw results
-back. The parent computes the references and the verdict, so nothing the
-learner's module does here can change a verdict.
+This file runs as a script in a separate ``python -I -B`` process and imports
+only the standard library and numpy (torch only for jobs that ask for it),
+never the ``tutor`` package; :mod:`sandbox` (next to it, loaded by path)
+contains the process before the learner's code may run. It knows nothing about
+right answers: it calls the learner's functions on the inputs the parent drew,
+computes centred-difference gradients of the learner's own forward functions,
+and sends the raw results back. The parent computes the references and the
+verdict, so nothing the learner's module does here can change a verdict.
 
-Channels: the jobs arrive as a pickle file named on the command line; results
+The learner's module is compiled from the exact bytes the parent read and
+hashed (sent in the plan), never through the import system, so no bytecode
+cache is read or written.
+
+Channels: the plan arrives as a pickle file named on the command line; results
 leave as length-prefixed pickles on the file descriptor named on the command
-line; the learner's prints go to stdout/stderr, which the parent points at a
-capture file, capped both here (``print`` raises :class:`OutputLimit`) and by
+line, the first being "ready" (sent before any learner code runs); the
+learner's code starts when the parent writes to the "go" descriptor. The
+learner's prints go to stdout/stderr, which the parent points at a capture
+file, capped both here (``print`` raises :class:`OutputLimit`) and by
 ``RLIMIT_FSIZE`` for writes that bypass ``sys.stdout``.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import os
 import pickle
@@ -26,6 +32,11 @@ import signal
 import struct
 import sys
 import traceback
+from types import ModuleType, TracebackType
+from typing import Any, Callable
+
+Step = dict[str, Any]
+Env = dict[str, Any]
 
 LEARNER_MODULE = "learner_exercise"
 MAX_ITEMS = 64  # longest list/tuple/dict sent back
@@ -37,13 +48,13 @@ class OutputLimit(BaseException):
 
 
 class StepFailed(Exception):
-    def __init__(self, info: dict):
+    def __init__(self, info: dict[str, Any]):
         super().__init__(info.get("message", ""))
         self.info = info
 
 
 class CappedWriter(io.TextIOBase):
-    def __init__(self, stream, cap: int):
+    def __init__(self, stream: Any, cap: int):
         self._stream = stream
         self._cap = cap
         self.written = 0
@@ -53,7 +64,7 @@ class CappedWriter(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, text) -> int:
+    def write(self, text: object) -> int:  # type: ignore[override]
         text = str(text)
         if self.muted:
             return len(text)
@@ -83,7 +94,7 @@ class Channel:
     def __init__(self, fd: int):
         self._fd = fd
 
-    def send(self, *message) -> None:
+    def send(self, *message: Any) -> None:
         data = pickle.dumps(message, protocol=4)
         payload = struct.pack(">I", len(data)) + data
         view = memoryview(payload)
@@ -95,7 +106,7 @@ class Channel:
 # ---------------------------------------------------------------- errors
 
 
-def _learner_frames(tb, learner_path: str) -> list[dict]:
+def _learner_frames(tb: TracebackType | None, learner_path: str) -> list[dict[str, Any]]:
     frames = []
     for frame in traceback.extract_tb(tb):
         if os.path.realpath(frame.filename) == learner_path:
@@ -103,7 +114,7 @@ def _learner_frames(tb, learner_path: str) -> list[dict]:
     return frames
 
 
-def _describe(exc: BaseException, learner_path: str) -> dict:
+def _describe(exc: BaseException, learner_path: str) -> dict[str, Any]:
     if isinstance(exc, SyntaxError) and os.path.realpath(exc.filename or "") == learner_path:
         return {
             "kind": "syntax",
@@ -142,7 +153,7 @@ def _describe(exc: BaseException, learner_path: str) -> dict:
 # ---------------------------------------------------------------- values
 
 
-def sanitize(value, depth: int = 0):
+def sanitize(value: Any, depth: int = 0) -> Any:
     """Plain data for the result channel: arrays, numbers, strings, containers."""
     import numpy as np
 
@@ -169,7 +180,7 @@ def sanitize(value, depth: int = 0):
     return {"$object": f"{type(value).__module__}.{type(value).__qualname__}", "repr": _short_repr(value)}
 
 
-def _short_repr(value) -> str:
+def _short_repr(value: object) -> str:
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001
@@ -178,18 +189,18 @@ def _short_repr(value) -> str:
 
 
 class Runner:
-    def __init__(self, module, learner_path: str, channel: Channel):
+    def __init__(self, module: ModuleType, learner_path: str, channel: Channel):
         self.module = module
         self.learner_path = learner_path
         self.channel = channel
 
-    def function(self, name: str):
+    def function(self, name: str) -> Callable[..., Any]:
         fn = getattr(self.module, name, None)
         if fn is None or not callable(fn):
             raise StepFailed({"kind": "missing", "type": "AttributeError", "message": f"the file defines no function {name}()", "frames": []})
         return fn
 
-    def resolve(self, expr, env: dict, variables: dict):
+    def resolve(self, expr: Any, env: dict[str, Any], variables: dict[str, Any]) -> Any:
         """Literal values are deep-copied per call; {"$ref"} and {"$var"} are passed as they are."""
         if isinstance(expr, dict) and "$ref" in expr:
             key = expr["$ref"]
@@ -206,7 +217,7 @@ class Runner:
             return variables[expr["$var"]]
         return copy.deepcopy(expr)
 
-    def call(self, fn_name: str, args, kwargs):
+    def call(self, fn_name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         fn = self.function(fn_name)
         try:
             return fn(*args, **kwargs)
@@ -219,17 +230,23 @@ class Runner:
 
     # -- steps ------------------------------------------------------------
 
-    def step_call(self, step, env, variables):
+    def step_call(self, step: Step, env: Env, variables: Env) -> Any:
         args = [self.resolve(a, env, variables) for a in step.get("args", [])]
         kwargs = {k: self.resolve(v, env, variables) for k, v in step.get("kwargs", {}).items()}
-        value = self.call(step["fn"], args, kwargs)
+        if step.get("errstate"):  # stability cases: numpy raises on overflow instead of returning inf
+            import numpy as np
+
+            with np.errstate(**step["errstate"]):
+                value = self.call(step["fn"], args, kwargs)
+        else:
+            value = self.call(step["fn"], args, kwargs)
         env[step["save"]] = value
         return sanitize(value)
 
-    def step_get(self, step, env, variables):
+    def step_get(self, step: Step, env: Env, variables: Env) -> Any:
         return sanitize(variables[step["var"]])
 
-    def step_fold(self, step, env, variables):
+    def step_fold(self, step: Step, env: Env, variables: Env) -> list[Any]:
         """w = fn(w, g_t, state, **kwargs) for each g_t; returns every w_t."""
         state: dict = {}
         w = copy.deepcopy(step["w0"])
@@ -242,7 +259,7 @@ class Runner:
             w = copy.deepcopy(w)
         return trace
 
-    def step_numgrad(self, step, env, variables):
+    def step_numgrad(self, step: Step, env: Env, variables: Env) -> dict[str, Any]:
         import numpy as np
 
         fn_name = step["fn"]
@@ -250,7 +267,7 @@ class Runner:
         kwargs = copy.deepcopy(step.get("kwargs", {}))
         loss_spec = step["loss"]
 
-        def loss(current):
+        def loss(current: Any) -> float:
             result = self.call(fn_name, copy.deepcopy(current), copy.deepcopy(kwargs))
             total = 0.0
             for index, weight in loss_spec:
@@ -272,11 +289,11 @@ class Runner:
             if writer is not None:
                 writer.muted = False
 
-    def _numgrad(self, loss, args, step):
+    def _numgrad(self, loss: Callable[[Any], float], args: list[Any], step: Step) -> dict[str, Any]:
         import numpy as np
 
         loss(args)  # surfaces a failing forward once, before the loop
-        grads = []
+        grads: list[Any] = []
         for path, coords in zip(step["wrt"], step["coords"]):
             target = args
             for key in path:
@@ -291,7 +308,7 @@ class Runner:
         return {"grads": grads}
 
     @staticmethod
-    def _centred(loss, args, flat, index) -> float:
+    def _centred(loss: Callable[[Any], float], args: Any, flat: Any, index: int) -> float:
         """Centred difference at one coordinate; NaN next to a kink.
 
         Two step sizes must agree: a kink (ReLU at 0, a max-pool switching its
@@ -300,7 +317,7 @@ class Runner:
         """
         original = flat[index]
 
-        def central(h):
+        def central(h: float) -> float:
             flat[index] = original + h
             plus = loss(args)
             flat[index] = original - h
@@ -316,15 +333,15 @@ class Runner:
             a = b
         return float("nan")
 
-    def step_transfer(self, step, env, variables):
-        import importlib.util as iu
+    def step_transfer(self, step: Step, env: Env, variables: Env) -> dict[str, Any]:
+        import types
 
         import numpy as np
         import torch
 
-        spec = iu.spec_from_file_location("tutor_tiny_models", step["models_path"])
-        models = iu.module_from_spec(spec)
-        spec.loader.exec_module(models)
+        models = types.ModuleType("tutor_tiny_models")
+        with open(step["models_path"], "rb") as handle:
+            exec(compile(handle.read(), step["models_path"], "exec", dont_inherit=True), models.__dict__)  # noqa: S102
         torch.manual_seed(step["seed"])
         backbone = getattr(models, step["model"])()
         before = {name: p.detach().numpy().copy() for name, p in backbone.named_parameters()}
@@ -378,7 +395,7 @@ class Runner:
         facts["dtype_ok"] = all(isinstance(v, np.ndarray) for v in facts["after_build"].values())
         return facts
 
-    def run_job(self, job: dict) -> dict:
+    def run_job(self, job: Step) -> dict[str, dict[str, Any]]:
         env: dict = {}
         variables = copy.deepcopy(job.get("vars", {}))
         results = {}
@@ -398,26 +415,74 @@ class Runner:
         return results
 
 
-def _limit(resource_name: str, value) -> None:
-    import resource
+# ---------------------------------------------------------------- start-up
 
-    if not value:
-        return
-    which = getattr(resource, resource_name)
-    soft, hard = resource.getrlimit(which)
-    value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+
+def _load_sibling(name: str) -> ModuleType:
+    """A module next to this file, loaded by path (this process never imports the tutor package)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    module = ModuleType(f"_dnn_tutor_{name}")
+    with open(path, "rb") as handle:
+        exec(compile(handle.read(), path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    return module
+
+
+def _compile_learner(source: bytes, learner_path: str) -> ModuleType:
+    """The learner's module, compiled from the exact bytes the parent hashed (no bytecode cache)."""
+    import linecache
+    import types
+
+    text = source.decode("utf-8", errors="surrogateescape")
+    lines = text.splitlines(keepends=True)
+    linecache.cache[learner_path] = (len(text), None, lines, learner_path)  # tracebacks quote these bytes
+    code = compile(source, learner_path, "exec", dont_inherit=True)
+    module = types.ModuleType(LEARNER_MODULE)
+    module.__file__ = learner_path
+    sys.modules[LEARNER_MODULE] = module
+    exec(code, module.__dict__)  # noqa: S102 - running the learner's code is the point
+    return module
+
+
+def _wait_for_go(go_fd: int) -> bool:
+    """Block until the parent says the learner's code may run (False: the parent is gone).
+
+    The parent keeps its end open for the rest of the run; a watchdog thread
+    then waits on it and ends this process group the moment the parent is gone
+    (even if the learner's code cleared the parent-death signal).
+    """
     try:
-        resource.setrlimit(which, (value, hard))
-    except (ValueError, OSError):
-        pass
+        data = os.read(go_fd, 1)
+    except OSError:
+        return False
+    if data != b"g":
+        return False
+
+    def watchdog() -> None:
+        try:
+            while os.read(go_fd, 1):
+                pass
+        except OSError:
+            pass
+        try:
+            os.killpg(0, signal.SIGKILL)
+        finally:
+            os._exit(1)
+
+    import threading
+
+    threading.Thread(target=watchdog, name="dnn-tutor-parent-watch", daemon=True).start()
+    return True
 
 
 def main(argv: list[str]) -> int:
-    jobs_path, result_fd = argv[1], int(argv[2])
-    channel = Channel(result_fd)
+    jobs_path, result_fd, go_fd = argv[1], int(argv[2]), int(argv[3])
+    sys.dont_write_bytecode = True
     with open(jobs_path, "rb") as handle:
-        plan = pickle.load(handle)
-    limits = plan.get("limits", {})
+        plan = pickle.load(handle)  # written by the parent before this process started
+    sandbox = _load_sibling("sandbox")
+    if not sandbox.die_with_parent(int(plan["parent"])):
+        return 1
+    channel = Channel(result_fd)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-long writes fail instead of killing us
     if plan.get("needs_torch"):
         import torch  # noqa: F401  (before the limits: its libraries are large)
@@ -426,21 +491,17 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     np.seterr(all="ignore")
-    _limit("RLIMIT_FSIZE", limits.get("fsize"))
-    _limit("RLIMIT_AS", limits.get("address_space"))
-    _limit("RLIMIT_DATA", limits.get("data"))
-    _limit("RLIMIT_CPU", limits.get("cpu_seconds"))
-    cap = int(limits.get("output_chars", 100_000))
+    learner_path = plan["learner"]
+    applied = sandbox.contain(plan.get("limits", {}), os.getcwd())
+    cap = int(plan.get("limits", {}).get("output_chars", 100_000))
     sys.stdout = CappedWriter(sys.__stdout__, cap)
     sys.stderr = sys.stdout
-    learner_path = os.path.realpath(plan["learner"])
     sys.path.append(os.path.dirname(learner_path))  # helpers next to the file; last, so they shadow nothing
-    channel.send("ready")
+    channel.send("ready", applied)
+    if not _wait_for_go(go_fd):
+        return 0
     try:
-        spec = importlib.util.spec_from_file_location(LEARNER_MODULE, learner_path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[LEARNER_MODULE] = module
-        spec.loader.exec_module(module)
+        module = _compile_learner(plan["source"], learner_path)
     except OutputLimit:
         channel.send("fatal", {"kind": "output"})
         return 0

@@ -1,33 +1,92 @@
-"""Copying starters into a learner's folder (``init``) and restoring one (``reset``).
+"""The learner's workspace: copying starters into it (``init``) and restoring one (``reset``).
 
-Nothing the learner wrote is overwritten without a copy: ``init`` skips files
-that exist, and ``reset`` copies the old file to ``exercises/.backups/`` first.
-Never prints.
+Learner files live in ``DIR/exercises`` made by ``dnn-tutor init DIR``; the
+package's own starters (``exercises/`` at the root of a source checkout, or
+inside the installed package) are never graded as an attempt, reset or
+written. Nothing the learner wrote is overwritten without a copy: ``init``
+skips files that exist (and never writes through a link), ``reset`` copies the
+old file to ``exercises/.backups/`` first. Every file is written whole or not
+at all. Never prints.
 """
 
 from __future__ import annotations
 
-import shutil
+import errno
+import os
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from tutor import paths
 from tutor.errors import TutorError
 from tutor.grading.catalogue import ExerciseInfo, load
 
+WORK_ELSEWHERE = "run `dnn-tutor init DIR` and work on the copies in DIR/exercises"
 
-@dataclass
+
+@dataclass(frozen=True)
 class Copied:
     name: str
     path: Path
-    action: str  # "copied" or "kept"
+    action: str  # "copied", "kept" (a file was there) or "skipped-link" (a link was there: not followed)
+
+
+def starters_dir() -> Path:
+    return paths.exercises_dir().resolve()
+
+
+def is_shipped(path: Path) -> bool:
+    """True for a file or folder inside the package's own exercise folder (links resolved)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return False
+    shipped = starters_dir()
+    return resolved == shipped or resolved.is_relative_to(shipped)
+
+
+def refuse_shipped(path: Path, doing: str) -> None:
+    """One line telling the learner not to work in the package's own starters."""
+    if is_shipped(path):
+        raise TutorError(f"{path} is one of dnn-tutor's own starter files; it is not {doing}: {WORK_ELSEWHERE}")
+
+
+def _create_new(dest: Path, data: bytes) -> bool:
+    """Write ``dest`` whole, only if nothing (not even a dangling link) is there. False if something was."""
+    fd, tmp = tempfile.mkstemp(prefix=".dnn-tutor-", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        try:
+            os.link(tmp, dest)  # fails if dest exists in any form; never follows a link
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def init(directory: Path) -> list[Copied]:
-    """Copy every starter into ``directory/exercises``; existing files are kept untouched."""
+    """Copy every starter into ``directory/exercises``; existing files and links are kept untouched."""
     target = Path(directory) / "exercises"
+    if target.is_symlink():
+        raise TutorError(f"{target} is a link; init does not follow links out of its folder: remove it or choose another folder")
     if target.exists() and not target.is_dir():
         raise TutorError(f"{target} exists and is not a folder")
+    if is_shipped(target):
+        raise TutorError(f"{target} is dnn-tutor's own exercise folder; {WORK_ELSEWHERE.replace('run ', 'choose another DIR: ', 1)}")
     target.mkdir(parents=True, exist_ok=True)
     done = []
     for info in load().values():
@@ -35,33 +94,56 @@ def init(directory: Path) -> list[Copied]:
         if not source.is_file():
             raise TutorError(f"the starter {source} is missing from this installation")
         dest = target / info.file
-        if dest.exists():
+        if dest.is_symlink():
+            done.append(Copied(info.file, dest, "skipped-link"))
+        elif _create_new(dest, source.read_bytes()):
+            done.append(Copied(info.file, dest, "copied"))
+        else:
             done.append(Copied(info.file, dest, "kept"))
-            continue
-        shutil.copyfile(source, dest)
-        done.append(Copied(info.file, dest, "copied"))
     return done
 
 
 def default_file(info: ExerciseInfo, base: Path | None = None) -> Path:
-    return (base or Path.cwd()) / "exercises" / info.file
+    """``exercises/<id>.py`` in ``base`` (the current folder), which must be a workspace."""
+    folder = (base or Path.cwd()) / "exercises"
+    if not folder.is_dir():
+        raise TutorError(f"there is no exercises/ folder in {folder.parent}: run reset in the folder where you ran `dnn-tutor init`, or pass --file")
+    return folder / info.file
+
+
+def _backup(file: Path) -> Path:
+    from tutor.clock import file_stamp
+
+    backups = file.parent / ".backups"
+    if backups.is_symlink():
+        raise TutorError(f"{backups} is a link; reset does not write through links")
+    backups.mkdir(exist_ok=True)
+    data = file.read_bytes()
+    stamp = file_stamp()
+    for counter in range(1000):
+        name = f"{file.stem}-{stamp}{'' if counter == 0 else f'-{counter}'}{file.suffix}"
+        if _create_new(backups / name, data):
+            return backups / name
+    raise OSError(errno.EEXIST, "no free backup name", str(backups))
 
 
 def reset(info: ExerciseInfo, file: Path) -> Path | None:
     """Restore the starter into ``file``; return where the old file was backed up (None if there was none)."""
+    from tutor.fsutil import atomic_write_bytes
+
     file = Path(file)
-    if not info.starter().is_file():
-        raise TutorError(f"the starter {info.starter()} is missing from this installation")
+    starter = info.starter()
+    if not starter.is_file():
+        raise TutorError(f"the starter {starter} is missing from this installation")
+    refuse_shipped(file, "reset")
+    if not file.parent.is_dir():
+        raise TutorError(f"{file.parent} is not a folder: pass a --file in an existing folder")
     backup = None
+    if file.is_symlink():
+        raise TutorError(f"{file} is a link; reset does not write through links")
     if file.exists():
         if not file.is_file():
             raise TutorError(f"{file} is not a file")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-        backups = file.parent / ".backups"
-        backups.mkdir(parents=True, exist_ok=True)
-        backup = backups / f"{file.stem}-{stamp}{file.suffix}"
-        shutil.copy2(file, backup)
-    else:
-        file.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(info.starter(), file)
+        backup = _backup(file)
+    atomic_write_bytes(file, starter.read_bytes())
     return backup

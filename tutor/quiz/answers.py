@@ -4,12 +4,16 @@
 :class:`InvalidAnswer` with a one-line reason (the caller asks again).
 :func:`is_correct` compares a parsed value with the right answer.
 
-Numbers: with no ``tolerance`` the answer must match to a relative 1e-6; with
-one, to within it. Either way an answer is also right when it is the true
-value rounded to the number of decimals the learner typed (``0.665`` for
-``0.6652``), as long as that stays within 1 % of the true value, so ``0.7``
-is not accepted for ``0.6652``. Whole-number answers without a tolerance
-(parameter counts) must be exact.
+Numbers: a question with a ``tolerance`` states the precision it wants
+("three decimals" is a tolerance of 0.001) and is graded to exactly that
+precision: an answer further off is wrong, however it was rounded, so the
+misconception a question exists to catch (the unchanged weight 2 for 1.99,
+the exact derivative 12 for the centred difference's 12.0001) is never
+accepted. Without a tolerance a whole-number answer (a parameter count) must
+be exact, and any other answer must match to a relative 1e-6 or be the true
+value rounded to the decimals the learner typed, at least three significant
+digits of it (``0.665`` for ``0.6652``; never ``0.67``). Every non-integer
+question of the shipped bank states a tolerance.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 TRUE_WORDS = {"t", "true", "y", "yes", "1"}
 FALSE_WORDS = {"f", "false", "n", "no", "0"}
-ROUNDING_SLACK = 0.01  # relative: a rounded answer may be at most 1 % off
+MIN_SIGNIFICANT = 3  # a rounded answer (no tolerance) keeps at least this many significant digits
 
 
 class InvalidAnswer(ValueError):
@@ -195,21 +199,32 @@ def is_correct(question, value, typed: str | None = None) -> bool:
 
 
 def number_matches(value: float, answer: float, tolerance: float | None, typed: str | None = None) -> bool:
+    """``value`` is right for ``answer``: within ``tolerance`` when there is one (nothing else counts)."""
+    if not (math.isfinite(value) and math.isfinite(answer)):
+        return False
     if tolerance is not None:
-        if abs(value - answer) <= tolerance * (1 + 1e-9) + 1e-12:
-            return True
-    elif math.isclose(value, answer, rel_tol=1e-6, abs_tol=1e-12):
+        return abs(value - answer) <= tolerance * (1 + 1e-9) + 1e-12
+    if math.isclose(value, answer, rel_tol=1e-6, abs_tol=1e-12):
         return True
-    if tolerance is None and answer == int(answer) and abs(answer) < 1e15:
+    if answer == int(answer) and abs(answer) < 1e15:
         return False  # whole-number answers (counts) must be exact
     places = decimals_typed(typed) if typed is not None else None
-    if places is None:
+    if places is None or answer == 0:
+        return False
+    # The last typed digit must be at least MIN_SIGNIFICANT digits into the answer.
+    leading = math.floor(math.log10(abs(answer)))
+    if leading - (-places) + 1 < MIN_SIGNIFICANT:
         return False
     rounded = float(round(Decimal(repr(answer)), places))
-    if not math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-12):
-        return False
-    slack = max(ROUNDING_SLACK * abs(answer), tolerance or 0.0)
-    return abs(value - answer) <= slack
+    return math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def rejected(question, value: float) -> bool:
+    """True when the number ``value`` is marked wrong for ``question``, whatever way it is typed."""
+    for typed in (repr(float(value)), format(float(value), ".6g"), format(float(value), "g")):
+        if number_matches(float(value), float(question.answer), question.tolerance, typed):
+            return False
+    return True
 
 
 def describe(question, value) -> str:

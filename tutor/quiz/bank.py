@@ -29,7 +29,7 @@ from tutor.errors import TutorError
 KINDS = ("choice", "multi", "true-false", "number", "shape")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("id", "lesson", "topic", "kind", "prompt", "answer", "explanation")
-KNOWN_KEYS = set(REQUIRED) | {"choices", "tolerance", "section"}
+KNOWN_KEYS = set(REQUIRED) | {"choices", "tolerance", "section", "misconceptions"}
 
 
 class BankError(TutorError):
@@ -53,6 +53,8 @@ class Question:
     source: str = ""  # the file it came from ("generated" for generated questions)
     generated: bool = False
     params: dict = field(default_factory=dict, compare=False)  # generator parameters
+    # Number questions: the wrong answers the question exists to catch (each must be graded wrong).
+    misconceptions: tuple[float, ...] = field(default=(), compare=False)
 
     def answer_text(self) -> str:
         """The right answer as a learner would write it."""
@@ -169,6 +171,11 @@ def _check(raw: dict, where: str) -> Question:
             raise BankError(f"{where}: 'tolerance' must be a number >= 0")
     elif tolerance is not None:
         raise BankError(f"{where}: 'tolerance' only belongs to number questions")
+    misconceptions = raw.get("misconceptions", [])
+    if kind != "number" and "misconceptions" in raw:
+        raise BankError(f"{where}: 'misconceptions' only belong to number questions")
+    if not isinstance(misconceptions, list) or not all(_is_number(m) for m in misconceptions):
+        raise BankError(f"{where}: 'misconceptions' must be a list of numbers (wrong answers to reject)")
     if kind == "shape":
         if not isinstance(answer, list) or not answer or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in answer
@@ -187,6 +194,7 @@ def _check(raw: dict, where: str) -> Question:
         tolerance=float(tolerance) if tolerance is not None else None,
         section=section,
         source="",
+        misconceptions=tuple(float(m) for m in misconceptions),
     )
 
 

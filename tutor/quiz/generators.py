@@ -22,15 +22,26 @@ from tutor.quiz.bank import Question, format_number
 
 @dataclass(frozen=True)
 class Template:
+    """A generated-question template: where it belongs is declared here, never guessed.
+
+    ``lesson_id`` and ``section`` name the lesson and the section slug that
+    teach it (``lesson`` is that lesson's number, used when no course is
+    loaded). ``build(rng)`` returns the Question's fields, including
+    ``misconceptions``: the wrong numbers the question exists to catch, which
+    the grader must reject (tests/test_quiz_generators.py checks every draw).
+    """
+
     id: str
     topic: str
-    lesson: int  # default lesson; a bank with questions on the same topic overrides it
+    lesson: int
     title: str
-    section_hints: tuple[str, ...]  # words to look for in section slugs of that lesson
+    section_hints: tuple[str, ...]  # fallback only: words to look for in section slugs of another course
     build: Callable[[random.Random], dict]  # -> fields of the Question (kind, prompt, answer, ...)
-    lesson_keys: tuple[str, ...] = ()  # words that identify its lesson (lesson id or section slugs)
     topic_aliases: tuple[str, ...] = ()  # other spellings a bank may use for its topic (adopted)
-    lesson_topics: tuple[str, ...] = ()  # broader bank topics that only tell its lesson
+    lesson_topics: tuple[str, ...] = ()  # broader bank topics (only for a custom course without lesson_id)
+    lesson_id: str = ""  # the declared lesson, by its stable id
+    section: str = ""  # the declared section slug of that lesson
+    key_terms: tuple[str, ...] = ()  # words the declared section must contain (checked by tests)
 
     def make(self, rng: random.Random, lesson: int | None = None, topic: str | None = None) -> Question:
         fields = self.build(rng)
@@ -43,11 +54,22 @@ class Template:
             answer=fields["answer"],
             explanation=fields["explanation"],
             tolerance=fields.get("tolerance"),
-            section="",
+            section=self.section,
             source="generated",
             generated=True,
             params=fields["params"],
+            misconceptions=tuple(float(m) for m in fields.get("misconceptions", ())),
         )
+
+
+def _clear_of(answer: float, wrong: list[float], tolerance: float | None, margin: float = 3.0) -> bool:
+    """Every misconception lies well outside the tolerance (so rounding can never save it)."""
+    gap = (tolerance or 0.0) * margin
+    return all(abs(w - answer) > max(gap, 1e-9) for w in wrong)
+
+
+def _decimals(tolerance: float) -> int:
+    return max(0, round(-math.log10(tolerance)))
 
 
 def fmt(x: float) -> str:
@@ -86,17 +108,23 @@ def conv2d_params(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
 
 
 def lstm_params(n_in: int, hidden: int) -> int:
-    # 4 gates, each with W_ih (h x i), W_hh (h x h) and, as PyTorch has it, two biases.
+    # 4 blocks (input, forget, output gates and the candidate), each with W_ih (h x i), W_hh (h x h)
+    # and, as PyTorch has it, two biases.
     return 4 * (hidden * n_in + hidden * hidden + 2 * hidden)
 
 
 def gru_params(n_in: int, hidden: int) -> int:
-    # 3 gates (reset, update, candidate), same structure as the LSTM's.
+    # 3 blocks (reset and update gates and the candidate), same structure as the LSTM's.
     return 3 * (hidden * n_in + hidden * hidden + 2 * hidden)
 
 
 def _bias_words(bias: bool) -> str:
     return "with a bias" if bias else "without a bias (bias=False)"
+
+
+def _count_slips(total: int, slips: list[int]) -> list[float]:
+    """The distinct wrong counts (a slip that happens to equal the answer is no slip here)."""
+    return sorted({float(x) for x in slips if x != total})
 
 
 def _build_dense(rng: random.Random) -> dict:
@@ -118,6 +146,8 @@ def _build_dense(rng: random.Random) -> dict:
             "The parameter count grows with inputs x outputs, which is why wide dense layers are costly."
         ),
         "params": {"n_in": n_in, "n_out": n_out, "bias": bias},
+        # biases forgotten (or added where there are none); one bias per input instead of per output
+        "misconceptions": _count_slips(total, [weights if bias else total + n_out, weights + n_in]),
     }
 
 
@@ -143,6 +173,11 @@ def _build_conv(rng: random.Random) -> dict:
             "The weights are shared across positions, so the height and width of the image never enter."
         ),
         "params": {"c_in": c_in, "c_out": c_out, "k": k, "bias": bias},
+        # biases forgotten or invented; input channels forgotten (one 2-D kernel per filter)
+        "misconceptions": _count_slips(
+            total,
+            [c_out * per_filter if bias else total + c_out, c_out * (k * k + (1 if bias else 0))],
+        ),
     }
 
 
@@ -150,7 +185,11 @@ def _build_recurrent(rng: random.Random, cell: str) -> dict:
     n_in = rng.choice([1, 2, 4, 8, 10, 16, 32, 50, 64, 100, 128, 300])
     hidden = rng.choice([4, 8, 16, 20, 32, 50, 64, 100, 128, 256])
     gates, count = (4, lstm_params(n_in, hidden)) if cell == "LSTM" else (3, gru_params(n_in, hidden))
-    names = "input, forget, cell and output" if cell == "LSTM" else "reset, update and candidate"
+    names = (
+        "the input, forget and output gates plus the candidate"
+        if cell == "LSTM"
+        else "the reset and update gates plus the candidate"
+    )
     per_gate = hidden * n_in + hidden * hidden + 2 * hidden
     keras = gates * (hidden * n_in + hidden * hidden + hidden)
     note = (
@@ -166,11 +205,20 @@ def _build_recurrent(rng: random.Random, cell: str) -> dict:
         ),
         "answer": float(count),
         "explanation": (
-            f"{'An' if cell == 'LSTM' else 'A'} {cell} has {gates} gates ({names}). Each has input weights {hidden}x{n_in}, recurrent weights "
-            f"{hidden}x{hidden} and two biases of {hidden}: {hidden * n_in} + {hidden * hidden} + {2 * hidden} = "
-            f"{per_gate} per gate, x {gates} = {count}. {note}"
+            f"{'An' if cell == 'LSTM' else 'A'} {cell} has {gates} blocks of weights: {names}. Each block has input "
+            f"weights {hidden}x{n_in}, recurrent weights {hidden}x{hidden} and two biases of {hidden}: "
+            f"{hidden * n_in} + {hidden * hidden} + {2 * hidden} = {per_gate} per block, x {gates} = {count}. {note}"
         ),
         "params": {"n_in": n_in, "hidden": hidden, "cell": cell},
+        # one bias per gate (Keras' LSTM), the other cell's gate count, and the input weights forgotten
+        "misconceptions": _count_slips(
+            count,
+            [
+                gates * (hidden * n_in + hidden * hidden + hidden),
+                (3 if cell == "LSTM" else 4) * per_gate,
+                gates * (hidden * hidden + 2 * hidden),
+            ],
+        ),
     }
 
 
@@ -207,7 +255,7 @@ def _build_conv_shape(rng: random.Random) -> dict:
         c = rng.choice([1, 3])
         h = rng.choice([28, 32, 48, 64, 96, 224])
         w = h if rng.random() < 0.7 else rng.choice([28, 32, 48, 64])
-        layers = []
+        layers: list[dict] = []
         channels = c
         for i in range(rng.choice([2, 3, 3, 4])):
             if i > 0 and rng.random() < 0.4 and layers[-1]["type"] == "conv":
@@ -233,7 +281,7 @@ def _build_conv_shape(rng: random.Random) -> dict:
             + (f" (width {nxt[2]})" if nxt[2] != nxt[1] else "")
             + f" -> ({nxt[0]}, {nxt[1]}, {nxt[2]})"
         )
-        current, c_in = tuple(nxt), nxt[0]
+        current, c_in = (nxt[0], nxt[1], nxt[2]), nxt[0]
     return {
         "kind": "shape",
         "prompt": (
@@ -251,7 +299,8 @@ def _build_conv_shape(rng: random.Random) -> dict:
 
 
 def _walk(input_shape, layers) -> list[int]:
-    sizes, current = [], tuple(input_shape)
+    sizes: list[int] = []
+    current = tuple(input_shape)
     for layer in layers:
         current = tuple(stack_shape(current, [layer]))
         sizes.extend(current[1:])
@@ -280,29 +329,36 @@ def _vector_text(values: list[float]) -> str:
 
 
 def _build_softmax(rng: random.Random) -> dict:
-    n = rng.choice([3, 3, 4])
-    values = [_draw(rng, -2.0, 3.0, 0.5) for _ in range(n)]
-    index = rng.randrange(n)
-    probs = softmax(values)
+    while True:
+        n = rng.choice([3, 3, 4])
+        values = [_draw(rng, -2.0, 3.0, 0.5) for _ in range(n)]
+        index = rng.randrange(n)
+        probs = softmax(values)
+        # sigmoid of the one score (softmax confused with sigmoid) and the uniform 1/n (scores ignored)
+        wrong = [sigmoid(values[index]), 1.0 / n]
+        if _clear_of(probs[index], wrong, 0.001):
+            break
     exps = " + ".join(f"e^{par(v)}" for v in values)
     return {
         "kind": "number",
         "prompt": (
             f"The scores (logits) {_vector_text(values)} go through softmax. "
-            f"What probability does the {_ordinal(index + 1)} entry get? Give 3 decimals."
+            f"What probability does the {_ordinal(index + 1)} entry get? Give 3 decimals (within 0.001)."
         ),
         "answer": probs[index],
         "tolerance": 0.001,
         "explanation": (
             f"softmax(z)_i = e^(z_i) / sum_j e^(z_j): e^{par(values[index])} / ({exps}) = {probs[index]:.4f}. "
-            "Adding the same number to every score does not change the result, and the outputs sum to 1."
+            "Adding the same number to every score does not change the result, and the outputs sum to 1. "
+            f"The sigmoid of the score alone, {sigmoid(values[index]):.4f}, ignores the other classes."
         ),
         "params": {"values": values, "index": index},
+        "misconceptions": wrong,
     }
 
 
 def _build_sigmoid(rng: random.Random) -> dict:
-    values = [_draw(rng, -4.0, 4.0, 0.5) for _ in range(3)]
+    values = [_draw(rng, -4.0, 4.0, 0.5, nonzero=True) for _ in range(3)]
     index = rng.randrange(3)
     x = values[index]
     y = sigmoid(x)
@@ -310,7 +366,7 @@ def _build_sigmoid(rng: random.Random) -> dict:
         "kind": "number",
         "prompt": (
             f"The sigmoid is applied element by element to {_vector_text(values)}. "
-            f"What is the {_ordinal(index + 1)} output? Give 3 decimals."
+            f"What is the {_ordinal(index + 1)} output? Give 3 decimals (within 0.001)."
         ),
         "answer": y,
         "tolerance": 0.001,
@@ -319,6 +375,8 @@ def _build_sigmoid(rng: random.Random) -> dict:
             "sigmoid(0) = 0.5, and sigmoid(-x) = 1 - sigmoid(x), so negative inputs land below 0.5."
         ),
         "params": {"values": values, "index": index},
+        # the sign of the exponent flipped (1 / (1 + e^x)) and softmax over the vector instead
+        "misconceptions": [1.0 - y] + ([softmax(values)[index]] if abs(softmax(values)[index] - y) > 0.003 else []),
     }
 
 
@@ -340,19 +398,28 @@ def _build_dropout(rng: random.Random) -> dict:
         f"Dropout({fmt(p)}) in Keras). One unit's activation before dropout is {fmt(a)}."
     )
     if variant == "kept":
-        question = "During training, what value does this unit pass on when it is kept? Give 3 decimals."
+        question = "During training, what value does this unit pass on when it is kept? Give 3 decimals (within 0.001)."
         answer = kept
+        wrong = [a, a * (1 - p), a / p]  # no scaling; multiplied by the keep rate; divided by the drop rate
         why = f"a kept unit is divided by the keep probability 1 - p = {fmt(1 - p)}: {fmt(a)} / {fmt(1 - p)} = {kept:.4f}."
     elif variant == "expected":
-        question = "During training, what is the expected value (average over many random masks) of this unit's output?"
+        question = (
+            "During training, what is the expected value (average over many random masks) of this unit's output? "
+            "Give 3 decimals (within 0.001)."
+        )
         answer = a
+        wrong = [kept, a * (1 - p)]  # the kept value; the average of a layer without the 1/(1-p) scaling
         why = (
             f"with probability {fmt(1 - p)} it passes {fmt(a)} / {fmt(1 - p)} and otherwise 0, so the expectation is "
             f"{fmt(1 - p)} x {kept:.4f} = {fmt(a)}: the scaling keeps the expected activation unchanged."
         )
     else:
-        question = "At evaluation time (model.eval() / training=False), what does this unit pass on?"
+        question = (
+            "At evaluation time (model.eval() / training=False), what does this unit pass on? "
+            "Give 3 decimals (within 0.001)."
+        )
         answer = a
+        wrong = [kept, a * (1 - p)]  # still scaling at test time; the old, non-inverted test-time scaling
         why = f"at evaluation dropout does nothing, so the unit passes {fmt(a)} unchanged; the scaling happened in training."
     return {
         "kind": "number",
@@ -361,6 +428,7 @@ def _build_dropout(rng: random.Random) -> dict:
         "tolerance": 0.001,
         "explanation": "Inverted dropout zeroes each unit with probability p and scales survivors by 1/(1-p); " + why,
         "params": {"p": p, "a": a, "variant": variant},
+        "misconceptions": sorted({round(w, 12) for w in wrong if abs(w - answer) > 1e-9}),
     }
 
 
@@ -383,12 +451,22 @@ def adam_first_step(w: float, g: float, lr: float, beta1: float = 0.9, beta2: fl
 
 
 def _build_sgd(rng: random.Random) -> dict:
-    w = _draw(rng, -2.0, 2.0, 0.1)
-    g = _draw(rng, -3.0, 3.0, 0.1, nonzero=True)
-    v = _draw(rng, -1.0, 1.0, 0.1, nonzero=True)
-    lr = rng.choice([0.5, 0.2, 0.1, 0.05, 0.01])
-    mu = rng.choice([0.5, 0.8, 0.9, 0.9, 0.99])
-    w_new, v_new = sgd_momentum_step(w, g, v, lr, mu)
+    tolerance = 0.0001
+    while True:
+        w = _draw(rng, -2.0, 2.0, 0.1)
+        g = _draw(rng, -3.0, 3.0, 0.1, nonzero=True)
+        v = _draw(rng, -1.0, 1.0, 0.1, nonzero=True)
+        lr = rng.choice([0.5, 0.2, 0.1, 0.05, 0.01])
+        mu = rng.choice([0.5, 0.8, 0.9, 0.9, 0.99])
+        w_new, v_new = sgd_momentum_step(w, g, v, lr, mu)
+        wrong = [
+            w,  # the weight unchanged
+            w - lr * g,  # the step without momentum
+            w - lr * (mu * v + (1 - mu) * g),  # a dampened velocity (torch's SGD does not scale g)
+            w + lr * v_new,  # the step taken uphill
+        ]
+        if _clear_of(w_new, wrong, tolerance):
+            break
     return {
         "kind": "number",
         "prompt": (
@@ -396,40 +474,56 @@ def _build_sgd(rng: random.Random) -> dict:
             "  v <- momentum*v + g\n"
             "  w <- w - lr*v\n"
             f"Now w = {fmt(w)}, v = {fmt(v)} (the velocity), g = {fmt(g)} (the gradient), lr = {fmt(lr)} and "
-            f"momentum = {fmt(mu)}. What is w after this step? Give 4 decimals."
+            f"momentum = {fmt(mu)}. What is w after this step? Give 4 decimals (within 0.0001)."
         ),
         "answer": w_new,
-        "tolerance": 0.0005,
+        "tolerance": tolerance,
         "explanation": (
             f"v = {fmt(mu)} x {par(v)} + {par(g)} = {fmt(round(v_new, 6))}; "
             f"w = {fmt(w)} - {fmt(lr)} x {par(round(v_new, 6))} = {fmt(round(w_new, 6))}. "
+            f"Without momentum the step would give {fmt(round(w - lr * g, 6))}. "
             "The velocity carries past gradients along, so steps grow when gradients keep the same sign."
         ),
         "params": {"w": w, "g": g, "v": v, "lr": lr, "momentum": mu},
+        "misconceptions": wrong,
     }
 
 
 def _build_adam(rng: random.Random) -> dict:
-    w = _draw(rng, -2.0, 2.0, 0.1)
-    g = _draw(rng, -5.0, 5.0, 0.1, nonzero=True)
-    lr = rng.choice([0.1, 0.01, 0.001])
-    w_new = adam_first_step(w, g, lr)
+    while True:
+        w = _draw(rng, -2.0, 2.0, 0.1)
+        g = _draw(rng, -5.0, 5.0, 0.1, nonzero=True)
+        lr = rng.choice([0.1, 0.01, 0.001])
+        tolerance = lr / 100
+        w_new = adam_first_step(w, g, lr)
+        sign = 1.0 if g > 0 else -1.0
+        wrong = [
+            w,  # the weight unchanged
+            w - lr * g,  # a plain SGD step
+            w - lr * 0.1 / math.sqrt(0.001) * sign,  # the step without bias correction (about 3.16 x lr)
+            w + lr * sign,  # the step taken uphill
+        ]
+        if _clear_of(w_new, wrong, tolerance):
+            break
+    places = _decimals(tolerance)
     return {
         "kind": "number",
         "prompt": (
             f"Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = {fmt(lr)}) takes its very first step.\n"
             f"Its moving averages m and v start at 0; the weight is w = {fmt(w)} and its gradient is g = {fmt(g)}.\n"
-            "What is w after the step?"
+            f"What is w after the step? Give {places} decimals (within {fmt(tolerance)})."
         ),
         "answer": w_new,
-        "tolerance": lr / 100,
+        "tolerance": tolerance,
         "explanation": (
             f"m = 0.1 x {par(g)}, v = 0.001 x {par(g)}^2; bias correction divides them by 0.1 and 0.001, giving "
             f"m_hat = {fmt(g)} and v_hat = {fmt(g * g)}; the step is lr x m_hat / (sqrt(v_hat) + eps) = "
             f"{fmt(lr)} x {'1' if g > 0 else '(-1)'} (almost exactly), so w = {w_new:.6g}. "
-            "Adam's first step has size lr whatever the size of the gradient."
+            "Adam's first step has size lr whatever the size of the gradient; without the bias correction it "
+            "would be about 3.16 x lr."
         ),
         "params": {"w": w, "g": g, "lr": lr, "betas": [0.9, 0.999], "eps": 1e-8},
+        "misconceptions": wrong,
     }
 
 
@@ -437,26 +531,36 @@ OPTIMIZER_TOPICS = ("optimizers", "optimisers", "optimization", "optimisation", 
 
 TEMPLATES: tuple[Template, ...] = (
     Template("gen-sigmoid", "activations", 1, "sigmoid of a small vector", ("activation", "sigmoid"),
-             _build_sigmoid, ("activation", "sigmoid")),
+             _build_sigmoid, lesson_id="deep-networks", section="activation-functions",
+             key_terms=("sigmoid",)),
     Template("gen-softmax", "activations", 1, "softmax of a few scores", ("activation", "softmax", "output"),
-             _build_softmax, ("activation", "softmax")),
+             _build_softmax, lesson_id="deep-networks", section="activation-functions",
+             key_terms=("softmax",)),
     Template("gen-dense-params", "parameters", 1, "parameters of a dense layer", ("counting-parameters", "parameter"),
-             _build_dense, ("counting-parameters",)),
+             _build_dense, lesson_id="deep-networks", section="counting-parameters",
+             key_terms=("parameters", "bias")),
     Template("gen-sgd-momentum-step", "optimizers", 4, "one SGD-with-momentum step", ("momentum", "sgd", "optimi"),
-             _build_sgd, ("momentum", "sgd", "optimi"), OPTIMIZER_TOPICS),
+             _build_sgd, topic_aliases=OPTIMIZER_TOPICS, lesson_id="training",
+             section="gradient-descent-and-momentum", key_terms=("momentum", "velocity")),
     Template("gen-adam-step", "optimizers", 4, "one Adam step", ("adam", "optimi"),
-             _build_adam, ("adam", "optimi"), OPTIMIZER_TOPICS),
+             _build_adam, topic_aliases=OPTIMIZER_TOPICS, lesson_id="training", section="rmsprop-and-adam",
+             key_terms=("Adam", "bias correction")),
     Template("gen-dropout-expectation", "dropout", 3, "inverted dropout", ("dropout", "regulari"),
-             _build_dropout, ("dropout",), lesson_topics=("regularisation", "regularization", "overfitting")),
+             _build_dropout, lesson_topics=("regularisation", "regularization", "overfitting"), lesson_id="overfitting", section="dropout",
+             key_terms=("inverted", "1/(1 − p)", "expected")),
     Template("gen-conv-params", "cnn", 5, "parameters of a Conv2D layer", ("parameter", "filter", "convolution"),
-             _build_conv, ("cnn", "convolution")),
+             _build_conv, lesson_id="cnn", section="parameters-convolution-versus-dense",
+             key_terms=("in_channels", "bias")),
     Template("gen-conv-shape", "conv-shapes", 5, "output shape of a conv/pool stack",
-             ("output-size", "stride", "padding", "shape"), _build_conv_shape, ("cnn", "convolution"),
-             ("conv-shape", "shapes"), lesson_topics=("cnn",)),
+             ("output-size", "stride", "padding", "shape"), _build_conv_shape,
+             topic_aliases=("conv-shape", "shapes"), lesson_topics=("cnn",), lesson_id="cnn", section="stride-padding-and-output-size",
+             key_terms=("stride", "padding", "floor")),
     Template("gen-lstm-params", "lstm", 6, "parameters of an LSTM", ("lstm", "gate", "recurrent"),
-             lambda rng: _build_recurrent(rng, "LSTM"), ("rnn", "lstm", "recurrent"), lesson_topics=("rnn",)),
+             lambda rng: _build_recurrent(rng, "LSTM"), lesson_topics=("rnn",), lesson_id="rnn", section="lstm-gates-and-the-cell-state",
+             key_terms=("four blocks", "two bias")),
     Template("gen-gru-params", "gru", 6, "parameters of a GRU", ("gru", "gate", "recurrent"),
-             lambda rng: _build_recurrent(rng, "GRU"), ("rnn", "gru", "recurrent"), lesson_topics=("rnn",)),
+             lambda rng: _build_recurrent(rng, "GRU"), lesson_topics=("rnn",), lesson_id="rnn", section="gru-a-lighter-gated-cell",
+             key_terms=("three blocks", "two bias")),
 )
 
 
@@ -471,48 +575,47 @@ def slug_has(slug: str, key: str) -> bool:
     return any(word.startswith(key) for word in slug.split("-"))
 
 
-def _lesson_from_course(template: Template, course) -> int | None:
+def lesson_number(template: Template, course=None) -> int | None:
+    """The declared lesson's number in ``course`` (looked up by its stable id); None without it."""
     if course is None:
         return None
-    for key in template.lesson_keys:
-        for lesson in course.lessons:
-            if slug_has(lesson.id, key) or any(slug_has(section.slug, key) for section in lesson.sections):
-                return lesson.number
+    for lesson in course.lessons:
+        if lesson.id == template.lesson_id:
+            return lesson.number
     return None
 
 
 def resolve(bank_questions, course=None) -> dict[str, tuple[int, str]]:
-    """Each template's (lesson, topic).
+    """Each template's (lesson, topic), as declared.
 
-    The topic is the template's own unless the bank only uses another spelling
-    of it (``topic_aliases``). The lesson is where the bank puts most questions
-    of that topic (or, failing that, of its ``lesson_topics``), else the lesson
-    whose id or section slugs name the template's ``lesson_keys``, else the
-    template's default.
+    The lesson is the number of the declared lesson id in ``course``; the
+    topic is the declared one, spelled the way the bank spells it when the
+    bank uses only one of the declared ``topic_aliases``. Without a course, or
+    with a custom course that lacks the declared lesson, the template goes
+    where the bank asks most about its topic (or its ``lesson_topics``), else
+    under the declared number.
     """
     by_topic: dict[str, dict[int, int]] = {}
     for q in bank_questions:
-        by_topic.setdefault(q.topic, {}).setdefault(q.lesson, 0)
-        by_topic[q.topic][q.lesson] += 1
+        counts = by_topic.setdefault(q.topic, {})
+        counts[q.lesson] = counts.get(q.lesson, 0) + 1
     result = {}
     for t in TEMPLATES:
-        topic = next((name for name in (t.topic, *t.topic_aliases) if name in by_topic), t.topic)
-        source = next((name for name in (topic, *t.lesson_topics) if name in by_topic), None)
-        if source is not None:
-            counts = by_topic[source]
-            lesson = min(counts, key=lambda number: (-counts[number], number))
-        else:
-            lesson = _lesson_from_course(t, course) or t.lesson
+        topic = t.topic if t.topic in by_topic else next((a for a in t.topic_aliases if a in by_topic), t.topic)
+        lesson = lesson_number(t, course)
+        if lesson is None:
+            source = next((name for name in (topic, *t.lesson_topics) if name in by_topic), None)
+            if source is not None:
+                counts = by_topic[source]
+                lesson = min(counts, key=lambda number: (-counts[number], number))
+            else:
+                lesson = t.lesson
         result[t.id] = (lesson, topic)
     return result
-
-
-def resolve_lessons(bank_questions, course=None) -> dict[str, int]:
-    return {tid: lesson for tid, (lesson, _topic) in resolve(bank_questions, course).items()}
 
 
 def generate(template_id: str, rng: random.Random, lesson: int | None = None) -> Question:
     return templates()[template_id].make(rng, lesson)
 
 
-__all__ = ["TEMPLATES", "Template", "generate", "templates", "resolve_lessons", "format_number"]
+__all__ = ["TEMPLATES", "Template", "generate", "templates", "resolve", "lesson_number", "format_number"]

@@ -1,7 +1,7 @@
 """Where to reread: a question's lesson section as a ``dnn-tutor lesson`` command.
 
-Bank questions name a section by slug; generated questions carry hints (words
-to look for in the section slugs). When the lessons cannot be loaded, or the
+Bank questions and generated-question templates declare a section slug; a
+course without that slug (a custom one) falls back to the template's hints. When the lessons cannot be loaded, or the
 lesson or section is missing, the reference falls back to what is known.
 """
 
@@ -46,17 +46,19 @@ def load_course_or_none():
 
 
 def reread_for(question, course) -> Reread:
+    """The section that teaches ``question``: its declared slug (bank or template), by stable id."""
     if course is None:
         return Reread(question.lesson)
     lesson = next((l for l in course.lessons if l.number == question.lesson), None)
     if lesson is None:
         return Reread(question.lesson)
-    if question.section:
-        for section in lesson.sections:
-            if section.slug == question.section:
-                return Reread(lesson.number, lesson.id, section.index, section.title)
     template = generators.templates().get(question.id) if question.generated else None
-    if template is not None:
+    slug = question.section or (template.section if template is not None else "")
+    if slug:
+        for section in lesson.sections:
+            if section.slug == slug:
+                return Reread(lesson.number, lesson.id, section.index, section.title)
+    if template is not None:  # another course that lacks the declared slug: the nearest section by name
         for hint in template.section_hints:
             for section in lesson.sections:
                 if generators.slug_has(section.slug, hint):

@@ -59,7 +59,7 @@ def load_card(question_id: str, state: dict | None, now: datetime | None = None)
     if not state:
         return new_card(question_id, now)
     try:
-        return Card.from_dict(state)
+        return Card.from_dict(state)  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError, AttributeError):
         # A state we cannot read (hand-edited, another version): start the card afresh.
         return new_card(question_id, now)
@@ -123,17 +123,10 @@ def known_question_ids() -> set[str] | None:
     return set(bank.by_id()) | set(templates())
 
 
-def due_counts(store, now: datetime | None = None, known_ids: set[str] | None = None) -> dict:
-    """How many cards are due: ``now`` (at this moment), ``today`` (by the end of the
-    local day), ``week`` (by the end of the seventh day counting today), and ``total``
-    cards. Only cards the quiz can still ask count (``known_ids``, default: the bank
-    and the generators), so a retired question never stays "due" forever.
-
-    For the home screen and ``progress``: ``from tutor.quiz import due_counts``.
-    """
+def _due_moments(store, now: datetime, known_ids: set[str] | None) -> list[datetime]:
+    """The due time of every card the quiz can still ask (unreadable ones count as due now)."""
     from tutor.store import parse_iso
 
-    now = (now or utc_now()).astimezone(timezone.utc)
     cards = store.cards()
     if cards and known_ids is None:
         known_ids = known_question_ids()
@@ -142,17 +135,50 @@ def due_counts(store, now: datetime | None = None, known_ids: set[str] | None = 
         if known_ids is not None and qid not in known_ids:
             continue
         try:
-            dues.append(parse_iso(card.due))
-        except ValueError:
+            dues.append(parse_iso(card.due).astimezone(timezone.utc))
+        except (ValueError, TypeError):
             dues.append(now)  # an unreadable due date counts as due
+    return dues
+
+
+def due_counts(store, now: datetime | None = None, known_ids: set[str] | None = None) -> dict:
+    """How many cards are due: ``now`` (at this moment: what ``quiz --review`` asks),
+    ``today`` (by the end of the local day), ``week`` (by the end of the seventh day
+    counting today), and ``total`` cards; ``next`` is the ISO time of the first card
+    due after now (None when there is none). Only cards the quiz can still ask count
+    (``known_ids``, default: the bank and the generators), so a retired question
+    never stays "due" forever.
+
+    "Due" everywhere means due *now*: use :func:`due_count` for the one number.
+    """
+    now = (now or utc_now()).astimezone(timezone.utc)
+    dues = _due_moments(store, now, known_ids)
     today = _end_of_local_day(now)
     week = _end_of_local_day(now, days=6)
+    later = [d for d in dues if d > now]
     return {
         "now": sum(d <= now for d in dues),
         "today": sum(d <= today for d in dues),
         "week": sum(d <= week for d in dues),
         "total": len(dues),
+        "next": iso(min(later)) if later else None,
     }
+
+
+def due_count(store, now: datetime | None = None, known_ids: set[str] | None = None) -> int:
+    """Cards due at ``now`` (default: this moment): exactly what ``dnn-tutor quiz --review`` asks.
+
+    The one definition of "due" for the home screen, ``progress`` and the quiz.
+    """
+    now = (now or utc_now()).astimezone(timezone.utc)
+    return sum(d <= now for d in _due_moments(store, now, known_ids))
+
+
+def next_due(store, now: datetime | None = None, known_ids: set[str] | None = None) -> datetime | None:
+    """When the first card that is not yet due falls due (None when no card waits)."""
+    now = (now or utc_now()).astimezone(timezone.utc)
+    later = [d for d in _due_moments(store, now, known_ids) if d > now]
+    return min(later) if later else None
 
 
 def schedule_concept(store, question_id: str, now: datetime | None = None) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from tutor.errors import TutorError
@@ -45,9 +45,20 @@ class Entry:
     template: generators.Template | None = None
 
     def instantiate(self, rng: random.Random) -> Question:
+        """The question to ask now; choice and multi options come in a fresh order each time."""
         if self.question is not None:
-            return self.question
-        return self.template.make(rng, self.lesson, self.topic)
+            return shuffled(self.question, rng)
+        assert self.template is not None  # an entry holds a question or a template
+        return shuffled(self.template.make(rng, self.lesson, self.topic), rng)
+
+
+def shuffled(question: Question, rng: random.Random) -> Question:
+    """``question`` with its options in a random order (answers are stored by text, never by position)."""
+    if question.kind not in ("choice", "multi") or len(question.choices) < 2:
+        return question
+    order = list(question.choices)
+    rng.shuffle(order)
+    return replace(question, choices=tuple(order))
 
 
 def catalogue(bank: Bank, course=None) -> dict[str, Entry]:
@@ -162,3 +173,83 @@ def check_topic(entries: dict[str, Entry], topic: str) -> str:
     close = difflib.get_close_matches(wanted, topics, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise TutorError(f"no topic {topic!r}; the topics are: {', '.join(topics)}.{hint}")
+
+
+# -- the scope of one quiz (what ``dnn-tutor quiz`` asks) -----------------------------------
+
+NOTHING_READ = "You have not read any lesson yet, so the questions come from lesson 1 (read it with `dnn-tutor lesson 1`)."
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one quiz will ask, and what to tell the learner before it starts."""
+
+    items: list[Item]
+    notices: list[str] = field(default_factory=list)
+
+
+def resolve_lesson(text: str, entries: dict[str, Entry], course=None) -> int:
+    """A lesson number from ``--lesson`` (a number, or a lesson id such as ``cnn``).
+
+    Ids come from the course (the lessons' front matter); without the lessons only numbers work.
+    """
+    text = str(text).strip()
+    known = sorted({e.lesson for e in entries.values()} | ({l.number for l in course.lessons} if course else set()))
+    listed = ", ".join(map(str, known))
+    if text.lstrip("+-").isdigit():
+        number = int(text)
+        if number in known:
+            return number
+        raise TutorError(f"no lesson {number}; the quiz has questions for lessons {listed}")
+    if course is not None:
+        return course.find(text).number
+    raise TutorError(f"no lesson {text!r}: the lessons cannot be read here, so use a lesson number ({listed})")
+
+
+def choose(
+    entries: dict[str, Entry],
+    cards: dict,
+    now: datetime,
+    *,
+    course=None,
+    lessons_read: set[int] | None = None,
+    lesson: str | None = None,
+    topic: str | None = None,
+    count: int = 10,
+    review: bool = False,
+    question_ids: list[str] | None = None,
+    rng: random.Random | None = None,
+) -> Plan:
+    """The scope and the items of one quiz, from the command's options.
+
+    ``--question`` picks the questions itself; ``--lesson``/``--topic`` narrow the
+    scope (and the due cards); with neither, new questions come from the lessons
+    read so far (lesson 1 when none). Unknown lessons, topics and ids raise
+    :class:`TutorError`.
+    """
+    rng = rng or random.Random()
+    if question_ids:
+        if review or lesson or topic:
+            raise TutorError("--question picks the questions itself; leave out --review, --lesson and --topic")
+        return Plan(by_ids(entries, question_ids, rng))
+    notices: list[str] = []
+    lessons = {resolve_lesson(lesson, entries, course)} if lesson is not None else None
+    if topic is not None:
+        topic = check_topic(entries, topic)
+    explicit = lessons is not None or topic is not None
+    if not explicit:
+        lessons = set(lessons_read or ())
+        if not lessons:
+            lessons = {1}
+            if not review:
+                notices.append(NOTHING_READ)
+    elif not any(
+        (lessons is None or e.lesson in lessons) and (topic is None or e.topic == topic) for e in entries.values()
+    ):
+        where = " and ".join(x for x in (f"lesson {lesson}" if lesson else "", f"topic {topic}" if topic else "") if x)
+        raise TutorError(f"no questions for {where}")
+    items = select(
+        entries, cards, now, count=count, lessons=lessons, topic=topic,
+        explicit_scope=explicit, review_only=review, rng=rng,
+    )
+    return Plan(items, notices)

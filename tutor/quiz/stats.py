@@ -49,8 +49,8 @@ def quiz_stats(store, entries: dict, now: datetime | None = None) -> dict:
     for topic, ids in seen.items():
         topics[topic]["seen"] = len(ids)
     for r in topics.values():
-        counts = lessons.get(r["topic"])
-        r["lesson"] = min(counts, key=lambda n: (-counts[n], n)) if counts else None
+        per_lesson = lessons.get(r["topic"]) or {}
+        r["lesson"] = min(per_lesson, key=lambda n: (-per_lesson[n], n)) if per_lesson else None
         if r["answered"]:
             r["accuracy"] = round(r["correct"] / r["answered"], 4)
     answered = sum(r["answered"] for r in topics.values())

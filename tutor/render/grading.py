@@ -1,18 +1,64 @@
-"""Renderers for ``exercises``, ``check``, ``hint``, ``init`` and ``reset``. They return rich objects."""
+"""Renderers for ``exercises``, ``check``, ``hint``, ``init`` and ``reset``. They return rich objects.
+
+Every piece of text that came from a learner's file (prints, exception
+messages, code lines, names, paths) goes through :func:`visible`: control
+characters are shown as escapes (``\\x1b``), never sent to the terminal, and
+rich markup is never interpreted (all text is built as :class:`~rich.text.Text`).
+"""
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tutor.grading.catalogue import ExerciseInfo
+from tutor.grading.model import CheckRecord, CheckResult, Fatal, Frame, LearnerError, Report
+
 OUTPUT_LINES = 15  # learner prints shown under the report
 OUTPUT_CHARS = 2000
+_KEEP = {"\n", "\t"}
 
 
-def render_exercise_table(rows: list[dict]) -> RenderableType:
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: object, *, multiline: bool = False) -> str:
+    """``text`` with every control or format character shown as an escape, never interpreted.
+
+    Escape sequences (``\\x1b[2J``), carriage returns, backspaces, bidi
+    overrides and the like become visible text. ``multiline`` keeps newlines
+    and tabs (for the learner's prints); otherwise they are escaped too.
+    """
+    text = str(text)
+    out = []
+    for ch in text:
+        if multiline and ch in _KEEP:
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
+            out.append(_escape(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _t(text: object, style: str = "", *, multiline: bool = False) -> Text:
+    return Text(visible(text, multiline=multiline), style=style)
+
+
+def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
     table = Table(title="Exercises", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("id", style="cyan", no_wrap=True)
     table.add_column("lesson", justify="right", no_wrap=True)
@@ -22,39 +68,58 @@ def render_exercise_table(rows: list[dict]) -> RenderableType:
         status = row["status"]
         style = "green" if status == "done" else ("dim" if status == "not started" else "yellow")
         mark = "✓ " if status == "done" else ""
-        table.add_row(row["id"], str(row["lesson"]), row["file"], Text(mark + status, style=style))
+        table.add_row(_t(row["id"]), _t(row["lesson"]), _t(row["file"]), _t(mark + status, style))
     footer = Text("grade one: dnn-tutor check exercises/<id>.py   ·   a nudge: dnn-tutor hint <id>", style="dim")
     return Group(table, footer)
 
 
-def render_report(report, info) -> RenderableType:
+def render_report(report: Report, info: ExerciseInfo) -> RenderableType:
     parts: list[RenderableType] = []
     head = Text()
     head.append(f"{info.id}", style="bold cyan")
     head.append(f" — {info.title}  ")
-    head.append(report.file, style="dim")
+    head.append(visible(report.file), style="dim")
     parts.append(head)
     if report.fatal:
         parts.append(_fatal(report.fatal))
-    nothing_ran = report.fatal is not None and all(c.code == "not-run" for c in report.checks)
     if report.not_started:
         first = report.checks[0].function if report.checks else ""
         parts.append(Text(f"Every function still raises NotImplementedError. Start with {first}: replace its `raise` with your code at the TODO.", style="dim"))
-    elif not nothing_ran:
+    elif not report.nothing_ran:
         parts.extend(_checks(report))
-    trace = next((c.trace for c in report.checks if not c.passed and c.trace), None)
+    trace = report.first_trace()
     if trace:
         parts.append(_traceback(trace))
-    elif report.fatal and report.fatal.get("error"):
-        parts.append(_learner_error(report.fatal["error"]))
+    elif report.fatal and report.fatal.error:
+        parts.append(_learner_error(report.fatal.error))
     parts.append(_score(report, info))
     if report.output.strip():
         parts.append(_output(report.output, report.output_truncated))
     return Group(*parts)
 
 
-def _checks(report) -> list[RenderableType]:
-    parts: list[RenderableType] = []
+def render_check(record: CheckRecord) -> RenderableType:
+    """The report of ``check``, with the quiz question it brought forward."""
+    report = render_report(record.report, record.exercise)
+    if not record.quiz_scheduled:
+        return report
+    note = Text(f"quiz: question {visible(record.quiz_scheduled)} will come up in your next `dnn-tutor quiz`", style="dim")
+    return Group(report, note)
+
+
+def _error_cell(check: CheckResult) -> str:
+    if check.error is None:
+        return ""
+    try:
+        text = f"{check.error:.1e}"
+        if check.threshold is not None:
+            text += f" / {check.threshold:.0e}"
+    except (TypeError, ValueError):
+        return visible(check.error)
+    return text
+
+
+def _checks(report: Report) -> list[RenderableType]:
     table = Table(box=box.SIMPLE, show_header=True, expand=False, pad_edge=False)
     table.add_column("", width=1)
     table.add_column("function", style="cyan", no_wrap=True)
@@ -63,43 +128,36 @@ def _checks(report) -> list[RenderableType]:
     table.add_column("result", no_wrap=True)
     for check in report.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
-        error = ""
-        if check.error is not None:
-            error = f"{check.error:.1e}"
-            if check.threshold is not None:
-                error += f" / {check.threshold:.0e}"
         if check.passed:
             result = Text("ok", style="green")
         elif check.not_started:
             result = Text("not started", style="dim")
         else:
-            result = Text(check.code or "failed", style="red")
-        table.add_row(mark, check.function, check.title, error, result)
-    parts.append(table)
+            result = _t(check.code or "failed", "red")
+        table.add_row(mark, _t(check.function), _t(check.title), _error_cell(check), result)
+    parts: list[RenderableType] = [table]
     failures = [c for c in report.checks if not c.passed]
-    idle = []
+    idle: list[str] = []
     for check in failures:
-        if check.not_started:
-            if check.function not in idle:
-                idle.append(check.function)
-            continue
+        if check.not_started and check.function not in idle:
+            idle.append(check.function)
     shown = Text()
-    seen_messages = set()
+    seen_messages: set[str] = set()
     for check in failures:
         if check.not_started or check.message in seen_messages or check.code == "not-run":
             continue
         seen_messages.add(check.message)
         shown.append("✗ ", style="red")
-        shown.append(f"{check.function}: ", style="cyan")
-        shown.append(check.message + "\n")
+        shown.append(f"{visible(check.function)}: ", style="cyan")
+        shown.append(visible(check.message) + "\n")
     if idle and not report.fatal:
-        shown.append("not started yet (they raise NotImplementedError): " + ", ".join(idle) + "\n", style="dim")
+        shown.append("not started yet (they raise NotImplementedError): " + ", ".join(visible(f) for f in idle) + "\n", style="dim")
     if shown:
         parts.append(shown)
     return parts
 
 
-def _score(report, info) -> RenderableType:
+def _score(report: Report, info: ExerciseInfo) -> RenderableType:
     score = Text()
     style = "bold green" if report.ok else ("dim" if report.not_started else "bold yellow")
     score.append(f"{report.passed}/{report.total} checks", style=style)
@@ -113,36 +171,35 @@ def _score(report, info) -> RenderableType:
     return score
 
 
-def _fatal(fatal: dict) -> RenderableType:
-    return Panel(Text(fatal["message"]), title=f"stopped: {fatal['kind']}", title_align="left", border_style="red", box=box.ROUNDED)
+def _fatal(fatal: Fatal) -> RenderableType:
+    return Panel(_t(fatal.message), title=f"stopped: {visible(fatal.kind)}", title_align="left", border_style="red", box=box.ROUNDED)
 
 
-def _traceback(frames: list[dict]) -> RenderableType:
+def _traceback(frames: Sequence[Frame]) -> RenderableType:
     text = Text()
     for frame in frames[-6:]:
-        text.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}\n', style="dim")
-        if frame.get("code"):
-            text.append(f"    {frame['code']}\n")
+        text.append(visible(f'  File "{frame.file}", line {frame.line}, in {frame.function}') + "\n", style="dim")
+        if frame.code:
+            text.append(f"    {visible(frame.code)}\n")
     return Panel(text, title="where it failed (your code)", title_align="left", border_style="red", box=box.ROUNDED)
 
 
-def _learner_error(error: dict) -> RenderableType:
-    if error.get("kind") == "syntax":
-        text = Text(f'  File "{error.get("file")}", line {error.get("line")}\n', style="dim")
-        code = error.get("code") or ""
+def _learner_error(error: LearnerError) -> RenderableType:
+    from tutor.grading.failures import headline
+
+    if error.kind == "syntax":
+        text = Text(visible(f'  File "{error.file}", line {error.line}') + "\n", style="dim")
+        code = error.source
         if code:
-            text.append(f"    {code.strip()}\n")
-            offset = error.get("offset")
-            if offset:
+            text.append(f"    {visible(code.strip())}\n")
+            if error.offset:
                 indent = len(code) - len(code.lstrip())
-                text.append("    " + " " * max(0, offset - 1 - indent) + "^\n", style="red")
-        text.append(f"SyntaxError: {error.get('message')}")
+                text.append("    " + " " * max(0, error.offset - 1 - indent) + "^\n", style="red")
+        text.append(visible(headline(error)))
         return Panel(text, title="syntax error", title_align="left", border_style="red", box=box.ROUNDED)
-    frames = error.get("frames") or []
-    if frames:
-        group = _traceback(frames)
-        return Group(group, Text(f"{error.get('type')}: {error.get('message')}"))
-    return Text(f"{error.get('type')}: {error.get('message')}")
+    if error.frames:
+        return Group(_traceback(error.frames), _t(headline(error)))
+    return _t(headline(error))
 
 
 def _output(output: str, truncated: bool) -> RenderableType:
@@ -153,44 +210,84 @@ def _output(output: str, truncated: bool) -> RenderableType:
     note = ""
     if more > 0 or truncated or len(text) < len("\n".join(shown)):
         note = f"\n… ({max(more, 0)} more lines{', output capped' if truncated else ''})"
-    return Panel(Text(text + note), title="your prints", title_align="left", border_style="dim", box=box.ROUNDED)
+    return Panel(_t(text + note, multiline=True), title="your prints", title_align="left", border_style="dim", box=box.ROUNDED)
 
 
-def render_hint(hint, info) -> RenderableType:
+def warm_up() -> None:
+    """Render a report of every shape once (to nowhere), so each module rich imports lazily is loaded.
+
+    ``check`` calls it before the learner's code may start: nothing the
+    renderer imports afterwards can have been changed by that code.
+    """
+    import io
+
+    from tutor.grading.catalogue import load
+
+    infos = list(load().values())
+    if not infos:
+        return
+    frame = Frame("warm.py", 1, "f", "x = 1")
+    error = LearnerError("exception", "ValueError", "warm", (frame,))
+    checks = (
+        CheckResult("a", "f", "title", True, 1e-9, 1e-7, "ok"),
+        CheckResult("b", "f", "title", False, 1.0, 1e-7, "wrong", code="values", trace=(frame,)),
+        CheckResult("c", "f", "title", False, None, None, "todo", code="not-started", not_started=True),
+    )
+    fatal = Fatal("syntax", "warm", LearnerError("syntax", "SyntaxError", "warm", file="warm.py", line=1, offset=2, source="x ="))
+    reports = (
+        Report("warm", "warm.py", "0", 0, checks, None, "a print\n", False, 0.0),
+        Report("warm", "warm.py", "0", 0, checks[1:], fatal, "", True, 0.0),
+        Report("warm", "warm.py", "0", 0, checks[:1], Fatal("exit", "warm", error), "", False, 0.0),
+    )
+    sink = Console(file=io.StringIO(), width=80, color_system="truecolor", force_terminal=True)
+    for report in reports:
+        sink.print(render_check(CheckRecord(report, infos[0], quiz_scheduled="q")))
+
+
+def render_hint(hint: Any, info: ExerciseInfo) -> RenderableType:
     if hint.kind == "tailored":
-        title = f"hint for {info.id}: about your last check ({hint.code})"
-        footer = "run `dnn-tutor hint` again for the general ladder"
+        title = f"hint for {info.id}: about your last check ({visible(hint.code)})"
+        footer = f"run `dnn-tutor hint {info.id}` again for the general ladder"
     else:
         title = f"hint {hint.step}/{hint.steps} for {info.id}"
-        footer = "that is the last hint: compare with the lesson text, or reset the file" if hint.last else "run it again for a more specific hint"
+        footer = "that is the last hint: compare with the lesson text, or reset the file" if hint.last else f"run `dnn-tutor hint {info.id}` again for a more specific hint"
     return Group(
-        Panel(Text(hint.text), title=title, title_align="left", border_style="yellow", box=box.ROUNDED),
+        Panel(_t(hint.text, multiline=True), title=title, title_align="left", border_style="yellow", box=box.ROUNDED),
         Text(footer, style="dim"),
     )
 
 
-def render_init(copied: list, directory) -> RenderableType:
+def render_init(copied: Iterable[Any], directory: Path) -> RenderableType:
+    copied = list(copied)
     text = Text()
     for item in copied:
         if item.action == "copied":
             text.append("  copied  ", style="green")
-        else:
+        elif item.action == "kept":
             text.append("  kept    ", style="yellow")
-        text.append(str(item.path))
+        else:
+            text.append("  link    ", style="yellow")
+        text.append(visible(item.path))
         if item.action == "kept":
             text.append("  (already there: left untouched)", style="dim")
+        elif item.action != "copied":
+            text.append("  (a link: not followed, left untouched)", style="dim")
         text.append("\n")
     new = sum(1 for c in copied if c.action == "copied")
-    text.append(f"{new} starter(s) copied into {directory}; existing files were not overwritten.\n")
-    text.append("next: dnn-tutor check exercises/backprop.py", style="dim")
+    text.append(f"{new} starter(s) copied into {visible(directory)}; existing files were not overwritten.\n")
+    text.append(f"next: cd {visible(directory.parent)} && dnn-tutor check exercises/backprop.py", style="dim")
     return text
 
 
-def render_reset(file, backup) -> RenderableType:
+def render_reset(file: Path, backup: Path | None) -> RenderableType:
     text = Text()
-    text.append(f"restored the starter into {file}\n", style="green")
+    text.append(f"restored the starter into {visible(file)}\n", style="green")
     if backup:
-        text.append(f"your previous file is kept at {backup}")
+        text.append(f"your previous file is kept at {visible(backup)}")
     else:
         text.append("(there was no previous file)", style="dim")
     return text
+
+
+def render_watching(file: Path) -> RenderableType:
+    return Text(f"watching {visible(file)}: grading on every save; Ctrl-C stops", style="dim")

@@ -8,6 +8,7 @@ from rich import box
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.padding import Padding
+from rich.cells import cell_len
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -29,9 +30,30 @@ def command_text(block: Block) -> str:
     return "dnn-tutor " + " ".join(block.command)
 
 
+def _markdown_class():
+    """rich's Markdown, except that nothing is cropped: table cells fold, code wraps with marks."""
+    from rich.markdown import CodeBlock, Markdown, TableElement  # markdown-it, pygments: only for lessons
+
+    class FoldingTable(TableElement):
+        def __rich_console__(self, console, options):
+            for table in super().__rich_console__(console, options):
+                for column in getattr(table, "columns", []):
+                    column.overflow = "fold"
+                yield table
+
+    class MarkedCode(CodeBlock):
+        def __rich_console__(self, console, options):
+            yield Padding(WrappedCode(str(self.text).rstrip(), self.lexer_name or "text"), (0, 0, 0, 1))
+
+    class TutorMarkdown(Markdown):
+        elements = {**Markdown.elements, "table_open": FoldingTable, "fence": MarkedCode, "code_block": MarkedCode}
+
+    return TutorMarkdown
+
+
 def _markdown_parts(text: str) -> list[RenderableType]:
     """Markdown, with block quotes turned into tip panels."""
-    from rich.markdown import Markdown  # markdown-it and pygments: only when a lesson is shown
+    Markdown = _markdown_class()
 
     parts: list[RenderableType] = []
     prose: list[str] = []
@@ -70,19 +92,83 @@ def _markdown_parts(text: str) -> list[RenderableType]:
     return parts
 
 
+CONTINUED = "↩"  # ends a code line that goes on below (ASCII terminals: '\\')
+CONTINUATION = "↪ "  # starts the rest of a wrapped code line
+
+
+class WrappedCode:
+    """A code block that never crops and never soft-wraps silently.
+
+    A line wider than the space available is cut with a dim ``↩`` at the end
+    and continues on the next line after a dim ``↪``, so a learner who copies
+    it sees where the line was wrapped.
+    """
+
+    def __init__(self, code: str, lexer: str = "", theme: str = CODE_THEME):
+        self.code = code.rstrip("\n")
+        self.lexer = lexer
+        self.theme = theme
+
+    def _highlighted(self) -> Text:
+        if self.lexer in ("", "text", "txt", "plain"):
+            return Text(self.code)
+        from rich.syntax import Syntax
+
+        try:
+            text = Syntax(self.code, self.lexer, theme=self.theme, background_color="default").highlight(self.code)
+        except Exception:  # an unknown lexer or theme: show the code as it is
+            return Text(self.code)
+        text.rstrip()
+        return text
+
+    def wrapped_lines(self, width: int) -> list[Text]:
+        width = max(width, 8)
+        out: list[Text] = []
+        for line in self._highlighted().split("\n", allow_blank=True):
+            line.rstrip()
+            first = True
+            while line.cell_len > width or (not first and line.cell_len > width - len(CONTINUATION)):
+                room = (width if first else width - len(CONTINUATION)) - 1
+                space = line.plain.rfind(" ", 0, room)
+                cut = space + 1 if space >= room // 2 else room  # after a space when one is near
+                head, line = line.divide([cut])
+                out.append(self._piece(head, first, more=True))
+                first = False
+            out.append(self._piece(line, first, more=False))
+        return out
+
+    @staticmethod
+    def _piece(text: Text, first: bool, more: bool) -> Text:
+        piece = Text()
+        if not first:
+            piece.append(CONTINUATION, style="dim")
+        piece.append_text(text)
+        if more:
+            piece.append(CONTINUED, style="dim")
+        piece.no_wrap = True
+        piece.overflow = "ignore"
+        piece.end = "\n"
+        return piece
+
+    def __rich_console__(self, console, options):
+        lines = self.wrapped_lines(options.max_width)
+        widest = max((cell_len(line) for line in self.code.splitlines()), default=0)
+        if widest > options.max_width:
+            yield Text(f"(this block is {widest} columns wide: {CONTINUED} marks where a line goes on below)", style="dim")
+        yield from lines
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        longest = max((len(l) for l in self.code.splitlines()), default=1)
+        return Measurement(min(8, longest), longest)
+
+
 def render_block(block: Block) -> RenderableType | list[RenderableType]:
     if block.kind == "markdown":
         return _markdown_parts(block.text)
     if block.kind == "code":
-        from rich.syntax import Syntax
-
-        lexer = block.ref or "text"
-        if lexer in ("text", "txt", "plain", ""):
-            return Padding(Text(block.text, no_wrap=True, overflow="fold"), (0, 0, 0, 2))
-        return Padding(
-            Syntax(block.text, lexer, theme=CODE_THEME, word_wrap=True, background_color="default"),
-            (0, 0, 0, 2),
-        )
+        return Padding(WrappedCode(block.text, block.ref or "text"), (0, 0, 0, 2))
     label, colour, title = _BLOCK_STYLE[block.kind]
     body = Text()
     if block.text:
@@ -92,13 +178,27 @@ def render_block(block: Block) -> RenderableType | list[RenderableType]:
     return Panel(body, title=f"{label} · {title}", title_align="left", border_style=colour, box=box.ROUNDED, padding=(0, 1))
 
 
+class SectionHeading:
+    """A section's title on a rule; a title too long for the rule wraps above a plain rule instead of being cut."""
+
+    def __init__(self, heading: Text):
+        self.heading = heading
+
+    def __rich_console__(self, console, options):
+        if self.heading.cell_len + 6 <= options.max_width:
+            yield Rule(self.heading, align="left", style="blue")
+        else:
+            yield self.heading
+            yield Rule(style="blue")
+
+
 def render_section(lesson: Lesson, section: Section, *, show_position: bool = True) -> RenderableType:
     parts: list[RenderableType] = []
     heading = Text()
     heading.append(f"{section.index}. {section.title}", style="bold")
     if show_position:
         heading.append(f"   section {section.index}/{len(lesson.sections)}", style="dim")
-    parts.append(Rule(heading, align="left", style="blue"))
+    parts.append(SectionHeading(heading))
     for block in section.blocks:
         rendered = render_block(block)
         for item in rendered if isinstance(rendered, list) else [rendered]:
@@ -107,12 +207,17 @@ def render_section(lesson: Lesson, section: Section, *, show_position: bool = Tr
 
 
 def render_lesson_header(lesson: Lesson) -> RenderableType:
-    body = Text()
-    body.append(lesson.summary + "\n\n", style="italic")
-    body.append("You will be able to:\n", style="bold")
+    goals = Table.grid(padding=(0, 1))
+    goals.add_column(no_wrap=True)
+    goals.add_column(ratio=1)
     for objective in lesson.objectives:
-        body.append(f"  • {objective}\n")
-    body.append(f"\nAbout {lesson.minutes} minutes · {len(lesson.sections)} sections", style="dim")
+        goals.add_row("  •", objective)  # wrapped lines stay under the text, not the bullet
+    body = Group(
+        Text(lesson.summary + "\n", style="italic"),
+        Text("You will be able to:", style="bold"),
+        goals,
+        Text(f"\nAbout {lesson.minutes} minutes · {len(lesson.sections)} sections", style="dim"),
+    )
     return Panel(body, title=f"Lesson {lesson.number} · {lesson.title}", title_align="left", border_style="blue", box=box.HEAVY, padding=(0, 1))
 
 
@@ -163,7 +268,9 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     intro.append(" · learn deep neural networks in the terminal\n", style="dim")
     intro.append(f"{done}/{len(dashboard.lessons)} lessons done", style="green" if done else "")
     exercises_done = sum(e.done for e in dashboard.exercises)
-    intro.append(f" · {exercises_done} exercise(s) passed · {dashboard.due_today} quiz card(s) due today")
+    due_now = getattr(dashboard, "due_now", None)  # "due" means due now, as `quiz --review` counts it
+    due_text = f"{due_now} quiz card(s) due now" if due_now is not None else f"{dashboard.due_today} quiz card(s) due today"
+    intro.append(f" · {exercises_done} exercise(s) passed · {due_text}")
     intro.append(f" · {dashboard.demo_runs} demo run(s)")
 
     course_map = Table(box=None, show_header=False, padding=(0, 1))
@@ -174,7 +281,9 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     for status in dashboard.lessons:
         course_map.add_row(str(status.number), status.title, f"{status.minutes} min", _status_text(status))
 
-    commands = Text()
+    commands = Table.grid(padding=(0, 1))
+    commands.add_column(no_wrap=True, style="cyan")
+    commands.add_column(ratio=1)  # a long description wraps under itself
     for cmd, what in [
         ("lessons", "the lesson table"),
         ("lesson N", "read lesson N in the terminal"),
@@ -184,9 +293,8 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
         ("progress", "your dashboard; --export/--import"),
         ("doctor", "versions, device and data health"),
     ]:
-        commands.append(f"  dnn-tutor {cmd:<10}", style="cyan")
-        commands.append(f" {what}\n")
-    commands.append("  dnn-tutor --help for everything", style="dim")
+        commands.add_row(f"  dnn-tutor {cmd}", what)
+    commands.add_row(Text("  dnn-tutor --help", style="dim"), Text("for everything", style="dim"))
     return Group(
         intro,
         Text(""),

@@ -24,7 +24,7 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
     for e in dashboard.exercises:
         style = "green" if e.done else ("yellow" if e.total else "dim")
         status = Text(("✓ " if e.done else "") + e.label, style=style)
-        exercises.add_row(e.id, str(e.lesson), status, e.at[:16].replace("T", " "))
+        exercises.add_row(Text(e.id), str(e.lesson), status, Text(e.at[:16].replace("T", " ")))
     parts.append(exercises)
 
     quiz = Text()
@@ -44,11 +44,15 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
 
 
 def render_import_result(counts: dict[str, int], source: str) -> RenderableType:
-    total = sum(counts.values())
+    skipped = counts.get("skipped", 0)
+    added = {k: v for k, v in counts.items() if k != "skipped"}
+    total = sum(added.values())
     text = Text(f"imported from {source}: {total} new or updated entries", style="green" if total else "")
-    details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v)
+    details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in added.items() if v)
     if details:
         text.append(f" ({details})", style="dim")
+    if skipped:
+        text.append(f"; left out {skipped} entries about quiz questions this version no longer asks", style="dim")
     return text
 
 
@@ -58,34 +62,45 @@ def render_doctor(report: Report) -> RenderableType:
     checks.add_column("check")
     checks.add_column("detail", overflow="fold")
     for c in report.checks:
-        checks.add_row(Text("✓", style="green") if c.ok else Text("✗", style="red"), c.name, c.detail)
+        checks.add_row(Text("✓", style="green") if c.ok else Text("✗", style="red"), Text(c.name), Text(c.detail))
 
     device = Table(box=None, show_header=False)
     device.add_column(style="bold")
     device.add_column(overflow="fold")
     for key, value in report.device.items():
-        device.add_row(key, str(value))
+        device.add_row(Text(str(key)), Text(str(value)))
 
     versions = Table(title="Versions", box=box.SIMPLE, title_justify="left", show_header=False)
     versions.add_column(style="bold")
     versions.add_column(overflow="fold")
     for key, value in report.versions.items():
-        versions.add_row(key, value)
+        versions.add_row(Text(key), Text(str(value)))
 
     folders = Table(title="Folders and data", box=box.SIMPLE, title_justify="left", show_header=False)
     folders.add_column(style="bold")
     folders.add_column(overflow="fold")
     for key, value in report.folders.items():
-        folders.add_row(key, value)
+        folders.add_row(Text(key), Text(str(value)))
     for key, value in report.datasets.items():
-        folders.add_row(f"dataset {key}", value)
+        folders.add_row(Text(f"dataset {key}"), Text(str(value)))
 
     db = report.database
-    rows = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in db["rows"].items())
-    db_text = Text(
-        f"{db['path']}\nschema v{db['schema_version']} (expected v{db['expected_version']}) · integrity {db['integrity']} · "
-        f"{db['journal_mode']} · {db['size_bytes']} bytes\n{rows}"
-    )
+    if "error" in db:
+        db_text = Text(f"{db['path']}\n", style="")
+        db_text.append(db["error"], style="red")
+    else:
+        rows = ", ".join(
+            f"{k.replace('_', ' ')} {'unreadable' if v is None else v}" for k, v in db["rows"].items()
+        )
+        db_text = Text(
+            f"{db['path']}\nschema v{db['schema_version']} (expected v{db['expected_version']}) · integrity {db['integrity']} · "
+            f"{db['journal_mode']} · {db['size_bytes']} bytes\n{rows}"
+        )
+        for problem in db.get("problems", [])[:10]:
+            db_text.append(f"\n✗ {problem}", style="red")
+        if db.get("repaired"):
+            db_text.append(f"\nrebuilt from the readable rows; the damaged file is kept as {db['repaired']['damaged_copy']}",
+                           style="green")
     for warning in db["warnings"]:
         db_text.append(f"\n{warning}", style="yellow")
     return Group(

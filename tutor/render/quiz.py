@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -52,18 +52,20 @@ def rich_text(text: str, style: str = "") -> Text:
 
 
 def question_panel(question, number: int, total: int, reason: str, numbered_choices: bool = True) -> Panel:
-    body = Text()
-    body.append_text(rich_text(question.prompt))
+    parts: list[RenderableType] = [rich_text(question.prompt)]
     if numbered_choices and question.kind in ("choice", "multi"):
-        body.append("\n")
+        options = Table.grid(padding=(0, 1))
+        options.add_column(no_wrap=True, justify="right")
+        options.add_column(ratio=1)  # wrapped lines stay under the text: a hanging indent
         for label, choice in zip(labels(question.choices), question.choices):
-            body.append(f"\n  {label}) ", style="bold")
-            body.append_text(rich_text(choice))
+            options.add_row(Text(f"  {label})", style="bold"), rich_text(choice))
+        parts += [Text(""), options]
     hint = (PLAIN_HINTS if numbered_choices else KIND_HINTS)[question.kind]
     if numbered_choices and question.choices and uses_letters(question.choices):
         hint = hint.replace("number of your choice", "letter of your choice").replace("numbers", "letters")
         hint = hint.replace("e.g. 1,3", "e.g. a,c")
-    body.append(f"\n\n{hint}", style="dim")
+    parts += [Text(""), Text(hint, style="dim")]
+    body = Group(*parts)
     subtitle = f"lesson {question.lesson} · {question.topic} · {REASONS.get(reason, reason)}"
     return Panel(
         body,
@@ -94,8 +96,51 @@ def when(due: datetime, now: datetime | None = None) -> str:
     return f"in {round(days / 30)} months"
 
 
-def feedback(question, correct: bool, given: str, reread, next_due: datetime | None = None) -> Group:
-    """``reread``: a :class:`tutor.quiz.refs.Reread` (or plain text)."""
+def picked(question, value) -> Text:
+    """The answer picked in a menu, as ordinary wrapped text (the menu itself is erased)."""
+    line = Text("Your answer: ", style="bold")
+    if question.kind == "true-false":
+        line.append("true" if value else "false")
+        return line
+    marks = dict(zip(question.choices, labels(question.choices)))
+    chosen = value if question.kind == "multi" else [value]
+    if not chosen:
+        line.append("none of them")
+    for i, choice in enumerate(chosen):
+        if i:
+            line.append("; ")
+        line.append(f"{marks.get(choice, '?')}) ", style="bold")
+        line.append_text(rich_text(choice))
+    return line
+
+
+def multi_marks(question, chosen) -> Table:
+    """For a several-answers question: which picks were right, which were wrong, which were missed."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    right = set(question.answer)
+    chosen = set(chosen or [])
+    for label, choice in zip(labels(question.choices), question.choices):
+        if choice in chosen and choice in right:
+            mark, note = Text("✓", style="bold green"), Text("right pick", style="green")
+        elif choice in chosen:
+            mark, note = Text("✗", style="bold red"), Text("wrong pick", style="red")
+        elif choice in right:
+            mark, note = Text("✗", style="bold red"), Text("missed", style="red")
+        else:
+            mark, note = Text("✓", style="green"), Text("left out", style="dim")
+        text = Text(f"{label}) ", style="bold")
+        text.append_text(rich_text(choice))
+        grid.add_row(mark, note, text)
+    return grid
+
+
+def feedback(
+    question, correct: bool, given: str, reread, next_due: datetime | None = None, picked=None
+) -> Group:
+    """``reread``: a :class:`tutor.quiz.refs.Reread` (or plain text); ``picked``: the value answered."""
     head = Text()
     if correct:
         head.append("✓ Right", style="bold green")
@@ -104,12 +149,18 @@ def feedback(question, correct: bool, given: str, reread, next_due: datetime | N
         head.append(".")
     else:
         head.append("✗ Not quite.", style="bold red")
-        head.append(" The answer is ")
-        head.append(question.answer_text(), style="bold")
-        if given:
-            head.append(f"; you answered {given}", style="dim")
-        head.append(".")
-    parts = [head, rich_text(question.explanation)]
+        if question.kind == "multi" and isinstance(picked, (list, tuple)):
+            head.append(" Your picks, option by option:")  # the marks below say it all
+        else:
+            head.append(" The answer is ")
+            head.append(question.answer_text(), style="bold")
+            if given:
+                head.append(f"; you answered {given}", style="dim")
+            head.append(".")
+    parts: list[RenderableType] = [head]
+    if question.kind == "multi" and isinstance(picked, (list, tuple)):
+        parts.append(multi_marks(question, picked))
+    parts.append(rich_text(question.explanation))
     tail = Text()
     if reread:
         tail.append("reread: ", style="dim")
@@ -147,8 +198,43 @@ def _accuracy(correct: int, answered: int) -> str:
     return f"{100 * correct / answered:.0f}%" if answered else "–"
 
 
-def summary(results: list[dict], due: dict | None = None, stopped_early: bool = False, planned: int = 0) -> Group:
-    """``results``: one dict per answer with ``topic`` and ``correct``."""
+def due_line(due: dict, now: datetime | None = None) -> Text:
+    """``Due now: 2 cards (dnn-tutor quiz --review). Next card due in 10 minutes.``"""
+    line = Text()
+    if due.get("now"):
+        n = due["now"]
+        line.append(f"Due now: {n} card{'s' if n != 1 else ''} ", style="bold")
+        line.append("(dnn-tutor quiz --review).", style="cyan")
+    else:
+        line.append("Nothing is due now.")
+    if due.get("next"):
+        moment = datetime.fromisoformat(due["next"])
+        line.append(f" Next card due {when(moment, now)} ({_local_time(moment, now)}).", style="dim")
+    return line
+
+
+def _local_time(moment: datetime, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    local = moment.astimezone()
+    if local.date() == now.astimezone().date():
+        return f"at {local:%H:%M}"
+    return f"{local:%a %d %b %H:%M}"
+
+
+def nothing_to_ask(due: dict, review: bool) -> Text:
+    if review and due.get("total"):
+        text = Text("Nothing is due for review right now.")
+        if due.get("next"):
+            moment = datetime.fromisoformat(due["next"])
+            text.append(f" The next card is due {when(moment)} ({_local_time(moment)}).")
+        return text
+    if review:
+        return Text("Nothing to review yet: answer some questions first with `dnn-tutor quiz`.", style="dim")
+    return Text("No questions to ask for these lessons yet.", style="dim")
+
+
+def summary(results: list[dict], due: dict | None = None, stopped_early: str | bool = "", planned: int = 0) -> Group:
+    """``results``: one dict per answer with ``topic`` and ``correct``; ``stopped_early``: why, if it did."""
     table = Table(title="Quiz summary", title_justify="left", show_footer=True, box=None, padding=(0, 2))
     per: dict[str, list[int]] = {}
     for r in results:
@@ -167,10 +253,11 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: bool = 
         table.add_row(topic, str(n), str(k), Text(_accuracy(k, n), style=style))
     lines = []
     if stopped_early:
-        lines.append(Text(f"Stopped early: {asked} of {planned} answered; those answers are saved.", style="yellow"))
+        why = f" ({stopped_early})" if isinstance(stopped_early, str) else ""
+        lines.append(Text(f"Stopped early{why}: {asked} of {planned} answered; those answers are saved.", style="yellow"))
     if due is not None:
-        lines.append(Text(f"Cards due today: {due['today']}, this week: {due['week']}.", style="dim"))
-    return Group(table, *lines)
+        lines.append(due_line(due))
+    return Group(table, *lines) if asked else Group(*lines)
 
 
 def stats_view(stats: dict) -> Group:
@@ -195,10 +282,10 @@ def stats_view(stats: dict) -> Group:
             f"{r['seen']}/{r['questions']}", str(r["due_now"]),
         )
     due = stats["due"]
-    lines = [Text(f"Cards due now: {due['now']}, today: {due['today']}, this week: {due['week']} (of {due['total']} cards).")]
-    if stats.get("next_due") and not due["now"]:
-        moment = datetime.fromisoformat(stats["next_due"])
-        lines.append(Text(f"Next card due {when(moment)}.", style="dim"))
+    lines = [
+        due_line(due),
+        Text(f"By the end of today: {due['today']}, this week: {due['week']} (of {due['total']} cards).", style="dim"),
+    ]
     if not stats["answered"]:
         lines.append(Text("No answers yet: start with `dnn-tutor quiz`.", style="dim"))
     return Group(table, Text(""), *lines)

@@ -1,64 +1,42 @@
-"""What the learner sees while a demo trains, and the tables around it.
+"""What the learner reads around a demo: its header, the final table, the heat maps, the footer,
+the demo list, the journal (``demo --history``), the dataset cache and the bench figures.
 
-Renderers (``render_*``) return rich objects. The three reporters are the display side of the
-engine (:class:`tutor.training.engine.Reporter`) and print through :mod:`tutor.console`:
-
-- :class:`LiveReporter` (a terminal): a rich Live view - progress bar, metrics table, braille line
-  charts of the curves and, for 2-D data, a half-block heat map of the decision boundary with the
-  data points - refreshed at most 8 times a second.
-- :class:`PlainReporter` (not a terminal): one plain line per epoch (at most ~50 per model per
-  run, always the last), no cursor codes.
-- :class:`JsonReporter` (``--json``): one JSON object per line per epoch; notes go to stderr.
-
-``NO_COLOR`` gives a monochrome boundary with one glyph per class and dashed second curves.
+Renderers return rich objects; the live display while a demo trains is in :mod:`tutor.render.live`
+and the character pictures in :mod:`tutor.render.rasters`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import sys
-import time
 
-import numpy as np
 from rich import box
 from rich.console import Group, RenderableType
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tutor.training.session import DemoReporter
-
-# Class colours (RGB): blue, orange, green, magenta; series colours for the curves.
-CLASS_RGB = [(66, 133, 244), (244, 140, 40), (52, 168, 83), (200, 70, 200)]
-POINT_RGB = [(20, 60, 170), (170, 70, 0), (10, 100, 40), (120, 20, 120)]
-SERIES_STYLES = ["cyan", "magenta", "green", "yellow", "blue", "red"]
-REGION_GLYPHS = ["·", "▒", "+", "="]
-POINT_GLYPHS = ["o", "x", "*", "#"]
-MAX_REFRESH_PER_S = 8.0
-MAX_PLAIN_LINES = 50
-
-
-def no_color() -> bool:
-    return bool(os.environ.get("NO_COLOR"))
-
+from tutor.render.rasters import render_heatmaps, sparkline
 
 # --------------------------------------------------------------------------------------------
 # Formatting helpers
 # --------------------------------------------------------------------------------------------
 
 
+def _bad(value) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
 def fmt_pct(value) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+    return "—" if _bad(value) else f"{100 * value:.1f}%"
 
 
 def fmt_loss(value) -> str:
-    return "—" if value is None else f"{value:.4f}"
+    if _bad(value):
+        return "—"
+    return f"{value:.4f}" if abs(value) < 1000 else f"{value:.3g}"
 
 
 def fmt_rate(value) -> str:
-    if not value:
+    if _bad(value) or not value:
         return "—"
     if value >= 1e6:
         return f"{value / 1e6:.2f}M/s"
@@ -68,13 +46,32 @@ def fmt_rate(value) -> str:
 
 
 def fmt_seconds(value) -> str:
-    if value is None:
+    if _bad(value):
         return "—"
     if value < 1:
         return f"{value * 1000:.0f} ms"
     if value < 120:
         return f"{value:.1f} s"
     return f"{value / 60:.1f} min"
+
+
+def fmt_cell(value, kind: str) -> str:
+    """One cell of a demo's final table by its column format."""
+    if kind == "text" or isinstance(value, str):
+        return str(value)
+    if _bad(value):
+        return "—"
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "points":
+        return f"{value:+.1f} pts"
+    if kind == "loss":
+        return fmt_loss(value)
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "ratio":
+        return f"{value:.1e}"
+    return f"{value:g}"
 
 
 def epoch_line(record, named: bool = False) -> str:
@@ -97,166 +94,17 @@ def epoch_line(record, named: bool = False) -> str:
     return "".join(parts)
 
 
-# --------------------------------------------------------------------------------------------
-# Decision boundary (half blocks) and line charts (braille)
-# --------------------------------------------------------------------------------------------
-
-
-def _blend(rgb, strength: float) -> tuple[int, int, int]:
-    """Class colour faded towards a light grey as confidence drops."""
-    base = (236, 236, 236)
-    s = max(0.0, min(1.0, strength))
-    return tuple(int(b + (c - b) * s) for b, c in zip(base, rgb))
-
-
-def _rgb(c) -> str:
-    return f"rgb({c[0]},{c[1]},{c[2]})"
-
-
-def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, title: str = "",
-                    max_points: int | None = None) -> Text:
-    """A heat map of class probabilities ``grid`` (rows, cols, C) with ``boundary``'s points on it.
-
-    In colour each character is ``▀`` with the top pixel as foreground and the bottom pixel as
-    background (so ``rows`` should be twice the lines wanted); a data point is one pixel in its
-    class's dark colour, so the regions stay visible. Without colour each character is one cell:
-    ``·`` / ``▒`` for the regions, ``o`` / ``x`` for (at most ``max_points``, default a quarter of
-    the cells) points, blank where the net is unsure.
-    """
-    color = (not no_color()) if color is None else color
-    rows, cols, n_classes = grid.shape
-    winner = grid.argmax(axis=-1)  # (rows, cols)
-    confidence = grid.max(axis=-1)  # (rows, cols) in [1/C, 1]
-    strength = (confidence - 1.0 / n_classes) / (1.0 - 1.0 / n_classes) * 0.85 + 0.15  # (rows, cols)
-    x0, x1, y0, y1 = boundary.extent
-    px = np.rint((boundary.x[:, 0] - x0) / (x1 - x0) * (cols - 1)).astype(int)  # (N,) column of each point
-    py = np.rint((y1 - boundary.x[:, 1]) / (y1 - y0) * (rows - 1)).astype(int)  # (N,) pixel row
-    inside = (px >= 0) & (px < cols) & (py >= 0) & (py < rows)
-    text = Text()
-    if title:
-        text.append(title + "\n", style="bold")
-    if color:
-        pixels = np.empty((rows, cols, 3), dtype=np.int64)  # (rows, cols, RGB)
-        base = np.array([236, 236, 236])
-        palette = np.array(CLASS_RGB)  # (4, 3)
-        pixels[:] = base + (palette[winner % 4] - base) * strength[..., None]
-        pixels[py[inside], px[inside]] = np.array(POINT_RGB)[boundary.y[inside] % 4]
-        for line in range(rows // 2):
-            top, bottom = pixels[2 * line], pixels[min(2 * line + 1, rows - 1)]
-            for col in range(cols):
-                text.append("▀", style=f"{_rgb(top[col])} on {_rgb(bottom[col])}")
-            if line < rows // 2 - 1:
-                text.append("\n")
-        return text
-    limit = max_points if max_points is not None else max(1, rows * cols // 4)
-    keep = np.flatnonzero(inside)
-    if len(keep) > limit:
-        keep = keep[np.linspace(0, len(keep) - 1, limit).astype(int)]
-    points = {(int(py[i]), int(px[i])): int(boundary.y[i]) for i in keep}
-    for line in range(rows):
-        for col in range(cols):
-            label = points.get((line, col))
-            if label is not None:
-                text.append(POINT_GLYPHS[label % 4])
-            elif confidence[line, col] < 0.5 + 0.1 / n_classes:
-                text.append(" ")
-            else:
-                text.append(REGION_GLYPHS[int(winner[line, col]) % 4])
-        if line < rows - 1:
-            text.append("\n")
-    return text
-
-
-_BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] inside a cell
-
-
-def render_chart(series: list[tuple[str, list[float]]], width: int = 40, height: int = 8, *,
-                 title: str = "", color: bool | None = None, log: bool = False) -> Text:
-    """A braille line chart of one or more series (``[(label, values), ...]``, values may hold None).
-
-    Each character holds 2x4 dots, so the plot has ``2*width`` x ``4*height`` dots. Without colour
-    the second and later series are dashed so they can be told apart.
-    """
-    color = (not no_color()) if color is None else color
-    clean = [(label, [v for v in values if v is not None and math.isfinite(v)]) for label, values in series]
-    clean = [(label, values) for label, values in clean if values]
-    text = Text()
-    if title:
-        text.append(title, style="bold")
-        for i, (label, _) in enumerate(clean):
-            style = SERIES_STYLES[i % len(SERIES_STYLES)] if color else ""
-            marker = "──" if (color or i == 0) else "╌╌"
-            text.append(f"  {marker} {label}", style=style)
-        text.append("\n")
-    if not clean:
-        text.append("(no data yet)")
-        return text
-    transform = (lambda v: math.log10(max(v, 1e-12))) if log else (lambda v: v)
-    all_values = [transform(v) for _, values in clean for v in values]
-    lo, hi = min(all_values), max(all_values)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    n_max = max(len(values) for _, values in clean)
-    dots_w, dots_h = 2 * width, 4 * height
-    cells = [[0] * width for _ in range(height)]
-    owner = [[-1] * width for _ in range(height)]
-    for index, (_, values) in enumerate(clean):
-        pixels = []
-        step = max(1, len(values) // (2 * dots_w))  # long runs: about two values per dot column
-        for i in list(range(0, len(values), step)) + ([len(values) - 1] if (len(values) - 1) % step else []):
-            v = values[i]
-            px = int(round(i / max(n_max - 1, 1) * (dots_w - 1)))
-            py = int(round((hi - transform(v)) / (hi - lo) * (dots_h - 1)))
-            pixels.append((px, py))
-        dashed = index > 0 and not color
-        count = 0
-        for (ax, ay), (bx, by) in zip(pixels, pixels[1:] or pixels):
-            steps = max(abs(bx - ax), abs(by - ay), 1)
-            for s in range(steps + 1):
-                x = ax + (bx - ax) * s // steps
-                y = ay + (by - ay) * s // steps
-                count += 1
-                if dashed and count % 4 >= 2:
-                    continue
-                cells[y // 4][x // 2] |= _BRAILLE_BITS[y % 4][x % 2]
-                owner[y // 4][x // 2] = index
-    fmt = (lambda v: f"{10 ** v:.3g}") if log else (lambda v: f"{v:.3g}")
-    top_label, bottom_label = fmt(hi), fmt(lo)
-    pad = max(len(top_label), len(bottom_label))
-    for r in range(height):
-        label = top_label if r == 0 else bottom_label if r == height - 1 else ""
-        text.append(f"{label:>{pad}} ┤" if label else " " * pad + " │", style="dim")
-        for c in range(width):
-            ch = chr(0x2800 + cells[r][c]) if cells[r][c] else " "
-            style = SERIES_STYLES[owner[r][c] % len(SERIES_STYLES)] if color and owner[r][c] >= 0 else ""
-            text.append(ch, style=style)
-        text.append("\n")
-    axis = f"1{' ' * max(0, width - len(str(n_max)) - 1)}{n_max}"
-    text.append(" " * pad + " └" + "─" * width + "\n", style="dim")
-    text.append(" " * (pad + 2) + axis + " epoch", style="dim")
-    return text
+def _short(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "auto" if value is None else str(value)
 
 
 # --------------------------------------------------------------------------------------------
-# Tables
+# Around a run: header, metrics table, final table, footer
 # --------------------------------------------------------------------------------------------
-
-
-def render_metrics_table(records: dict) -> Table:
-    """Latest metrics per model: ``records`` maps model name -> last EpochRecord."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    named = len(records) > 1
-    if named:
-        table.add_column("model", style="cyan")
-    for col in ("epoch", "train loss", "train acc", "val loss", "val acc", "time/epoch", "samples/s"):
-        table.add_column(col, justify="right")
-    for name, r in records.items():
-        row = [f"{r.epoch}/{r.epochs}", fmt_loss(r.train_loss), fmt_pct(r.train_acc), fmt_loss(r.val_loss),
-               fmt_pct(r.val_acc), fmt_seconds(r.seconds), fmt_rate(r.samples_per_s)]
-        if named:
-            row.insert(0, name + (" ■" if r.stopped else ""))
-        table.add_row(*row)
-    return table
 
 
 def render_header(header: dict) -> Text:
@@ -265,21 +113,72 @@ def render_header(header: dict) -> Text:
     text.append(f"  {header['title']}\n", style="bold")
     text.append("device: ", style="dim")
     text.append(header["device_label"], style="bold")
-    text.append(f" ({header['device_reason']})\n")
-    config = header.get("config", {})
-    text.append("settings: ", style="dim")
-    text.append("  ".join(f"{k}={_short(v)}" for k, v in config.items() if v is not None))
+    text.append(f" ({header['device_reason']})")
+    if header.get("precision"):
+        text.append(f", precision {header['precision']}")
+    text.append("\nsettings: ", style="dim")
+    skip = {"data_dir"} if header.get("config", {}).get("data_dir") is None else set()
+    text.append("  ".join(f"{k}={_short(v)}" for k, v in header.get("config", {}).items() if k not in skip))
     if header.get("quick"):
         text.append("  (--quick)", style="yellow")
     return text
 
 
-def _short(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _numeric_table(columns: list[tuple[str, str]], rows: list[list[str]], width: int | None, **kwargs) -> Table:
+    """A table whose number columns are never cut: headers stack their words when the width is short."""
+    natural = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, (h, _) in enumerate(columns)) if rows else 0
+    stack = width is not None and natural > width
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, **kwargs)
+    for i, (header, kind) in enumerate(columns):
+        cells = [r[i] for r in rows]
+        longest = max((len(c) for c in cells), default=1)
+        title = header.replace(" ", "\n") if stack and kind != "text" else header
+        if kind == "text":
+            table.add_column(title, style="cyan" if i == 0 else None, overflow="fold")
+        else:
+            table.add_column(title, justify="right", no_wrap=True, min_width=longest)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def render_metrics_table(records: dict, width: int | None = None, has_val: bool = True) -> Table:
+    """Latest metrics per model: ``records`` maps model name -> last EpochRecord (train: running, train mode)."""
+    named = len(records) > 1
+    has_acc = any(r.train_acc is not None for r in records.values())
+    columns = ([("model", "text")] if named else []) + [("epoch", "n"), ("train loss", "n")]
+    columns += [("train acc", "n")] if has_acc else []
+    columns += ([("val loss", "n")] + ([("val acc", "n")] if has_acc else [])) if has_val else []
+    wide = width is None or width >= 86 + (12 if named else 0)
+    columns += [("time/epoch", "n"), ("samples/s", "n")] if wide else []
+    rows = []
+    for name, r in records.items():
+        row = ([name + (" ■" if r.stopped else "")] if named else []) + [f"{r.epoch}/{r.epochs}", fmt_loss(r.train_loss)]
+        row += [fmt_pct(r.train_acc)] if has_acc else []
+        row += ([fmt_loss(r.val_loss)] + ([fmt_pct(r.val_acc)] if has_acc else [])) if has_val else []
+        row += [fmt_seconds(r.seconds), fmt_rate(r.samples_per_s)] if wide else []
+        rows.append(row)
+    return _numeric_table(columns, rows, width)
+
+
+def render_result_table(spec: dict, width: int | None = None) -> RenderableType:
+    """A demo's final table (``session.table``): the lesson in numbers, with how it was measured."""
+    columns = [(str(h), str(k)) for h, k in spec["columns"]]
+    sparks = [i for i, (_, k) in enumerate(columns) if k == "spark"]
+    rows = [list(r) for r in spec["rows"]]
+    for i in sparks:  # one log scale per column, so the rows compare
+        values = [v for r in rows for v in (r[i] or []) if isinstance(v, (int, float)) and v > 0]
+        hi = max(values, default=1.0)
+        lo = max(min(values, default=1.0), hi * 1e-12)
+        spark_width = max(8, min(30, (width or 80) - 40))
+        for r in rows:
+            r[i] = sparkline(r[i] or [lo], lo, hi, spark_width)
+    cells = [[fmt_cell(v, "text" if i in sparks else columns[i][1]) for i, v in enumerate(r)] for r in rows]
+    table = _numeric_table([(h, "spark" if i in sparks else k) for i, (h, k) in enumerate(columns)], cells, width)
+    parts: list[RenderableType] = [Text(str(spec.get("title", "")), style="bold"), table]
+    if spec.get("caption"):
+        parts.append(Text(str(spec["caption"]), style="dim"))
+    return Group(*parts)
 
 
 def headline(metrics: dict) -> str:
@@ -298,25 +197,37 @@ def headline(metrics: dict) -> str:
     return "  ".join(parts)
 
 
-def render_footer(outcome, plot_path=None) -> Text:
+def render_footer(outcome) -> Text:
     text = Text()
     text.append("done ", style="bold green")
     text.append(f"in {fmt_seconds(outcome.seconds)} on {outcome.device_label}")
-    text.append(f"  ·  {fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s\n")
-    text.append("result: ", style="dim")
-    text.append(headline(outcome.metrics), style="bold")
-    models = outcome.metrics.get("models")
-    if isinstance(models, dict):
-        for name, final in models.items():
-            text.append(f"\n  {name}: ", style="cyan")
-            text.append(f"val loss {fmt_loss(final.get('val_loss'))}  val acc {fmt_pct(final.get('val_acc'))}"
-                        f"  train acc {fmt_pct(final.get('train_acc'))}  epochs {final.get('epochs_run')}")
-            if final.get("stopped_epoch"):
-                text.append(f" (stopped early at {final['stopped_epoch']})")
-    if plot_path:
-        text.append(f"\nplot saved to {plot_path}", style="dim")
-    text.append("\nrecorded in your demo journal (dnn-tutor demo --history)", style="dim")
+    if outcome.train_seconds:
+        text.append(f" (of which training {fmt_seconds(outcome.train_seconds)} at "
+                    f"{fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s)")
+    if outcome.table is None:
+        text.append("\nresult: ", style="dim")
+        text.append(headline({k: v for k, v in outcome.metrics.items() if k != "epochs_run"}), style="bold")
+    if outcome.plot_path:
+        text.append(f"\nplot saved to {outcome.plot_path}", style="dim")
+    if outcome.journal_id is not None:
+        text.append("\nrecorded in your demo journal (dnn-tutor demo --history)", style="dim")
     return text
+
+
+def render_outcome(outcome, width: int | None = None) -> RenderableType:
+    """After the live view: the final table, the demo's heat maps, then the footer."""
+    parts: list[RenderableType] = []
+    if outcome.table:
+        parts.append(render_result_table(outcome.table, width))
+    for group in outcome.figures.get("heatmaps", []):
+        parts.append(render_heatmaps(group, width or 80))
+    parts.append(render_footer(outcome))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Lists: demos, journal, data cache, bench
+# --------------------------------------------------------------------------------------------
 
 
 def render_demo_list(demos) -> Table:
@@ -330,47 +241,71 @@ def render_demo_list(demos) -> Table:
     return table
 
 
+def _defaults(demo_id: str) -> dict:
+    """The demo's Config defaults in declaration order ({} for a demo this version does not know)."""
+    import dataclasses
+
+    from tutor.demos import registry
+
+    try:
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(registry.load(registry.get(demo_id)).Config()).items()}
+    except Exception:  # noqa: BLE001 - an unknown or renamed demo in an old journal
+        return {}
+
+
 def _varying_settings(runs) -> dict[int, str]:
-    """Per run, the settings worth reading: those that differ between runs of the same demo
-    (always including epochs and lr when present), so runs can be compared at a glance."""
+    """Per run, the settings worth reading, in the demo's own order: those that differ from the
+    demo's defaults or between runs of the same demo (the seed and data folder are left out)."""
     skip = {"seed", "data_dir"}
     by_demo: dict[str, list] = {}
     for run in runs:
-        by_demo.setdefault(run.demo_id, []).append(run)
+        by_demo.setdefault(str(run.demo_id), []).append(run)
     shown: dict[int, str] = {}
-    for group in by_demo.values():
-        keys = sorted({k for r in group for k in r.config})
-        varying = [k for k in keys if k not in skip and len({repr(r.config.get(k)) for r in group}) > 1]
-        core = [k for k in ("epochs", "lr") if k in keys and k not in varying]
+    for demo_id, group in by_demo.items():
+        defaults = _defaults(demo_id)
+        keys = list(defaults) + sorted({str(k) for r in group for k in r.config} - set(defaults))
+        varying = {k for k in keys if len({repr(r.config.get(k)) for r in group}) > 1}
         for r in group:
-            chosen = core + varying
-            if len(group) == 1:
-                chosen = [k for k in keys if k not in skip and r.config.get(k) is not None]
-            shown[r.id] = "  ".join(f"{k}={_short(r.config.get(k))}" for k in chosen)
+            chosen = [k for k in keys if k not in skip and k in r.config
+                      and (k in varying or k not in defaults or r.config.get(k) != defaults[k])]
+            shown[r.id] = " ".join(f"{k}={_short(r.config.get(k))}" for k in chosen) or "(defaults)"
     return shown
 
 
+def _key_result(metrics: dict) -> str:
+    """The run's main figure: its first accuracy (else its first loss), e.g. ``test 97.2%``."""
+    for suffix, fmt in (("acc", fmt_pct), ("loss", fmt_loss)):
+        for key, value in metrics.items():
+            if key.endswith(suffix) and isinstance(value, (int, float)) and not isinstance(value, bool):
+                label = key[: -len(suffix)].rstrip("_").replace("_", " ")
+                return f"{label} {fmt(value)}".strip() if suffix == "acc" else f"{label} loss {fmt(value)}".strip()
+    return "—"
+
+
 def render_history(runs) -> RenderableType:
+    """The journal as a compact table: one line per run, at most 80 columns."""
     if not runs:
         return Text("No demo runs recorded yet: try dnn-tutor demo xor", style="dim")
-    table = Table(title="Demo journal (most recent first; settings that differ between runs)", box=box.SIMPLE_HEAVY,
-                  title_justify="left")
-    table.add_column("when (UTC)", style="dim", no_wrap=True)
-    table.add_column("demo", style="cyan", no_wrap=True)
-    table.add_column("device", no_wrap=True)
-    table.add_column("settings", overflow="fold", ratio=3)
-    table.add_column("result", ratio=2)
-    table.add_column("time", justify="right", no_wrap=True)
-    settings = _varying_settings(runs)
+    try:
+        settings = _varying_settings(runs)
+    except Exception:  # noqa: BLE001 - an odd imported row must not hide the others
+        settings = {}
+    rows = []
     for run in runs:
-        metrics = {k: v for k, v in run.metrics.items() if k.endswith("acc") or k == "test_loss"}
-        result = headline(metrics)
-        if isinstance(run.metrics.get("data"), str):
-            result += f"  ({run.metrics['data']})"
-        if run.metrics.get("stopped_epoch"):
-            result += f"  stopped at {run.metrics['stopped_epoch']}"
-        table.add_row(run.at[:16].replace("T", " "), run.demo_id, run.device, settings.get(run.id, ""),
-                      result, fmt_seconds(run.seconds))
+        metrics = run.metrics if isinstance(run.metrics, dict) else {}
+        rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20], _key_result(metrics),
+                     fmt_seconds(run.seconds if isinstance(run.seconds, (int, float)) else None),
+                     settings.get(run.id, "")])
+    table = Table(title="Demo journal, newest first", caption="settings: those that differ from the demo's defaults",
+                  box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left", pad_edge=False,
+                  show_edge=False, collapse_padding=True)
+    for i, header in enumerate(("when (UTC)", "demo", "result", "time")):
+        table.add_column(header, style="dim" if i == 0 else "cyan" if i == 1 else None, no_wrap=True,
+                         justify="right" if i == 3 else "left", min_width=max(len(r[i]) for r in rows))
+    table.add_column("settings", no_wrap=True, overflow="ellipsis", max_width=40)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -396,10 +331,8 @@ def render_bench(result: dict) -> RenderableType:
                 f"{result['repeats']} repeats after a warm-up  ·  threads {result.get('threads', '—')}\n")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("loop")
-    table.add_column("s/epoch", justify="right")
-    table.add_column("samples/s", justify="right")
-    table.add_column("x floor", justify="right")
-    table.add_column("test acc (mean)", justify="right")
+    for header in ("s/epoch", "samples/s", "x floor", "test acc (mean)"):
+        table.add_column(header, justify="right", no_wrap=True)
     for key in ("engine", "dataloader"):
         r = result[key]
         table.add_row(r["label"], f"{r['seconds_per_epoch']:.3f}", f"{r['samples_per_s']:,.0f}",
@@ -415,234 +348,3 @@ def render_bench(result: dict) -> RenderableType:
         f"measured matmul rate = {floor['seconds_per_epoch']:.3f} s/epoch"
     )
     return Group(text, table, summary)
-
-
-# --------------------------------------------------------------------------------------------
-# Reporters
-# --------------------------------------------------------------------------------------------
-
-
-class PlainReporter(DemoReporter):
-    """Not a terminal: plain lines, at most ~50 epoch lines per model, always the last epoch."""
-
-    def __init__(self):
-        self.every = 1
-        self.named = False
-
-    def _print(self, line: str) -> None:
-        from tutor import console
-
-        console.out(Text(line), soft_wrap=True)
-
-    def run_start(self, header):
-        from tutor import console
-
-        console.out(render_header(header), soft_wrap=True)
-
-    def fit_start(self, info):
-        self.every = max(1, math.ceil(info.epochs * len(info.names) / (MAX_PLAIN_LINES - 2 * len(info.names))))
-        self.named = len(info.names) > 1
-        if info.title:
-            self._print(info.title)
-
-    def epoch_end(self, record, view):
-        if record.epoch == 1 or record.last or record.epoch % self.every == 0:
-            self._print(epoch_line(record, self.named))
-
-    def note(self, text):
-        self._print(f"note: {text}")
-
-
-class JsonReporter(DemoReporter):
-    """``--json``: one compact JSON object per epoch on stdout; notes on stderr."""
-
-    def __init__(self, demo_id: str):
-        self.demo_id = demo_id
-
-    def epoch_end(self, record, view):
-        sys.stdout.write(json.dumps({"type": "epoch", "demo": self.demo_id, **record.to_dict()}, default=str) + "\n")
-        sys.stdout.flush()
-
-    def note(self, text):
-        from tutor import console
-
-        console.err(Text(f"note: {text}"))
-
-
-class LiveReporter(DemoReporter):
-    """A terminal: a rich Live view refreshed at most :data:`MAX_REFRESH_PER_S` times a second."""
-
-    def __init__(self):
-        from tutor import console
-
-        self.console = console.stdout_console()
-        self.live = None
-        self.info = None
-        self.records: dict = {}
-        self.histories: dict[str, list] = {}
-        self.grids: dict[str, np.ndarray] = {}
-        self.batch: tuple[int, int] | None = None
-        self.last_refresh = 0.0
-        self.started = 0.0
-        self.previous: list[tuple[str, list]] = []  # (label, history) of earlier fits in this run
-
-    # -- layout ----------------------------------------------------------------
-    def _sizes(self) -> tuple[int, int, int]:
-        width = self.console.width or 100
-        side = width >= 96 and self.info is not None and self.info.boundary is not None
-        board = min(44, max(24, (width - 6) // 2 - 6)) if side else min(60, width - 4)
-        chart = max(20, (width - board - 16) if side else width - 14)
-        return board, min(chart, 60), width
-
-    def _progress(self) -> RenderableType:
-        info = self.info
-        epochs = info.epochs
-        done = max((r.epoch for r in self.records.values()), default=0)
-        fraction = done / max(epochs, 1)
-        if self.batch and done < epochs:
-            b, nb = self.batch
-            fraction = (done + b / nb) / max(epochs, 1)
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / fraction * (1 - fraction) if fraction > 0 else None
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column()
-        grid.add_column()
-        grid.add_column()
-        label = Text(f"epoch {done}/{epochs}", style="bold")
-        bar = ProgressBar(total=1.0, completed=min(fraction, 1.0), width=30)
-        grid.add_row(label, bar, Text(f"{100 * fraction:.0f}%  {fmt_seconds(elapsed)} elapsed"
-                                      + (f", ~{fmt_seconds(eta)} left" if eta is not None and fraction < 1 else ""),
-                                      style="dim"))
-        return grid
-
-    def _charts(self, width: int) -> RenderableType:
-        names = list(self.histories)
-        several = len(names) > 1
-        loss_series, acc_series = [], []
-        for name in names:
-            hist = self.histories[name]
-            prefix = f"{name} " if several else ""
-            if not several:
-                loss_series.append((f"{prefix}train", [r.train_loss for r in hist]))
-            if self.info.has_val:
-                loss_series.append((f"{prefix}val" if not several else name, [r.val_loss for r in hist]))
-            if hist and hist[-1].train_acc is not None:
-                if not several:
-                    acc_series.append(("train", [r.train_acc for r in hist]))
-                if self.info.has_val:
-                    acc_series.append(("val" if not several else name, [r.val_acc for r in hist]))
-        if several and not self.info.has_val:
-            loss_series = [(n, [r.train_loss for r in self.histories[n]]) for n in names]
-        # Earlier fits of this demo (run one after another) stay on the charts for comparison.
-        key = "val_loss" if self.info.has_val else "train_loss"
-        for label, hist in reversed(self.previous[-3:]):
-            loss_series.insert(0, (label, [getattr(r, key) for r in hist]))
-            if acc_series and hist and hist[-1].train_acc is not None:
-                acc_series.insert(0, (label, [r.val_acc if self.info.has_val else r.train_acc for r in hist]))
-        parts = [render_chart(loss_series, width, 7, title="loss" + (" (val)" if several and self.info.has_val else ""),
-                              log=True)]
-        if acc_series:
-            parts.append(render_chart(acc_series, width, 5, title="accuracy" + (" (val)" if several else "")))
-        return Group(*parts)
-
-    def _view(self) -> RenderableType:
-        board, chart, width = self._sizes()
-        parts: list[RenderableType] = [self._progress(), render_metrics_table(self.records)]
-        charts = self._charts(chart)
-        boards = []
-        if self.info.boundary is not None:
-            for name, grid in self.grids.items():
-                title = f"decision boundary{f' · {name}' if len(self.grids) > 1 else ''}"
-                boards.append(render_boundary(grid, self.info.boundary, title=title))
-        if boards and width >= 96:
-            row = Table.grid(padding=(0, 3))
-            row.add_column()
-            row.add_column()
-            row.add_row(Group(*boards[:2]), charts)
-            parts.append(row)
-        else:
-            parts.extend(boards[:1])
-            parts.append(charts)
-        return Group(*parts)
-
-    def _grid_size(self) -> tuple[int, int]:
-        board, _, width = self._sizes()
-        n = max(1, len(self.info.names))
-        height = self.console.height or 40
-        # Fit the terminal: beside the charts (wide) the board has the charts' height to itself;
-        # stacked above them (narrow) it shares the screen with ~30 lines of table and charts.
-        spare = height - (10 if width >= 96 else 32)
-        lines = max(6, min(16 if n == 1 else 9, spare if n == 1 else spare // 2))
-        return board, (2 * lines if not no_color() else lines)
-
-    # -- reporter --------------------------------------------------------------
-    def run_start(self, header):
-        self.console.print(render_header(header))
-
-    def fit_start(self, info):
-        from rich.live import Live
-
-        self.info = info
-        self.records, self.histories, self.grids = {}, {n: [] for n in info.names}, {}
-        self.batch = None
-        self.started = time.perf_counter()
-        if info.title:
-            self.console.print(Text(info.title, style="bold"))
-        self.live = Live(self._progress(), console=self.console, auto_refresh=False, transient=False,
-                         redirect_stdout=False, redirect_stderr=False)
-        self.live.start()
-
-    def batch_end(self, name, epoch, batch, n_batches):
-        self.batch = (batch, n_batches)
-        now = time.perf_counter()
-        if now - self.last_refresh >= 1.0 / MAX_REFRESH_PER_S and self.records:
-            self._refresh(now)
-
-    def epoch_end(self, record, view):
-        self.batch = None
-        self.records[record.model] = record
-        self.histories.setdefault(record.model, []).append(record)
-        now = time.perf_counter()
-        due = now - self.last_refresh >= 1.0 / MAX_REFRESH_PER_S
-        if due or record.last or record.model not in self.grids:
-            if self.info.boundary is not None:
-                w, h = self._grid_size()
-                self.grids[record.model] = view.boundary_grid(w, h)
-            if due or record.last:
-                self._refresh(now)
-
-    def _refresh(self, now: float) -> None:
-        if self.live is not None:
-            self.live.update(self._view(), refresh=True)
-        self.last_refresh = now
-
-    def fit_end(self, results):
-        if self.live is not None:
-            self.live.update(self._view(), refresh=True)
-            self.live.stop()
-            self.live = None
-        for result in results:
-            label = result.name if len(results) > 1 or not self.info.title else self.info.title
-            self.previous.append((label[:24], result.history))
-
-    def note(self, text):
-        line = Text("note: ", style="dim")
-        line.append(text)
-        if self.live is not None:
-            self.live.console.print(line)
-        else:
-            self.console.print(line)
-
-    def close(self):
-        if self.live is not None:
-            self.live.stop()
-            self.live = None
-
-
-def make_reporter(demo_id: str, as_json: bool) -> DemoReporter:
-    """JSON for ``--json``, the live view in a terminal, plain lines otherwise."""
-    if as_json:
-        return JsonReporter(demo_id)
-    if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
-        return LiveReporter()
-    return PlainReporter()

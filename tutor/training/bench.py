@@ -1,13 +1,25 @@
 """``dnn-tutor bench``: the engine against a canonical PyTorch tutorial loop, same model/data/device/seed.
 
 The canonical loop is what most tutorials write: ``TensorDataset`` + ``DataLoader(shuffle=True)``,
-``zero_grad`` / ``backward`` / ``step`` and ``loss.item()`` per batch, a default ``Adam``. Both loops
-train a fresh copy of the same model (same initial weights) for ``epochs`` epochs, interleaved over
-``repeats`` after one warm-up epoch each; the median seconds per epoch are reported with the final
-test accuracies (mean over the repeats; repeat r shuffles with seed + r in both loops). The
-arithmetic floor is the training FLOPs per epoch (forward + backward of every
-Linear layer: 3 x 2 x in x out per sample) over this machine's measured matmul rate on the same
-layer shapes: no loop can beat it, and each loop's time is given as a multiple of it.
+``zero_grad`` / ``backward`` / ``step`` and ``loss.item()`` per batch, a default ``Adam``.
+
+How the figures are taken, so that they can be trusted on a busy machine:
+
+- Same work: every loop trains a fresh copy of the same model (same initial weights) on the same
+  data, on the same device, with the same threads (``threads``, default the engine's automatic
+  choice, fixed for the whole bench). The engine and the DataLoader loop both run in fp32
+  (TF32 matmuls on CUDA for both); the engine's default precision (``precision``, default
+  ``auto``) runs beside them when it resolves to something else (bf16 on hardware that has it).
+- Paired and interleaved: after one warm-up epoch of each loop, every repeat runs each loop for
+  ``epochs`` epochs back to back, the order alternating between repeats; repeat r shuffles with
+  seed + r in every loop. The speed-up is the median of the per-repeat ratios (each ratio compares
+  epochs taken moments apart), next to the ratio of the median epoch times.
+- The arithmetic floor: training FLOPs per epoch (forward + backward of every Linear layer:
+  3 x 2 x in x out per sample) over the median of many short timings of the same matmuls (the
+  layer shapes at this batch size), taken in slices between the repeats so they see the same
+  machine as the epochs. No loop can beat it; each loop's time is given as a multiple of it.
+- The load average before and after goes into the result: figures from a busy machine say so.
+
 This module never prints (``note`` is called with progress lines when given).
 """
 
@@ -17,6 +29,7 @@ import statistics
 import time
 from pathlib import Path
 from typing import Callable
+
 
 def _shared_mnist() -> Path:
     """The MNIST test set beside a development checkout (``../shared/data/mnist-t10k``), or
@@ -90,43 +103,105 @@ def dataloader_epochs(model, x, y, epochs: int, batch_size: int, lr: float, devi
     return times
 
 
-def matmul_rate(model, batch_size: int, device, seconds: float = 0.6) -> float:
-    """Measured FLOP/s of forward matmuls with the model's Linear shapes at this batch size."""
-    import torch
+class MatmulFloor:
+    """Timings of the model's forward matmuls at one batch size, taken a few at a time.
 
-    shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    xs = [torch.randn(batch_size, i, device=device) for i, _ in shapes]
-    ws = [torch.randn(o, i, device=device) for i, o in shapes]
-    flops = sum(2 * batch_size * i * o for i, o in shapes)
-    best = 0.0
-    deadline = time.perf_counter() + seconds
-    with torch.inference_mode():
-        for _ in range(3):  # warm-up
-            for x, w in zip(xs, ws):
-                torch.mm(x, w.t())
-        _sync(device)
-        while time.perf_counter() < deadline:
-            reps = 20
-            start = time.perf_counter()
-            for _ in range(reps):
-                for x, w in zip(xs, ws):
-                    torch.mm(x, w.t())
+    Each sample times ``reps`` passes over every Linear shape (~10 ms); :attr:`rate` is the FLOP/s
+    of the median sample, so one stall (another process taking the core) cannot move it much.
+    """
+
+    def __init__(self, model, batch_size: int, device, dtype=None):
+        import torch
+
+        self.device = device
+        dtype = dtype or torch.float32
+        shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        self.xs = [torch.randn(batch_size, i, device=device, dtype=dtype) for i, _ in shapes]  # (B, in)
+        self.ws = [torch.randn(o, i, device=device, dtype=dtype) for i, o in shapes]  # (out, in)
+        self.flops = sum(2 * batch_size * i * o for i, o in shapes)
+        self.samples: list[float] = []  # seconds per pass over the shapes
+        self.reps = 1
+        with torch.inference_mode():
+            self._pass()
             _sync(device)
-            best = max(best, reps * flops / (time.perf_counter() - start))
-    return best
+            start = time.perf_counter()
+            self._pass()
+            _sync(device)
+            one = max(time.perf_counter() - start, 1e-6)
+        self.reps = max(1, min(1000, int(0.01 / one)))
+
+    def _pass(self) -> None:
+        import torch
+
+        for x, w in zip(self.xs, self.ws):
+            torch.mm(x, w.t())  # (B, out)
+
+    def sample(self, count: int = 5) -> None:
+        import torch
+
+        with torch.inference_mode():
+            self._pass()  # wake the thread pool
+            for _ in range(count):
+                start = time.perf_counter()
+                for _ in range(self.reps):
+                    self._pass()
+                _sync(self.device)
+                self.samples.append((time.perf_counter() - start) / self.reps)
+
+    @property
+    def rate(self) -> float:
+        """FLOP/s of the median timing (0.0 before any sample)."""
+        if not self.samples or not self.flops:
+            return 0.0
+        return self.flops / statistics.median(self.samples)
+
+
+def matmul_rate(model, batch_size: int, device, samples: int = 15) -> float:
+    """Measured FLOP/s of forward matmuls with the model's Linear shapes at this batch size
+    (the median of ``samples`` short timings)."""
+    floor = MatmulFloor(model, batch_size, device)
+    floor.sample(samples)
+    return floor.rate
+
+
+def _load_average() -> list[float] | None:
+    import os
+
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def _figures(label: str, times: list[float], per_repeat: list[float], accs: list[float], n: int,
+             floor_s: float, precision: str) -> dict:
+    seconds = statistics.median(times)
+    return {"label": label, "precision": precision, "seconds_per_epoch": seconds, "samples_per_s": n / seconds,
+            "x_floor": seconds / floor_s if floor_s else None, "test_acc": statistics.fmean(accs),
+            "test_accs": accs, "epoch_times": times, "repeat_seconds": per_repeat}
 
 
 def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: int = 2, repeats: int = 3,
               batch_size: int = 128, limit: int | None = None, hidden: str | None = None, seed: int = 0,
-              lr: float = 1e-3, note: Callable | None = None) -> dict:
-    """Time both loops; returns a JSON-ready dict (see ``dnn-tutor bench --json``)."""
+              lr: float = 1e-3, note: Callable | None = None, threads: int | None = None,
+              precision: str | None = "auto") -> dict:
+    """Time the loops; returns a JSON-ready dict (see ``dnn-tutor bench --json``).
+
+    ``threads``: CPU threads for every loop (None: the engine's automatic choice, made once).
+    ``precision``: the engine's default precision to report beside the fp32 comparison
+    (``"auto"``, ``"bf16"`` or ``"fp32"``; fp32 adds no third loop).
+    """
     import numpy as np
     import torch
 
     from tutor.device import pick_device, torch_device
+    from tutor.errors import TutorError
     from tutor.training.engine import auto_threads, evaluate, fit
     from tutor.training.models import count_parameters, mlp_flops_per_sample
+    from tutor.training.precision import matmul_scope, resolve_precision
 
+    if threads is not None and threads < 1:
+        raise TutorError("--threads must be at least 1")
     choice = pick_device(device)
     dev = torch_device(choice)
     data = _load(data_dir, seed)
@@ -140,12 +215,10 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
     n = len(x_train)
     model0, label = _build(hidden, in_features, seed)
     initial = {k: v.clone() for k, v in model0.state_dict().items()}
-    threads = auto_threads(model0, batch_size, dev)
-    torch.set_num_threads(threads)
-    if note:
-        note(f"bench: {label} on {data.description}"
-             + (f" (first {n:,} images)" if limit else "") + f", {choice.label}, batch {batch_size}, {threads} thread(s)")
-
+    default = resolve_precision(precision or "auto", dev, model0, batch_size)
+    previous_threads = torch.get_num_threads()
+    threads = threads or auto_threads(model0, batch_size, dev)
+    load_before = _load_average()
     x_cpu = torch.from_numpy(x_train)
     y_cpu = torch.from_numpy(y_train)
 
@@ -154,58 +227,93 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
         model.load_state_dict(initial)
         return model.to(dev)
 
-    def engine_run(n_epochs: int, run_seed: int):
-        model = fresh()
-        result = fit(model, (x_train, y_train), None, task="classification", epochs=n_epochs,
-                     batch_size=batch_size, lr=lr, optimizer="adam", device=dev, seed=run_seed, threads=threads)
-        per_epoch = [r.seconds for r in result.history]
-        return per_epoch, model, result.optimizer
+    def engine_loop(prec: str):
+        def run(n_epochs: int, run_seed: int):
+            model = fresh()
+            result = fit(model, (x_train, y_train), None, task="classification", epochs=n_epochs,
+                         batch_size=batch_size, lr=lr, optimizer="adam", device=dev, seed=run_seed,
+                         threads=threads, precision=prec)
+            return [r.seconds for r in result.history], model, result.optimizer
+        return run
 
-    def loader_run(n_epochs: int, run_seed: int):
+    def loader_loop(n_epochs: int, run_seed: int):
         model = fresh()
         torch.manual_seed(run_seed)  # dropout masks, as fit() does
-        times = dataloader_epochs(model, x_cpu, y_cpu, n_epochs, batch_size, lr, dev, run_seed)
-        return times, model
+        with matmul_scope(dev):
+            times = dataloader_epochs(model, x_cpu, y_cpu, n_epochs, batch_size, lr, dev, run_seed)
+        return times, model, "adam (default)"
 
-    # warm-up: one epoch each (allocator, kernels, lazy imports)
-    engine_run(1, seed)
-    loader_run(1, seed)
-    engine_times: list[float] = []
-    loader_times: list[float] = []
-    engine_accs: list[float] = []
-    loader_accs: list[float] = []
+    loops = {"engine": (engine_loop("fp32"), "fp32"), "dataloader": (loader_loop, "fp32")}
+    if default.name != "fp32":
+        loops["engine_default"] = (engine_loop(default.name), default.name)
+    times: dict[str, list[float]] = {k: [] for k in loops}
+    per_repeat: dict[str, list[float]] = {k: [] for k in loops}
+    accs: dict[str, list[float]] = {k: [] for k in loops}
     opt_label = ""
-    for r in range(repeats):  # interleaved; repeat r shuffles with seed + r in both loops
-        times, model, opt_label = engine_run(epochs, seed + r)
-        engine_times += times
-        engine_accs.append(evaluate(model, x_test, data.y_test, device=dev)["acc"])
-        times, model = loader_run(epochs, seed + r)
-        loader_times += times
-        loader_accs.append(evaluate(model, x_test, data.y_test, device=dev)["acc"])
+    torch.set_num_threads(threads)
+    try:
         if note:
-            note(f"repeat {r + 1}/{repeats}: engine {statistics.median(engine_times):.3f} s/epoch, "
-                 f"DataLoader {statistics.median(loader_times):.3f} s/epoch")
-    engine_acc = statistics.fmean(engine_accs)
-    loader_acc = statistics.fmean(loader_accs)
+            note(f"bench: {label} on {data.description}" + (f" (first {n:,} images)" if limit else "")
+                 + f", {choice.label}, batch {batch_size}, {threads} thread(s), engine default precision "
+                 f"{default.label} ({default.reason})")
+        floor = MatmulFloor(model0.to(dev), batch_size, dev)
+        floor_bf16 = MatmulFloor(model0, batch_size, dev, torch.bfloat16) if "engine_default" in loops else None
+        for key, (loop, _) in loops.items():  # warm-up: one epoch each (allocator, kernels, lazy imports)
+            loop(1, seed)
+        for r in range(repeats):
+            order = list(loops) if r % 2 == 0 else list(reversed(loops))
+            for key in order:
+                loop, prec = loops[key]
+                epoch_times, model, label_opt = loop(epochs, seed + r)
+                if key == "engine":
+                    opt_label = label_opt
+                times[key] += epoch_times
+                per_repeat[key].append(statistics.median(epoch_times))
+                accs[key].append(evaluate(model, x_test, data.y_test, device=dev, precision=prec)["acc"])
+            floor.sample(5)
+            if floor_bf16 is not None:
+                floor_bf16.sample(5)
+            if note:
+                note(f"repeat {r + 1}/{repeats}: " + ", ".join(
+                    f"{k} {statistics.median(v):.3f} s/epoch" for k, v in times.items()))
+    finally:
+        torch.set_num_threads(previous_threads)
 
     flops_per_epoch = mlp_flops_per_sample(model0) * n
-    rate = matmul_rate(model0.to(dev), batch_size, dev)
-    floor_s = flops_per_epoch / rate if rate else 0.0
-    e_s = statistics.median(engine_times)
-    l_s = statistics.median(loader_times)
-    return {
+    floor_s = flops_per_epoch / floor.rate if floor.rate else 0.0
+    floor16_s = flops_per_epoch / floor_bf16.rate if floor_bf16 is not None and floor_bf16.rate else 0.0
+    engine_name = opt_label.replace(" (", " ").rstrip(")")
+    result = {
         "model": f"{label}, {count_parameters(model0):,} parameters",
         "data": data.description + (f" (first {n:,} training images)" if limit else ""),
         "data_source": data.source,
         "device": choice.label, "device_reason": choice.reason, "threads": threads,
         "n_train": n, "batch_size": batch_size, "epochs": epochs, "repeats": repeats, "seed": seed,
-        "engine": {"label": f"engine, {opt_label.replace(' (', ' ').rstrip(')')}", "seconds_per_epoch": e_s,
-                   "samples_per_s": n / e_s, "x_floor": e_s / floor_s if floor_s else None,
-                   "test_acc": engine_acc, "test_accs": engine_accs, "epoch_times": engine_times},
-        "dataloader": {"label": "DataLoader loop, adam default", "seconds_per_epoch": l_s,
-                       "samples_per_s": n / l_s, "x_floor": l_s / floor_s if floor_s else None,
-                       "test_acc": loader_acc, "test_accs": loader_accs, "epoch_times": loader_times},
-        "speedup": l_s / e_s,
-        "accuracy_gap": abs(engine_acc - loader_acc),
-        "floor": {"flops_per_epoch": flops_per_epoch, "matmul_gflops": rate / 1e9, "seconds_per_epoch": floor_s},
+        "precision": {"requested": precision or "auto", "default": default.name, "label": default.label,
+                      "reason": default.reason},
+        "engine": _figures(f"engine, {engine_name}, fp32", times["engine"], per_repeat["engine"], accs["engine"],
+                           n, floor_s, "fp32"),
+        "dataloader": _figures("DataLoader loop, adam default, fp32", times["dataloader"], per_repeat["dataloader"],
+                               accs["dataloader"], n, floor_s, "fp32"),
+        "engine_default": None,
+        "floor": {"flops_per_epoch": flops_per_epoch, "matmul_gflops": floor.rate / 1e9,
+                  "seconds_per_epoch": floor_s, "samples": len(floor.samples)},
+        "load_average": {"before": load_before, "after": _load_average()},
     }
+    paired = [d / e for d, e in zip(per_repeat["dataloader"], per_repeat["engine"])]
+    result["paired_speedups"] = paired
+    result["speedup"] = statistics.median(paired)
+    result["speedup_of_medians"] = result["dataloader"]["seconds_per_epoch"] / result["engine"]["seconds_per_epoch"]
+    result["accuracy_gap"] = abs(result["engine"]["test_acc"] - result["dataloader"]["test_acc"])
+    if "engine_default" in loops:
+        result["engine_default"] = _figures(f"engine, {engine_name}, {default.name}", times["engine_default"],
+                                            per_repeat["engine_default"], accs["engine_default"], n,
+                                            floor16_s, default.name)
+        paired_default = [d / e for d, e in zip(per_repeat["dataloader"], per_repeat["engine_default"])]
+        result["paired_speedups_default"] = paired_default
+        result["speedup_default"] = statistics.median(paired_default)
+        result["floor"]["bf16_matmul_gflops"] = floor_bf16.rate / 1e9 if floor_bf16 is not None else None
+        result["floor"]["bf16_seconds_per_epoch"] = floor16_s
+    else:
+        result["speedup_default"] = result["speedup"]
+    return result

@@ -10,11 +10,16 @@ Synthetic sets (:func:`make_2d`): ``xor``, ``spiral``, ``circle``, ``moons``, ``
 Handwritten digits (:func:`load_digits_data`): MNIST from ``--data-dir`` (our own IDX reader), from
 the cache (downloaded by torchvision on first use when online), or - offline with nothing cached -
 scikit-learn's 8x8 digits (shipped inside the package, upsampled to 28x28 so the same nets apply).
+
+Sequences for the rnn demo (:func:`recall_first`, :func:`sine_windows`, :func:`sine_curve`) and
+slices of the 8x8 digits for the optimizers and transfer demos (:func:`digits_8x8`,
+:func:`split_by_class`, :func:`holdout_split`, :func:`labels_per_class`, :func:`place_on_canvas`).
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -89,6 +94,7 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25, 
 # IDX files (MNIST's format)
 # --------------------------------------------------------------------------------------------
 
+MAX_IDX_BYTES = 256 * 2**20  # unpacked; a cap so a hostile file cannot fill the memory
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -104,9 +110,11 @@ def read_idx(path: Path | str) -> np.ndarray:
             head = fh.read(2)
         opener = gzip.open if head == b"\x1f\x8b" else open
         with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raw = fh.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
         raise TutorError(f"cannot read IDX file {path}: {exc}") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise TutorError(f"{path} is larger than {MAX_IDX_BYTES // 2**20} MiB unpacked; MNIST's largest file is 45 MiB")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         magic = raw[:4].hex() if len(raw) >= 4 else raw.hex() or "empty"
         raise TutorError(
@@ -117,7 +125,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         raise TutorError(f"{path}: IDX header is truncated or has {ndim} dimensions")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize
     body = len(raw) - 4 - 4 * ndim
     if body != expected:
         raise TutorError(
@@ -186,8 +194,16 @@ def _images_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np
         raise TutorError(
             f"{images_path.name} holds {len(images)} images but {labels_path.name} holds {len(labels)} labels; they must match"
         )
+    if images.shape[1:] != (28, 28):
+        raise TutorError(f"{images_path}: expected 28x28 MNIST images, found {images.shape[1]}x{images.shape[2]}")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9):
+        bad = int(labels.max()) if int(labels.max()) > 9 else int(labels.min())
+        raise TutorError(f"{labels_path}: MNIST labels are digits 0-9, but this file holds the label {bad}")
     x = (images.astype(np.float32) / 255.0)[:, None, :, :]  # (N, 1, 28, 28)
     return x, labels.astype(np.int64)
+
+
+MIN_SPLIT_IMAGES = 50  # one IDX set split into training and test images: at least 40 + 10
 
 
 def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 2000, train_size: int = 8000) -> DigitData:
@@ -205,11 +221,17 @@ def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 
     if has_train and has_test:
         x_tr, y_tr = _images_labels(files["train_images"], files["train_labels"])
         x_te, y_te = _images_labels(files["test_images"], files["test_labels"])
+        for name, count in ((files["train_images"], len(x_tr)), (files["test_images"], len(x_te))):
+            if count == 0:
+                raise TutorError(f"{name} holds no images")
         return DigitData(x_tr, y_tr, x_te, y_te, "mnist",
                          f"MNIST from {directory}: {len(x_tr):,} train / {len(x_te):,} test images")
     if has_test or has_train:
         which = "test" if has_test else "train"
         x, y = _images_labels(files[f"{which}_images"], files[f"{which}_labels"])
+        if len(x) < MIN_SPLIT_IMAGES:
+            raise TutorError(f"{files[f'{which}_images']} holds {len(x)} image(s); splitting it into training and "
+                             f"test images needs at least {MIN_SPLIT_IMAGES}")
         order = np.random.default_rng(split_seed).permutation(len(x))
         n_test = min(test_size, len(x) // 5)
         n_train = min(train_size, len(x) - n_test)
@@ -360,3 +382,117 @@ def describe_cache() -> dict:
         "mnist_files": {k: str(v) for k, v in sorted(files.items())},
         "mnist_complete": len(files) == 4,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Sequences
+# --------------------------------------------------------------------------------------------
+
+
+def recall_first(n: int, length: int, n_symbols: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The "remember the first symbol" task: ``x`` (n, length, n_symbols + 1) float32, ``y`` (n,) int64.
+
+    Step 0 shows one of ``n_symbols`` symbols (one-hot) together with a start flag (the last
+    channel). Steps 1..length-1 show random distractor symbols from the same alphabet. The label is
+    the symbol of step 0, so a network must carry it unchanged across ``length - 1`` steps of
+    distraction; guessing gives ``1 / n_symbols``.
+    """
+    rng = np.random.default_rng(seed)
+    symbols = rng.integers(0, n_symbols, size=(n, length))  # (n, T) symbol at every step
+    x = np.zeros((n, length, n_symbols + 1), dtype=np.float32)  # (n, T, K+1)
+    rows = np.arange(n)[:, None]  # (n, 1)
+    steps = np.arange(length)[None, :]  # (1, T)
+    x[rows, steps, symbols] = 1.0  # one-hot symbols
+    x[:, 0, n_symbols] = 1.0  # the start flag marks the symbol to remember
+    y = symbols[:, 0].astype(np.int64)  # (n,) the first symbol
+    return x, y
+
+
+def sine_windows(n: int, window: int, noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of sine waves with random frequency, phase and amplitude; predict the next value.
+
+    ``x`` (n, window, 1) float32 and ``y`` (n,) float32. Each wave is
+    ``a * sin(w * t + phi)`` sampled at t = 0, 1, 2...; ``noise`` is added to the inputs only.
+    """
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.15, 0.45, size=(n, 1))  # (n, 1) radians per step: 14 to 42 steps a period
+    phi = rng.uniform(0.0, 2 * np.pi, size=(n, 1))  # (n, 1)
+    amp = rng.uniform(0.5, 1.0, size=(n, 1))  # (n, 1)
+    t = np.arange(window + 1)[None, :]  # (1, window + 1)
+    wave = amp * np.sin(w * t + phi)  # (n, window + 1)
+    x = wave[:, :window] + rng.normal(0.0, noise, size=(n, window))  # (n, window) noisy inputs
+    y = wave[:, window]  # (n,) the clean next value
+    return x[:, :, None].astype(np.float32), y.astype(np.float32)
+
+
+def sine_curve(length: int, freq: float = 0.3, phase: float = 0.5, amp: float = 0.9,
+               noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One long wave for the forecast picture: noisy ``observed`` (length,) and clean ``true`` (length,)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)  # (L,)
+    true = amp * np.sin(freq * t + phase)  # (L,)
+    observed = true + rng.normal(0.0, noise, size=length)  # (L,)
+    return observed.astype(np.float32), true.astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Slices of the 8x8 digits (optimizers, transfer)
+# --------------------------------------------------------------------------------------------
+
+
+def digits_8x8() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: images (1797, 1, 8, 8) float32 in [0, 1] and labels (1797,) int64."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]  # (1797, 1, 8, 8)
+    return x, bunch.target.astype(np.int64)
+
+
+def split_by_class(x: np.ndarray, y: np.ndarray, classes) -> tuple[np.ndarray, np.ndarray]:
+    """Only the samples whose label is in ``classes``, relabelled 0..len(classes)-1 in that order."""
+    classes = list(classes)
+    keep = np.isin(y, classes)  # (N,)
+    relabel = {c: i for i, c in enumerate(classes)}
+    y_new = np.array([relabel[int(v)] for v in y[keep]], dtype=np.int64)
+    return x[keep], y_new
+
+
+def holdout_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """A stratified split: ``(x_a, y_a, x_b, y_b)`` with about ``fraction`` of each class in b."""
+    rng = np.random.default_rng(seed)
+    a_idx, b_idx = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        k = int(round(len(idx) * fraction))
+        b_idx.append(idx[:k])
+        a_idx.append(idx[k:])
+    a = np.sort(np.concatenate(a_idx))
+    b = np.sort(np.concatenate(b_idx))
+    return x[a], y[a], x[b], y[b]
+
+
+def labels_per_class(x: np.ndarray, y: np.ndarray, k: int, seed: int):
+    """``k`` samples of every class (drawn with ``seed``): ``(x_k, y_k)``."""
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:k] for c in np.unique(y)])
+    idx = rng.permutation(idx)
+    return x[idx], y[idx]
+
+
+def place_on_canvas(x: np.ndarray, canvas: int, noise: float, seed: int, centred: bool = False) -> np.ndarray:
+    """Put each 8x8 image (N, 1, 8, 8) somewhere on a ``canvas`` x ``canvas`` background with noise.
+
+    The offset is drawn per image (``centred=True`` puts every digit in the middle); ``noise`` is
+    the standard deviation of Gaussian "paper" noise over the whole canvas. Returns (N, 1, canvas, canvas).
+    """
+    rng = np.random.default_rng(seed)
+    n, size = len(x), x.shape[-1]
+    out = np.zeros((n, 1, canvas, canvas), dtype=np.float32)  # (N, 1, S, S)
+    room = canvas - size + 1
+    offsets = np.full((n, 2), (canvas - size) // 2) if centred else rng.integers(0, room, size=(n, 2))  # (N, 2)
+    for i, (top, left) in enumerate(offsets):
+        out[i, 0, top:top + size, left:left + size] = x[i, 0]
+    if noise > 0:
+        out += rng.normal(0.0, noise, size=out.shape).astype(np.float32)
+    return out

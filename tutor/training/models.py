@@ -22,24 +22,45 @@ def activation(name: str):
     return table[name]()
 
 
+def dropout_mask(x, p: float):
+    """The scaled keep-mask of inverted dropout for ``x``: 0 with probability ``p``, else 1/(1-p).
+
+    Cheap on the CPU: one 64-bit draw of the (seeded) generator gives four 16-bit numbers, and the
+    mask is made with float arithmetic (comparisons that produce bool tensors are slow there):
+    ``clamp(u - t + 1, 0, 1)`` is 1 exactly when ``u >= t``. ``p`` is rounded to a multiple of
+    1/65536 (0.3 -> 0.299988) and the scale uses the rounded keep probability, so the expected
+    output equals the input exactly. Same shape, dtype and device as ``x``.
+    """
+    import torch
+
+    n = x.numel()
+    threshold = round(p * 65536) - 32768  # keep a unit when its int16 draw is >= this
+    keep = (32767 - threshold + 1) / 65536
+    if keep <= 0.0:
+        return torch.zeros_like(x)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_(-2**63, None)
+    draws = words.view(torch.int16)[:n].view(x.shape)  # (same as x) uniform over -32768..32767
+    mask = draws.float().sub_(threshold - 1).clamp_(0, 1).mul_(1.0 / keep)  # exact in float32
+    return mask if x.dtype == torch.float32 else mask.to(x.dtype)
+
+
 def _dropout_class():
     from torch import nn
 
     class Dropout(nn.Dropout):
         """``nn.Dropout`` (inverted dropout: zero a fraction ``p``, scale the rest by 1/(1-p)).
 
-        On the CPU the keep-mask is drawn with ``torch.rand`` (about 3x faster there than the
-        ``bernoulli_`` inside ``nn.Dropout``: 170 vs 490 us on a 128x512 batch); same maths, same
-        ``eval()`` behaviour. Other devices use PyTorch's fused kernel.
+        On the CPU the mask comes from :func:`dropout_mask` (about 3x cheaper forward and backward
+        than the ``bernoulli_`` inside ``nn.Dropout`` on a 128x512 batch); same maths, same
+        ``eval()`` behaviour, deterministic under ``torch.manual_seed``. Other devices use
+        PyTorch's fused kernel.
         """
 
         def forward(self, x):
-            if not self.training or self.p == 0.0 or x.device.type != "cpu":
+            if (not self.training or self.p == 0.0 or self.p >= 1.0 or x.device.type != "cpu"
+                    or not x.is_floating_point() or self.inplace):
                 return super().forward(x)
-            import torch
-
-            keep = torch.rand_like(x) >= self.p  # (N, D) True for the units that stay
-            return x * keep * (1.0 / (1.0 - self.p))
+            return x * dropout_mask(x, self.p)
 
     return Dropout
 

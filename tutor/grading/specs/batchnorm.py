@@ -8,16 +8,21 @@ running variance at 1.
 
 from __future__ import annotations
 
+from functools import partial
+
+from typing import Any
+
 import numpy as np
 
-from tutor.grading.compare import TOL, compare, unpack
+from tutor.grading.compare import TOL, compare, fail, judge_cases, unpack
+from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, var
-from tutor.grading.specs._common import LayerCase, label, layer_checks
+from tutor.grading.specs._common import LayerCase, check, label, layer_checks
 
 EPS = 1e-5
 
 
-def _train(x, gamma, beta, eps=EPS, unbiased=False):
+def _train(x: Any, gamma: Any, beta: Any, eps: Any = EPS, unbiased: Any = False) -> Any:
     mean = x.mean(dim=0)
     v = x.var(dim=0, unbiased=unbiased)
     return gamma * (x - mean) / (v + eps).sqrt() + beta
@@ -31,20 +36,37 @@ def plan(rng: np.random.Generator) -> Plan:
         gamma, beta = rng.normal(size=d), rng.normal(size=d)
         cases.append(LayerCase(label(N=n, D=d), [x, gamma, beta, {}], rng.normal(size=(n, d)), batch=n))
 
-    def forward_variants(case, outs):
+    def forward_variants(case: Any, outs: Any) -> Any:
         from tutor.grading.specs._common import torch_reference
 
         other, _ = torch_reference(lambda x, g, b, s: _train(x, g, b, unbiased=True), case.args, [], [None])
-        return {"out": [("biased-var", other[0], "normalised with the unbiased variance (divide by N − 1); normalise with the biased one (divide by N)")]}
+        x, gamma, beta, _ = case.args
+        mean, v = x.mean(axis=0), x.var(axis=0)
+        return {"out": [
+            (D.BIASED_VAR, other[0], "normalised with the unbiased variance (divide by N − 1); normalise with the biased one (divide by N)"),
+            (D.BN_RUNNING_IN_TRAIN, gamma * x / np.sqrt(1.0 + EPS) + beta,
+             "training mode normalised with the running statistics (still 0 and 1 on the first call); in training use this batch's mean and variance"),
+            (D.BN_EPS_OUTSIDE, gamma * (x - mean) / (np.sqrt(v) + EPS) + beta, "eps is added outside the square root; divide by sqrt(var + eps)"),
+        ]}
 
-    def variants(case, outs, grads):
+    def variants(case: Any, outs: Any, grads: Any) -> Any:
         dx, dgamma, dbeta = grads
         x, gamma, beta, _ = case.args
         v = x.var(axis=0)
-        partial = case.dout * gamma / np.sqrt(v + EPS)
-        found = {"dx": [("bn-dx-partial", partial, "treats the batch mean and variance as constants; they depend on x too, which adds two more terms")]}
-        found["dbeta"] = [("bias-averaged", dbeta / case.batch, "dbeta is averaged over the batch; sum it")]
-        found["dgamma"] = [("bias-averaged", dgamma / case.batch, "dgamma is averaged over the batch; sum it")]
+        inv_std = 1.0 / np.sqrt(v + EPS)
+        x_hat = (x - x.mean(axis=0)) * inv_std
+        dx_hat = case.dout * gamma
+        n = case.batch
+        partial = dx_hat * inv_std
+        no_var = inv_std / n * (n * dx_hat - dx_hat.sum(axis=0))
+        no_mean = inv_std / n * (n * dx_hat - x_hat * (dx_hat * x_hat).sum(axis=0))
+        found = {"dx": [
+            (D.BN_DX_PARTIAL, partial, "treats the batch mean and variance as constants; they depend on x too, which adds two more terms"),
+            (D.BN_DX_NO_VAR, no_var, "has the path through the mean but not the one through the variance: subtract x_hat times the batch mean of dx_hat·x_hat"),
+            (D.BN_DX_NO_MEAN, no_mean, "has the path through the variance but not the one through the mean: subtract the batch mean of dx_hat"),
+        ]}
+        found["dbeta"] = [(D.BIAS_AVERAGED, dbeta / n, "dbeta is averaged over the batch; sum it")]
+        found["dgamma"] = [(D.BIAS_AVERAGED, dgamma / n, "dgamma is averaged over the batch; sum it")]
         return found
 
     layer_checks(
@@ -56,8 +78,8 @@ def plan(rng: np.random.Generator) -> Plan:
     return p
 
 
-def _running(p: Plan, rng) -> None:
-    runs = []
+def _running(p: Plan, rng: Any) -> None:
+    runs: list[Any] = []
     for n, d, momentum in [(4, 3, 0.9), (10, 5, 0.8)]:
         batches = [rng.normal(loc=2.0, scale=1.5, size=(n, d)) for _ in range(3)]
         gamma, beta = rng.normal(size=d), rng.normal(size=d)
@@ -68,7 +90,7 @@ def _running(p: Plan, rng) -> None:
         name = p.job(f"batchnorm_forward#running{len(runs)}", *steps, variables={"state": {}})
         runs.append((name, label(N=n, D=d, momentum=momentum), batches, gamma, beta, test_x, momentum))
 
-    def expected(batches, momentum, unbiased=False, swapped=False):
+    def expected(batches: Any, momentum: Any, unbiased: Any = False, swapped: Any = False) -> Any:
         d = batches[0].shape[1]
         mean, v = np.zeros(d), np.ones(d)
         for xb in batches:
@@ -77,36 +99,38 @@ def _running(p: Plan, rng) -> None:
             v = keep * v + (1 - keep) * xb.var(axis=0, ddof=1 if unbiased else 0)
         return mean, v
 
-    @p.check("batchnorm_forward.running", "batchnorm_forward", "running mean/var after 3 batches", TOL)
-    def _state(results):
-        worst = 0.0
-        for name, case, batches, gamma, beta, test_x, momentum in runs:
-            for i in range(len(batches)):
-                results.get(name, f"train{i}", case)  # a failing training call explains itself first
-            state = results.get(name, "state", case)
-            if not isinstance(state, dict) or "running_mean" not in state or "running_var" not in state:
-                from tutor.grading.compare import fail
+    @check(p, "batchnorm_forward.running", "batchnorm_forward", "running mean/var after 3 batches", TOL)
+    def _state(results: Any) -> Any:
+        return judge_cases(partial(_one_state, results, *r) for r in runs)
 
-                keys = sorted(state) if isinstance(state, dict) else state
-                raise fail(f"state: expected the keys 'running_mean' and 'running_var' after training calls, found {keys} [{case}]", code="running-stats", case=case)
-            mean, v = expected(batches, momentum)
-            un_mean, un_v = expected(batches, momentum, unbiased=True)
-            sw_mean, sw_v = expected(batches, momentum, swapped=True)
-            worst = max(worst, compare("state['running_mean']", mean, state["running_mean"], case=case,
-                                       variants=[("momentum-swapped", sw_mean, "momentum weighs the new batch instead of the old running value (running = momentum·running + (1 − momentum)·batch)")]))
-            worst = max(worst, compare("state['running_var']", v, state["running_var"], case=case,
-                                       variants=[("biased-var", un_v, "the running variance uses the unbiased variance (N − 1); this exercise keeps the biased one (N)"),
-                                                 ("momentum-swapped", sw_v, "momentum weighs the new batch instead of the old running value")]))
+    def _one_state(results: Any, name: Any, case: Any, batches: Any, gamma: Any, beta: Any, test_x: Any, momentum: Any) -> Any:
+        worst = 0.0
+        for i in range(len(batches)):
+            results.get(name, f"train{i}", case)  # a failing training call explains itself first
+        state = results.get(name, "state", case)
+        if not isinstance(state, dict) or "running_mean" not in state or "running_var" not in state:
+            keys = sorted(state) if isinstance(state, dict) else state
+            raise fail(f"state: expected the keys 'running_mean' and 'running_var' after training calls, found {keys} [{case}]", code=D.RUNNING_STATS, case=case)
+        mean, v = expected(batches, momentum)
+        un_mean, un_v = expected(batches, momentum, unbiased=True)
+        sw_mean, sw_v = expected(batches, momentum, swapped=True)
+        worst = max(worst, compare("state['running_mean']", mean, state["running_mean"], case=case,
+                                   variants=[(D.MOMENTUM_SWAPPED, sw_mean, "momentum weighs the new batch instead of the old running value (running = momentum·running + (1 − momentum)·batch)")]))
+        worst = max(worst, compare("state['running_var']", v, state["running_var"], case=case,
+                                   variants=[(D.BIASED_VAR, un_v, "the running variance uses the unbiased variance (N − 1); this exercise keeps the biased one (N)"),
+                                             (D.MOMENTUM_SWAPPED, sw_v, "momentum weighs the new batch instead of the old running value")]))
         return worst
 
-    @p.check("batchnorm_forward.eval", "batchnorm_forward", "test mode uses the running statistics", TOL)
-    def _eval(results):
+    @check(p, "batchnorm_forward.eval", "batchnorm_forward", "test mode uses the running statistics", TOL)
+    def _eval(results: Any) -> Any:
+        return judge_cases(partial(_one_eval, results, *r) for r in runs)
+
+    def _one_eval(results: Any, name: Any, case: Any, batches: Any, gamma: Any, beta: Any, test_x: Any, momentum: Any) -> Any:
         worst = 0.0
-        for name, case, batches, gamma, beta, test_x, momentum in runs:
-            out, _ = unpack(results.get(name, "test", case), ("out", "cache"), "batchnorm_forward", case)
-            mean, v = expected(batches, momentum)
-            want = gamma * (test_x - mean) / np.sqrt(v + EPS) + beta
-            batch_stats = gamma * (test_x - test_x.mean(axis=0)) / np.sqrt(test_x.var(axis=0) + EPS) + beta
-            worst = max(worst, compare("out (train=False)", want, out, case=case,
-                                       variants=[("eval-batch-stats", batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance")]))
+        out, _ = unpack(results.get(name, "test", case), ("out", "cache"), "batchnorm_forward", case)
+        mean, v = expected(batches, momentum)
+        want = gamma * (test_x - mean) / np.sqrt(v + EPS) + beta
+        batch_stats = gamma * (test_x - test_x.mean(axis=0)) / np.sqrt(test_x.var(axis=0) + EPS) + beta
+        worst = max(worst, compare("out (train=False)", want, out, case=case,
+                                   variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance")]))
         return worst

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from tutor.grading.compare import TOL, rel_error
+from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan
 from tutor.grading.specs._common import LayerCase, label, layer_checks
 
@@ -15,13 +19,13 @@ def plan(rng: np.random.Generator) -> Plan:
     return p
 
 
-def _conv_ref(x, w, b, stride=1, pad=0):
+def _conv_ref(x: Any, w: Any, b: Any, stride: Any = 1, pad: Any = 0) -> Any:
     import torch
 
     return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=pad)
 
 
-def _conv(p: Plan, rng) -> None:
+def _conv(p: Plan, rng: Any) -> None:
     cases = []
     for (n, c, h, wd), (f, kh, kw), stride, pad in [
         ((1, 1, 5, 5), (2, 3, 3), 1, 0),
@@ -44,37 +48,77 @@ def _conv(p: Plan, rng) -> None:
             )
         )
 
-    def forward_variants(case, outs):
+    def forward_variants(case: Any, outs: Any) -> Any:
         import torch
 
         x, w, b = (torch.tensor(a) for a in case.args)
         flipped = _conv_ref(x, torch.flip(w, dims=(2, 3)), b, **case.kwargs).numpy()
-        return {"out": [("kernel-flipped", flipped, "the kernel is flipped: deep-learning 'convolution' slides the kernel as it is (cross-correlation)")]}
+        return {"out": [(D.KERNEL_FLIPPED, flipped, "the kernel is flipped: deep-learning 'convolution' slides the kernel as it is (cross-correlation)")]}
 
-    def variants(case, outs, grads):
+    def variants(case: Any, outs: Any, grads: Any) -> Any:
         dx, dw, db = grads
         n = case.batch
         positions = case.dout.shape[2] * case.dout.shape[3]
         text = "the bias gradient is averaged; sum it over the batch and all output positions"
-        found = {"db": [("bias-averaged", db / (n * positions), text), ("bias-averaged", db / positions, text)]}
+        found = {"db": [(D.BIAS_AVERAGED, db / (n * positions), text), (D.BIAS_AVERAGED, db / positions, text)], "dx": [], "dw": []}
         if n > 1:
-            found["db"].append(("bias-averaged", db / n, text))
-            found["dw"] = [("batch-mean", dw / n, "dw is divided by N: every example adds to the weight gradient, sum them")]
+            found["db"].append((D.BIAS_AVERAGED, db / n, text))
+            found["dw"].append((D.BATCH_MEAN, dw / n, "dw is divided by N: every example adds to the weight gradient, sum them"))
+        if case.kwargs["stride"] > 1:
+            sdx, sdw = _backward_ignoring_stride(case)
+            text = "matches a backward that ignores the stride: the forward's windows start at i·stride, j·stride, and the backward must visit the same ones"
+            found["dx"].append((D.CONV_STRIDE_BACKWARD, sdx, text))
+            found["dw"].append((D.CONV_STRIDE_BACKWARD, sdw, text))
         return found
+
+    def reshaped(case: Any) -> Any:
+        x = case.args[0]
+        h, wd = x.shape[2], x.shape[3]
+        pad = case.kwargs["pad"]
+
+        def still_padded(got: Any, expected: Any) -> Any:
+            if pad == 0 or got.shape != (x.shape[0], x.shape[1], h + 2 * pad, wd + 2 * pad):
+                return False
+            return rel_error(got[:, :, pad:pad + h, pad:pad + wd], expected) <= TOL
+
+        def cropped_empty(got: Any, expected: Any) -> Any:
+            return pad == 0 and got.ndim == 4 and got.shape[:2] == x.shape[:2] and 0 in got.shape[2:]
+
+        return {"dx": [
+            (D.CONV_DX_PADDED, still_padded, f"dx still carries the padding (pad={pad} on each side): cut it off, keeping rows pad..pad+H and columns pad..pad+W"),
+            (D.CONV_DX_CROP, cropped_empty, "dx is empty when pad = 0: [pad:-pad] becomes [0:0]; slice with [pad:pad + H, pad:pad + W] instead"),
+        ]}
 
     layer_checks(
         p, rng, forward="conv2d_forward", backward="conv2d_backward", cases=cases, reference=_conv_ref,
-        grad_names=("dx", "dw", "db"), grad_of=[0, 1, 2], variants=variants, forward_variants=forward_variants,
+        grad_names=("dx", "dw", "db"), grad_of=[0, 1, 2], variants=variants, forward_variants=forward_variants, reshaped=reshaped,
     )
 
 
-def _pool_ref(x, size=2, stride=2):
+def _backward_ignoring_stride(case: Any) -> Any:
+    """dx and dw of a backward whose windows start at (i, j) instead of (i·stride, j·stride)."""
+    x, w, _b = case.args
+    dout = case.dout
+    pad = case.kwargs["pad"]
+    kh, kw = w.shape[2], w.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            g = dout[:, :, i, j]  # (N, F)
+            dw += np.tensordot(g, xp[:, :, i:i + kh, j:j + kw], axes=([0], [0]))
+            dxp[:, :, i:i + kh, j:j + kw] += np.tensordot(g, w, axes=([1], [0]))
+    return dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]], dw
+
+
+def _pool_ref(x: Any, size: Any = 2, stride: Any = 2) -> Any:
     import torch
 
     return torch.nn.functional.max_pool2d(x, size, stride)
 
 
-def _pool(p: Plan, rng) -> None:
+def _pool(p: Plan, rng: Any) -> None:
     cases = []
     for shape, size, stride in [((1, 1, 4, 4), 2, 2), ((2, 3, 6, 7), 2, 2), ((2, 2, 7, 7), 3, 2), ((1, 2, 5, 6), 3, 1)]:
         x = rng.normal(size=shape)
@@ -82,17 +126,39 @@ def _pool(p: Plan, rng) -> None:
         wo = (shape[3] - size) // stride + 1
         cases.append(LayerCase(label(x=shape, size=size, stride=stride), [x], rng.normal(size=(shape[0], shape[1], ho, wo)), kwargs={"size": size, "stride": stride}))
 
-    def variants(case, outs, grads):
+    def variants(case: Any, outs: Any, grads: Any) -> Any:
         import torch
 
         x = torch.tensor(case.args[0], requires_grad=True)
         out = torch.nn.functional.avg_pool2d(x, case.kwargs["size"], case.kwargs["stride"])
         (out * torch.tensor(case.dout)).sum().backward()
-        spread = x.grad.numpy() * case.kwargs["size"] ** 2
-        return {"dx": [("pool-average", x.grad.numpy(), "the gradient is spread over the whole window; it belongs to the maximum only"),
-                       ("pool-average", spread, "the gradient is copied to every element of the window; it belongs to the maximum only")]}
+        assert x.grad is not None
+        averaged = x.grad.numpy()
+        spread = averaged * case.kwargs["size"] ** 2
+        found = [(D.POOL_AVERAGE, averaged, "the gradient is spread over the whole window; it belongs to the maximum only"),
+                 (D.POOL_AVERAGE, spread, "the gradient is copied to every element of the window; it belongs to the maximum only")]
+        if case.kwargs["stride"] < case.kwargs["size"]:
+            found.append((D.POOL_OVERWRITE, _pool_assigning(case),
+                          "matches a backward that assigns (=) each window's gradient: where windows overlap, a later window overwrites an earlier one's; add with +="))
+        return {"dx": found}
 
     layer_checks(
         p, rng, forward="maxpool2d_forward", backward="maxpool2d_backward", cases=cases, reference=_pool_ref,
         grad_names=("dx",), grad_of=[0], variants=variants,
     )
+
+
+def _pool_assigning(case: Any) -> Any:
+    """Max-pool dx when each window's gradient is assigned (=) rather than added, windows in row-major order."""
+    x = case.args[0]
+    size, stride = case.kwargs["size"], case.kwargs["stride"]
+    dout = case.dout
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows = slice(i * stride, i * stride + size)
+            cols = slice(j * stride, j * stride + size)
+            window = x[:, :, rows, cols]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, rows, cols] = mask * dout[:, :, i, j][:, :, None, None]
+    return dx

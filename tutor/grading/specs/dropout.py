@@ -9,11 +9,16 @@ key is zero.
 
 from __future__ import annotations
 
+from functools import partial
+
+from typing import Any
+
 import numpy as np
 
 from tutor.grading.compare import NUMERIC_TOL, TOL, compare, compare_numeric, describe, fail, unpack
+from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, numgrad, ref
-from tutor.grading.specs._common import coords_for, torch_reference
+from tutor.grading.specs._common import check, coords_for, torch_reference
 
 
 def plan(rng: np.random.Generator) -> Plan:
@@ -23,12 +28,12 @@ def plan(rng: np.random.Generator) -> Plan:
     return p
 
 
-def _masked(x, keep, p):
+def _masked(x: Any, keep: Any, p: Any) -> Any:
     return x * keep / (1.0 - p)
 
 
-def _dropout(p: Plan, rng) -> None:
-    cases = []
+def _dropout(p: Plan, rng: Any) -> None:
+    cases: list[Any] = []
     for shape, prob in [((1, 7), 0.5), ((40, 50), 0.2), ((30, 60), 0.7), ((4, 3, 5), 0.5)]:
         x = rng.normal(size=shape)
         x[x == 0] = 1.0  # zero outputs then mean "dropped"
@@ -47,66 +52,70 @@ def _dropout(p: Plan, rng) -> None:
         )
         cases.append((name, f"x{shape}, p={prob}", x, prob, dout, coords))
 
-    def forward_out(results, name, case, key="fwd"):
+    def forward_out(results: Any, name: Any, case: Any, key: Any = "fwd") -> Any:
         out, _cache = unpack(results.get(name, key, case), ("out", "cache"), "dropout_forward", case)
         if not isinstance(out, np.ndarray):
-            raise fail(f"out: expected an array, got {describe(out)} [{case}]", code="not-array", case=case)
+            raise fail(f"out: expected an array, got {describe(out)} [{case}]", code=D.NOT_ARRAY, case=case)
         return out
 
-    @p.check("dropout_forward.train", "dropout_forward", "train: kept units scaled by 1/(1 − p)", TOL)
-    def _train(results):
+    @check(p, "dropout_forward.train", "dropout_forward", "train: kept units scaled by 1/(1 − p)", TOL)
+    def _train(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, _ in cases:
             out = forward_out(results, name, case)
             if out.shape != x.shape:
-                raise fail(f"out: expected shape {x.shape}, got {out.shape} [{case}]", code="shape", case=case)
+                raise fail(f"out: expected shape {x.shape}, got {out.shape} [{case}]", code=D.SHAPE, case=case)
             keep = out != 0
             worst = max(worst, compare("out", _masked(x, keep, prob), out, case=case, variants=[
-                ("mask-not-rescaled", x * keep, "the kept units are not rescaled: inverted dropout divides them by (1 − p) so the expected output equals x"),
-                ("keep-prob", x * keep / prob, "kept units are divided by p; p is the drop probability, so divide by (1 − p)"),
+                (D.MASK_NOT_RESCALED, x * keep, "the kept units are not rescaled: inverted dropout divides them by (1 − p) so the expected output equals x"),
+                (D.KEEP_PROB, x * keep / prob, "kept units are divided by p; p is the drop probability, so divide by (1 − p)"),
             ]))
             if x.size >= 1000:
                 dropped = 1.0 - keep.mean()
                 sigma = np.sqrt(prob * (1 - prob) / x.size)
                 if abs(dropped - prob) > 6 * sigma:
-                    code = "keep-prob" if abs(dropped - (1 - prob)) <= 6 * sigma else "drop-rate"
+                    code = D.KEEP_PROB if abs(dropped - (1 - prob)) <= 6 * sigma else D.DROP_RATE
                     raise fail(f"out: {dropped:.1%} of the units were dropped, expected about {prob:.0%} (p is the probability of dropping) [{case}]", code=code, case=case)
         return worst
 
-    @p.check("dropout_forward.rng", "dropout_forward", "the mask comes from rng", None)
-    def _rng(results):
+    @check(p, "dropout_forward.rng", "dropout_forward", "the mask comes from rng", None)
+    def _rng(results: Any) -> Any:
         for name, case, x, prob, dout, _ in cases:
             first = forward_out(results, name, case)
             second = forward_out(results, name, case, "again")
             if first.shape != second.shape or not np.array_equal(first, second):
-                raise fail(f"two calls with generators in the same state gave different masks: draw the mask from the rng argument (rng.random(x.shape)), not np.random [{case}]", code="rng-ignored", case=case)
+                raise fail(f"two calls with generators in the same state gave different masks: draw the mask from the rng argument (rng.random(x.shape)), not np.random [{case}]", code=D.RNG_IGNORED, case=case)
         return None
 
-    @p.check("dropout_forward.eval", "dropout_forward", "test mode: identity forward and backward", TOL)
-    def _eval(results):
+    @check(p, "dropout_forward.eval", "dropout_forward", "test mode: identity forward and backward", TOL)
+    def _eval(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, _ in cases:
             out = forward_out(results, name, case, "eval")
+            if out.shape == x.shape and np.any((out == 0) & (x != 0)) and np.all((out == 0) | np.isclose(out, x) | np.isclose(out, x / (1 - prob))):
+                raise fail(f"out (train=False): {np.mean((out == 0) & (x != 0)):.0%} of the units are zero in test mode — dropout must return x unchanged when train is False [{case}]",
+                           code=D.EVAL_DROPPED, case=case)
             worst = max(worst, compare("out (train=False)", x, out, case=case, variants=[
-                ("eval-scaled", x * (1 - prob), "test mode scales by (1 − p); inverted dropout already scaled during training, so test mode returns x unchanged")]))
+                (D.EVAL_SCALED, x * (1 - prob), "test mode scales by (1 − p); inverted dropout already scaled during training, so test mode returns x unchanged")]))
             dx = results.get(name, "eval_bwd", case)
             worst = max(worst, compare("dx (train=False)", dout, dx, case=case))
         return worst
 
-    @p.check("dropout_backward.reference", "dropout_backward", "dx vs PyTorch autograd (your mask)", TOL)
-    def _backward(results):
+    @check(p, "dropout_backward.reference", "dropout_backward", "dx vs PyTorch autograd (your mask)", TOL)
+    def _backward(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, _ in cases:
             out = forward_out(results, name, case)
             keep = (out != 0) if out.shape == x.shape else np.ones(x.shape, bool)
-            _, (want,) = torch_reference(lambda t, k: t * k / (1.0 - prob), [x, keep.astype(np.float64)], [0], [dout])
+            _, (want,) = torch_reference(lambda t, k, prob=prob: t * k / (1.0 - prob), [x, keep.astype(np.float64)], [0], [dout])
             dx = results.get(name, "bwd", case)
             worst = max(worst, compare("dx", want, dx, case=case, variants=[
-                ("mask-not-rescaled", dout * keep, "the gradient is masked but not rescaled: the forward multiplied by mask/(1 − p), so the backward must too")]))
+                (D.MASK_NOT_RESCALED, dout * keep, "the gradient is masked but not rescaled: the forward multiplied by mask/(1 − p), so the backward must too"),
+                (D.KEEP_PROB, dout * keep / prob, "the gradient is divided by p; p is the drop probability, so divide by (1 − p) as the forward does")]))
         return worst
 
-    @p.check("dropout_backward.numeric", "dropout_backward", "vs finite differences of your forward", NUMERIC_TOL)
-    def _numeric(results):
+    @check(p, "dropout_backward.numeric", "dropout_backward", "vs finite differences of your forward", NUMERIC_TOL)
+    def _numeric(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, coords in cases:
             dx = results.get(name, "bwd", case)
@@ -115,7 +124,7 @@ def _dropout(p: Plan, rng) -> None:
         return worst
 
 
-def _l2_torch(*tensors, keys, lam):
+def _l2_torch(*tensors: Any, keys: Any, lam: Any) -> Any:
     total = 0.0
     for key, t in zip(keys, tensors):
         if key.startswith("W"):
@@ -123,8 +132,8 @@ def _l2_torch(*tensors, keys, lam):
     return total
 
 
-def _l2(p: Plan, rng) -> None:
-    cases = []
+def _l2(p: Plan, rng: Any) -> None:
+    cases: list[Any] = []
     for sizes, lam in [([3, 4], 0.1), ([5, 6, 2], 1e-3), ([2, 2, 2, 3], 0.5)]:
         params = {}
         for i in range(1, len(sizes)):
@@ -138,39 +147,39 @@ def _l2(p: Plan, rng) -> None:
             numgrad("l2_penalty", [params, lam], wrt=[[0, k] for k in keys], coords=[coords[k] for k in keys], loss=[(0, None)], save="num"),
         )
         arrays = [params[k] for k in keys]
-        expected = p.lazy(lambda arrays=arrays, keys=keys, lam=lam: torch_reference(
-            lambda *t, keys=keys, lam=lam: _l2_torch(*t, keys=keys, lam=lam), arrays, list(range(len(arrays))), [1.0]))
+        expected = p.lazy(partial(torch_reference, partial(_l2_torch, keys=keys, lam=lam), arrays, list(range(len(arrays))), [1.0]))
         cases.append((name, f"layers={len(sizes) - 1}, lam={lam}", params, keys, lam, coords, expected))
 
-    def grads_of(value, keys, case):
+    def grads_of(value: Any, keys: Any, case: Any) -> Any:
         if not isinstance(value, dict) or "$object" in value:
-            raise fail(f"grads: expected a dict with the keys {keys}, got {describe(value)} [{case}]", code="not-array", case=case)
+            raise fail(f"grads: expected a dict with the keys {keys}, got {describe(value)} [{case}]", code=D.NOT_ARRAY, case=case)
         missing = [k for k in keys if k not in value]
         if missing:
-            raise fail(f"grads: expected the keys {keys} (zeros for the biases), missing {missing} [{case}]", code="keys", case=case)
+            raise fail(f"grads: expected the keys {keys} (zeros for the biases), missing {missing} [{case}]", code=D.KEYS, case=case)
         return value
 
-    @p.check("l2_penalty.values", "l2_penalty", "loss, grads vs PyTorch (lam/2·Σw², weights only)", TOL)
-    def _values(results):
+    @check(p, "l2_penalty.values", "l2_penalty", "loss, grads vs PyTorch (lam/2·Σw², weights only)", TOL)
+    def _values(results: Any) -> Any:
         worst = 0.0
         for name, case, params, keys, lam, coords, expected in cases:
             loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "l2_penalty", case)
             (want_loss,), want_grads = expected()
             with_bias = want_loss + 0.5 * lam * sum(float(np.sum(v * v)) for k, v in params.items() if not k.startswith("W"))
             worst = max(worst, compare("loss", want_loss, loss, case=case, scalar=True, variants=[
-                ("l2-convention", 2 * want_loss, "this is lam·Σw²; the exercise uses lam/2·Σw² (so that the gradient is lam·w)"),
-                ("bias-penalised", with_bias, "the biases are penalised too; only the weights (keys starting with 'W') are"),
-                ("bias-penalised", 2 * with_bias, "the biases are penalised too, and the factor 1/2 is missing"),
+                (D.L2_CONVENTION, 2 * want_loss, "this is lam·Σw²; the exercise uses lam/2·Σw² (so that the gradient is lam·w)"),
+                (D.BIAS_PENALISED, with_bias, "the biases are penalised too; only the weights (keys starting with 'W') are"),
+                (D.BIAS_PENALISED, 2 * with_bias, "the biases are penalised too, and the factor 1/2 is missing"),
             ]))
             grads = grads_of(grads, keys, case)
             for key, want in zip(keys, want_grads):
-                extra = [("bias-penalised", lam * params[key], "the bias gets a penalty gradient; only the weights are penalised, a bias's gradient is 0")] if not key.startswith("W") else [
-                    ("l2-convention", 2 * want, "this is the gradient of lam·Σw²; the exercise uses lam/2·Σw², whose gradient is lam·w")]
+                extra = [(D.BIAS_PENALISED, lam * params[key], "the bias gets a penalty gradient; only the weights are penalised, a bias's gradient is 0")] if not key.startswith("W") else [
+                    (D.L2_CONVENTION, 2 * want, "this is the gradient of lam·Σw²; the exercise uses lam/2·Σw², whose gradient is lam·w"),
+                    (D.L2_GRAD_NO_LAM, params[key], "the gradient is w itself: the factor lam is missing (the gradient of lam/2·Σw² is lam·w)")]
                 worst = max(worst, compare(f"grads[{key!r}]", want, grads[key], case=case, variants=extra))
         return worst
 
-    @p.check("l2_penalty.numeric", "l2_penalty", "vs finite differences of your loss", NUMERIC_TOL)
-    def _numeric(results):
+    @check(p, "l2_penalty.numeric", "l2_penalty", "vs finite differences of your loss", NUMERIC_TOL)
+    def _numeric(results: Any) -> Any:
         worst = 0.0
         for name, case, params, keys, lam, coords, expected in cases:
             _loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "l2_penalty", case)

@@ -7,10 +7,16 @@ and compares the weights after every step, naming the first step that differs.
 
 from __future__ import annotations
 
+from functools import partial
+
+from typing import Any
+
 import numpy as np
 
 from tutor.grading.compare import TOL, Mismatch, compare, fail
+from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan
+from tutor.grading.specs._common import check
 
 STEPS = 25
 
@@ -20,7 +26,7 @@ def _torch_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> li
 
     w = torch.nn.Parameter(torch.tensor(w0))
     if name == "sgd_momentum":
-        opt = torch.optim.SGD([w], lr=hyper["lr"], momentum=hyper["momentum"])
+        opt: torch.optim.Optimizer = torch.optim.SGD([w], lr=hyper["lr"], momentum=hyper["momentum"])
     elif name == "rmsprop":
         opt = torch.optim.RMSprop([w], lr=hyper["lr"], alpha=hyper["alpha"], eps=hyper["eps"])
     else:
@@ -33,12 +39,13 @@ def _torch_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> li
     return out
 
 
-def _variants(name: str, w0, grads, hyper) -> list[tuple[str, list, str]]:
+def _variants(name: str, w0: Any, grads: Any, hyper: Any) -> list[tuple[Any, list[Any], str]]:
     """Trajectories of common mistakes, computed in numpy."""
-    found = []
+    found: list[tuple[Any, list[Any], str]] = []
 
-    def run(update):
-        w, state, out = w0.copy(), {}, []
+    def run(update: Any) -> Any:
+        w, out = w0.copy(), []
+        state: dict[str, Any] = {}
         for g in grads:
             w = update(w, g, state)
             out.append(w)
@@ -48,37 +55,52 @@ def _variants(name: str, w0, grads, hyper) -> list[tuple[str, list, str]]:
     if name == "sgd_momentum":
         m = hyper["momentum"]
 
-        def dampened(w, g, s):
+        def dampened(w: Any, g: Any, s: Any) -> Any:
             s["v"] = m * s.get("v", np.zeros_like(w)) + (1 - m) * g
             return w - lr * s["v"]
 
-        def forgetful(w, g, s):
+        def forgetful(w: Any, g: Any, s: Any) -> Any:
             return w - lr * g
 
-        def dampened_later(w, g, s):
+        def dampened_later(w: Any, g: Any, s: Any) -> Any:
             s["v"] = g.copy() if "v" not in s else m * s["v"] + (1 - m) * g
             return w - lr * s["v"]
 
-        found.append(("momentum-dampened", run(dampened_later), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
-        found.append(("momentum-dampened", run(dampened), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
-        found.append(("state-not-kept", run(forgetful), "every step acts like the first: keep the velocity in state between calls"))
+        def uphill(w: Any, g: Any, s: Any) -> Any:
+            s["v"] = g.copy() if "v" not in s else m * s["v"] + g
+            return w + lr * s["v"]
+
+        def uphill_velocity(w: Any, g: Any, s: Any) -> Any:  # v = momentum * v - lr * dw, then w - v
+            s["v"] = m * s.get("v", np.zeros_like(w)) - lr * g
+            return w - s["v"]
+
+        found.append((D.MOMENTUM_DAMPENED, run(dampened_later), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
+        found.append((D.MOMENTUM_DAMPENED, run(dampened), "the velocity mixes in (1 − momentum)·dw; torch's SGD adds dw itself: v = momentum·v + dw"))
+        found.append((D.STATE_NOT_KEPT, run(forgetful), "every step acts like the first: keep the velocity in state between calls"))
+        found.append((D.MOMENTUM_SIGN, run(uphill), "the step goes uphill: w + lr·v where torch takes w − lr·v"))
+        found.append((D.MOMENTUM_SIGN, run(uphill_velocity), "the velocity already holds −lr·dw, and then it is subtracted again: the step goes uphill"))
     elif name == "rmsprop":
         a, eps = hyper["alpha"], hyper["eps"]
 
-        def inside(w, g, s):
+        def inside(w: Any, g: Any, s: Any) -> Any:
             s["s"] = a * s.get("s", np.zeros_like(w)) + (1 - a) * g * g
             return w - lr * g / np.sqrt(s["s"] + eps)
 
-        def forgetful(w, g, s):
+        def forgetful(w: Any, g: Any, s: Any) -> Any:
             return w - lr * g / (np.sqrt((1 - a) * g * g) + eps)
 
-        found.append(("eps-placement", run(inside), "eps is inside the square root; torch adds it after: sqrt(s) + eps"))
-        found.append(("state-not-kept", run(forgetful), "every step acts like the first: keep the running average in state between calls"))
+        def no_sqrt(w: Any, g: Any, s: Any) -> Any:
+            s["s"] = a * s.get("s", np.zeros_like(w)) + (1 - a) * g * g
+            return w - lr * g / (s["s"] + eps)
+
+        found.append((D.EPS_PLACEMENT, run(inside), "eps is inside the square root; torch adds it after: sqrt(s) + eps"))
+        found.append((D.STATE_NOT_KEPT, run(forgetful), "every step acts like the first: keep the running average in state between calls"))
+        found.append((D.RMSPROP_NO_SQRT, run(no_sqrt), "the step divides by the running mean of dw² itself; divide by its square root: sqrt(s) + eps"))
     else:
         b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
 
-        def adam(correct=True, inside=False):
-            def update(w, g, s):
+        def adam(correct: Any = True, inside: Any = False) -> Any:
+            def update(w: Any, g: Any, s: Any) -> Any:
                 s["t"] = s.get("t", 0) + 1
                 s["m"] = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
                 s["v"] = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
@@ -88,14 +110,23 @@ def _variants(name: str, w0, grads, hyper) -> list[tuple[str, list, str]]:
 
             return update
 
-        def frozen_t(w, g, s):
+        def frozen_t(w: Any, g: Any, s: Any) -> Any:
             s["m"] = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
             s["v"] = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
             return w - lr * (s["m"] / (1 - b1)) / (np.sqrt(s["v"] / (1 - b2)) + eps)
 
-        found.append(("bias-correction", run(adam(correct=False)), "no bias correction: divide m by (1 − beta1^t) and v by (1 − beta2^t), with t the step count"))
-        found.append(("step-count", run(frozen_t), "the bias correction always uses t = 1: count the steps in state"))
-        found.append(("eps-placement", run(adam(inside=True)), "eps is inside the square root; torch adds it after: sqrt(v_hat) + eps"))
+        def tf_form(w: Any, g: Any, s: Any) -> Any:
+            s["t"] = s.get("t", 0) + 1
+            s["m"] = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
+            s["v"] = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+            step = lr * np.sqrt(1 - b2 ** s["t"]) / (1 - b1 ** s["t"])
+            return w - step * s["m"] / (np.sqrt(s["v"]) + eps)
+
+        found.append((D.BIAS_CORRECTION, run(adam(correct=False)), "no bias correction: divide m by (1 − beta1^t) and v by (1 − beta2^t), with t the step count"))
+        found.append((D.STEP_COUNT, run(frozen_t), "the bias correction always uses t = 1: count the steps in state"))
+        found.append((D.EPS_PLACEMENT, run(adam(inside=True)), "eps is inside the square root; torch adds it after: sqrt(v_hat) + eps"))
+        found.append((D.ADAM_TF_FORM, run(tf_form), "this is the form that folds the bias correction into the learning rate "
+                      "(lr·sqrt(1 − beta2^t)/(1 − beta1^t)·m/(sqrt(v) + eps)); torch corrects m and v themselves, so its eps is not rescaled"))
     return found
 
 
@@ -112,16 +143,16 @@ def plan(rng: np.random.Generator) -> Plan:
             w0 = rng.normal(size=shape)
             grads = [rng.normal(size=shape) for _ in range(STEPS)]
             job = p.job(f"{name}#{k}", {"op": "fold", "fn": name, "w0": w0, "grads": grads, "kwargs": hyper, "save": "trace"})
-            expected = p.lazy(lambda name=name, w0=w0, grads=grads, hyper=hyper: _torch_trajectory(name, w0, grads, hyper))
+            expected = p.lazy(partial(_torch_trajectory, name, w0, grads, hyper))
             case = f"w{shape}, " + ", ".join(f"{k}={v}" for k, v in hyper.items())
             runs.append((job, case, w0, grads, hyper, expected))
-        p.check(f"{name}.first", name, "first step vs torch.optim", TOL)(_judge(name, runs, steps=1))
-        p.check(f"{name}.steps", name, f"{STEPS} steps vs torch.optim", TOL)(_judge(name, runs))
+        check(p, f"{name}.first", name, "first step vs torch.optim", TOL)(_judge(name, runs, steps=1))
+        check(p, f"{name}.steps", name, f"{STEPS} steps vs torch.optim", TOL)(_judge(name, runs))
     return p
 
 
-def _judge(name, runs, steps=None):
-    def judge(results):
+def _judge(name: Any, runs: Any, steps: Any = None) -> Any:
+    def judge(results: Any) -> Any:
         worst = 0.0
         for job, case, w0, grads, hyper, expected in runs:
             trace = results.get(job, "trace", case)
@@ -129,12 +160,12 @@ def _judge(name, runs, steps=None):
             variants = _variants(name, w0, grads, hyper)
             for t, target in enumerate(want):
                 if t >= len(trace):
-                    raise fail(f"{name} stopped returning arrays after step {len(trace)}: it should return the updated w every time [{case}]", code="none", case=case)
+                    raise fail(f"{name} stopped returning arrays after step {len(trace)}: it should return the updated w every time [{case}]", code=D.NONE, case=case)
                 try:
                     worst = max(worst, compare(f"w after step {t + 1}", target, trace[t], case=case,
                                                variants=[(code, traj[t], text) for code, traj, text in variants]))
                 except Mismatch as mismatch:
-                    if t > 0 and mismatch.outcome.code == "values":
+                    if t > 0 and mismatch.outcome.code == D.VALUES.value:
                         mismatch.outcome.message = mismatch.outcome.message.replace(
                             f"w after step {t + 1}:", f"w after step {t + 1} (steps 1–{t} matched; look at how state carries over):", 1)
                     raise

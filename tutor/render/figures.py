@@ -1,6 +1,9 @@
-"""The ``--save-plot`` PNG: loss and accuracy curves and, for 2-D data, the decision boundary.
+"""Figures drawn with matplotlib for ``--save-plot``: the loss and accuracy curves and, for 2-D data,
+the decision boundary; and :func:`write_figure`, which every demo's own figure uses to save.
 
-matplotlib (Agg backend, no window) is imported inside the function.
+matplotlib (Agg backend, no window) is imported inside the functions. Every panel says how its
+numbers were measured (the training curves are running averages in train mode; validation
+figures are measured in eval mode after each epoch).
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
                        edgecolors="white", linewidths=0.4, label=f"class {c}")
         acc = result.final.get("val_acc")
         label = f"{name}: " if len(boundary_results) > 1 else ""
-        ax.set_title(f"{label}decision boundary" + (f" (val acc {100 * acc:.1f}%)" if acc is not None else ""), fontsize=10)
+        ax.set_title(f"{label}decision boundary" + (f" (val acc {100 * acc:.1f}%, eval mode)" if acc is not None else ""),
+                     fontsize=10)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal", adjustable="box")
@@ -121,12 +125,12 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
                         label=f"{prefix}val")
         if result.stopped_epoch:
             loss_ax.axvline(result.stopped_epoch, color=color, ls=":", lw=1)
-    loss_ax.set_title("loss", fontsize=10)
+    loss_ax.set_title("loss (train: running mean in train mode; val: eval mode)", fontsize=9)
     loss_ax.set_xlabel("epoch")
     losses = [v for r in results for h in r.history for v in (h.train_loss, h.val_loss) if v is not None]
     if losses and min(losses) > 0 and max(losses) / min(losses) > 20:  # log scale only when it spans decades
         loss_ax.set_yscale("log")
-    acc_ax.set_title("accuracy (%)", fontsize=10)
+    acc_ax.set_title("accuracy (%) (train: running, train mode; val: eval mode)", fontsize=9)
     acc_ax.set_xlabel("epoch")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)

@@ -1,0 +1,86 @@
+"""Bad input to check, hint, init, reset and exercises: one line on stderr, exit 2 (bad argument) or 1 (OS error)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from test_grading_helpers import SOLUTIONS
+from tutor.cli import app
+
+LONG = "a" * 300
+
+
+def _setup(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    (work / "exercises").mkdir(parents=True)
+    (work / "exercises" / "backprop.py").write_text((SOLUTIONS / "backprop.py").read_text())
+    (work / "a-folder").mkdir()
+    (work / "plain-file").write_text("x\n")
+    os.mkfifo(work / "fifo.py")
+    os.symlink(tmp_path / "outside", work / "linked")
+    (tmp_path / "outside").mkdir()
+    return work
+
+
+# (arguments, expected exit code, a fragment of the one error line)
+CASES = [
+    (["check", "exercises/backprop.py", "--timeout", "inf"], 2, "--timeout"),
+    (["check", "exercises/backprop.py", "--timeout", "nan"], 2, "--timeout"),
+    (["check", "exercises/backprop.py", "--timeout", "-1"], 2, "--timeout"),
+    (["check", "exercises/backprop.py", "--timeout", "0"], 2, "--timeout"),
+    (["check", "exercises/backprop.py", "--timeout", "1e300"], 2, "--timeout"),
+    (["check", "exercises/backprop.py", "--seed", "-5"], 2, "--seed"),
+    (["check", "exercises/backprop.py", "--seed", str(2**70)], 2, "--seed"),
+    (["check", "exercises/nothing-here.py", "--exercise", "backprop"], 2, "no such file"),
+    (["check", "a-folder", "--exercise", "backprop"], 2, "not a file"),
+    (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
+    (["check", f"{LONG}.py", "--exercise", "backprop"], 1, "too long"),
+    (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),
+    (["check", "exercises/backprop.py", "--exercise", "[/red]"], 2, "unknown exercise '[/red]'"),
+    (["hint", "nope"], 2, "unknown exercise"),
+    (["hint", "[/red]"], 2, "[/red]"),
+    (["reset", "nope", "--yes"], 2, "unknown exercise"),
+    (["reset", "backprop", "--yes", "--file", "a-folder"], 2, "not a file"),
+    (["reset", "backprop", "--yes", "--file", "no/such/folder/backprop.py"], 2, "not a folder"),
+    (["reset", "backprop", "--yes", "--file", f"{LONG}.py"], 1, "too long"),
+    (["init", "plain-file"], 1, "plain-file"),
+    (["init", LONG], 1, "too long"),
+    (["init", "linked/.."], 0, None),
+]
+
+
+@pytest.mark.parametrize("args, code, fragment", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_bad_input_is_one_line_and_an_exit_code(tmp_path, monkeypatch, runner, args, code, fragment):
+    work = _setup(tmp_path)
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    if fragment is None:
+        return
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0], lines[0]
+    assert not result.stdout.strip()
+
+
+def test_reset_in_an_empty_folder_says_where_to_run_it_and_creates_nothing(tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["reset", "backprop", "--yes"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "dnn-tutor init" in lines[0]
+    assert list(tmp_path.iterdir()) == [tmp_path / "home"] or not (tmp_path / "exercises").exists()
+    assert not (tmp_path / "exercises").exists()
+
+
+def test_exercises_json_is_plain_json(runner, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["exercises", "--json"])
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)) == 8

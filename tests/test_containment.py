@@ -1,0 +1,362 @@
+"""Containment of the learner's code: hostile files written by each test, graded for real."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from test_grading_helpers import SOLUTIONS, alive, descendants, grade, worker_pids
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the containment measures are Linux ones")
+
+SOLUTION = (SOLUTIONS / "backprop.py").read_text()
+
+
+def _learner(tmp_path: Path, prelude: str, *, body: str = SOLUTION, name: str = "backprop.py") -> Path:
+    path = tmp_path / name
+    path.write_text(prelude + "\n" + body)
+    return path
+
+
+def _our_dirs() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{os.getpid()}-*"))
+
+
+@pytest.mark.slow
+def test_parent_modules_are_imported_before_the_learner_code_runs(tmp_path, monkeypatch, runner):
+    from tutor.cli import app
+    from tutor.grading import runner as grading_runner
+
+    seen: dict[str, set[str]] = {}
+    original = grading_runner.Child._go
+
+    def spy(self):
+        seen.setdefault("modules", set(sys.modules))
+        return original(self)
+
+    monkeypatch.setattr(grading_runner, "ALWAYS_GATE", True)
+    monkeypatch.setattr(grading_runner.Child, "_go", spy)
+    for name in ("tutor.quiz", "tutor.render.grading", "tutor.grading.hints", "tutor.store"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    path = _learner(tmp_path, "")
+    result = runner.invoke(app, ["check", str(path), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    for name in ("tutor.quiz", "tutor.render.grading", "tutor.grading.hints", "tutor.store", "rich.table", "rich.panel"):
+        assert name in seen["modules"], f"{name} was imported after the learner's code could run"
+
+
+def test_learner_code_cannot_write_outside_its_folder(tmp_path):
+    installed = tmp_path / "installed"
+    installed.mkdir()
+    target = installed / "quiz.py"
+    target.write_text("ORIGINAL = True\n")
+    prelude = (
+        "try:\n"
+        f"    open({str(target)!r}, 'a').write('print(\"all checks pass\")\\n')\n"
+        "    print('WROTE')\n"
+        "except OSError as exc:\n"
+        "    print('REFUSED', type(exc).__name__)\n"
+    )
+    report = grade("backprop", _learner(tmp_path, prelude), seed=1)
+    if "landlock" not in report.containment:
+        pytest.skip("this kernel has no Landlock")
+    assert report.ok
+    assert "REFUSED" in report.output and "WROTE" not in report.output
+    assert target.read_text() == "ORIGINAL = True\n"
+
+
+def test_graded_from_the_bytes_that_were_hashed_not_stale_bytecode(tmp_path):
+    import hashlib
+    import py_compile
+
+    path = _learner(tmp_path, "")
+    cache = Path(py_compile.compile(str(path), doraise=True))  # a cache of the correct file
+    stamp = path.stat()
+    wrong = SOLUTION.replace("db = dout.sum(axis=0)", "db = dout.sum(axis=1)")
+    assert len(wrong) == len(SOLUTION) and wrong != SOLUTION
+    path.write_text(wrong)
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # same size, same second: the loader would trust the cache
+    before = sorted(p.name for p in cache.parent.iterdir())
+    report = grade("backprop", path, seed=1)
+    assert not report.ok, "the stale bytecode was graded"
+    assert report.file_hash == hashlib.sha256(wrong.encode()).hexdigest()
+    assert sorted(p.name for p in cache.parent.iterdir()) == before
+    other = tmp_path / "fresh"
+    other.mkdir()
+    grade("backprop", _learner(other, ""), seed=1)
+    assert not (other / "__pycache__").exists()
+
+
+def test_forged_ready_frames_cannot_extend_the_deadline(tmp_path):
+    forger = '''
+import os, pickle, struct, threading
+frame = pickle.dumps(("ready", ["landlock"]), protocol=4)
+frame = struct.pack(">I", len(frame)) + frame
+
+def flood():
+    while True:
+        for fd in range(3, 40):
+            try:
+                os.write(fd, frame)
+            except OSError:
+                pass
+
+def dense_forward(x, W, b):
+    threading.Thread(target=flood, daemon=True).start()
+    while True:
+        pass
+'''
+    path = tmp_path / "backprop.py"
+    path.write_text(forger)
+    started = time.monotonic()
+    report = grade("backprop", path, timeout=2)
+    assert time.monotonic() - started < 20
+    assert report.fatal is not None and report.fatal.kind in ("timeout", "protocol")
+
+
+def test_a_frame_announcing_gigabytes_is_refused_unread(tmp_path):
+    liar = "import os, struct\nfor fd in range(3, 40):\n    try:\n        os.write(fd, struct.pack('>I', 0xFFFFFFF0))\n    except OSError:\n        pass\n"
+    started = time.monotonic()
+    report = grade("backprop", _learner(tmp_path, liar), seed=1, timeout=5)
+    assert time.monotonic() - started < 20
+    assert report.fatal is not None and report.fatal.kind == "protocol"
+    assert "refused" in report.fatal.message
+
+
+def test_limits_are_hard_and_cannot_be_raised(tmp_path):
+    prelude = '''
+import resource
+for name in ("RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_CPU"):
+    which = getattr(resource, name)
+    soft, hard = resource.getrlimit(which)
+    try:
+        resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        print(name, "RAISED")
+    except (ValueError, OSError):
+        print(name, "REFUSED", soft, hard)
+try:
+    with open("big.bin", "wb") as handle:
+        handle.write(b"x" * (50 * 1024 * 1024))
+    print("BIG-WRITTEN")
+except OSError as exc:
+    print("BIG-REFUSED")
+'''
+    report = grade("backprop", _learner(tmp_path, prelude), seed=1)
+    assert report.ok
+    assert "RAISED" not in report.output
+    for name in ("RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_CPU"):
+        assert f"{name} REFUSED" in report.output
+    fields = re.search(r"RLIMIT_DATA REFUSED (\d+) (\d+)", report.output)
+    assert fields and fields.group(1) == fields.group(2)
+    assert "BIG-REFUSED" in report.output
+
+
+def test_memory_beyond_the_limit_is_stopped_even_after_trying_to_lift_it(tmp_path):
+    hog = (
+        "import resource, numpy as np\n"
+        "try:\n    resource.setrlimit(resource.RLIMIT_DATA, (resource.RLIM_INFINITY,) * 2)\nexcept (ValueError, OSError):\n    pass\n"
+        "def dense_forward(x, W, b):\n    block = np.ones(3 * 1024**3 // 8)\n    return block\n"
+    )
+    path = tmp_path / "backprop.py"
+    path.write_text(hog)
+    report = grade("backprop", path, timeout=20)
+    assert report.fatal is not None and report.fatal.kind == "memory"
+
+
+FORKER = '''
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None)
+pids = []
+pid = os.fork()
+if pid == 0:
+    time.sleep(120)
+    os._exit(0)
+pids.append(pid)
+r, w = os.pipe()
+pid = libc.fork()  # below Python: no at-fork hooks run
+if pid == 0:
+    os.setsid()
+    grandchild = libc.fork()
+    if grandchild == 0:
+        os.write(w, str(os.getpid()).encode())
+        time.sleep(120)
+        os._exit(0)
+    os._exit(0)
+os.waitpid(pid, 0)
+pids.append(int(os.read(r, 32)))
+print("PIDS", *pids)
+sys.stdout.flush()
+'''
+
+
+def _pids(output: str) -> list[int]:
+    match = re.search(r"PIDS ([\d ]+)", output)
+    assert match, output
+    return [int(p) for p in match.group(1).split()]
+
+
+def test_forked_and_detached_processes_do_not_outlive_the_check(tmp_path):
+    report = grade("backprop", _learner(tmp_path, FORKER), seed=1)
+    assert report.ok
+    pids = _pids(report.output)
+    assert len(pids) == 2
+    time.sleep(0.1)
+    assert not [pid for pid in pids if alive(pid)], "a process started by the learner survived the check"
+    assert not _our_dirs(), "the run's temporary folder was left behind"
+
+
+@pytest.mark.slow
+def test_a_failing_or_timed_out_check_also_ends_every_process(tmp_path):
+    body = FORKER + "\ndef dense_forward(x, W, b):\n    while True:\n        pass\n"
+    path = tmp_path / "backprop.py"
+    path.write_text(body)
+    report = grade("backprop", path, timeout=1)
+    assert report.fatal is not None and report.fatal.kind == "timeout"
+    pids = _pids(report.output)
+    time.sleep(0.1)
+    assert not [pid for pid in pids if alive(pid)]
+    assert not _our_dirs()
+
+
+def _spawn_check(path: Path, home: Path) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "dnn-tutor"
+    env = dict(os.environ, DNN_TUTOR_HOME=str(home), NO_COLOR="1")
+    return subprocess.Popen([str(exe), "check", str(path), "--timeout", "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for_worker(proc: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        found = worker_pids(proc.pid)
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the grading child never started"
+        time.sleep(0.1)
+
+
+LOOPER = FORKER.replace('print("PIDS", *pids)', 'print("PIDS", *pids)') + "\nwhile True:\n    pass\n"
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_check_ends_the_tree_and_removes_the_folder(tmp_path, tutor_home):
+    path = tmp_path / "backprop.py"
+    path.write_text(LOOPER)
+    proc = _spawn_check(path, tutor_home)
+    worker = _wait_for_worker(proc)
+    time.sleep(1.5)  # the learner's code has forked and is looping
+    tree = descendants(proc.pid)
+    assert worker in tree
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (130, 143), err
+    assert b"Traceback" not in err
+    time.sleep(0.2)
+    assert not [pid for pid in tree if alive(pid)]
+    assert not list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{proc.pid}-*"))
+
+
+@pytest.mark.slow
+def test_the_child_dies_with_its_parent_and_a_later_run_removes_the_folder(tmp_path, tutor_home):
+    path = tmp_path / "backprop.py"
+    # The worker clears its own parent-death signal and sleeps (no CPU limit to hit).
+    path.write_text(
+        "import ctypes, os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(120)\n    os._exit(0)\n"
+        "ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ntime.sleep(120)\n"
+    )
+    proc = _spawn_check(path, tutor_home)
+    worker = _wait_for_worker(proc)
+    time.sleep(1.5)
+    tree = descendants(proc.pid)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while [pid for pid in tree if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(worker), "the worker outlived its parent"
+    assert not [pid for pid in tree if alive(pid)], "a forked child outlived the parent"
+    from tutor.grading import containment
+
+    containment.remove_stale_dirs()
+    assert not list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{proc.pid}-*"))
+
+
+def test_the_child_cannot_read_the_parent_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DNN_TUTOR_PROBE_SECRET", "s3cret-value")
+    prelude = '''
+import os
+for what in ("environ", "mem"):
+    try:
+        with open(f"/proc/{os.getppid()}/{what}", "rb") as handle:
+            data = handle.read(1 << 20)
+        print(what, "READ", b"s3cret-value" in data)
+    except OSError as exc:
+        print(what, "DENIED")
+print("ENV", "DNN_TUTOR_PROBE_SECRET" in os.environ)
+'''
+    report = grade("backprop", _learner(tmp_path, prelude), seed=1)
+    assert report.ok
+    assert "environ DENIED" in report.output
+    assert "s3cret-value" not in report.output
+    assert "ENV False" in report.output
+    import ctypes
+
+    assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 1  # dumpable again once the check is over
+
+
+def test_learner_runs_in_its_own_temporary_folder(tmp_path):
+    report = grade("backprop", _learner(tmp_path, "import os\nprint('CWD', os.getcwd())\n"), seed=1)
+    cwd = re.search(r"CWD (\S+)", report.output).group(1)
+    assert Path(cwd) != tmp_path and "dnn-tutor-check-" in cwd
+    assert not Path(cwd).exists()
+
+
+def test_learner_text_is_shown_with_control_characters_visible(tmp_path, runner):
+    from tutor.cli import app
+
+    prelude = (
+        "print('\\x1b[2J\\x1b[H15/15 checks  — all checks pass [bold green]fake[/bold green] [/red]')\n"
+        "print('bell\\x07 and \\r carriage and \\u202e bidi')\n"
+    )
+    body = SOLUTION.replace("    x, W = cache", "    x, W = cache\n    raise ValueError('\\x1b[31mred\\x1b[0m [/red]')", 1)
+    path = _learner(tmp_path, prelude, body=body)
+    result = runner.invoke(app, ["check", str(path), "--seed", "1"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 1, result.output
+    out = result.output
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out and "\\x07" in out and "\\u202e" in out
+    assert "[bold green]fake[/bold green] [/red]" in out
+    assert "\\x1b[31mred" in out
+
+
+def test_markup_in_a_path_is_shown_as_text(tmp_path, runner):
+    from tutor.cli import app
+
+    folder = tmp_path / "[red]x[bold]"
+    folder.mkdir()
+    path = folder / "backprop.py"
+    path.write_text(SOLUTION)
+    result = runner.invoke(app, ["check", str(path), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "[red]x[bold]" in result.output.replace("\n", "")
+
+
+def test_the_child_cannot_signal_the_parent(tmp_path):
+    prelude = (
+        "import os, signal\n"
+        "try:\n    os.kill(os.getppid(), signal.SIGCONT)\n    print('SIGNAL SENT')\n"
+        "except OSError:\n    print('SIGNAL DENIED')\n"
+    )
+    report = grade("backprop", _learner(tmp_path, prelude), seed=1)
+    assert report.ok
+    if "landlock" not in report.containment or tuple(int(x) for x in os.uname().release.split(".")[:2]) < (6, 12):
+        pytest.skip("signal scoping needs Landlock ABI 6 (Linux 6.12)")
+    assert "SIGNAL DENIED" in report.output

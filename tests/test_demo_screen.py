@@ -1,0 +1,171 @@
+"""What a learner sees of a demo on a real terminal (pexpect + the pyte terminal emulator), and the tables
+at 60 and 80 columns: one live view, numbers never cut, times that agree, a compact journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+from tutor.cli import app
+
+pytest.importorskip("torch")
+
+
+def screen_of(args: list[str], cols: int, rows: int, env: dict | None = None, timeout: int = 240) -> list[str]:
+    """Run ``dnn-tutor ARGS`` in a ``cols`` x ``rows`` terminal; return every line it left on screen.
+
+    The emulated screen is much taller than the terminal the program is told about, so nothing
+    scrolls away: the lines are what the learner can scroll back through.
+    """
+    pexpect = pytest.importorskip("pexpect")
+    pyte = pytest.importorskip("pyte")
+    environment = {**os.environ, "COLUMNS": str(cols), "LINES": str(rows), "TERM": "xterm-256color", **(env or {})}
+    environment.pop("NO_COLOR", None)
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", *args], env=environment, dimensions=(rows, cols),
+                          encoding="utf-8", timeout=timeout)
+    screen = pyte.Screen(cols, 600)
+    stream = pyte.Stream(screen)
+    chunks = []
+    while True:
+        try:
+            chunks.append(child.read_nonblocking(65536, timeout=timeout))
+        except pexpect.EOF:
+            break
+    child.close()
+    output = "".join(chunks)
+    assert child.exitstatus == 0, output[-3000:]
+    stream.feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
+    lines = [line.rstrip() for line in screen.display]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _seconds(text: str) -> float:
+    value, unit = re.match(r"([\d.]+) (ms|s|min)", text).groups()
+    return float(value) * {"ms": 1e-3, "s": 1.0, "min": 60.0}[unit]
+
+
+@pytest.mark.slow
+def test_xor_at_60_columns_one_live_view_and_times_that_agree(tmp_path):
+    lines = screen_of(["demo", "xor", "--quick", "--device", "cpu"], 60, 30, {"DNN_TUTOR_HOME": str(tmp_path)})
+    text = "\n".join(lines)
+    assert sum("━" in line and "%" in line for line in lines) == 1  # one progress bar: one live view
+    assert "decision boundary" in text and "▀" in text
+    assert "…" not in text  # no number cut short
+    table = next(i for i, line in enumerate(lines) if line.lstrip().startswith("epoch") and "train" in line)
+    assert "30/30" in "\n".join(lines[table:table + 5])
+    progress = next(line for line in lines if "━" in line)
+    shown = _seconds(re.search(r"100%\s+(\S+ \S+)", progress).group(1))
+    done = _seconds(re.search(r"done in (\S+ \S+)", text).group(1))
+    assert abs(shown - done) <= 0.15 + 0.05 * done, (progress, done)  # the same clock
+    assert all(len(line) <= 60 for line in lines)
+
+
+@pytest.mark.slow
+def test_transfer_prints_one_view_and_one_table_at_80x24(tmp_path):
+    lines = screen_of(["demo", "transfer", "--quick", "--device", "cpu", "--set", "labels=5,10", "--set", "repeats=2",
+                       "--set", "steps=20"], 80, 24, {"DNN_TUTOR_HOME": str(tmp_path)})
+    text = "\n".join(lines)
+    assert len([line for line in lines if line.strip()]) <= 45, text
+    assert sum("━" in line and "%" in line for line in lines) == 1
+    assert text.count("test accuracy on digits 5-9 by label budget and method") == 1
+    rows = [line.split() for line in lines if re.match(r"\s*(5|10)\s+\d+\.\d%", line)]
+    assert [r[0] for r in rows] == ["5", "10"] and all(len(r) == 6 and r[-1] == "pts" for r in rows)
+    assert "—" not in text  # no column that is always empty
+
+
+@pytest.mark.slow
+def test_transfer_plain_output_is_short(runner):
+    result = runner.invoke(app, ["demo", "transfer", "--quick", "--device", "cpu", "--set", "labels=5,10,20",
+                                 "--set", "repeats=3", "--set", "steps=10"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 30, result.stdout  # 9 trainings: one line each, then one table
+    assert sum(line.startswith("fit ") for line in lines) == 9
+    assert "labels per class" in result.stdout
+
+
+def test_result_table_keeps_numbers_whole_at_60_columns():
+    from rich.console import Console
+
+    from tutor.render.training import render_result_table
+
+    spec = {"title": "the train-validation gap", "caption": "eval mode",
+            "columns": [["cure", "text"], ["train acc", "pct"], ["val acc", "pct"], ["gap", "points"],
+                        ["train loss", "loss"], ["val loss", "loss"], ["epochs", "int"]],
+            "rows": [["early-stop", 1.0, 0.8123, 18.77, 0.00123, 1.2345, 200], ["batchnorm", 0.99, 0.85, 14.0, 0.1, 0.9, 80]]}
+    for width in (60, 80):
+        console = Console(width=width, record=True, file=open(os.devnull, "w"))
+        console.print(render_result_table(spec, width))
+        out = console.export_text()
+        assert "…" not in out
+        for number in ("100.0%", "81.2%", "+18.8 pts", "0.0012", "1.2345", "200"):
+            assert number in out, (width, out)
+        assert max(len(line) for line in out.splitlines()) <= width
+
+
+def test_history_is_one_line_per_run_within_80_columns(runner, monkeypatch):
+    from tutor.store import Store
+
+    with Store() as store:
+        for i in range(3):
+            store.record_demo_run("playground", {"dataset": "moons", "layers": [32, 32, 16], "epochs": 150 + i,
+                                                 "lr": 0.03, "noise": 0.3, "activation": "relu", "seed": 0},
+                                  {"test_acc": 0.9 + i / 100, "test_loss": 0.2}, "cpu", 12.5)
+        store.record_demo_run("rnn", {"task": "sine"}, {"simple_rnn_loss": 0.01}, "cpu", 3.0)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["demo", "--history"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    runs = [line for line in lines if re.match(r"\d\d-\d\d \d\d:\d\d", line)]
+    assert len(runs) == 4
+    assert "92.0%" in runs[1] or "92.0%" in runs[0]
+    assert any("epochs=152" in line for line in runs)  # what differs from the defaults is shown
+    rows = json.loads(runner.invoke(app, ["demo", "--history", "--json", "--limit", "2"]).stdout)
+    assert len(rows) == 2
+
+
+def test_optimizer_table_says_not_reached_in_words():
+    from tutor.render.training import fmt_cell
+
+    assert fmt_cell("not in 30", "text") == "not in 30"
+    assert fmt_cell(None, "pct") == "—" and fmt_cell(float("nan"), "loss") == "—"
+    assert fmt_cell(0.5, "pct") == "50.0%" and fmt_cell(-3.25, "points") == "-3.2 pts"
+
+
+def test_heat_map_legend_is_a_drawn_scale():
+    from tutor.render.rasters import SHADES, render_heatmaps
+
+    group = {"title": "maps", "low": "weak", "high": "strong", "width": 4,
+             "panels": [{"title": "a", "values": [[0, 1], [2, 3]]}]}
+    text = render_heatmaps(group, 60).plain
+    assert "weak [ ][░][▒][▓][█] strong" in text  # the glyphs themselves, whatever the background
+    assert all(glyph in SHADES for glyph in "".join(text.splitlines()[-2:]))
+
+
+@pytest.mark.slow
+def test_sigterm_during_the_live_view_restores_the_cursor_and_journals_nothing(tutor_home):
+    pexpect = pytest.importorskip("pexpect")
+    import signal
+
+    env = {**os.environ, "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "demo", "spiral", "--device", "cpu"], env=env,
+                          dimensions=(30, 80), encoding="utf-8", timeout=180)
+    child.expect(r"epoch \d+/2000")
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    out = child.before
+    assert child.exitstatus == 143
+    assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l")  # the cursor is shown again
+    assert "Traceback" not in out
+    from tutor.store import Store
+
+    with Store() as store:
+        assert store.demo_runs() == []

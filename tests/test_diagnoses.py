@@ -1,0 +1,207 @@
+"""The diagnosis registry, and planted bugs in every exercise graded to their own diagnosis.
+
+Planted bugs are graded in this process (tests/bugs/harness.py): the same plan,
+job runner and checks as ``dnn-tutor check``, without a child per file. The
+test_exercise_*.py files grade some of them end to end through the child.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bugs.harness import REPO, grade_source, plant
+from bugs.planted import BUGS
+
+EXERCISES = ["backprop", "batchnorm", "conv", "dropout", "lstm", "optimizers", "rnn", "transfer"]
+GRADING = REPO / "tutor" / "grading"
+ALTERNATIVES = Path(__file__).resolve().parent / "bugs"
+
+
+def _catalogue():
+    from tutor.grading import catalogue
+
+    return catalogue.load(REPO / "exercises" / "info.toml")
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def test_every_registered_code_has_a_meaning_and_a_hint():
+    from tutor.grading import diagnoses
+
+    values = diagnoses.codes()
+    assert len(values) == len(set(values))
+    for code in values:
+        assert diagnoses.is_known(code)
+        assert diagnoses.meaning(code).strip() and "\n" not in diagnoses.meaning(code)
+        assert diagnoses.hint(code).strip() and "\n" not in diagnoses.hint(code)
+    assert not diagnoses.is_known("no-such-code")
+    with pytest.raises(ValueError):
+        diagnoses.meaning("no-such-code")
+
+
+def test_existing_codes_keep_their_strings():
+    from tutor.grading.diagnoses import Diagnosis
+
+    for code in ("values", "transposed", "batch-mean", "bias-averaged", "softmax-overflow", "nan", "relu-kink", "backward-vs-forward",
+                 "dtype", "not-started", "step-count", "eps-placement", "bptt-carry", "gate-order", "not-frozen", "exception", "not-run"):
+        assert Diagnosis(code).value == code
+
+
+def test_codes_in_info_toml_are_registered_and_concepts_are_questions():
+    from tutor.grading import diagnoses
+
+    questions = set()
+    for path in (REPO / "data" / "questions").glob("*.toml"):
+        import tomllib
+
+        data = tomllib.loads(path.read_text())
+        for entry in data.get("question", []) + data.get("questions", []):
+            questions.add(entry.get("id"))
+    for info in _catalogue().values():
+        for code in list(info.tailored) + list(info.concepts):
+            assert diagnoses.is_known(code), f"{info.id}: info.toml uses unregistered code {code!r}"
+        if questions:
+            for code, question in info.concepts.items():
+                assert question in questions, f"{info.id}: concept {code!r} -> unknown question {question!r}"
+
+
+def _code_uses(tree: ast.AST) -> list[tuple[int, str]]:
+    """Codes written in the grader: code= keywords and Diagnosis members (D.X / Diagnosis.X)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "code" and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            found.append((node.value.lineno, node.value.value))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("D", "Diagnosis") and node.attr.isupper():
+            found.append((node.lineno, f"<member {node.attr}>"))
+        # Fatal("kind", ...) and Explanation(message, "code") carry codes positionally
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Fatal", "Explanation"):
+            position = 0 if node.func.id == "Fatal" else 1
+            if len(node.args) > position and isinstance(node.args[position], ast.Constant) and isinstance(node.args[position].value, str):
+                found.append((node.lineno, node.args[position].value))
+    return found
+
+
+def test_every_code_the_grader_uses_is_registered():
+    from tutor.grading import diagnoses
+    from tutor.grading.diagnoses import Diagnosis
+
+    members = set(Diagnosis.__members__)
+    paths = [GRADING / name for name in ("compare.py", "engine.py", "failures.py", "runner.py") if (GRADING / name).exists()]
+    for path in [*paths, *sorted((GRADING / "specs").glob("*.py"))]:
+        for line, code in _code_uses(ast.parse(path.read_text())):
+            if code.startswith("<member "):
+                assert code[8:-1] in members, f"{path.name}:{line}: Diagnosis has no member {code}"
+            else:
+                assert diagnoses.is_known(code), f"{path.name}:{line}: unregistered code {code!r}"
+
+
+def test_fail_refuses_unregistered_codes():
+    from tutor.grading.compare import fail
+
+    with pytest.raises(ValueError):
+        fail("x", code="made-up")
+    assert fail("x", code="values").outcome.code == "values"
+
+
+# ---------------------------------------------------------------- evidence rules (no child)
+
+
+def test_constant_factor_needs_a_clean_ratio_and_agreeing_cases():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch, compare, judge_cases
+
+    expected = np.array([1.0, -2.0, 3.0])
+    with pytest.raises(Mismatch) as clean:
+        compare("dx", expected, expected * 2, case="a")
+    assert clean.value.outcome.code == "factor" and "×2" in clean.value.outcome.message
+    with pytest.raises(Mismatch) as odd:
+        compare("dx", expected, expected * 0.999998, case="a")
+    assert odd.value.outcome.code == "values"
+    # a single number "off by ×3/2" in one case only is no evidence of a factor
+    with pytest.raises(Mismatch) as lone:
+        judge_cases([lambda: compare("loss", 2.0, 3.0, case="a", scalar=True), lambda: compare("loss", 1.0, 1.0, case="b", scalar=True)])
+    assert lone.value.outcome.code == "values"
+    with pytest.raises(Mismatch) as both:
+        judge_cases([lambda: compare("loss", 2.0, 3.0, case="a", scalar=True), lambda: compare("loss", 4.0, 6.0, case="b", scalar=True)])
+    assert both.value.outcome.code == "factor"
+
+
+def test_variant_needs_a_match_tighter_than_the_threshold():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch, compare
+
+    expected = np.linspace(1, 2, 6)
+    got = expected * (1 + 3e-7)
+    near = expected * (1 + 2.9e-7)  # within the old loose tolerance, not a match
+    with pytest.raises(Mismatch) as caught:
+        compare("w", expected, got, case="a", variants=[("step-count", near, "t frozen")])
+    assert caught.value.outcome.code == "values"
+    with pytest.raises(Mismatch) as matched:
+        compare("w", expected, got, case="a", variants=[("step-count", got.copy(), "t frozen")])
+    assert matched.value.outcome.code == "step-count"
+
+
+def test_non_finite_values_get_no_softmax_advice():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch, compare
+
+    with pytest.raises(Mismatch) as caught:
+        compare("out", np.array([0.5, 1.0]), np.array([np.nan, 1.0]), case="a")
+    assert caught.value.outcome.code == "nan" and "maximum" not in caught.value.outcome.message
+
+
+# ---------------------------------------------------------------- planted bugs, graded in process
+
+PLANTED = [(exercise, *bug) for exercise in EXERCISES for bug in BUGS[exercise]]
+
+
+def _marks(exercise):
+    return [pytest.mark.slow] if exercise == "transfer" else []
+
+
+@pytest.mark.parametrize(
+    "exercise, name, replacements, check_id, code",
+    [pytest.param(*p, id=f"{p[0]}: {p[1]}", marks=_marks(p[0])) for p in PLANTED],
+)
+def test_planted_bug_gets_its_diagnosis(tmp_path, exercise, name, replacements, check_id, code):
+    report = grade_source(exercise, plant(exercise, *replacements), tmp_path)
+    verdict = report.by_id()[check_id]
+    assert not verdict.passed, f"{check_id} passed, but the planted bug should fail it"
+    assert verdict.code == code, f"{check_id}: got {verdict.code!r}, expected {code!r}: {verdict.message}"
+    assert "[" in verdict.message and "]" in verdict.message  # the case is named
+    # the hint that follows this code is the exercise's own tailored advice
+    assert code in _catalogue()[exercise].tailored, f"{exercise}: no tailored hint in info.toml for {code!r}"
+
+
+def test_at_least_eight_planted_bugs_per_exercise():
+    assert set(BUGS) == set(EXERCISES)
+    for exercise in EXERCISES:
+        assert len(BUGS[exercise]) >= 8, exercise
+
+
+# ---------------------------------------------------------------- no false failure on correct code
+
+
+def _alternatives():
+    found = []
+    for exercise in EXERCISES:
+        found.append((exercise, REPO / "tests" / "solutions" / f"{exercise}.py"))
+        found += [(exercise, path) for path in sorted(ALTERNATIVES.glob(f"alt_{exercise}_*.py"))]
+    return found
+
+
+@pytest.mark.parametrize(
+    "exercise, path",
+    [pytest.param(e, p, id=f"{e}: {p.name}", marks=_marks(e)) for e, p in _alternatives()],
+)
+def test_correct_and_unusual_solutions_pass(tmp_path, exercise, path):
+    for seed in (0, 1, 2):
+        report = grade_source(exercise, path.read_text(), tmp_path, seed=seed)
+        assert report.ok, (seed, report.failing())

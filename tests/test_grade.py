@@ -1,0 +1,283 @@
+"""`dnn-tutor grade` end to end: a planted class graded by the real grader, in worker processes.
+
+One class is graded once per module (each submission costs a grading child);
+the tests then read its gradebook, shard it, report on it and resume it. All
+slow: they run learner code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_grading_helpers import SOLUTIONS, STARTERS
+
+pytestmark = pytest.mark.slow
+
+SEED = 1234
+TIMEOUT = "4"
+SOLUTION = (SOLUTIONS / "backprop.py").read_text()
+BIAS_MEAN = ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")
+RELU_KINK = ("dx = dout * (x > 0)", "dx = dout * (x >= 0)")
+SIGMOID = ("dx = dout * s * (1.0 - s)", "dx = dout * s")
+LOOP = "import numpy as np\n\nwhile True:\n    pass\n"
+SYNTAX = "import numpy as np\n\ndef dense_forward(x, W, b)\n    return x @ W + b\n"
+
+
+def _planted(*replacements: tuple[str, str]) -> str:
+    source = SOLUTION
+    for old, new in replacements:
+        assert old in source
+        source = source.replace(old, new)
+    return source
+
+
+CLASS = {
+    "alice": SOLUTION,
+    "bob": SOLUTION,
+    "carol": _planted(BIAS_MEAN),  # three students share one misconception
+    "dave": _planted(BIAS_MEAN),
+    "erin": _planted(BIAS_MEAN),
+    "frank": _planted(RELU_KINK),
+    "gina": _planted(SIGMOID),
+    "hank": LOOP,
+    "ivan": SYNTAX,
+    "judy": (STARTERS / "backprop.py").read_text(),
+    "ken": None,  # a folder without the file
+}
+EXPECTED = {
+    "alice": ("done", 15, None),
+    "bob": ("done", 15, None),
+    "carol": ("partial", None, "bias-averaged"),
+    "dave": ("partial", None, "bias-averaged"),
+    "erin": ("partial", None, "bias-averaged"),
+    "frank": ("partial", None, "relu-kink"),
+    "gina": ("partial", None, "sigmoid-derivative"),
+    "hank": ("timeout", 0, "timeout"),
+    "ivan": ("syntax", 0, "syntax"),
+    "judy": ("not started", 0, "not-started"),
+    "ken": ("missing", 0, "missing"),
+}
+
+
+def make_class(root: Path, students: dict = CLASS) -> Path:
+    root.mkdir(parents=True)
+    for student, source in students.items():
+        (root / student).mkdir()
+        if source is not None:
+            (root / student / "backprop.py").write_text(source)
+    return root
+
+
+def cli(*args: str, home: Path, cwd: Path | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DNN_TUTOR_HOME=str(home), COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+def rows(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as handle:
+        return {r["student"]: r for r in csv.DictReader(handle)}
+
+
+def without_seconds(path: Path) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows(path).values()]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The planted class, graded once with --jobs 2."""
+    base = tmp_path_factory.mktemp("class")
+    home = base / "home"
+    home.mkdir()
+    folder = make_class(base / "submissions")
+    book = base / "gradebook.csv"
+    started = time.monotonic()
+    result = cli("grade", str(folder), "--exercise", "backprop", "--jobs", "2", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(book), home=home)
+    assert result.returncode == 0, result.stderr
+    return {"base": base, "home": home, "folder": folder, "book": book, "output": result.stdout, "seconds": time.monotonic() - started}
+
+
+def test_every_student_gets_a_row_with_status_score_and_codes(graded):
+    book = rows(graded["book"])
+    assert sorted(book) == sorted(CLASS)
+    for student, (status, passed, first_code) in EXPECTED.items():
+        row = book[student]
+        assert row["status"] == status, (student, row)
+        assert row["exercise"] == "backprop" and row["seed"] == str(SEED)
+        assert int(row["total"]) == 15
+        if passed is not None:
+            assert int(row["passed"]) == passed, (student, row)
+        codes = row["codes"].split(";") if row["codes"] else []
+        if first_code is None:
+            assert codes == [] and float(row["score"]) == 1.0
+        else:
+            assert codes[0] == first_code, (student, codes)
+        assert float(row["score"]) == pytest.approx(int(row["passed"]) / 15, abs=1e-3)
+        source = CLASS[student]
+        expected_sha = hashlib.sha256(source.encode()).hexdigest() if source is not None else ""
+        assert row["sha256"] == expected_sha
+    assert 0 < int(book["carol"]["passed"]) < 15
+    # the table on stdout names every student and the summary
+    for student in CLASS:
+        assert student in graded["output"]
+    assert "2 of 11 done" in graded["output"]
+
+
+def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path):
+    result = cli("grade", "report", str(graded["book"]), "--json", home=graded["home"])
+    assert result.returncode == 0, result.stderr
+    (ex,) = json.loads(result.stdout)["exercises"]
+    top = ex["mistakes"][0]
+    assert top["code"] == "bias-averaged" and top["first"] == 3
+    assert top["student_ids"] == ["carol", "dave", "erin"]
+    assert top["concept"] == "bp-bias-grad-value" and top["teach"].startswith("dnn-tutor lesson 2")
+    assert {m["code"] for m in ex["mistakes"]} >= {"relu-kink", "sigmoid-derivative"}
+    statuses = {s["status"]: s["students"] for s in ex["statuses"]}
+    assert statuses == {"done": 2, "partial": 5, "not started": 1, "missing": 1, "timeout": 1, "syntax": 1}
+    plot = tmp_path / "mistakes.png"
+    table = cli("grade", "report", str(graded["book"]), "--save-plot", str(plot), home=graded["home"])
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.index("bias-averaged") < table.stdout.index("relu-kink")
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_shards_merged_equal_the_whole_class(graded, tmp_path):
+    parts = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]
+    env = dict(os.environ, DNN_TUTOR_HOME=str(graded["home"]))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tutor", "grade", str(graded["folder"]), "--exercise", "backprop", "--shard", f"{k}/3",
+             "--jobs", "1", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(part), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for k, part in zip((1, 2, 3), parts)
+    ]
+    outputs = [p.communicate(timeout=400) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1] for o in outputs]
+    from tutor.classroom.submissions import shard_of
+
+    seen = []
+    for k, (out, _) in zip((1, 2, 3), outputs):
+        students = [json.loads(line)["student"] for line in out.splitlines()]
+        assert all(shard_of(s, 3) == k for s in students)
+        seen += students
+    assert sorted(seen) == sorted(CLASS)  # disjoint parts that cover the class
+    merged = tmp_path / "merged.csv"
+    result = cli("grade", "merge", *map(str, parts), "--out", str(merged), home=graded["home"])
+    assert result.returncode == 0, result.stderr
+    assert without_seconds(merged) == without_seconds(graded["book"])
+    # merging a part twice is refused
+    again = cli("grade", "merge", str(parts[0]), str(merged), "--out", str(tmp_path / "x.csv"), home=graded["home"])
+    assert again.returncode == 2 and "is in both" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_rerun_skips_graded_files_and_regrades_changed_ones(graded, tmp_path):
+    folder = tmp_path / "submissions"
+    shutil.copytree(graded["folder"], folder)
+    book = tmp_path / "gradebook.csv"
+    shutil.copy(graded["book"], book)
+    before = book.read_bytes()
+    result = cli("grade", str(folder), "-e", "backprop", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(book), home=graded["home"])
+    assert result.returncode == 0, result.stderr
+    assert "graded 0, skipped 10" in result.stdout
+    assert book.read_bytes() == before  # nothing graded, nothing rewritten
+    (folder / "carol" / "backprop.py").write_text(SOLUTION)  # carol fixes her bug
+    (folder / "ken" / "backprop.py").write_text(SOLUTION)  # ken hands in late
+    result = cli("grade", str(folder), "-e", "backprop", "--timeout", TIMEOUT, "--out", str(book), home=graded["home"])
+    assert result.returncode == 0, result.stderr
+    assert "graded 2, skipped 9" in result.stdout
+    after, old = rows(book), rows(graded["book"])
+    assert after["carol"]["status"] == "done" and after["ken"]["status"] == "done"
+    assert after["ken"]["seed"] == str(SEED)  # the seed comes from the gradebook when not given
+    for student in set(CLASS) - {"carol", "ken"}:
+        assert after[student] == old[student]
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """pid -> command line of every process below ``root`` (the pool workers and the grading children)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                found[child] = commands.get(child, "")
+                frontier.append(child)
+    return found
+
+
+def _alive(pids: dict[int, str]) -> list[int]:
+    alive = []
+    for pid, command in pids.items():
+        try:
+            now = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if now == command and "(zombie)" not in now:
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_home):
+    home = tutor_home
+    folder = tmp_path / "flat"  # a folder of <student>.py files
+    folder.mkdir()
+    for student in ("a1", "a2"):
+        (folder / f"{student}.py").write_text(SOLUTION)
+    for student in ("z1", "z2"):
+        (folder / f"{student}.py").write_text(LOOP)
+    book = tmp_path / "gradebook.csv"
+    env = dict(os.environ, DNN_TUTOR_HOME=str(home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "grade", str(folder), "-e", "backprop", "-j", "2", "--timeout", "120", "--out", str(book)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        below: dict[int, str] = {}
+        while time.monotonic() < deadline:
+            below = _descendants(proc.pid)
+            running = [c for c in below.values() if "grading/worker.py" in c]
+            if book.exists() and len(rows(book)) >= 2 and len(running) == 2:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        else:
+            pytest.fail("the correct submissions were not graded in time")
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    kept = rows(book)
+    assert {s: r["status"] for s, r in kept.items()} == {"a1": "done", "a2": "done"}
+    assert len(below) >= 4  # two pool workers, each grading a looping submission in its child
+    for _ in range(50):
+        if not _alive(below):
+            break
+        time.sleep(0.1)
+    assert _alive(below) == []

@@ -1,0 +1,372 @@
+"""Class grading without a grader: the gradebook format, shards, merge, the mistakes report and bad input.
+
+These build gradebooks by hand (no learner code runs), so they are fast; the
+end-to-end runs are in test_grade.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tutor.classroom import gradebook, report, submissions
+from tutor.classroom.gradebook import Row
+from tutor.cli import app
+
+SHA = "a" * 64
+
+
+def _row(student, codes=(), passed=15, status=None, exercise="backprop", seed=7, total=15):
+    status = status or ("done" if passed == total else "partial")
+    return Row(student, exercise, passed, total, status, list(codes), 0.5, SHA, seed)
+
+
+def _class_rows() -> list[Row]:
+    return [
+        _row("alice"),
+        _row("bob", ["bias-averaged", "backward-vs-forward"], 11),
+        _row("carol", ["bias-averaged", "backward-vs-forward"], 11),
+        _row("dave", ["bias-averaged", "backward-vs-forward"], 11),
+        _row("erin", ["relu-kink"], 14),
+        _row("frank", ["sigmoid-derivative", "backward-vs-forward"], 13),
+        _row("gina", ["timeout", "not-run"], 0, "timeout"),
+        _row("hank", ["syntax", "not-run"], 0, "syntax"),
+        _row("ivan", ["not-started"], 0, "not started"),
+        _row("judy", ["missing"], 0, "missing"),
+    ]
+
+
+# ---------------------------------------------------------------- the gradebook file
+
+
+@pytest.mark.parametrize("name", ["book.csv", "book.jsonl"])
+def test_gradebook_round_trip_keeps_every_field(tmp_path, name):
+    rows = _class_rows()
+    path = tmp_path / name
+    gradebook.write(path, rows)
+    text = path.read_text()
+    if name.endswith(".csv"):
+        assert text.splitlines()[0] == ",".join(gradebook.COLUMNS)
+        assert "bias-averaged;backward-vs-forward" in text
+    else:
+        first = json.loads(text.splitlines()[0])
+        assert list(first) == list(gradebook.COLUMNS) and isinstance(first["codes"], list)
+    back = gradebook.read(path)
+    assert [r.to_dict() for r in back] == [r.to_dict() for r in gradebook.sort_rows(rows)]
+    bob = next(r for r in back if r.student == "bob")
+    assert bob.score == pytest.approx(11 / 15, abs=1e-4) and bob.codes == ["bias-averaged", "backward-vs-forward"]
+
+
+def test_a_failed_write_keeps_the_previous_gradebook(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "books"
+    tmp_path.mkdir()
+    path = tmp_path / "book.csv"
+    gradebook.write(path, _class_rows()[:2])
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gradebook.os, "fsync", full_disk)
+    with pytest.raises(gradebook.TutorError, match="No space left.*previous version is kept"):
+        gradebook.write(path, _class_rows())
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["book.csv"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02garbage", "binary file"),
+        (b"\xff\xfe\xfa not utf8", "not UTF-8"),
+        (b"name,grade\nalice,3\n", "not a gradebook: its header"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256\n", "missing seed"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256,seed,notes\n", "unknown 'notes'"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256,seed\nx,backprop,16,15,1,done,,1,,1\n", "line 2: passed (16) is more than total"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256,seed\nx,backprop,1,15,nan,done,,1,,1\n", "score must be a finite number"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256,seed\nx,backprop,1,15,0.1,partial,,1,zz,1\n", "sha256 must be 64"),
+        (b"student,exercise,passed,total,score,status,codes,seconds,sha256,seed\nx,backprop,1,15\n", "4 values for 10 columns"),
+        (b'{"student": "x"}\n', "missing exercise"),
+        (b"{not json\n", "not valid JSON"),
+    ],
+)
+def test_report_refuses_what_is_not_a_gradebook_in_one_line(runner, tmp_path, content, message):
+    path = tmp_path / "book.csv"
+    path.write_bytes(content)
+    result = runner.invoke(app, ["grade", "report", str(path)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_report_on_a_folder_or_a_missing_file(runner, tmp_path):
+    for target, message in ((tmp_path, "is a folder"), (tmp_path / "nope.csv", "no such gradebook")):
+        result = runner.invoke(app, ["grade", "report", str(target)])
+        assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_header_only_gradebook_has_no_report(runner, tmp_path):
+    path = tmp_path / "book.csv"
+    gradebook.write(path, [])
+    result = runner.invoke(app, ["grade", "report", str(path)])
+    assert result.exit_code == 2 and "has no rows yet" in result.stderr
+
+
+# ---------------------------------------------------------------- shards
+
+
+def test_shard_of_is_a_stable_hash_of_the_student_id():
+    # Pinned: the same student lands in the same part on every machine, Python and run.
+    assert [submissions.shard_of(s, 8) for s in ("alice", "bob", "carol", "dave")] == [
+        submissions.shard_of(s, 8) for s in ("alice", "bob", "carol", "dave")
+    ]
+    import hashlib
+
+    expected = int.from_bytes(hashlib.sha256(b"alice").digest()[:8], "big") % 8 + 1
+    assert submissions.shard_of("alice", 8) == expected
+    students = [f"s{i:03d}" for i in range(300)]
+    parts = [[s for s in students if submissions.parse_shard(f"{k}/3").holds(s)] for k in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == students  # every student in exactly one part
+    assert all(60 < len(p) < 140 for p in parts)  # and roughly balanced
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "x", "3", "1/0", "-1/3", "1/3/4", "", " / "])
+def test_bad_shards_are_one_line(runner, tmp_path, text):
+    (tmp_path / "alice").mkdir()
+    result = runner.invoke(app, ["grade", str(tmp_path), "--exercise", "backprop", "--shard", text, "--out", str(tmp_path / "g.csv")])
+    assert result.exit_code == 2
+    assert "--shard must be K/N" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_class_seed_is_the_same_for_every_shard_of_a_folder():
+    a = submissions.class_seed("backprop", ["bob", "alice"])
+    assert a == submissions.class_seed("backprop", ["alice", "bob"])
+    assert a != submissions.class_seed("backprop", ["alice", "bob", "carol"])
+    assert 0 <= a < 2**31
+
+
+# ---------------------------------------------------------------- bad input to grade
+
+
+def test_grade_bad_folders_and_options_are_one_line(runner, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "zed.py").write_text("x = 1\n")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    cases = [
+        ([str(tmp_path / "nope"), "-e", "backprop"], "no such folder"),
+        ([str(empty), "-e", "backprop"], "holds no submissions"),
+        ([str(a_file), "-e", "backprop"], "is not a folder"),
+        ([str(flat)], "say which exercise"),
+        ([str(flat), "-e", "nope"], "unknown exercise 'nope'"),
+        ([str(flat), "-e", "backprop", "--jobs", "0"], "--jobs must be"),
+        ([str(flat), "-e", "backprop", "--timeout", "nan"], "--timeout must be"),
+        ([str(flat), "-e", "backprop", "--seed", "-3"], "--seed must be"),
+        ([str(flat), "-e", "backprop", "--out", str(tmp_path / "no" / "g.csv")], "does not exist"),
+        ([str(flat), "-e", "backprop", "--out", str(tmp_path)], "is a folder"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, ["grade", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_grade_never_overwrites_a_file_that_is_not_a_gradebook(runner, tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "zed.py").write_text("x = 1\n")
+    other = tmp_path / "marks.csv"
+    other.write_text("name,mark\nzed,A\n")
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(other)])
+    assert result.exit_code == 2 and "not a gradebook" in result.stderr
+    assert other.read_text() == "name,mark\nzed,A\n"
+
+
+def test_a_student_twice_is_refused(runner, tmp_path):
+    (tmp_path / "zed").mkdir()
+    (tmp_path / "zed.py").write_text("x = 1\n")
+    result = runner.invoke(app, ["grade", str(tmp_path), "-e", "backprop", "--out", str(tmp_path / "g.csv")])
+    assert result.exit_code == 2 and "appears twice" in result.stderr
+
+
+def test_a_seed_other_than_the_gradebooks_is_refused(runner, tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "zed.py").write_text("x = 1\n")
+    book = tmp_path / "g.csv"
+    gradebook.write(book, [_row("zed", seed=7)])
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--seed", "8", "--out", str(book)])
+    assert result.exit_code == 2 and "graded with seed 7" in result.stderr
+
+
+# ---------------------------------------------------------------- the group routes to the default action
+
+
+def test_grade_help_shows_the_folder_options_and_the_subcommands(runner):
+    result = runner.invoke(app, ["grade", "--help"])
+    assert result.exit_code == 0
+    for word in ("--exercise", "--jobs", "--shard", "--timeout", "--seed", "merge", "report"):
+        assert word in result.output
+    for sub in ("merge", "report"):
+        result = runner.invoke(app, ["grade", sub, "--help"])
+        assert result.exit_code == 0 and "--out" in result.output if sub == "merge" else "--save-plot" in result.output
+
+
+def test_options_before_the_folder_still_reach_the_default_action(runner, tmp_path):
+    result = runner.invoke(app, ["grade", "--exercise", "backprop", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no such folder" in result.stderr
+
+
+def test_a_class_folder_named_like_a_subcommand_is_still_graded(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "merge").mkdir()
+    result = runner.invoke(app, ["grade", "merge", "--exercise", "backprop"])
+    assert result.exit_code == 2 and "merge holds no submissions" in result.stderr
+
+
+# ---------------------------------------------------------------- merge
+
+
+def _parts(tmp_path, *groups, seed=7, exercise="backprop"):
+    paths = []
+    for i, students in enumerate(groups, start=1):
+        path = tmp_path / f"part{i}.csv"
+        gradebook.write(path, [_row(s, seed=seed, exercise=exercise) for s in students])
+        paths.append(path)
+    return paths
+
+
+def test_merge_combines_parts_and_empty_shards(runner, tmp_path):
+    paths = _parts(tmp_path, ["alice", "bob"], ["carol"], [])
+    out = tmp_path / "book.csv"
+    result = runner.invoke(app, ["grade", "merge", *map(str, paths), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 3
+    assert [r.student for r in gradebook.read(out)] == ["alice", "bob", "carol"]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: _parts(p, ["alice", "bob"], ["bob"]), "student 'bob' (backprop) is in both"),
+        (lambda p: _parts(p, ["alice"]) + [_parts(p / "x", ["bob"], exercise="conv")[0]], "grades exercise conv but"),
+        (lambda p: _parts(p, ["alice"]) + [_parts(p / "x", ["bob"], seed=8)[0]], "with seed 8 but"),
+        (lambda p: _parts(p, ["alice"]) * 2, "is given twice"),
+    ],
+)
+def test_merge_refuses_duplicates_and_mismatches_in_one_line(runner, tmp_path, make, message):
+    (tmp_path / "x").mkdir()
+    paths = make(tmp_path)
+    out = tmp_path / "book.csv"
+    result = runner.invoke(app, ["grade", "merge", *map(str, paths), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_merge_keeps_a_copy_before_replacing_with_force(runner, tmp_path):
+    paths = _parts(tmp_path, ["alice"], ["bob"])
+    out = tmp_path / "book.csv"
+    out.write_text("precious\n")
+    result = runner.invoke(app, ["grade", "merge", *map(str, paths), "--out", str(out)])
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert out.read_text() == "precious\n"
+    result = runner.invoke(app, ["grade", "merge", *map(str, paths), "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    backups = [p for p in tmp_path.iterdir() if p.name.startswith("book.csv") and p != out]
+    assert len(backups) == 1 and backups[0].read_text() == "precious\n"
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_report_ranks_by_the_first_mistake_and_teaches_it_again():
+    (rep,) = report.build(_class_rows())
+    codes = [m.code for m in rep.mistakes]
+    assert codes[0] == "bias-averaged"  # three students' first mistake
+    # backward-vs-forward shows in four runs but is nobody's first mistake: it comes after the real ones
+    assert codes.index("backward-vs-forward") > codes.index("relu-kink")
+    top = rep.mistakes[0]
+    assert (top.first, top.students, top.student_ids) == (3, 3, ["bob", "carol", "dave"])
+    assert top.meaning and "not know" not in top.meaning
+    assert "sum" in top.hint  # the exercise's tailored hint
+    assert top.concept == "bp-bias-grad-value"
+    assert top.lesson == 2 and top.section is not None and top.teach == f"dnn-tutor lesson 2 --section {top.section}"
+    assert "timeout" not in codes and "not-started" not in codes and "missing" not in codes
+    assert dict(rep.statuses) == {"done": 1, "partial": 5, "not started": 1, "missing": 1, "timeout": 1, "syntax": 1}
+    assert sum(n for _, n in rep.distribution) == 10 and dict(rep.distribution)["100%"] == 1
+    assert rep.seed == 7
+
+
+def test_report_json_and_table(runner, tmp_path):
+    book = tmp_path / "book.csv"
+    gradebook.write(book, _class_rows())
+    result = runner.invoke(app, ["grade", "report", str(book), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (ex,) = data["exercises"]
+    assert ex["mistakes"][0]["code"] == "bias-averaged" and ex["mistakes"][0]["first"] == 3
+    assert ex["mistakes"][0]["teach"].startswith("dnn-tutor lesson 2")
+    table = runner.invoke(app, ["grade", "report", str(book)])
+    assert table.exit_code == 0
+    assert table.output.index("bias-averaged") < table.output.index("relu-kink")
+    assert "Score distribution" in table.output and "bp-bias-grad-value" in table.output
+
+
+@pytest.mark.slow
+def test_report_plot_is_a_png_and_is_not_overwritten_without_force(runner, tmp_path):
+    book = tmp_path / "book.csv"
+    gradebook.write(book, _class_rows())
+    png = tmp_path / "mistakes.png"
+    result = runner.invoke(app, ["grade", "report", str(book), "--save-plot", str(png)])
+    assert result.exit_code == 0, result.output
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    png.write_bytes(b"mine")
+    again = runner.invoke(app, ["grade", "report", str(book), "--save-plot", str(png)])
+    assert again.exit_code == 2 and "--force" in again.stderr and png.read_bytes() == b"mine"
+    forced = runner.invoke(app, ["grade", "report", str(book), "--save-plot", str(png), "--force"])
+    assert forced.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG"
+    wrong = runner.invoke(app, ["grade", "report", str(book), "--save-plot", str(tmp_path / "m.txt")])
+    assert wrong.exit_code == 2 and "ending in .png" in wrong.stderr
+
+
+def test_student_names_cannot_draw_on_the_terminal(tmp_path):
+    from rich.console import Console
+
+    from tutor.classroom.service import ClassRun
+    from tutor.render.classroom import render_class_run, visible
+
+    assert visible("eve\x1b[2J\x1b[H15/15") == "eve\\x1b[2J\\x1b[H15/15"
+    run = ClassRun(tmp_path / "g.csv", ["backprop"], {"backprop": 7}, None, 1, rows=[_row("eve\x1b[31m", ["relu-kink"], 14)])
+    console = Console(record=True, width=100, force_terminal=True)
+    console.print(render_class_run(run))
+    text = console.export_text(styles=False)
+    assert "eve\\x1b[31m" in text and "eve\x1b[31m" not in text
+
+
+def test_a_grader_that_cannot_start_stops_the_run_in_one_line(monkeypatch, tmp_path):
+    import shutil
+    import sys
+
+    from tutor.classroom import pool
+    from tutor.errors import TutorError
+
+    false = shutil.which("false")
+    if false is None:
+        pytest.skip("no `false` program")
+    tasks = [pool.Task(f"s{i}", "backprop", str(tmp_path / "x.py"), 1, 5.0) for i in range(5)]
+    monkeypatch.setattr(sys, "executable", false)
+    saved: list[Row] = []
+    with pytest.raises(TutorError, match="cannot start") as caught:
+        pool.run(tasks, 1, saved.append)
+    assert caught.value.exit_code == 1
+    assert [(r.student, r.status) for r in saved] == [("s0", "error"), ("s1", "error")]

@@ -1,0 +1,125 @@
+"""The Jupyter extension: ``%load_ext tutor``, ``%%dnn_check`` and ``%dnn_hint``.
+
+The slow test executes a real notebook in an ipykernel with nbclient: a
+correct cell passes and its functions exist afterwards, a buggy cell shows its
+diagnosis, a looping cell is not run in the kernel, and torch never loads into
+the kernel (the grading runs in a process of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_grading_helpers import SOLUTIONS
+
+SOLUTION = (SOLUTIONS / "backprop.py").read_text()
+
+
+def test_loading_the_extension_registers_the_magics_without_torch():
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_line_magic('load_ext', 'tutor')\n"
+        "magics = shell.magics_manager.magics\n"
+        "print('dnn_check' in magics['cell'], 'dnn_hint' in magics['line'], 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "False"]
+
+
+def test_the_graded_source_keeps_the_cells_line_numbers():
+    from tutor.notebook import cell_source
+
+    cell = "def dense_forward(x, W, b):\n    return np.dot(x, W) + b, None\n"
+    graded = cell_source(cell)
+    assert graded.startswith(cell) and graded.rstrip().endswith("the cell is graded on its own")
+    assert "import numpy as np" in graded.splitlines()[-1]
+    own = "import numpy as np\n" + cell
+    assert cell_source(own) == own
+
+
+def test_bad_magic_arguments_are_one_usage_line():
+    from IPython.core.error import UsageError
+
+    from tutor.notebook import _check_parser, _find
+
+    with pytest.raises(UsageError, match="unknown exercise 'nope'"):
+        _find("nope")
+    with pytest.raises(UsageError, match="invalid int value"):
+        _check_parser().parse_args(["backprop", "--seed", "x"])
+
+
+def _notebook(cells: list[str]):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    return nb
+
+
+def _text(cell) -> str:
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("display_data", "execute_result"):
+            parts.append(output.data.get("text/plain", ""))
+        elif output.output_type == "error":
+            parts.append(f"{output.ename}: {output.evalue}")
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from nbclient import NotebookClient
+
+    buggy = SOLUTION.replace("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")
+    assert buggy != SOLUTION
+    loop = "import numpy as np\n\ndef dense_forward(x, W, b):\n    return x @ W + b, None\n\nwhile True:\n    pass\n"
+    nb = _notebook(
+        [
+            "import sys\n%load_ext tutor\nprint('torch loaded:', 'torch' in sys.modules)",
+            "%%dnn_check backprop --seed 3\n" + SOLUTION,
+            "print('exists:', callable(dense_forward), dense_backward.__name__)",
+            "del dense_forward\n",
+            "%%dnn_check backprop --seed 3\n" + buggy,
+            "%dnn_hint backprop\ndel dense_forward",
+            "%%dnn_check backprop --timeout 2\n" + loop,
+            "print('after loop:', 'dense_forward' in globals())\nprint('torch loaded:', 'torch' in sys.modules)",
+            "%%dnn_check nope\nx = 1",
+        ]
+    )
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home), NO_COLOR="1")
+    client = NotebookClient(nb, timeout=400, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)
+    texts = [_text(cell) for cell in nb.cells]
+
+    assert "torch loaded: False" in texts[0]
+    assert "15/15 checks" in texts[1] and "all checks pass" in texts[1]
+    assert "exists: True dense_backward" in texts[2]  # the cell also ran in the kernel
+    assert "bias-averaged" in texts[4] and "averaged over the batch" in texts[4] and "15/15" not in texts[4]
+    assert "%dnn_hint backprop" in texts[4]
+    assert "sum over the batch" in texts[5] or "bias gradient is a sum" in texts[5]  # the hint about that mistake
+    assert "timeout" in texts[6] and "not run in the kernel" in texts[6]
+    assert "after loop: False" in texts[7]  # the looping cell never ran in the kernel
+    assert "torch loaded: False" in texts[7]  # grading never loads torch into the kernel
+    assert "unknown exercise 'nope'" in texts[8] and "Traceback" not in texts[8]
+
+    # progress is recorded in the learner's store, as `check` records it
+    result = subprocess.run(
+        [sys.executable, "-m", "tutor", "exercises", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    backprop = next(e for e in json.loads(result.stdout) if e["id"] == "backprop")
+    assert backprop["status"] == "done"
+    assert not list(Path(tmp_path).glob("*.py"))  # the graded cells were temporary files elsewhere

@@ -1,0 +1,430 @@
+"""The store tells trouble from damage: a full disk, a read-only file, a lock, an old schema stamp,
+a dropped table or a damaged page never wipes progress; only a file that is verifiably not a
+database is moved aside. Each case checks that the learner's progress is intact afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tutor import store as store_module
+from tutor.errors import StoreError
+from tutor.store import SCHEMA_VERSION, Store
+
+
+def _fill(path: Path) -> None:
+    """A learner with some of everything."""
+    with Store(path) as store:
+        store.mark_section_read("deep-networks", 1, 3)
+        store.mark_section_read("deep-networks", 2, 3)
+        store.record_attempt("backprop", "h1", 7, 15)
+        for i in range(40):
+            store.record_review(f"q{i}", "answer", i % 2 == 0, {"stability": float(i)}, "2030-01-01T00:00:00+00:00")
+        store.record_demo_run("xor", {"lr": 0.1}, {"acc": 0.99}, "cpu", 1.5)
+        store.set_hint_state("backprop", {"position": 2, "codes": ["db-not-summed"], "tailored_shown": []})
+
+
+def _assert_intact(path: Path) -> None:
+    with Store(path) as store:
+        assert {1, 2} <= store.sections_read()["deep-networks"]
+        assert [a.passed for a in store.attempts("backprop")][:1] == [7]
+        assert len(store.reviews()) >= 40
+        assert [r.demo_id for r in store.demo_runs()] == ["xor"]
+        assert store.hint_state("backprop")["position"] == 2
+
+
+def _aside(folder: Path) -> list[Path]:
+    return sorted(folder.glob("progress.db.corrupt-*"))
+
+
+# -- full disk ---------------------------------------------------------------------------
+def test_full_database_keeps_the_result_and_adds_it_on_the_next_run(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    store = Store(path)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now answers SQLITE_FULL
+    big = "x" * 50_000
+    with pytest.raises(StoreError) as caught:
+        store.record_review("q-full", big, True, {"s": 1}, "2030-01-01T00:00:00+00:00")
+    message = caught.value.message
+    assert "could not save your answer to quiz question q-full" in message
+    assert "disk is full" in message and "progress.db.pending" in message
+    assert "\n" not in message and caught.value.exit_code == 1
+    store.close()
+    assert not _aside(tmp_path), "a full disk is not corruption"
+    _assert_intact(path)  # opening again adds the kept answer
+    with Store(path) as store:
+        assert [r.answer for r in store.reviews("q-full")] == [big]
+        assert not (tmp_path / "progress.db.pending").exists()
+
+
+def _mount_tmpfs(folder: Path, size: str) -> bool:
+    if os.geteuid() != 0:
+        return False
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    folder = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    if not _mount_tmpfs(folder, "2m"):
+        pytest.skip("needs root and mount to make a small tmpfs")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_really_full_disk_never_moves_the_database_aside(small_disk):
+    path = small_disk / "progress.db"
+    _fill(path)
+    filler = small_disk / "filler"
+    with open(filler, "wb") as handle:  # take every free byte
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    errors = []
+    for i in range(30):  # enough to need new pages
+        try:
+            with Store(path) as store:
+                store.record_demo_run("xor", {"i": i, "pad": "y" * 4000}, {"acc": 0.5}, "cpu", 0.1)
+        except StoreError as exc:
+            errors.append(exc.message)
+            break
+    assert errors, "the disk never filled up"
+    assert "disk is full" in errors[0] or "NOT saved" in errors[0]
+    assert "xor run" in errors[0]
+    assert not _aside(small_disk)
+    filler.unlink()
+    _assert_intact(path)
+
+
+# -- read-only -------------------------------------------------------------------------
+def test_read_only_open_reads_with_one_warning_and_refuses_writes(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    before = path.read_bytes()
+    with Store(path, read_only=True) as store:
+        assert store.read_only
+        assert store.sections_read()["deep-networks"] == {1, 2}
+        with pytest.raises(StoreError, match="could not save section 3 of lesson deep-networks"):
+            store.mark_section_read("deep-networks", 3, 3)
+    assert path.read_bytes() == before
+    _assert_intact(path)  # and the section kept aside is added by the first run that can write
+    with Store(path) as store:
+        assert store.sections_read()["deep-networks"] == {1, 2, 3}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_read_only_file_by_permissions(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    for p in tmp_path.iterdir():
+        p.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        seen = []
+        with Store(path, on_warning=seen.append) as store:
+            assert store.read_only and len(seen) == 1 and "read-only" in seen[0]
+            assert store.lessons_completed() == {}
+            assert store.sections_read()["deep-networks"] == {1, 2}
+            with pytest.raises(StoreError, match="NOT saved|kept in"):
+                store.record_attempt("backprop", "h9", 15, 15)
+    finally:
+        tmp_path.chmod(0o755)
+        for p in tmp_path.iterdir():
+            p.chmod(0o644)
+    assert not _aside(tmp_path)
+    _assert_intact(path)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    folder = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
+    if not _mount_tmpfs(folder, "8m"):
+        pytest.skip("needs root and mount to make a read-only file system")
+    _fill(folder / "progress.db")
+    if subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True).returncode:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        pytest.skip("cannot remount read-only")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_read_only_file_system(read_only_disk, runner, monkeypatch):
+    path = read_only_disk / "progress.db"
+    seen = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.read_only
+        assert len(seen) == 1 and "read-only" in seen[0] and "nothing new can be saved" in seen[0]
+        assert store.sections_read()["deep-networks"] == {1, 2}
+        assert store.hint_state("backprop")["position"] == 2
+        with pytest.raises(StoreError) as caught:
+            store.record_attempt("backprop", "h9", 15, 15)
+    assert "your check of backprop (15 of 15 checks)" in caught.value.message
+    assert "NOT saved" in caught.value.message  # not even the pending file could be written: say so
+    # the commands: reading works with one warning, a write is one line and exit 1
+    from tutor.cli import app
+
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(read_only_disk))
+    shown = runner.invoke(app, ["progress", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["lessons"][0]["sections_read"] == [1, 2]
+    assert shown.stderr.count("warning:") == 1
+    wrote = runner.invoke(app, ["lesson", "1", "--section", "3"])
+    assert wrote.exit_code == 1
+    assert wrote.stderr.count("error:") == 1 and "Traceback" not in wrote.output
+
+
+# -- locks -----------------------------------------------------------------------------
+def test_a_lock_held_too_long_keeps_the_answer_for_later(tmp_path, monkeypatch):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        with Store(path) as store:
+            assert store.sections_read()["deep-networks"] == {1, 2}  # reading still works (WAL)
+            with pytest.raises(StoreError) as caught:
+                store.record_attempt("backprop", "h2", 15, 15)
+        assert "locked" in caught.value.message and "kept in progress.db.pending" in caught.value.message
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    seen = []
+    with Store(path, on_warning=seen.append) as store:
+        assert [a.passed for a in store.attempts("backprop")] == [7, 15]
+    assert any("your check of backprop (15 of 15 checks)" in w for w in seen)
+    assert not _aside(tmp_path)
+    _assert_intact(path)
+
+
+def test_pending_results_are_added_once_even_when_replayed_twice(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    pending = tmp_path / "progress.db.pending"
+    entry = {"op": "attempt", "what": "x", "args": {"exercise_id": "conv", "file_hash": "h", "passed": 1,
+                                                   "total": 9, "at": "2026-01-01T00:00:00+00:00"}}
+    pending.write_text(json.dumps(entry) + "\n" + json.dumps(entry) + "\nnot json\n")
+    Store(path).close()
+    with Store(path) as store:
+        assert len(store.attempts("conv")) == 1
+    assert not pending.exists()
+    assert list(tmp_path.glob("progress.db.pending.unreadable-*"))  # the unreadable line is kept, not lost
+
+
+# -- old stamps, dropped tables -------------------------------------------------------------
+def test_user_version_zero_on_a_populated_database_is_adopted(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 0")
+    conn.close()
+    with Store(path) as store:
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.warnings == []
+    assert not _aside(tmp_path)
+    _assert_intact(path)
+
+
+def test_version_one_file_gets_the_hint_table_and_imports_the_old_hint_file(tmp_path):
+    path = tmp_path / "progress.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(store_module.MIGRATIONS[0])
+    conn.execute("INSERT INTO sections_read VALUES ('cnn', 1, '2026-01-01T00:00:00+00:00')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    legacy = tmp_path / "exercise-hints.json"
+    legacy.write_text(json.dumps({"lstm": {"position": 3, "codes": ["wrong-gate"], "tailored_shown": []},
+                                  "bad": "not a ladder"}))
+    with Store(path) as store:
+        assert store.hint_state("lstm") == {"position": 3, "codes": ["wrong-gate"], "tailored_shown": []}
+        assert store.sections_read() == {"cnn": {1}}
+    assert not legacy.exists()
+    backups = list(tmp_path.glob("exercise-hints.json.imported-*"))
+    assert len(backups) == 1 and "lstm" in backups[0].read_text()
+    # imported once: a hint file that appears later is left alone
+    legacy.write_text(json.dumps({"lstm": {"position": 0}}))
+    with Store(path) as store:
+        assert store.hint_state("lstm")["position"] == 3
+    assert legacy.exists()
+
+
+def test_a_dropped_table_is_recreated_and_the_rest_kept(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE quiz_cards")
+    conn.commit()
+    conn.close()
+    seen = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.cards() == {}
+        store.put_card("q1", {"s": 1}, "2030-01-01T00:00:00+00:00")
+        assert "q1" in store.cards()
+    assert len(seen) == 1 and "quiz_cards" in seen[0] and "recreated" in seen[0]
+    assert not _aside(tmp_path)
+    _assert_intact(path)
+
+
+def test_a_newer_schema_stamp_is_refused_and_the_file_kept(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="newer than this dnn-tutor"):
+        Store(path)
+    assert path.read_bytes() == before and not _aside(tmp_path)
+
+
+# -- damage ----------------------------------------------------------------------------
+def _damage_table(path: Path, table: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    conn.close()
+    with open(path, "r+b") as handle:
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xa5" * page_size)
+
+
+def test_a_damaged_page_is_noticed_not_crashed_on_and_can_be_repaired(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    _damage_table(path, "quiz_reviews")
+    seen = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.reviews() == []  # what cannot be read is not invented
+        assert store.sections_read()["deep-networks"] == {1, 2}  # the rest reads fine
+        assert store.reviews() == []
+        health = store.health()
+        assert not health.ok and health.problems
+        assert health.counts["sections_read"] == 2
+    assert len(seen) == 1 and "damaged" in seen[0] and "doctor" in seen[0]
+    assert not _aside(tmp_path), "a damaged page is reported, not a reason to start over"
+    with Store(path) as store:
+        result = store.repair()
+        assert result.damaged_copy.exists()
+        assert result.rows["sections_read"] == 2 and result.rows["demo_runs"] == 1
+        assert store.health().ok
+        assert store.sections_read()["deep-networks"] == {1, 2}
+        assert store.hint_state("backprop")["position"] == 2
+        assert len(store.cards()) == 40  # another table: untouched by the damage
+
+
+@pytest.mark.slow
+def test_commands_warn_about_damage_and_doctor_repairs_it(runner, tutor_home):
+    from tutor.cli import app
+
+    path = tutor_home / "progress.db"
+    _fill(path)
+    _damage_table(path, "quiz_cards")
+    for args in ([], ["progress"], ["progress", "--json"], ["exercises"], ["quiz", "--stats"], ["lessons"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Traceback" not in result.output
+        assert result.stderr.count("warning:") <= 1, (args, result.stderr)
+    assert "damaged" in runner.invoke(app, ["progress"]).stderr
+    doctor = runner.invoke(app, ["doctor"])
+    said = " ".join(doctor.output.split())
+    assert doctor.exit_code == 1 and "doctor --repair" in said
+    assert "damaged" in said and "malformed" in said
+    repaired = runner.invoke(app, ["doctor", "--repair", "--json"])
+    data = json.loads(repaired.stdout)
+    assert data["database"]["repaired"]["rows_kept"]["sections_read"] == 2
+    assert data["database"]["problems"] == []
+    assert repaired.exit_code == 0, repaired.output
+    _assert_intact(path)
+    assert list(tutor_home.glob("progress.db.damaged-*"))
+
+
+def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
+    path = tmp_path / "progress.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 300)  # the right header, garbage after it
+    seen = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.health().ok
+    aside = _aside(tmp_path)
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"SQLite format 3")
+    assert len(seen) == 1 and "moved it to progress.db.corrupt-" in seen[0]
+
+
+def test_an_unreadable_row_value_does_not_break_readers(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE demo_runs SET config = 'not json', metrics = '[1, 2]', seconds = 'slow'")
+    conn.execute("UPDATE quiz_cards SET state = '{broken' WHERE question_id = 'q1'")
+    conn.execute("INSERT INTO exercise_attempts (exercise_id, file_hash, passed, total, at) "
+                 "VALUES ('conv', 'h', 'many', 3, 'x')")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        run = store.demo_runs()[0]
+        assert run.config == {} and run.metrics == {} and run.seconds == 0.0
+        assert store.cards()["q1"].state == {}
+        assert store.attempts("conv") == []
+
+
+# -- backups -----------------------------------------------------------------------------
+def test_backup_names_never_collide(tmp_path):
+    from tutor import fsutil
+
+    target = tmp_path / "progress.json"
+    target.write_text("v1")
+    names = {fsutil.backup_copy(target) for _ in range(50)}
+    assert len(names) == 50 and all(p.read_text() == "v1" for p in names)
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    from tutor import fsutil
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "out.json"
+    target.write_text("old")
+
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError):
+        fsutil.atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in folder.iterdir()] == ["out.json"]  # no temporary file left behind
+
+
+def test_read_regular_bytes_refuses_fifos_devices_and_big_files(tmp_path):
+    from tutor import fsutil
+    from tutor.errors import TutorError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(TutorError, match="not a regular file"):
+        fsutil.read_regular_bytes(fifo, 1000)  # returns at once: nothing is written to the FIFO
+    with pytest.raises(TutorError, match="not a regular file"):
+        fsutil.read_regular_bytes("/dev/zero", 1000)
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 2000)
+    with pytest.raises(TutorError, match="limit"):
+        fsutil.read_regular_bytes(big, 1000)
+    with pytest.raises(TutorError, match="folder"):
+        fsutil.read_regular_bytes(tmp_path, 1000)
+    assert fsutil.read_regular_bytes(big, 2000) == b"x" * 2000

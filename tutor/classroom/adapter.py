@@ -1,0 +1,121 @@
+"""The one place where the classroom and the notebook call the grading engine.
+
+:func:`grade` grades one file in the engine's contained child process and
+returns its report without recording anything; :func:`grade_and_record` also
+records the attempt, the hint state and the quiz concept exactly as
+``dnn-tutor check`` does. Everything else here turns a report into a gradebook
+row or into JSON and back. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tutor.classroom import gradebook
+from tutor.classroom.gradebook import Row
+
+# Kinds of a fatal stop that a row reports as its status (the runner's words).
+FATAL_KINDS = ("timeout", "memory", "output", "crash", "exit", "import", "syntax", "protocol")
+
+
+def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float):
+    """Grade ``path`` as ``exercise_id`` in a contained child; nothing is recorded."""
+    from tutor.grading import service
+
+    return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout)
+
+
+def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout: float) -> tuple[object, str | None]:
+    """Grade as ``check`` does and record the attempt in the learner's store: (report, quiz question scheduled)."""
+    from tutor.grading import service
+
+    record = service.grade_and_record(exercise_id, Path(path), seed=seed, timeout=timeout)
+    return record.report, record.quiz_scheduled
+
+
+def status_of(report) -> str:
+    if report.fatal:
+        kind = str(getattr(report.fatal, "kind", "") or "error")
+        return kind if kind in FATAL_KINDS else gradebook.ERROR
+    if report.not_started:
+        return gradebook.NOT_STARTED
+    if report.ok:
+        return gradebook.DONE
+    return gradebook.PARTIAL
+
+
+def row_from_report(student: str, report, seed: int) -> Row:
+    codes = [c for c in report.codes]
+    return Row(
+        student=student,
+        exercise=report.exercise_id,
+        passed=int(report.passed),
+        total=int(report.total),
+        status=status_of(report),
+        codes=codes,
+        seconds=float(report.seconds),
+        sha256=report.file_hash,
+        seed=int(seed),
+    )
+
+
+def grade_row(student: str, exercise_id: str, path: Path, *, seed: int, timeout: float) -> Row:
+    """A gradebook row for one submission; a failure of the grader itself becomes status "error"."""
+    started = time.monotonic()
+    try:
+        report = grade(exercise_id, path, seed=seed, timeout=timeout)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
+        from tutor.classroom.submissions import file_sha256
+        from tutor.errors import TutorError
+
+        try:
+            digest = file_sha256(path)
+        except OSError:
+            digest = ""
+        # The grader refuses a file it cannot read (gone, too large, not a regular file) with a TutorError.
+        status = gradebook.UNREADABLE if isinstance(exc, TutorError) else gradebook.ERROR
+        code = gradebook.UNREADABLE if isinstance(exc, TutorError) else "grader-error"
+        return Row(student, exercise_id, 0, 0, status, [code], time.monotonic() - started, digest, seed)
+    return row_from_report(student, report, seed)
+
+
+def check_total(exercise_id: str, seed: int) -> int:
+    """How many checks the exercise has (for rows of students with no file)."""
+    try:
+        from tutor.grading import engine
+
+        return len(engine.build_plan(exercise_id, seed).checks)
+    except Exception:  # noqa: BLE001 - only a nicety for the gradebook
+        return 0
+
+
+# ---------------------------------------------------------------- report <-> JSON (notebook worker)
+
+
+def _plain(value):
+    """JSON-safe copy: numpy scalars and arrays become numbers and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return str(value)
+
+
+def report_to_dict(report) -> dict:
+    return _plain(report.to_dict())
+
+
+def report_from_dict(data: dict):
+    """The grader's report object back from :func:`report_to_dict` (for rendering)."""
+    from tutor.grading.model import Report
+
+    return Report.from_dict(data)

@@ -1,0 +1,317 @@
+"""The gradebook: one row per student and exercise, as CSV or JSON Lines.
+
+Columns: student, exercise, passed, total, score (passed / total, 0 to 1),
+status (done / partial / not started / an error kind such as timeout or
+syntax / missing), codes (the diagnosis codes, ``;``-separated in CSV),
+seconds, sha256 (of the graded file) and seed.
+
+Only the parent process writes a gradebook, always whole and atomically (a
+temporary file in the same folder, then a rename), so a crash, Ctrl-C or a full
+disk leaves the previous version intact. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from tutor.errors import TutorError
+
+COLUMNS = ("student", "exercise", "passed", "total", "score", "status", "codes", "seconds", "sha256", "seed")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+MAX_BYTES = 256 * 1024 * 1024
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+# status words besides the runner's error kinds (timeout, syntax, memory, crash, exit, import, output, protocol)
+DONE = "done"
+PARTIAL = "partial"
+NOT_STARTED = "not started"
+MISSING = "missing"  # the student's folder has no file for the exercise
+UNREADABLE = "unreadable"  # the file could not be read (not a regular file, too big, no permission)
+ERROR = "error"  # the grader itself failed on this submission
+
+
+@dataclass
+class Row:
+    student: str
+    exercise: str
+    passed: int
+    total: int
+    status: str
+    codes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    sha256: str = ""
+    seed: int = 0
+
+    @property
+    def score(self) -> float:
+        return round(self.passed / self.total, 4) if self.total else 0.0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.student, self.exercise)
+
+    def to_dict(self) -> dict:
+        return {
+            "student": self.student,
+            "exercise": self.exercise,
+            "passed": self.passed,
+            "total": self.total,
+            "score": self.score,
+            "status": self.status,
+            "codes": list(self.codes),
+            "seconds": round(self.seconds, 2),
+            "sha256": self.sha256,
+            "seed": self.seed,
+        }
+
+    def same_result(self, other: "Row") -> bool:
+        """Equal in everything but the time it took."""
+        a, b = self.to_dict(), other.to_dict()
+        a.pop("seconds")
+        b.pop("seconds")
+        return a == b
+
+
+def is_jsonl(path: Path) -> bool:
+    return Path(path).suffix.lower() in JSONL_SUFFIXES
+
+
+def sort_rows(rows: Iterable[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: (r.student, r.exercise))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read(path: Path) -> list[Row]:
+    """Every row of a gradebook file (CSV or JSON Lines, told apart by content).
+
+    Raises :class:`TutorError` with one line naming the file (and line) for
+    anything that is not a gradebook.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise TutorError(f"{name} is a folder, not a gradebook file")
+        if not path.exists():
+            raise TutorError(f"no such gradebook: {name}")
+        if not path.is_file():
+            raise TutorError(f"{name} is not a regular file")
+        if path.stat().st_size > MAX_BYTES:
+            raise TutorError(f"{name} is larger than {MAX_BYTES // (1024 * 1024)} MB: not a gradebook")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TutorError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TutorError(f"{name} is not a text file (not UTF-8): not a gradebook") from None
+    if "\x00" in text:
+        raise TutorError(f"{name} is a binary file: not a gradebook")
+    if not text.strip():
+        raise TutorError(f"{name} is empty: not a gradebook (expected a header line: {','.join(COLUMNS)})")
+    if text.lstrip().startswith("{"):
+        rows = _read_jsonl(text, name)
+    else:
+        rows = _read_csv(text, name)
+    seen: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(rows):
+        if row.key in seen:
+            raise TutorError(f"{name}: student {row.student!r} has two rows for exercise {row.exercise!r}")
+        seen[row.key] = index
+    return rows
+
+
+def _read_csv(text: str, name: str) -> list[Row]:
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader)
+        header = [h.strip() for h in header]
+        missing = [c for c in COLUMNS if c not in header]
+        extra = [h for h in header if h not in COLUMNS]
+        if not any(c in header for c in COLUMNS):
+            shown = ",".join(header)[:80]
+            raise TutorError(f"{name} is not a gradebook: its header is {shown!r}; expected {','.join(COLUMNS)}")
+        if missing or extra or len(header) != len(COLUMNS):
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(missing))
+            if extra:
+                parts.append("unknown " + ", ".join(repr(e) for e in extra))
+            if not parts:
+                parts.append("a column appears twice")
+            raise TutorError(f"{name} is not a gradebook: its columns are wrong ({'; '.join(parts)}); expected {','.join(COLUMNS)}")
+        rows = []
+        for values in reader:
+            if not values or all(not v.strip() for v in values):
+                continue
+            where = f"{name}, line {reader.line_num}"
+            if len(values) != len(header):
+                raise TutorError(f"{where}: {len(values)} values for {len(header)} columns")
+            raw = dict(zip(header, values))
+            codes = [c for c in raw["codes"].split(";") if c.strip()]
+            rows.append(_row(raw, codes, where))
+        return rows
+    except csv.Error as exc:
+        raise TutorError(f"{name} is not a readable CSV file: {exc}") from None
+
+
+def _read_jsonl(text: str, name: str) -> list[Row]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{name}, line {number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TutorError(f"{where}: not valid JSON ({exc.msg})") from None
+        except ValueError:
+            raise TutorError(f"{where}: not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise TutorError(f"{where}: expected a JSON object per line")
+        missing = [c for c in COLUMNS if c not in raw]
+        extra = [k for k in raw if k not in COLUMNS]
+        if missing or extra:
+            what = ("missing " + ", ".join(missing)) if missing else ("unknown " + ", ".join(map(repr, extra)))
+            raise TutorError(f"{where}: not a gradebook row ({what})")
+        codes = raw["codes"]
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise TutorError(f"{where}: codes must be a list of strings")
+        rows.append(_row({k: raw[k] for k in COLUMNS}, codes, where))
+    return rows
+
+
+def _row(raw: dict, codes: list[str], where: str) -> Row:
+    def integer(key: str, low: int = 0) -> int:
+        value = raw[key]
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            number = int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+        except (TypeError, ValueError):
+            raise TutorError(f"{where}: {key} must be a whole number, not {str(value)[:40]!r}") from None
+        if number < low:
+            raise TutorError(f"{where}: {key} must be at least {low}, not {number}")
+        return number
+
+    def number(key: str) -> float:
+        try:
+            value = float(str(raw[key]).strip())
+        except (TypeError, ValueError):
+            raise TutorError(f"{where}: {key} must be a number, not {str(raw[key])[:40]!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < 0:
+            raise TutorError(f"{where}: {key} must be a finite number >= 0, not {raw[key]!r}")
+        return value
+
+    student = str(raw["student"])
+    exercise = str(raw["exercise"]).strip()
+    if not student.strip():
+        raise TutorError(f"{where}: the student column is empty")
+    if not exercise:
+        raise TutorError(f"{where}: the exercise column is empty")
+    passed, total = integer("passed"), integer("total")
+    if passed > total:
+        raise TutorError(f"{where}: passed ({passed}) is more than total ({total})")
+    number("score")
+    status = str(raw["status"]).strip()
+    if not status:
+        raise TutorError(f"{where}: the status column is empty")
+    sha = str(raw["sha256"]).strip().lower()
+    if sha and not _SHA.match(sha):
+        raise TutorError(f"{where}: sha256 must be 64 hexadecimal digits, not {sha[:20]!r}")
+    return Row(
+        student=student,
+        exercise=exercise,
+        passed=passed,
+        total=total,
+        status=status,
+        codes=[c.strip() for c in codes if c.strip()],
+        seconds=number("seconds"),
+        sha256=sha,
+        seed=integer("seed"),
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def dumps(rows: Iterable[Row], jsonl: bool = False) -> str:
+    rows = sort_rows(rows)
+    if jsonl:
+        return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        d = row.to_dict()
+        d["codes"] = ";".join(row.codes)
+        d["score"] = f"{row.score:.4f}".rstrip("0").rstrip(".") if row.total else "0"
+        d["seconds"] = f"{row.seconds:.2f}"
+        writer.writerow([d[c] for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def write(path: Path, rows: Iterable[Row]) -> None:
+    """Replace ``path`` with these rows, atomically (the old file survives any failure)."""
+    atomic_write_text(Path(path), dumps(rows, jsonl=is_jsonl(Path(path))))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename; one line of error on failure."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise TutorError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def backup_path(path: Path) -> Path:
+    """A name next to ``path`` that does not exist yet: gradebook.csv -> gradebook.csv.bak, .bak2, ..."""
+    path = Path(path)
+    candidate = path.with_name(path.name + ".bak")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak{n}")
+        n += 1
+    return candidate

@@ -1,0 +1,370 @@
+"""Grading worker processes: N at a time, each grading one submission after another.
+
+A worker (``python -m tutor.classroom.pool``) loads the grader once and then
+reads one JSON task per line on stdin and answers one JSON line on a private
+copy of its stdout; every submission is still run by the grader in its own
+contained child. The parent (:class:`Pool`) hands out tasks, enforces a
+backstop deadline per task, replaces a worker that dies or hangs, and calls
+back with each finished row, so the caller can save it at once. Workers end
+when their stdin closes, when the parent dies (Linux: a parent-death signal),
+and with the parent on Ctrl-C. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tutor.classroom import gradebook
+from tutor.classroom.gradebook import Row
+from tutor.errors import TutorError
+
+MAX_FAILED_STARTS = 3
+STARTUP_ALLOWANCE = 150.0  # a fresh worker loads numpy and torch; a busy machine is slow
+TASK_MARGIN = 90.0  # on top of --timeout: the grader's own start-up allowance and references
+MAX_LINE = 64 * 1024 * 1024
+
+
+@dataclass
+class Task:
+    student: str
+    exercise: str
+    path: str
+    seed: int
+    timeout: float
+    mode: str = "grade"  # "grade": a gradebook row; "check": grade and record, the full report
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+
+def _worker_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile(prefix="dnn-tutor-grade-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tutor.classroom.pool"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=_worker_env(),
+            close_fds=True,
+        )
+        self.started = time.monotonic()
+        self.fresh = True
+        self.task: Task | None = None
+        self.deadline = 0.0
+        self.buffer = b""
+
+    def send(self, task: Task) -> None:
+        self.task = task
+        allowance = STARTUP_ALLOWANCE if self.fresh else 0.0
+        self.deadline = time.monotonic() + task.timeout + TASK_MARGIN + allowance
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((task.to_json() + "\n").encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the worker is gone: its closed output reports it, with this task still assigned
+
+    def read_available(self) -> list[dict] | None:
+        """Answers complete so far; None once the worker has closed its output."""
+        assert self.proc.stdout is not None
+        try:
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return []
+        if not chunk:
+            return None
+        self.buffer += chunk
+        if len(self.buffer) > MAX_LINE:
+            return None
+        answers = []
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            try:
+                answers.append(json.loads(line))
+            except ValueError:
+                continue
+        return answers
+
+    def last_error_line(self) -> str:
+        try:
+            self.log.seek(0)
+            lines = [ln for ln in self.log.read()[-4000:].decode("utf-8", "replace").splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            return ""
+        return lines[-1][:200] if lines else ""
+
+    def stop(self, kill: bool = False) -> None:
+        """End the worker: close its input (it finishes and exits), or with ``kill`` ask it to stop now.
+
+        A worker asked to stop first stops its grading child (SIGTERM), so no
+        learner process is left behind; only one that does not exit within a
+        few seconds is killed outright.
+        """
+        if self.proc.poll() is None:
+            try:
+                if kill:
+                    self.proc.terminate()
+                else:
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        self.log.close()
+
+
+def _failed_row(task: Task, status: str, code: str, seconds: float) -> Row:
+    from tutor.classroom.submissions import file_sha256
+
+    try:
+        digest = file_sha256(Path(task.path))
+    except OSError:
+        digest = ""
+    return Row(task.student, task.exercise, 0, 0, status, [code], seconds, digest, task.seed)
+
+
+def run(
+    tasks: list[Task],
+    jobs: int,
+    on_row: Callable[[Row], None],
+    on_warning: Callable[[str], None] | None = None,
+) -> None:
+    """Grade every task with up to ``jobs`` workers, calling ``on_row`` in this thread as each finishes.
+
+    On KeyboardInterrupt (or any exception) every worker is stopped before it
+    propagates; rows already handed to ``on_row`` are the caller's to keep.
+    """
+    pending = deque(tasks)
+    workers: list[Worker] = []
+    selector = selectors.DefaultSelector()
+    failed_starts = 0  # workers in a row that died before their first answer
+
+    def add_worker() -> Worker:
+        worker = Worker()
+        assert worker.proc.stdout is not None
+        os.set_blocking(worker.proc.stdout.fileno(), False)
+        selector.register(worker.proc.stdout, selectors.EVENT_READ, worker)
+        workers.append(worker)
+        return worker
+
+    def retire(worker: Worker, kill: bool) -> None:
+        try:
+            assert worker.proc.stdout is not None
+            selector.unregister(worker.proc.stdout)
+        except (KeyError, ValueError):
+            pass
+        workers.remove(worker)
+        worker.stop(kill=kill)
+
+    def give_work(worker: Worker) -> None:
+        if pending:
+            worker.send(pending.popleft())
+        else:
+            worker.task = None
+
+    try:
+        for _ in range(max(1, min(jobs, len(pending)))):
+            give_work(add_worker())
+        while any(w.task is not None for w in workers):
+            events = selector.select(timeout=0.2)
+            for key, _ in events:
+                worker: Worker = key.data
+                answers = worker.read_available()
+                if answers is None:  # the worker died
+                    task = worker.task
+                    why = worker.last_error_line()
+                    fresh = worker.fresh
+                    retire(worker, kill=True)
+                    failed_starts = failed_starts + 1 if fresh else 0
+                    if failed_starts >= MAX_FAILED_STARTS:
+                        raise TutorError(f"the grader cannot start{': ' + why if why else ''}", exit_code=1)
+                    if task is not None:
+                        if on_warning:
+                            on_warning(f"the grader stopped while grading {task.student} ({task.exercise}){': ' + why if why else ''}")
+                        on_row(_failed_row(task, gradebook.ERROR, "grader-crash", 0.0))
+                        if pending:
+                            give_work(add_worker())
+                    continue
+                for answer in answers:
+                    task = worker.task
+                    if task is None:
+                        continue
+                    row = Row(**answer["row"]) if "row" in answer else _failed_row(task, gradebook.ERROR, "grader-error", 0.0)
+                    worker.fresh = False
+                    on_row(row)
+                    give_work(worker)
+            now = time.monotonic()
+            for worker in list(workers):
+                if worker.task is not None and now > worker.deadline:
+                    task = worker.task
+                    retire(worker, kill=True)
+                    on_row(_failed_row(task, "timeout", "timeout", task.timeout))
+                    if pending:
+                        give_work(add_worker())
+            for worker in list(workers):
+                if worker.task is None:
+                    retire(worker, kill=False)
+    finally:
+        for worker in workers:  # ask every worker at once; each stops its grading child
+            if worker.proc.poll() is None:
+                try:
+                    worker.proc.terminate()
+                except OSError:
+                    pass
+        for worker in list(workers):
+            retire(worker, kill=True)
+        selector.close()
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+class NotebookWorker:
+    """One long-lived worker for a notebook session: grade-and-record requests, one at a time."""
+
+    def __init__(self) -> None:
+        self.worker: Worker | None = None
+
+    def request(self, task: Task) -> dict:
+        if self.worker is None or self.worker.proc.poll() is not None:
+            if self.worker is not None:
+                self.worker.stop(kill=True)
+            self.worker = Worker()
+        worker = self.worker
+        worker.send(task)
+        assert worker.proc.stdout is not None
+        selector = selectors.DefaultSelector()
+        os.set_blocking(worker.proc.stdout.fileno(), False)
+        selector.register(worker.proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                remaining = worker.deadline - time.monotonic()
+                if remaining <= 0:
+                    self.close()
+                    return {"error": f"the grader gave no answer within {task.timeout + TASK_MARGIN:g} s"}
+                if not selector.select(timeout=min(remaining, 0.5)):
+                    continue
+                answers = worker.read_available()
+                if answers is None:
+                    why = worker.last_error_line()
+                    self.close()
+                    return {"error": "the grader stopped" + (f": {why}" if why else "")}
+                if answers:
+                    worker.fresh = False
+                    worker.task = None
+                    return answers[-1]
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            selector.close()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(kill=True)
+            self.worker = None
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort; stdin closing also ends the worker
+        pass
+
+
+def _handle(task: dict) -> dict:
+    from tutor.classroom import adapter
+
+    if task.get("mode") == "check":
+        from tutor.errors import TutorError
+
+        try:
+            report, scheduled = adapter.grade_and_record(task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
+        except TutorError as exc:
+            return {"error": exc.message}
+        return {"report": adapter.report_to_dict(report), "quiz_scheduled": scheduled}
+    row = adapter.grade_row(task["student"], task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
+    return {"row": row.__dict__}
+
+
+def _warm_up() -> None:
+    """Load the grader and torch now, so a row's seconds are its own grading time."""
+    try:
+        from tutor.classroom import adapter  # noqa: F401
+        from tutor.grading import service
+
+        service.prepare_parent()
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+
+
+def _stop(signum, frame) -> None:
+    # The first Ctrl-C or SIGTERM stops the grading in progress (the grader
+    # then ends its child); later ones must not interrupt that clean-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        return
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
+    sys.stdout = sys.stderr
+    try:
+        _warm_up()
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            task = json.loads(line)
+            answer = _handle(task)
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""The class's mistakes, ranked: which diagnosis most students share, what it means, what to teach again.
+
+:func:`build` turns gradebook rows into one :class:`ExerciseReport` per
+exercise: the diagnosis codes ranked by how many students have them as their first
+mistake (the one to fix first; a first mistake often trips later checks too,
+so the count of all students showing a code comes second) (each with
+its one-line meaning, the hint to give, the lesson section to teach again and
+the quiz concept it maps to), how the runs ended (done / partial / timeout /
+syntax ...) and the score distribution. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+
+from tutor.classroom import gradebook
+from tutor.classroom.adapter import FATAL_KINDS
+from tutor.classroom.gradebook import Row
+
+# Codes that say how a run ended rather than which misconception it shows.
+NOT_MISCONCEPTIONS = set(FATAL_KINDS) | {
+    "not-run",
+    "not-started",
+    gradebook.MISSING,
+    gradebook.UNREADABLE,
+    "grader-error",
+    "grader-crash",
+}
+BINS = ((0.0, 0.0, "0%"), (0.0, 0.25, "1-24%"), (0.25, 0.5, "25-49%"), (0.5, 0.75, "50-74%"), (0.75, 1.0, "75-99%"), (1.0, 1.0, "100%"))
+STATUS_ORDER = ("done", "partial", "not started", "missing")
+
+
+@dataclass
+class Mistake:
+    code: str
+    first: int  # students for whom this is the first diagnosis (the mistake to fix first)
+    students: int  # students whose run shows it at all (a first mistake often trips later checks too)
+    share: float  # first / the students in the gradebook for this exercise
+    meaning: str
+    hint: str
+    lesson: int | None
+    section: int | None
+    section_title: str
+    concept: str | None  # quiz question id
+    student_ids: list[str] = field(default_factory=list)
+
+    @property
+    def teach(self) -> str:
+        """Where to teach it again, as a command a teacher can run."""
+        if self.lesson is None:
+            return ""
+        if self.section is None:
+            return f"dnn-tutor lesson {self.lesson}"
+        return f"dnn-tutor lesson {self.lesson} --section {self.section}"
+
+
+@dataclass
+class ExerciseReport:
+    exercise: str
+    title: str
+    students: int
+    mean: float
+    median: float
+    distribution: list[tuple[str, int]]
+    statuses: list[tuple[str, int]]
+    mistakes: list[Mistake]
+    seed: int | None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["distribution"] = [{"range": label, "students": n} for label, n in self.distribution]
+        data["statuses"] = [{"status": s, "students": n} for s, n in self.statuses]
+        for mistake, entry in zip(self.mistakes, data["mistakes"]):
+            entry["teach"] = mistake.teach
+        return data
+
+
+def _meaning(code: str) -> str:
+    try:
+        from tutor.grading import diagnoses
+
+        if diagnoses.is_known(code):
+            return diagnoses.meaning(code)
+    except ImportError:
+        pass
+    return "(a code this version of dnn-tutor does not know)"
+
+
+def _general_hint(code: str) -> str:
+    try:
+        from tutor.grading import diagnoses
+
+        if diagnoses.is_known(code) and hasattr(diagnoses, "hint"):
+            return diagnoses.hint(code)
+    except ImportError:
+        pass
+    return ""
+
+
+def _sections() -> tuple[dict, dict]:
+    """(question id -> Question, lesson number -> Lesson), each empty when the content cannot be read."""
+    questions: dict = {}
+    lessons: dict = {}
+    try:
+        from tutor.quiz.bank import load_bank
+
+        questions = load_bank().by_id()
+    except Exception:  # noqa: BLE001 - the report still works without the quiz bank
+        pass
+    try:
+        from tutor.lessons import load_course
+
+        lessons = {lesson.number: lesson for lesson in load_course().lessons}
+    except Exception:  # noqa: BLE001 - or without the lessons
+        pass
+    return questions, lessons
+
+
+def _bin(score: float) -> str:
+    if score <= 0:
+        return "0%"
+    if score >= 1:
+        return "100%"
+    for low, high, label in BINS[1:-1]:
+        if low <= score < high:
+            return label
+    return "75-99%"
+
+
+def build(rows: list[Row]) -> list[ExerciseReport]:
+    from tutor.grading import catalogue
+
+    infos = catalogue.load()
+    questions, lessons = _sections()
+    reports = []
+    for exercise in sorted({r.exercise for r in rows}):
+        mine = [r for r in rows if r.exercise == exercise]
+        info = infos.get(exercise)
+        students = len(mine)
+        scores = [r.score for r in mine]
+        counts: dict[str, list[str]] = {}
+        firsts: dict[str, int] = {}
+        for row in mine:
+            codes = [c for c in dict.fromkeys(row.codes) if c not in NOT_MISCONCEPTIONS]
+            for code in codes:
+                counts.setdefault(code, []).append(row.student)
+            if codes:
+                firsts[codes[0]] = firsts.get(codes[0], 0) + 1
+        mistakes = []
+        ranked = sorted(counts.items(), key=lambda item: (-firsts.get(item[0], 0), -len(item[1]), item[0]))
+        for code, who in ranked:
+            concept = info.concepts.get(code) if info else None
+            hint = (info.tailored.get(code) if info else None) or _general_hint(code)
+            lesson_no: int | None = info.lesson if info else None
+            section_no: int | None = None
+            section_title = ""
+            question = questions.get(concept) if concept else None
+            if question is not None:
+                lesson_no = question.lesson
+                lesson = lessons.get(question.lesson)
+                if lesson is not None and question.section:
+                    for section in lesson.sections:
+                        if section.slug == question.section:
+                            section_no, section_title = section.index, section.title
+            if section_no is None and lesson_no is not None and lesson_no in lessons:
+                section_title = f"lesson {lesson_no}: {lessons[lesson_no].title}"
+            elif section_no is not None:
+                section_title = f"lesson {lesson_no} §{section_no}: {section_title}"
+            mistakes.append(
+                Mistake(
+                    code=code,
+                    first=firsts.get(code, 0),
+                    students=len(who),
+                    share=round(firsts.get(code, 0) / students, 4) if students else 0.0,
+                    meaning=_meaning(code),
+                    hint=hint,
+                    lesson=lesson_no,
+                    section=section_no,
+                    section_title=section_title,
+                    concept=concept,
+                    student_ids=sorted(who),
+                )
+            )
+        status_counts: dict[str, int] = {}
+        for row in mine:
+            status_counts[row.status] = status_counts.get(row.status, 0) + 1
+        ordered = [(s, status_counts.pop(s)) for s in STATUS_ORDER if s in status_counts]
+        ordered += sorted(status_counts.items(), key=lambda item: (-item[1], item[0]))
+        distribution = {label: 0 for _, _, label in BINS}
+        for score in scores:
+            distribution[_bin(score)] += 1
+        seeds = {r.seed for r in mine}
+        reports.append(
+            ExerciseReport(
+                exercise=exercise,
+                title=info.title if info else exercise,
+                students=students,
+                mean=round(statistics.fmean(scores), 4) if scores else 0.0,
+                median=round(statistics.median(scores), 4) if scores else 0.0,
+                distribution=list(distribution.items()),
+                statuses=ordered,
+                mistakes=mistakes,
+                seed=seeds.pop() if len(seeds) == 1 else None,
+            )
+        )
+    return reports

@@ -1,0 +1,157 @@
+"""Finding a class's submissions and splitting the class into shards.
+
+A submissions folder holds either one folder per student (the folder name is
+the student id) with the exercise's file in it (``alice/backprop.py``, or
+``alice/exercises/backprop.py`` for a copied workspace), or files named
+``<student>.py`` (then the exercise must be named). Names starting with ``.``
+or ``_`` are ignored. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # no real exercise file is this big
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    exercise: str
+    path: Path | None  # None: the student has no file for this exercise
+    problem: str = ""  # "missing" or "unreadable" when the file cannot be graded
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def holds(self, student: str) -> bool:
+        return shard_of(student, self.count) == self.index
+
+
+def parse_shard(text: str) -> Shard:
+    """``"3/8"`` -> Shard(3, 8); one clear line for anything else."""
+    raw = (text or "").strip()
+    parts = raw.split("/")
+    usage = f"--shard must be K/N with 1 <= K <= N (e.g. 3/8), not {raw!r}"
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise TutorError(usage)
+    k, n = int(parts[0]), int(parts[1])
+    if n < 1 or k < 1 or k > n:
+        raise TutorError(usage)
+    if n > 100_000:
+        raise TutorError(f"--shard {raw}: at most 100000 parts")
+    return Shard(k, n)
+
+
+def shard_of(student: str, count: int) -> int:
+    """The 1-based part a student belongs to: a stable hash of the id (the same on every machine and run)."""
+    digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def _visible(entry: os.DirEntry) -> bool:
+    return not entry.name.startswith((".", "_"))
+
+
+def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None) -> list[Submission]:
+    """Every (student, exercise) to grade in ``folder``.
+
+    ``exercise_files`` maps exercise id -> file name (from the catalogue).
+    With ``exercise`` None, the exercises are those whose files appear in the
+    students' folders.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise TutorError(f"no such folder: {folder}")
+    if not folder.is_dir():
+        raise TutorError(f"{folder} is not a folder: give the folder that holds one folder (or one .py file) per student")
+    try:
+        entries = sorted((e for e in os.scandir(folder) if _visible(e)), key=lambda e: e.name)
+    except OSError as exc:
+        raise TutorError(f"cannot read {folder}: {exc.strerror or exc}") from None
+    dirs = [e for e in entries if e.is_dir()]
+    files = [e for e in entries if e.name.endswith(".py") and not e.is_dir()]
+    if not dirs and not files:
+        raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
+    if files and exercise is None:
+        raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
+    students: dict[str, str] = {}
+    for entry in dirs + files:
+        student = entry.name[:-3] if entry in files else entry.name
+        if not student.strip():
+            continue
+        if student in students:
+            raise TutorError(f"student {student!r} appears twice in {folder}: as {students[student]} and as {entry.name}")
+        students[student] = entry.name
+    if exercise is None:
+        found = []
+        for ex_id, file in exercise_files.items():
+            if any(_find_file(Path(e.path), file) is not None for e in dirs):
+                found.append(ex_id)
+        if not found:
+            names = ", ".join(sorted(set(exercise_files.values())))
+            raise TutorError(f"no student folder in {folder} holds an exercise file ({names}); name the exercise with --exercise")
+        exercises = found
+    else:
+        exercises = [exercise]
+    result = []
+    for entry in dirs + files:
+        student = entry.name[:-3] if entry in files else entry.name
+        if not student.strip():
+            continue
+        for ex_id in exercises:
+            if entry in files:
+                path: Path | None = Path(entry.path)
+            else:
+                path = _find_file(Path(entry.path), exercise_files[ex_id])
+            if path is None:
+                result.append(Submission(student, ex_id, None, "missing"))
+                continue
+            result.append(Submission(student, ex_id, path, check_file(path)))
+    return result
+
+
+def _find_file(student_dir: Path, name: str) -> Path | None:
+    for candidate in (student_dir / name, student_dir / "exercises" / name):
+        try:
+            if candidate.exists() and not candidate.is_dir():
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def check_file(path: Path) -> str:
+    """"" when the file can be graded, else "unreadable" (a FIFO, a device, too big, no permission)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "unreadable"
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        return "unreadable"
+    if not os.access(path, os.R_OK):
+        return "unreadable"
+    return ""
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read(MAX_FILE_BYTES + 1)).hexdigest()
+
+
+def class_seed(exercise: str, students: list[str]) -> int:
+    """The seed a class is graded with when none is given: the same for every shard of the same folder."""
+    text = exercise + "\n" + "\n".join(sorted(set(students)))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()[:4], "big") % (2**31)

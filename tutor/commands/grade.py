@@ -1,0 +1,245 @@
+"""Class grading commands: ``grade SUBMISSIONS``, ``grade merge`` and ``grade report``.
+
+``grade`` is a group whose default action grades a submissions folder:
+``dnn-tutor grade submissions/ --exercise backprop`` runs the hidden ``run``
+command, while ``dnn-tutor grade merge ...`` and ``dnn-tutor grade report ...``
+are its subcommands. (A folder named like a subcommand is graded with
+``dnn-tutor grade run merge/ ...`` or ``./merge``.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from tutor import console
+from tutor.app import TutorGroup, app
+from tutor.errors import TutorError
+
+DEFAULT = "run"
+
+
+class GradeGroup(TutorGroup):
+    """A group that sends anything that is not a subcommand to the default ``run`` command."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in ctx.help_option_names:
+            first = args[0]
+            looks_like_folder = first in self.commands and first != DEFAULT and Path(first).is_dir() and any(a in ("--exercise", "-e") for a in args)
+            if first not in self.commands or looks_like_folder:
+                args = [DEFAULT, *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx, formatter):
+        # The group's help is the default command's (its options are what a
+        # teacher looks for), followed by the two other commands.
+        default = self.commands[DEFAULT]
+        sub = default.make_context(ctx.info_name, ["--help"], parent=ctx.parent, resilient_parsing=True)
+        default.format_help(sub, formatter)
+        rows = [(name, cmd.get_short_help_str(80)) for name, cmd in self.commands.items() if not cmd.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text("See `dnn-tutor grade merge --help` and `dnn-tutor grade report --help`.")
+
+
+grade_app = typer.Typer(
+    cls=GradeGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(grade_app, name="grade", help="Grade a class: a folder of submissions into a gradebook; merge shards; report the class's mistakes.")
+
+
+def _progress_callbacks(label: str):
+    """(on_start, on_row, close) drawing a progress bar on stderr, only when stderr is a terminal."""
+    if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()) or os.environ.get("TERM") == "dumb":
+        return None, None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from tutor.render.classroom import visible
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}", style="dim"),
+        console=console.stderr_console(),
+        transient=True,
+    )
+    state: dict = {}
+
+    def on_start(total: int) -> None:
+        if total:
+            progress.start()
+            state["task"] = progress.add_task(label, total=total, last="starting the graders (loading PyTorch)…")
+
+    def on_row(row) -> None:
+        if "task" in state:
+            progress.update(state["task"], advance=1, last=f"{visible(row.student)[:30]}: {row.status}")
+
+    return on_start, on_row, progress.stop
+
+
+@grade_app.command(DEFAULT, hidden=True)
+def grade_folder_command(
+    submissions: Path = typer.Argument(..., help="The class folder: one folder per student (the name is the student id), or <student>.py files.", show_default=False),
+    exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, e.g. backprop (needed for <student>.py files; else every exercise found)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once (default: the number of cores).", show_default=False),
+    out: Path = typer.Option(Path("gradebook.csv"), "--out", "-o", help="The gradebook to write (CSV; JSON Lines when it ends in .jsonl). An existing one is resumed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON Lines on stdout instead of the table."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Inputs for the whole class (default: derived from the exercise and the student list; recorded per row)."),
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds each submission may run before it is stopped."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Grade only part K of N (e.g. 3/8), chosen by a stable hash of the student id; combine with `grade merge`."),
+) -> None:
+    """Grade every submission in a class folder into a gradebook.
+
+    Each submission runs in its own contained child, exactly as `dnn-tutor check` runs it, N at a
+    time. Every finished row is saved at once (Ctrl-C keeps them), and a rerun skips files whose
+    sha256 is already in the gradebook for that exercise and seed.
+    """
+    from tutor.classroom import service
+    from tutor.render.classroom import render_class_run, render_interrupted
+
+    label = f"grading {exercise}" if exercise else "grading"
+    on_start, on_row, close = _progress_callbacks(label)
+    try:
+        run = service.grade_class(
+            submissions,
+            exercise=exercise,
+            out=out,
+            jobs=jobs,
+            seed=seed,
+            timeout=timeout,
+            shard=shard,
+            on_start=on_start,
+            on_row=on_row,
+            on_warning=console.warning_line,
+        )
+    finally:
+        close()
+    if as_json:
+        for row in run.rows:
+            sys.stdout.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        console.out(render_class_run(run))
+    if run.interrupted:
+        console.err(render_interrupted(run))
+        raise typer.Exit(run.exit_code or 130)
+    failed = [r for r in run.rows if r.status == "error"]
+    if failed:
+        console.warning_line(f"{len(failed)} submission(s) could not be graded (status error); run the same command again to retry them")
+        raise typer.Exit(1)
+
+
+@grade_app.command("merge")
+def grade_merge_command(
+    parts: List[Path] = typer.Argument(..., help="The gradebook parts, e.g. part*.csv.", show_default=False),
+    out: Path = typer.Option(..., "--out", "-o", help="The merged gradebook (CSV; JSON Lines when it ends in .jsonl).", show_default=False),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out (it is first copied to a .bak file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Combine gradebook parts (from --shard runs) into one gradebook.
+
+    Refuses a student graded in two parts, parts of different exercises, and parts graded with different seeds.
+    """
+    from tutor.classroom import gradebook
+    from tutor.classroom.merge import merge
+    from tutor.render.classroom import render_merged
+
+    merged = merge(list(parts))
+    backup = _make_room(out, force)
+    gradebook.write(out, merged.rows)
+    if as_json:
+        sys.stdout.write(json.dumps(merged.to_dict(out, backup)) + "\n")
+    else:
+        console.out(render_merged(merged, out, backup))
+
+
+def _make_room(out: Path, force: bool) -> Path | None:
+    """Refuse to replace ``out`` without --force; with it, keep a copy first."""
+    if out.is_dir():
+        raise TutorError(f"--out {out} is a folder; give a file name such as gradebook.csv")
+    if not out.exists():
+        if str(out.parent) and not out.parent.is_dir():
+            raise TutorError(f"--out {out}: the folder {out.parent} does not exist")
+        return None
+    if not force:
+        raise TutorError(f"{out} exists; pass --force to replace it (a copy is kept), or choose another --out")
+    try:
+        from tutor.fsutil import backup_copy
+
+        return backup_copy(out)
+    except ImportError:  # pragma: no cover - older tree
+        import shutil
+
+        from tutor.classroom.gradebook import backup_path
+
+        target = backup_path(out)
+        shutil.copy2(out, target)
+        return target
+    except OSError as exc:
+        raise TutorError(f"cannot keep a copy of {out}: {exc.strerror or exc}; nothing was replaced") from None
+
+
+@grade_app.command("report")
+def grade_report_command(
+    book: Path = typer.Argument(..., metavar="GRADEBOOK", help="A gradebook written by `dnn-tutor grade` or `grade merge`.", show_default=False),
+    exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Only this exercise (default: every exercise in the gradebook)."),
+    save_plot: Optional[Path] = typer.Option(None, "--save-plot", help="Also save a PNG bar chart of the mistakes and scores here.", show_default=False),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --save-plot file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """The class's mistakes, ranked by how many students share them.
+
+    For each diagnosis: its meaning, the hint to give, the lesson section to teach again and the quiz
+    concept it maps to; then how the runs ended and the score distribution.
+    """
+    from tutor.classroom import gradebook, report
+    from tutor.render.classroom import render_class_report
+
+    rows = gradebook.read(book)
+    if exercise is not None:
+        from tutor.grading import catalogue
+
+        wanted = exercise.strip()
+        if wanted not in {r.exercise for r in rows}:
+            catalogue.find(wanted)  # an unknown id gets the catalogue's one-line error
+            raise TutorError(f"{book} has no rows for exercise {wanted!r}")
+        rows = [r for r in rows if r.exercise == wanted]
+    if not rows:
+        raise TutorError(f"{book} has no rows yet: grade a class into it first")
+    if save_plot is not None:
+        if save_plot.suffix.lower() != ".png":
+            raise TutorError(f"--save-plot writes a PNG: give a file name ending in .png, not {save_plot.name!r}")
+        if save_plot.is_dir():
+            raise TutorError(f"--save-plot {save_plot} is a folder")
+        if save_plot.exists() and not force:
+            raise TutorError(f"{save_plot} exists; pass --force to replace it")
+        if str(save_plot.parent) and not save_plot.parent.is_dir():
+            raise TutorError(f"--save-plot {save_plot}: the folder {save_plot.parent} does not exist")
+    reports = report.build(rows)
+    if save_plot is not None:
+        from tutor.classroom.gradebook import atomic_write_bytes
+        from tutor.render.classroom import plot_png
+
+        atomic_write_bytes(save_plot, plot_png(reports))
+    if as_json:
+        data = {"gradebook": str(book), "exercises": [r.to_dict() for r in reports], "plot": str(save_plot) if save_plot else None}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    console.out(render_class_report(reports))
+    if save_plot is not None:
+        from rich.text import Text
+
+        console.out(Text(f"chart saved to {save_plot}", style="dim"))

@@ -1,0 +1,165 @@
+"""File-system helpers that never lose a learner's file.
+
+* :func:`atomic_write_text` / :func:`atomic_write_bytes`: write beside the target
+  under a unique temporary name, flush it to disk, then rename over the target,
+  so a crash or a full disk leaves either the old file or the new one.
+* :func:`backup_path`: reserve a backup name that can never collide (UTC time to
+  the microsecond, then a counter, the file created with ``O_EXCL``).
+  :func:`backup_copy` and :func:`move_aside` build on it.
+* :func:`read_regular_bytes`: read a regular file up to a size cap; a FIFO, a
+  device (``/dev/zero``) or a folder is refused before a byte is read.
+
+Errors from the operating system are raised as ``OSError`` (the command line
+turns them into one line naming the path); refusals are :class:`TutorError`.
+Never prints.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from tutor.clock import file_stamp
+from tutor.errors import TutorError
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` all at once; the old file stays if anything fails."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            try:
+                shutil.copymode(path, tmp)
+            except OSError:
+                pass
+        else:
+            os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def backup_path(path: Path | str, tag: str = "bak") -> Path:
+    """Reserve ``<name>.<tag>-<UTC stamp>[-n]`` beside ``path`` and return it.
+
+    The name is created empty with ``O_CREAT | O_EXCL``, so two backups made in
+    the same microsecond (or by two processes) get two different names.
+    """
+    path = Path(path)
+    base = f"{path.name}.{tag}-{file_stamp()}"
+    # Stay under the usual 255-byte limit on a file name.
+    if len(base.encode("utf-8")) > 240:
+        base = f"{tag}-{file_stamp()}"
+    for counter in range(1000):
+        candidate = path.with_name(base if counter == 0 else f"{base}-{counter}")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(errno.EEXIST, "no free backup name", str(path))
+
+
+def backup_copy(path: Path | str, tag: str = "bak") -> Path:
+    """Copy ``path`` to a fresh backup name (see :func:`backup_path`) and return it."""
+    path = Path(path)
+    target = backup_path(path, tag)
+    try:
+        shutil.copyfile(path, target)
+        shutil.copystat(path, target)
+    except BaseException:
+        try:
+            target.unlink()
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def move_aside(path: Path | str, tag: str) -> Path:
+    """Rename ``path`` to a fresh backup name (see :func:`backup_path`) and return it."""
+    path = Path(path)
+    target = backup_path(path, tag)
+    try:
+        os.replace(path, target)
+    except BaseException:
+        try:
+            target.unlink()
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def read_regular_bytes(path: Path | str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``.
+
+    Opened without blocking (a FIFO with no writer does not hang) and checked
+    with ``fstat`` on the open descriptor before anything is read.
+    """
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise TutorError(f"{path} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise TutorError(f"{path} is not a regular file (a pipe, socket or device); give a file")
+        if info.st_size > max_bytes:
+            raise TutorError(f"{path} is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:  # the file grew while we read it
+                raise TutorError(f"{path} is larger than the limit of {max_bytes:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

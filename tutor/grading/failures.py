@@ -1,0 +1,131 @@
+"""The one place where a failure of the learner's code is put into words.
+
+The child only reports facts (an exception's type, text and frames; how the
+process ended). Everything a learner reads about such a failure is written
+here: :func:`explain` for an error raised by the learner's code (at import or
+inside a function), :func:`stopped` for a run that ended without a complete
+verdict (timeout, crash, exit, memory, output flood, a corrupted channel).
+No printing.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from tutor.grading.model import Fatal, LearnerError
+
+OUTPUT_KB = 100  # the child's print cap, in kB, as learners read it
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A learner error in words, with the diagnosis code the check reports."""
+
+    message: str
+    code: str
+    not_started: bool = False
+
+
+def headline(error: LearnerError) -> str:
+    """``TypeError: the message`` (or the syntax error's own words)."""
+    if error.kind == "syntax":
+        return f"SyntaxError: {error.message}"
+    return f"{error.type}: {error.message}" if error.type else error.message
+
+
+def _where(error: LearnerError) -> str:
+    if not error.frames:
+        return ""
+    last = error.frames[-1]
+    return f" at line {last.line}: {last.code}" if last.code else f" at line {last.line}"
+
+
+def explain(error: LearnerError, *, function: str, case: str | None = None, prefix: str = "", ref_function: str | None = None) -> Explanation:
+    """An error raised while the child ran ``function`` on ``case``."""
+    at = f" [{case}]" if case else ""
+    kind = error.kind
+    if kind == "not-implemented":
+        return Explanation(f"{prefix}{function} is not started yet: it raises NotImplementedError (fill in its TODOs)", "not-started", True)
+    if kind in ("skipped", "arity") and error.ref:
+        needed = ref_function or error.ref
+        what = error.message.split(", which", 1)[0].replace("needs ", "did not give ")
+        return Explanation(f"{prefix}{function} could not run: {needed} {what}{at}", "arity")
+    if kind in ("shape", "arity"):
+        return Explanation(f"{prefix}{error.message}{at}", kind)
+    if kind == "missing":
+        return Explanation(f"{prefix}{error.message}", "missing")
+    if kind == "exit":
+        return Explanation(f"{prefix}{function} called sys.exit({error.message}){at}", "exception")
+    return Explanation(f"{prefix}{function} raised {headline(error)}{_where(error)}{at}", "exception")
+
+
+def at_import(error: LearnerError, file_name: str) -> Fatal:
+    """The learner's module failed while it was being imported."""
+    if error.kind == "syntax":
+        return Fatal("syntax", f"syntax error in {error.file}, line {error.line}: {error.message}", error)
+    if error.kind == "exit":
+        return Fatal("exit", f"{file_name} called sys.exit({error.message}) while being imported: remove that call", error)
+    if error.kind == "memory":
+        return Fatal("memory", f"{file_name} ran out of memory while being imported", error)
+    where = f" (line {error.frames[-1].line})" if error.frames else ""
+    return Fatal("import", f"importing {file_name} raised {headline(error)}{where}", error)
+
+
+def output_flood() -> Fatal:
+    return Fatal("output", f"your code printed more than {OUTPUT_KB} kB; the run was stopped (remove prints inside loops)")
+
+
+def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fatal:
+    return Fatal("memory", f"your code ran out of memory{where} (the limit is {limit_mb} MB)", error)
+
+
+def protocol(detail: str = "") -> Fatal:
+    why = f": {detail}" if detail else ""
+    return Fatal("protocol", f"the result channel was corrupted{why} (did your code write to file descriptors it does not own?)")
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the child process ended, as the parent observed it."""
+
+    timed_out: bool
+    started: bool  # the child got as far as being allowed to run the learner's code
+    imported: bool
+    running: str | None  # the function whose job was under way
+    returncode: int | None
+    timeout: float
+    startup_allowance: float
+    output_truncated: bool
+    memory_error_printed: bool
+    limit_mb: int
+
+
+def stopped(end: Ending) -> Fatal:
+    """The run ended before the child said it was done: why, in one line."""
+    if end.running:
+        where = f" while running {end.running}()"
+    elif not end.imported and end.started:
+        where = " while importing your file"
+    else:
+        where = ""
+    if end.timed_out and not end.started:
+        return Fatal("timeout", f"the grading process did not start within {end.startup_allowance:g} s (is the machine very busy?)")
+    if end.timed_out:
+        return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: is there an infinite loop?")
+    code = end.returncode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if name == "SIGXCPU":
+            return Fatal("timeout", f"used more than {end.timeout:g} s of CPU{where}: is there an infinite loop?")
+        if name in ("SIGKILL", "SIGSEGV", "SIGBUS") and not end.output_truncated and end.memory_error_printed:
+            return memory(where, end.limit_mb)
+        return Fatal("crash", f"the Python process running your code crashed with {name}{where} (os.abort, a segfault, or running out of memory)")
+    if end.output_truncated:
+        return output_flood()
+    if end.memory_error_printed:
+        return memory(where, end.limit_mb)
+    return Fatal("exit", f"the process running your code exited early with status {code}{where} (does it call sys.exit() or os._exit()?)")

@@ -1,0 +1,316 @@
+"""The typed grading model: what a ``check`` produces, from the child's facts to the renderer.
+
+One result type flows from :func:`tutor.grading.engine.grade_file` to the
+renderer: a :class:`Report` of :class:`CheckResult` rows, with a :class:`Fatal`
+when the child produced no complete verdict. Learner facts that cross the
+process boundary (an exception, its frames) become :class:`LearnerError` and
+:class:`Frame` here, read defensively: the child is not trusted to send the
+right types. :meth:`Report.to_dict` is the ``check --json`` document and
+:meth:`Report.from_dict` reads it back. No printing, no rich.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from tutor.grading.catalogue import ExerciseInfo
+
+TEXT_CAP = 2000  # longest learner string kept from the child (messages, code lines)
+
+
+def _text(value: object, cap: int = TEXT_CAP) -> str:
+    if value is None:
+        return ""
+    return str(value)[:cap]
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of the learner's own code in a traceback."""
+
+    file: str
+    line: int
+    function: str
+    code: str
+
+    @classmethod
+    def from_wire(cls, data: object) -> "Frame | None":
+        if isinstance(data, Frame):
+            return data
+        if not isinstance(data, Mapping):
+            return None
+        return cls(_text(data.get("file")), _int(data.get("line")) or 0, _text(data.get("function"), 200), _text(data.get("code")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "function": self.function, "code": self.code}
+
+
+def frames_from_wire(data: object) -> tuple[Frame, ...]:
+    if not isinstance(data, (list, tuple)):
+        return ()
+    frames = (Frame.from_wire(item) for item in data[:50])
+    return tuple(frame for frame in frames if frame is not None)
+
+
+@dataclass(frozen=True)
+class LearnerError:
+    """What went wrong inside the learner's code, as the child saw it.
+
+    ``kind``: exception, syntax, exit, memory, recursion, not-implemented,
+    missing (no such function), skipped / arity (an earlier step failed or gave
+    too little), shape. ``type`` and ``message`` are the exception's class name
+    and text; ``line``/``offset``/``source`` locate a syntax error.
+    """
+
+    kind: str
+    type: str = ""
+    message: str = ""
+    frames: tuple[Frame, ...] = ()
+    function: str | None = None
+    ref: str | None = None
+    file: str | None = None
+    line: int | None = None
+    offset: int | None = None
+    source: str = ""
+
+    @classmethod
+    def from_wire(cls, data: object) -> "LearnerError":
+        if isinstance(data, LearnerError):
+            return data
+        if not isinstance(data, Mapping):
+            return cls("exception", "?", f"an unreadable error report ({type(data).__name__})")
+        function = data.get("function")
+        ref = data.get("ref")
+        file = data.get("file")
+        return cls(
+            kind=_text(data.get("kind") or "exception", 40),
+            type=_text(data.get("type"), 200),
+            message=_text(data.get("message")),
+            frames=frames_from_wire(data.get("frames")),
+            function=None if function is None else _text(function, 200),
+            ref=None if ref is None else _text(ref, 200),
+            file=None if file is None else _text(file),
+            line=_int(data.get("line")),
+            offset=_int(data.get("offset")),
+            source=_text(data.get("code")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "type": self.type,
+            "message": self.message,
+            "frames": [frame.to_dict() for frame in self.frames],
+            "function": self.function,
+            "file": self.file,
+            "line": self.line,
+            "offset": self.offset,
+            "code": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """Why the child produced no (complete) verdict, in one line.
+
+    ``kind``: timeout, memory, output, crash, exit, import, syntax, protocol.
+    """
+
+    kind: str
+    message: str
+    error: LearnerError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "error": None if self.error is None else self.error.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Fatal":
+        error = data.get("error")
+        return cls(str(data.get("kind") or "crash"), str(data.get("message") or ""), None if error is None else LearnerError.from_wire(error))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict: passed, or the teaching message and diagnosis code of its failure."""
+
+    id: str
+    function: str
+    title: str
+    passed: bool
+    error: float | None
+    threshold: float | None
+    message: str
+    code: str | None = None
+    case: str | None = None
+    worst: dict[str, Any] | None = None
+    not_started: bool = False
+    trace: tuple[Frame, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "function": self.function,
+            "title": self.title,
+            "passed": self.passed,
+            "error": self.error,
+            "threshold": self.threshold,
+            "message": self.message,
+            "code": self.code,
+            "case": self.case,
+            "worst": self.worst,
+            "not_started": self.not_started,
+            "trace": [frame.to_dict() for frame in self.trace],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
+        return cls(
+            id=str(data["id"]),
+            function=str(data.get("function", "")),
+            title=str(data.get("title", "")),
+            passed=bool(data.get("passed")),
+            error=data.get("error"),
+            threshold=data.get("threshold"),
+            message=str(data.get("message", "")),
+            code=data.get("code"),
+            case=data.get("case"),
+            worst=data.get("worst"),
+            not_started=bool(data.get("not_started")),
+            trace=frames_from_wire(data.get("trace")),
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict on one learner file for one exercise, with the learner's prints."""
+
+    exercise_id: str
+    file: str
+    file_hash: str
+    seed: int
+    checks: tuple[CheckResult, ...]
+    fatal: Fatal | None
+    output: str
+    output_truncated: bool
+    seconds: float
+    containment: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+    @property
+    def total(self) -> int:
+        return len(self.checks)
+
+    @property
+    def not_started(self) -> bool:
+        return self.fatal is None and self.passed == 0 and all(c.not_started for c in self.checks)
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and self.passed == self.total
+
+    @property
+    def status(self) -> str:
+        if self.not_started:
+            return "not started"
+        if self.ok:
+            return "done"
+        return f"{self.passed} of {self.total} checks"
+
+    @property
+    def codes(self) -> list[str]:
+        """Diagnostic codes of the failing checks, first failure first, without repeats."""
+        seen: list[str] = []
+        if self.fatal:
+            seen.append(self.fatal.kind)
+        for check in self.checks:
+            if not check.passed and check.code and check.code not in seen:
+                seen.append(check.code)
+        return seen
+
+    @property
+    def nothing_ran(self) -> bool:
+        """A fatal stop before any check could look at a result."""
+        return self.fatal is not None and all(c.code == "not-run" for c in self.checks)
+
+    def first_trace(self) -> tuple[Frame, ...]:
+        return next((c.trace for c in self.checks if not c.passed and c.trace), ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``check --json`` document.
+
+        exercise, file, file_sha256, seed (repeat with --seed), passed, total,
+        status ("not started" / "n of m checks" / "done"), ok, fatal (null or
+        {kind, message, error}), checks (each: id, function, title, passed,
+        error, threshold, message, code, case, worst {tensor, index, expected,
+        got}, not_started, trace), codes (diagnoses of the failing checks,
+        first first), output (the learner's prints), output_truncated, seconds,
+        containment (the protections that were in force for the learner's code).
+        """
+        return {
+            "exercise": self.exercise_id,
+            "file": self.file,
+            "file_sha256": self.file_hash,
+            "seed": self.seed,
+            "passed": self.passed,
+            "total": self.total,
+            "status": self.status,
+            "ok": self.ok,
+            "fatal": None if self.fatal is None else self.fatal.to_dict(),
+            "checks": [c.to_dict() for c in self.checks],
+            "codes": self.codes,
+            "output": self.output,
+            "output_truncated": self.output_truncated,
+            "seconds": round(self.seconds, 3),
+            "containment": list(self.containment),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Report":
+        fatal = data.get("fatal")
+        return cls(
+            exercise_id=str(data["exercise"]),
+            file=str(data["file"]),
+            file_hash=str(data["file_sha256"]),
+            seed=int(data["seed"]),
+            checks=tuple(CheckResult.from_dict(c) for c in data.get("checks", [])),
+            fatal=None if not fatal else Fatal.from_dict(fatal),
+            output=str(data.get("output", "")),
+            output_truncated=bool(data.get("output_truncated")),
+            seconds=float(data.get("seconds", 0.0)),
+            containment=tuple(str(x) for x in data.get("containment", ())),
+        )
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """What ``check`` did: the report, the exercise, and the quiz question it brought forward."""
+
+    report: Report
+    exercise: ExerciseInfo
+    quiz_scheduled: str | None = None
+    recorded: bool = False
+    warnings: tuple[str, ...] = ()  # the store's recovery notices, for stderr
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.report.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict()
+        data["quiz_scheduled"] = self.quiz_scheduled
+        return data

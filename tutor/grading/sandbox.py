@@ -1,0 +1,194 @@
+"""The child's side of containing a learner's code; loaded by path by :mod:`worker` (stdlib only).
+
+Everything here runs before the learner's code, in this order: the parent
+death signal, the imports (numpy, torch when asked), hard resource limits, a
+Landlock ruleset (writes only inside the run's own temporary folder, no TCP,
+no signals or abstract sockets outside this process tree), every capability
+dropped, and at-fork hooks so forked children die with their parent. Each
+step is best effort on kernels that lack it; the "ready" frame tells the
+parent which ones took effect.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture but alpha
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+_FS_WRITE_FILE = 1 << 1
+_FS_WRITES_V1 = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))  # write, remove, make *
+_FS_REFER = 1 << 13  # ABI 2
+_FS_TRUNCATE = 1 << 14  # ABI 3
+_NET_BIND_CONNECT_TCP = 1 | 2  # ABI 4
+_SCOPE_ABSTRACT_UNIX_AND_SIGNAL = 1 | 2  # ABI 6
+
+
+def _libc() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
+
+
+def die_with_parent(parent: int) -> bool:
+    """SIGKILL this process when the grading parent dies; False if it is already gone."""
+    if not sys.platform.startswith("linux"):
+        return os.getppid() == parent
+    try:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    return os.getppid() == parent
+
+
+def _children_die_with_us() -> None:
+    """Every os.fork() child gets the parent-death signal too (so a double fork ends at once)."""
+
+    def arm() -> None:
+        try:
+            _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    os.register_at_fork(after_in_child=arm)
+
+
+def _set_limits(limits: dict[str, Any]) -> list[str]:
+    """Hard and soft limits alike, so the learner's code cannot raise them back."""
+    import resource
+
+    applied = []
+    wanted = {
+        "RLIMIT_DATA": limits.get("data"),
+        "RLIMIT_FSIZE": limits.get("fsize"),
+        "RLIMIT_CORE": 0,
+    }
+    if limits.get("nproc_extra") is not None:
+        wanted["RLIMIT_NPROC"] = _user_tasks() + int(limits["nproc_extra"])
+    for name, value in wanted.items():
+        if value is None:
+            continue
+        which = getattr(resource, name)
+        _soft, hard = resource.getrlimit(which)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        try:
+            resource.setrlimit(which, (value, value))
+            applied.append(name)
+        except (ValueError, OSError):
+            pass
+    cpu = limits.get("cpu_seconds")
+    if cpu:
+        # SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later.
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 1))
+            applied.append("RLIMIT_CPU")
+        except (ValueError, OSError):
+            pass
+    return applied
+
+
+def _user_tasks() -> int:
+    """Threads now running under this real user id (RLIMIT_NPROC counts them all)."""
+    uid = os.getuid()
+    count = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _landlock(writable: str) -> bool:
+    """Allow file writes only beneath ``writable`` (and to /dev/null); no TCP; scoped signals."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = _libc()
+    abi = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, 1)
+    if abi < 1:
+        return False
+    fs = _FS_WRITES_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    net = _NET_BIND_CONNECT_TCP if abi >= 4 else 0
+    scoped = _SCOPE_ABSTRACT_UNIX_AND_SIGNAL if abi >= 6 else 0
+    attr = (ctypes.c_uint64 * 3)(fs, net, scoped)
+    size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        return False
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    try:
+        for path, access in ((writable, fs), ("/dev/null", fs & (_FS_WRITE_FILE | _FS_TRUNCATE))):
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                rule = PathBeneath(access, fd)
+                libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+            finally:
+                os.close(fd)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False
+        return libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) == 0
+    finally:
+        os.close(ruleset)
+
+
+def _drop_capabilities() -> bool:
+    """Give up every capability (a root learner keeps uid 0 but loses its powers)."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = _libc()
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the last capability: ignored
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()
+    capset = getattr(libc, "capset", None)
+    if capset is None:
+        return False
+    return capset(ctypes.byref(header), ctypes.byref(data)) == 0
+
+
+def contain(limits: dict[str, Any], workdir: str) -> list[str]:
+    """Apply every protection this kernel offers; return the names of those in force."""
+    applied = _set_limits(limits)
+    try:
+        if _landlock(workdir):
+            applied.append("landlock")
+    except (OSError, AttributeError, ValueError):
+        pass
+    try:
+        if _drop_capabilities():
+            applied.append("no-capabilities")
+    except (OSError, AttributeError, ValueError):
+        pass
+    _children_die_with_us()
+    return applied

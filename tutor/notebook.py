@@ -1,0 +1,176 @@
+"""Jupyter magics: ``%%dnn_check <exercise>`` grades a cell, ``%dnn_hint <exercise>`` shows the next hint.
+
+Load with ``%load_ext tutor``. The cell's source is written to a temporary
+file and graded by the same contained child and checks as ``dnn-tutor check``
+(in a grading process of its own, started at the first check and kept for the
+session, so torch never loads into the kernel); the attempt is recorded in the
+learner's store; then the cell runs in the kernel so its functions exist for
+the next cells. A cell that hung, crashed or ran out of memory in the grader
+is not run in the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import atexit
+import re
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from tutor import console
+from tutor.errors import TutorError
+
+# A cell that stopped the grader like this would hang or break the kernel too.
+NOT_RUN_AFTER = ("timeout", "memory", "crash", "exit", "output", "protocol")
+_NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy\b|from\s+numpy\b)", re.MULTILINE)
+
+_worker = None
+
+
+def _grader():
+    global _worker
+    if _worker is None:
+        from tutor.classroom.pool import NotebookWorker
+
+        _worker = NotebookWorker()
+        atexit.register(_close_worker)
+    return _worker
+
+
+def _close_worker() -> None:
+    global _worker
+    if _worker is not None:
+        _worker.close()
+        _worker = None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, never SystemExit in the kernel
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _check_parser() -> _Parser:
+    parser = _Parser(prog="%%dnn_check", add_help=False)
+    parser.add_argument("exercise")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--no-run", action="store_true", dest="no_run")
+    return parser
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _find(exercise: str):
+    from tutor.grading import catalogue
+
+    try:
+        return catalogue.find(exercise)
+    except TutorError as exc:
+        raise UsageError(exc.message) from None
+
+
+def cell_source(cell: str) -> str:
+    """What is graded: the cell, plus ``import numpy as np`` at the end when the cell does not import numpy.
+
+    A notebook usually imports numpy in an earlier cell; the import goes last
+    so every line number in a message is the cell's own.
+    """
+    if _NUMPY_IMPORT.search(cell):
+        return cell
+    return cell.rstrip("\n") + "\n\nimport numpy as np  # added by %%dnn_check: the cell is graded on its own\n"
+
+
+def _relabel(value, path: str):
+    """Show the temporary file as "your cell" in every message."""
+    if isinstance(value, str):
+        return value.replace(path, "<cell>")
+    if isinstance(value, dict):
+        return {k: _relabel(v, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relabel(v, path) for v in value]
+    return value
+
+
+def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: float = 20.0) -> dict:
+    """Grade a cell's source as ``exercise``; the answer of the grading process (report or error)."""
+    from tutor.classroom.pool import Task
+
+    info = _find(exercise)
+    if not (0.5 <= timeout <= 3600):
+        raise UsageError(f"--timeout must be between 0.5 and 3600 seconds, not {timeout:g}")
+    if seed is not None and not 0 <= seed < 2**32:
+        raise UsageError(f"--seed must be between 0 and {2**32 - 1}, not {seed}")
+    folder = tempfile.mkdtemp(prefix="dnn-tutor-cell-")
+    try:
+        path = Path(folder) / info.file
+        path.write_text(cell_source(cell), encoding="utf-8")
+        answer = _grader().request(Task("notebook", info.id, str(path), seed, timeout, mode="check"))  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return _relabel(answer, str(path))
+
+
+@magics_class
+class TutorMagics(Magics):
+    @cell_magic
+    def dnn_check(self, line: str, cell: str):
+        """%%dnn_check EXERCISE [--seed S] [--timeout T] [--no-run]: grade this cell, then run it."""
+        from tutor.classroom.adapter import report_from_dict
+        from tutor.render.grading import render_report
+
+        args = _check_parser().parse_args(_split(line))
+        info = _find(args.exercise)
+        answer = grade_cell(info.id, cell, seed=args.seed, timeout=args.timeout)
+        if "error" in answer:
+            console.error_line(f"could not grade this cell: {answer['error']}")
+            return None
+        report = dataclasses.replace(report_from_dict(answer["report"]), file="this cell")
+        console.out(render_report(report, info))
+        if not report.ok:
+            console.out(f"stuck? %dnn_hint {info.id} shows a hint about this mistake", style="dim")
+        if answer.get("quiz_scheduled"):
+            console.out(f"quiz: question {answer['quiz_scheduled']} will come up in your next `dnn-tutor quiz`", style="dim")
+        fatal_kind = getattr(report.fatal, "kind", None)
+        if args.no_run:
+            return None
+        if fatal_kind in NOT_RUN_AFTER:
+            console.out(f"(not run in the kernel: it stopped the grader with {fatal_kind})", style="dim")
+            return None
+        if self.shell is not None:
+            self.shell.run_cell(cell, store_history=False)
+        return None
+
+    @line_magic
+    def dnn_hint(self, line: str):
+        """%dnn_hint EXERCISE [--restart]: the next hint (after a failing check: about that mistake)."""
+        from tutor.grading import hints
+        from tutor.render.grading import render_hint
+
+        parser = _Parser(prog="%dnn_hint", add_help=False)
+        parser.add_argument("exercise")
+        parser.add_argument("--restart", action="store_true")
+        args = parser.parse_args(_split(line))
+        info = _find(args.exercise)
+        if args.restart:
+            hints.reset_ladder(info.id)
+        console.out(render_hint(hints.next_hint(info), info))
+        return None
+
+
+def load_ipython_extension(ipython) -> None:
+    ipython.register_magics(TutorMagics)
+
+
+def unload_ipython_extension(ipython) -> None:
+    _close_worker()

@@ -1,0 +1,179 @@
+"""Renderers for ``grade``, ``grade merge`` and ``grade report``; they return rich objects.
+
+:func:`plot_png` draws the mistakes chart with matplotlib (imported only there).
+Student ids come from folder names, so every one is shown with control
+characters made visible.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {"done": "green", "partial": "yellow", "not started": "dim", "missing": "dim"}
+
+
+def visible(text: str) -> str:
+    """Control and other unprintable characters as escapes (a name can never draw on the terminal)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+
+
+def _status(status: str) -> Text:
+    return Text(visible(status), style=STATUS_STYLE.get(status, "red"))
+
+
+def render_class_run(run) -> RenderableType:
+    parts: list[RenderableType] = []
+    if run.rows:
+        table = Table(box=box.SIMPLE, title_justify="left", pad_edge=False)
+        table.add_column("student", style="cyan", overflow="fold")
+        if len(run.exercises) > 1:
+            table.add_column("exercise", no_wrap=True)
+        table.add_column("checks", justify="right", no_wrap=True)
+        table.add_column("score", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("diagnoses", overflow="fold")
+        for row in run.rows:
+            cells = [visible(row.student)]
+            if len(run.exercises) > 1:
+                cells.append(row.exercise)
+            cells += [f"{row.passed}/{row.total}", f"{row.score:.0%}"]
+            table.add_row(*cells, _status(row.status), visible(" ".join(row.codes)))
+        parts.append(table)
+    summary = Text()
+    done = sum(1 for r in run.rows if r.status == "done")
+    summary.append(f"{done} of {len(run.rows)} done", style="bold")
+    summary.append(f"  ·  graded {run.graded}, skipped {run.skipped} unchanged")
+    if run.shard:
+        summary.append(f"  ·  shard {run.shard}")
+    seeds = ", ".join(f"{ex} {seed}" for ex, seed in run.seeds.items())
+    summary.append(f"  ·  seed {seeds}  ·  {run.seconds:.1f} s\n", style="dim")
+    summary.append(f"gradebook: {run.out}", style="dim")
+    summary.append(f"   next: dnn-tutor grade report {run.out}", style="dim")
+    parts.append(summary)
+    return Group(*parts)
+
+
+def render_interrupted(run) -> Text:
+    left = max(0, run.to_grade - run.graded)
+    return Text(
+        f"interrupted: {run.graded} graded row(s) are saved in {run.out}; "
+        f"run the same command again to grade the {left} left (graded files are skipped)."
+    )
+
+
+def render_merged(merged, out: Path, backup: Path | None) -> RenderableType:
+    text = Text()
+    students = len({r.student for r in merged.rows})
+    text.append(f"merged {merged.parts} part(s): {len(merged.rows)} row(s), {students} student(s)", style="bold")
+    if merged.seeds:
+        text.append("  ·  " + ", ".join(f"{ex} seed {s}" for ex, s in merged.seeds.items()), style="dim")
+    text.append(f"\ngradebook: {out}", style="dim")
+    if backup:
+        text.append(f"\nthe previous {out.name} is kept at {backup}", style="dim")
+    return text
+
+
+def _bar(count: int, most: int, width: int = 20) -> str:
+    if most <= 0 or count <= 0:
+        return ""
+    return "█" * max(1, round(width * count / most))
+
+
+def render_class_report(reports: list) -> RenderableType:
+    parts: list[RenderableType] = []
+    for rep in reports:
+        head = Text()
+        head.append(rep.exercise, style="bold cyan")
+        head.append(f" — {rep.title}: {rep.students} student(s), mean score {rep.mean:.0%}, median {rep.median:.0%}")
+        if rep.seed is not None:
+            head.append(f"  (seed {rep.seed})", style="dim")
+        parts.append(head)
+        if rep.mistakes:
+            table = Table(title="The class's mistakes, most shared first", title_justify="left", box=box.SIMPLE, pad_edge=False)
+            table.add_column("#", justify="right", no_wrap=True)
+            table.add_column("diagnosis", style="red", overflow="fold")
+            table.add_column("students", justify="right", no_wrap=True)
+            table.add_column("what it means", overflow="fold", ratio=3)
+            table.add_column("teach again / quiz", overflow="fold", ratio=2)
+            for rank, m in enumerate(rep.mistakes, start=1):
+                count = Text(f"{m.first} ({m.share:.0%})")
+                if m.students > m.first:
+                    count.append(f"\n+{m.students - m.first} later", style="dim")
+                where = Text(m.section_title or "")
+                if m.teach:
+                    where.append(f"\n{m.teach}", style="dim")
+                if m.concept:
+                    where.append(f"\nquiz: {m.concept}", style="magenta")
+                table.add_row(str(rank), m.code, count, m.meaning, where)
+            parts.append(table)
+            hints = Text("Hints to give (dnn-tutor hint shows the same after a failing check):\n", style="bold")
+            for rank, m in enumerate(rep.mistakes[:5], start=1):
+                if m.hint:
+                    hints.append(f"  {rank}. {m.code}: ", style="red")
+                    hints.append(m.hint + "\n")
+            if len(hints.plain.splitlines()) > 1:
+                parts.append(hints)
+        else:
+            parts.append(Text("No diagnosis in this class: every run passed, stopped early or was not started (see how the runs ended).", style="dim"))
+        statuses = Text("how the runs ended: ", style="bold")
+        statuses.append("  ".join(f"{visible(s)} {n}" for s, n in rep.statuses))
+        parts.append(statuses)
+        dist = Table(title="Score distribution", title_justify="left", box=box.SIMPLE, pad_edge=False, show_header=False)
+        dist.add_column("range", justify="right", no_wrap=True)
+        dist.add_column("students", justify="right", no_wrap=True)
+        dist.add_column("bar", style="cyan", no_wrap=True)
+        most = max((n for _, n in rep.distribution), default=0)
+        for label, n in rep.distribution:
+            dist.add_row(label, str(n), _bar(n, most))
+        parts.append(dist)
+    return Group(*parts)
+
+
+def plot_png(reports: list) -> bytes:
+    """PNG bytes: per exercise, the mistakes as horizontal bars (most shared on top) and the score distribution."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = max(1, len(reports))
+    fig, axes = plt.subplots(rows, 2, figsize=(12, 1.5 + 3.2 * rows), squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
+    try:
+        for (left, right), rep in zip(axes, reports):
+            shown = rep.mistakes[:12]
+            if shown:
+                labels = [m.code for m in shown][::-1]
+                firsts = [m.first for m in shown][::-1]
+                later = [m.students - m.first for m in shown][::-1]
+                left.barh(labels, firsts, color="#c0392b", label="first mistake")
+                bars = left.barh(labels, later, left=firsts, color="#f5b7b1", label="also, after another")
+                left.bar_label(bars, labels=[str(f + x) for f, x in zip(firsts, later)], padding=3)
+                left.set_xlim(0, max(f + x for f, x in zip(firsts, later)) * 1.15 + 0.5)
+                left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+            else:
+                left.text(0.5, 0.5, "no shared diagnosis", ha="center", va="center", transform=left.transAxes)
+                left.set_yticks([])
+            left.set_xlabel("students")
+            left.set_title(f"{rep.exercise}: mistakes ({rep.students} students)", loc="left")
+            left.xaxis.get_major_locator().set_params(integer=True)
+            labels = [label for label, _ in rep.distribution]
+            counts = [n for _, n in rep.distribution]
+            bars = right.bar(labels, counts, color="#2e86c1")
+            right.bar_label(bars, padding=2)
+            right.set_title(f"scores (mean {rep.mean:.0%})", loc="left")
+            right.set_ylabel("students")
+            right.set_ylim(0, max(counts + [1]) * 1.2)
+            right.yaxis.get_major_locator().set_params(integer=True)
+            right.tick_params(axis="x", labelsize=8)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)

@@ -1,0 +1,318 @@
+"""The three displays of a training demo (the reporters the engine and the session talk to).
+
+- :class:`LiveReporter` (a terminal): ONE rich Live view for the whole run - progress bar (with
+  "fit k of n" when a demo trains several times), metrics table, braille line charts and, for 2-D
+  data, a half-block heat map of the decision boundary - sized to the terminal, refreshed at most
+  8 times a second. Notes print above it.
+- :class:`PlainReporter` (not a terminal): plain lines, no cursor codes: at most ~50 epoch lines
+  per model, always the last; a demo that trains many times gets one line per training.
+- :class:`JsonReporter` (``--json``): one JSON object per line per epoch; notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from tutor.render.rasters import render_boundary, render_chart
+from tutor.render.training import (
+    epoch_line, fmt_loss, fmt_pct, fmt_seconds, render_header, render_metrics_table, render_result_table,
+)
+from tutor.training.session import DemoReporter, finite
+
+MAX_REFRESH_PER_S = 8.0
+MAX_PLAIN_LINES = 50
+
+
+class PlainReporter(DemoReporter):
+    """Not a terminal: plain lines, at most ~50 epoch lines per model, always the last epoch."""
+
+    def __init__(self):
+        self.every = 1
+        self.named = False
+        self.fits = 1
+        self.fit_index = 0
+        self.title = ""
+
+    def _print(self, line: str) -> None:
+        from tutor import console
+
+        console.out(Text(line), soft_wrap=True)
+
+    def run_start(self, header):
+        from tutor import console
+
+        console.out(render_header(header), soft_wrap=True)
+
+    def plan(self, fits):
+        self.fits = max(1, fits)
+
+    def fit_start(self, info):
+        self.fit_index += 1
+        self.title = info.title
+        self.every = max(1, math.ceil(info.epochs * len(info.names) / (MAX_PLAIN_LINES - 2 * len(info.names))))
+        self.named = len(info.names) > 1
+        if info.title and self.fits == 1:
+            self._print(info.title)
+
+    def epoch_end(self, record, view):
+        if self.fits > 1:
+            return
+        if record.epoch == 1 or record.last or record.epoch % self.every == 0:
+            self._print(epoch_line(record, self.named))
+
+    def fit_end(self, results):
+        if self.fits <= 1:
+            return
+        parts = []
+        for r in results:
+            acc = f" acc {fmt_pct(r.final.get('train_acc'))}" if r.final.get("train_acc") is not None else ""
+            parts.append(f"{r.name} loss {fmt_loss(r.final.get('train_loss'))}{acc}")
+        width = len(str(self.fits))
+        self._print(f"fit {self.fit_index:>{width}}/{self.fits} {self.title}: " + ", ".join(parts)
+                    + f" ({results[0].epochs_run} epochs)")
+
+    def note(self, text):
+        self._print(f"note: {text}")
+
+
+class JsonReporter(DemoReporter):
+    """``--json``: one compact JSON object per epoch on stdout; notes on stderr."""
+
+    def __init__(self, demo_id: str):
+        self.demo_id = demo_id
+
+    def epoch_end(self, record, view):
+        line = finite({"type": "epoch", "demo": self.demo_id, **record.to_dict()})
+        sys.stdout.write(json.dumps(line, default=str, allow_nan=False) + "\n")
+        sys.stdout.flush()
+
+    def note(self, text):
+        from tutor import console
+
+        console.err(Text(f"note: {text}"))
+
+
+class LiveReporter(DemoReporter):
+    """A terminal: one rich Live view per run, refreshed at most :data:`MAX_REFRESH_PER_S` times a second."""
+
+    def __init__(self):
+        from tutor import console
+
+        self.console = console.stdout_console()
+        self.live = None
+        self.info = None
+        self.records: dict = {}
+        self.histories: dict[str, list] = {}
+        self.grids: dict[str, object] = {}
+        self.batch: tuple[int, int] | None = None
+        self.last_refresh = 0.0
+        self.started = time.perf_counter()
+        self.fits = 1
+        self.fit_index = 0
+        self.partial_table: dict | None = None
+        self.boards: dict[str, tuple] = {}  # model -> (grid, its rasterised Text)
+
+    # -- layout ----------------------------------------------------------------
+    @property
+    def color(self) -> bool:
+        return not self.console.no_color and self.console.color_system is not None
+
+    def _size(self) -> tuple[int, int]:
+        return max(40, self.console.width or 80), max(16, self.console.height or 24)
+
+    def _budget(self) -> dict:
+        """Lines and columns for the boundary and the charts, so the whole view fits the terminal."""
+        width, height = self._size()
+        n_rows = len(self.info.names) if self.info else 1
+        used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + n_rows
+        if self.partial_table:
+            used += len(self.partial_table["rows"]) + 5
+        spare = max(4, height - used - 2)
+        has_board = self.info is not None and self.info.boundary is not None
+        side = has_board and width >= 76
+        board_lines = 0
+        if has_board:
+            board_lines = max(4, min(16, spare - 1 if side else (spare - 1) // 2))
+            if not side:
+                spare -= board_lines + 1
+        pixel_rows = 2 * board_lines if self.color else board_lines
+        # Square pixels: a half-block cell is one pixel wide and two tall, a plain cell one by one (about 1:2).
+        board_cols = min(44, 2 * pixel_rows if self.color else 2 * board_lines, (width // 2 - 4) if side else width - 2)
+        board_cols = max(16, board_cols)
+        chart_cols = min(60, max(20, (width - board_cols - 14) if side else width - 12))
+        has_acc = bool(self.records) and any(r.train_acc is not None for r in self.records.values())
+        if has_acc and spare >= 12:
+            loss_h = min(7, (spare - 6) // 2 + 1)
+            acc_h = min(5, spare - 6 - loss_h)
+        else:
+            loss_h, acc_h = (min(7, spare - 3), 0)
+        return {"side": side, "board_lines": board_lines, "board_cols": board_cols, "chart_cols": chart_cols,
+                "loss_h": max(0, loss_h), "acc_h": max(0, acc_h), "width": width}
+
+    def _progress(self) -> RenderableType:
+        epochs = self.info.epochs if self.info else 1
+        done = max((r.epoch for r in self.records.values()), default=0)
+        fraction = done / max(epochs, 1)
+        if self.batch and done < epochs:
+            b, nb = self.batch
+            fraction = (done + b / nb) / max(epochs, 1)
+        overall = (max(self.fit_index - 1, 0) + min(fraction, 1.0)) / self.fits
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / overall * (1 - overall) if overall > 0 else None
+        width, _ = self._size()
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(3):
+            grid.add_column(no_wrap=True)
+        label = f"fit {self.fit_index}/{self.fits} " if self.fits > 1 else ""
+        bar = ProgressBar(total=1.0, completed=min(overall, 1.0), width=max(8, min(30, width - 48)))
+        tail = f"{100 * overall:.0f}%  {fmt_seconds(elapsed)}" + (f", ~{fmt_seconds(eta)} left" if eta and overall < 1 else "")
+        grid.add_row(Text(f"{label}epoch {done}/{epochs}", style="bold"), bar, Text(tail, style="dim"))
+        return grid
+
+    def _charts(self, b: dict) -> list[RenderableType]:
+        names = list(self.histories)
+        several = len(names) > 1
+        has_val = self.info.has_val
+        loss_series, acc_series = [], []
+        for name in names:
+            hist = self.histories[name]
+            key = "val" if has_val else "train"
+            if several:
+                loss_series.append((name, [getattr(r, f"{key}_loss") for r in hist]))
+                if hist and hist[-1].train_acc is not None:
+                    acc_series.append((name, [getattr(r, f"{key}_acc") for r in hist]))
+            else:
+                loss_series.append(("train (running)", [r.train_loss for r in hist]))
+                if has_val:
+                    loss_series.append(("val", [r.val_loss for r in hist]))
+                if hist and hist[-1].train_acc is not None:
+                    acc_series.append(("train (running)", [r.train_acc for r in hist]))
+                    if has_val:
+                        acc_series.append(("val", [r.val_acc for r in hist]))
+        which = (" (val)" if has_val else " (train, running)") if several else ""
+        parts: list[RenderableType] = []
+        if b["loss_h"] >= 2:
+            parts.append(render_chart(loss_series, b["chart_cols"], b["loss_h"], title="loss" + which, log=True,
+                                      color=self.color))
+        if acc_series and b["acc_h"] >= 2:
+            parts.append(render_chart(acc_series, b["chart_cols"], b["acc_h"], title="accuracy" + which, color=self.color))
+        return parts
+
+    def _view(self, final: bool = False) -> RenderableType:
+        if self.info is None:
+            return Text("getting the data and the network ready...", style="dim")
+        b = self._budget()
+        parts: list[RenderableType] = [self._progress()]
+        if self.info and (self.fits > 1 or self.info.title):
+            parts.append(Text(self.info.title, style="bold"))
+        if self.records:
+            parts.append(render_metrics_table(self.records, b["width"], self.info.has_val))
+        charts = self._charts(b) if self.records else []
+        boards = []
+        if self.info and self.info.boundary is not None:
+            for name, grid in list(self.grids.items())[:2 if b["side"] else 1]:
+                cached = self.boards.get(name)
+                if cached is None or cached[0] is not grid:  # rasterise a grid once, however often it is shown
+                    title = f"decision boundary{f' · {name}' if len(self.grids) > 1 else ''}"
+                    cached = self.boards[name] = (grid, render_boundary(grid, self.info.boundary, title=title,
+                                                                        color=self.color))
+                boards.append(cached[1])
+        if boards and b["side"]:
+            row = Table.grid(padding=(0, 3))
+            row.add_column()
+            row.add_column()
+            row.add_row(Group(*boards), Group(*charts))
+            parts.append(row)
+        else:
+            parts.extend(boards + charts)
+        if self.partial_table and not final:
+            parts.append(render_result_table({**self.partial_table, "caption": ""}, b["width"]))
+        return Group(*parts)
+
+    def _grid_shape(self) -> tuple[int, int]:
+        b = self._budget()
+        lines = b["board_lines"] if len(self.info.names) == 1 or not b["side"] else max(4, b["board_lines"] // 2 - 1)
+        return b["board_cols"], (2 * lines if self.color else lines)
+
+    # -- reporter --------------------------------------------------------------
+    def run_start(self, header):
+        from rich.live import Live
+
+        self.started = header.get("started", time.perf_counter())
+        self.console.print(render_header(header))
+        self.live = Live(self._view(), console=self.console, auto_refresh=False, transient=False,
+                         redirect_stdout=False, redirect_stderr=False, vertical_overflow="crop")
+        self.live.start()
+
+    def plan(self, fits):
+        self.fits = max(1, fits)
+
+    def fit_start(self, info):
+        self.info = info
+        self.fit_index += 1
+        self.records, self.histories, self.grids, self.boards = {}, {n: [] for n in info.names}, {}, {}
+        self.batch = None
+        self._refresh(time.perf_counter())
+
+    def batch_end(self, name, epoch, batch, n_batches):
+        self.batch = (batch, n_batches)
+        now = time.perf_counter()
+        if now - self.last_refresh >= 1.0 / MAX_REFRESH_PER_S and self.records:
+            self._refresh(now)
+
+    def epoch_end(self, record, view):
+        self.batch = None
+        self.records[record.model] = record
+        self.histories.setdefault(record.model, []).append(record)
+        now = time.perf_counter()
+        due = now - self.last_refresh >= 1.0 / MAX_REFRESH_PER_S
+        if due or record.last or record.model not in self.grids:
+            if self.info.boundary is not None:
+                w, h = self._grid_shape()
+                self.grids[record.model] = view.boundary_grid(w, h)
+            if due or record.last:
+                self._refresh(now)
+
+    def _refresh(self, now: float, final: bool = False) -> None:
+        if self.live is not None:
+            self.live.update(self._view(final), refresh=True)
+        self.last_refresh = now
+
+    def table(self, spec):
+        self.partial_table = spec
+        self._refresh(time.perf_counter())
+
+    def note(self, text):
+        line = Text("note: ", style="dim")
+        line.append(text)
+        self.console.print(line)
+
+    def run_end(self, outcome):
+        self.close()
+
+    def close(self):
+        if self.live is not None:
+            if self.info is not None:
+                self.live.update(self._view(final=True), refresh=True)
+            self.live.stop()
+            self.live = None
+
+
+def make_reporter(demo_id: str, as_json: bool) -> DemoReporter:
+    """JSON for ``--json``, the live view in a terminal, plain lines otherwise (pipes, TERM=dumb)."""
+    if as_json:
+        return JsonReporter(demo_id)
+    from tutor import console
+
+    out = console.stdout_console()
+    if out.is_terminal and not out.is_dumb_terminal:
+        return LiveReporter()
+    return PlainReporter()

@@ -1,0 +1,204 @@
+"""A small arrow-key and digit-key menu for real terminals (prompt_toolkit).
+
+Every option is shown in full: long options wrap at the terminal width with a
+hanging indent under their label, so nothing is cut mid-word at 60 columns.
+Options are numbered (or lettered); the label key picks an option at once
+(single choice) or ticks it (several choices). The menu is erased when done so
+the caller can print the answer as ordinary, wrapped text.
+
+Only used when stdin and stdout are terminals and ``TERM`` is not ``dumb``
+(:func:`tutor.console.is_interactive`). Ctrl-C raises KeyboardInterrupt,
+Ctrl-D EOFError. SIGTERM/SIGHUP while the menu is up end the program as a
+``SystemExit`` (143/129) after the terminal is restored (cursor shown, cooked
+mode), unless the program already installed its own handlers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import textwrap
+from typing import Iterator, Sequence
+
+
+def wrap_option(text: str, prefix: str, width: int) -> list[str]:
+    """``prefix`` + ``text`` wrapped to ``width`` columns, continuation lines indented under the text."""
+    room = max(width - len(prefix) - 1, 12)
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines += textwrap.wrap(paragraph, room, break_long_words=True, break_on_hyphens=False) or [""]
+    indent = " " * len(prefix)
+    return [(prefix if i == 0 else indent) + line for i, line in enumerate(lines)]
+
+
+@contextlib.contextmanager
+def signals_end_cleanly() -> Iterator[None]:
+    """While a prompt runs: SIGTERM/SIGHUP raise SystemExit(128+n) so ``finally`` blocks restore the terminal.
+
+    Handlers the program installed itself are left alone.
+    """
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            current = signal.getsignal(signum)
+            if current in (signal.SIG_DFL, None):
+                saved[signum] = current
+                signal.signal(signum, _raise_exit)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _raise_exit(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def show_cursor() -> None:
+    """Make sure the cursor is visible again (after an interrupted full-screen or menu prompt)."""
+    import os
+    import sys
+
+    try:
+        if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
+            sys.stdout.write("\x1b[?25h")
+            sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def choose_one(title: str, options: Sequence[str], labels: Sequence[str], *, ascii_only: bool = False) -> int:
+    """The index of the option picked."""
+    return int(choose(title, options, labels, ascii_only=ascii_only))  # type: ignore[arg-type]
+
+
+def choose_many(
+    title: str, options: Sequence[str], labels: Sequence[str], *, ascii_only: bool = False
+) -> list[int]:
+    """The sorted indices of the options ticked (possibly none)."""
+    picked = choose(title, options, labels, multi=True, ascii_only=ascii_only)
+    return list(picked) if isinstance(picked, list) else [picked]
+
+
+def choose(
+    title: str,
+    options: Sequence[str],
+    labels: Sequence[str],
+    *,
+    multi: bool = False,
+    ascii_only: bool = False,
+) -> int | list[int]:
+    """The index of the option picked (or, with ``multi``, the sorted indices ticked)."""
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import HSplit, Layout, Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+    from prompt_toolkit.styles import Style
+
+    state: dict = {"at": 0, "ticked": set()}
+    if ascii_only:  # an output that cannot take Unicode: ASCII stand-ins for the glyphs
+        from tutor.console import to_ascii
+
+        title, options = to_ascii(title), [to_ascii(o) for o in options]
+    pointer = ">" if ascii_only else "›"
+    keys = f"{labels[0]}-{labels[-1]}" if labels else ""
+    if multi:
+        help_line = f"(↑/↓ move, space or {keys} ticks, Enter when done)"
+    else:
+        help_line = f"(↑/↓ and Enter, or press {keys})"
+    if ascii_only:
+        help_line = help_line.replace("↑/↓", "up/down")
+
+    def width() -> int:
+        try:
+            return max(app.output.get_size().columns, 20)
+        except Exception:  # pragma: no cover - no size: assume a classic terminal
+            return 80
+
+    def fragments():
+        cols = width()
+        out = []
+        for line in wrap_option(help_line, "? " + title + " ", cols):
+            out.append(("class:title", line + "\n"))
+        for i, (label, text) in enumerate(zip(labels, options)):
+            here = i == state["at"]
+            box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
+            prefix = f"{pointer if here else ' '} {box}{label}) "
+            style = "class:here" if here else ""
+            for line in wrap_option(text, prefix, cols):
+                out.append((style, line + "\n"))
+        return out
+
+    bindings = KeyBindings()
+
+    @bindings.add("up")
+    @bindings.add("s-tab")
+    def _up(event):
+        state["at"] = (state["at"] - 1) % len(options)
+
+    @bindings.add("down")
+    @bindings.add("tab")
+    def _down(event):
+        state["at"] = (state["at"] + 1) % len(options)
+
+    @bindings.add("home")
+    def _home(event):
+        state["at"] = 0
+
+    @bindings.add("end")
+    def _end(event):
+        state["at"] = len(options) - 1
+
+    def toggle(index: int) -> None:
+        state["ticked"] ^= {index}
+
+    for index, label in enumerate(labels):
+        if len(label) != 1:
+            continue  # beyond 9 options: arrows only for the rest
+
+        @bindings.add(label, eager=True)
+        def _label(event, index=index):
+            state["at"] = index
+            if multi:
+                toggle(index)
+            else:
+                event.app.exit(result=index)
+
+    @bindings.add("space")
+    def _space(event):
+        if multi:
+            toggle(state["at"])
+
+    @bindings.add("enter")
+    def _enter(event):
+        event.app.exit(result=sorted(state["ticked"]) if multi else state["at"])
+
+    @bindings.add("c-c")
+    def _interrupt(event):
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @bindings.add("c-d")
+    def _eof(event):
+        event.app.exit(exception=EOFError())
+
+    control = FormattedTextControl(fragments, focusable=True, show_cursor=False)
+    app: Application = Application(
+        layout=Layout(HSplit([Window(control, wrap_lines=False, dont_extend_height=True)])),
+        key_bindings=bindings,
+        style=Style.from_dict({"title": "bold", "here": "bold reverse"}),
+        full_screen=False,
+        erase_when_done=True,
+        mouse_support=False,
+    )
+    with signals_end_cleanly():
+        try:
+            return app.run()
+        finally:
+            show_cursor()
