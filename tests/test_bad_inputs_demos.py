@@ -230,3 +230,53 @@ def test_importing_the_cli_changes_no_process_state():
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+ALL_FIELDS = [(info.id, f) for info in registry.all_demos() for f in dataclasses.fields(registry.load(info).Config)]
+
+
+def _within(value, field) -> bool:
+    import math
+
+    meta = field.metadata
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+        if meta.get("choices") and v not in meta["choices"]:
+            return False
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if meta.get("min") is not None and v < meta["min"]:
+                return False
+            if meta.get("max") is not None and v > meta["max"]:
+                return False
+            if meta.get("above") is not None and v <= meta["above"]:
+                return False
+    return True
+
+
+@pytest.mark.slow
+def test_any_text_is_either_a_value_in_range_or_one_clear_refusal():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    from tutor.errors import TutorError
+    from tutor.training.session import parse_value
+
+    texts = st.one_of(st.text(max_size=24), st.integers().map(str), st.floats().map(str),
+                      st.lists(st.integers(-5, 5000), min_size=0, max_size=10).map(lambda xs: ",".join(map(str, xs))))
+
+    @hypothesis.settings(max_examples=400, deadline=None, derandomize=True)
+    @hypothesis.given(st.sampled_from(ALL_FIELDS), texts)
+    def check(item, text):
+        demo_id, field = item
+        try:
+            value = parse_value(f"--set {field.name}", text, field.type, dict(field.metadata))
+        except TutorError as exc:
+            assert exc.exit_code == 2
+            assert exc.message.startswith(f"--set {field.name}: expected ")
+            assert "\n" not in exc.message and len(exc.message) < 300
+            return
+        assert value is None or _within(value, field), (demo_id, field.name, text, value)
+
+    check()

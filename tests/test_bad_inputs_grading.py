@@ -40,6 +40,8 @@ CASES = [
     (["check", f"{LONG}.py", "--exercise", "backprop"], 1, "too long"),
     (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),
     (["check", "exercises/backprop.py", "--exercise", "[/red]"], 2, "unknown exercise '[/red]'"),
+    (["check", "evil\x1b[2J\r.py", "--exercise", "backprop"], 2, "evil\\x1b[2J\\x0d.py"),
+    (["check", "evil\x1b[2J.py"], 2, "evil\\x1b[2J.py"),
     (["hint", "nope"], 2, "unknown exercise"),
     (["hint", "[/red]"], 2, "[/red]"),
     (["reset", "nope", "--yes"], 2, "unknown exercise"),
@@ -59,6 +61,7 @@ def test_bad_input_is_one_line_and_an_exit_code(tmp_path, monkeypatch, runner, a
     result = runner.invoke(app, args)
     assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr  # learner text is never interpreted
     if fragment is None:
         return
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -168,3 +168,18 @@ def test_quiz_and_lesson_commands_do_not_import_torch(tmp_path, args):
     done = subprocess.run([sys.executable, "-c", code], input="1\n", capture_output=True, text=True,
                           env=_env(tmp_path / "home"), timeout=60)
     assert "TORCH=False" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_closed_stdout_is_one_line_and_marks_nothing_read(tmp_path):
+    home = tmp_path / "home"
+    done = subprocess.run(f'"{sys.executable}" -m tutor lesson 1 >&-', shell=True, capture_output=True, text=True,
+                          env=_env(home), timeout=60)
+    assert done.returncode == 1
+    assert [l for l in done.stderr.splitlines() if l.strip()] == [
+        "error: standard output is closed, so the lesson cannot be shown; nothing was marked read"
+    ]
+    from tutor.store import Store
+
+    with Store(home / "progress.db") as store:
+        assert store.sections_read() == {}

@@ -41,6 +41,28 @@ def test_bench_rejects_bad_sizes(runner):
     result = runner.invoke(app, ["bench", "--epochs", "0"])
     assert result.exit_code == 2
     assert "--epochs" in result.output and "Traceback" not in result.output
+    for bad in ("0", "-1", "two", "1.5"):
+        result = runner.invoke(app, ["bench", "--threads", bad])
+        assert result.exit_code == 2, bad
+        assert "--threads" in result.output and "Traceback" not in result.output
+
+
+def test_bench_threads_flag_reaches_the_loops(runner, monkeypatch):
+    import tutor.training.bench as bench_mod
+
+    seen = {}
+
+    def fake_run_bench(device=None, data_dir=None, epochs=2, repeats=3, batch_size=128, limit=None, hidden=None,
+                       seed=0, lr=1e-3, note=None, threads=None, precision="auto"):
+        seen.update(threads=threads, precision=precision)
+        return {"stub": True}
+
+    monkeypatch.setattr(bench_mod, "run_bench", fake_run_bench)
+    result = runner.invoke(app, ["bench", "--json", "--threads", "1", "--precision", "fp32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert seen["threads"] == 1 and seen["precision"] == "fp32"
+    runner.invoke(app, ["bench", "--json", "--device", "cpu"])
+    assert seen["threads"] is None  # automatic
 
 
 def test_bench_threads_and_default_precision_beside_fp32():

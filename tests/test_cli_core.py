@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -22,7 +23,7 @@ def _all_commands():
     import typer.main
 
     group = typer.main.get_command(app)
-    return group, sorted(group.commands)
+    return group, sorted(group.commands)  # type: ignore[attr-defined]
 
 
 def test_every_command_has_help_text(runner):
@@ -191,3 +192,101 @@ def test_progress_lists_every_exercise_with_its_best_attempt(runner):
     assert status["lstm"] == "not started"
     assert len(status) == 8
     assert "1 exercise(s) passed" in runner.invoke(app, []).output
+
+
+def test_progress_shows_the_best_attempt_not_the_latest(runner):
+    with Store() as store:
+        store.record_attempt("backprop", "good", 15, 15)
+        store.record_attempt("backprop", "worse", 7, 15)  # a later, worse try
+        store.record_attempt("conv", "a", 5, 9)
+        store.record_attempt("conv", "b", 2, 9)
+    data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
+    by_id = {e["id"]: e for e in data["exercises"]}
+    assert by_id["backprop"]["status"] == "done" and by_id["backprop"]["passed"] == 15
+    assert by_id["conv"]["status"] == "5 of 9 checks"
+    table = runner.invoke(app, ["progress"]).output
+    assert "5 of 9 checks" in table and "2 of 9" not in table
+
+
+def test_home_screen_suggests_the_quiz_review_when_cards_are_due(runner, fixture_course):
+    from tutor.quiz.bank import load_bank
+
+    question = sorted(load_bank().by_id())[0]
+    before = runner.invoke(app, [])
+    assert "dnn-tutor quiz --review" not in before.output
+    with Store() as store:
+        store.put_card(question, {}, "2020-01-01T00:00:00+00:00")  # long overdue
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert "dnn-tutor quiz --review" in result.output
+    assert "1 quiz card(s) are due" in " ".join(result.output.split())
+    data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
+    assert data["next_steps"][0]["command"] == "dnn-tutor quiz --review"
+
+
+def test_two_forced_exports_in_the_same_second_keep_both_backups(runner, tmp_path):
+    target = tmp_path / "progress.json"
+    assert runner.invoke(app, ["progress", "--export", str(target)]).exit_code == 0
+    first = target.read_text()
+    for _ in range(2):
+        assert runner.invoke(app, ["progress", "--export", str(target), "--force"]).exit_code == 0
+    backups = sorted(tmp_path.glob("progress.json.bak-*"))
+    assert len(backups) == 2
+    assert backups[0].read_text() == first
+
+
+def test_json_output_never_holds_nan(capsys):
+    from tutor.commands.common import emit_json
+
+    emit_json({"loss": float("nan"), "acc": [1.0, float("inf"), -float("inf")], "ok": 0.5})
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"loss": None, "acc": [1.0, None, None], "ok": 0.5}
+
+
+def test_export_and_import_carry_the_hint_ladder(runner, tmp_path, monkeypatch):
+    assert runner.invoke(app, ["hint", "lstm"]).exit_code == 0
+    assert runner.invoke(app, ["hint", "lstm"]).exit_code == 0
+    export = tmp_path / "p.json"
+    assert runner.invoke(app, ["progress", "--export", str(export)]).exit_code == 0
+    assert json.loads(export.read_text())["hint_state"][0]["state"]["position"] == 2
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(tmp_path / "elsewhere"))
+    assert runner.invoke(app, ["progress", "--import", str(export)]).exit_code == 0
+    third = runner.invoke(app, ["hint", "lstm"])
+    assert "hint 3/" in third.output
+
+
+def _suggested_commands():
+    """Every `dnn-tutor ...` command a hint or a hint's footer tells the learner to run."""
+    from tutor.grading import catalogue
+    from tutor.grading.hints import Hint
+    from tutor.render.grading import render_hint
+    from rich.console import Console
+
+    texts = []
+    for info in catalogue.load().values():
+        texts += list(info.hints) + list(info.tailored.values())
+        for hint in (Hint(info.id, "x", "tailored", 1, 3, code="c"), Hint(info.id, "x", "ladder", 1, 3),
+                     Hint(info.id, "x", "ladder", 3, 3, last=True)):
+            console = Console(width=400, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+            console.print(render_hint(hint, info))
+            texts.append(console.export_text().replace(info.id, "backprop"))
+    found = set()
+    for text in texts:
+        for snippet in re.findall(r"`(dnn-tutor [^`]+)`", text):
+            found.add(snippet.replace("<id>", "backprop"))
+    return sorted(found)
+
+
+def test_every_command_a_hint_suggests_runs_as_written():
+    import shlex
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    commands = _suggested_commands()
+    assert any(c.startswith("dnn-tutor hint backprop") for c in commands)
+    for line in commands:
+        name, *args = shlex.split(line)[1:]
+        command = group.commands[name]  # type: ignore[attr-defined]
+        command.make_context(name, list(args))  # raises for a missing argument or an unknown option

@@ -30,27 +30,34 @@ def _our_dirs() -> list[Path]:
     return list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{os.getpid()}-*"))
 
 
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from tutor.grading import runner
+seen = {}
+original = runner.Child._go
+def spy(self):
+    seen.setdefault("modules", sorted(sys.modules))
+    return original(self)
+runner.ALWAYS_GATE = True  # hold the learner's code until the parent is ready, Landlock or not
+runner.Child._go = spy
+from tutor.cli import app
+result = CliRunner().invoke(app, ["check", sys.argv[1], "--seed", "1"])
+print(json.dumps({"exit": result.exit_code, "modules": seen.get("modules", [])}))
+"""
+
+
 @pytest.mark.slow
-def test_parent_modules_are_imported_before_the_learner_code_runs(tmp_path, monkeypatch, runner):
-    from tutor.cli import app
-    from tutor.grading import runner as grading_runner
+def test_parent_modules_are_imported_before_the_learner_code_runs(tmp_path, tutor_home):
+    import json
 
-    seen: dict[str, set[str]] = {}
-    original = grading_runner.Child._go
-
-    def spy(self):
-        seen.setdefault("modules", set(sys.modules))
-        return original(self)
-
-    monkeypatch.setattr(grading_runner, "ALWAYS_GATE", True)
-    monkeypatch.setattr(grading_runner.Child, "_go", spy)
-    for name in ("tutor.quiz", "tutor.render.grading", "tutor.grading.hints", "tutor.store"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
     path = _learner(tmp_path, "")
-    result = runner.invoke(app, ["check", str(path), "--seed", "1"])
-    assert result.exit_code == 0, result.output
-    for name in ("tutor.quiz", "tutor.render.grading", "tutor.grading.hints", "tutor.store", "rich.table", "rich.panel"):
-        assert name in seen["modules"], f"{name} was imported after the learner's code could run"
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home))
+    out = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, env=env, timeout=300)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["exit"] == 0, out
+    for name in ("tutor.quiz", "tutor.render.grading", "tutor.grading.hints", "tutor.store", "rich.table", "rich.panel", "torch"):
+        assert name in data["modules"], f"{name} was imported after the learner's code could run"
 
 
 def test_learner_code_cannot_write_outside_its_folder(tmp_path):
@@ -93,6 +100,17 @@ def test_graded_from_the_bytes_that_were_hashed_not_stale_bytecode(tmp_path):
     other.mkdir()
     grade("backprop", _learner(other, ""), seed=1)
     assert not (other / "__pycache__").exists()
+
+
+@pytest.mark.slow
+def test_the_timeout_counts_from_the_learner_code_start_including_its_import(tmp_path):
+    path = tmp_path / "backprop.py"
+    path.write_text("import time\ntime.sleep(26)\n")
+    started = time.monotonic()
+    report = grade("backprop", path, timeout=2)
+    assert time.monotonic() - started < 15
+    assert report.fatal is not None and report.fatal.kind == "timeout"
+    assert "while importing your file" in report.fatal.message
 
 
 def test_forged_ready_frames_cannot_extend_the_deadline(tmp_path):
@@ -360,3 +378,26 @@ def test_the_child_cannot_signal_the_parent(tmp_path):
     if "landlock" not in report.containment or tuple(int(x) for x in os.uname().release.split(".")[:2]) < (6, 12):
         pytest.skip("signal scoping needs Landlock ABI 6 (Linux 6.12)")
     assert "SIGNAL DENIED" in report.output
+
+
+@pytest.mark.slow
+def test_a_process_flood_is_stopped_and_cleaned_up(tmp_path):
+    flood = (
+        "import os, time\n"
+        "def dense_forward(x, W, b):\n"
+        "    for _ in range(80):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(120)\n"
+        "            os._exit(0)\n"
+        "    time.sleep(120)\n"
+    )
+    path = tmp_path / "backprop.py"
+    path.write_text(flood)
+    before = descendants(os.getpid())
+    started = time.monotonic()
+    report = grade("backprop", path, timeout=30)
+    assert time.monotonic() - started < 25
+    assert report.fatal is not None and report.fatal.kind == "processes", report.fatal
+    assert "more than 32 processes" in report.fatal.message
+    time.sleep(0.1)
+    assert not descendants(os.getpid()) - before

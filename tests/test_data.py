@@ -114,6 +114,54 @@ def test_mismatched_counts(tmp_path):
         data.load_mnist_dir(tmp_path)
 
 
+@pytest.mark.parametrize("n, words", [(0, "holds 0 image"), (3, "holds 3 image")])
+def test_too_few_images_to_split_is_one_clear_error(tmp_path, n, words):
+    fake_mnist(tmp_path, n, "t10k")
+    with pytest.raises(TutorError, match=words):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_no_images_in_a_full_set_is_one_clear_error(tmp_path):
+    fake_mnist(tmp_path, 0, "train")
+    fake_mnist(tmp_path, 5, "t10k")
+    with pytest.raises(TutorError, match="holds no images"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_labels_outside_0_to_9_are_refused(tmp_path):
+    fake_mnist(tmp_path, 60, "t10k", gz=False)
+    labels = np.zeros(60, np.uint8)
+    labels[7] = 12
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    with pytest.raises(TutorError, match="labels are digits 0-9, but this file holds the label 12"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_images_that_are_not_28x28_are_refused(tmp_path):
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((60, 8, 8), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(60, np.uint8))
+    with pytest.raises(TutorError, match="expected 28x28 MNIST images, found 8x8"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_a_header_claiming_a_huge_shape_is_refused(tmp_path):
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\0" * 10)
+    with pytest.raises(TutorError, match="truncated or corrupt"):
+        data.read_idx(path)
+
+
+@pytest.mark.slow
+def test_bad_idx_files_through_the_cli_are_one_line(runner, tmp_path):
+    from tutor.cli import app
+
+    fake_mnist(tmp_path, 3, "t10k")
+    result = runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--data-dir", str(tmp_path), "--device", "cpu"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "holds 3 image" in lines[0] and "Traceback" not in result.output
+
+
 def test_empty_folder_is_one_clear_error(tmp_path):
     with pytest.raises(TutorError, match="no MNIST IDX files"):
         data.load_mnist_dir(tmp_path)
@@ -125,6 +173,7 @@ def test_shared_mnist_split(mnist_dir):
     assert "8,000 train / 2,000 test" in d.notice
 
 
+@pytest.mark.slow
 def test_offline_falls_back_to_digits(monkeypatch):
     calls = []
     monkeypatch.setattr(data, "network_available", lambda *a, **k: calls.append(1) or False)
@@ -169,6 +218,7 @@ def test_data_commands(runner, monkeypatch):
     assert '"mnist_complete": false' in result.output
 
 
+@pytest.mark.slow
 def test_download_online_path_uses_torchvision_into_the_cache(runner, monkeypatch):
     """Online: torchvision's MNIST writes MNIST/raw/ in the cache; later loads read it from there."""
     torchvision = pytest.importorskip("torchvision")

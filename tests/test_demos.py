@@ -262,3 +262,26 @@ def test_auto_epochs_are_shown_as_auto_and_journaled_as_run(runner):
     assert "epoch 20/20" in result.stdout
     rows = json.loads(runner.invoke(app, ["demo", "--history", "--json"]).stdout)
     assert rows[0]["config"]["epochs"] == 20
+
+
+@pytest.mark.slow
+def test_precision_reaches_the_engine_and_the_journal(runner, monkeypatch):
+    import functools
+
+    from tutor.training import engine
+
+    seen = []
+    original = engine.fit
+
+    @functools.wraps(original)
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("precision"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fit", spy)
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--epochs", "1", "--precision", "bf16", "--json", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["bf16"]
+    assert json_lines(result.stdout)[-1]["config"]["precision"] == "bf16"
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--epochs", "1", "--json", "--device", "cpu"])
+    assert seen == ["bf16", None]  # not given: the engine's own default

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from test_grading_helpers import SOLUTIONS, STARTERS
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "tests" / "solutions"
+STARTERS = REPO / "exercises"
 
 pytestmark = pytest.mark.slow
 

@@ -69,8 +69,9 @@ def test_a_failed_write_keeps_the_previous_gradebook(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(gradebook.os, "fsync", full_disk)
-    with pytest.raises(gradebook.TutorError, match="No space left.*previous version is kept"):
+    with pytest.raises(gradebook.TutorError, match="No space left.*previous version is kept") as caught:
         gradebook.write(path, _class_rows())
+    assert caught.value.exit_code == 1  # the command ran but could not save: not a usage error
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["book.csv"]  # no temporary file left behind
 
@@ -367,6 +368,6 @@ def test_a_grader_that_cannot_start_stops_the_run_in_one_line(monkeypatch, tmp_p
     monkeypatch.setattr(sys, "executable", false)
     saved: list[Row] = []
     with pytest.raises(TutorError, match="cannot start") as caught:
-        pool.run(tasks, 1, saved.append)
+        pool.run(tasks, 1, saved.append, fork=False)
     assert caught.value.exit_code == 1
     assert [(r.student, r.status) for r in saved] == [("s0", "error"), ("s1", "error")]

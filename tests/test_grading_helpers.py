@@ -21,7 +21,7 @@ def planted(tmp_path: Path, exercise: str, *replacements: tuple[str, str], name:
 
 
 def grade(exercise: str, path: Path, seed: int = 0, timeout: float = 30.0):
-    from tutor.grading.engine import grade as run
+    from tutor.grading.service import grade_file as run
 
     return run(exercise, path, seed=seed, timeout=timeout)
 

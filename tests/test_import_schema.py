@@ -32,7 +32,7 @@ def known():
     ids = known_ids()
     # The quiz bank is read once for the module, not once per generated example.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(schedule, "known_question_ids", lambda: set(ids.questions))
+        patch.setattr(schedule, "known_question_ids", lambda: set(ids.questions or ()))
         yield ids
 
 
@@ -71,7 +71,7 @@ def rows(known) -> st.SearchStrategy:
             "lesson_id": st.sampled_from(lessons), "completed_at": moments}), max_size=3),
         "exercise_attempts": st.lists(attempt, max_size=5),
         "quiz_reviews": st.lists(st.fixed_dictionaries({
-            "question_id": st.sampled_from(questions), "answer": st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30), "correct": st.booleans(),
+            "question_id": st.sampled_from(questions), "answer": st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=30), "correct": st.booleans(),
             "state": state, "due": moments, "at": moments}), max_size=5),
         "quiz_cards": st.lists(st.fixed_dictionaries({
             "question_id": st.sampled_from(questions), "state": state, "due": moments, "updated_at": moments}),
@@ -244,3 +244,17 @@ def test_export_never_writes_nan(tmp_path):
         text = json.dumps(store.export(), allow_nan=False)
     assert "NaN" not in text and "Infinity" not in text
     assert math.isfinite(json.loads(text)["demo_runs"][0]["metrics"]["test_acc"])
+
+
+def test_real_demo_journal_entries_round_trip(known, tmp_path):
+    metrics = {"test_acc": 0.97, "test_loss": None, "data": "sklearn digits (offline)", "stopped_epoch": 12,
+               "models": {"SimpleRNN": {"val_acc": 0.5, "epochs_run": 3}, "LSTM 2": {"val_acc": 0.9}},
+               "grad_ratio_first_last_trained": {"rnn": 0.01}, "table": [{"labels": 5, "frozen": 0.8}]}
+    config = {"epochs": 20, "lr": 0.001, "hidden": [64, 32], "optimizer": "adam", "seed": None}
+    with Store(tmp_path / "a.db") as a:
+        a.record_demo_run("rnn", config, metrics, "cpu", 12.5)
+        exported = json.loads(json.dumps(a.export()))
+    with Store(tmp_path / "b.db") as b:
+        assert b.import_(exported, known)["demo_runs"] == 1
+        run = b.demo_runs()[0]
+        assert run.metrics == metrics and run.config == config

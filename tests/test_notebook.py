@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from test_grading_helpers import SOLUTIONS
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "tests" / "solutions"
 
 SOLUTION = (SOLUTIONS / "backprop.py").read_text()
 
 
+@pytest.mark.slow
 def test_loading_the_extension_registers_the_magics_without_torch():
     code = (
         "import sys\n"

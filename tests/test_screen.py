@@ -350,9 +350,14 @@ def test_a_long_section_pages_and_counts_as_read_only_when_its_end_was_shown(tmp
         assert sections_read(home, target.id) == {2}
         term.send("g")
         term.wait_for(r"lines 1-\d+ of")
-        term.send("b")  # ... and at the top of a section, b goes back a section
+        term.send("b")  # ... and at the top of a section, b goes back a section, at its heading
         term.wait_for(re.escape(f"section 1/{len(target.sections)}"))
-        assert term.screen.display[0].startswith("┏━ Lesson") or "Lesson" in term.screen.display[0]
+        assert term.screen.display[0].startswith(f"1. {target.sections[0].title[:20]}"), term.text()
+        term.send("j")
+        term.wait_for("Jump to section")
+        term.send("3")
+        term.wait_for(re.escape(f"section 3/{len(target.sections)}"))
+        assert term.screen.display[0].startswith(f"3. {target.sections[2].title[:20]}"), term.text()
         term.send("q")
     finally:
         assert term.finish() == 0

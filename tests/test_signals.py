@@ -73,3 +73,59 @@ def test_a_closed_pipe_after_some_output(tmp_path):
     assert first
     assert proc.returncode == 0, err
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_a_bug_is_one_line_unless_debugging(tmp_path):
+    probe = (
+        "import sys\n"
+        "import tutor.cli as cli\n"
+        "@cli.app.command('boom', help='Fails on purpose.')\n"
+        "def boom():\n"
+        "    raise RuntimeError('something\\nbroke')\n"
+        "sys.argv = ['dnn-tutor', 'boom']\n"
+        "cli.main()\n"
+    )
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path))
+    env.pop("DNN_TUTOR_DEBUG", None)
+    quiet = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert quiet.returncode == 1
+    assert quiet.stderr.strip().splitlines() == [
+        "error: internal error (RuntimeError: something broke); this is a bug in dnn-tutor: run again with "
+        "DNN_TUTOR_DEBUG=1 to see where it happened"]
+    loud = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=dict(env, DNN_TUTOR_DEBUG="1"), timeout=120)
+    assert loud.returncode == 1 and "Traceback" in loud.stderr
+
+
+def test_sigterm_while_waiting_for_a_lock_ends_at_once(tmp_path):
+    import sqlite3
+
+    from tutor.store import Store
+
+    Store(tmp_path / "progress.db").close()
+    holder = sqlite3.connect(tmp_path / "progress.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program writes for a long time
+    try:
+        proc = _start(["lesson", "1", "--plain"], tmp_path, stdout=subprocess.PIPE)
+        try:
+            import threading
+
+            _wait_for(proc.stdout, b"Lesson 1")
+            # Read everything, as a reader would: the sections are then recorded, which waits for the lock.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            time.sleep(2)
+            assert proc.poll() is None, "the lesson did not wait for the lock"
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 143, err
+    assert took < 5, f"SIGTERM took {took:.1f} s to end the lock wait"
+    assert b"Traceback" not in err

@@ -43,3 +43,17 @@ def test_python_dash_m_tutor_works(tmp_path):
     out = subprocess.run([sys.executable, "-m", "tutor", "--version"], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0
     assert out.stdout.startswith("dnn-tutor ")
+
+
+def test_importing_the_cli_changes_no_process_state(tmp_path):
+    probe = (
+        "import os, signal, sys\n"
+        "before = dict(os.environ)\n"
+        "import tutor.cli\n"
+        "assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, 'SIGTERM handler installed on import'\n"
+        "assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL, 'SIGHUP handler installed on import'\n"
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
+    )
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr

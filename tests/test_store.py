@@ -120,3 +120,37 @@ def test_import_rejects_foreign_json(tmp_path):
         with pytest.raises(TutorError, match="malformed"):
             store.import_({"format": "dnn-tutor-progress", "version": 1, "sections_read": [{"lesson_id": "x"}]})
         assert store.sections_read() == {}
+
+
+def test_hint_ladder_lives_in_the_store_and_restarts_when_the_failure_changes(tmp_path):
+    from tutor.grading import catalogue, hints
+
+    info = catalogue.load()["backprop"]
+    code = next(iter(info.tailored))
+    with Store(tmp_path / "p.db") as store:
+        assert hints.next_hint(info, store).step == 1
+        assert hints.next_hint(info, store).step == 2
+        hints.record_check("backprop", [code], store)  # the same ladder: this is the first failure seen
+        tailored = hints.next_hint(info, store)
+        assert tailored.kind == "tailored" and tailored.code == code
+        assert hints.next_hint(info, store).step == 1  # a new failure started the ladder again
+        assert hints.next_hint(info, store).step == 2
+        hints.record_check("backprop", [code], store)  # the same failure again: keep climbing
+        assert hints.next_hint(info, store).kind == "tailored"
+        assert hints.next_hint(info, store).step == 3
+        hints.record_check("backprop", ["some-other-failure"], store)  # a different mistake: start again
+        assert hints.next_hint(info, store).step == 1
+        hints.reset_ladder("backprop", store)
+        assert store.hint_state("backprop") == {}
+        assert hints.next_hint(info, store).step == 1
+        assert store.hint_state("backprop")["position"] == 1
+
+
+def test_legacy_hint_file_that_cannot_be_read_is_kept_as_a_backup(tmp_path):
+    (tmp_path / "exercise-hints.json").write_text("{not json")
+    with Store(tmp_path / "progress.db") as store:
+        assert store.hint_states() == {}
+        assert any("exercise-hints.json" in w for w in store.warnings)
+    assert not (tmp_path / "exercise-hints.json").exists()
+    kept = list(tmp_path.glob("exercise-hints.json.unreadable-*"))
+    assert len(kept) == 1 and kept[0].read_text() == "{not json"

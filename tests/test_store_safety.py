@@ -134,7 +134,7 @@ def test_read_only_file_by_permissions(tmp_path):
         p.chmod(0o444)
     tmp_path.chmod(0o555)
     try:
-        seen = []
+        seen: list[str] = []
         with Store(path, on_warning=seen.append) as store:
             assert store.read_only and len(seen) == 1 and "read-only" in seen[0]
             assert store.lessons_completed() == {}
@@ -165,7 +165,7 @@ def read_only_disk(tmp_path):
 @pytest.mark.slow
 def test_read_only_file_system(read_only_disk, runner, monkeypatch):
     path = read_only_disk / "progress.db"
-    seen = []
+    seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert store.read_only
         assert len(seen) == 1 and "read-only" in seen[0] and "nothing new can be saved" in seen[0]
@@ -188,6 +188,54 @@ def test_read_only_file_system(read_only_disk, runner, monkeypatch):
     assert wrote.stderr.count("error:") == 1 and "Traceback" not in wrote.output
 
 
+def _read_only_mount(tmp_path, prepare) -> Path:
+    folder = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
+    if not _mount_tmpfs(folder, "8m"):
+        pytest.skip("needs root and mount to make a read-only file system")
+    prepare(folder)
+    if subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True).returncode:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        pytest.skip("cannot remount read-only")
+    return folder
+
+
+def test_read_only_rollback_journal_database(tmp_path):
+    def prepare(folder):
+        _fill(folder / "progress.db")
+        conn = sqlite3.connect(folder / "progress.db")
+        conn.execute("PRAGMA journal_mode = DELETE")  # an older, non-WAL file
+        conn.close()
+
+    folder = _read_only_mount(tmp_path, prepare)
+    try:
+        seen: list[str] = []
+        with Store(folder / "progress.db", on_warning=seen.append) as store:
+            assert store.read_only and len(seen) == 1
+            assert store.sections_read()["deep-networks"] == {1, 2}
+            assert len(store.cards()) == 40
+        assert not _aside(folder)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_read_only_home_without_a_database_still_lists_lessons(tmp_path, runner, monkeypatch, fixture_course):
+    from tutor.cli import app
+
+    folder = _read_only_mount(tmp_path, lambda f: None)
+    try:
+        monkeypatch.setenv("DNN_TUTOR_HOME", str(folder))
+        listed = runner.invoke(app, ["lessons"])
+        assert listed.exit_code == 0 and "Fixture basics" in listed.stdout
+        assert listed.stderr.count("warning:") == 1 and "nothing can be saved" in listed.stderr
+        wrote = runner.invoke(app, ["lesson", "1"])
+        assert wrote.exit_code == 1 and "Traceback" not in wrote.output
+        errors = [line for line in wrote.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "section" in errors[0] and "NOT saved" in errors[0]
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
 # -- locks -----------------------------------------------------------------------------
 def test_a_lock_held_too_long_keeps_the_answer_for_later(tmp_path, monkeypatch):
     path = tmp_path / "progress.db"
@@ -204,7 +252,7 @@ def test_a_lock_held_too_long_keeps_the_answer_for_later(tmp_path, monkeypatch):
     finally:
         other.execute("ROLLBACK")
         other.close()
-    seen = []
+    seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert [a.passed for a in store.attempts("backprop")] == [7, 15]
     assert any("your check of backprop (15 of 15 checks)" in w for w in seen)
@@ -271,7 +319,7 @@ def test_a_dropped_table_is_recreated_and_the_rest_kept(tmp_path):
     conn.execute("DROP TABLE quiz_cards")
     conn.commit()
     conn.close()
-    seen = []
+    seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert store.cards() == {}
         store.put_card("q1", {"s": 1}, "2030-01-01T00:00:00+00:00")
@@ -309,7 +357,7 @@ def test_a_damaged_page_is_noticed_not_crashed_on_and_can_be_repaired(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)
     _damage_table(path, "quiz_reviews")
-    seen = []
+    seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert store.reviews() == []  # what cannot be read is not invented
         assert store.sections_read()["deep-networks"] == {1, 2}  # the rest reads fine
@@ -358,7 +406,7 @@ def test_commands_warn_about_damage_and_doctor_repairs_it(runner, tutor_home):
 def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
     path = tmp_path / "progress.db"
     path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 300)  # the right header, garbage after it
-    seen = []
+    seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert store.health().ok
     aside = _aside(tmp_path)
@@ -379,6 +427,12 @@ def test_an_unreadable_row_value_does_not_break_readers(tmp_path):
     with Store(path) as store:
         run = store.demo_runs()[0]
         assert run.config == {} and run.metrics == {} and run.seconds == 0.0
+    conn = sqlite3.connect(path)
+    conn.execute("""UPDATE demo_runs SET metrics = '{"test_acc": "high", "train_loss": [1], "epochs": 3}'""")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        assert store.demo_runs()[0].metrics == {"epochs": 3}
         assert store.cards()["q1"].state == {}
         assert store.attempts("conv") == []
 

@@ -450,11 +450,6 @@ def test_losses_and_accuracy_match_a_plain_count():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 3))
 
-    class Tally(engine.Callback):
-        def __init__(self):
-            self.correct = 0
-            self.loss = 0.0
-
     # lr=0: the weights never change, so the epoch's mean loss equals the evaluation loss
     result = engine.fit(model, (xtr, ytr.astype(np.int64)), (xtr, ytr.astype(np.int64)), epochs=1, batch_size=7,
                         lr=0.0, optimizer="sgd")
@@ -509,3 +504,17 @@ def test_fit_rejects_bad_arguments_in_one_line():
         engine.fit(model, (xtr[:0], ytr[:0]), task="binary", epochs=1)
     result = engine.fit(model, (xtr, ytr), task="binary", epochs=np.int64(1), batch_size=np.int64(50))
     assert result.epochs_run == 1
+
+
+def test_fit_auto_precision_follows_the_hardware(monkeypatch):
+    xtr, ytr, xte, yte = blobs()
+    monkeypatch.setattr(precision_mod, "BF16_MIN_WORK", 0)
+    monkeypatch.setattr(precision_mod, "native_bf16", lambda device: False)
+    torch.manual_seed(0)
+    plain = engine.fit(nn.Linear(2, 1), (xtr, ytr), (xte, yte), task="binary", epochs=2, precision="auto")
+    assert plain.precision == "fp32"
+    monkeypatch.setattr(precision_mod, "native_bf16", lambda device: True)
+    torch.manual_seed(0)
+    fast = engine.fit(nn.Linear(2, 1), (xtr, ytr), (xte, yte), task="binary", epochs=2, precision="auto")
+    assert fast.precision == "bf16"
+    assert abs(fast.final["val_acc"] - plain.final["val_acc"]) <= 0.05  # same learning, within bf16 noise

@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 import typer
+from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
@@ -63,7 +64,7 @@ class TutorGroup(TyperGroup):
             _say(_usage_line(exc))
             raise typer.Exit(2) from None
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         import sqlite3
 
         from tutor import console
@@ -96,7 +97,7 @@ class TutorGroup(TyperGroup):
             _say(f"the progress database could not be used: {exc}; run `dnn-tutor doctor`")
             raise typer.Exit(1) from None
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         # Keep the order in which commands were registered (a learner's path
         # through the tool), not alphabetical.
         return list(self.commands)

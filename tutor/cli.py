@@ -51,6 +51,8 @@ def _quiet_exit(code: int) -> None:
     import os
 
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that stream closed (`>&-`)
+            continue
         try:
             stream.flush()
         except (BrokenPipeError, ValueError, OSError):
@@ -78,3 +80,14 @@ def main() -> None:
         except (OSError, ValueError):
             pass
         _quiet_exit(int(getattr(exc, "exit_code", 130)))
+    except Exception as exc:  # a bug in dnn-tutor: one line, and the traceback on request
+        import os
+
+        if os.environ.get("DNN_TUTOR_DEBUG"):
+            raise
+        try:
+            sys.stderr.write(f"error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); this is a bug in "
+                             "dnn-tutor: run again with DNN_TUTOR_DEBUG=1 to see where it happened\n")
+        except (OSError, ValueError):
+            pass
+        _quiet_exit(1)

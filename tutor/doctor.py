@@ -10,6 +10,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 from tutor import __version__, paths
 
@@ -123,10 +124,10 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
     try:
         store = Store(path)
     except TutorError as exc:
-        database = {"path": str(path), "error": exc.message, "problems": [exc.message], "warnings": [],
+        failed: dict[str, Any] = {"path": str(path), "error": exc.message, "problems": [exc.message], "warnings": [],
                     "rows": {}, "integrity": "not checked"}
-        return database, Check("progress database", False, exc.message)
-    repaired = None
+        return failed, Check("progress database", False, exc.message)
+    repaired: dict[str, Any] | None = None
     with store:
         health = store.health(full=True)
         if repair and health.problems and not store.read_only:
@@ -140,7 +141,7 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
                 "problems_before": list(before.problems),
             }
         warnings = list(store.warnings)
-    database = {
+    database: dict[str, Any] = {
         "path": str(health.path),
         "size_bytes": health.size_bytes,
         "schema_version": health.schema_version,
@@ -167,6 +168,8 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
         ok = False
     if health.pending:
         detail += f", {health.pending} result(s) waiting to be saved"
+    if repair and not repaired:
+        detail += "; nothing to repair"
     if repaired:
         lost = sum(repaired["rows_lost"].values())
         detail += (f"; repaired: kept {sum(repaired['rows_kept'].values())} row(s)"

@@ -16,7 +16,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Callable
 
 from tutor import clock
@@ -28,6 +27,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 500_000
 MAX_TEXT = 10_000  # a quiz answer typed by the learner
 MAX_STATE_BYTES = 64 * 1024  # one JSON state object (a quiz card, a hint ladder)
+MAX_RUN_BYTES = 1024 * 1024  # one demo run's config or metrics (older runs kept figure arrays there)
 MAX_COUNT = 100_000  # checks in one exercise, sections in one lesson, ...
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
 
@@ -144,28 +144,21 @@ def _json_object(value: Any, ids: KnownIds) -> dict:
     return value
 
 
-def _scalar_or_list(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bool)):
-        return not isinstance(value, str) or len(value) <= 1000
-    if isinstance(value, (int, float)):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return len(value) <= 10_000 and all(
-            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-            or (isinstance(v, str) and len(v) <= 200) for v in value
-        )
-    return False
-
-
 def _settings(value: Any, ids: KnownIds) -> dict:
-    """A demo's config or metrics: names to numbers, text, true/false, null or lists of numbers."""
-    value = _json_object(value, ids)
+    """A demo's config or metrics: a JSON object (nested values allowed, numbers finite) whose
+    accuracies and losses (names ending in ``acc`` / ``loss``) are numbers or null."""
+    if not isinstance(value, dict):
+        raise _Bad(f"{_show(value)} is not a JSON object")
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _Bad(f"holds a value JSON cannot carry ({exc})") from None
+    if len(text) > MAX_RUN_BYTES:
+        raise _Bad(f"object of {len(text)} bytes (at most {MAX_RUN_BYTES})")
     for key, item in value.items():
-        if not _ID.match(key):
-            raise _Bad(f"{_show(key)} is not a valid setting name")
-        if not _scalar_or_list(item):
-            raise _Bad(f"{key}: {_show(item)} is not a number, text, true/false or a list of numbers")
-        if (key.endswith("acc") or key.endswith("loss")) and not (
+        if not isinstance(key, str) or not key or len(key) > 200 or not key.isprintable():
+            raise _Bad(f"{_show(key)} is not a valid name")
+        if key.endswith(("acc", "loss")) and not (
             item is None or (isinstance(item, (int, float)) and not isinstance(item, bool))
         ):
             raise _Bad(f"{key}: {_show(item)} is not a number")

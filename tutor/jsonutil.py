@@ -43,7 +43,7 @@ def clean(value: Any) -> Any:
 
 def dumps(data: Any, indent: int | None = 2, sort_keys: bool = False) -> str:
     """Strict JSON text for ``data`` (non-finite floats become ``null``)."""
-    return json.dumps(clean(data), indent=indent, sort_keys=sort_keys, allow_nan=False, ensure_ascii=False)
+    return json.dumps(clean(data), indent=indent, sort_keys=sort_keys, allow_nan=False)
 
 
 def _refuse_constant(name: str) -> Any:

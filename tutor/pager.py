@@ -81,6 +81,7 @@ class Pager:
     pick: int = 0  # highlighted entry in jump/run mode
     message: str = ""
     read: set[int] = field(default_factory=set)
+    cover: bool = True  # the lesson's title panel above section 1, on the first screen only
     _cache: dict = field(default_factory=dict)
 
     # geometry ---------------------------------------------------------------
@@ -89,7 +90,8 @@ class Pager:
         return max(self.rows - 2, 3)
 
     def lines(self) -> list[str]:
-        key = (self.index, self.cols)
+        cover = self.cover and self.index == 1
+        key = (self.index, self.cols, cover)
         if key not in self._cache:
             from rich.console import Group
             from rich.text import Text
@@ -98,7 +100,7 @@ class Pager:
 
             section = self.lesson.sections[self.index - 1]
             parts = [render_section(self.lesson, section)]
-            if self.index == 1:
+            if cover:
                 parts = [render_lesson_header(self.lesson), Text(""), *parts]
             self._cache[key] = render_lines(Group(*parts), max(self.cols - 1, 20))
         return self._cache[key]
@@ -124,6 +126,8 @@ class Pager:
         self.seen()
 
     def open(self, index: int) -> None:
+        """Show section ``index`` from its heading (the title panel only opened the lesson)."""
+        self.cover = False
         self.index = min(max(index, 1), len(self.lesson.sections))
         self.top = 0
         self.mode = "read"

@@ -126,6 +126,10 @@ def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default
 
     from tutor.render.lessons import render_lesson_header, render_section
 
+    if sys.stdout is None:  # started with its output closed (`>&-`): nothing can be shown
+        from tutor.errors import TutorError
+
+        raise TutorError("standard output is closed, so the lesson cannot be shown; nothing was marked read", 1)
     out = console.stdout_console()
     ends: list[tuple[int, int]] = []  # (section index, bytes written up to its end)
     written = 0

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ from tutor.errors import StoreError, TutorError, os_error_message
 now_iso = clock.now_iso
 parse_iso = clock.parse_iso
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another program's write to finish
+_LOCK_STEP_MS = 200
 EXPORT_FORMAT = export_schema.EXPORT_FORMAT
 EXPORT_VERSION = export_schema.EXPORT_VERSION
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -130,11 +132,9 @@ def _kind(exc: BaseException) -> str:
     """Sort an sqlite3 error: corrupt, full, readonly, busy, cantopen, ioerr, missing or other."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    by_code = {
-        sqlite3.SQLITE_CORRUPT: "corrupt", sqlite3.SQLITE_NOTADB: "corrupt", sqlite3.SQLITE_FULL: "full",
-        sqlite3.SQLITE_READONLY: "readonly", sqlite3.SQLITE_PERM: "readonly", sqlite3.SQLITE_BUSY: "busy",
-        sqlite3.SQLITE_LOCKED: "busy", sqlite3.SQLITE_CANTOPEN: "cantopen", sqlite3.SQLITE_IOERR: "ioerr",
-        sqlite3.SQLITE_AUTH: "readonly",
+    by_code = {  # SQLite's primary result codes
+        11: "corrupt", 26: "corrupt", 13: "full", 8: "readonly", 3: "readonly", 23: "readonly",  # CORRUPT NOTADB FULL READONLY PERM AUTH
+        5: "busy", 6: "busy", 14: "cantopen", 10: "ioerr",  # BUSY LOCKED CANTOPEN IOERR
     }
     if primary in by_code:
         return by_code[primary]
@@ -155,7 +155,7 @@ def _reason(exc: BaseException) -> str:
         "busy": f"another program held the database locked for more than {BUSY_TIMEOUT_MS / 1000:g} s",
         "cantopen": "the file cannot be opened (check the folder's permissions)",
         "ioerr": "the disk reported an input/output error",
-        "corrupt": "the database file is damaged",
+        "corrupt": "the database file is damaged (`dnn-tutor doctor --repair` rebuilds it)",
     }.get(kind, str(exc))
 
 
@@ -233,6 +233,16 @@ def _json_dict(text: Any) -> dict:
     except (TypeError, ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _metrics(text: Any) -> dict:
+    """A run's metrics; an accuracy or loss that is not a number (an old hand-edited import) is left out."""
+    metrics = _json_dict(text)
+    return {
+        key: value for key, value in metrics.items()
+        if not (str(key).endswith(("acc", "loss")) and value is not None
+                and (isinstance(value, bool) or not isinstance(value, (int, float))))
+    }
 
 
 def _dumps(value: Any) -> str:
@@ -398,8 +408,6 @@ class Store:
                     return self._open_read_write()
                 raise StoreError(f"cannot open the progress database {self.path}: {exc}; "
                                  "run `dnn-tutor doctor` to check it") from None
-            if not self.path.exists() or self.path.stat().st_size == 0:
-                raise StoreError(f"cannot create the progress database {self.path}: {_reason(exc)}") from None
             return self._open_read_only(_reason(exc))
 
     def _bad_header(self) -> bool:
@@ -414,8 +422,11 @@ class Store:
         return head != SQLITE_MAGIC
 
     def _new_connection(self, target: str, uri: bool = False) -> sqlite3.Connection:
-        conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, uri=uri)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+        # SQLite waits for a lock in short steps; the longer wait for a write lock is a Python
+        # loop (_begin), so Ctrl-C or SIGTERM is handled at once, not after the whole wait.
+        step = min(int(BUSY_TIMEOUT_MS), _LOCK_STEP_MS)
+        conn = sqlite3.connect(target, timeout=step / 1000, isolation_level=None, uri=uri)
+        conn.execute(f"PRAGMA busy_timeout = {step}")
         return conn
 
     def _open_read_write(self) -> sqlite3.Connection:
@@ -461,7 +472,7 @@ class Store:
                 self._warn(f"progress database {self.path} opened read-only ({reason}): your progress is shown, "
                            f"but nothing new can be saved{extra}")
             return conn
-        if last is not None and self.path.exists():
+        if last is not None and self.path.exists() and self.path.stat().st_size > 0:
             raise StoreError(f"cannot read the progress database {self.path}: {_reason(last)}") from None
         conn = sqlite3.connect(":memory:", isolation_level=None)
         for script in MIGRATIONS:
@@ -510,7 +521,7 @@ class Store:
             raise self._newer_schema(version)
         if version == SCHEMA_VERSION:
             return
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn)
         try:
             # Re-read inside the lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -542,7 +553,7 @@ class Store:
         missing = [t for t in TABLES if t not in present]
         if not missing:
             return
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn)
         try:
             for script in MIGRATIONS:
                 self._run_script(conn, script, tolerate_existing=True)
@@ -586,6 +597,19 @@ class Store:
         self._after_commit.append(keep_as_backup)
 
     @staticmethod
+    def _begin(conn: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to BUSY_TIMEOUT_MS for another writer to finish."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if _kind(exc) != "busy" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.02)
+
+    @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
         try:
             conn.execute("ROLLBACK")
@@ -605,7 +629,7 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One transaction that holds the write lock from its first statement (waits up to the busy timeout)."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._begin(self._conn)
         try:
             yield self._conn
             self._conn.execute("COMMIT")
@@ -663,7 +687,12 @@ class Store:
         except OSError:
             return
         entries, unreadable = [], []
-        for raw in claimed.read_bytes().splitlines():
+        try:
+            content = fsutil.read_regular_bytes(claimed, 64 * 1024 * 1024)
+        except (OSError, TutorError):
+            self._put_back(claimed, journal)
+            return
+        for raw in content.splitlines():
             if not raw.strip():
                 continue
             try:
@@ -673,15 +702,21 @@ class Store:
                 entries.append(entry)
             except (ValueError, KeyError, TypeError):
                 unreadable.append(raw)
+        applied = []
         try:
             with self._write() as conn:
                 for entry in entries:
-                    OPERATIONS[entry["op"]](conn, **entry["args"])
-        except (sqlite3.Error, TypeError) as exc:
+                    try:
+                        OPERATIONS[entry["op"]](conn, **entry["args"])
+                        applied.append(entry)
+                    except (TypeError, ValueError, sqlite3.IntegrityError, sqlite3.InterfaceError):
+                        unreadable.append(json.dumps(entry).encode("utf-8"))  # hand-edited: keep it, skip it
+        except sqlite3.Error as exc:
             self._put_back(claimed, journal)
-            self._warn(f"{len(entries)} result(s) saved earlier in {journal.name} still cannot be added "
-                       f"({_reason(exc) if isinstance(exc, sqlite3.Error) else exc}); they stay there")
+            self._warn(f"{len(entries)} result(s) kept earlier in {journal.name} still cannot be saved "
+                       f"({_reason(exc)}); they stay there")
             return
+        entries = applied
         if unreadable:
             kept = fsutil.backup_path(journal, "unreadable")
             kept.write_bytes(b"\n".join(unreadable) + b"\n")
@@ -841,7 +876,7 @@ class Store:
                 secs = float(seconds)
             except (TypeError, ValueError):
                 secs = 0.0
-            runs.append(DemoRun(int(rid), str(did), _json_dict(config), _json_dict(metrics), str(device),
+            runs.append(DemoRun(int(rid), str(did), _json_dict(config), _metrics(metrics), str(device),
                                 secs if secs == secs else 0.0, str(at)))
         return runs
 

@@ -84,8 +84,13 @@ def is_jsonl(path: Path) -> bool:
     return Path(path).suffix.lower() in JSONL_SUFFIXES
 
 
+def _natural(text: str) -> tuple:
+    """"s2" before "s10": digit runs compare as numbers."""
+    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+
+
 def sort_rows(rows: Iterable[Row]) -> list[Row]:
-    return sorted(rows, key=lambda r: (r.student, r.exercise))
+    return sorted(rows, key=lambda r: (_natural(r.student), r.student, r.exercise))
 
 
 # ---------------------------------------------------------------- reading
@@ -277,7 +282,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise TutorError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise TutorError(f"cannot write {path}: {exc.strerror or exc}", exit_code=1) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -287,7 +292,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         _unlink(tmp)
-        raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)") from None
+        raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)", exit_code=1) from None
     except BaseException:
         _unlink(tmp)
         raise

@@ -1,13 +1,17 @@
 """Grading worker processes: N at a time, each grading one submission after another.
 
-A worker (``python -m tutor.classroom.pool``) loads the grader once and then
-reads one JSON task per line on stdin and answers one JSON line on a private
-copy of its stdout; every submission is still run by the grader in its own
-contained child. The parent (:class:`Pool`) hands out tasks, enforces a
-backstop deadline per task, replaces a worker that dies or hangs, and calls
-back with each finished row, so the caller can save it at once. Workers end
-when their stdin closes, when the parent dies (Linux: a parent-death signal),
-and with the parent on Ctrl-C. Nothing here prints.
+A worker loads the grader and torch once and then grades one task after
+another; every submission is still run by the grader in its own contained
+child. Workers are forked from a multiprocessing fork server that imported the
+grader and torch once, so N workers cost one torch import, not N (on a busy
+machine that import dominates a small class). Where there is no fork server, a
+worker is its own ``python -m tutor.classroom.pool`` reading one JSON task per
+line on stdin and answering on a private copy of its stdout (the notebook uses
+that kind). The parent (:func:`run`) hands out tasks, enforces a backstop
+deadline per task, replaces a worker that dies or hangs, and calls back with
+each finished row, so the caller can save it at once. Workers end when their
+input closes, when their parent dies (Linux: a parent-death signal), and on
+Ctrl-C or SIGTERM, after stopping their grading child. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from tutor.classroom import gradebook
 from tutor.classroom.gradebook import Row
@@ -85,6 +89,20 @@ class Worker:
         except (OSError, ValueError):
             pass  # the worker is gone: its closed output reports it, with this task still assigned
 
+    def fileno(self) -> int:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.fileno()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.terminate()
+            except OSError:
+                pass
+
     def read_available(self) -> list[dict] | None:
         """Answers complete so far; None once the worker has closed its output."""
         assert self.proc.stdout is not None
@@ -144,6 +162,155 @@ class Worker:
         self.log.close()
 
 
+PRELOAD = ("torch", "tutor.grading.service", "tutor.classroom.adapter")
+_fork_server: Any = None
+
+
+def _fork_context():
+    """A fork-server context that has imported the grader and torch once, or None where there is none."""
+    global _fork_server
+    if _fork_server is None:
+        import multiprocessing
+
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            _fork_server = multiprocessing.get_context("forkserver")
+            _fork_server.set_forkserver_preload(list(PRELOAD))
+        else:
+            _fork_server = False
+    return _fork_server or None
+
+
+class ForkWorker:
+    """A worker forked from the fork server: N workers cost one import of torch, not N.
+
+    Same interface as :class:`Worker`; tasks and answers are pickled over a
+    multiprocessing pipe between this process and ours.
+    """
+
+    def __init__(self, context) -> None:
+        log = tempfile.NamedTemporaryFile(prefix="dnn-tutor-grade-", suffix=".log", delete=False)  # noqa: SIM115
+        log.close()
+        self.log_path = log.name
+        self.conn, child_end = context.Pipe()
+        self.proc = context.Process(target=_serve, args=(child_end, self.log_path), daemon=True, name="dnn-tutor-grader")
+        try:
+            with _plain_main():
+                self.proc.start()
+        except BaseException:
+            self.conn.close()
+            _unlink(self.log_path)
+            raise
+        finally:
+            child_end.close()
+        self.fresh = True
+        self.task: Task | None = None
+        self.deadline = 0.0
+
+    def fileno(self) -> int:
+        return self.conn.fileno()
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def terminate(self) -> None:
+        if self.proc.is_alive():
+            try:
+                self.proc.terminate()
+            except OSError:
+                pass
+
+    def send(self, task: Task) -> None:
+        self.task = task
+        allowance = STARTUP_ALLOWANCE if self.fresh else 0.0
+        self.deadline = time.monotonic() + task.timeout + TASK_MARGIN + allowance
+        try:
+            self.conn.send(dict(task.__dict__))
+        except (OSError, ValueError):
+            pass  # the worker is gone: its closed end reports it, with this task still assigned
+
+    def read_available(self) -> list[dict] | None:
+        answers = []
+        try:
+            while self.conn.poll():
+                answers.append(self.conn.recv())
+        except (EOFError, OSError):
+            return None
+        return answers
+
+    def last_error_line(self) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                text = handle.read()[-4000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc.is_alive():
+            if kill:
+                self.terminate()
+            else:
+                self.conn.close()  # the worker finishes and exits
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join()
+        self.conn.close()
+        try:
+            self.proc.close()
+        except ValueError:
+            pass
+        _unlink(self.log_path)
+
+
+class _plain_main:
+    """Hide the program's ``__main__`` while a worker starts.
+
+    multiprocessing would otherwise re-run the main script in every worker to
+    rebuild ``__main__`` (and fail for a program read from stdin); the worker
+    needs nothing from it.
+    """
+
+    def __enter__(self) -> None:
+        import types
+
+        self._saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+
+    def __exit__(self, *exc_info) -> None:
+        if self._saved is not None:
+            sys.modules["__main__"] = self._saved
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _serve(conn, log_path: str) -> None:
+    """A forked worker: one task in, one answer out, until the parent closes the pipe."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)  # what a library prints goes to the log, never to the teacher's terminal
+    os.dup2(fd, 2)
+    os.close(fd)
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            conn.send(_handle(task))
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+    os._exit(0)  # the grading child is already stopped; skip the tear-down
+
+
 def _failed_row(task: Task, status: str, code: str, seconds: float) -> Row:
     from tutor.classroom.submissions import file_sha256
 
@@ -159,6 +326,7 @@ def run(
     jobs: int,
     on_row: Callable[[Row], None],
     on_warning: Callable[[str], None] | None = None,
+    fork: bool = True,
 ) -> None:
     """Grade every task with up to ``jobs`` workers, calling ``on_row`` in this thread as each finishes.
 
@@ -166,28 +334,36 @@ def run(
     propagates; rows already handed to ``on_row`` are the caller's to keep.
     """
     pending = deque(tasks)
-    workers: list[Worker] = []
+    workers: list = []
     selector = selectors.DefaultSelector()
     failed_starts = 0  # workers in a row that died before their first answer
 
-    def add_worker() -> Worker:
-        worker = Worker()
-        assert worker.proc.stdout is not None
-        os.set_blocking(worker.proc.stdout.fileno(), False)
-        selector.register(worker.proc.stdout, selectors.EVENT_READ, worker)
+    context = _fork_context() if fork else None
+
+    def add_worker():
+        nonlocal context
+        worker: Worker | ForkWorker | None = None
+        if context is not None:
+            try:
+                worker = ForkWorker(context)
+            except (OSError, ValueError, RuntimeError, EOFError):
+                context = None  # no fork server here: one process per worker
+        if worker is None:
+            worker = Worker()
+            os.set_blocking(worker.fileno(), False)
+        selector.register(worker.fileno(), selectors.EVENT_READ, worker)
         workers.append(worker)
         return worker
 
-    def retire(worker: Worker, kill: bool) -> None:
+    def retire(worker, kill: bool) -> None:
         try:
-            assert worker.proc.stdout is not None
-            selector.unregister(worker.proc.stdout)
-        except (KeyError, ValueError):
+            selector.unregister(worker.fileno())
+        except (KeyError, ValueError, OSError):
             pass
         workers.remove(worker)
         worker.stop(kill=kill)
 
-    def give_work(worker: Worker) -> None:
+    def give_work(worker) -> None:
         if pending:
             worker.send(pending.popleft())
         else:
@@ -199,7 +375,7 @@ def run(
         while any(w.task is not None for w in workers):
             events = selector.select(timeout=0.2)
             for key, _ in events:
-                worker: Worker = key.data
+                worker = key.data
                 answers = worker.read_available()
                 if answers is None:  # the worker died
                     task = worker.task
@@ -237,11 +413,7 @@ def run(
                     retire(worker, kill=False)
     finally:
         for worker in workers:  # ask every worker at once; each stops its grading child
-            if worker.proc.poll() is None:
-                try:
-                    worker.proc.terminate()
-                except OSError:
-                    pass
+            worker.terminate()
         for worker in list(workers):
             retire(worker, kill=True)
         selector.close()
@@ -364,6 +536,10 @@ def main() -> None:
             out.flush()
     except (KeyboardInterrupt, BrokenPipeError):
         pass
+    # The grading child is already stopped and its folder removed; skip the
+    # slow interpreter tear-down (torch) so Ctrl-C ends the whole run promptly.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

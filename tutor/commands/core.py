@@ -68,7 +68,7 @@ def lesson_command(
     ),
     plain: bool = typer.Option(False, "--plain", help="Print the text once without prompts, even in a terminal."),
 ) -> None:
-    """Read a lesson. In a terminal: one section at a time (n next, b back, j jump, q quit).
+    """Read a lesson. In a terminal: one section at a time, paged like less (space/b page, g/G top/end, n next, b at the top: back, j jump, r run, q quit).
 
     Piped or with --plain: the whole lesson (or --section K) is printed once, never waiting for input.
     Reading a section records it; reading every section completes the lesson.
@@ -137,6 +137,11 @@ def _export(target: Path, force: bool) -> None:
         raise TutorError(f"{target} is not a regular file; give a file name")
     if target.exists() and not force:
         raise TutorError(f"{target} exists; pass --force to replace it (the old file is kept as a backup)")
+    for folder in target.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise TutorError(f"{folder} is a file, not a folder; give a path inside a folder")
+            break
     with open_store() as store:
         data = store.export()
     text = jsonutil.dumps(data, indent=2)

@@ -197,6 +197,7 @@ def bench_command(
     limit: Optional[str] = typer.Option(None, "--limit", help="Use only the first N training images (quick checks).", metavar="N"),
     hidden: Optional[str] = typer.Option(None, "--hidden", help="Hidden sizes of a plain MLP instead of the mnist-mlp net, e.g. 64 (quick checks).", metavar="N,N"),
     seed: Optional[str] = typer.Option(None, "--seed", help=SEED_HELP, metavar="INT"),
+    threads: Optional[str] = typer.Option(None, "--threads", help="CPU threads for every loop (default: the engine's automatic choice).", metavar="INT"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Time the engine against a canonical DataLoader training loop on the same model and data."""
@@ -204,7 +205,7 @@ def bench_command(
     from tutor.training.flow import run_bench_flow
 
     flags = {"--epochs": epochs, "--repeats": repeats, "--batch-size": batch_size, "--limit": limit,
-             "--hidden": hidden, "--seed": seed}
+             "--hidden": hidden, "--seed": seed, "--threads": threads}
     result = run_bench_flow(flags, device=device, precision=precision, data_dir=data_dir,
                             note=None if as_json else console.out)
     if as_json:

@@ -11,6 +11,7 @@ from tutor import console
 from tutor.app import app
 from tutor.commands.common import emit_json, open_store
 from tutor.errors import TutorError
+from tutor.grading.text import visible
 
 if TYPE_CHECKING:
     from tutor.grading.catalogue import ExerciseInfo
@@ -94,11 +95,11 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
     engine.check_seed(seed)
     try:
         if not file.exists():
-            raise TutorError(f"no such file: {file} (copy the starters with `dnn-tutor init DIR`)")
+            raise TutorError(f"no such file: {visible(file)} (copy the starters with `dnn-tutor init DIR`)")
         if not file.is_file():
-            raise TutorError(f"{file} is not a file: give the path of your exercise file")
+            raise TutorError(f"{visible(file)} is not a file: give the path of your exercise file")
     except OSError as exc:
-        raise TutorError(os_error_message(exc), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
     workspace.refuse_shipped(file, "graded as your attempt")
     return info
 
@@ -150,10 +151,17 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
         screen.clear()
         screen.print(render_watching(file))
 
+    def keep_watching() -> int:
+        try:
+            return once()
+        except TutorError as exc:  # e.g. the file is gone for a moment: say so and keep watching
+            console.error_line(exc.message)
+            return exc.exit_code
+
     if not as_json:
         console.err(render_watching(file))
     changes = watch_changes(file.resolve().parent, debounce=300, raise_interrupt=True)
-    return watch_loop(once, changes, file, max_runs, redraw=redraw)
+    return watch_loop(keep_watching, changes, file, max_runs, redraw=redraw)
 
 
 @app.command("hint")
@@ -186,7 +194,7 @@ def init_command(
     try:
         copied = workspace.init(directory)
     except OSError as exc:
-        raise TutorError(os_error_message(exc), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
     console.out(render_init(copied, Path(directory) / "exercises"))
 
 
@@ -222,5 +230,5 @@ def reset_command(
     try:
         backup = workspace.reset(info, target)
     except OSError as exc:
-        raise TutorError(os_error_message(exc), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
     console.out(render_reset(target, backup))

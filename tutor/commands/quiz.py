@@ -46,6 +46,8 @@ class Screen:
 
     def write(self, text: str) -> None:
         for stream in (sys.stdout, sys.stderr) if self.mirror else (sys.stdout,):
+            if stream is None:  # started with that stream closed
+                continue
             stream.write(console.for_stream(text, stream))
             stream.flush()
 
@@ -64,7 +66,7 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
     if line == "":
         screen.write("\n")
         raise EOFError
-    if screen.mirror:  # typed at the terminal, which echoed it; the transcript file needs it too
+    if screen.mirror and sys.stdout is not None:  # typed at the terminal, which echoed it; the transcript needs it
         sys.stdout.write(console.for_stream(line.rstrip("\r\n"), sys.stdout) + "\n")
     elif not console.stdin_is_terminal():
         shown = line.rstrip("\r\n")

@@ -159,8 +159,8 @@ def save_plot(outcome, path):
         loss_ax.plot(epochs, r.curve("train_loss"), "--", color=c, alpha=0.6, label=f"{r.name} train")
         loss_ax.plot(epochs, r.curve("val_loss"), color=c, label=f"{r.name} test")
         acc_ax.plot(epochs, [100 * v for v in r.curve("val_acc")], color=c, label=f"{r.name} test")
-    loss_ax.set(title="loss", xlabel="epoch", yscale="log")
-    acc_ax.set(title="test accuracy (%)", xlabel="epoch")
+    loss_ax.set(title="loss (train: running, train mode; test: eval mode)", xlabel="epoch", yscale="log")
+    acc_ax.set(title="test accuracy (%), eval mode", xlabel="epoch")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -192,7 +192,9 @@ def save_plot(outcome, path):
     for j, panel in enumerate(map_panels):
         ax = fig.add_subplot(row[0, j + 1])
         ax.imshow(np.array(panel["values"]), cmap="magma")
-        ax.set_title(f"{panel['title']} (bright = strong)", fontsize=8)
+        ax.set_title(panel["title"], fontsize=9)
+        if j == 0:
+            ax.text(0, -0.35, "feature maps of the digit (bright = strong)", transform=ax.transAxes, fontsize=9)
         ax.axis("off")
     fig.suptitle(f"cnn: {outcome.title}\ncnn {100 * m['cnn_acc']:.2f}% with {m['cnn_params']:,} weights vs mlp "
                  f"{100 * m['mlp_acc']:.2f}% with {m['mlp_params']:,} · {outcome.device_label} · {outcome.seconds:.1f} s",

@@ -103,7 +103,7 @@ def run(cfg: Config, session) -> dict:
     )
 
     hits = {n: row["epoch_to_target"] for n, row in table.items() if row["epoch_to_target"]}
-    fastest = min(hits, key=hits.get) if hits else None
+    fastest = min(hits, key=lambda name: hits[name]) if hits else None
     plain, scheduled = table["adam-hi"], table["adam-hi+cos"]
     return {
         "target_loss": cfg.target_loss, "fastest": fastest,

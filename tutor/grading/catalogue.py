@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tutor import paths
 from tutor.errors import TutorError
+from tutor.grading.text import visible
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,7 +78,7 @@ def for_file(path: Path, exercise_id: str | None = None) -> ExerciseInfo:
     catalogue = load()
     if stem not in catalogue:
         raise TutorError(
-            f"cannot tell which exercise {Path(path).name} is (the file name is not an exercise id); "
+            f"cannot tell which exercise {visible(Path(path).name)} is (the file name is not an exercise id); "
             f"pass --exercise with one of: {', '.join(catalogue)}"
         )
     return catalogue[stem]

@@ -246,8 +246,8 @@ def compare(
     if error <= threshold:
         return error
     worst = _worst(name, expected, arr)
-    where = f"worst at {name}{list(worst['index'])}: expected {fmt(worst['expected'])}, got {fmt(worst['got'])}"
-    plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where} [{case}]"
+    where = f"worst at {name}{list(worst['index'])}: expected {fmt(worst['expected'])}, got {fmt(worst['got'])} (relative error {error:.1e})"
+    plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where.rsplit(' (relative error', 1)[0]} [{case}]"
     common = {"error": error, "threshold": threshold, "worst": worst, "case": case, "plain": plain, "scalar": scalar}
     for code, variant, text in variants:
         variant = np.asarray(variant, dtype=np.float64)

@@ -193,6 +193,11 @@ def _victims(worker: int, worker_start: int, procs: dict[int, Proc]) -> set[int]
     return found
 
 
+def count_tree(worker: int, worker_start: int) -> int:
+    """How many processes the worker has started that are still around (itself not counted)."""
+    return len(_victims(worker, worker_start, snapshot()))
+
+
 def start_time(pid: int) -> int:
     proc = read_proc(pid)
     return proc.start if proc else 0

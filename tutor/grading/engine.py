@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tutor.errors import TutorError
+from tutor.grading.text import visible
 from tutor.grading import containment, failures, runner
 from tutor.grading.compare import Mismatch, Outcome
 from tutor.grading.model import CheckResult, Fatal, Frame, LearnerError, Report
@@ -161,9 +162,9 @@ def read_learner_file(path: Path) -> bytes:
     try:
         return read_regular_bytes(path, MAX_FILE_BYTES)
     except FileNotFoundError:
-        raise TutorError(f"no such file: {path} (copy the starters with `dnn-tutor init DIR`)") from None
+        raise TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)") from None
     except OSError as exc:
-        raise TutorError(os_error_message(exc), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
 
 
 def check_timeout(timeout: float) -> float:

@@ -76,6 +76,10 @@ def output_flood() -> Fatal:
     return Fatal("output", f"your code printed more than {OUTPUT_KB} kB; the run was stopped (remove prints inside loops)")
 
 
+def too_many_processes(limit: int) -> Fatal:
+    return Fatal("processes", f"your code started more than {limit} processes; the run was stopped (exercises need no fork() or multiprocessing)")
+
+
 def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fatal:
     return Fatal("memory", f"your code ran out of memory{where} (the limit is {limit_mb} MB)", error)
 

@@ -125,7 +125,7 @@ class LearnerError:
 class Fatal:
     """Why the child produced no (complete) verdict, in one line.
 
-    ``kind``: timeout, memory, output, crash, exit, import, syntax, protocol.
+    ``kind``: timeout, memory, output, crash, exit, import, syntax, protocol, processes.
     """
 
     kind: str

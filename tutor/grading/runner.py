@@ -43,9 +43,11 @@ DATA_LIMIT = 2048 * MiB
 OUTPUT_CHARS = 100_000  # learner prints kept (and the most they may print)
 FILE_SIZE_LIMIT = 4 * MiB  # backstop for writes that bypass sys.stdout
 STARTUP_ALLOWANCE = 60.0  # seconds for the worker's own imports (numpy, torch), before the learner's time starts
-MAX_FRAME = 64 * MiB  # a frame header announcing more is refused before a byte of it is read
-MAX_CHANNEL = 256 * MiB  # everything the child may send in one run
+MAX_FRAME = 32 * MiB  # a frame header announcing more is refused before a byte of it is read
+MAX_CHANNEL = 96 * MiB  # everything the child may send in one run (real results are kilobytes)
 EXTRA_PROCESSES = 64  # RLIMIT_NPROC head-room over the user's current count (not enforced for root)
+MAX_PROCESSES = 32  # processes the learner's code may start before the run is stopped (fork bombs)
+PROCESS_SCAN_SECONDS = 0.25
 ALWAYS_GATE = False  # hold the learner's code until release() even under Landlock (tests)
 
 _ALLOWED = {
@@ -130,6 +132,7 @@ class Child:
         self._messages: list[tuple[Any, ...]] = []
         self._protocol_error: str | None = None
         self._broken = threading.Event()  # the channel was abused: end the run now
+        self._too_many = False  # the learner's code started more than MAX_PROCESSES processes
         self._ready = False
         self._sandboxed = False
         self._released = False
@@ -281,6 +284,7 @@ class Child:
         self.release()
         timed_out = False
         try:
+            next_scan = time.monotonic() + PROCESS_SCAN_SECONDS
             while not self._broken.is_set():
                 remaining = self._deadline() - time.monotonic()
                 if remaining <= 0:
@@ -290,7 +294,12 @@ class Child:
                     self.proc.wait(timeout=min(remaining, 0.05))
                     break
                 except subprocess.TimeoutExpired:
-                    continue
+                    pass
+                if time.monotonic() >= next_scan:
+                    next_scan = time.monotonic() + PROCESS_SCAN_SECONDS
+                    if containment.count_tree(self.proc.pid, self._proc_start) > MAX_PROCESSES:
+                        self._too_many = True
+                        break
             self._end()
             self._reader.join(timeout=2)
             return self._collect(timed_out)
@@ -321,6 +330,8 @@ class Child:
                 result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name)
             elif tag == "fatal":
                 result.fatal = failures.output_flood()
+        if self._too_many:
+            result.fatal = failures.too_many_processes(MAX_PROCESSES)
         if result.fatal is None:
             result.fatal = self._memory_fatal(result)
         if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):

@@ -74,8 +74,9 @@ def _set_limits(limits: dict[str, Any]) -> list[str]:
         "RLIMIT_FSIZE": limits.get("fsize"),
         "RLIMIT_CORE": 0,
     }
-    if limits.get("nproc_extra") is not None:
-        wanted["RLIMIT_NPROC"] = _user_tasks() + int(limits["nproc_extra"])
+    running = _user_tasks()
+    if limits.get("nproc_extra") is not None and running:  # only where /proc tells us the current count
+        wanted["RLIMIT_NPROC"] = running + int(limits["nproc_extra"])
     for name, value in wanted.items():
         if value is None:
             continue

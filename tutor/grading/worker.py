@@ -40,7 +40,7 @@ Env = dict[str, Any]
 
 LEARNER_MODULE = "learner_exercise"
 MAX_ITEMS = 64  # longest list/tuple/dict sent back
-MAX_ARRAY = 5_000_000  # elements; the exercises' arrays are tiny
+MAX_ARRAY = 1_000_000  # elements; the exercises' arrays are tiny (and a frame is capped at 32 MiB)
 
 
 class OutputLimit(BaseException):
@@ -386,11 +386,16 @@ class Runner:
         names = {id(p): n for n, p in model.named_parameters()}
         facts["trainable"] = [names.get(id(p), f"<not a parameter of the model: {type(p).__name__}>") for p in params]
         if params and all(isinstance(p, torch.nn.Parameter) for p in params):
-            optimizer = torch.optim.SGD(params, lr=0.5)
-            optimizer.zero_grad()
+            # One plain SGD step (lr 0.5) on exactly the parameters returned, written
+            # out: torch.optim's first use imports torch._dynamo, seconds of start-up.
+            for p in params:
+                p.grad = None
             loss = torch.nn.functional.cross_entropy(model(x), y)
             loss.backward()
-            optimizer.step()
+            with torch.no_grad():
+                for p in params:
+                    if p.grad is not None:
+                        p.sub_(0.5 * p.grad)
             facts["after_step"] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
         facts["dtype_ok"] = all(isinstance(v, np.ndarray) for v in facts["after_build"].values())
         return facts

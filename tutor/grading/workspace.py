@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tutor import paths
 from tutor.errors import TutorError
+from tutor.grading.text import visible
 from tutor.grading.catalogue import ExerciseInfo, load
 
 WORK_ELSEWHERE = "run `dnn-tutor init DIR` and work on the copies in DIR/exercises"
@@ -48,7 +49,7 @@ def is_shipped(path: Path) -> bool:
 def refuse_shipped(path: Path, doing: str) -> None:
     """One line telling the learner not to work in the package's own starters."""
     if is_shipped(path):
-        raise TutorError(f"{path} is one of dnn-tutor's own starter files; it is not {doing}: {WORK_ELSEWHERE}")
+        raise TutorError(f"{visible(path)} is one of dnn-tutor's own starter files; it is not {doing}: {WORK_ELSEWHERE}")
 
 
 def _create_new(dest: Path, data: bytes) -> bool:
@@ -82,17 +83,17 @@ def init(directory: Path) -> list[Copied]:
     """Copy every starter into ``directory/exercises``; existing files and links are kept untouched."""
     target = Path(directory) / "exercises"
     if target.is_symlink():
-        raise TutorError(f"{target} is a link; init does not follow links out of its folder: remove it or choose another folder")
+        raise TutorError(f"{visible(target)} is a link; init does not follow links out of its folder: remove it or choose another folder")
     if target.exists() and not target.is_dir():
-        raise TutorError(f"{target} exists and is not a folder")
+        raise TutorError(f"{visible(target)} exists and is not a folder")
     if is_shipped(target):
-        raise TutorError(f"{target} is dnn-tutor's own exercise folder; {WORK_ELSEWHERE.replace('run ', 'choose another DIR: ', 1)}")
+        raise TutorError(f"{visible(target)} is dnn-tutor's own exercise folder; {WORK_ELSEWHERE.replace('run ', 'choose another DIR: ', 1)}")
     target.mkdir(parents=True, exist_ok=True)
     done = []
     for info in load().values():
         source = info.starter()
         if not source.is_file():
-            raise TutorError(f"the starter {source} is missing from this installation")
+            raise TutorError(f"the starter {visible(source)} is missing from this installation")
         dest = target / info.file
         if dest.is_symlink():
             done.append(Copied(info.file, dest, "skipped-link"))
@@ -107,7 +108,7 @@ def default_file(info: ExerciseInfo, base: Path | None = None) -> Path:
     """``exercises/<id>.py`` in ``base`` (the current folder), which must be a workspace."""
     folder = (base or Path.cwd()) / "exercises"
     if not folder.is_dir():
-        raise TutorError(f"there is no exercises/ folder in {folder.parent}: run reset in the folder where you ran `dnn-tutor init`, or pass --file")
+        raise TutorError(f"there is no exercises/ folder in {visible(folder.parent)}: run reset in the folder where you ran `dnn-tutor init`, or pass --file")
     return folder / info.file
 
 
@@ -116,7 +117,7 @@ def _backup(file: Path) -> Path:
 
     backups = file.parent / ".backups"
     if backups.is_symlink():
-        raise TutorError(f"{backups} is a link; reset does not write through links")
+        raise TutorError(f"{visible(backups)} is a link; reset does not write through links")
     backups.mkdir(exist_ok=True)
     data = file.read_bytes()
     stamp = file_stamp()
@@ -134,16 +135,16 @@ def reset(info: ExerciseInfo, file: Path) -> Path | None:
     file = Path(file)
     starter = info.starter()
     if not starter.is_file():
-        raise TutorError(f"the starter {starter} is missing from this installation")
+        raise TutorError(f"the starter {visible(starter)} is missing from this installation")
     refuse_shipped(file, "reset")
     if not file.parent.is_dir():
-        raise TutorError(f"{file.parent} is not a folder: pass a --file in an existing folder")
+        raise TutorError(f"{visible(file.parent)} is not a folder: pass a --file in an existing folder")
     backup = None
     if file.is_symlink():
-        raise TutorError(f"{file} is a link; reset does not write through links")
+        raise TutorError(f"{visible(file)} is a link; reset does not write through links")
     if file.exists():
         if not file.is_file():
-            raise TutorError(f"{file} is not a file")
+            raise TutorError(f"{visible(file)} is not a file")
         backup = _backup(file)
     atomic_write_bytes(file, starter.read_bytes())
     return backup

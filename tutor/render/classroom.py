@@ -157,8 +157,9 @@ def plot_png(reports: list) -> bytes:
                 left.set_xlim(0, max(f + x for f, x in zip(firsts, later)) * 1.15 + 0.5)
                 left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
             else:
-                left.text(0.5, 0.5, "no shared diagnosis", ha="center", va="center", transform=left.transAxes)
+                left.text(0.5, 0.5, "no diagnosis: every run passed or stopped early", ha="center", va="center", transform=left.transAxes)
                 left.set_yticks([])
+                left.set_xticks([])
             left.set_xlabel("students")
             left.set_title(f"{rep.exercise}: mistakes ({rep.students} students)", loc="left")
             left.xaxis.get_major_locator().set_params(integer=True)

@@ -8,7 +8,6 @@ rich markup is never interpreted (all text is built as :class:`~rich.text.Text`)
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -20,40 +19,10 @@ from rich.text import Text
 
 from tutor.grading.catalogue import ExerciseInfo
 from tutor.grading.model import CheckRecord, CheckResult, Fatal, Frame, LearnerError, Report
+from tutor.grading.text import visible
 
 OUTPUT_LINES = 15  # learner prints shown under the report
 OUTPUT_CHARS = 2000
-_KEEP = {"\n", "\t"}
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def visible(text: object, *, multiline: bool = False) -> str:
-    """``text`` with every control or format character shown as an escape, never interpreted.
-
-    Escape sequences (``\\x1b[2J``), carriage returns, backspaces, bidi
-    overrides and the like become visible text. ``multiline`` keeps newlines
-    and tabs (for the learner's prints); otherwise they are escaped too.
-    """
-    text = str(text)
-    out = []
-    for ch in text:
-        if multiline and ch in _KEEP:
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
-            out.append(_escape(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def _t(text: object, style: str = "", *, multiline: bool = False) -> Text:
     return Text(visible(text, multiline=multiline), style=style)
 

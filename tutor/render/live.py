@@ -15,6 +15,7 @@ import json
 import math
 import sys
 import time
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
@@ -108,10 +109,10 @@ class LiveReporter(DemoReporter):
 
         self.console = console.stdout_console()
         self.live = None
-        self.info = None
+        self.info: Any = None  # the engine's FitInfo of the fit being shown
         self.records: dict = {}
         self.histories: dict[str, list] = {}
-        self.grids: dict[str, object] = {}
+        self.grids: dict[str, Any] = {}
         self.batch: tuple[int, int] | None = None
         self.last_refresh = 0.0
         self.started = time.perf_counter()
@@ -128,34 +129,41 @@ class LiveReporter(DemoReporter):
     def _size(self) -> tuple[int, int]:
         return max(40, self.console.width or 80), max(16, self.console.height or 24)
 
-    def _budget(self) -> dict:
+    def _budget(self, final: bool = False) -> dict:
         """Lines and columns for the boundary and the charts, so the whole view fits the terminal."""
         width, height = self._size()
-        n_rows = len(self.info.names) if self.info else 1
-        used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + n_rows
-        if self.partial_table:
+        names = list(self.info.names) if self.info else ["model"]
+        used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + len(names)
+        if self._shows_table(final):
             used += len(self.partial_table["rows"]) + 5
-        spare = max(4, height - used - 2)
+        spare = max(4, height - used - 1)
         has_board = self.info is not None and self.info.boundary is not None
         side = has_board and width >= 76
-        board_lines = 0
+        board_lines, chart_spare = 0, spare
         if has_board:
             board_lines = max(4, min(16, spare - 1 if side else (spare - 1) // 2))
             if not side:
-                spare -= board_lines + 1
-        pixel_rows = 2 * board_lines if self.color else board_lines
-        # Square pixels: a half-block cell is one pixel wide and two tall, a plain cell one by one (about 1:2).
-        board_cols = min(44, 2 * pixel_rows if self.color else 2 * board_lines, (width // 2 - 4) if side else width - 2)
-        board_cols = max(16, board_cols)
-        chart_cols = min(60, max(20, (width - board_cols - 14) if side else width - 12))
+                chart_spare = spare - board_lines - 1
+        stacked = side and len(names) > 1  # two models' boundaries one above the other beside the charts
+        per_board = max(4, board_lines // 2 - 1) if stacked else board_lines
+        # A character is about half as wide as tall: 2 columns per line keep the picture square.
+        board_cols = max(16, min(44, 2 * per_board, (width // 2 - 4) if side else width - 2))
+        room = (width - board_cols - 3) if side else width
+        chart_cols = max(16, min(60, room - 10))
+        legend = len("accuracy (train, running)") + sum(len(n) + 5 for n in (names if len(names) > 1 else ["train", "val"]))
+        overhead = 2 + math.ceil(legend / room)  # title and legend lines, the axis and its labels
         has_acc = bool(self.records) and any(r.train_acc is not None for r in self.records.values())
-        if has_acc and spare >= 12:
-            loss_h = min(7, (spare - 6) // 2 + 1)
-            acc_h = min(5, spare - 6 - loss_h)
+        if has_acc and chart_spare >= 2 * overhead + 5:
+            loss_h = min(7, (chart_spare - 2 * overhead + 1) // 2)
+            acc_h = min(5, chart_spare - 2 * overhead - loss_h)
         else:
-            loss_h, acc_h = (min(7, spare - 3), 0)
-        return {"side": side, "board_lines": board_lines, "board_cols": board_cols, "chart_cols": chart_cols,
+            loss_h, acc_h = min(7, chart_spare - overhead), 0
+        return {"side": side, "board_lines": per_board, "board_cols": board_cols, "chart_cols": chart_cols,
                 "loss_h": max(0, loss_h), "acc_h": max(0, acc_h), "width": width}
+
+    def _shows_table(self, final: bool) -> bool:
+        """The results so far, under the view, while a demo that trains many times is running."""
+        return bool(self.partial_table) and self.fits > 1 and not final
 
     def _progress(self) -> RenderableType:
         epochs = self.info.epochs if self.info else 1
@@ -209,7 +217,7 @@ class LiveReporter(DemoReporter):
     def _view(self, final: bool = False) -> RenderableType:
         if self.info is None:
             return Text("getting the data and the network ready...", style="dim")
-        b = self._budget()
+        b = self._budget(final)
         parts: list[RenderableType] = [self._progress()]
         if self.info and (self.fits > 1 or self.info.title):
             parts.append(Text(self.info.title, style="bold"))
@@ -221,7 +229,8 @@ class LiveReporter(DemoReporter):
             for name, grid in list(self.grids.items())[:2 if b["side"] else 1]:
                 cached = self.boards.get(name)
                 if cached is None or cached[0] is not grid:  # rasterise a grid once, however often it is shown
-                    title = f"decision boundary{f' · {name}' if len(self.grids) > 1 else ''}"
+                    title = (f"boundary · {name}" if len(self.grids) > 1 else "decision boundary")
+                    title = title if len(title) <= b["board_cols"] else name[:b["board_cols"]]
                     cached = self.boards[name] = (grid, render_boundary(grid, self.info.boundary, title=title,
                                                                         color=self.color))
                 boards.append(cached[1])
@@ -233,14 +242,13 @@ class LiveReporter(DemoReporter):
             parts.append(row)
         else:
             parts.extend(boards + charts)
-        if self.partial_table and not final:
+        if self._shows_table(final):
             parts.append(render_result_table({**self.partial_table, "caption": ""}, b["width"]))
         return Group(*parts)
 
     def _grid_shape(self) -> tuple[int, int]:
         b = self._budget()
-        lines = b["board_lines"] if len(self.info.names) == 1 or not b["side"] else max(4, b["board_lines"] // 2 - 1)
-        return b["board_cols"], (2 * lines if self.color else lines)
+        return b["board_cols"], (2 * b["board_lines"] if self.color else b["board_lines"])
 
     # -- reporter --------------------------------------------------------------
     def run_start(self, header):

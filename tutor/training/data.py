@@ -95,7 +95,7 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25, 
 # --------------------------------------------------------------------------------------------
 
 MAX_IDX_BYTES = 256 * 2**20  # unpacked; a cap so a hostile file cannot fill the memory
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES: dict[int, object] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: Path | str) -> np.ndarray:
@@ -124,7 +124,7 @@ def read_idx(path: Path | str) -> np.ndarray:
     if ndim == 0 or len(raw) < 4 + 4 * ndim:
         raise TutorError(f"{path}: IDX header is truncated or has {ndim} dimensions")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    dtype = np.dtype(_IDX_TYPES[raw[2]])  # type: ignore[call-overload]
     expected = math.prod(shape) * dtype.itemsize
     body = len(raw) - 4 - 4 * ndim
     if body != expected:

@@ -65,6 +65,7 @@ class BenchSettings:
     limit: int | None = setting(None, min=1, max=10_000_000, auto="every training image")
     hidden: tuple[int, ...] | None = setting(None, min=1, max=8_192, count=(1, 8), auto="the mnist-mlp net")
     seed: int = seed_setting(0)
+    threads: int | None = setting(None, min=1, max=1_024, auto="the engine's automatic choice")  # CPU threads
 
 
 def field_for(flag: str) -> str:
@@ -273,4 +274,4 @@ def run_bench_flow(flags: dict[str, Any], *, device: str | None = None, precisio
     hidden = ",".join(str(h) for h in settings.hidden) if settings.hidden else None
     return run_bench(device=device, data_dir=data_dir, epochs=settings.epochs, repeats=settings.repeats,
                      batch_size=settings.batch_size, limit=settings.limit, hidden=hidden, seed=settings.seed,
-                     note=note, **options)
+                     threads=settings.threads, note=note, **options)

@@ -124,8 +124,8 @@ class _Run:
 
 
 def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
-    """One pass over the batches for one model. Returns (loss sum, correct count) as device tensors:
-    nothing is read back to the host inside the epoch."""
+    """One pass over the batches for one model. Returns (loss sum, correct count) as floats, read
+    from the device once at the end: nothing is read back to the host inside the epoch."""
     import torch
 
     model, opt, loss_fn, task = s.t.model, s.opt, s.loss_fn, run.task
@@ -161,7 +161,8 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
         correct = correct + (torch.cat(preds) == torch.cat(labels)).sum()
     if counts:
         correct = correct + torch.stack(counts).sum()
-    return loss_sum, correct
+    loss_total, n_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()  # the epoch's one sync
+    return loss_total, n_correct
 
 
 class _State:
@@ -196,11 +197,12 @@ class _State:
         self.train_seconds = self.seconds = 0.0
         self.samples = self.step = 0
 
-    def end_epoch(self, epoch, epochs, n, loss_sum, correct, ev, train_seconds, seconds, hooks) -> EpochRecord:
-        """Read the epoch's sums (one host sync), step an epoch scheduler, run hooks, track the best."""
+    def end_epoch(self, epoch: int, epochs: int, n: int, loss_sum: float, correct: float, ev: dict | None,
+                  train_seconds: float, seconds: float, hooks: list[Callback]) -> EpochRecord:
+        """Step an epoch scheduler, build the record, run hooks, track the best."""
         import torch
 
-        train_loss, train_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()
+        train_loss, train_correct = loss_sum, correct
         lr_now = float(self.opt.param_groups[0]["lr"])
         val_loss, val_acc = (ev["loss"], ev["acc"]) if ev is not None else (None, None)
         if self.sched is not None and not self.per_batch:

@@ -10,7 +10,8 @@
   bf16 natively (CPUs with AVX512-BF16 or AMX, NVIDIA GPUs from Ampere on); elsewhere it is
   emulated and slower, which :func:`resolve_precision` says in its reason.
 - ``auto``: bf16 where the hardware has it natively and the model is big enough for it to pay
-  (on the CPU, parameters x batch of at least :data:`BF16_MIN_WORK`), else fp32.
+  (parameters x batch of at least :data:`BF16_MIN_WORK`; below that the casts autocast adds cost
+  more than the faster matmuls save, on a CPU and on a GPU alike), else fp32.
 
 Conv nets with image input (N, C, H, W) train in channels-last layout on the CPU and CUDA
 (:func:`channels_last_wanted`): the convolution kernels there are faster on (N, H, W, C) data.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PRECISIONS = ("fp32", "bf16", "auto")
-BF16_MIN_WORK = 5_000_000  # parameters x batch size from which bf16 autocast pays on a CPU
+BF16_MIN_WORK = 5_000_000  # parameters x batch size from which bf16 autocast pays
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def resolve_precision(requested: str | None, device, model=None, batch_size: int
         return Precision("bf16", kind, "asked for bf16; this device has no native bf16, so it is emulated (slower)")
     if not native:
         return Precision("fp32", kind, f"auto: {kind} has no native bf16")
-    if kind == "cpu" and _work(model, batch_size) < BF16_MIN_WORK:
+    if model is not None and _work(model, batch_size) < BF16_MIN_WORK:  # casts would cost more than they save
         return Precision("fp32", kind, "auto: the model is too small for bf16 to pay")
     return Precision("bf16", kind, f"auto: {kind} computes bf16 natively")
 

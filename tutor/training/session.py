@@ -427,6 +427,8 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
     headline = module.run(cfg, session) or {}
     seconds = time.perf_counter() - start
     config.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in session.resolved.items()})
+    if precision is not None:
+        config["precision"] = precision  # journaled with the settings, so fp32 and bf16 runs compare
     metrics = dict(headline)
     results = session.results
     if len(results) == 1:

@@ -17,6 +17,11 @@ thread a core that is free. Where ``/proc/stat`` does not exist (macOS, Windows)
 probe times 1 thread against all of them and keeps the faster. During a long fit the choice is
 looked at again between epochs (:class:`ThreadPlan`), so a job that starts mid-run costs at most
 one epoch.
+
+Reproducibility: the same seed and the same thread count give bit-identical runs. A different
+thread count changes the order of some float sums (batch norm statistics), so the losses differ in
+the 5th-6th digit; set ``DNN_TUTOR_THREADS`` (or ``fit(threads=...)``) for bit-identical runs
+whatever else the machine is doing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,220 @@
+"""Bad input to the core commands (home, lessons, lesson, progress, doctor): one line on stderr,
+the documented exit code (2 for a bad argument, 1 for an operating-system refusal), never a
+traceback and never a change to the learner's progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tutor.cli import app
+from tutor.store import Store
+
+LONG = "n" * 300
+MARKUP = "[/red]"
+
+
+def _files(tmp: Path) -> dict[str, str]:
+    """Files and folders the table refers to by name."""
+    folder = tmp / "folder"
+    folder.mkdir(exist_ok=True)
+    a_file = tmp / "a-file"
+    a_file.write_text("not a folder")
+    fifo = tmp / "fifo"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    texts = {
+        "empty.json": "",
+        "list.json": "[1, 2, 3]",
+        "nan.json": '{"format": "dnn-tutor-progress", "version": 1, "demo_runs": NaN}',
+        "notjson.json": "{not json",
+        "foreign.json": '{"hello": 1}',
+        "future.json": json.dumps({"format": "dnn-tutor-progress", "version": 9}),
+        "badversion.json": json.dumps({"format": "dnn-tutor-progress", "version": "two"}),
+        "negative.json": json.dumps({"format": "dnn-tutor-progress", "version": 2, "exercise_attempts": [
+            {"exercise_id": "backprop", "file_hash": "h", "passed": -3, "total": 15, "at": "2026-01-01T00:00:00"}]}),
+        "impossible.json": json.dumps({"format": "dnn-tutor-progress", "version": 2, "sections_read": [
+            {"lesson_id": "basics", "section": 40, "read_at": "2026-01-01T00:00:00"}]}),
+        "futuretime.json": json.dumps({"format": "dnn-tutor-progress", "version": 2, "lessons_completed": [
+            {"lesson_id": "basics", "completed_at": "2999-01-01T00:00:00+00:00"}]}),
+        "markup-id.json": json.dumps({"format": "dnn-tutor-progress", "version": 2, "lessons_completed": [
+            {"lesson_id": MARKUP, "completed_at": "2026-01-01T00:00:00+00:00"}]}),
+        "wrongtype.json": json.dumps({"format": "dnn-tutor-progress", "version": 2, "demo_runs": [
+            {"demo_id": "xor", "config": [], "metrics": {"test_acc": "high"}, "device": "cpu", "seconds": "1",
+             "at": "2026-01-01T00:00:00"}]}),
+        "huge.json": '{"format": "dnn-tutor-progress", "version": 2, "sections_read": [{"lesson_id": "basics", '
+                     '"section": 1' + "0" * 400 + ', "read_at": "2026-01-01T00:00:00"}]}',
+        "deep.json": "[" * 100_000 + "]" * 100_000,
+        "latin1.json": None,
+    }
+    for name, text in texts.items():
+        path = tmp / name
+        if text is None:
+            path.write_bytes(b'{"format": "dnn-tutor-progress", "x": "\xe9"}')
+        else:
+            path.write_text(text)
+    big = tmp / "big.json"
+    with open(big, "wb") as handle:  # sparse: no disk used, but over the size cap
+        handle.truncate(65 * 1024 * 1024)
+    return {"folder": str(folder), "file": str(a_file), "fifo": str(fifo), "tmp": str(tmp)}
+
+
+# (arguments, exit code, words the one line must hold); {name} is filled from _files
+CASES = [
+    # home and lessons
+    (["nonsense"], 2, "No such command"),
+    (["--colour"], 2, "No such option"),
+    (["lessons", "extra"], 2, "unexpected extra argument"),
+    (["lessons", "--json=yes"], 2, "--json"),
+    # lesson: wrong type, negative, zero, NaN, inf, huge, empty, unicode, markup, long
+    (["lesson"], 2, "Missing argument"),
+    (["lesson", "0"], 2, "no lesson '0'"),
+    (["lesson", "-1"], 2, "-1"),
+    (["lesson", "nan"], 2, "no lesson 'nan'"),
+    (["lesson", "inf"], 2, "no lesson 'inf'"),
+    (["lesson", "1e308"], 2, "no lesson"),
+    (["lesson", "99999999999999999999999999"], 2, "no lesson"),
+    (["lesson", ""], 2, "no lesson"),
+    (["lesson", "ünïcødé✓"], 2, "no lesson"),
+    (["lesson", MARKUP], 2, f"no lesson '{MARKUP}'"),
+    (["lesson", "[bold]x"], 2, "[bold]x"),
+    (["lesson", LONG], 2, "no lesson"),
+    (["lesson", "1", "--section", "0"], 2, "no section 0"),
+    (["lesson", "1", "--section", "-5"], 2, "section"),
+    (["lesson", "1", "--section", "nan"], 2, "no section 'nan'"),
+    (["lesson", "1", "--section", "inf"], 2, "section"),
+    (["lesson", "1", "--section", "1" * 40], 2, "no section"),
+    (["lesson", "1", "--section", ""], 2, "section"),
+    (["lesson", "1", "--section", MARKUP], 2, MARKUP),
+    (["lesson", "1", "--section", LONG], 2, "section"),
+    (["lesson", "1", "--section"], 2, "requires an argument"),
+    # progress --export: folders, missing or unwritable places, long names
+    (["progress", "--export", "{folder}"], 2, "is a folder"),
+    (["progress", "--export", "{file}"], 2, "--force"),
+    (["progress", "--export", "{fifo}", "--force"], 2, "not a regular file"),
+    (["progress", "--export", "{file}/x.json"], 2, "is a file, not a folder"),
+    (["progress", "--export", "{tmp}/" + LONG + ".json"], 1, "too long"),
+    (["progress", "--export", "/proc/dnn-tutor-test/x.json"], 1, "/proc/dnn-tutor-test"),
+    (["progress", "--export", "{tmp}/a.json", "--import", "{tmp}/b.json"], 2, "not both"),
+    (["progress", "--export"], 2, "requires an argument"),
+    # progress --import: missing, unreadable kinds of file, malformed content
+    (["progress", "--import", "{tmp}/missing.json"], 2, "no such file"),
+    (["progress", "--import", "{folder}"], 2, "is a folder"),
+    (["progress", "--import", "{fifo}"], 2, "not a regular file"),
+    (["progress", "--import", "/dev/zero"], 2, "not a regular file"),
+    (["progress", "--import", "{tmp}/big.json"], 2, "the limit is"),
+    (["progress", "--import", "{tmp}/empty.json"], 2, "cannot read"),
+    (["progress", "--import", "{tmp}/notjson.json"], 2, "cannot read"),
+    (["progress", "--import", "{tmp}/nan.json"], 2, "NaN"),
+    (["progress", "--import", "{tmp}/deep.json"], 2, "cannot read"),
+    (["progress", "--import", "{tmp}/latin1.json"], 2, "not UTF-8"),
+    (["progress", "--import", "{tmp}/list.json"], 2, "not a dnn-tutor progress export"),
+    (["progress", "--import", "{tmp}/foreign.json"], 2, "not a dnn-tutor progress export"),
+    (["progress", "--import", "{tmp}/future.json"], 2, "newer than this dnn-tutor"),
+    (["progress", "--import", "{tmp}/badversion.json"], 2, "invalid \"version\""),
+    (["progress", "--import", "{tmp}/negative.json"], 2, "outside"),
+    (["progress", "--import", "{tmp}/impossible.json"], 2, "has 3 sections, not 40"),
+    (["progress", "--import", "{tmp}/futuretime.json"], 2, "in the future"),
+    (["progress", "--import", "{tmp}/markup-id.json"], 2, MARKUP),
+    (["progress", "--import", "{tmp}/wrongtype.json"], 2, "malformed"),
+    (["progress", "--import", "{tmp}/huge.json"], 2, "outside"),
+    (["progress", "--import", "{tmp}/" + LONG + ".json"], 1, "too long"),
+    (["progress", "--json", "extra"], 2, "unexpected extra argument"),
+]
+
+
+@pytest.mark.parametrize("args, code, words", CASES, ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else None)
+def test_bad_input_is_one_line_and_an_exit_code(runner, fixture_course, tmp_path, args, code, words):
+    names = _files(tmp_path)
+    args = [a.format(**names) for a in args]
+    words = words.format(**names)
+    with Store() as store:
+        store.mark_section_read("basics", 1, 3)
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, (args, result.output)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, (args, result.stderr)
+    assert lines[0].startswith("error: ")
+    assert words in lines[0], (args, lines[0])
+    with Store() as store:  # nothing the learner had is lost
+        assert store.sections_read() == {"basics": {1}}
+
+
+@pytest.mark.parametrize("env, code, words", [
+    ("{file}", 2, "which is a file, not a folder"),
+    ("{file}/sub", 2, "a part of that path is a file"),
+    ("{tmp}/" + LONG, 1, "too long"),
+])
+def test_a_bad_learner_folder_is_one_line(runner, fixture_course, tmp_path, monkeypatch, env, code, words):
+    names = _files(tmp_path)
+    monkeypatch.setenv("DNN_TUTOR_HOME", env.format(**names))
+    for args in ([], ["lessons"], ["progress"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == code, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, code, words", [
+    (["doctor", "--device", "nonsense"], 2, "unknown device"),
+    (["doctor", "--device", MARKUP], 2, MARKUP),
+    (["doctor", "--device", LONG], 2, "unknown device"),
+])
+def test_doctor_bad_device_is_one_line(runner, args, code, words):
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0]
+
+
+def test_markup_in_a_path_is_printed_as_written(runner, fixture_course, tmp_path):
+    target = tmp_path / f"{MARKUP}[bold]progress.json"
+    result = runner.invoke(app, ["progress", "--export", str(target)])
+    assert result.exit_code == 0, result.output
+    assert str(target) in " ".join(result.stdout.split()).replace(" ", "") or f"{MARKUP}[bold]" in result.stdout
+    again = runner.invoke(app, ["progress", "--export", str(target), "--force"])
+    assert again.exit_code == 0 and f"{MARKUP}[bold]progress.json.bak-" in again.stderr
+    imported = runner.invoke(app, ["progress", "--import", str(target)])
+    assert imported.exit_code == 0 and MARKUP in imported.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a read-only file system")
+def test_export_onto_a_read_only_file_system_is_one_line(runner, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(folder)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount")
+    try:
+        result = runner.invoke(app, ["progress", "--export", str(folder / "p.json")])
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only" in lines[0] and str(folder) in lines[0]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40) | \
+    st.sampled_from(["[/red]", "[bold]", "-1", "--", "1e999", "nan", "-inf", "0x10", "١", "Ⅻ", " 1 ", "1" * 30])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=_any_text, section=st.none() | _any_text)
+def test_any_lesson_and_section_text_is_read_or_refused_in_one_line(runner, fixture_course, key, section):
+    args = ["lesson", key] + ([] if section is None else ["--section", section])
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 2), (args, result.output)
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
