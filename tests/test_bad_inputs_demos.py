@@ -21,7 +21,7 @@ from tutor.demos import registry
 from tutor.training.session import _kind
 
 MARKUP = "[/red]"
-BAD_NUMBERS = ["abc", "-5", "nan", "inf", "-inf", "1e400", "99999999999999999999", "", "３", MARKUP, "1,2,,"]
+BAD_NUMBERS = ["abc", "-5", "--5", "+-3", "nan", "inf", "-inf", "1e400", "99999999999999999999", "", "３", MARKUP, "1,2,,"]
 BAD_FLOATS = BAD_NUMBERS[:-1]
 
 # (command, flag, bad values that must be refused)

@@ -224,6 +224,29 @@ def test_home_screen_suggests_the_quiz_review_when_cards_are_due(runner, fixture
     assert data["next_steps"][0]["command"] == "dnn-tutor quiz --review"
 
 
+def test_due_means_due_now_on_the_home_screen_as_in_quiz_review(runner, fixture_course):
+    """A card due later today is not "due": the home screen, `progress` and `quiz --review`
+    agree, and the dashboard says when the next card falls due."""
+    from datetime import datetime, timedelta, timezone
+
+    from tutor.quiz import due_count
+    from tutor.quiz.bank import load_bank
+
+    question = sorted(load_bank().by_id())[0]
+    soon = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
+    with Store() as store:
+        store.put_card(question, {}, soon)
+        assert due_count(store) == 0
+    home = " ".join(runner.invoke(app, []).output.split())
+    assert "0 quiz card(s) due now" in home
+    assert "dnn-tutor quiz --review" not in home
+    data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
+    assert data["quiz"]["due_now"] == 0
+    assert data["quiz"]["next_due"] is not None
+    dashboard = " ".join(runner.invoke(app, ["progress"]).output.replace("│", " ").split())
+    assert "next one due in 30 minutes" in dashboard or "next one due in 29 minutes" in dashboard
+
+
 def test_two_forced_exports_in_the_same_second_keep_both_backups(runner, tmp_path):
     target = tmp_path / "progress.json"
     assert runner.invoke(app, ["progress", "--export", str(target)]).exit_code == 0

@@ -418,6 +418,27 @@ def test_prose_uses_no_latex(lessons, lesson_id):
         assert marker not in prose, f"{lesson.path.name}: LaTeX {marker!r} does not render in a terminal"
 
 
+@pytest.mark.parametrize("lesson_id", IDS)
+def test_no_paragraph_opens_with_a_number_that_reads_as_a_section_number(lessons, lesson_id):
+    # The reader numbers sections ("6. Saving, reloading and GPUs"); a paragraph right under it that opens
+    # with a bold "7. Save" read as a second, clashing section number. Steps are written "(1)" or "Step 7".
+    lesson = lesson_named(lessons, lesson_id)
+    for section in lesson.sections:
+        for block in section.blocks:
+            if block.kind != "markdown":
+                continue
+            for line in block.text.splitlines():
+                assert not re.match(r"^\*\*\d+\.\s", line), (
+                    f"{lesson.path.name}, section {section.index}: {line[:40]!r} looks like a section number"
+                )
+
+
+def test_residual_gradient_is_not_claimed_to_be_at_least_undiminished(lessons):
+    # 1 + dF/dx is below 1 when dF/dx is negative: the identity path keeps the factor near 1, not above it.
+    text = lesson_named(lessons, "modern-cnns").path.read_text(encoding="utf-8")
+    assert "at least undiminished" not in text
+
+
 def words(text: str) -> list[str]:
     """Lower-case words with surrounding punctuation removed."""
     out = []

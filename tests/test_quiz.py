@@ -98,7 +98,8 @@ def test_end_of_input_stops_cleanly_and_keeps_answers(runner):
 def test_empty_stdin_does_not_hang(runner):
     result = quiz(runner, "--count", "3", input="")
     assert result.exit_code == 0, result.output
-    assert "Stopped early (end of input): 0 of 3 answered" in result.output
+    assert "Stopped early (end of input): 0 of 3 answered; nothing was recorded." in result.output
+    assert "those answers are saved" not in result.output  # there were none
     assert reviews() == []
 
 

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tutor import store as store_module
+from tutor import store_schema
 from tutor.errors import TutorError
 from tutor.store import SCHEMA_VERSION, Store
 
@@ -30,8 +30,8 @@ def test_migration_from_an_older_file_keeps_data(tmp_path, monkeypatch):
     with Store(path) as store:
         store.mark_section_read("backprop", 1, 3)
     # A later release appends a migration: the existing file is upgraded in place.
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS + ["CREATE TABLE extra (x INTEGER)"])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(store_schema, "MIGRATIONS", store_schema.MIGRATIONS + ["CREATE TABLE extra (x INTEGER)"])
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with Store(path) as store:
         assert store.sections_read()["backprop"] == {1}
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor import store as store_module
+from tutor import store_file
+from tutor import store_schema as store_module
 from tutor.errors import StoreError
 from tutor.store import SCHEMA_VERSION, Store
 
@@ -240,7 +241,7 @@ def test_a_read_only_home_without_a_database_still_lists_lessons(tmp_path, runne
 def test_a_lock_held_too_long_keeps_the_answer_for_later(tmp_path, monkeypatch):
     path = tmp_path / "progress.db"
     _fill(path)
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(store_file, "BUSY_TIMEOUT_MS", 200)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
     try:
@@ -482,3 +483,24 @@ def test_read_regular_bytes_refuses_fifos_devices_and_big_files(tmp_path):
     with pytest.raises(TutorError, match="folder"):
         fsutil.read_regular_bytes(tmp_path, 1000)
     assert fsutil.read_regular_bytes(big, 2000) == b"x" * 2000
+
+
+def test_ctrl_c_while_adding_pending_results_keeps_them(tmp_path, monkeypatch):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    pending = tmp_path / "progress.db.pending"
+    entry = {"op": "attempt", "what": "x", "args": {"exercise_id": "conv", "file_hash": "h", "passed": 1,
+                                                   "total": 9, "at": "2026-01-01T00:00:00+00:00"}}
+    pending.write_text(json.dumps(entry) + "\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setitem(store_file.OPERATIONS, "attempt", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            Store(path)
+    assert json.loads(pending.read_text()) == entry  # back where it waits
+    assert [p.name for p in tmp_path.glob("progress.db.pending*")] == ["progress.db.pending"]
+    with Store(path) as store:
+        assert len(store.attempts("conv")) == 1

@@ -34,7 +34,10 @@ def parse_iso(text: str) -> datetime:
     """Read ISO-8601 text back; a time without a zone is taken as UTC. Raises ValueError."""
     if not isinstance(text, str):
         raise ValueError(f"not a timestamp: {text!r}")
-    value = datetime.fromisoformat(text.strip())
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):  # Python 3.10 reads only "+00:00"
+        text = text[:-1] + "+00:00"
+    value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 

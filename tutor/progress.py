@@ -93,8 +93,10 @@ class Dashboard:
     quiz_cards: int
     quiz_reviews: int
     quiz_correct: int
+    due_now: int
     due_today: int
     due_week: int
+    next_due: str | None
     demo_runs: int
     last_demo: dict | None
     next_steps: tuple[NextStep, ...] = field(default_factory=tuple)
@@ -108,8 +110,10 @@ class Dashboard:
                 "cards": self.quiz_cards,
                 "reviews": self.quiz_reviews,
                 "correct": self.quiz_correct,
+                "due_now": self.due_now,
                 "due_today": self.due_today,
                 "due_week": self.due_week,
+                "next_due": self.next_due,
             },
             "demos": {"runs": self.demo_runs, "last": self.last_demo},
             "next_steps": [asdict(s) for s in self.next_steps],
@@ -133,10 +137,12 @@ def lesson_statuses(course: Course, store: Store) -> tuple[LessonStatus, ...]:
     )
 
 
-def next_steps(statuses: tuple[LessonStatus, ...], due_today: int) -> tuple[NextStep, ...]:
+def next_steps(statuses: tuple[LessonStatus, ...], due_now: int) -> tuple[NextStep, ...]:
+    """What to do next. ``due_now`` counts the cards due at this moment: exactly what
+    ``quiz --review`` asks (one meaning of "due" everywhere)."""
     steps: list[NextStep] = []
-    if due_today:
-        steps.append(NextStep("dnn-tutor quiz --review", f"{due_today} quiz card(s) are due for review"))
+    if due_now:
+        steps.append(NextStep("dnn-tutor quiz --review", f"{due_now} quiz card(s) are due for review now"))
     current = next((s for s in statuses if s.started and not s.done), None)
     upcoming = next((s for s in statuses if not s.done), None)
     target = current or upcoming
@@ -176,7 +182,7 @@ def dashboard(course: Course, store: Store) -> Dashboard:
     statuses = lesson_statuses(course, store)
     reviews = store.reviews()
     due = due_counts(store)
-    today, week = due["today"], due["week"]
+    now, today, week = due["now"], due["today"], due["week"]
     runs = store.demo_runs(limit=None)  # most recent first
     last = None
     if runs:
@@ -188,11 +194,13 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         quiz_cards=len(store.cards()),
         quiz_reviews=len(reviews),
         quiz_correct=sum(r.correct for r in reviews),
+        due_now=now,
         due_today=today,
         due_week=week,
+        next_due=due["next"],
         demo_runs=len(runs),
         last_demo=last,
-        next_steps=next_steps(statuses, today),
+        next_steps=next_steps(statuses, now),
     )
 
 

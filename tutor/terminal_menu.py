@@ -31,6 +31,26 @@ def wrap_option(text: str, prefix: str, width: int) -> list[str]:
     return [(prefix if i == 0 else indent) + line for i, line in enumerate(lines)]
 
 
+def label_keys(labels: Sequence[str]) -> str:
+    """The keys that pick an option, as the help line names them: ``t or f``, ``1-4``."""
+    keys = [label for label in labels if len(label) == 1]
+    if not keys:
+        return ""
+    if len(keys) <= 2:
+        return " or ".join(keys)
+    return f"{keys[0]}-{keys[-1]}"
+
+
+def menu_help(labels: Sequence[str], *, multi: bool = False, ascii_only: bool = False) -> str:
+    """The line under a menu's title that says which keys work."""
+    keys = label_keys(labels)
+    if multi:
+        line = f"(↑/↓ move, space or {keys} ticks, Enter when done)" if keys else "(↑/↓ move, space ticks, Enter when done)"
+    else:
+        line = f"(↑/↓ and Enter, or press {keys})" if keys else "(↑/↓ and Enter)"
+    return line.replace("↑/↓", "up/down") if ascii_only else line
+
+
 @contextlib.contextmanager
 def signals_end_cleanly() -> Iterator[None]:
     """While a prompt runs: SIGTERM/SIGHUP raise SystemExit(128+n) so ``finally`` blocks restore the terminal.
@@ -108,13 +128,7 @@ def choose(
 
         title, options = to_ascii(title), [to_ascii(o) for o in options]
     pointer = ">" if ascii_only else "›"
-    keys = f"{labels[0]}-{labels[-1]}" if labels else ""
-    if multi:
-        help_line = f"(↑/↓ move, space or {keys} ticks, Enter when done)"
-    else:
-        help_line = f"(↑/↓ and Enter, or press {keys})"
-    if ascii_only:
-        help_line = help_line.replace("↑/↓", "up/down")
+    help_line = menu_help(labels, multi=multi, ascii_only=ascii_only)
 
     def width() -> int:
         try:

@@ -290,12 +290,32 @@ def _unlink(path: str) -> None:
         pass
 
 
+def _release_fork_server() -> None:
+    """Drop this worker's copy of the fork server's "parent alive" pipe.
+
+    Every forked worker inherits it; while any worker holds it, the fork server
+    cannot see that our parent died (kill -9), so it would not exit and the
+    workers, whose parent it is, would get no parent-death signal.
+    """
+    try:
+        from multiprocessing import forkserver
+
+        server: Any = getattr(forkserver, "_forkserver", None)
+        fd = getattr(server, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            server._forkserver_alive_fd = None
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 def _serve(conn, log_path: str) -> None:
     """A forked worker: one task in, one answer out, until the parent closes the pipe."""
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)  # what a library prints goes to the log, never to the teacher's terminal
     os.dup2(fd, 2)
     os.close(fd)
+    _release_fork_server()
     _die_with_parent()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -8,7 +8,7 @@
   :class:`~tutor.grading.model.Report` (the typed model in :mod:`~tutor.grading.model`): the learner's
   code runs in a contained child process (:mod:`~tutor.grading.runner` and
   :mod:`~tutor.grading.containment` on this side, :mod:`~tutor.grading.worker` and
-  :mod:`~tutor.grading.sandbox` in the child); the references (PyTorch autograd, float64) and every
+  :mod:`~tutor.grading.sandbox` and :mod:`~tutor.grading.wire` in the child); the references (PyTorch autograd, float64) and every
   verdict stay in this process. :mod:`~tutor.grading.failures` puts every failure of the learner's
   code into words.
 - :mod:`tutor.grading.specs` holds one module per exercise: its inputs and checks.

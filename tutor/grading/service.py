@@ -74,7 +74,7 @@ def grade_and_record(
             recorded = True
         if not report.ok and not report.not_started:
             scheduled = schedule_quiz(store, info, report.codes)
-    hints.record_check(info.id, [] if report.ok else report.codes)
+        hints.record_check(info.id, [] if report.ok else report.codes, store=store)
     return CheckRecord(report=report, exercise=info, quiz_scheduled=scheduled, recorded=recorded, warnings=warnings)
 
 

@@ -2,8 +2,9 @@
 
 This file runs as a script in a separate ``python -I -B`` process and imports
 only the standard library and numpy (torch only for jobs that ask for it),
-never the ``tutor`` package; :mod:`sandbox` (next to it, loaded by path)
-contains the process before the learner's code may run. It knows nothing about
+never the ``tutor`` package; its siblings, loaded by path, do the rest:
+:mod:`sandbox` contains the process before the learner's code may run, and
+:mod:`wire` turns what comes back into plain data and facts. It knows nothing about
 right answers: it calls the learner's functions on the inputs the parent drew,
 computes centred-difference gradients of the learner's own forward functions,
 and sends the raw results back. The parent computes the references and the
@@ -25,167 +26,34 @@ file, capped both here (``print`` raises :class:`OutputLimit`) and by
 from __future__ import annotations
 
 import copy
-import io
 import os
 import pickle
 import signal
-import struct
 import sys
-import traceback
-from types import ModuleType, TracebackType
-from typing import Any, Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable
 
 Step = dict[str, Any]
 Env = dict[str, Any]
 
 LEARNER_MODULE = "learner_exercise"
-MAX_ITEMS = 64  # longest list/tuple/dict sent back
-MAX_ARRAY = 1_000_000  # elements; the exercises' arrays are tiny (and a frame is capped at 32 MiB)
 
 
-class OutputLimit(BaseException):
-    """Raised from print() once the learner has printed more than the cap."""
+def _load_sibling(name: str) -> ModuleType:
+    """A module next to this file, loaded by path (this process never imports the tutor package)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    module = ModuleType(f"_dnn_tutor_{name}")
+    with open(path, "rb") as handle:
+        exec(compile(handle.read(), path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    return module
 
 
-class StepFailed(Exception):
-    def __init__(self, info: dict[str, Any]):
-        super().__init__(info.get("message", ""))
-        self.info = info
-
-
-class CappedWriter(io.TextIOBase):
-    def __init__(self, stream: Any, cap: int):
-        self._stream = stream
-        self._cap = cap
-        self.written = 0
-        self.exceeded = False
-        self.muted = False  # during finite differences: the same prints, hundreds of times
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: object) -> int:  # type: ignore[override]
-        text = str(text)
-        if self.muted:
-            return len(text)
-        room = self._cap - self.written
-        if len(text) > room:
-            if room > 0:
-                self._stream.write(text[:room])
-                self.written += room
-            self.exceeded = True
-            try:
-                self._stream.flush()
-            except OSError:
-                pass
-            raise OutputLimit()
-        self._stream.write(text)
-        self.written += len(text)
-        return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError:
-            pass
-
-
-class Channel:
-    def __init__(self, fd: int):
-        self._fd = fd
-
-    def send(self, *message: Any) -> None:
-        data = pickle.dumps(message, protocol=4)
-        payload = struct.pack(">I", len(data)) + data
-        view = memoryview(payload)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-
-
-# ---------------------------------------------------------------- errors
-
-
-def _learner_frames(tb: TracebackType | None, learner_path: str) -> list[dict[str, Any]]:
-    frames = []
-    for frame in traceback.extract_tb(tb):
-        if os.path.realpath(frame.filename) == learner_path:
-            frames.append({"file": frame.filename, "line": frame.lineno, "function": frame.name, "code": (frame.line or "").strip()})
-    return frames
-
-
-def _describe(exc: BaseException, learner_path: str) -> dict[str, Any]:
-    if isinstance(exc, SyntaxError) and os.path.realpath(exc.filename or "") == learner_path:
-        return {
-            "kind": "syntax",
-            "type": type(exc).__name__,
-            "message": exc.msg,
-            "file": exc.filename,
-            "line": exc.lineno,
-            "offset": exc.offset,
-            "code": (exc.text or "").rstrip("\n"),
-            "frames": [],
-        }
-    if isinstance(exc, NotImplementedError):
-        kind = "not-implemented"
-    elif isinstance(exc, SystemExit):
-        kind = "exit"
-    elif isinstance(exc, MemoryError):
-        kind = "memory"
-    elif isinstance(exc, RecursionError):
-        kind = "recursion"
-    else:
-        kind = "exception"
-    try:
-        message = str(exc)
-    except Exception:  # noqa: BLE001 - a learner exception whose __str__ fails
-        message = "<unprintable>"
-    if isinstance(exc, SystemExit):
-        message = repr(exc.code)
-    return {
-        "kind": kind,
-        "type": type(exc).__name__,
-        "message": message[:500],
-        "frames": _learner_frames(exc.__traceback__, learner_path),
-    }
-
-
-# ---------------------------------------------------------------- values
-
-
-def sanitize(value: Any, depth: int = 0) -> Any:
-    """Plain data for the result channel: arrays, numbers, strings, containers."""
-    import numpy as np
-
-    if value is None or isinstance(value, (bool, int, float, complex)):
-        return value
-    if isinstance(value, str):
-        return value[:200]
-    if depth > 4:
-        return {"$object": type(value).__name__, "repr": "<nested too deep>"}
-    if isinstance(value, np.ndarray):
-        if value.size > MAX_ARRAY:
-            return {"$object": "numpy.ndarray", "repr": f"an array of shape {value.shape}: far larger than expected"}
-        if value.dtype.kind in "biufc":
-            return np.array(value, copy=True, subok=False)
-        return {"$object": f"ndarray[{value.dtype}]", "repr": _short_repr(value)}
-    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return np.asarray(value)
-    if isinstance(value, tuple):
-        return tuple(sanitize(v, depth + 1) for v in value[:MAX_ITEMS])
-    if isinstance(value, list):
-        return [sanitize(v, depth + 1) for v in value[:MAX_ITEMS]]
-    if isinstance(value, dict):
-        return {str(k)[:60]: sanitize(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
-    return {"$object": f"{type(value).__module__}.{type(value).__qualname__}", "repr": _short_repr(value)}
-
-
-def _short_repr(value: object) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001
-        text = "<unprintable>"
-    return text[:200]
+if TYPE_CHECKING:
+    from tutor.grading.wire import CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, sanitize
+else:  # this process never imports the tutor package: the sibling is loaded by path
+    _wire = _load_sibling("wire")
+    CappedWriter, Channel, OutputLimit, StepFailed = _wire.CappedWriter, _wire.Channel, _wire.OutputLimit, _wire.StepFailed
+    describe_exception, sanitize = _wire.describe_exception, _wire.sanitize
 
 
 class Runner:
@@ -224,7 +92,7 @@ class Runner:
         except (OutputLimit, KeyboardInterrupt):
             raise
         except BaseException as exc:  # noqa: BLE001 - learner code may raise anything, SystemExit included
-            info = _describe(exc, self.learner_path)
+            info = describe_exception(exc, self.learner_path)
             info["function"] = fn_name
             raise StepFailed(info) from None
 
@@ -371,7 +239,7 @@ class Runner:
         except (OutputLimit, KeyboardInterrupt):
             raise
         except BaseException as exc:  # noqa: BLE001
-            raise StepFailed(_describe(exc, self.learner_path)) from None
+            raise StepFailed(describe_exception(exc, self.learner_path)) from None
         facts["logits_shape"] = tuple(logits.shape)
         try:
             params = self.call("trainable_parameters", [model], {})
@@ -414,22 +282,10 @@ class Runner:
             except (OutputLimit, KeyboardInterrupt):
                 raise
             except BaseException as exc:  # noqa: BLE001 - e.g. a learner result that cannot be used as a number
-                info = _describe(exc, self.learner_path)
+                info = describe_exception(exc, self.learner_path)
                 info["function"] = step.get("fn", step["op"])
                 results[key] = {"ok": False, "error": info}
         return results
-
-
-# ---------------------------------------------------------------- start-up
-
-
-def _load_sibling(name: str) -> ModuleType:
-    """A module next to this file, loaded by path (this process never imports the tutor package)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    module = ModuleType(f"_dnn_tutor_{name}")
-    with open(path, "rb") as handle:
-        exec(compile(handle.read(), path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
-    return module
 
 
 def _compile_learner(source: bytes, learner_path: str) -> ModuleType:
@@ -511,7 +367,7 @@ def main(argv: list[str]) -> int:
         channel.send("fatal", {"kind": "output"})
         return 0
     except BaseException as exc:  # noqa: BLE001 - anything at import is the learner's
-        channel.send("import-error", _describe(exc, learner_path))
+        channel.send("import-error", describe_exception(exc, learner_path))
         return 0
     channel.send("imported")
     runner = Runner(module, learner_path, channel)

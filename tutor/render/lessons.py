@@ -268,8 +268,7 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     intro.append(" · learn deep neural networks in the terminal\n", style="dim")
     intro.append(f"{done}/{len(dashboard.lessons)} lessons done", style="green" if done else "")
     exercises_done = sum(e.done for e in dashboard.exercises)
-    due_now = getattr(dashboard, "due_now", None)  # "due" means due now, as `quiz --review` counts it
-    due_text = f"{due_now} quiz card(s) due now" if due_now is not None else f"{dashboard.due_today} quiz card(s) due today"
+    due_text = f"{dashboard.due_now} quiz card(s) due now"  # "due" means due now, as `quiz --review` counts it
     intro.append(f" · {exercises_done} exercise(s) passed · {due_text}")
     intro.append(f" · {dashboard.demo_runs} demo run(s)")
 

@@ -30,8 +30,13 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
     quiz = Text()
     accuracy = f"{100 * dashboard.quiz_correct / dashboard.quiz_reviews:.0f}%" if dashboard.quiz_reviews else "—"
     quiz.append(f"{dashboard.quiz_cards} cards · {dashboard.quiz_reviews} answers · {accuracy} right · ")
-    quiz.append(f"{dashboard.due_today} due today", style="bold yellow" if dashboard.due_today else "")
-    quiz.append(f" · {dashboard.due_week} due this week")
+    quiz.append(f"{dashboard.due_now} due now", style="bold yellow" if dashboard.due_now else "")
+    later_today = dashboard.due_today - dashboard.due_now
+    if later_today > 0:
+        quiz.append(f" · {later_today} more later today")
+    quiz.append(f" · {dashboard.due_week} by the end of the week")
+    if not dashboard.due_now and dashboard.next_due:
+        quiz.append(f" · next one due {_when(dashboard.next_due)}")
     parts.append(Panel(quiz, title="quiz", title_align="left", box=box.ROUNDED, border_style="yellow"))
 
     demos = Text(f"{dashboard.demo_runs} run(s) recorded")
@@ -111,3 +116,14 @@ def render_doctor(report: Report) -> RenderableType:
         Panel(db_text, title="progress database", title_align="left", box=box.ROUNDED),
         Text("all good" if report.ok else "some checks failed (see ✗ above)", style="green" if report.ok else "red"),
     )
+
+
+def _when(iso_text: str) -> str:
+    """``in 3 hours`` for an ISO time (the quiz's own wording), or the time itself if it won't parse."""
+    from tutor.clock import parse_iso
+    from tutor.render.quiz import when
+
+    try:
+        return when(parse_iso(iso_text))
+    except (TypeError, ValueError):
+        return iso_text

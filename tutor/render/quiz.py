@@ -254,7 +254,8 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
     lines = []
     if stopped_early:
         why = f" ({stopped_early})" if isinstance(stopped_early, str) else ""
-        lines.append(Text(f"Stopped early{why}: {asked} of {planned} answered; those answers are saved.", style="yellow"))
+        kept = "those answers are saved" if asked else "nothing was recorded"
+        lines.append(Text(f"Stopped early{why}: {asked} of {planned} answered; {kept}.", style="yellow"))
     if due is not None:
         lines.append(due_line(due))
     return Group(table, *lines) if asked else Group(*lines)

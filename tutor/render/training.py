@@ -188,10 +188,11 @@ def headline(metrics: dict) -> str:
         if key == "models" or not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
         label = key.replace("_", " ")
+        how = " (running, train mode)" if key.startswith("train_") else ""  # test figures are in eval mode
         if key.endswith("acc"):
-            parts.append(f"{label} {fmt_pct(value)}")
+            parts.append(f"{label} {fmt_pct(value)}{how}")
         elif key.endswith("loss"):
-            parts.append(f"{label} {fmt_loss(value)}")
+            parts.append(f"{label} {fmt_loss(value)}{how}")
         else:
             parts.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")
     return "  ".join(parts)

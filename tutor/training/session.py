@@ -111,7 +111,8 @@ def _scalar(text: str, kind: str, meta: dict):
     if not text or not text.isascii() or not text.isprintable():
         raise _Invalid
     if kind == "int":
-        if not text.lstrip("+-").isdigit():
+        body = text[1:] if text[:1] in "+-" else text
+        if not body.isdigit() or len(body) > 30:
             raise _Invalid
         value: Any = int(text)
     elif kind == "float":

@@ -1,0 +1,170 @@
+"""What crosses the boundary between the grading child and its parent (child side; stdlib only).
+
+:class:`Channel` sends length-prefixed pickles on the result descriptor;
+:func:`sanitize` turns whatever the learner's code returned into plain data
+(arrays, numbers, strings, short containers); :func:`describe_exception`
+records an exception raised by the learner's code as facts (kind, type,
+message, the learner's own frames), which the parent puts into words
+(:mod:`tutor.grading.failures`). :class:`CappedWriter` caps the learner's
+prints. Loaded by path by :mod:`worker`, which never imports the tutor package.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import traceback
+from types import TracebackType
+from typing import Any
+
+MAX_ITEMS = 64  # longest list/tuple/dict sent back
+MAX_ARRAY = 1_000_000  # elements; the exercises' arrays are tiny (and a frame is capped at 32 MiB)
+
+
+class OutputLimit(BaseException):
+    """Raised from print() once the learner has printed more than the cap."""
+
+
+class StepFailed(Exception):
+    def __init__(self, info: dict[str, Any]):
+        super().__init__(info.get("message", ""))
+        self.info = info
+
+
+class CappedWriter(io.TextIOBase):
+    def __init__(self, stream: Any, cap: int):
+        self._stream = stream
+        self._cap = cap
+        self.written = 0
+        self.exceeded = False
+        self.muted = False  # during finite differences: the same prints, hundreds of times
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: object) -> int:  # type: ignore[override]
+        text = str(text)
+        if self.muted:
+            return len(text)
+        room = self._cap - self.written
+        if len(text) > room:
+            if room > 0:
+                self._stream.write(text[:room])
+                self.written += room
+            self.exceeded = True
+            try:
+                self._stream.flush()
+            except OSError:
+                pass
+            raise OutputLimit()
+        self._stream.write(text)
+        self.written += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            pass
+
+
+class Channel:
+    def __init__(self, fd: int):
+        self._fd = fd
+
+    def send(self, *message: Any) -> None:
+        data = pickle.dumps(message, protocol=4)
+        payload = struct.pack(">I", len(data)) + data
+        view = memoryview(payload)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _learner_frames(tb: TracebackType | None, learner_path: str) -> list[dict[str, Any]]:
+    frames = []
+    for frame in traceback.extract_tb(tb):
+        if os.path.realpath(frame.filename) == learner_path:
+            frames.append({"file": frame.filename, "line": frame.lineno, "function": frame.name, "code": (frame.line or "").strip()})
+    return frames
+
+
+def describe_exception(exc: BaseException, learner_path: str) -> dict[str, Any]:
+    if isinstance(exc, SyntaxError) and os.path.realpath(exc.filename or "") == learner_path:
+        return {
+            "kind": "syntax",
+            "type": type(exc).__name__,
+            "message": exc.msg,
+            "file": exc.filename,
+            "line": exc.lineno,
+            "offset": exc.offset,
+            "code": (exc.text or "").rstrip("\n"),
+            "frames": [],
+        }
+    if isinstance(exc, NotImplementedError):
+        kind = "not-implemented"
+    elif isinstance(exc, SystemExit):
+        kind = "exit"
+    elif isinstance(exc, MemoryError):
+        kind = "memory"
+    elif isinstance(exc, RecursionError):
+        kind = "recursion"
+    else:
+        kind = "exception"
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a learner exception whose __str__ fails
+        message = "<unprintable>"
+    if isinstance(exc, SystemExit):
+        message = repr(exc.code)
+    return {
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": message[:500],
+        "frames": _learner_frames(exc.__traceback__, learner_path),
+    }
+
+
+# ---------------------------------------------------------------- values
+
+
+def sanitize(value: Any, depth: int = 0) -> Any:
+    """Plain data for the result channel: arrays, numbers, strings, containers."""
+    import numpy as np
+
+    if value is None or isinstance(value, (bool, int, float, complex)):
+        return value
+    if isinstance(value, str):
+        return value[:200]
+    if depth > 4:
+        return {"$object": type(value).__name__, "repr": "<nested too deep>"}
+    if isinstance(value, np.ndarray):
+        if value.size > MAX_ARRAY:
+            return {"$object": "numpy.ndarray", "repr": f"an array of shape {value.shape}: far larger than expected"}
+        if value.dtype.kind in "biufc":
+            return np.array(value, copy=True, subok=False)
+        return {"$object": f"ndarray[{value.dtype}]", "repr": _short_repr(value)}
+    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        return np.asarray(value)
+    if isinstance(value, tuple):
+        return tuple(sanitize(v, depth + 1) for v in value[:MAX_ITEMS])
+    if isinstance(value, list):
+        return [sanitize(v, depth + 1) for v in value[:MAX_ITEMS]]
+    if isinstance(value, dict):
+        return {str(k)[:60]: sanitize(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+    return {"$object": f"{type(value).__module__}.{type(value).__qualname__}", "repr": _short_repr(value)}
+
+
+def _short_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        text = "<unprintable>"
+    return text[:200]
+
+

@@ -1,0 +1,483 @@
+"""The progress database file: opening it, telling trouble from damage, migrating, writing.
+
+:class:`StoreFile` is the part of :class:`tutor.store.Store` that deals with the file itself:
+
+* a file is moved aside only when verifiably not a database (a wrong header, or a schema
+  that cannot be read *and* a failing integrity check);
+* a read-only file or folder, a full disk or a lock held elsewhere opens the file for
+  reading with one warning;
+* a write that cannot happen raises :class:`StoreError` (one line, exit 1) after keeping
+  the result in ``progress.db.pending``, which the next run that can write adds;
+* a read that hits damage returns what could be read and warns once.
+
+Never prints: warnings go to ``warnings`` and the ``on_warning`` callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+from urllib.parse import quote
+
+from tutor import clock, export_schema, fsutil
+from tutor import store_schema as schema
+from tutor.errors import StoreError, TutorError, os_error_message
+from tutor.store_schema import LEGACY_HINTS_FILE, OPERATIONS, SQLITE_MAGIC, dumps
+
+_S = TypeVar("_S", bound="StoreFile")
+
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another program's write to finish
+_LOCK_STEP_MS = 200
+
+
+# -- what went wrong, in the learner's words ----------------------------------------
+def _kind(exc: BaseException) -> str:
+    """Sort an sqlite3 error: corrupt, full, readonly, busy, cantopen, ioerr, missing or other."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    by_code = {  # SQLite's primary result codes
+        11: "corrupt", 26: "corrupt", 13: "full", 8: "readonly", 3: "readonly", 23: "readonly",  # CORRUPT NOTADB FULL READONLY PERM AUTH
+        5: "busy", 6: "busy", 14: "cantopen", 10: "ioerr",  # BUSY LOCKED CANTOPEN IOERR
+    }
+    if primary in by_code:
+        return by_code[primary]
+    text = str(exc).lower()
+    for needle, kind in (("malformed", "corrupt"), ("not a database", "corrupt"), ("disk is full", "full"),
+                         ("readonly", "readonly"), ("read-only", "readonly"), ("locked", "busy"),
+                         ("unable to open", "cantopen"), ("disk i/o", "ioerr"), ("no such table", "missing")):
+        if needle in text:
+            return kind
+    return "other"
+
+
+def describe_error(exc: BaseException) -> str:
+    kind = _kind(exc)
+    return {
+        "full": "the disk is full",
+        "readonly": "the database (or its folder) is read-only",
+        "busy": f"another program held the database locked for more than {BUSY_TIMEOUT_MS / 1000:g} s",
+        "cantopen": "the file cannot be opened (check the folder's permissions)",
+        "ioerr": "the disk reported an input/output error",
+        "corrupt": "the database file is damaged (`dnn-tutor doctor --repair` rebuilds it)",
+    }.get(kind, str(exc))
+
+
+
+class StoreFile:
+    """The open database file (see the module docstring); :class:`tutor.store.Store` adds the API.
+
+    ``on_warning`` is called once per warning as it happens (the command layer
+    prints it); every warning is also kept in :attr:`warnings`.
+    ``read_only=True`` opens for reading only (``doctor`` uses it to look at a
+    file without changing it).
+    """
+
+    def __init__(self, path: Path | str | None = None, *, on_warning: Callable[[str], None] | None = None,
+                 read_only: bool = False):
+        from tutor import paths
+
+        self.path = Path(path) if path is not None else paths.progress_db_path()
+        self.warnings: list[str] = []
+        self.damaged: list[str] = []
+        self.read_only = False
+        self.read_only_reason = ""
+        self._on_warning = on_warning
+        self._after_commit: list[Callable[[], None]] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a progress database; move it away or set DNN_TUTOR_HOME")
+        if read_only:
+            self._conn = self._open_read_only("opened for reading only", quiet=True)
+        else:
+            self._conn = self._connect()
+        if not self.read_only:
+            self._replay_pending()
+
+    # -- warnings -----------------------------------------------------------------
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+
+    # -- opening --------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._bad_header():
+            self._replace_corrupt("it does not start with the SQLite header")
+        try:
+            return self._open_read_write()
+        except sqlite3.Error as exc:
+            kind = _kind(exc)
+            if kind == "corrupt":
+                if self._verified_corrupt():
+                    self._replace_corrupt(str(exc))
+                    return self._open_read_write()
+                raise StoreError(f"cannot open the progress database {self.path}: {exc}; "
+                                 "run `dnn-tutor doctor` to check it") from None
+            return self._open_read_only(describe_error(exc))
+
+    def _bad_header(self) -> bool:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return False
+        if size == 0:
+            return False  # SQLite's own empty database
+        with open(self.path, "rb") as handle:  # an unreadable file is an OSError: a permission problem, not damage
+            head = handle.read(len(SQLITE_MAGIC))
+        return head != SQLITE_MAGIC
+
+    def _new_connection(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        # SQLite waits for a lock in short steps; the longer wait for a write lock is a Python
+        # loop (_begin), so Ctrl-C or SIGTERM is handled at once, not after the whole wait.
+        step = min(int(BUSY_TIMEOUT_MS), _LOCK_STEP_MS)
+        conn = sqlite3.connect(target, timeout=step / 1000, isolation_level=None, uri=uri)
+        conn.execute(f"PRAGMA busy_timeout = {step}")
+        return conn
+
+    def _open_read_write(self) -> sqlite3.Connection:
+        conn = self._new_connection(str(self.path))
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()  # stays as it was where WAL is impossible
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+            self._ensure_tables(conn)
+        except BaseException:
+            conn.close()
+            raise
+        for action in self._after_commit:
+            action()
+        self._after_commit.clear()
+        return conn
+
+    def _open_read_only(self, reason: str, quiet: bool = False) -> sqlite3.Connection:
+        """Open the file for reading only (falling back to an empty in-memory store when there is none)."""
+        self.read_only = True
+        self.read_only_reason = reason
+        last: sqlite3.Error | None = None
+        target = "file:" + quote(str(self.path.resolve()))
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            if not self.path.exists():
+                break
+            try:
+                conn = self._new_connection(target + query, uri=True)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            if version > schema.SCHEMA_VERSION:
+                conn.close()
+                raise self._newer_schema(version)
+            if not quiet:
+                waiting = self._pending_count()
+                extra = f"; {waiting} unsaved result(s) wait in {self._pending_path().name}" if waiting else ""
+                self._warn(f"progress database {self.path} opened read-only ({reason}): your progress is shown, "
+                           f"but nothing new can be saved{extra}")
+            return conn
+        if last is not None and self.path.exists() and self.path.stat().st_size > 0:
+            raise StoreError(f"cannot read the progress database {self.path}: {describe_error(last)}") from None
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        for script in schema.MIGRATIONS:
+            conn.executescript(script)
+        if not quiet:
+            self._warn(f"cannot create the progress database {self.path} ({reason}): nothing can be saved this time")
+        return conn
+
+    def _newer_schema(self, version: int) -> TutorError:
+        return TutorError(
+            f"progress database {self.path} has schema version {version}, newer than this "
+            f"dnn-tutor understands ({schema.SCHEMA_VERSION}); upgrade dnn-tutor",
+            exit_code=1,
+        )
+
+    def _verified_corrupt(self) -> bool:
+        """True only when SQLite itself says the file is damaged (integrity check fails or cannot run)."""
+        try:
+            conn = self._new_connection("file:" + quote(str(self.path.resolve())) + "?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            return _kind(exc) == "corrupt"
+        try:
+            result = conn.execute("PRAGMA integrity_check(1)").fetchone()
+            return result is None or str(result[0]).lower() != "ok"
+        except sqlite3.Error as exc:
+            return _kind(exc) == "corrupt"
+        finally:
+            conn.close()
+
+    def _replace_corrupt(self, why: str) -> None:
+        try:
+            moved = fsutil.move_aside(self.path, "corrupt")
+            for suffix in ("-wal", "-shm", "-journal"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    os.replace(side, moved.with_name(moved.name + suffix))
+        except OSError as exc:
+            raise StoreError(f"the progress database {self.path} is damaged ({why}) and could not be moved aside: "
+                             f"{os_error_message(exc)}") from None
+        self._warn(f"progress database {self.path} was unreadable ({why}); moved it to {moved.name} "
+                   "and started a new one")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.SCHEMA_VERSION:
+            raise self._newer_schema(version)
+        if version == schema.SCHEMA_VERSION:
+            return
+        self._begin(conn)
+        try:
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for index in range(version, schema.SCHEMA_VERSION):
+                self._run_script(conn, schema.MIGRATIONS[index])
+                if index + 1 == 2:
+                    self._import_legacy_hints(conn)
+                conn.execute(f"PRAGMA user_version = {index + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            self._after_commit.clear()
+            raise
+
+    @staticmethod
+    def _run_script(conn: sqlite3.Connection, script: str, tolerate_existing: bool = False) -> None:
+        for statement in script.split(";"):
+            if not statement.strip():
+                continue
+            try:
+                conn.execute(statement)
+            except sqlite3.OperationalError as exc:
+                if not (tolerate_existing and "already exists" in str(exc)):
+                    raise
+
+    def _ensure_tables(self, conn: sqlite3.Connection) -> None:
+        """Recreate (empty) any table that went missing from a file at the current version."""
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in schema.TABLES if t not in present]
+        if not missing:
+            return
+        self._begin(conn)
+        try:
+            for script in schema.MIGRATIONS:
+                self._run_script(conn, script, tolerate_existing=True)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+        self._warn(f"progress database {self.path} had lost the table(s) {', '.join(missing)}; recreated them "
+                   "(what they held before was already gone; the rest of your progress is intact)")
+
+    def _import_legacy_hints(self, conn: sqlite3.Connection) -> None:
+        """Bring ``exercise-hints.json`` (hint ladders before version 2) into the database, once."""
+        legacy = self.path.parent / LEGACY_HINTS_FILE
+        if not legacy.is_file():
+            return
+        try:
+            data = json.loads(fsutil.read_regular_bytes(legacy, 4 * 1024 * 1024))
+        except (OSError, ValueError, TutorError, RecursionError):
+            data = None
+        stamp = clock.now_iso()
+        imported = 0
+        if isinstance(data, dict):
+            for exercise_id, entry in data.items():
+                try:
+                    state = export_schema._hint_ladder(entry, export_schema.KnownIds())
+                except ValueError:
+                    continue
+                if isinstance(exercise_id, str) and exercise_id and state:
+                    OPERATIONS["hint"](conn, exercise_id, dumps(state), stamp, force=True)
+                    imported += 1
+
+        def keep_as_backup() -> None:
+            try:
+                moved = fsutil.move_aside(legacy, "imported" if data is not None else "unreadable")
+            except OSError:
+                return
+            if data is None:
+                self._warn(f"could not read the old hint file {legacy.name}; kept it as {moved.name} "
+                           "(hints start from the first step)")
+
+        self._after_commit.append(keep_as_backup)
+
+    @staticmethod
+    def _begin(conn: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to BUSY_TIMEOUT_MS for another writer to finish."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if _kind(exc) != "busy" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.02)
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the failed statement may already have ended the transaction
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction that holds the write lock from its first statement (waits up to the busy timeout)."""
+        self._begin(self._conn)
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(self._conn)
+            raise
+
+    def _commit(self, op: str, what: str, **args: Any) -> Any:
+        """Run one named write; when it cannot happen, keep it to retry and raise StoreError."""
+        if self.read_only:
+            raise self._unsaved(op, what, args, self.read_only_reason)
+        try:
+            with self._write() as conn:
+                return OPERATIONS[op](conn, **args)
+        except sqlite3.Error as exc:
+            if _kind(exc) in ("corrupt", "missing"):
+                self.damaged.append(str(exc))
+            raise self._unsaved(op, what, args, describe_error(exc)) from None
+
+    def _pending_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".pending")
+
+    def _pending_count(self) -> int:
+        try:
+            with open(self._pending_path(), "rb") as handle:
+                return sum(1 for line in handle if line.strip())
+        except OSError:
+            return 0
+
+    def _unsaved(self, op: str, what: str, args: dict, reason: str) -> StoreError:
+        entry = {"op": op, "what": what, "args": {**args, **({"force": False} if "force" in args else {})}}
+        journal = self._pending_path()
+        try:
+            line = (dumps(entry) + "\n").encode("utf-8")
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            return StoreError(f"could not save {what}: {reason}, and it could not be kept aside either "
+                              f"({os_error_message(exc)}); it was NOT saved")
+        return StoreError(f"could not save {what} to {self.path}: {reason}; it is kept in {journal.name} "
+                          "and will be added the next time dnn-tutor can write")
+
+    def _replay_pending(self) -> None:
+        """Add results that could not be written earlier (see :meth:`_unsaved`)."""
+        journal = self._pending_path()
+        if not journal.exists():
+            return
+        claimed = journal.with_name(f"{journal.name}.{uuid.uuid4().hex}")
+        try:
+            os.replace(journal, claimed)  # another process replaying at once finds nothing
+        except OSError:
+            return
+        try:
+            self._replay_claimed(claimed, journal)
+        except BaseException:  # Ctrl-C or SIGTERM half-way: the results go back to wait for the next run
+            if claimed.exists():
+                self._put_back(claimed, journal)
+            raise
+
+    def _replay_claimed(self, claimed: Path, journal: Path) -> None:
+        entries, unreadable = [], []
+        try:
+            content = fsutil.read_regular_bytes(claimed, 64 * 1024 * 1024)
+        except (OSError, TutorError):
+            self._put_back(claimed, journal)
+            return
+        for raw in content.splitlines():
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw)
+                if entry["op"] not in OPERATIONS or not isinstance(entry["args"], dict):
+                    raise ValueError(entry["op"])
+                entries.append(entry)
+            except (ValueError, KeyError, TypeError):
+                unreadable.append(raw)
+        applied = []
+        try:
+            with self._write() as conn:
+                for entry in entries:
+                    try:
+                        OPERATIONS[entry["op"]](conn, **entry["args"])
+                        applied.append(entry)
+                    except (TypeError, ValueError, sqlite3.IntegrityError, sqlite3.InterfaceError):
+                        unreadable.append(json.dumps(entry).encode("utf-8"))  # hand-edited: keep it, skip it
+        except sqlite3.Error as exc:
+            self._put_back(claimed, journal)
+            self._warn(f"{len(entries)} result(s) kept earlier in {journal.name} still cannot be saved "
+                       f"({describe_error(exc)}); they stay there")
+            return
+        entries = applied
+        if unreadable:
+            kept = fsutil.backup_path(journal, "unreadable")
+            kept.write_bytes(b"\n".join(unreadable) + b"\n")
+        claimed.unlink()
+        if entries:
+            whats = ", ".join(dict.fromkeys(str(e.get("what", e["op"])) for e in entries))
+            self._warn(f"saved {len(entries)} result(s) that could not be written earlier: {whats}")
+
+    @staticmethod
+    def _put_back(claimed: Path, journal: Path) -> None:
+        try:
+            data = claimed.read_bytes()
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            claimed.unlink()
+        except OSError:
+            pass  # the claimed file itself is still there, next to the database
+
+    # -- reading --------------------------------------------------------------------
+    def _rows(self, sql: str, params: tuple = (), what: str = "") -> list[tuple]:
+        """Rows of a query; on damage, the rows read so far and one warning (never a crash)."""
+        rows: list[tuple] = []
+        try:
+            for row in self._conn.execute(sql, params):
+                rows.append(tuple(row))
+        except sqlite3.Error as exc:
+            kind = _kind(exc)
+            if kind == "busy":
+                raise StoreError(f"could not read the progress database {self.path}: {describe_error(exc)}; "
+                                 "try again") from None
+            if kind not in ("corrupt", "missing") and not (self.read_only and "no such" in str(exc)):
+                raise StoreError(f"could not read the progress database {self.path}: {describe_error(exc)}") from None
+            self._note_damage(what or sql.split(" FROM ")[-1].split()[0], exc)
+        return rows
+
+    def _note_damage(self, what: str, exc: BaseException) -> None:
+        self.damaged.append(f"{what}: {exc}")
+        if len(self.damaged) == 1 and not (self.read_only and "no such table" in str(exc)):
+            self._warn(f"progress database {self.path} is damaged: could not read {what} ({exc}); showing what "
+                       "could be read. Run `dnn-tutor doctor` to check it and `dnn-tutor doctor --repair` to rebuild it")
+
