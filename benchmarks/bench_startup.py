@@ -1,7 +1,10 @@
-"""Start-up time of the light commands, against importing typer alone.
+"""Start-up time of the light commands, against importing what any rich CLI on typer imports.
 
 Run: python benchmarks/bench_startup.py [--repeats 15]
-Prints the median wall time of each command (fresh process each run).
+Prints the median wall time of each command (fresh process each run, interleaved so that a
+busy machine slows every command alike) and its multiple of the baseline
+`python -c "import typer, rich.console, rich.table"` (the target for `lessons` is at most 1.6x),
+with the load average before and after.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ import tempfile
 import time
 
 
-def median_seconds(argv: list[str], repeats: int, env: dict) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def seconds(argv: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def main() -> None:
@@ -34,7 +41,7 @@ def main() -> None:
     exe = shutil.which("dnn-tutor") or sys.executable
     tutor = [exe] if exe.endswith("dnn-tutor") else [sys.executable, "-m", "tutor"]
     cases = {
-        'python -c "import typer"': [sys.executable, "-c", "import typer"],
+        "baseline (typer, rich)": [sys.executable, "-c", "import typer, rich.console, rich.table"],
         "dnn-tutor --help": tutor + ["--help"],
         "dnn-tutor lessons": tutor + ["lessons"],
         "dnn-tutor lesson 1 --plain": tutor + ["lesson", "1", "--plain"],
@@ -43,12 +50,16 @@ def main() -> None:
     }
     for argv in cases.values():  # warm the file cache
         subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    base = None
-    print(f"median of {args.repeats} runs each ({os.cpu_count()} cores)")
-    for label, argv in cases.items():
-        seconds = median_seconds(argv, args.repeats, env)
-        base = base or seconds
-        print(f"  {label:<30} {seconds * 1000:7.0f} ms   {seconds / base:4.1f}× import typer")
+    print(f"median of {args.repeats} interleaved runs each ({os.cpu_count()} cores; load average {loadavg()})")
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    for _ in range(args.repeats):
+        for label, argv in cases.items():
+            times[label].append(seconds(argv, env))
+    base = statistics.median(times["baseline (typer, rich)"])
+    for label in cases:
+        median = statistics.median(times[label])
+        print(f"  {label:<30} {median * 1000:7.0f} ms   {median / base:4.2f}x baseline")
+    print(f"load average after: {loadavg()}")
     shutil.rmtree(home, ignore_errors=True)
 
 

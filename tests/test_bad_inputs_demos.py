@@ -280,3 +280,41 @@ def test_any_text_is_either_a_value_in_range_or_one_clear_refusal():
         assert value is None or _within(value, field), (demo_id, field.name, text, value)
 
     check()
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_data_dir_is_refused_not_ignored(runner, value):
+    """`--data-dir "$MNIST"` with the variable unset must not quietly fall back to other data."""
+    line = _assert_refused(runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--data-dir", value]), "--data-dir")
+    assert "expected a folder" in line
+    line = _assert_refused(runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--set", f"data_dir={value}"]),
+                           "--set data_dir")
+
+
+def test_save_plot_folder_that_cannot_be_written_is_refused_before_training(runner, tmp_path, monkeypatch):
+    """A read-only file system (or root's os.access saying yes): found by writing a probe, before any run."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    line = _assert_refused(runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(folder / "p.png")]),
+                           "--save-plot")
+    assert "cannot write in folder" in line and "Read-only file system" in line
+    assert list(folder.iterdir()) == []
+    result = runner.invoke(app, ["demo", "--history", "--json"])
+    assert json.loads(result.stdout) == []
+
+
+def test_save_plot_odd_paths_are_one_line(runner, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    line = _assert_refused(runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(tmp_path / "afile" / "p.png")]),
+                           "--save-plot")
+    assert "is a file, not a folder" in line
+    long_folder = tmp_path / ("a" * 300) / "p.png"
+    line = _assert_refused(runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(long_folder)]), "--save-plot")
+    assert "too long" in line and len(line) < 200

@@ -142,6 +142,22 @@ def test_three_unreadable_answers_in_a_row_stop_the_quiz_keeping_earlier_answers
 
 
 @pytest.mark.slow
+def test_the_tail_of_an_over_long_answer_line_is_never_taken_as_the_next_answer(tmp_path):
+    # A 2,001-character line used to be read as 2,000 characters (unreadable) and then "2", which answered
+    # the question with the learner's garbage.
+    from tutor.commands.quiz import MAX_LINE
+
+    home = tmp_path / "home"
+    feed = "x" * MAX_LINE + "2\n"
+    done = subprocess.run([sys.executable, "-m", "tutor", "quiz", "-q", "fx-choice"],
+                          input=feed, capture_output=True, text=True, env=_env(home), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"an answer is at most {MAX_LINE} characters" in done.stdout
+    assert "Stopped early (end of input): 0 of 1 answered" in done.stdout
+    assert _reviews(home) == []
+
+
+@pytest.mark.slow
 def test_endless_input_without_newlines_does_not_hang(tmp_path):
     home = tmp_path / "home"
     with open("/dev/zero", "rb") as zero:

@@ -401,3 +401,27 @@ def test_a_process_flood_is_stopped_and_cleaned_up(tmp_path):
     assert "more than 32 processes" in report.fatal.message
     time.sleep(0.1)
     assert not descendants(os.getpid()) - before
+
+
+def test_a_stopped_run_is_never_done_even_when_every_check_passed():
+    from tutor.grading.model import CheckResult, Fatal, Report
+
+    checks = tuple(CheckResult(f"c{i}", "f", "t", True, 0.0, 1e-7, "ok") for i in range(3))
+    clean = Report("backprop", "b.py", "0", 1, checks, None, "", False, 0.0)
+    stopped = Report("backprop", "b.py", "0", 1, checks, Fatal("output", "flood"), "", True, 0.0)
+    assert clean.status == "done" and clean.credited == 3
+    assert not stopped.ok and stopped.credited == 2 and stopped.status == "2 of 3 checks"
+    assert stopped.to_dict()["status"] == "2 of 3 checks"
+
+
+@pytest.mark.slow
+def test_output_that_bypasses_print_cannot_earn_done(tmp_path, tutor_home, runner):
+    from tutor.cli import app
+
+    path = _learner(tmp_path, "", body=SOLUTION + "\nimport os\nos.write(1, b'x' * 600_000)\n")
+    result = runner.invoke(app, ["check", str(path), "--seed", "1"])
+    assert result.exit_code == 1
+    assert "the run was stopped (output" in result.output
+    table = runner.invoke(app, ["exercises", "--json"])
+    rows = {row["id"]: row for row in __import__("json").loads(table.output)}
+    assert rows["backprop"]["status"] != "done" and rows["backprop"]["passed"] < rows["backprop"]["total"]

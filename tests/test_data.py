@@ -241,3 +241,60 @@ def test_download_online_path_uses_torchvision_into_the_cache(runner, monkeypatc
     monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("cached: no probe"))
     d = data.load_digits_data(None)
     assert d.source == "mnist" and len(d.x_train) == 40 and len(d.x_test) == 12
+
+
+def test_digits_are_read_without_importing_sklearn_datasets():
+    """The 8x8 digits come from the CSV scikit-learn ships: no `import sklearn.datasets` (scipy, seconds)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tutor.training import data; x, y = data.digits_8x8(); "
+            "print(x.shape, y.shape, int(y.min()), int(y.max()), float(x.max()), 'sklearn.datasets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["(1797,", "1,", "8,", "8)", "(1797,)", "0", "9", "1.0", "False"]
+
+
+@pytest.mark.slow
+def test_digits_match_sklearns_own_loader():
+    from sklearn.datasets import load_digits
+
+    images, labels = data._digits_arrays()  # (1797, 8, 8), (1797,)
+    bunch = load_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(labels, bunch.target)
+    images[0, 0, 0] = 99.0  # callers get their own copy
+    assert data._digits_arrays()[0][0, 0, 0] == bunch.images[0, 0, 0]
+
+
+def _pair(folder, images: np.ndarray, labels: np.ndarray, image_code: int = 0x08, label_code: int = 0x08):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, array, code in (("t10k-images-idx3-ubyte", images, image_code), ("t10k-labels-idx1-ubyte", labels, label_code)):
+        header = bytes([0, 0, code, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+        (folder / name).write_bytes(header + array.tobytes())
+
+
+def test_idx_files_that_are_not_bytes_are_refused(tmp_path):
+    """Float pixels (NaN included) or float labels (3.5) are not MNIST: one line, never a silent cast."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (60, 28, 28)).astype(">f4")  # (60, 28, 28)
+    images[0, 0, 0] = np.nan
+    labels = rng.integers(0, 10, 60).astype(np.uint8)  # (60,)
+    _pair(tmp_path / "f", images, labels, image_code=0x0D)
+    with pytest.raises(TutorError, match="pixels are unsigned bytes .* 32-bit float"):
+        data.load_mnist_dir(tmp_path / "f")
+    _pair(tmp_path / "g", images.astype(np.uint8), labels.astype(">f4") + 0.5, label_code=0x0D)
+    with pytest.raises(TutorError, match="labels are unsigned bytes"):
+        data.load_mnist_dir(tmp_path / "g")
+
+
+def test_blank_images_are_refused(tmp_path):
+    _pair(tmp_path, np.zeros((60, 28, 28), np.uint8), np.zeros(60, np.uint8))  # the demos divide by the spread
+    with pytest.raises(TutorError, match="every pixel of every image is 0"):
+        data.load_mnist_dir(tmp_path)
+
+
+def test_half_a_pair_names_the_missing_file(tmp_path):
+    images, _ = fake_mnist(tmp_path / "full", 60, gz=False)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
+    with pytest.raises(TutorError, match="partner t10k-labels-idx1-ubyte"):
+        data.load_mnist_dir(tmp_path)

@@ -215,3 +215,25 @@ def test_optimizer_slips_get_the_same_name_whatever_the_seed(tmp_path, name):
     for seed in (0, 1, 2, 3, 4):
         verdict = grade_source("optimizers", source, tmp_path, seed=seed).by_id()[check_id]
         assert (verdict.passed, verdict.code) == (False, code), (seed, verdict.message)
+
+
+# ---------------------------------------------------------------- wording of the numbers
+
+
+def test_a_scalar_is_named_without_an_empty_index_and_huge_values_have_a_finite_error():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch, compare, rel_error
+
+    assert rel_error(np.array([1e300, 2e300]), np.array([1.0, 2.0])) == pytest.approx(1.0)
+    with pytest.raises(Mismatch) as nan:
+        compare("loss", np.array(1.6169299148), np.array(np.nan), case="c", scalar=True)
+    assert "loss: got nan where 1.61693 was expected" in nan.value.outcome.message
+    assert "[]" not in nan.value.outcome.message
+    with pytest.raises(Mismatch) as close:
+        compare("loss", np.array(2.000001), np.array(2.000003), case="c", scalar=True)
+    message = close.value.outcome.message
+    assert "worst at loss: expected 2.000001, got 2.000003" in message
+    with pytest.raises(Mismatch) as huge:
+        compare("out", np.array([[1.0, 2.0]]), np.array([[1e300, 2.0]]), case="c")
+    assert "relative error 1.00e+00" in huge.value.outcome.message and "nan" not in huge.value.outcome.message

@@ -283,3 +283,26 @@ def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_h
             break
         time.sleep(0.1)
     assert _alive(below) == []
+
+
+def test_odd_names_and_an_empty_file_grade_into_a_safe_gradebook(tmp_path, tutor_home):
+    """A name that is not UTF-8 or starts like a spreadsheet formula, and an empty file: one clean gradebook."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(str(folder)), b"bad\xffname.py"), "w") as handle:
+        handle.write(SOLUTION)
+    (folder / "=SUM(A1).py").write_text(_planted(BIAS_MEAN))
+    (folder / "empty.py").write_text("")
+    book = tmp_path / "gradebook.csv"
+    result = cli("grade", str(folder), "-e", "backprop", "-j", "1", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(book), home=tutor_home)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    book_rows = rows(book)
+    assert sorted(book_rows) == sorted(["bad\\xffname", "'=SUM(A1)", "empty"])
+    assert book_rows["bad\\xffname"]["status"] == "done"
+    assert book_rows["'=SUM(A1)"]["codes"].startswith("bias-averaged")
+    assert book_rows["empty"]["status"] == "not started" and book_rows["empty"]["passed"] == "0"
+    # the gradebook reads back with the real ids, and a rerun skips all three
+    again = cli("grade", str(folder), "-e", "backprop", "-j", "1", "--timeout", TIMEOUT, "--out", str(book), home=tutor_home)
+    assert again.returncode == 0, again.stderr
+    assert "graded 0, skipped 3" in again.stdout and "=SUM(A1)" in again.stdout

@@ -371,3 +371,201 @@ def test_a_grader_that_cannot_start_stops_the_run_in_one_line(monkeypatch, tmp_p
         pool.run(tasks, 1, saved.append, fork=False)
     assert caught.value.exit_code == 1
     assert [(r.student, r.status) for r in saved] == [("s0", "error"), ("s1", "error")]
+
+
+# ---------------------------------------------------------------- odd student ids, spreadsheets, empty files
+
+
+def test_student_ids_from_odd_folder_names_are_printable_utf8(tmp_path):
+    import os
+
+    tmp_path = tmp_path / "class"
+    tmp_path.mkdir()
+    names = [b"bad\xffname", b"new\nline", b"esc\x1b[31mred", "\u00e9mile".encode(), b"dave smith"]
+    for name in names:
+        os.mkdir(os.path.join(os.fsencode(str(tmp_path)), name))
+    found = submissions.discover(tmp_path, {"backprop": "backprop.py"}, "backprop")
+    ids = sorted(s.student for s in found)
+    assert ids == sorted(["bad\\xffname", "new\\nline", "esc\\x1b[31mred", "\u00e9mile", "dave smith"])
+    assert all(s.problem == "missing" for s in found)
+    # every id can be written to and read back from both gradebook formats
+    rows = [_row(student, ["missing"], 0, "missing") for student in ids]
+    for name in ("g.csv", "g.jsonl"):
+        gradebook.write(tmp_path / name, rows)
+        assert sorted(r.student for r in gradebook.read(tmp_path / name)) == ids
+
+
+def test_a_folder_name_and_its_escaped_twin_are_one_student_twice(tmp_path):
+    import os
+
+    from tutor.errors import TutorError
+
+    tmp_path = tmp_path / "class"
+    tmp_path.mkdir()
+    os.mkdir(os.path.join(os.fsencode(str(tmp_path)), b"a\nb"))
+    (tmp_path / "a\\nb").mkdir()
+    with pytest.raises(TutorError, match="appears twice"):
+        submissions.discover(tmp_path, {"backprop": "backprop.py"}, "backprop")
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path):
+    import csv
+
+    students = ["=SUM(A1)", "+ivan", "-minus", "@at", "'quoted", "\tTab", "=HYPERLINK(\"http://x\",\"y\")", "plain"]
+    rows = [_row(s) for s in students] + [_row("eve", ["=cmd|' /C calc'!A0"], 14)]
+    path = tmp_path / "g.csv"
+    gradebook.write(path, rows)
+    with open(path, newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    for record in table:
+        for column in gradebook.TEXT_COLUMNS:
+            assert not record[column].startswith(("=", "+", "-", "@", "\t", "\r")), (column, record[column])
+    assert {r["student"] for r in table} >= {"'=SUM(A1)", "'+ivan", "''quoted", "plain"}
+    back = gradebook.read(path)
+    assert sorted(r.student for r in back) == sorted(students + ["eve"])
+    assert next(r for r in back if r.student == "eve").codes == ["=cmd|' /C calc'!A0"]
+    # the JSON Lines gradebook is data for programs: its values are kept as they are
+    gradebook.write(tmp_path / "g.jsonl", rows)
+    assert '"student": "=SUM(A1)"' in (tmp_path / "g.jsonl").read_text()
+
+
+def test_an_empty_file_is_not_started_but_a_wrong_one_is_partial():
+    from types import SimpleNamespace
+
+    from tutor.classroom.adapter import status_of
+
+    def report(passed, codes, ok=False):
+        return SimpleNamespace(fatal=None, not_started=False, ok=ok, passed=passed, codes=codes)
+
+    assert status_of(report(0, ["missing"])) == "not started"  # an empty file: nothing of the exercise is there
+    assert status_of(report(0, ["missing", "not-started"])) == "not started"
+    assert status_of(report(0, ["missing", "bias-averaged"])) == "partial"
+    assert status_of(report(9, ["missing"])) == "partial"
+    assert status_of(report(15, [], ok=True)) == "done"
+
+
+def test_nothing_to_grade_starts_no_worker(monkeypatch):
+    from tutor.classroom import pool
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a worker was started with nothing to grade")
+
+    monkeypatch.setattr(pool, "ForkWorker", refuse)
+    monkeypatch.setattr(pool, "Worker", refuse)
+    saved: list[Row] = []
+    pool.run([], 2, saved.append)
+    assert saved == []
+
+
+def test_the_run_summary_fits_80_columns():
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from tutor.classroom.service import ClassRun
+    from tutor.render.classroom import render_class_run
+
+    run = ClassRun(Path("gradebook.csv"), ["backprop"], {"backprop": 1279229571}, None, 1, graded=12, rows=[_row("alice")], seconds=26.3)
+    console = Console(record=True, width=80, force_terminal=False)
+    console.print(render_class_run(run))
+    lines = console.export_text(styles=False).splitlines()
+    assert any(line.startswith("1 of 1 done") and line.rstrip().endswith("26.3 s") for line in lines)
+    assert any("gradebook:" in line and "seed backprop 1279229571" in line for line in lines)
+    assert any(line.startswith("next: dnn-tutor grade report") for line in lines)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_the_report_keeps_codes_and_commands_whole_at_any_width(width):
+    from rich.console import Console
+
+    from tutor.render.classroom import render_class_report
+
+    console = Console(record=True, width=width, force_terminal=False)
+    console.print(render_class_report(report.build(_class_rows())))
+    lines = console.export_text(styles=False).splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for whole in ("bias-averaged", "backward-vs-forward", "dnn-tutor lesson 2 --section 4", "sigmoid-derivative"):
+        assert any(whole in line for line in lines), (width, whole)
+    text = "\n".join(lines)
+    assert text.index("bias-averaged") < text.index("relu-kink")  # still ranked
+
+
+def test_a_misnamed_file_is_a_missing_row_with_one_warning(tmp_path):
+    from tutor.classroom import service
+
+    folder = tmp_path / "class"
+    (folder / "zoe").mkdir(parents=True)
+    (folder / "zoe" / "backprop (1).py").write_text("x = 1\n")
+    (folder / "zoe" / "notes.txt").write_text("hi\n")
+    (folder / "xia").mkdir()
+    (folder / "xia" / "dropout.py").write_text("x = 1\n")  # another exercise's file: not a misnamed one
+    (folder / "ken").mkdir()  # nothing at all
+    warnings: list[str] = []
+    run = service.grade_class(folder, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
+    assert {r.student: r.status for r in run.rows} == {"ken": "missing", "xia": "missing", "zoe": "missing"}
+    assert warnings == ["zoe has no backprop.py (the folder holds backprop (1).py): rename the file to grade it"]
+
+
+def _signal_masks(pid: int) -> tuple[int, int]:
+    from pathlib import Path
+
+    fields = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    return int(fields["SigIgn"], 16), int(fields["SigCgt"], 16)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.parametrize("parent_ignores", [True, False])
+def test_a_worker_ignores_ctrl_c_exactly_when_its_parent_does(tmp_path, parent_ignores):
+    """Started in the background by a script, the parent ignores SIGINT: a Ctrl-C to the group must not kill its workers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from multiprocessing import Pipe
+
+    from tutor.classroom import pool
+
+    sigint, sigterm = 1 << (signal.SIGINT - 1), 1 << (signal.SIGTERM - 1)
+
+    # a worker of its own process (python -m tutor.classroom.pool): SIGINT ignored is inherited through exec
+    def start():
+        if parent_ignores:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen([sys.executable, "-m", "tutor.classroom.pool"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=start)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ignored, caught = _signal_masks(proc.pid)
+            if caught & sigterm:  # main() has installed its handlers
+                break
+            time.sleep(0.05)
+        assert bool(ignored & sigint) is parent_ignores and bool(caught & sigint) is not parent_ignores
+    finally:
+        proc.kill()
+        proc.wait()
+
+    # a forked worker (_serve): told by its parent
+    parent_end, child_end = Pipe()
+    log = tmp_path / "worker.log"
+    log.write_text("")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        parent_end.close()
+        try:
+            pool._serve(child_end, str(log), parent_ignores)
+        finally:
+            os._exit(0)
+    child_end.close()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ignored, caught = _signal_masks(pid)
+            if caught & sigterm:
+                break
+            time.sleep(0.02)
+        assert bool(ignored & sigint) is parent_ignores and bool(caught & sigint) is not parent_ignores
+    finally:
+        parent_end.close()  # the worker sees its input close and exits
+        os.waitpid(pid, 0)

@@ -99,6 +99,7 @@ def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
             "%%dnn_check backprop --timeout 2\n" + loop,
             "print('after loop:', 'dense_forward' in globals())\nprint('torch loaded:', 'torch' in sys.modules)",
             "%%dnn_check nope\nx = 1",
+            "%%dnn_check backprop --seed 3\nimport numpy as np\n\ndef dense_forward(x, W, b)\n    return x @ W + b, None\n",
         ]
     )
     env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home), NO_COLOR="1")
@@ -116,6 +117,9 @@ def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
     assert "after loop: False" in texts[7]  # the looping cell never ran in the kernel
     assert "torch loaded: False" in texts[7]  # grading never loads torch into the kernel
     assert "unknown exercise 'nope'" in texts[8] and "Traceback" not in texts[8]
+    # a syntax error is shown once, by the grader: the cell is not run again in the kernel to fail there too
+    assert "syntax" in texts[9] and "line 3" in texts[9] and "not run in the kernel" in texts[9]
+    assert [o.output_type for o in nb.cells[9].outputs if o.output_type == "error"] == []
 
     # progress is recorded in the learner's store, as `check` records it
     result = subprocess.run(

@@ -1390,3 +1390,44 @@ def test_multi_select_right_options_are_not_all_the_longest():
         if wrong and min(right) > max(wrong):
             flagged.append(q["id"])
     assert len(flagged) <= 3, f"right picks are all longer than every wrong one in: {flagged}"
+
+
+def test_sequence_problem_shapes_in_the_quiz_are_the_ones_lesson_6_teaches():
+    """Every shape offered in rnn-problem-shapes is named in lesson 6, and speech recognition, which the lesson
+    teaches as an unaligned sequence-to-sequence problem (CTC), is never explained as frame-aligned many-to-many."""
+    lesson = (LESSONS_DIR / "06-rnn.md").read_text(encoding="utf-8").lower()
+    for choice in by_id()["rnn-problem-shapes"]["choices"]:
+        shape = re.split(r"[:,]", choice)[0].strip().lower().replace("sequence-to-sequence", "seq-to-seq")
+        assert shape in lesson, f"the quiz offers {shape!r}, which lesson 6 never names"
+    for q in all_questions():
+        text = q["explanation"].lower()
+        assert "speech recognition (many-to-many)" not in text, q["id"]
+        assert not re.search(r"audio frame in speech recognition", text), q["id"]
+
+
+JUSTIFIED = re.compile(r"(, since\b|\bbecause\b|, so that\b|, so\b|\bsince\b)", re.I)
+
+
+def lone_unjustified_answers(questions) -> list[str]:
+    """Choice questions where two or more wrong options argue for themselves ("..., since ...") and the right one
+    does not: "pick the option that gives no reason" would find the answer without knowing anything."""
+    flagged = []
+    for q in questions:
+        if q["kind"] != "choice":
+            continue
+        reasons = sum(bool(JUSTIFIED.search(c)) for c in q["choices"] if c != q["answer"])
+        if reasons >= 2 and not JUSTIFIED.search(q["answer"]):
+            flagged.append(q["id"])
+    return flagged
+
+
+def test_wrong_options_do_not_give_themselves_away_by_arguing():
+    flagged = lone_unjustified_answers(all_questions())
+    assert len(flagged) <= 4, f"only the right option gives no 'since/because/so' reason in: {flagged}"
+
+
+def test_the_arguing_options_measure_can_fail():
+    q = {"kind": "choice", "id": "x", "answer": "B", "choices": ["A, since a", "B", "C because c", "D, so d"]}
+    assert lone_unjustified_answers([q]) == ["x"]
+    q["answer"] = q["choices"][1] = "B, since b"
+    assert lone_unjustified_answers([q]) == []

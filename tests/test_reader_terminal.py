@@ -253,3 +253,54 @@ def test_the_reader_sits_in_the_command_layer():
                                     path.read_text(encoding="utf-8"), __import__("re").M)
     ]
     assert importers == []
+
+
+def test_ascii_footer_names_the_arrow_keys_in_words(monkeypatch):
+    # On an ASCII output the footer used to read "^v g G" (the arrows mapped to ^ and v): cryptic.
+    from tutor import console
+    from tutor.lessons import load_course
+    from tutor.pager import Pager
+
+    lesson = load_course(FIXTURE_COURSE).lessons[0]
+    pager = Pager(lesson, 1, lambda index: False, rows=8, cols=80)  # short screen: the section pages
+
+    def footer_text() -> str:
+        return "".join(text for _, text in pager._footer())
+
+    monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: False)
+    assert "up/down g G" in footer_text()
+    assert "^v" not in footer_text()
+    pager.mode = "jump"
+    assert "up/down and Enter" in "".join(text for _, text in pager.view())
+    pager.mode = "read"
+    monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: True)
+    assert "↑↓ g G" in footer_text()
+
+
+def test_the_lesson_header_says_the_code_blocks_run_in_order():
+    # A block in section 3 uses `nn` imported in section 2: pasted alone it fails with a NameError, and nothing
+    # told the learner the blocks are meant to run one after another.
+    from rich.console import Console
+
+    from tutor.lessons import load_course
+    from tutor.render.lessons import CODE_NOTE, has_python, render_lesson_header
+
+    course = load_course()
+    assert all(has_python(lesson) for lesson in course.lessons)
+    console = Console(width=80, record=True, color_system=None)
+    with console.capture() as captured:
+        console.print(render_lesson_header(course.lessons[7]))
+    assert CODE_NOTE in " ".join(captured.get().replace("┃", " ").split())
+    assert len(CODE_NOTE) <= 76  # one line in the header panel at 80 columns
+
+
+def test_ascii_stand_ins_keep_the_maths_readable():
+    """On an output that cannot take Unicode, a middle dot is multiplication inside a formula and a
+    separator between spaces, and Greek names do not run into their neighbours."""
+    from tutor.console import to_ascii
+
+    assert to_ascii("-1·0 + 0·0 + 1·9 = 9") == "-1*0 + 0*0 + 1*9 = 9"
+    assert to_ascii("2λw") == "2 lambda w"
+    assert to_ascii("λ·Σ w²") == "lambda*Sum w^2"
+    assert to_ascii("lesson 2 · backprop") == "lesson 2 - backprop"
+    assert to_ascii("σ(x) ✓") == "sigma(x) v"

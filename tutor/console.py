@@ -21,7 +21,7 @@ from rich.console import Console
 # Glyphs the renderers and the lessons use, with ASCII stand-ins (anything else
 # that cannot be encoded becomes its closest ASCII letter, or '?').
 ASCII_GLYPHS = {
-    "✓": "v", "✔": "v", "✗": "x", "✘": "x", "█": "#", "▓": "#", "▒": "+", "░": "-", "•": "*", "·": "-",
+    "✓": "v", "✔": "v", "✗": "x", "✘": "x", "█": "#", "▓": "#", "▒": "+", "░": "-", "•": "*", "·": "*",
     "…": "...", "→": "->", "←": "<-", "↑": "^", "↓": "v", "↳": "->", "⇒": "=>", "▶": ">", "►": ">",
     "✎": "*", "›": ">", "‹": "<", "—": "--", "–": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
     "×": "x", "÷": "/", "≈": "~", "≤": "<=", "≥": ">=", "≠": "!=", "±": "+-", "∞": "inf", "√": "sqrt",
@@ -35,6 +35,32 @@ ASCII_GLYPHS = {
     "↩": "\\", "↪": ">",
 }
 _TABLE = str.maketrans(ASCII_GLYPHS)
+# Glyphs whose stand-in is a word ("lambda", "Sum"): kept apart from a neighbouring letter or digit,
+# so that "2λw" reads "2 lambda w", not "2lambdaw".
+_WORDY = frozenset(k for k, v in ASCII_GLYPHS.items() if len(v) > 1 and v.isalpha())
+
+
+def _spell_out(text: str) -> str:
+    """Replace glyphs with ASCII stand-ins, keeping maths readable: a middle dot between spaces is a
+    separator (" - "), elsewhere it is multiplication ("*"); word stand-ins get spaces around them."""
+    if not any(ch in _WORDY or ch == "·" for ch in text):
+        return text.translate(_TABLE)
+    out: list[str] = []
+    last = len(text) - 1
+    for i, ch in enumerate(text):
+        if ch == "·":
+            spaced = 0 < i < last and text[i - 1] == " " and text[i + 1] == " "
+            out.append("-" if spaced else "*")
+        elif ch in _WORDY:
+            word = ASCII_GLYPHS[ch]
+            if out and out[-1][-1:].isalnum():
+                word = " " + word
+            if i < last and text[i + 1].isalnum():
+                word += " "
+            out.append(word)
+        else:
+            out.append(ch.translate(_TABLE))
+    return "".join(out)
 
 
 def _no_color() -> bool:
@@ -57,7 +83,7 @@ def encodes_unicode(stream=None) -> bool:
 
 def to_ascii(text: str, encoding: str = "ascii") -> str:
     """``text`` with glyphs replaced by ASCII stand-ins and whatever ``encoding`` lacks made safe."""
-    text = text.translate(_TABLE)
+    text = _spell_out(text)
     try:
         text.encode(encoding)
         return text
@@ -113,19 +139,19 @@ def _size(stream) -> dict:
 def stdout_console() -> Console:
     # A fresh console per call binds to the current sys.stdout (the test runner
     # swaps it) and picks up NO_COLOR and the terminal width as they are now.
-    return Console(file=_safe(sys.stdout), no_color=_no_color(), highlight=False, **_size(sys.stdout))
+    return Console(file=_safe(sys.stdout), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stdout))
 
 
 def stderr_console() -> Console:
     return Console(
-        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, soft_wrap=True, **_size(sys.stderr)
+        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, soft_wrap=True, **_size(sys.stderr)
     )
 
 
 def stderr_screen() -> Console:
     """A console on stderr that lays out like stdout's (wrapping, panels): for showing a session
     on the terminal while stdout goes to a file."""
-    return Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, **_size(sys.stderr))
+    return Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stderr))
 
 
 def out(*renderables, **kwargs) -> None:

@@ -99,15 +99,22 @@ def gather(requested_device: str | None = None, repair: bool = False) -> Report:
         checks.append(Check("device", False, device["reason"]))
 
     home = paths.home_dir()
-    cache = paths.cache_dir()
+    try:
+        cache: str = str(paths.cache_dir())
+        datasets = {"mnist": mnist_status()}
+    except (OSError, TutorError) as exc:  # e.g. a read-only learner folder: report it, keep checking
+        from tutor.errors import os_error_message
+
+        cache = exc.message if isinstance(exc, TutorError) else os_error_message(exc)
+        datasets = {"mnist": f"cannot look: {cache}"}
+        checks.append(Check("cache folder", False, cache))
     folders = {
         "learner data": str(home),
-        "cache": str(cache),
+        "cache": cache,
         "lessons": str(paths.lessons_dir()),
         "exercises (starters)": str(paths.exercises_dir()),
         "data": str(paths.data_dir()),
     }
-    datasets = {"mnist": mnist_status()}
     database, db_check = database_report(repair)
     checks.append(db_check)
     lessons_ok = paths.lessons_dir().is_dir()

@@ -45,6 +45,17 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    try:
+        _write_and_replace(path, data)
+    except OSError as exc:
+        # Name the file the learner asked for, not the temporary one (and a write that
+        # ran out of space, which the OS reports without any name).
+        raise type(exc)(exc.errno, exc.strerror or str(exc), str(path)) from None
+    _fsync_dir(path.parent)
+    return path
+
+
+def _write_and_replace(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -65,8 +76,6 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
         except OSError:
             pass
         raise
-    _fsync_dir(path.parent)
-    return path
 
 
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:

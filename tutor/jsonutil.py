@@ -50,6 +50,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key[:60]!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
 def loads_strict(text: str | bytes) -> Any:
-    """Parse JSON, refusing the ``NaN``/``Infinity`` extensions Python would accept."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """Parse JSON, refusing the ``NaN``/``Infinity`` extensions Python would accept and objects
+    that repeat a key (which value was meant is anyone's guess)."""
+    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates)

@@ -5,8 +5,8 @@ file and graded by the same contained child and checks as ``dnn-tutor check``
 (in a grading process of its own, started at the first check and kept for the
 session, so torch never loads into the kernel); the attempt is recorded in the
 learner's store; then the cell runs in the kernel so its functions exist for
-the next cells. A cell that hung, crashed or ran out of memory in the grader
-is not run in the kernel.
+the next cells. A cell that hung, crashed or ran out of memory in the grader,
+or has a syntax error, is not run in the kernel.
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from tutor import console
 from tutor.errors import TutorError
 
-# A cell that stopped the grader like this would hang or break the kernel too.
-NOT_RUN_AFTER = ("timeout", "memory", "crash", "exit", "output", "protocol")
+# A cell that stopped the grader like this would hang or break the kernel too;
+# one with a syntax error defines nothing, and the report has already shown it.
+NOT_RUN_AFTER = ("timeout", "memory", "crash", "exit", "output", "protocol", "syntax")
+_WHY_NOT_RUN = {
+    "syntax": "it has a syntax error (fix it and run the cell again)",
+    "timeout": "it ran past the time limit in the grader",
+    "memory": "it ran out of memory in the grader",
+    "output": "it printed too much in the grader",
+}
 _NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy\b|from\s+numpy\b)", re.MULTILINE)
 
 _worker = None
@@ -145,7 +152,8 @@ class TutorMagics(Magics):
         if args.no_run:
             return None
         if fatal_kind in NOT_RUN_AFTER:
-            console.out(f"(not run in the kernel: it stopped the grader with {fatal_kind})", style="dim")
+            why = _WHY_NOT_RUN.get(fatal_kind, f"it stopped the grader ({fatal_kind})")
+            console.out(f"(not run in the kernel: {why})", style="dim")
             return None
         if self.shell is not None:
             self.shell.run_cell(cell, store_history=False)

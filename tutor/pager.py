@@ -51,7 +51,7 @@ def render_lines(renderable, width: int) -> list[str]:
     buffer = _Capture("utf-8" if unicode_ok else "ascii")
     rich_console = Console(
         file=buffer, width=width, force_terminal=True, color_system="256",
-        no_color=bool(os.environ.get("NO_COLOR")), highlight=False, legacy_windows=False,
+        no_color=bool(os.environ.get("NO_COLOR")), highlight=False, emoji=False, legacy_windows=False,
     )
     rich_console.print(renderable)
     text = buffer.getvalue()
@@ -171,6 +171,11 @@ class Pager:
         out += self._footer()
         return out
 
+    @staticmethod
+    def _arrows() -> str:
+        """How the footer names the arrow keys: glyphs, or words where the output is ASCII ("^v" was cryptic)."""
+        return "↑↓" if console.encodes_unicode() else "up/down"
+
     def _fit(self, text: str) -> str:
         text = console.for_stream(text, sys.stdout)
         width = max(self.cols - 1, 10)
@@ -198,7 +203,7 @@ class Pager:
             keys.append("r run")
         keys.append("q quit")
         if self.top > 0 or not self.at_end:
-            keys.insert(1 if not self.at_end else 0, "↑↓ g G")
+            keys.insert(1 if not self.at_end else 0, f"{self._arrows()} g G")
         line = " · ".join(keys)
         if len(line) > self.cols - 1:
             line = line.replace(" · ", " ")
@@ -206,12 +211,12 @@ class Pager:
 
     def _menu_view(self):
         if self.mode == "jump":
-            title = "Jump to section (number, or ↑↓ and Enter; Esc cancels)"
+            title = f"Jump to section (number, or {self._arrows()} and Enter; Esc cancels)"
             entries = [
                 f"{s.index}. {s.title}" + ("  ✓" if s.index in self.read else "") for s in self.lesson.sections
             ]
         else:
-            title = "Run (number, or ↑↓ and Enter; Esc cancels)"
+            title = f"Run (number, or {self._arrows()} and Enter; Esc cancels)"
             entries = [f"{i}. dnn-tutor {' '.join(b.command)}" for i, b in enumerate(self.runnable(), start=1)]
         out = [("class:status", self._fit(title) + "\n"), ("", "\n")]
         for i, entry in enumerate(entries):

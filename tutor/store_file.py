@@ -49,6 +49,7 @@ def _kind(exc: BaseException) -> str:
         return by_code[primary]
     text = str(exc).lower()
     for needle, kind in (("malformed", "corrupt"), ("not a database", "corrupt"), ("disk is full", "full"),
+                         ("could not decode", "corrupt"),  # garbage bytes where text was stored
                          ("readonly", "readonly"), ("read-only", "readonly"), ("locked", "busy"),
                          ("unable to open", "cantopen"), ("disk i/o", "ioerr"), ("no such table", "missing")):
         if needle in text:
@@ -120,7 +121,18 @@ class StoreFile:
                     return self._open_read_write()
                 raise StoreError(f"cannot open the progress database {self.path}: {exc}; "
                                  "run `dnn-tutor doctor` to check it") from None
-            return self._open_read_only(describe_error(exc))
+            return self._open_read_only(self._why_not_writable(exc))
+
+    def _why_not_writable(self, exc: sqlite3.Error) -> str:
+        """The reason a file cannot be opened for writing; SQLite reports a full disk as an I/O error
+        when it cannot create the WAL files, so the free space is checked too."""
+        if _kind(exc) in ("ioerr", "cantopen", "other"):
+            try:
+                if os.statvfs(self.path.parent).f_bavail == 0:
+                    return describe_error(sqlite3.OperationalError("database or disk is full"))
+            except (OSError, AttributeError):
+                pass
+        return describe_error(exc)
 
     def _bad_header(self) -> bool:
         try:
@@ -383,6 +395,8 @@ class StoreFile:
             finally:
                 os.close(fd)
         except OSError as exc:
+            if exc.filename is None:  # a failed write names no file: say which one
+                exc.filename = str(journal)
             return StoreError(f"could not save {what}: {reason}, and it could not be kept aside either "
                               f"({os_error_message(exc)}); it was NOT saved")
         return StoreError(f"could not save {what} to {self.path}: {reason}; it is kept in {journal.name} "

@@ -38,11 +38,17 @@ def status_of(report) -> str:
     if report.fatal:
         kind = str(getattr(report.fatal, "kind", "") or "error")
         return kind if kind in FATAL_KINDS else gradebook.ERROR
-    if report.not_started:
+    if report.not_started or _nothing_written(report):
         return gradebook.NOT_STARTED
     if report.ok:
         return gradebook.DONE
     return gradebook.PARTIAL
+
+
+def _nothing_written(report) -> bool:
+    """No check passed and the only diagnosis is that the functions are not there (an empty file)."""
+    codes = set(report.codes)
+    return int(report.passed) == 0 and bool(codes) and codes <= {"missing", "not-started"}
 
 
 def row_from_report(student: str, report, seed: int) -> Row:

@@ -80,6 +80,25 @@ class Row:
         return a == b
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (or,
+# for a tab or carriage return, may drop it): such a text cell is written with a
+# leading apostrophe, which spreadsheets show as "text follows" and
+# :func:`read` removes again. A cell that really starts with an apostrophe gets
+# one more, so every value survives the round trip.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+TEXT_COLUMNS = ("student", "exercise", "status", "codes")
+
+
+def csv_cell(text: str) -> str:
+    """A text value as written in a CSV gradebook: never a formula to a spreadsheet."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_value(text: str) -> str:
+    """The inverse of :func:`csv_cell`."""
+    return text[1:] if text.startswith("'") else text
+
+
 def is_jsonl(path: Path) -> bool:
     return Path(path).suffix.lower() in JSONL_SUFFIXES
 
@@ -163,6 +182,8 @@ def _read_csv(text: str, name: str) -> list[Row]:
             if len(values) != len(header):
                 raise TutorError(f"{where}: {len(values)} values for {len(header)} columns")
             raw = dict(zip(header, values))
+            for column in TEXT_COLUMNS:
+                raw[column] = _csv_value(raw[column])
             codes = [c for c in raw["codes"].split(";") if c.strip()]
             rows.append(_row(raw, codes, where))
         return rows
@@ -262,6 +283,8 @@ def dumps(rows: Iterable[Row], jsonl: bool = False) -> str:
         d["codes"] = ";".join(row.codes)
         d["score"] = f"{row.score:.4f}".rstrip("0").rstrip(".") if row.total else "0"
         d["seconds"] = f"{row.seconds:.2f}"
+        for column in TEXT_COLUMNS:
+            d[column] = csv_cell(str(d[column]))
         writer.writerow([d[c] for c in COLUMNS])
     return buffer.getvalue()
 

@@ -192,7 +192,9 @@ class ForkWorker:
         log.close()
         self.log_path = log.name
         self.conn, child_end = context.Pipe()
-        self.proc = context.Process(target=_serve, args=(child_end, self.log_path), daemon=True, name="dnn-tutor-grader")
+        # A parent that ignores Ctrl-C (started in the background by a script) has workers that ignore it too.
+        ignore_sigint = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        self.proc = context.Process(target=_serve, args=(child_end, self.log_path, ignore_sigint), daemon=True, name="dnn-tutor-grader")
         try:
             with _plain_main():
                 self.proc.start()
@@ -309,7 +311,7 @@ def _release_fork_server() -> None:
         pass
 
 
-def _serve(conn, log_path: str) -> None:
+def _serve(conn, log_path: str, ignore_sigint: bool = False) -> None:
     """A forked worker: one task in, one answer out, until the parent closes the pipe."""
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)  # what a library prints goes to the log, never to the teacher's terminal
@@ -318,7 +320,7 @@ def _serve(conn, log_path: str) -> None:
     _release_fork_server()
     _die_with_parent()
     signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else _stop)
     try:
         while True:
             try:
@@ -353,6 +355,8 @@ def run(
     On KeyboardInterrupt (or any exception) every worker is stopped before it
     propagates; rows already handed to ``on_row`` are the caller's to keep.
     """
+    if not tasks:
+        return  # nothing to grade: start no worker (each one loads torch)
     pending = deque(tasks)
     workers: list = []
     selector = selectors.DefaultSelector()
@@ -541,7 +545,8 @@ def main() -> None:
     if os.getppid() != parent:
         return
     signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored like our parent ignores it
+        signal.signal(signal.SIGINT, _stop)
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
     sys.stdout = sys.stderr

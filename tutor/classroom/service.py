@@ -117,6 +117,8 @@ def grade_class(
         else:
             seeds[ex] = submissions.class_seed(ex, everyone)
     chosen = [s for s in found if part is None or part.holds(s.student)]
+    if on_warning:
+        _warn_misnamed(chosen, {info.file for info in infos.values()}, {i: info.file for i, info in infos.items()}, on_warning)
     rows: dict[tuple[str, str], Row] = {r.key: r for r in existing}
     run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}))
     totals: dict[str, int] = {}
@@ -169,6 +171,19 @@ def grade_class(
     run.rows = gradebook.sort_rows(r for k, r in rows.items() if k in chosen_keys)
     run.seconds = time.monotonic() - started
     return run
+
+
+def _warn_misnamed(chosen, known_files: set[str], files: dict[str, str], on_warning: Callable[[str], None]) -> None:
+    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)."""
+    missing: dict[str, list[str]] = {}
+    others: dict[str, tuple[str, ...]] = {}
+    for sub in chosen:
+        strays = tuple(name for name in sub.others if name.rsplit("/", 1)[-1] not in known_files)
+        if sub.problem == gradebook.MISSING and strays:
+            missing.setdefault(sub.student, []).append(files[sub.exercise])
+            others[sub.student] = strays
+    for student, wanted in missing.items():
+        on_warning(f"{student} has no {', '.join(wanted)} (the folder holds {', '.join(others[student])}): rename the file to grade it")
 
 
 def _known_total(rows: list[Row], exercise: str) -> int:

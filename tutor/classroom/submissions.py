@@ -26,6 +26,7 @@ class Submission:
     exercise: str
     path: Path | None  # None: the student has no file for this exercise
     problem: str = ""  # "missing" or "unreadable" when the file cannot be graded
+    others: tuple[str, ...] = ()  # for a missing file: the .py files the student's folder does hold
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ def shard_of(student: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
+def student_id(name: str) -> str:
+    """The id a folder or file name gives a student: printable UTF-8, whatever bytes the name holds.
+
+    Bytes that are not UTF-8 become ``\\xff`` and control characters (a newline,
+    a tab, an escape sequence) their escapes, so an id can go into a CSV file,
+    JSON and a terminal as it is. The name itself is still what is read.
+    """
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _visible(entry: os.DirEntry) -> bool:
     return not entry.name.startswith((".", "_"))
 
@@ -89,11 +101,11 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
     students: dict[str, str] = {}
     for entry in dirs + files:
-        student = entry.name[:-3] if entry in files else entry.name
+        student = student_id(entry.name[:-3] if entry in files else entry.name)
         if not student.strip():
             continue
         if student in students:
-            raise TutorError(f"student {student!r} appears twice in {folder}: as {students[student]} and as {entry.name}")
+            raise TutorError(f"student {student!r} appears twice in {folder}: as {student_id(students[student])} and as {student_id(entry.name)}")
         students[student] = entry.name
     if exercise is None:
         found = []
@@ -108,7 +120,7 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
         exercises = [exercise]
     result = []
     for entry in dirs + files:
-        student = entry.name[:-3] if entry in files else entry.name
+        student = student_id(entry.name[:-3] if entry in files else entry.name)
         if not student.strip():
             continue
         for ex_id in exercises:
@@ -117,7 +129,8 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
             else:
                 path = _find_file(Path(entry.path), exercise_files[ex_id])
             if path is None:
-                result.append(Submission(student, ex_id, None, "missing"))
+                others = () if entry in files else _python_files(Path(entry.path))
+                result.append(Submission(student, ex_id, None, "missing", others))
                 continue
             result.append(Submission(student, ex_id, path, check_file(path)))
     return result
@@ -131,6 +144,17 @@ def _find_file(student_dir: Path, name: str) -> Path | None:
         except OSError:
             continue
     return None
+
+
+def _python_files(student_dir: Path) -> tuple[str, ...]:
+    """The .py files in a student's folder (and its exercises/), e.g. a misnamed ``backprop (1).py``."""
+    names: list[str] = []
+    for folder, prefix in ((student_dir, ""), (student_dir / "exercises", "exercises/")):
+        try:
+            names += sorted(prefix + student_id(e.name) for e in os.scandir(folder) if e.name.endswith(".py") and _visible(e))
+        except OSError:
+            continue
+    return tuple(names[:5])
 
 
 def check_file(path: Path) -> str:

@@ -20,4 +20,6 @@ def emit_json(data: Any) -> None:
 
     from tutor import jsonutil
 
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write, nothing to report
+        return
     sys.stdout.write(jsonutil.dumps(data, indent=2) + "\n")

@@ -62,7 +62,7 @@ def lessons_command(
 
 @app.command("lesson")
 def lesson_command(
-    key: str = typer.Argument(..., metavar="LESSON", help="Lesson number (1-7) or id, e.g. 3 or backprop."),
+    key: str = typer.Argument(..., metavar="LESSON", help="Lesson number or id, e.g. 3 or backprop (`dnn-tutor lessons` lists them)."),
     section: Optional[str] = typer.Option(
         None, "--section", "-s", help="Show only this section (number or slug); in a terminal, start there."
     ),
@@ -142,6 +142,7 @@ def _export(target: Path, force: bool) -> None:
             if not folder.is_dir():
                 raise TutorError(f"{folder} is a file, not a folder; give a path inside a folder")
             break
+    _refuse_store_files(target)
     with open_store() as store:
         data = store.export()
     text = jsonutil.dumps(data, indent=2)
@@ -152,6 +153,27 @@ def _export(target: Path, force: bool) -> None:
     fsutil.atomic_write_text(target, text + "\n")
     total = sum(len(v) for v in data.values() if isinstance(v, list))
     console.out(Text(f"exported {total} entries to {target}"))
+
+
+def _refuse_store_files(target: Path) -> None:
+    """Never write an export over the progress database or the files SQLite keeps beside it."""
+    from tutor import paths
+
+    database = paths.progress_db_path()
+    try:
+        resolved = target.resolve()
+        folder = database.parent.resolve()
+    except (OSError, RuntimeError):
+        return
+    own = {database.name + suffix for suffix in ("", "-wal", "-shm", "-journal", ".pending")}
+    same = False
+    try:
+        same = target.exists() and database.exists() and target.samefile(database)  # a link to it
+    except OSError:
+        pass
+    if same or (resolved.parent == folder and resolved.name in own):
+        raise TutorError(f"{target} is the progress database (or a file it keeps beside it); "
+                         "give another file name for the export")
 
 
 def import_progress(source: Path) -> dict[str, int]:
@@ -165,7 +187,7 @@ def import_progress(source: Path) -> dict[str, int]:
     except FileNotFoundError:
         raise TutorError(f"no such file: {source}") from None
     try:
-        payload = jsonutil.loads_strict(raw.decode("utf-8"))
+        payload = jsonutil.loads_strict(raw.decode("utf-8-sig"))  # a byte-order mark from an editor is fine
     except UnicodeDecodeError:
         raise TutorError(f"cannot read {source} as JSON: it is not UTF-8 text") from None
     except (ValueError, RecursionError) as exc:

@@ -24,10 +24,16 @@ from tutor.errors import TutorError
 
 MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
 MAX_LINE = 2000  # characters of one answer line
+MAX_SKIP = 64 * MAX_LINE  # characters of an over-long line skipped before giving up on the input
 
 
 class Stop(Exception):
     """The plain fallback cannot go on (too many unreadable answers); what was answered is kept."""
+
+
+class TooLong(Exception):
+    """One answer line longer than :data:`MAX_LINE`: the whole line is skipped and counts as unreadable
+    (its tail is never taken as the next answer)."""
 
 
 class Screen:
@@ -61,6 +67,10 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
     screen.write(prompt)
     try:
         line = sys.stdin.readline(MAX_LINE) if sys.stdin is not None else ""
+        if len(line) >= MAX_LINE and not line.endswith("\n"):
+            screen.write(("" if console.stdin_is_terminal() else line[:77].replace("\x00", "") + "...") + "\n")
+            _skip_rest_of_line()
+            raise TooLong
     except (ValueError, OSError, UnicodeDecodeError):  # stdin closed or not text
         line = ""
     if line == "":
@@ -75,6 +85,18 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
     return line.rstrip("\r\n")
 
 
+def _skip_rest_of_line() -> None:
+    """Read up to the end of an over-long line; input with no line ends at all ends the quiz."""
+    skipped = 0
+    while skipped < MAX_SKIP:
+        rest = sys.stdin.readline(MAX_LINE)
+        if rest == "" or rest.endswith("\n"):
+            return
+        skipped += len(rest)
+    # No line end in sight (e.g. /dev/zero): stop rather than read forever.
+    raise Stop(f"an answer line of over {MAX_SKIP:,} characters could not be read")
+
+
 def ask_plain(question, screen: Screen | None = None):
     """(value, typed text) from the plain fallback; invalid input is asked again.
 
@@ -86,12 +108,13 @@ def ask_plain(question, screen: Screen | None = None):
     screen = screen or Screen()
     misses = 0
     while True:
-        text = read_line("answer> ", screen)
         try:
+            text = read_line("answer> ", screen)
             return parse(question, text), text
-        except InvalidAnswer as exc:
+        except (InvalidAnswer, TooLong) as exc:
             misses += 1
-            screen.show(view.invalid(exc.reason))
+            reason = exc.reason if isinstance(exc, InvalidAnswer) else f"an answer is at most {MAX_LINE} characters"
+            screen.show(view.invalid(reason))
             if misses >= MAX_INVALID and not console.stdin_is_terminal():
                 raise Stop(f"{misses} answers in a row could not be read") from None
 

@@ -69,13 +69,33 @@ def fail(message: str, code: str | Diagnosis = D.VALUES, **extra: Any) -> Mismat
 def rel_error(a: Any, b: Any) -> float:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+        if np.isfinite(scale) and scale > 1e100:  # huge values: their norms would overflow to inf/inf = nan
+            a, b = a / scale, b / scale
     return float(np.linalg.norm((a - b).ravel()) / max(np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel()), 1e-12))
 
 
 def fmt(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf":
+        value = value[()]
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
     return str(value)
+
+
+def fmt_pair(expected: Any, got: Any) -> tuple[str, str]:
+    """Both numbers with enough digits that they read differently (6 significant digits, more when needed)."""
+    for digits in (6, 8, 10, 12, 17):
+        a, b = f"{float(expected):.{digits}g}", f"{float(got):.{digits}g}"
+        if a != b:
+            return a, b
+    return fmt(expected), fmt(got)
+
+
+def at(name: str, index: Sequence[int]) -> str:
+    """``dx[0, 2]``, or just ``loss`` for a scalar."""
+    return f"{name}{list(index)}" if len(index) else name
 
 
 def describe(value: Any) -> str:
@@ -225,7 +245,7 @@ def compare(
         index = _index(np.argwhere(~np.isfinite(arr)))
         value = arr[index] if arr.shape else arr
         raise fail(
-            f"{name}: got {fmt(value)} at index {list(index)} where {fmt(expected[index] if expected.shape else expected)} was expected"
+            f"{name}: got {fmt(value)}{' at ' + at(name, index) if index else ''} where {fmt(expected[index] if expected.shape else expected)} was expected"
             f" — a NaN or infinity came out of the arithmetic (0/0, inf − inf, log(0) or an overflow) [{case}]",
             code=D.NAN,
             case=case,
@@ -234,7 +254,7 @@ def compare(
         error = rel_error(arr, expected)
         worst = _worst(name, expected, arr)
         raise fail(
-            f"{name}: the values carry float32 rounding (about 7 correct digits, relative error {error:.1e}): e.g. {name}{list(worst['index'])} "
+            f"{name}: the values carry float32 rounding (about 7 correct digits, relative error {error:.1e}): e.g. {at(name, worst['index'])} "
             f"is {worst['got']!r}, expected {worst['expected']!r} — part of the computation runs in float32; keep every array float64 [{case}]",
             code=D.FLOAT32,
             error=error,
@@ -246,7 +266,8 @@ def compare(
     if error <= threshold:
         return error
     worst = _worst(name, expected, arr)
-    where = f"worst at {name}{list(worst['index'])}: expected {fmt(worst['expected'])}, got {fmt(worst['got'])} (relative error {error:.1e})"
+    shown = fmt_pair(worst["expected"], worst["got"])
+    where = f"worst at {at(name, worst['index'])}: expected {shown[0]}, got {shown[1]} (relative error {error:.1e})"
     plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where.rsplit(' (relative error', 1)[0]} [{case}]"
     common = {"error": error, "threshold": threshold, "worst": worst, "case": case, "plain": plain, "scalar": scalar}
     for code, variant, text in variants:
@@ -444,8 +465,8 @@ def compare_numeric(
     index = tuple(int(i) for i in np.unravel_index(int(coords[keep][j]), analytic.shape))
     worst = {"tensor": name, "index": index, "expected": float(b[j]), "got": float(a[j])}
     raise fail(
-        f"{name} does not match the centred-difference gradient of your own {forward}: at {name}{list(index)} "
-        f"your backward gives {fmt(a[j])}, finite differences give {fmt(b[j])} (relative error {error:.2e}) [{case}]",
+        f"{name} does not match the centred-difference gradient of your own {forward}: at {at(name, index)} "
+        f"your backward gives {fmt_pair(b[j], a[j])[1]}, finite differences give {fmt_pair(b[j], a[j])[0]} (relative error {error:.2e}) [{case}]",
         code=D.BACKWARD_VS_FORWARD,
         error=error,
         threshold=threshold,

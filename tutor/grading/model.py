@@ -224,12 +224,19 @@ class Report:
         return self.fatal is None and self.passed == self.total
 
     @property
+    def credited(self) -> int:
+        """Checks that count toward the exercise: a stopped run (a fatal) is never "done",
+        even when every check it judged passed (e.g. a flood of output after correct results)."""
+        if self.fatal is not None and self.total > 0:
+            return min(self.passed, self.total - 1)
+        return self.passed
+
+    @property
     def status(self) -> str:
-        if self.not_started:
-            return "not started"
-        if self.ok:
-            return "done"
-        return f"{self.passed} of {self.total} checks"
+        """The one exercise-status rule (:func:`tutor.progress.exercise_label`), as recorded."""
+        from tutor.progress import exercise_label
+
+        return exercise_label(self.credited, self.total, started=not self.not_started)
 
     @property
     def codes(self) -> list[str]:

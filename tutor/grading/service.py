@@ -70,7 +70,7 @@ def grade_and_record(
     with Store() as store:
         warnings = tuple(getattr(store, "warnings", ()))
         if not report.not_started:  # an untouched starter is no attempt: the table keeps "not started"
-            store.record_attempt(info.id, report.file_hash, report.passed, report.total)
+            store.record_attempt(info.id, report.file_hash, report.credited, report.total)
             recorded = True
         if not report.ok and not report.not_started:
             scheduled = schedule_quiz(store, info, report.codes)

@@ -85,6 +85,7 @@ def parse(question, text: str):
             return False
         raise InvalidAnswer("answer true or false (t/f, yes/no also work)")
     if kind == "number":
+        _refuse_ambiguous_comma(question, text)
         return parse_number(text)
     if kind == "shape":
         return parse_shape(text)
@@ -137,12 +138,38 @@ def _parse_multi(choices, text: str) -> list[str]:
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+COMMA_HINT = "use a decimal point, e.g. 1.386 (a comma only groups thousands)"
+
+
+def _clean(text: str) -> str:
+    return text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-")
+
+
+def _refuse_ambiguous_comma(question, text: str) -> None:
+    """``1,386`` is 1386 to some learners and 1.386 to others: ask again where the question's answer is not whole.
+
+    For a count (a whole-number answer) a comma can only group thousands, so ``401,920`` is read as 401920.
+    """
+    cleaned = _clean(text)
+    if not re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", cleaned):  # (0,665 is refused by parse_number)
+        return
+    try:
+        answer = float(question.answer)
+    except (TypeError, ValueError):
+        return
+    if math.isfinite(answer) and answer != int(answer):
+        raise InvalidAnswer(f"{cleaned}: type {cleaned.replace(',', '.')} or {cleaned.replace(',', '')} (no commas)")
 
 
 def parse_number(text: str) -> float:
-    cleaned = text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-")
-    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", cleaned):  # 1,234,567
+    cleaned = _clean(text)
+    if re.fullmatch(r"[+-]?0\d*,\d+", cleaned):  # 0,665: a decimal comma, never thousands
+        raise InvalidAnswer(f"use a decimal point: {cleaned.replace(',', '.')}, not {cleaned}")
+    if _THOUSANDS_RE.fullmatch(cleaned):  # 1,234,567
         cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        raise InvalidAnswer(COMMA_HINT)
     if "/" in cleaned:  # a simple fraction such as 1/3
         top, _, bottom = cleaned.partition("/")
         if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom) and float(bottom) != 0:
@@ -178,7 +205,7 @@ def parse_shape(text: str) -> list[int]:
     cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
     cleaned = cleaned.rstrip(")").strip("()[] ")
     if not _SHAPE_RE.fullmatch(cleaned):
-        raise InvalidAnswer('type a shape such as "(32, 13, 13)", "32x13x13" or "32 13 13"')
+        raise InvalidAnswer("type a shape such as (32, 13, 13) or 32x13x13")
     return [int(p) for p in re.findall(r"\d+", cleaned)]
 
 

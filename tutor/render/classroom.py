@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -51,10 +52,10 @@ def render_class_run(run) -> RenderableType:
     summary.append(f"  ·  graded {run.graded}, skipped {run.skipped} unchanged")
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
+    summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
     seeds = ", ".join(f"{ex} {seed}" for ex, seed in run.seeds.items())
-    summary.append(f"  ·  seed {seeds}  ·  {run.seconds:.1f} s\n", style="dim")
-    summary.append(f"gradebook: {run.out}", style="dim")
-    summary.append(f"   next: dnn-tutor grade report {run.out}", style="dim")
+    summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
+    summary.append(f"next: dnn-tutor grade report {visible(run.out)}", style="dim")
     parts.append(summary)
     return Group(*parts)
 
@@ -85,6 +86,38 @@ def _bar(count: int, most: int, width: int = 20) -> str:
     return "█" * max(1, round(width * count / most))
 
 
+WIDE_REPORT = 90  # narrower than this, the mistakes are listed one block each instead of as a table
+
+
+class _ByWidth:
+    """``wide`` where the output is at least ``width`` columns, else ``narrow`` (codes and commands stay whole)."""
+
+    def __init__(self, wide: RenderableType, narrow: RenderableType, width: int) -> None:
+        self.wide, self.narrow, self.width = wide, narrow, width
+
+    def __rich_console__(self, console, options):
+        yield self.wide if options.max_width >= self.width else self.narrow
+
+
+def _stacked_mistakes(mistakes: list) -> RenderableType:
+    blocks: list[RenderableType] = [Text("The class's mistakes, most shared first", style="italic")]
+    for rank, m in enumerate(mistakes, start=1):
+        head = Text(f"{rank}. ", style="bold")
+        head.append(m.code, style="red")
+        head.append(f"  {m.first} student(s) ({m.share:.0%})")
+        if m.students > m.first:
+            head.append(f", +{m.students - m.first} later", style="dim")
+        body = Text(m.meaning)
+        if m.section_title:
+            body.append(f"\nteach again: {m.section_title}")
+        if m.teach:
+            body.append(f"\n{m.teach}", style="dim")
+        if m.concept:
+            body.append(f"\nquiz: {m.concept}", style="magenta")
+        blocks += [head, Padding(body, (0, 0, 0, 3))]
+    return Group(*blocks)
+
+
 def render_class_report(reports: list) -> RenderableType:
     parts: list[RenderableType] = []
     for rep in reports:
@@ -97,7 +130,7 @@ def render_class_report(reports: list) -> RenderableType:
         if rep.mistakes:
             table = Table(title="The class's mistakes, most shared first", title_justify="left", box=box.SIMPLE, pad_edge=False)
             table.add_column("#", justify="right", no_wrap=True)
-            table.add_column("diagnosis", style="red", overflow="fold")
+            table.add_column("diagnosis", style="red", no_wrap=True)
             table.add_column("students", justify="right", no_wrap=True)
             table.add_column("what it means", overflow="fold", ratio=3)
             table.add_column("teach again / quiz", overflow="fold", ratio=2)
@@ -111,7 +144,7 @@ def render_class_report(reports: list) -> RenderableType:
                 if m.concept:
                     where.append(f"\nquiz: {m.concept}", style="magenta")
                 table.add_row(str(rank), m.code, count, m.meaning, where)
-            parts.append(table)
+            parts.append(_ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
             hints = Text("Hints to give (dnn-tutor hint shows the same after a failing check):\n", style="bold")
             for rank, m in enumerate(rep.mistakes[:5], start=1):
                 if m.hint:

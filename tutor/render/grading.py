@@ -134,6 +134,8 @@ def _score(report: Report, info: ExerciseInfo) -> RenderableType:
         score.append("  — all checks pass. Well done!", style="green")
     elif report.not_started:
         score.append("  — not started: fill in the TODOs, starting with the first function", style="dim")
+    elif report.fatal is not None and report.passed == report.total:
+        score.append(f"  — but the run was stopped ({visible(report.fatal.kind)}, see above), so it does not count yet", style="yellow")
     else:
         score.append(f"  — stuck? dnn-tutor hint {info.id}", style="dim")
     score.append(f"   seed {report.seed} (--seed repeats these inputs)", style="dim")

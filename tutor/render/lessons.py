@@ -206,17 +206,27 @@ def render_section(lesson: Lesson, section: Section, *, show_position: bool = Tr
     return Group(*parts)
 
 
+CODE_NOTE = "Python blocks build on each other: run them in order, in one session."
+
+
+def has_python(lesson: Lesson) -> bool:
+    return any(b.kind == "code" and b.ref.startswith("python") for s in lesson.sections for b in s.blocks)
+
+
 def render_lesson_header(lesson: Lesson) -> RenderableType:
     goals = Table.grid(padding=(0, 1))
     goals.add_column(no_wrap=True)
     goals.add_column(ratio=1)
     for objective in lesson.objectives:
         goals.add_row("  •", objective)  # wrapped lines stay under the text, not the bullet
+    footer = Text(f"\nAbout {lesson.minutes} minutes · {len(lesson.sections)} sections", style="dim")
+    if has_python(lesson):
+        footer.append(f"\n{CODE_NOTE}", style="dim")
     body = Group(
         Text(lesson.summary + "\n", style="italic"),
         Text("You will be able to:", style="bold"),
         goals,
-        Text(f"\nAbout {lesson.minutes} minutes · {len(lesson.sections)} sections", style="dim"),
+        footer,
     )
     return Panel(body, title=f"Lesson {lesson.number} · {lesson.title}", title_align="left", border_style="blue", box=box.HEAVY, padding=(0, 1))
 

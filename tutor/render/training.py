@@ -128,13 +128,19 @@ def _numeric_table(columns: list[tuple[str, str]], rows: list[list[str]], width:
     """A table whose number columns are never cut: headers stack their words when the width is short."""
     natural = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, (h, _) in enumerate(columns)) if rows else 0
     stack = width is not None and natural > width
+    # Stacked headers: each column as wide as its longest word or cell; still too wide: one space between columns.
+    stacked = sum(max(max(len(w) for w in (h.split() or [""])), *(len(r[i]) for r in rows)) + 2
+                  for i, (h, _) in enumerate(columns)) if rows else 0
+    if stack and stacked > width:
+        kwargs.setdefault("collapse_padding", True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, **kwargs)
     for i, (header, kind) in enumerate(columns):
         cells = [r[i] for r in rows]
         longest = max((len(c) for c in cells), default=1)
         title = header.replace(" ", "\n") if stack and kind != "text" else header
-        if kind == "text":
-            table.add_column(title, style="cyan" if i == 0 else None, overflow="fold")
+        if kind == "text":  # a short name (a model, a cure) stays whole; long prose may fold
+            table.add_column(title, style="cyan" if i == 0 else None, overflow="fold",
+                             min_width=min(longest, 16))
         else:
             table.add_column(title, justify="right", no_wrap=True, min_width=longest)
     for row in rows:

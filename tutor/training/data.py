@@ -96,6 +96,8 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25, 
 
 MAX_IDX_BYTES = 256 * 2**20  # unpacked; a cap so a hostile file cannot fill the memory
 _IDX_TYPES: dict[int, object] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_NAMES = {"|i1": "signed byte", ">i2": "16-bit integer", ">i4": "32-bit integer", ">f4": "32-bit float",
+              ">f8": "64-bit float"}
 
 
 def read_idx(path: Path | str) -> np.ndarray:
@@ -186,6 +188,10 @@ class DigitData:
 def _images_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path)
     labels = read_idx(labels_path)
+    for path, array, what in ((images_path, images, "pixels"), (labels_path, labels, "labels")):
+        if array.dtype != np.uint8:  # MNIST stores both as unsigned bytes (IDX type 0x08)
+            raise TutorError(f"{path}: MNIST {what} are unsigned bytes (IDX type 0x08), but this file holds "
+                             f"{_IDX_NAMES.get(array.dtype.str, array.dtype.name)} values")
     if images.ndim != 3:
         raise TutorError(f"{images_path}: expected images of shape (N, rows, cols), found {images.shape}")
     if labels.ndim != 1:
@@ -199,6 +205,8 @@ def _images_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np
     if len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9):
         bad = int(labels.max()) if int(labels.max()) > 9 else int(labels.min())
         raise TutorError(f"{labels_path}: MNIST labels are digits 0-9, but this file holds the label {bad}")
+    if images.size and int(images.min()) == int(images.max()):  # the demos divide by the pixels' spread
+        raise TutorError(f"{images_path}: every pixel of every image is {int(images.min())}; these are not digits")
     x = (images.astype(np.float32) / 255.0)[:, None, :, :]  # (N, 1, 28, 28)
     return x, labels.astype(np.int64)
 
@@ -242,6 +250,12 @@ def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 
         )
         return DigitData(x[train], y[train], x[test], y[test], "mnist-split",
                          f"MNIST {which} set split {n_train:,} train / {n_test:,} test", notice)
+    if files:  # half a pair: images without their labels, or the other way round
+        have = sorted(files)[0]
+        which, kind = have.split("_")
+        missing = _MNIST_FILES[f"{which}_{'labels' if kind == 'images' else 'images'}"][0]
+        raise TutorError(f"{files[have]} is here but its partner {missing}[.gz] is not; "
+                         f"MNIST needs both the images and the labels file of a set")
     raise TutorError(
         f"no MNIST IDX files in {directory} (looked for t10k-images-idx3-ubyte[.gz] and friends, "
         "also under MNIST/raw/)"
@@ -306,17 +320,48 @@ def download_mnist() -> Path:
     return root
 
 
+_DIGITS_CACHE: list = []
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: images (1797, 8, 8) float64 with values 0..16 and labels (1797,) int64.
+
+    Read straight from the CSV file scikit-learn ships beside its loaders: ``import sklearn.datasets``
+    loads scipy and costs seconds (2-15 s measured on a busy 2-core machine, against well under one
+    for the file). Falls back to scikit-learn's own loader when the file is not where it is expected.
+    Fresh copies every call (read once per process).
+    """
+    if not _DIGITS_CACHE:
+        import importlib.util
+
+        table = None
+        spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+        if spec is not None and spec.origin:
+            path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+            try:
+                table = np.loadtxt(path, delimiter=",")  # (1797, 65): 64 pixels, then the label
+            except (OSError, ValueError, EOFError):
+                table = None
+        if table is not None and table.shape == (1797, 65):
+            images, labels = table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)  # (1797, 8, 8), (1797,)
+        else:
+            from sklearn.datasets import load_digits
+
+            bunch = load_digits()
+            images, labels = bunch.images.astype(np.float64), bunch.target.astype(np.int64)
+        _DIGITS_CACHE.append((images, labels))
+    images, labels = _DIGITS_CACHE[0]
+    return images.copy(), labels.copy()
+
+
 def load_sklearn_digits(seed: int = 0, size: int = 28, test_fraction: float = 0.2) -> DigitData:
     """scikit-learn's 1,797 8x8 digits (shipped with the package), upsampled to ``size`` x ``size``.
 
     The 8x8 images (values 0..16) are scaled to [0, 1] and resized bilinearly to 20x20, then padded
     by 4 pixels to 28x28 - the way MNIST centres its 20x20 digits - so an MNIST net takes them as is.
     """
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = (bunch.images.astype(np.float32) / 16.0)  # (1797, 8, 8)
-    labels = bunch.target.astype(np.int64)  # (1797,)
+    raw, labels = _digits_arrays()  # (1797, 8, 8) values 0..16, (1797,)
+    images = raw.astype(np.float32) / 16.0  # (1797, 8, 8)
     if size != 8:
         inner = size - 8 if size >= 16 else size
         images = _resize_bilinear(images, inner)  # (1797, inner, inner)
@@ -442,11 +487,9 @@ def sine_curve(length: int, freq: float = 0.3, phase: float = 0.5, amp: float = 
 
 def digits_8x8() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits: images (1797, 1, 8, 8) float32 in [0, 1] and labels (1797,) int64."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    x = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]  # (1797, 1, 8, 8)
-    return x, bunch.target.astype(np.int64)
+    raw, labels = _digits_arrays()  # (1797, 8, 8), (1797,)
+    x = (raw.astype(np.float32) / 16.0)[:, None, :, :]  # (1797, 1, 8, 8)
+    return x, labels
 
 
 def split_by_class(x: np.ndarray, y: np.ndarray, classes) -> tuple[np.ndarray, np.ndarray]:

@@ -78,6 +78,14 @@ def check_plot_path(save_plot, force: bool = False) -> Path | None:
         return None
     path = Path(save_plot).expanduser()
     shown = str(save_plot)
+    try:
+        return _check_plot_path(path, shown, force)
+    except OSError as exc:  # a 300-character folder name, a path through a file, ...
+        raise TutorError(f"--save-plot {shown[:80] + '...' if len(shown) > 80 else shown}: "
+                         f"{exc.strerror or exc}") from None
+
+
+def _check_plot_path(path: Path, shown: str, force: bool) -> Path:
     if path.suffix.lower() != ".png":
         raise TutorError(f"--save-plot {shown}: the file name must end in .png")
     if len(path.name.encode()) > 255:
@@ -85,12 +93,28 @@ def check_plot_path(save_plot, force: bool = False) -> Path | None:
     if path.is_dir():
         raise TutorError(f"--save-plot {shown} is a folder; give a file name ending in .png")
     if not path.parent.is_dir():
-        raise TutorError(f"--save-plot {shown}: folder {path.parent} does not exist")
+        state = "is a file, not a folder" if path.parent.exists() else "does not exist"
+        raise TutorError(f"--save-plot {shown}: folder {path.parent} {state}")
     if path.exists() and not force:
         raise TutorError(f"--save-plot {shown} already exists; add --force to overwrite it, or choose another name")
     if not os.access(path.parent, os.W_OK):
         raise TutorError(f"--save-plot {shown}: folder {path.parent} is not writable")
+    _probe_folder(path.parent, shown)
     return path
+
+
+def _probe_folder(folder: Path, shown: str) -> None:
+    """Create and remove a small file in ``folder``: a read-only file system, a full disk or a folder
+    that only looks writable (``os.access`` says yes to root everywhere) is found before the run,
+    not after minutes of training."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dnn-tutor-", suffix=".probe") as fh:
+            fh.write(b"\x89PNG")
+            fh.flush()
+    except OSError as exc:
+        raise TutorError(f"--save-plot {shown}: cannot write in folder {folder}: {exc.strerror or exc}") from None
 
 
 def check_device(text: str | None) -> None:
@@ -143,7 +167,9 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
         given.setdefault(name, (source, text))  # a named flag wins over --set for the same field
     if "data_dir" in given:
         source, folder = given["data_dir"]
-        if not str(folder).strip() or not Path(str(folder)).expanduser().is_dir():
+        if not str(folder).strip():
+            raise TutorError(f"{source}: expected a folder with the MNIST IDX files, got {str(folder)!r}")
+        if not Path(str(folder)).expanduser().is_dir():
             raise TutorError(f"{source}: no such folder: {folder}")
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
@@ -261,8 +287,10 @@ def run_bench_flow(flags: dict[str, Any], *, device: str | None = None, precisio
     settings = bench_settings(flags)
     check_device(device)
     precision = check_precision(precision)
-    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
-        raise TutorError(f"--data-dir {data_dir}: no such folder")
+    if data_dir is not None:
+        data_dir = Path(data_dir).expanduser()  # "~/mnist" typed in quotes
+        if not data_dir.is_dir():
+            raise TutorError(f"--data-dir {data_dir}: no such folder")
     quiet_openmp_spin()
     from tutor.training.bench import run_bench
 

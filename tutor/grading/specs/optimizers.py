@@ -22,9 +22,49 @@ STEPS = 25
 
 
 def _torch_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> list[np.ndarray]:
+    """The weights after every step, computed with float64 torch tensors by torch.optim's own rules.
+
+    The update rules are written out (as ``torch.optim``'s documentation states them for these
+    settings: no weight decay, no dampening, not centred, not AMSGrad) instead of calling
+    ``torch.optim``: a first optimizer step in a process imports PyTorch's compiler stack, which
+    would double the time of every ``check``. ``tests/test_exercise_optimizers.py`` asserts that
+    these trajectories equal ``torch.optim.SGD``/``RMSprop``/``Adam`` for random settings.
+    """
     import torch
 
-    w = torch.nn.Parameter(torch.tensor(w0))
+    w = torch.tensor(w0, dtype=torch.float64)  # (D,)
+    lr = float(hyper["lr"])
+    state: dict[str, torch.Tensor] = {}
+    out = []
+    for t, g_np in enumerate(grads, start=1):
+        g = torch.tensor(g_np, dtype=torch.float64)  # (D,)
+        if name == "sgd_momentum":
+            # torch.optim.SGD: the buffer starts as the first gradient, then buf = momentum * buf + g.
+            buf = g.clone() if t == 1 else hyper["momentum"] * state["buf"] + g
+            state["buf"] = buf
+            w = w - lr * buf
+        elif name == "rmsprop":
+            # torch.optim.RMSprop: square_avg = alpha * square_avg + (1 - alpha) * g^2; eps outside the root.
+            sq = (1 - hyper["alpha"]) * g * g + hyper["alpha"] * state.get("sq", torch.zeros_like(w))
+            state["sq"] = sq
+            w = w - lr * g / (sq.sqrt() + hyper["eps"])
+        else:
+            # torch.optim.Adam: both moments bias-corrected; eps added to sqrt(v_hat).
+            b1, b2 = hyper["beta1"], hyper["beta2"]
+            m = b1 * state.get("m", torch.zeros_like(w)) + (1 - b1) * g
+            v = b2 * state.get("v", torch.zeros_like(w)) + (1 - b2) * g * g
+            state["m"], state["v"] = m, v
+            denom = v.sqrt() / (1 - b2**t) ** 0.5 + hyper["eps"]
+            w = w - (lr / (1 - b1**t)) * m / denom
+        out.append(w.numpy().copy())
+    return out
+
+
+def torch_optim_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> list[np.ndarray]:
+    """The same trajectory through ``torch.optim`` itself (for the tests that pin the rules above)."""
+    import torch
+
+    w = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
     if name == "sgd_momentum":
         opt: torch.optim.Optimizer = torch.optim.SGD([w], lr=hyper["lr"], momentum=hyper["momentum"])
     elif name == "rmsprop":
@@ -33,7 +73,7 @@ def _torch_trajectory(name: str, w0: np.ndarray, grads: list, hyper: dict) -> li
         opt = torch.optim.Adam([w], lr=hyper["lr"], betas=(hyper["beta1"], hyper["beta2"]), eps=hyper["eps"])
     out = []
     for g in grads:
-        w.grad = torch.tensor(g)
+        w.grad = torch.tensor(g, dtype=torch.float64)
         opt.step()
         out.append(w.detach().numpy().copy())
     return out
