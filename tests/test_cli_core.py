@@ -313,3 +313,61 @@ def test_every_command_a_hint_suggests_runs_as_written():
         name, *args = shlex.split(line)[1:]
         command = group.commands[name]  # type: ignore[attr-defined]
         command.make_context(name, list(args))  # raises for a missing argument or an unknown option
+
+
+# -- hostile-tester regressions ---------------------------------------------------------------
+@pytest.mark.parametrize("name", ["progress.db", "progress.db-wal", "progress.db.pending", "link-to-db"])
+def test_export_never_writes_over_the_progress_database(runner, tutor_home, name):
+    with Store() as store:
+        store.mark_section_read("deep-networks", 1, 8)
+    target = tutor_home / name
+    if name == "link-to-db":
+        target = tutor_home.parent / "elsewhere.db"
+        target.symlink_to(tutor_home / "progress.db")
+    result = runner.invoke(app, ["progress", "--export", str(target), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "is the progress database" in result.output and result.output.count("\n") == 1
+    with Store() as store:
+        assert store.sections_read()["deep-networks"] == {1}
+    assert not list(tutor_home.glob("progress.db.corrupt-*"))
+
+
+def test_import_accepts_a_byte_order_mark_and_refuses_repeated_keys(runner, tmp_path):
+    with Store() as store:
+        store.record_attempt("backprop", "h1", 3, 5)
+        data = store.export()
+    text = json.dumps(data)
+    marked = tmp_path / "bom.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())  # as some editors save it
+    assert runner.invoke(app, ["progress", "--import", str(marked)]).exit_code == 0
+    twice = tmp_path / "twice.json"
+    twice.write_text(text[:-1] + ', "format": "dnn-tutor-progress"}')
+    result = runner.invoke(app, ["progress", "--import", str(twice)])
+    assert result.exit_code == 2 and "'format' appears twice" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_json_with_stdout_closed_is_no_internal_error(tutor_home):
+    import subprocess
+    import sys
+
+    script = "import sys; sys.argv = ['dnn-tutor', 'progress', '--json']; from tutor.cli import main; main()"
+    done = subprocess.run(f'"{sys.executable}" -c "{script}" >&-', shell=True, capture_output=True, text=True,
+                          env={**os.environ, "DNN_TUTOR_HOME": str(tutor_home)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_doctor_reports_an_unusable_cache_folder_and_keeps_checking(runner, monkeypatch):
+    from tutor import paths
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system", "/learner/cache")
+
+    monkeypatch.setattr(paths, "cache_dir", read_only)
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    cache = [c for c in data["checks"] if c["name"] == "cache folder"]
+    assert cache and not cache[0]["ok"] and "/learner/cache: the file system is read-only" in cache[0]["detail"]
+    assert data["database"]["integrity"] == "ok"  # the database was still checked

@@ -425,3 +425,50 @@ def test_output_that_bypasses_print_cannot_earn_done(tmp_path, tutor_home, runne
     table = runner.invoke(app, ["exercises", "--json"])
     rows = {row["id"]: row for row in __import__("json").loads(table.output)}
     assert rows["backprop"]["status"] != "done" and rows["backprop"]["passed"] < rows["backprop"]["total"]
+
+
+_SEND = '''
+import os, pickle, struct
+_fd = int(open("/proc/self/cmdline", "rb").read().split(b"\\0")[5])  # python -I -B worker.py jobs RESULT go
+
+def _send(*message):
+    data = pickle.dumps(message, protocol=4)
+    os.write(_fd, struct.pack(">I", len(data)) + data)
+'''
+
+
+@pytest.mark.slow
+def test_a_forged_done_frame_is_a_protocol_failure_not_a_silent_zero(tmp_path):
+    path = _learner(tmp_path, _SEND + "_send('done')\nos._exit(0)\n")
+    report = grade("backprop", path, seed=1)
+    assert report.fatal is not None and report.fatal.kind == "protocol", report.fatal
+    assert "done before every check had run" in report.fatal.message
+
+
+@pytest.mark.slow
+def test_a_forged_result_for_a_job_is_refused_when_the_real_one_comes(tmp_path):
+    # the forged result comes first; the worker's own result for the same job then reveals it
+    path = _learner(tmp_path, _SEND + "_send('job', 'dense_forward#0', {})\n")
+    report = grade("backprop", path, seed=1)
+    assert not report.ok
+    assert report.fatal is not None and report.fatal.kind == "protocol", report.fatal
+    assert report.status != "done"
+
+
+def test_a_fork_at_import_cannot_speak_for_the_worker(tmp_path):
+    """A copy made by fork() at import time runs back into the grader's code; its errors must not
+    become the run's verdict (it used to report `fatal: import` beside 15/15), and a correct file
+    still passes cleanly."""
+    outside = tmp_path / "outside.txt"
+    epilogue = (
+        "\nimport os\n"
+        "if os.fork() == 0:\n"
+        f"    open({str(outside)!r}, 'w').write('child')\n"
+        "    raise RuntimeError('the forked copy failed')\n"
+    )
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTION + epilogue)
+    report = grade("backprop", path, seed=2)
+    assert report.fatal is None, report.fatal
+    assert report.ok and report.passed == report.total
+    assert "the forked copy failed" not in report.output

@@ -229,3 +229,31 @@ def test_each_demo_draws_its_own_png(demo_id, overrides, tmp_path):
     path = module.save_plot(outcome, tmp_path / f"{demo_id}.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_overfitting_plot_takes_its_loss_range_from_the_data(monkeypatch, tmp_path):
+    """The PNG's log axis once started at a fixed 1e-3, squashing curves near 0.1-0.6 into the top third."""
+    from types import SimpleNamespace
+
+    from tutor.demos import overfitting
+    from tutor.render import figures
+    from tutor.training.protocol import EpochRecord, FitResult
+
+    def result(name, train, val):
+        history = [EpochRecord(model=name, epoch=i + 1, epochs=len(train), train_loss=t, train_acc=0.9, val_loss=v,
+                               val_acc=0.8, lr=0.01, seconds=0.1, samples_per_s=1.0) for i, (t, v) in enumerate(zip(train, val))]
+        return FitResult(name=name, model=None, task="classification", history=history, epochs_run=len(history),
+                         best_epoch=None, stopped_epoch=None, seconds=1.0, samples=1, samples_per_s=1.0, final={},
+                         optimizer="adam", title="", boundary=None)
+
+    results = [result(n, [0.6, 0.3, 0.2], [0.5, 0.4, float("nan")]) for n in overfitting.CURES]
+    cures = {n: {"gap_points": 5.0, "train_acc": 0.9, "val_acc": 0.85} for n in overfitting.CURES}
+    outcome = SimpleNamespace(metrics={"cures": cures, "best_epoch": 2, "closed_most": "l2"}, results=results,
+                              title="t", device_label="cpu", seconds=1.0)
+    limits = []
+    monkeypatch.setattr(figures, "write_figure", lambda fig, path: limits.extend(ax.get_ylim() for ax in fig.axes[:-1]))
+    overfitting.save_plot(outcome, tmp_path / "p.png")
+    assert len(limits) == len(overfitting.CURES)
+    for low, high in limits:
+        assert 0.1 <= low <= 0.2 and 0.6 <= high <= 1.0, (low, high)

@@ -31,3 +31,19 @@ def test_a_flag_for_another_demo_is_a_one_line_error(runner):
     result = runner.invoke(app, ["demo", "rnn", "--quick", "--backbone", "resnet18"])
     assert result.exit_code == 2
     assert "it is for transfer" in result.output
+
+
+def test_history_shows_journal_text_as_text_not_markup(tmp_path, monkeypatch):
+    """A journal row whose settings hold rich markup (an old or imported row) is shown as it is;
+    it used to break every later `demo --history` with a markup error."""
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+    from tutor.store import Store
+
+    with Store() as store:
+        store.record_demo_run("xor", {"optimizer": "[/red]", "lr": 0.5}, {"test_acc": 1.0}, "cpu", 1.0)
+        store.record_demo_run("xor", {"optimizer": "adam", "lr": 0.1}, {"test_acc": 0.9}, "cpu", 1.0)
+    result = CliRunner().invoke(app, ["demo", "--history"])
+    assert result.exit_code == 0, result.output
+    assert "[/red]" in result.output

@@ -109,6 +109,24 @@ def test_result_table_keeps_numbers_whole_at_60_columns():
         assert max(len(line) for line in out.splitlines()) <= width
 
 
+def test_result_table_keeps_row_names_whole_at_60_columns():
+    """The overfitting table at 60 columns once folded its names into 'dropo' / 'ut', 'early' / '-stop'."""
+    from rich.console import Console
+
+    from tutor.render.training import render_result_table
+
+    spec = {"title": "the gap", "caption": "",
+            "columns": [["cure", "text"], ["train acc", "pct"], ["val acc", "pct"], ["gap", "points"],
+                        ["train loss", "loss"], ["val loss", "loss"], ["epochs", "int"]],
+            "rows": [[name, 0.94, 0.822, 11.8, 0.1323, 0.579, 80] for name in ("none", "dropout", "early-stop", "batchnorm")]}
+    console = Console(width=60, record=True, file=open(os.devnull, "w"))
+    console.print(render_result_table(spec, 60))
+    lines = console.export_text().splitlines()
+    for name in ("dropout", "early-stop", "batchnorm"):
+        assert any(line.startswith(name + " ") and "+11.8 pts" in line for line in lines), (name, lines)
+    assert max(len(line.rstrip()) for line in lines) <= 60
+
+
 def test_history_is_one_line_per_run_within_80_columns(runner, monkeypatch):
     from tutor.store import Store
 
@@ -169,3 +187,28 @@ def test_sigterm_during_the_live_view_restores_the_cursor_and_journals_nothing(t
 
     with Store() as store:
         assert store.demo_runs() == []
+
+
+def test_pictures_are_ascii_when_the_output_cannot_take_unicode(monkeypatch):
+    """PYTHONIOENCODING=ascii once turned the boundary and the curves into walls of '?'."""
+    import numpy as np
+
+    from tutor import console
+    from tutor.render import rasters
+    from tutor.training.protocol import Boundary
+
+    grid = np.zeros((8, 16, 2))  # (rows, cols, classes)
+    grid[:, :8, 0], grid[:, 8:, 1] = 0.9, 0.9
+    grid[:, :8, 1], grid[:, 8:, 0] = 0.1, 0.1
+    board = Boundary(x=np.array([[-0.5, 0.0], [0.5, 0.0]]), y=np.array([0, 1]), extent=(-1, 1, -1, 1))
+    monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: False)
+    pictures = [rasters.render_boundary(grid, board, color=True).plain,
+                rasters.render_chart([("train", [1.0, 0.5, 0.2]), ("val", [1.1, 0.7, 0.4])], 20, 5, title="loss",
+                                     color=True, log=True).plain,
+                rasters.sparkline([1.0, 0.1, 0.01], 0.01, 1.0, 10)]
+    for picture in pictures:  # what an ASCII stream receives (axes and rules have stand-ins of their own)
+        assert "?" not in console.to_ascii(picture), picture
+    assert "." in pictures[0] and "+" in pictures[0] and "o" in pictures[0] and "x" in pictures[0]
+    assert "**" in pictures[1] and "oo" in pictures[1]
+    monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: True)
+    assert "▀" in rasters.render_boundary(grid, board, color=True).plain  # UTF-8 keeps the half blocks

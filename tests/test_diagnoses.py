@@ -237,3 +237,19 @@ def test_a_scalar_is_named_without_an_empty_index_and_huge_values_have_a_finite_
     with pytest.raises(Mismatch) as huge:
         compare("out", np.array([[1.0, 2.0]]), np.array([[1e300, 2.0]]), case="c")
     assert "relative error 1.00e+00" in huge.value.outcome.message and "nan" not in huge.value.outcome.message
+
+
+def test_the_sigmoid_derivative_on_the_lstm_tanh_gate_is_named(tmp_path):
+    source = plant("lstm", ("    dg = dc_total * i * (1.0 - g * g)", "    dg = dc_total * i * g * (1.0 - g)"))
+    verdict = grade_source("lstm", source, tmp_path).by_id()["lstm_step_backward.reference"]
+    assert not verdict.passed and verdict.code == "tanh-derivative", verdict.message
+    assert "g·(1 − g)" in verdict.message
+
+
+def test_an_np_where_sigmoid_is_told_that_both_branches_run(tmp_path):
+    source = (REPO / "tests" / "solutions" / "backprop.py").read_text()
+    start, end = source.index("def sigmoid_forward"), source.index("def sigmoid_backward")
+    where = "def sigmoid_forward(x):\n    out = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))\n    return out, out\n\n\n"
+    verdict = grade_source("backprop", source[:start] + where + source[end:], tmp_path).by_id()["sigmoid_forward.values"]
+    assert not verdict.passed and verdict.code == "overflow", verdict.message
+    assert "np.where computes both branches" in verdict.message

@@ -511,3 +511,64 @@ def test_ctrl_c_at_the_reset_question_exits_130(workdir, tutor_home):
     child.close()
     assert child.exitstatus == 130
     assert mine.read_text() == "# mine\n"
+
+
+def test_init_suggests_a_next_command_that_runs_as_written(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    here = runner.invoke(app, ["init"])
+    assert here.exit_code == 0 and "next: dnn-tutor check exercises/backprop.py" in here.output
+    spaced = runner.invoke(app, ["init", "my course"])
+    assert spaced.exit_code == 0 and "next: cd 'my course' && dnn-tutor check exercises/backprop.py" in spaced.output
+
+
+def test_check_of_a_folder_says_it_is_a_folder(runner, workdir):
+    result = runner.invoke(app, ["check", "exercises"])
+    assert result.exit_code == 2
+    assert "exercises is a folder: give the path of your exercise file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_stopped_run_gets_a_hint_about_why_it_stopped(runner, workdir):
+    from tutor.grading import diagnoses, hints
+
+    hints.record_check("backprop", ["timeout", "not-run"])
+    result = runner.invoke(app, ["hint", "backprop"])
+    assert result.exit_code == 0
+    assert "(timeout)" in result.output
+    assert diagnoses.hint("timeout").split(":")[0].split()[0] in result.output
+    hints.record_check("backprop", ["not-run"])  # no advice about "not-run": the general ladder
+    assert "hint 1/" in runner.invoke(app, ["hint", "backprop"]).output
+
+
+def test_capped_prints_never_say_zero_more_lines():
+    from rich.console import Console
+
+    from tutor.render.grading import _output
+
+    console = Console(width=60, record=True)
+    console.print(_output("x" * 5000, True))
+    console.print(_output("\n".join(str(i) for i in range(30)), False))
+    text = console.export_text()
+    assert "0 more lines" not in text
+    assert "(the rest is not shown, output capped)" in text and "(15 more lines)" in text
+
+
+@pytest.mark.parametrize("width", [60, 72])
+def test_the_report_at_narrow_widths_cuts_nothing_off(width):
+    from rich.console import Console
+
+    from tutor.grading import catalogue
+    from tutor.grading.model import CheckResult, Report
+    from tutor.render.grading import render_report
+
+    checks = (
+        CheckResult("a", "maxpool2d_backward", "vs finite differences of your forward", True, 3.4e-11, 1e-6, "ok"),
+        CheckResult("b", "conv2d_backward", "dx, dw, db vs PyTorch autograd", False, 0.71, 1e-7, "wrong", code="conv-stride-backward"),
+    )
+    report = Report("conv", "conv.py", "0", 2, checks, None, "", False, 0.0)
+    console = Console(width=width, record=True, force_terminal=False)
+    console.print(render_report(report, catalogue.find("conv")))
+    text = console.export_text()
+    for piece in ("maxpool2d_backward", "vs finite differences of your forward", "conv-stride-backward", "7.1e-01 / 1e-07", "dx, dw, db vs PyTorch autograd"):
+        assert piece in text, f"{piece!r} cut at {width} columns:\n{text}"
+    assert "…" not in text

@@ -258,3 +258,29 @@ def test_real_demo_journal_entries_round_trip(known, tmp_path):
         assert b.import_(exported, known)["demo_runs"] == 1
         run = b.demo_runs()[0]
         assert run.metrics == metrics and run.config == config
+
+
+def test_a_key_given_twice_is_refused_not_guessed():
+    from tutor import jsonutil
+
+    with pytest.raises(ValueError, match="'format' appears twice"):
+        jsonutil.loads_strict('{"format": "x", "format": "dnn-tutor-progress"}')
+    with pytest.raises(ValueError, match="'passed' appears twice"):
+        jsonutil.loads_strict('{"rows": [{"passed": 1, "passed": 2}]}')
+    assert jsonutil.loads_strict('{"a": {"k": 1}, "b": {"k": 2}}') == {"a": {"k": 1}, "b": {"k": 2}}
+
+
+@pytest.mark.parametrize("config, metrics", [
+    ({"[/red]": 1}, {"test_acc": 0.5}),
+    ({"optimizer": "[/bold]adam"}, {"test_acc": 0.5}),
+    ({"lr": 0.1}, {"[bold]": 0.5}),
+])
+def test_demo_settings_that_would_read_as_markup_are_refused(tmp_path, config, metrics):
+    """They broke every later `demo --history` (the journal shows the settings)."""
+    data = {"format": export_schema.EXPORT_FORMAT, "version": 2, "demo_runs": [
+        {"demo_id": "xor", "config": config, "metrics": metrics, "device": "cpu", "seconds": 1.0,
+         "at": "2026-01-01T00:00:00+00:00"}]}
+    with Store(tmp_path / "p.db") as store:
+        with pytest.raises(TutorError, match="nothing was imported"):
+            store.import_(data)
+        assert store.demo_runs() == []

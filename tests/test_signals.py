@@ -129,3 +129,22 @@ def test_sigterm_while_waiting_for_a_lock_ends_at_once(tmp_path):
     assert proc.returncode == 143, err
     assert took < 5, f"SIGTERM took {took:.1f} s to end the lock wait"
     assert b"Traceback" not in err
+
+
+def test_ctrl_c_while_the_program_starts_exits_130_without_a_traceback(tmp_path):
+    """Ctrl-C before any command runs (while the modules load) is no traceback either."""
+    probe = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'tutor.commands.quiz':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from tutor.cli import main\n"
+        "print('should not get here')\n"
+    )
+    env = {**os.environ, "DNN_TUTOR_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr and "interrupted" in done.stderr
+    assert "should not get here" not in done.stdout

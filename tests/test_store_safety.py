@@ -504,3 +504,127 @@ def test_ctrl_c_while_adding_pending_results_keeps_them(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.glob("progress.db.pending*")] == ["progress.db.pending"]
     with Store(path) as store:
         assert len(store.attempts("conv")) == 1
+
+
+# -- hostile-tester regressions ---------------------------------------------------------------
+def test_text_that_is_not_utf8_reads_as_damage_not_a_crash(tmp_path):
+    """A garbage page can leave bytes that are not UTF-8 where text was stored: commands warn and
+    show what can be read instead of failing with "Could not decode to UTF-8"."""
+    path = tmp_path / "progress.db"
+    _fill(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO sections_read VALUES (CAST(x'ff41' AS TEXT), 1, '2026-01-01T00:00:00+00:00')")
+    conn.commit()
+    conn.close()
+    warnings: list[str] = []
+    with Store(path, on_warning=warnings.append) as store:
+        store.sections_read()  # no exception
+        assert store.damaged and len(warnings) == 1 and "is damaged" in warnings[0]
+        assert store.attempts("backprop")[0].passed == 7  # the rest still reads
+    assert path.exists() and not _aside(tmp_path)
+
+
+def test_full_disk_is_called_a_full_disk_not_an_io_error(tmp_path, monkeypatch):
+    """SQLite says "disk I/O error" when it cannot create the WAL files on a full disk."""
+    path = tmp_path / "progress.db"
+    _fill(path)
+    store = Store(path)
+    full = os.statvfs_result((4096, 4096, 100, 0, 0, 100, 0, 0, 0, 255))
+    monkeypatch.setattr(store_file.os, "statvfs", lambda folder: full)
+    reason = store._why_not_writable(sqlite3.OperationalError("disk I/O error"))
+    store.close()
+    assert reason == "the disk is full"
+
+
+def test_a_result_that_cannot_be_kept_aside_names_the_pending_file(tmp_path, monkeypatch):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    store = Store(path)
+    store.read_only, store.read_only_reason = True, "the disk is full"
+
+    def no_space(fd, data):
+        raise OSError(28, "No space left on device")  # a failed write names no file
+
+    monkeypatch.setattr(store_file.os, "write", no_space)
+    with pytest.raises(StoreError) as caught:
+        store.record_attempt("conv", "h", 1, 2)
+    monkeypatch.undo()
+    store.close()
+    assert "progress.db.pending: no space left on the device" in caught.value.message
+    assert "NOT saved" in caught.value.message
+    _assert_intact(path)
+
+
+def test_really_full_disk_keeps_progress_and_says_so(small_disk, monkeypatch):
+    """Through the command line: the export names its file, the reason is a full disk."""
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    mount = small_disk
+    home = mount / "home"
+    home.mkdir()
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(home))
+    _fill(home / "progress.db")
+    with open(mount / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+    runner = CliRunner()
+    export = runner.invoke(app, ["progress", "--export", str(mount / "out.json")])
+    assert export.exit_code == 1 and "Traceback" not in export.output
+    assert f"cannot use {mount / 'out.json'}: no space left on the device" in export.output
+    assert "opened read-only (the disk is full)" in export.output
+    assert not list(mount.glob(".out.json*"))  # no temporary file left behind
+    (mount / "filler").unlink()
+    _assert_intact(home / "progress.db")
+
+
+def test_health_notices_a_file_sqlite_quietly_opened_read_only(tmp_path):
+    """An immutable file (or one on a read-only mount) opens without complaint; doctor must
+    still say that nothing new can be saved, and the probe writes nothing."""
+    path = tmp_path / "progress.db"
+    _fill(path)
+    with Store(path) as store:
+        assert store.health().read_only is False
+        store._conn.close()
+        store._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        health = store.health()
+        assert health.read_only is True and health.integrity == "ok"
+    _assert_intact(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_something_odd_at_the_pending_file_name_never_blocks_or_moves(tmp_path, kind):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    pending = tmp_path / "progress.db.pending"
+    if kind == "fifo":
+        os.mkfifo(pending)  # opening it to read would wait for a writer forever
+    else:
+        pending.mkdir()
+    warnings: list[str] = []
+    with Store(path, on_warning=warnings.append) as store:
+        assert store.health().pending == 0
+        store.read_only, store.read_only_reason = True, "a test"
+        with pytest.raises(StoreError, match="NOT saved"):  # and a write kept aside does not block either
+            store.record_attempt("conv", "h", 1, 2)
+    assert any("is not a regular file" in w for w in warnings)
+    assert [p.name for p in tmp_path.glob("progress.db.pending*")] == ["progress.db.pending"]
+    _assert_intact(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_database_name_that_is_no_regular_file_is_one_error_not_a_hang(tmp_path, kind):
+    path = tmp_path / "progress.db"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/null")
+    with pytest.raises(StoreError, match="is not a regular file") as caught:
+        Store(path)
+    assert caught.value.exit_code == 1
+    assert path.exists() or path.is_symlink()  # left where the learner put it

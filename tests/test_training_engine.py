@@ -518,3 +518,63 @@ def test_fit_auto_precision_follows_the_hardware(monkeypatch):
     fast = engine.fit(nn.Linear(2, 1), (xtr, ytr), (xte, yte), task="binary", epochs=2, precision="auto")
     assert fast.precision == "bf16"
     assert abs(fast.final["val_acc"] - plain.final["val_acc"]) <= 0.05  # same learning, within bf16 noise
+
+
+def test_a_last_batch_of_one_is_folded_into_the_batch_before():
+    """101 examples in batches of 50 once left a batch of 1, and batch norm crashed on it mid-run."""
+    x, y = make_2d("moons", 101, 0.1, 0)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    seen = []
+    model[0].register_forward_hook(lambda mod, inp, out: seen.append(len(inp[0])) if mod.training else None)
+    result = engine.fit(model, (x, y), epochs=1, batch_size=50, lr=0.01)
+    assert seen == [50, 51]
+    assert abs(result.history[0].train_loss - result.final["train_loss"]) < 1e-12
+    assert np.isfinite(result.final["train_loss"])
+
+
+def test_batch_norm_with_batches_of_one_is_one_clear_error():
+    from tutor.errors import TutorError
+
+    x, y = make_2d("moons", 20, 0.1, 0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    with pytest.raises(TutorError, match="batch norm, which needs at least 2"):
+        engine.fit(model, (x, y), epochs=1, batch_size=1)
+    plain = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))  # no batch norm: batches of 1 are fine
+    assert engine.fit(plain, (x[:4], y[:4]), epochs=1, batch_size=1).epochs_run == 1
+
+
+def test_a_loss_that_stops_being_a_number_is_explained():
+    """A diverged run showed only '—' in every loss column; now one note says what happened and what to try."""
+    from dataclasses import dataclass
+    from types import SimpleNamespace
+
+    from tutor.device import pick_device
+    from tutor.training.session import DemoReporter, run_demo
+
+    class Blows(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 1)
+
+        def forward(self, x):  # (N, 2) -> (N,)
+            return self.lin(x).squeeze(1) * float("inf")
+
+    @dataclass
+    class Config:
+        seed: int = 0
+
+    def run(cfg, session):
+        x, y = make_2d("moons", 40, 0.1, 0)
+        session.fit(Blows(), (x, y), task="binary", epochs=2, batch_size=20)
+        return {}
+
+    notes = []
+
+    class Notes(DemoReporter):
+        def note(self, text):
+            notes.append(text)
+
+    outcome = run_demo("t", "t", SimpleNamespace(run=run), Config(), pick_device("cpu"), Notes())
+    assert len(notes) == 1 and "at epoch 1" in notes[0] and "smaller learning rate" in notes[0], notes
+    assert outcome.notes == notes

@@ -83,7 +83,7 @@ class TutorGroup(TyperGroup):
             code = interrupt_exit_code(exc)
             how = "interrupted" if code == 130 else f"stopped by {getattr(exc, 'name', 'a signal')}"
             try:
-                console.err(f"\n{how}: what was saved is kept.", markup=False)
+                console.err(f"\n{how}: anything already saved is kept.", markup=False)
             except (OSError, ValueError):
                 pass
             raise typer.Exit(code) from None

@@ -13,13 +13,20 @@ import signal
 import sys
 from types import FrameType
 
-from tutor.app import app
-from tutor.commands import core  # noqa: F401  (home, lessons, lesson, progress, doctor)
-from tutor.commands import exercises  # noqa: F401  (exercises, check, hint, init, reset)
-from tutor.commands import demos  # noqa: F401  (demos, demo, playground, data, bench)
-from tutor.commands import quiz  # noqa: F401  (quiz)
-from tutor.commands import grade  # noqa: F401  (grade, grade merge, grade report)
-from tutor.errors import Interrupted
+try:
+    from tutor.app import app
+    from tutor.commands import core  # noqa: F401  (home, lessons, lesson, progress, doctor)
+    from tutor.commands import exercises  # noqa: F401  (exercises, check, hint, init, reset)
+    from tutor.commands import demos  # noqa: F401  (demos, demo, playground, data, bench)
+    from tutor.commands import quiz  # noqa: F401  (quiz)
+    from tutor.commands import grade  # noqa: F401  (grade, grade merge, grade report)
+    from tutor.errors import Interrupted
+except KeyboardInterrupt:  # Ctrl-C while the program is still starting: nothing has run yet
+    try:
+        sys.stderr.write("\ninterrupted\n")
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise SystemExit(130) from None
 
 __all__ = ["app", "main"]
 

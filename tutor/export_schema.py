@@ -156,12 +156,22 @@ def _settings(value: Any, ids: KnownIds) -> dict:
     if len(text) > MAX_RUN_BYTES:
         raise _Bad(f"object of {len(text)} bytes (at most {MAX_RUN_BYTES})")
     for key, item in value.items():
-        if not isinstance(key, str) or not key or len(key) > 200 or not key.isprintable():
+        if not isinstance(key, str) or not key or len(key) > 200 or not key.isprintable() or "[" in key:
             raise _Bad(f"{_show(key)} is not a valid name")
         if key.endswith(("acc", "loss")) and not (
             item is None or (isinstance(item, (int, float)) and not isinstance(item, bool))
         ):
             raise _Bad(f"{key}: {_show(item)} is not a number")
+    return value
+
+
+def _demo_config(value: Any, ids: KnownIds) -> dict:
+    """A demo's settings: as :func:`_settings`, and no text with brackets (the demo journal shows
+    the settings, and a bracket there would be read as terminal markup)."""
+    value = _settings(value, ids)
+    for key, item in value.items():
+        if isinstance(item, str) and "[" in item:
+            raise _Bad(f"{key}: {_show(item)} is not a valid setting")
     return value
 
 
@@ -243,7 +253,7 @@ SECTIONS: tuple[Section, ...] = (
     }, "question_id"),
     Section("demo_runs", {
         "demo_id": _id("demo", lambda k: k.demos),
-        "config": _settings,
+        "config": _demo_config,
         "metrics": _settings,
         "device": _text(80, _DEVICE),
         "seconds": _number(0.0, MAX_SECONDS),

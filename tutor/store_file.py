@@ -15,9 +15,11 @@ Never prints: warnings go to ``warnings`` and the ``on_warning`` callback.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
+import stat
 import time
 import uuid
 from contextlib import contextmanager
@@ -93,6 +95,9 @@ class StoreFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder, not a progress database; move it away or set DNN_TUTOR_HOME")
+        if self.path.exists() and not self.path.is_file():  # opening a FIFO would wait forever
+            raise StoreError(f"{self.path} is not a regular file (a pipe, device or socket), so it cannot hold "
+                             "your progress; move it away or set DNN_TUTOR_HOME")
         if read_only:
             self._conn = self._open_read_only("opened for reading only", quiet=True)
         else:
@@ -376,7 +381,17 @@ class StoreFile:
     def _pending_path(self) -> Path:
         return self.path.with_name(self.path.name + ".pending")
 
+    def _pending_is_usable(self) -> bool:
+        """False when something other than a regular file (a FIFO, a folder, a link) sits at the
+        pending file's name: it is never opened for reading (a FIFO would block) nor moved."""
+        try:
+            return stat.S_ISREG(os.lstat(self._pending_path()).st_mode)
+        except OSError:
+            return False
+
     def _pending_count(self) -> int:
+        if not self._pending_is_usable():
+            return 0
         try:
             with open(self._pending_path(), "rb") as handle:
                 return sum(1 for line in handle if line.strip())
@@ -388,8 +403,10 @@ class StoreFile:
         journal = self._pending_path()
         try:
             line = (dumps(entry) + "\n").encode("utf-8")
-            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0), 0o600)
             try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device put there
+                    raise OSError(errno.EINVAL, "not a regular file", str(journal))
                 os.write(fd, line)
                 os.fsync(fd)
             finally:
@@ -405,7 +422,11 @@ class StoreFile:
     def _replay_pending(self) -> None:
         """Add results that could not be written earlier (see :meth:`_unsaved`)."""
         journal = self._pending_path()
-        if not journal.exists():
+        if not journal.exists() and not journal.is_symlink():
+            return
+        if not self._pending_is_usable():
+            self._warn(f"{journal} is not a regular file, so results that cannot be saved cannot be kept there; "
+                       "move it away")
             return
         claimed = journal.with_name(f"{journal.name}.{uuid.uuid4().hex}")
         try:

@@ -53,9 +53,28 @@ def check(store: "Store", full: bool = True) -> Health:
         size_bytes=store.path.stat().st_size if store.path.exists() else 0,
         counts=counts,
         problems=tuple(dict.fromkeys(problems)),
-        read_only=store.read_only,
+        read_only=store.read_only or not _can_write(store, version),
         pending=store._pending_count(),
     )
+
+def _can_write(store: "Store", version: int) -> bool:
+    """Whether a write would succeed: SQLite quietly opens a file it may not write (an immutable
+    file, a read-only mount) for reading only, and says so only at the first write. Nothing is
+    written: the probe is rolled back."""
+    if version < 0:
+        return True  # damage, not permissions: reported as problems
+    try:
+        store._conn.execute("BEGIN")
+        try:
+            store._conn.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            store._rollback(store._conn)
+    except sqlite3.Error as exc:
+        from tutor.store_file import _kind
+
+        return _kind(exc) != "readonly"
+    return True
+
 
 def rebuild(store: "Store") -> RepairResult:
     """Rebuild the file from every row that can still be read; the damaged file is kept beside it.

@@ -90,6 +90,11 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
     from tutor.errors import os_error_message
     from tutor.grading import catalogue, engine, workspace
 
+    try:
+        if file.is_dir():  # before the name is read as an exercise id: `check exercises` is a folder, not a guess
+            raise TutorError(f"{visible(file)} is a folder: give the path of your exercise file, e.g. {visible(file / 'backprop.py')}")
+    except OSError as exc:
+        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
     info = catalogue.for_file(file, exercise)
     engine.check_timeout(timeout)
     engine.check_seed(seed)

@@ -20,6 +20,7 @@ Read the table at the end: the train-validation gap of each, in accuracy points 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from tutor.training.data import make_2d
@@ -142,7 +143,9 @@ def save_plot(outcome, path):
     results = {r.name: r for r in outcome.results}
     fig, axes = plt.subplots(1, len(CURES) + 1, figsize=(20, 3.9), dpi=100,
                              gridspec_kw={"width_ratios": [1] * len(CURES) + [1.2]})
-    top = max(max(v for v in r.curve("val_loss") if v is not None) for r in results.values())
+    losses = [v for r in results.values() for key in ("train_loss", "val_loss") for v in r.curve(key)
+              if v is not None and math.isfinite(v) and v > 0]
+    low, top = min(losses, default=1e-3), max(losses, default=1.0)  # one log range for every panel, from the data
     for ax, name in zip(axes, CURES):
         r = results[name]
         epochs = [h.epoch for h in r.history]
@@ -152,7 +155,7 @@ def save_plot(outcome, path):
         if name == "early-stop" and m.get("best_epoch"):
             ax.axvline(m["best_epoch"], color="gray", ls=":", label=f"best epoch {m['best_epoch']}")
         ax.set(title=f"{name}: gap {row['gap_points']:+.1f} points\ntrain {100 * row['train_acc']:.0f}% / val "
-                     f"{100 * row['val_acc']:.1f}% (eval mode)", xlabel="epoch", yscale="log", ylim=(1e-3, top * 1.5))
+                     f"{100 * row['val_acc']:.1f}% (eval mode)", xlabel="epoch", yscale="log", ylim=(low / 1.5, top * 1.5))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower left")
     axes[0].set_ylabel("loss")

@@ -413,6 +413,8 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
             code = overflow if ufunc in ("exp", "power", "exp2", "expm1") else D.OVERFLOW
             why = ("exp of a large positive number is inf in float64; only exponentiate numbers ≤ 0"
                    if code == D.OVERFLOW else "exp of a large logit is inf in float64; subtract each row's maximum logit before exponentiating")
+            if "where(" in message:  # the failing line, quoted in the message, uses np.where
+                why += " (np.where computes both branches for every element, so the branch it throws away overflows too: exponentiate −|x|)"
             return _refined(outcome, message.replace(m.group(0), f"hit an overflow in {ufunc} on this case's large inputs (a finite value was expected) — {why}"), code)
         if kind == "divide by zero" and ufunc in ("log", "log2", "log10"):
             text = "took log(0): a probability underflowed to exactly 0 before the log — compute log-probabilities as shifted − log(Σ exp(shifted)) instead of log(softmax)"

@@ -74,6 +74,20 @@ def record_check(exercise_id: str, codes: list[str], store: "Store | None" = Non
     _using(store, work)
 
 
+def advice(info: ExerciseInfo, code: str) -> str | None:
+    """The hint about one diagnosis: the exercise's own (info.toml), else the registry's general one.
+
+    None for codes that say nothing about the learner's mistake ("not-run": another failure came first).
+    """
+    if code in info.tailored:
+        return info.tailored[code]
+    from tutor.grading import diagnoses
+
+    if code == diagnoses.Diagnosis.NOT_RUN.value or not diagnoses.is_known(code):
+        return None
+    return diagnoses.hint(code)
+
+
 def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
     """The next hint for ``info`` (and move the ladder on)."""
 
@@ -82,12 +96,12 @@ def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
         position = _position(entry)
         steps = len(info.hints)
         shown = _codes(entry, "tailored_shown")
-        known = [code for code in _codes(entry, "codes") if code in info.tailored]
-        for code in known[:1]:  # the first diagnosis is the one to fix first
+        known = [(code, text) for code in _codes(entry, "codes") if (text := advice(info, code))]
+        for code, text in known[:1]:  # the first diagnosis is the one to fix first
             if code not in shown:
                 entry["tailored_shown"] = shown + [code]
                 s.set_hint_state(info.id, entry)
-                return Hint(info.id, info.tailored[code], "tailored", min(position + 1, steps), steps, code=code)
+                return Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code)
         index = min(position, steps - 1)
         entry["position"] = min(position + 1, steps)
         s.set_hint_state(info.id, entry)

@@ -113,6 +113,7 @@ class Child:
             "data": DATA_LIMIT,
             "nproc_extra": EXTRA_PROCESSES,
         }
+        self._job_names = [str(job.get("name")) for job in jobs]
         plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs}
         jobs_path = workdir / "jobs.pkl"
         jobs_path.write_bytes(pickle.dumps(plan, protocol=4))
@@ -322,7 +323,11 @@ class Child:
             elif tag == "begin" and len(message) > 1:
                 result.started_job = str(message[1])
             elif tag == "job" and len(message) > 2 and isinstance(message[2], dict):
-                result.jobs[str(message[1])] = message[2]
+                name = str(message[1])
+                if name in result.jobs or name not in self._job_names:  # the worker sends each job once
+                    protocol_error = protocol_error or f"a second or unknown result for {name[:60]!r}"
+                    continue
+                result.jobs[name] = message[2]
                 result.started_job = None
             elif tag == "done":
                 done = True
@@ -338,6 +343,9 @@ class Child:
             result.fatal = failures.output_flood()
         if result.fatal is None and protocol_error:
             result.fatal = failures.protocol(protocol_error)
+        if result.fatal is None and done and any(name not in result.jobs for name in self._job_names):
+            # only the worker sends "done", after every job: one that comes early was written by the learner's code
+            result.fatal = failures.protocol("a message said the run was done before every check had run")
         if result.fatal is None and not done:
             running = result.started_job.split("#")[0] if result.started_job else None
             result.fatal = failures.stopped(

@@ -27,6 +27,8 @@ AFTER_CHILD_MODULES = (
     "tutor.grading.model",
     "tutor.grading.failures",
     "tutor.grading.compare",
+    "tutor.grading.diagnoses",
+    "tutor.progress",  # Report.status: the one exercise-status rule
 )
 
 DEFAULT_TIMEOUT = engine.DEFAULT_TIMEOUT

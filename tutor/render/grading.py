@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -88,6 +88,40 @@ def _error_cell(check: CheckResult) -> str:
     return text
 
 
+NARROW = 80  # below this width the checks are listed two lines each instead of in a table
+
+
+class _ByWidth:
+    """The table where it fits, the list where the terminal is narrow (nothing cut off at 60 columns)."""
+
+    def __init__(self, wide: RenderableType, narrow: RenderableType):
+        self.wide = wide
+        self.narrow = narrow
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.wide if options.max_width >= NARROW else self.narrow
+
+
+def _check_list(report: Report) -> Text:
+    text = Text()
+    for check in report.checks:
+        text.append("✓ " if check.passed else "✗ ", style="green" if check.passed else "red")
+        text.append(visible(check.function), style="cyan")
+        text.append(f" · {visible(check.title)}\n")
+        text.append("    ")
+        if check.passed:
+            text.append("ok", style="green")
+        elif check.not_started:
+            text.append("not started", style="dim")
+        else:
+            text.append(visible(check.code or "failed"), style="red")
+        cell = _error_cell(check)
+        if cell:
+            text.append(f"   error {cell}", style="dim")
+        text.append("\n")
+    return text
+
+
 def _checks(report: Report) -> list[RenderableType]:
     table = Table(box=box.SIMPLE, show_header=True, expand=False, pad_edge=False)
     table.add_column("", width=1)
@@ -104,7 +138,7 @@ def _checks(report: Report) -> list[RenderableType]:
         else:
             result = _t(check.code or "failed", "red")
         table.add_row(mark, _t(check.function), _t(check.title), _error_cell(check), result)
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [_ByWidth(table, _check_list(report))]
     failures = [c for c in report.checks if not c.passed]
     idle: list[str] = []
     for check in failures:
@@ -180,7 +214,10 @@ def _output(output: str, truncated: bool) -> RenderableType:
     more = len(lines) - len(shown)
     note = ""
     if more > 0 or truncated or len(text) < len("\n".join(shown)):
-        note = f"\n… ({max(more, 0)} more lines{', output capped' if truncated else ''})"
+        said = [f"{more} more lines"] if more > 0 else ["the rest is not shown"]
+        if truncated:
+            said.append("output capped")
+        note = f"\n… ({', '.join(said)})"
     return Panel(_t(text + note, multiline=True), title="your prints", title_align="left", border_style="dim", box=box.ROUNDED)
 
 
@@ -246,8 +283,17 @@ def render_init(copied: Iterable[Any], directory: Path) -> RenderableType:
         text.append("\n")
     new = sum(1 for c in copied if c.action == "copied")
     text.append(f"{new} starter(s) copied into {visible(directory)}; existing files were not overwritten.\n")
-    text.append(f"next: cd {visible(directory.parent)} && dnn-tutor check exercises/backprop.py", style="dim")
+    where = directory.parent
+    step = "" if str(where) in ("", ".") else f"cd {_shell_word(where)} && "
+    text.append(f"next: {step}dnn-tutor check exercises/backprop.py", style="dim")
     return text
+
+
+def _shell_word(path: Path) -> str:
+    """A path as one word the learner can paste into a shell (quoted when it needs to be)."""
+    import shlex
+
+    return visible(shlex.quote(str(path)))
 
 
 def render_reset(file: Path, backup: Path | None) -> RenderableType:

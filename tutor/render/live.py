@@ -124,7 +124,9 @@ class LiveReporter(DemoReporter):
     # -- layout ----------------------------------------------------------------
     @property
     def color(self) -> bool:
-        return not self.console.no_color and self.console.color_system is not None
+        from tutor.render.rasters import plain_text
+
+        return not self.console.no_color and self.console.color_system is not None and not plain_text()
 
     def _size(self) -> tuple[int, int]:
         return max(40, self.console.width or 80), max(16, self.console.height or 24)

@@ -20,6 +20,10 @@ REGION_GLYPHS = ["·", "▒", "+", "="]
 POINT_GLYPHS = ["o", "x", "*", "#"]
 SHADES = " ░▒▓█"  # least to most ink: the scale is drawn next to every heat map, so it reads the same on any background
 SPARKS = "▁▂▃▄▅▆▇█"
+# Output that cannot take Unicode (PYTHONIOENCODING=ascii, a Latin-1 terminal): the same pictures in ASCII.
+ASCII_REGIONS = [".", "+", ":", "="]
+ASCII_MARKS = ["*", "o", "+", "x", "#", "%"]  # one mark per curve instead of braille dots
+ASCII_SPARKS = "_.-:=+*#"
 _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] inside a cell
 
 
@@ -31,21 +35,30 @@ def use_color() -> bool:
     return not out.no_color and out.color_system is not None
 
 
+def plain_text() -> bool:
+    """Whether the output cannot take Unicode glyphs (half blocks, braille): then ASCII pictures are drawn."""
+    from tutor import console
+
+    return not console.encodes_unicode()
+
+
 def _rgb(c) -> str:
     return f"rgb({c[0]},{c[1]},{c[2]})"
 
 
 def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, title: str = "",
-                    max_points: int | None = None) -> Text:
+                    max_points: int | None = None, ascii: bool | None = None) -> Text:
     """A heat map of class probabilities ``grid`` (rows, cols, C) with ``boundary``'s points on it.
 
     In colour each character is ``▀`` with the top pixel as foreground and the bottom pixel as
     background (so ``rows`` should be twice the lines wanted); a data point is one pixel in its
     class's dark colour. Without colour each character is one cell: ``·`` / ``▒`` for the regions,
     ``o`` / ``x`` for (at most ``max_points``, default a quarter of the cells) points, blank where
-    the net is unsure.
+    the net is unsure. ``ascii`` (default: when the output cannot take Unicode): the uncoloured
+    form with ASCII glyphs only (``.`` / ``+`` regions).
     """
-    color = use_color() if color is None else color
+    ascii = plain_text() if ascii is None else ascii
+    color = (use_color() if color is None else color) and not ascii
     rows, cols, n_classes = grid.shape
     winner = grid.argmax(axis=-1)  # (rows, cols)
     confidence = grid.max(axis=-1)  # (rows, cols) in [1/C, 1]
@@ -89,19 +102,21 @@ def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, ti
             elif confidence[line, col] < 0.5 + 0.1 / n_classes:
                 text.append(" ")
             else:
-                text.append(REGION_GLYPHS[int(winner[line, col]) % 4])
+                text.append((ASCII_REGIONS if ascii else REGION_GLYPHS)[int(winner[line, col]) % 4])
         if line < rows - 1:
             text.append("\n")
     return text
 
 
 def render_chart(series: list[tuple[str, list[float]]], width: int = 40, height: int = 8, *,
-                 title: str = "", color: bool | None = None, log: bool = False) -> Text:
+                 title: str = "", color: bool | None = None, log: bool = False, ascii: bool | None = None) -> Text:
     """A braille line chart of one or more series (``[(label, values), ...]``, values may hold None).
 
     Each character holds 2x4 dots, so the plot has ``2*width`` x ``4*height`` dots. Without colour
-    the second and later series are dashed so they can be told apart.
+    the second and later series are dashed so they can be told apart. ``ascii`` (default: when the
+    output cannot take Unicode): one mark per character cell, a different mark per series.
     """
+    ascii = plain_text() if ascii is None else ascii
     color = use_color() if color is None else color
     clean = [(label, [v for v in values if v is not None and math.isfinite(v)]) for label, values in series]
     clean = [(label, values) for label, values in clean if values]
@@ -110,7 +125,7 @@ def render_chart(series: list[tuple[str, list[float]]], width: int = 40, height:
         text.append(title, style="bold")
         for i, (label, _) in enumerate(clean):
             style = SERIES_STYLES[i % len(SERIES_STYLES)] if color else ""
-            marker = "──" if (color or i == 0) else "╌╌"
+            marker = ASCII_MARKS[i % len(ASCII_MARKS)] * 2 if ascii else "──" if (color or i == 0) else "╌╌"
             text.append(f"  {marker} {label}", style=style)
         text.append("\n")
     if not clean:
@@ -132,7 +147,7 @@ def render_chart(series: list[tuple[str, list[float]]], width: int = 40, height:
             px = int(round(i / max(n_max - 1, 1) * (dots_w - 1)))
             py = int(round((hi - transform(values[i])) / (hi - lo) * (dots_h - 1)))
             pixels.append((px, py))
-        dashed = index > 0 and not color
+        dashed = index > 0 and not color and not ascii
         count = 0
         for (ax, ay), (bx, by) in zip(pixels, pixels[1:] or pixels):
             steps = max(abs(bx - ax), abs(by - ay), 1)
@@ -151,7 +166,10 @@ def render_chart(series: list[tuple[str, list[float]]], width: int = 40, height:
         label = top_label if r == 0 else bottom_label if r == height - 1 else ""
         text.append(f"{label:>{pad}} ┤" if label else " " * pad + " │", style="dim")
         for c in range(width):
-            ch = chr(0x2800 + cells[r][c]) if cells[r][c] else " "
+            if ascii:
+                ch = ASCII_MARKS[owner[r][c] % len(ASCII_MARKS)] if cells[r][c] else " "
+            else:
+                ch = chr(0x2800 + cells[r][c]) if cells[r][c] else " "
             style = SERIES_STYLES[owner[r][c] % len(SERIES_STYLES)] if color and owner[r][c] >= 0 else ""
             text.append(ch, style=style)
         text.append("\n")
@@ -216,11 +234,12 @@ def render_heatmaps(group: dict, width: int = 80) -> Text:
     return text
 
 
-def sparkline(values, lo: float, hi: float, width: int = 40) -> str:
+def sparkline(values, lo: float, hi: float, width: int = 40, ascii: bool | None = None) -> str:
     """The values as block glyphs on a log scale from ``lo`` to ``hi`` (first value on the left), at most ``width``."""
     v = np.log10(np.maximum(np.asarray(values, dtype=np.float64), 1e-30))  # (T,)
     if len(v) > width:  # average neighbouring steps
         v = np.array([chunk.mean() for chunk in np.array_split(v, width)])
     lo_log, hi_log = np.log10(max(lo, 1e-30)), np.log10(max(hi, 1e-30))
     scaled = np.zeros_like(v) if hi_log - lo_log < 1e-12 else np.clip((v - lo_log) / (hi_log - lo_log), 0.0, 1.0)
-    return "".join(SPARKS[int(round(s * (len(SPARKS) - 1)))] for s in scaled)
+    glyphs = ASCII_SPARKS if (plain_text() if ascii is None else ascii) else SPARKS
+    return "".join(glyphs[int(round(s * (len(glyphs) - 1)))] for s in scaled)

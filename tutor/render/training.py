@@ -144,7 +144,7 @@ def _numeric_table(columns: list[tuple[str, str]], rows: list[list[str]], width:
         else:
             table.add_column(title, justify="right", no_wrap=True, min_width=longest)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # journal text is data, never markup
     return table
 
 
@@ -312,7 +312,7 @@ def render_history(runs) -> RenderableType:
                          justify="right" if i == 3 else "left", min_width=max(len(r[i]) for r in rows))
     table.add_column("settings", no_wrap=True, overflow="ellipsis", max_width=40)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # journal text is data, never markup
     return table
 
 

@@ -63,8 +63,12 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
             t.model.to(memory_format=torch.channels_last)
     n = len(x_tr)
     bs = n if not batch_size or batch_size >= n else int(batch_size)
-    n_batches = math.ceil(n / bs)
-    weights = torch.tensor([min(bs, n - b * bs) for b in range(n_batches)], dtype=torch.float32, device=dev)
+    sizes = [min(bs, n - b * bs) for b in range(math.ceil(n / bs))]  # the batch sizes of every epoch
+    if len(sizes) > 1 and sizes[-1] == 1:  # batch norm cannot train on one example: fold it into the batch before
+        sizes[-2:] = [sizes[-2] + 1]
+    _check_batch_norm(trainees, min(sizes))
+    n_batches = len(sizes)
+    weights = torch.tensor(sizes, dtype=torch.float32, device=dev)
     gen = torch.Generator().manual_seed(seed)
     xs, ys = torch.empty_like(x_tr), torch.empty_like(y_tr)  # each epoch's shuffled copy, reused
     hooks = as_callbacks(callbacks)
@@ -90,7 +94,7 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
             perm = torch.randperm(n, generator=gen).to(dev)  # (N,) one shuffle for every model
             torch.index_select(x_tr, 0, perm, out=xs)  # (N, ...) into the same buffers every epoch
             torch.index_select(y_tr, 0, perm, out=ys)  # (N,)
-            batches = list(zip(xs.split(bs), ys.split(bs)))  # contiguous views, no copies
+            batches = list(zip(xs.split(sizes), ys.split(sizes)))  # contiguous views, no copies
             epoch_start = time.perf_counter()
             for s in (s for s in states if s.active):
                 start = time.perf_counter()
@@ -298,6 +302,20 @@ def _check_arguments(trainees, train, val, task, epochs, batch_size) -> None:
             raise TutorError(f"{name}: {len(pair[0])} inputs but {len(pair[1])} labels")
     if len(train[0]) == 0:
         raise TutorError("train has no samples")
+
+
+def _check_batch_norm(trainees, smallest_batch: int) -> None:
+    """Batch norm in train mode needs two or more examples per batch (one example has no spread)."""
+    import torch
+
+    from tutor.errors import TutorError
+
+    if smallest_batch >= 2:
+        return
+    for t in trainees:  # (a 2-D or 3-D batch norm still has the pixels of one image to average over)
+        if any(isinstance(m, torch.nn.BatchNorm1d) for m in t.model.modules()):
+            raise TutorError(f"batches of 1 example: the {t.name} net uses batch norm, which needs at least 2 "
+                             "examples per batch; use a batch size (and a training set) of 2 or more")
 
 
 def _as_trainee(model, index: int) -> Trainee:

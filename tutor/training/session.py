@@ -407,6 +407,19 @@ def _model_finals(results) -> dict:
     return models
 
 
+def divergence_note(results) -> str | None:
+    """One line for the learner when a training loss stopped being a number (shown as "—" in the tables)."""
+    for r in results:
+        for record in r.history:
+            loss = record.train_loss
+            if loss is None or not math.isfinite(loss):
+                who = f"{r.name}: " if len(results) > 1 else ""
+                return (f"{who}the training loss became {'NaN' if loss is None or loss != loss else 'infinite'} "
+                        f"at epoch {record.epoch} (shown as —): the steps were too large for this net; "
+                        "try a smaller learning rate")
+    return None
+
+
 def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReporter | None = None,
              quick: bool = False, precision: str | None = None) -> DemoOutcome:
     """Seed, run ``module.run(cfg, session)`` and gather the outcome (no plot, no journal)."""
@@ -426,6 +439,9 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
         "precision": precision,
     })
     headline = module.run(cfg, session) or {}
+    diverged = divergence_note(session.results)
+    if diverged:
+        session.note(diverged)
     seconds = time.perf_counter() - start
     config.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in session.resolved.items()})
     if precision is not None:
