@@ -141,6 +141,21 @@ def test_early_stopping_restores_best_weights():
     assert again["loss"] == pytest.approx(result.history[0].val_loss, rel=1e-5)
 
 
+def test_early_stopping_on_an_accuracy_maximises_it():
+    """monitor="val_acc" keeps the epoch with the HIGHEST validation accuracy (a loss is minimised)."""
+    x, y = make_2d("spiral", 240, 0.3, 1)
+    xtr, ytr, xte, yte = train_test_split(x, y, 0.3, 1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 1))
+    stop = engine.EarlyStopping(patience=100, monitor="val_acc")  # never stops: only tracks the best
+    result = engine.fit(model, (xtr, ytr), (xte, yte), task="binary", epochs=12, batch_size=16, lr=0.05,
+                        early_stopping=stop)
+    accs = [h.val_acc for h in result.history]
+    assert max(accs) > min(accs), "the run must move the accuracy for this test to mean anything"
+    assert result.best_epoch == accs.index(max(accs)) + 1
+    assert result.final["val_acc"] == pytest.approx(max(accs))
+
+
 def test_schedulers_change_the_learning_rate():
     xtr, ytr, xte, yte = blobs()
     for name in ("cosine", "step", "plateau", "onecycle"):

@@ -14,6 +14,8 @@ file and the question.
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import re
 from dataclasses import dataclass, field
@@ -61,7 +63,7 @@ class Question:
         return format_answer(self, self.answer)
 
 
-def format_answer(question: Question, value: object) -> str:
+def format_answer(question: Question, value: Any) -> str:
     kind = question.kind
     if kind == "choice":
         return str(value)

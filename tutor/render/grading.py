@@ -28,7 +28,9 @@ def _t(text: object, style: str = "", *, multiline: bool = False) -> Text:
 
 
 def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
-    table = Table(title="Exercises", box=box.SIMPLE_HEAVY, title_justify="left")
+    # No outer padding: the four columns fit 60 terminal columns whole (ids and paths are never cut).
+    table = Table(title="Exercises", box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False,
+                  show_edge=False, collapse_padding=True)
     table.add_column("id", style="cyan", no_wrap=True)
     table.add_column("lesson", justify="right", no_wrap=True)
     table.add_column("file", no_wrap=True)
@@ -38,7 +40,7 @@ def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
         style = "green" if status == "done" else ("dim" if status == "not started" else "yellow")
         mark = "✓ " if status == "done" else ""
         table.add_row(_t(row["id"]), _t(row["lesson"]), _t(row["file"]), _t(mark + status, style))
-    footer = Text("grade one: dnn-tutor check exercises/<id>.py   ·   a nudge: dnn-tutor hint <id>", style="dim")
+    footer = Text("grade one: dnn-tutor check exercises/<id>.py\na nudge:   dnn-tutor hint <id>", style="dim")
     return Group(table, footer)
 
 

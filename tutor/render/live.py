@@ -136,7 +136,7 @@ class LiveReporter(DemoReporter):
         width, height = self._size()
         names = list(self.info.names) if self.info else ["model"]
         used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + len(names)
-        if self._shows_table(final):
+        if self._shows_table(final) and self.partial_table:
             used += len(self.partial_table["rows"]) + 5
         spare = max(4, height - used - 1)
         has_board = self.info is not None and self.info.boundary is not None
@@ -244,7 +244,7 @@ class LiveReporter(DemoReporter):
             parts.append(row)
         else:
             parts.extend(boards + charts)
-        if self._shows_table(final):
+        if self._shows_table(final) and self.partial_table:
             parts.append(render_result_table({**self.partial_table, "caption": ""}, b["width"]))
         return Group(*parts)
 

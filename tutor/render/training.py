@@ -11,6 +11,7 @@ import math
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -131,7 +132,7 @@ def _numeric_table(columns: list[tuple[str, str]], rows: list[list[str]], width:
     # Stacked headers: each column as wide as its longest word or cell; still too wide: one space between columns.
     stacked = sum(max(max(len(w) for w in (h.split() or [""])), *(len(r[i]) for r in rows)) + 2
                   for i, (h, _) in enumerate(columns)) if rows else 0
-    if stack and stacked > width:
+    if stack and width is not None and stacked > width:
         kwargs.setdefault("collapse_padding", True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, **kwargs)
     for i, (header, kind) in enumerate(columns):
@@ -237,15 +238,19 @@ def render_outcome(outcome, width: int | None = None) -> RenderableType:
 # --------------------------------------------------------------------------------------------
 
 
-def render_demo_list(demos) -> Table:
-    table = Table(title="Demos (run one: dnn-tutor demo <id>)", box=box.SIMPLE_HEAVY, title_justify="left")
-    table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("lesson")
-    table.add_column("what it shows")
-    table.add_column("CPU time", justify="right", no_wrap=True)
+def render_demo_list(demos) -> RenderableType:
+    """One block per demo: its id, lesson and typical time on a line, what it shows wrapped below.
+
+    A block reads whole at any width (a four-column table squeezed its descriptions into one word
+    per line at 60 columns)."""
+    parts: list[RenderableType] = [Text("Demos (run one: dnn-tutor demo <id>)", style="bold")]
     for d in demos:
-        table.add_row(d.id, d.lesson, d.shows, d.cpu_time)
-    return table
+        head = Text()
+        head.append(str(d.id), style="bold cyan")
+        head.append(f"  lesson {d.lesson}  ·  typical CPU time {d.cpu_time}", style="dim")
+        parts.append(head)
+        parts.append(Padding(Text(str(d.shows)), (0, 0, 0, 4)))
+    return Group(*parts)
 
 
 def _defaults(demo_id: str) -> dict:
