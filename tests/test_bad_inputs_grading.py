@@ -35,7 +35,7 @@ CASES = [
     (["check", "exercises/backprop.py", "--seed", "-5"], 2, "--seed"),
     (["check", "exercises/backprop.py", "--seed", str(2**70)], 2, "--seed"),
     (["check", "exercises/nothing-here.py", "--exercise", "backprop"], 2, "no such file"),
-    (["check", "a-folder", "--exercise", "backprop"], 2, "not a file"),
+    (["check", "a-folder", "--exercise", "backprop"], 2, "is a folder"),
     (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
     (["check", f"{LONG}.py", "--exercise", "backprop"], 1, "too long"),
     (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),

@@ -65,6 +65,7 @@ def test_bench_threads_flag_reaches_the_loops(runner, monkeypatch):
     assert seen["threads"] is None  # automatic
 
 
+@pytest.mark.slow
 def test_bench_threads_and_default_precision_beside_fp32():
     import torch
 

@@ -143,6 +143,7 @@ def test_import_errors_are_one_line(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_doctor_reports_versions_device_and_database(runner, fixture_course):
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output

@@ -68,7 +68,7 @@ def test_a_failed_write_keeps_the_previous_gradebook(tmp_path, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(gradebook.os, "fsync", full_disk)
+    monkeypatch.setattr("tutor.fsutil.os.fsync", full_disk)
     with pytest.raises(gradebook.TutorError, match="No space left.*previous version is kept") as caught:
         gradebook.write(path, _class_rows())
     assert caught.value.exit_code == 1  # the command ran but could not save: not a usage error

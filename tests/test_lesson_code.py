@@ -86,7 +86,13 @@ def run_block(block: CodeBlock, namespace: dict, path: Path) -> list[str]:
     return [ln.rstrip() for ln in buffer.getvalue().splitlines() if ln.strip()]
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+# Lessons whose code trains small networks for a few seconds run in the full suite only.
+_SLOW_LESSONS = {"04-training", "08-practice", "03-overfitting", "07-transfer"}
+_RUNNABLE = [pytest.param(p, id=p.stem, marks=pytest.mark.slow) if p.stem in _SLOW_LESSONS else pytest.param(p, id=p.stem)
+             for p in LESSONS]
+
+
+@pytest.mark.parametrize("path", _RUNNABLE)
 def test_lesson_code_runs_and_prints_what_it_says(path: Path, tmp_path, monkeypatch):
     import torch
 

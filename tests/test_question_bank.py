@@ -1237,7 +1237,12 @@ def _matches(question: dict, computed) -> bool:
     return math.isclose(answer, computed, rel_tol=1e-6, abs_tol=0.0)
 
 
-@pytest.mark.parametrize("qid", sorted(VERIFY))
+# Verifiers that import scikit-learn (seconds on a small machine) run in the full suite only.
+_SLOW_VERIFY = {"pr-cv-fold-size"}
+
+
+@pytest.mark.parametrize("qid", [pytest.param(q, marks=pytest.mark.slow) if q in _SLOW_VERIFY else q
+                                 for q in sorted(VERIFY)])
 def test_computed_answer_matches_bank(qid):
     question = by_id().get(qid)
     if question is None:

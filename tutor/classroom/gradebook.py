@@ -15,9 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -299,47 +297,11 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename; one line of error on failure."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    """Write ``data`` to ``path`` through a temporary file and a rename (:mod:`tutor.fsutil`);
+    one line of error on failure, and the previous version is kept."""
+    from tutor import fsutil
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=folder)
+        fsutil.atomic_write_bytes(path, data)
     except OSError as exc:
-        raise TutorError(f"cannot write {path}: {exc.strerror or exc}", exit_code=1) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        _unlink(tmp)
         raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)", exit_code=1) from None
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def backup_path(path: Path) -> Path:
-    """A name next to ``path`` that does not exist yet: gradebook.csv -> gradebook.csv.bak, .bak2, ..."""
-    path = Path(path)
-    candidate = path.with_name(path.name + ".bak")
-    n = 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.bak{n}")
-        n += 1
-    return candidate

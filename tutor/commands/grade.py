@@ -176,18 +176,10 @@ def _make_room(out: Path, force: bool) -> Path | None:
         return None
     if not force:
         raise TutorError(f"{out} exists; pass --force to replace it (a copy is kept), or choose another --out")
+    from tutor.fsutil import backup_copy
+
     try:
-        from tutor.fsutil import backup_copy
-
         return backup_copy(out)
-    except ImportError:  # pragma: no cover - older tree
-        import shutil
-
-        from tutor.classroom.gradebook import backup_path
-
-        target = backup_path(out)
-        shutil.copy2(out, target)
-        return target
     except OSError as exc:
         raise TutorError(f"cannot keep a copy of {out}: {exc.strerror or exc}; nothing was replaced") from None
 
