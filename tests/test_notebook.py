@@ -112,6 +112,7 @@ def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
     assert "exists: True dense_backward" in texts[2]  # the cell also ran in the kernel
     assert "bias-averaged" in texts[4] and "averaged over the batch" in texts[4] and "15/15" not in texts[4]
     assert "%dnn_hint backprop" in texts[4]
+    assert "dnn-tutor hint" not in texts[4] + texts[5]  # a notebook names the notebook's own hint command
     assert "sum over the batch" in texts[5] or "bias gradient is a sum" in texts[5]  # the hint about that mistake
     assert "timeout" in texts[6] and "not run in the kernel" in texts[6]
     assert "after loop: False" in texts[7]  # the looping cell never ran in the kernel

@@ -143,9 +143,7 @@ class TutorMagics(Magics):
             console.error_line(f"could not grade this cell: {answer['error']}")
             return None
         report = dataclasses.replace(report_from_dict(answer["report"]), file="this cell")
-        console.out(render_report(report, info))
-        if not report.ok:
-            console.out(f"stuck? %dnn_hint {info.id} shows a hint about this mistake", style="dim")
+        console.out(render_report(report, info, hint_command="%dnn_hint {id}"))
         if answer.get("quiz_scheduled"):
             console.out(f"quiz: question {answer['quiz_scheduled']} will come up in your next `dnn-tutor quiz`", style="dim")
         fatal_kind = getattr(report.fatal, "kind", None)
@@ -172,7 +170,7 @@ class TutorMagics(Magics):
         info = _find(args.exercise)
         if args.restart:
             hints.reset_ladder(info.id)
-        console.out(render_hint(hints.next_hint(info), info))
+        console.out(render_hint(hints.next_hint(info), info, hint_command="%dnn_hint {id}"))
         return None
 
 

@@ -44,7 +44,10 @@ def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
     return Group(table, footer)
 
 
-def render_report(report: Report, info: ExerciseInfo) -> RenderableType:
+HINT_COMMAND = "dnn-tutor hint {id}"  # the notebook passes "%dnn_hint {id}"
+
+
+def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_COMMAND) -> RenderableType:
     parts: list[RenderableType] = []
     head = Text()
     head.append(f"{info.id}", style="bold cyan")
@@ -63,7 +66,7 @@ def render_report(report: Report, info: ExerciseInfo) -> RenderableType:
         parts.append(_traceback(trace))
     elif report.fatal and report.fatal.error:
         parts.append(_learner_error(report.fatal.error))
-    parts.append(_score(report, info))
+    parts.append(_score(report, info, hint_command))
     if report.output.strip():
         parts.append(_output(report.output, report.output_truncated))
     return Group(*parts)
@@ -162,7 +165,7 @@ def _checks(report: Report) -> list[RenderableType]:
     return parts
 
 
-def _score(report: Report, info: ExerciseInfo) -> RenderableType:
+def _score(report: Report, info: ExerciseInfo, hint_command: str = HINT_COMMAND) -> RenderableType:
     score = Text()
     style = "bold green" if report.ok else ("dim" if report.not_started else "bold yellow")
     score.append(f"{report.passed}/{report.total} checks", style=style)
@@ -173,7 +176,7 @@ def _score(report: Report, info: ExerciseInfo) -> RenderableType:
     elif report.fatal is not None and report.passed == report.total:
         score.append(f"  — but the run was stopped ({visible(report.fatal.kind)}, see above), so it does not count yet", style="yellow")
     else:
-        score.append(f"  — stuck? dnn-tutor hint {info.id}", style="dim")
+        score.append(f"  — stuck? {hint_command.format(id=info.id)}", style="dim")
     score.append(f"   seed {report.seed} (--seed repeats these inputs)", style="dim")
     return score
 
@@ -254,13 +257,14 @@ def warm_up() -> None:
         sink.print(render_check(CheckRecord(report, infos[0], quiz_scheduled="q")))
 
 
-def render_hint(hint: Any, info: ExerciseInfo) -> RenderableType:
+def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND) -> RenderableType:
+    again = hint_command.format(id=info.id)
     if hint.kind == "tailored":
         title = f"hint for {info.id}: about your last check ({visible(hint.code)})"
-        footer = f"run `dnn-tutor hint {info.id}` again for the general ladder"
+        footer = f"run `{again}` again for the general ladder"
     else:
         title = f"hint {hint.step}/{hint.steps} for {info.id}"
-        footer = "that is the last hint: compare with the lesson text, or reset the file" if hint.last else f"run `dnn-tutor hint {info.id}` again for a more specific hint"
+        footer = "that is the last hint: compare with the lesson text, or reset the file" if hint.last else f"run `{again}` again for a more specific hint"
     return Group(
         Panel(_t(hint.text, multiline=True), title=title, title_align="left", border_style="yellow", box=box.ROUNDED),
         Text(footer, style="dim"),
