@@ -58,6 +58,7 @@ BUGS: dict[str, list[tuple[str, list[tuple[str, str]], str, str]]] = {
         ("max-pool backward assigns", [(POOL_ADD, POOL_ADD.replace("+=", "="))], "maxpool2d_backward.reference", "pool-overwrite"),
         ("pool gradient spread", [(POOL_ADD, "            dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None] / size**2")], "maxpool2d_backward.reference", "pool-average"),
         ("dw divided by N", [("            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))", "            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0])) / x.shape[0]")], "conv2d_backward.reference", "batch-mean"),
+        ("dw assigned, not accumulated", [("            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))", "            dw = np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))")], "conv2d_backward.reference", "conv-dw-overwritten"),
         ("padding ignored in the output size", [("    ho = (h + 2 * pad - kh) // stride + 1\n", "    ho = (h - kh) // stride + 1\n")], "conv2d_forward.values", "shape"),
     ],
     "dropout": [

@@ -89,6 +89,7 @@ class Diagnosis(str, Enum):
     CONV_DX_PADDED = "conv-dx-padded"
     CONV_DX_CROP = "conv-dx-crop"
     CONV_STRIDE_BACKWARD = "conv-stride-backward"
+    CONV_DW_OVERWRITTEN = "conv-dw-overwritten"
     POOL_AVERAGE = "pool-average"
     POOL_OVERWRITE = "pool-overwrite"
     # -- recurrent ---------------------------------------------------------------
@@ -187,6 +188,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.CONV_DX_PADDED: ("the convolution's dx still carries its zero padding", "Cut the padding off the padded gradient: rows and columns pad .. pad + H and pad .. pad + W."),
     Diagnosis.CONV_DX_CROP: ("the padding was cut with [pad:-pad], which is empty when pad = 0", "Slice with [pad:pad + H] (or the input's own size), which also works when pad = 0."),
     Diagnosis.CONV_STRIDE_BACKWARD: ("the convolution's backward ignores the stride", "The backward must visit exactly the forward's windows: they start at i * stride, j * stride."),
+    Diagnosis.CONV_DW_OVERWRITTEN: ("the weight gradient is overwritten at every output position (= instead of +=)", "Every output position uses the same kernel, so each one adds its share to dw: accumulate with +=."),
     Diagnosis.POOL_AVERAGE: ("the pooling gradient is spread over the window instead of going to its maximum", "Each window's gradient belongs to its maximum only."),
     Diagnosis.POOL_OVERWRITE: ("overlapping pooling windows overwrite each other's gradient (= instead of +=)", "Where windows overlap an input can win several of them: add with +=."),
     Diagnosis.BPTT_CARRY: ("backpropagation through time drops the gradient arriving from the next step", "Add the dh_prev of step t + 1 to dh[:, t] before the step's backward."),

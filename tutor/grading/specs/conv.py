@@ -64,6 +64,9 @@ def _conv(p: Plan, rng: Any) -> None:
         if n > 1:
             found["db"].append((D.BIAS_AVERAGED, db / n, text))
             found["dw"].append((D.BATCH_MEAN, dw / n, "dw is divided by N: every example adds to the weight gradient, sum them"))
+        found["dw"].append((D.CONV_DW_OVERWRITTEN, _dw_of_last_position(case),
+                            "dw holds only the last output position's share: `dw = ...` inside the loop overwrites what "
+                            "the earlier positions added; every position uses the same kernel, so accumulate with +="))
         if case.kwargs["stride"] > 1:
             sdx, sdw = _backward_ignoring_stride(case)
             text = "matches a backward that ignores the stride: the forward's windows start at i·stride, j·stride, and the backward must visit the same ones"
@@ -93,6 +96,17 @@ def _conv(p: Plan, rng: Any) -> None:
         p, rng, forward="conv2d_forward", backward="conv2d_backward", cases=cases, reference=_conv_ref,
         grad_names=("dx", "dw", "db"), grad_of=[0, 1, 2], variants=variants, forward_variants=forward_variants, reshaped=reshaped,
     )
+
+
+def _dw_of_last_position(case: Any) -> Any:
+    """dw of a backward that assigns instead of adding: only the last window's contribution is left."""
+    x, w, _b = case.args
+    stride, pad = case.kwargs["stride"], case.kwargs["pad"]
+    kh, kw = w.shape[2], w.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))  # (N, C, H + 2p, W + 2p)
+    i, j = case.dout.shape[2] - 1, case.dout.shape[3] - 1
+    patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]  # (N, C, KH, KW)
+    return np.tensordot(case.dout[:, :, i, j], patch, axes=([0], [0]))  # (F, C, KH, KW)
 
 
 def _backward_ignoring_stride(case: Any) -> Any:
