@@ -43,7 +43,7 @@ _worker = None
 def _grader():
     global _worker
     if _worker is None:
-        from tutor.classroom.pool import NotebookWorker
+        from tutor.classroom.notebook_worker import NotebookWorker
 
         _worker = NotebookWorker()
         atexit.register(_close_worker)

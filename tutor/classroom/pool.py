@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from tutor.classroom import gradebook
 from tutor.classroom.gradebook import Row
+from tutor.classroom.worker_process import _die_with_parent, _handle, _stop, _warm_up, main  # noqa: F401  (main: `python -m tutor.classroom.pool`)
 from tutor.errors import TutorError
 
 MAX_FAILED_STARTS = 3
@@ -441,130 +442,6 @@ def run(
         for worker in list(workers):
             retire(worker, kill=True)
         selector.close()
-
-
-# ---------------------------------------------------------------- the worker process
-
-
-class NotebookWorker:
-    """One long-lived worker for a notebook session: grade-and-record requests, one at a time."""
-
-    def __init__(self) -> None:
-        self.worker: Worker | None = None
-
-    def request(self, task: Task) -> dict:
-        if self.worker is None or self.worker.proc.poll() is not None:
-            if self.worker is not None:
-                self.worker.stop(kill=True)
-            self.worker = Worker()
-        worker = self.worker
-        worker.send(task)
-        assert worker.proc.stdout is not None
-        selector = selectors.DefaultSelector()
-        os.set_blocking(worker.proc.stdout.fileno(), False)
-        selector.register(worker.proc.stdout, selectors.EVENT_READ)
-        try:
-            while True:
-                remaining = worker.deadline - time.monotonic()
-                if remaining <= 0:
-                    self.close()
-                    return {"error": f"the grader gave no answer within {task.timeout + TASK_MARGIN:g} s"}
-                if not selector.select(timeout=min(remaining, 0.5)):
-                    continue
-                answers = worker.read_available()
-                if answers is None:
-                    why = worker.last_error_line()
-                    self.close()
-                    return {"error": "the grader stopped" + (f": {why}" if why else "")}
-                if answers:
-                    worker.fresh = False
-                    worker.task = None
-                    return answers[-1]
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            selector.close()
-
-    def close(self) -> None:
-        if self.worker is not None:
-            self.worker.stop(kill=True)
-            self.worker = None
-
-
-def _die_with_parent() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort; stdin closing also ends the worker
-        pass
-
-
-def _handle(task: dict) -> dict:
-    from tutor.classroom import adapter
-
-    if task.get("mode") == "check":
-        from tutor.errors import TutorError
-
-        try:
-            report, scheduled = adapter.grade_and_record(task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
-        except TutorError as exc:
-            return {"error": exc.message}
-        return {"report": adapter.report_to_dict(report), "quiz_scheduled": scheduled}
-    row = adapter.grade_row(task["student"], task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
-    return {"row": row.__dict__}
-
-
-def _warm_up() -> None:
-    """Load the grader and torch now, so a row's seconds are its own grading time."""
-    try:
-        from tutor.classroom import adapter  # noqa: F401
-        from tutor.grading import service
-
-        service.prepare_parent()
-        import torch  # noqa: F401
-    except ImportError:
-        pass
-
-
-def _stop(signum, frame) -> None:
-    # The first Ctrl-C or SIGTERM stops the grading in progress (the grader
-    # then ends its child); later ones must not interrupt that clean-up.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    parent = os.getppid()
-    _die_with_parent()
-    if os.getppid() != parent:
-        return
-    signal.signal(signal.SIGTERM, _stop)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored like our parent ignores it
-        signal.signal(signal.SIGINT, _stop)
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
-    sys.stdout = sys.stderr
-    try:
-        _warm_up()
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            task = json.loads(line)
-            answer = _handle(task)
-            out.write(json.dumps(answer) + "\n")
-            out.flush()
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass
-    # The grading child is already stopped and its folder removed; skip the
-    # slow interpreter tear-down (torch) so Ctrl-C ends the whole run promptly.
-    sys.stderr.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":
