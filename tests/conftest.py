@@ -41,5 +41,5 @@ def runner():
 @pytest.fixture
 def mnist_dir():
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip("the shared MNIST test set is not present on this machine")
+        pytest.skip("needs the MNIST test set in ../shared/data/mnist-t10k/ beside the repository")
     return SHARED_MNIST
