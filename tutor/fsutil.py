@@ -22,6 +22,7 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from tutor.clock import file_stamp
 from tutor.errors import TutorError
@@ -112,26 +113,24 @@ def backup_path(path: Path | str, tag: str = "bak") -> Path:
 
 def backup_copy(path: Path | str, tag: str = "bak") -> Path:
     """Copy ``path`` to a fresh backup name (see :func:`backup_path`) and return it."""
-    path = Path(path)
-    target = backup_path(path, tag)
-    try:
-        shutil.copyfile(path, target)
-        shutil.copystat(path, target)
-    except BaseException:
-        try:
-            target.unlink()
-        except OSError:
-            pass
-        raise
-    return target
+
+    def copy(source: Path, target: Path) -> None:
+        shutil.copyfile(source, target)
+        shutil.copystat(source, target)
+
+    return _to_backup(Path(path), tag, copy)
 
 
 def move_aside(path: Path | str, tag: str) -> Path:
     """Rename ``path`` to a fresh backup name (see :func:`backup_path`) and return it."""
-    path = Path(path)
+    return _to_backup(Path(path), tag, os.replace)
+
+
+def _to_backup(path: Path, tag: str, action: Callable[[Path, Path], object]) -> Path:
+    """Reserve a backup name and ``action(path, name)`` into it; a failure leaves no stray name."""
     target = backup_path(path, tag)
     try:
-        os.replace(path, target)
+        action(path, target)
     except BaseException:
         try:
             target.unlink()
