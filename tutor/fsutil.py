@@ -69,7 +69,7 @@ def _write_and_replace(path: Path, data: bytes) -> None:
             except OSError:
                 pass
         else:
-            os.chmod(tmp, 0o644 & ~_umask())
+            os.chmod(tmp, 0o644 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -83,7 +83,7 @@ def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> P
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-def _umask() -> int:
+def current_umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current

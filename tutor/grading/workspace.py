@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tutor import paths
 from tutor.errors import TutorError
+from tutor.fsutil import current_umask
 from tutor.grading.text import visible
 from tutor.grading.catalogue import ExerciseInfo, load
 
@@ -60,7 +61,7 @@ def _create_new(dest: Path, data: bytes) -> bool:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
+        os.chmod(tmp, 0o644 & ~current_umask())
         try:
             os.link(tmp, dest)  # fails if dest exists in any form; never follows a link
         except FileExistsError:
@@ -72,11 +73,6 @@ def _create_new(dest: Path, data: bytes) -> bool:
         except OSError:
             pass
 
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def init(directory: Path) -> list[Copied]:

@@ -16,12 +16,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tutor.grading.text import visible
+
 STATUS_STYLE = {"done": "green", "partial": "yellow", "not started": "dim", "missing": "dim"}
-
-
-def visible(text: str) -> str:
-    """Control and other unprintable characters as escapes (a name can never draw on the terminal)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
 def _status(status: str) -> Text:
