@@ -156,14 +156,6 @@ class MatmulFloor:
         return self.flops / statistics.median(self.samples)
 
 
-def matmul_rate(model, batch_size: int, device, samples: int = 15) -> float:
-    """Measured FLOP/s of forward matmuls with the model's Linear shapes at this batch size
-    (the median of ``samples`` short timings)."""
-    floor = MatmulFloor(model, batch_size, device)
-    floor.sample(samples)
-    return floor.rate
-
-
 def _load_average() -> list[float] | None:
     import os
 
