@@ -71,6 +71,13 @@ def main() -> None:
                         help="the engine's default precision, run beside the fp32 comparison")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    # Refuse bad numbers before the seconds of importing torch.
+    for name in ("epochs", "repeats", "batch_size", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.exit(2, f"error: --{name.replace('_', '-')} must be at least 1\n")
+    if any(t < 0 for t in args.threads):
+        parser.exit(2, "error: --threads must be at least 1 (or 0 for the engine's automatic choice)\n")
 
     from tutor.errors import TutorError
     from tutor.training.bench import run_bench

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background by a non-interactive shell inherits SIGINT
+# ignored, and so would every process the tests start: the Ctrl-C tests need
+# the default disposition, as a learner's terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# The tests run in parallel worker processes (pytest-xdist): one BLAS/OpenMP
+# thread each, so workers do not fight over the cores (threads that spin at
+# barriers for a core another worker holds only burn time). Tests of the
+# thread rule set DNN_TUTOR_THREADS or patch the probe themselves.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Keep compiled modules (the package's, and pytest's rewritten test modules)
+# in the ignored __pycache__ folders even where PYTHONDONTWRITEBYTECODE is set:
+# otherwise every worker and every `dnn-tutor` the tests start compiles the
+# same sources again.
+sys.dont_write_bytecode = False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first (stable, so a module's tests stay together): parallel workers end together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_COURSE = REPO / "tests" / "fixtures" / "course"

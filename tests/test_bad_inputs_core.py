@@ -218,3 +218,28 @@ def test_any_lesson_and_section_text_is_read_or_refused_in_one_line(runner, fixt
     if result.exit_code == 2:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+# Characters that str.isdigit() accepts but int() refuses (superscripts, circled numbers):
+# every number a learner types goes through str.isdecimal() instead.
+@pytest.mark.parametrize("args", [
+    ["lesson", "¹"],
+    ["lesson", "1", "--section", "²"],
+    ["quiz", "--lesson", "¹", "--count", "1"],
+    ["quiz", "--lesson", "①", "--count", "1"],
+    ["grade", ".", "--exercise", "backprop", "--shard", "¹/2"],
+    ["doctor", "--device", "cuda:¹"],
+])
+def test_digits_that_are_not_decimal_are_refused_in_one_line(runner, fixture_course, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args, input="")
+    assert result.exit_code == 2, (args, result.output, result.exception)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+def test_gradebook_order_copes_with_superscripts_in_student_ids():
+    from tutor.classroom.gradebook import _natural as natural_key
+
+    assert sorted(["s²", "s10", "s2", "s¹"], key=natural_key)[:2] == ["s2", "s10"]

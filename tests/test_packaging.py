@@ -75,3 +75,16 @@ def test_installed_copy_finds_its_lessons_from_any_directory(wheel, tmp_path):
         [sys.executable, "-m", "tutor", "lessons"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60
     )
     assert listing.returncode == 0, listing.stderr
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    """CI must run the README's set-up-and-test command verbatim, so a missing install step fails there."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    blocks = re.findall(r"```\n(.*?)\n```", (root / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    commands = [b.strip() for b in blocks if b.strip().endswith("python -m pytest")]
+    assert len(commands) == 1, commands
+    ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert commands[0] in ci_lines
+    assert "--compile-bytecode" in commands[0]  # no process compiles the libraries again (PYTHONDONTWRITEBYTECODE)

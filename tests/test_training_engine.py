@@ -593,3 +593,67 @@ def test_a_loss_that_stops_being_a_number_is_explained():
     outcome = run_demo("t", "t", SimpleNamespace(run=run), Config(), pick_device("cpu"), Notes())
     assert len(notes) == 1 and "at epoch 1" in notes[0] and "smaller learning rate" in notes[0], notes
     assert outcome.notes == notes
+
+
+OPTIMIZER_CASES = [
+    ("sgd", {}), ("momentum", {}), ("nesterov", {}), ("adam", {"weight_decay": 1e-2}), ("adamw", {"weight_decay": 1e-2}),
+    ("rmsprop", {}), ("adagrad", {}),
+]
+
+
+@pytest.mark.parametrize("name, extra", OPTIMIZER_CASES)
+def test_the_engine_optimizers_take_torch_optims_own_steps(name, extra):
+    """make_optimizer's classes unwrap three torch.optim methods (no compiler import): same numbers, same schedules."""
+    import torch
+
+    from tutor.training.optim import make_optimizer, make_scheduler
+
+    plain_cls = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "nesterov": torch.optim.SGD, "adam": torch.optim.Adam,
+                 "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[name]
+
+    def trajectory(build):
+        torch.manual_seed(3)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))  # (N, 6) -> (N, 3)
+        opt = build(model)
+        sched, _ = make_scheduler("cosine", opt, epochs=4, steps_per_epoch=1, lr=0.05)
+        x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))  # (32, 6), (32,)
+        losses = []
+        for _ in range(4):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        return losses, [p.detach().clone() for p in model.parameters()], opt
+
+    light_losses, light_params, light_opt = trajectory(lambda m: make_optimizer(name, m.parameters(), 0.05, **extra)[0])
+    _, impl = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), 0.05, **extra)
+    kwargs = {"lr": 0.05, **extra}
+    if name != "sgd" and plain_cls is torch.optim.SGD:
+        kwargs.update(momentum=0.9, nesterov=name == "nesterov")
+    if impl != "default":
+        kwargs[impl] = True
+    plain_losses, plain_params, _ = trajectory(lambda m: plain_cls(m.parameters(), **kwargs))
+    assert light_losses == plain_losses
+    assert all(torch.equal(a, b) for a, b in zip(light_params, plain_params))
+    assert isinstance(light_opt, plain_cls) and type(light_opt).__name__ == plain_cls.__name__
+
+
+@pytest.mark.slow
+def test_a_fit_does_not_import_the_compiler():
+    """torch.optim's first step would import torch._dynamo: seconds of start-up in every demo."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from tutor.training.engine import fit\n"
+        "x = torch.randn(64, 4); y = (x.sum(1) > 0).long()\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))\n"
+        "fit(model, (x, y), epochs=2, batch_size=16, optimizer='adam', lr=0.01, scheduler='cosine', threads=1)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

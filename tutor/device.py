@@ -65,7 +65,7 @@ def _normalise(requested: str) -> tuple[str, int | None]:
     text = requested.strip().lower()
     if text.startswith("cuda:"):
         index = text.split(":", 1)[1]
-        if not index.isdigit():
+        if not index.isdecimal():
             raise TutorError(f"unknown device {requested!r}: use one of auto, cpu, cuda, cuda:N, mps")
         return "cuda", int(index)
     if text not in VALID:

@@ -83,7 +83,7 @@ class Lesson:
 
     def section(self, key: int | str) -> Section:
         """A section by 1-based number or by slug; :class:`LessonError` when there is none."""
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        if isinstance(key, int) or (isinstance(key, str) and key.isdecimal()):
             index = int(key)
             if 1 <= index <= len(self.sections):
                 return self.sections[index - 1]
@@ -112,7 +112,7 @@ class Course:
         """A lesson by number ("3") or slug ("backprop")."""
         text = str(key).strip()
         for lesson in self.lessons:
-            if text.isdigit() and int(text) == lesson.number:
+            if text.isdecimal() and int(text) == lesson.number:
                 return lesson
             if text.lower() == lesson.id:
                 return lesson

@@ -103,7 +103,7 @@ def is_jsonl(path: Path) -> bool:
 
 def _natural(text: str) -> tuple:
     """"s2" before "s10": digit runs compare as numbers."""
-    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+    return tuple((0, int(part), part) if part.isdecimal() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def sort_rows(rows: Iterable[Row]) -> list[Row]:

@@ -46,7 +46,7 @@ def parse_shard(text: str) -> Shard:
     raw = (text or "").strip()
     parts = raw.split("/")
     usage = f"--shard must be K/N with 1 <= K <= N (e.g. 3/8), not {raw!r}"
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.strip().isdecimal() for p in parts):
         raise TutorError(usage)
     k, n = int(parts[0]), int(parts[1])
     if n < 1 or k < 1 or k > n:

@@ -251,6 +251,7 @@ def run(cfg: Config, session) -> dict:
 
     from tutor.demos.transfer_nets import Classifier, Frozen, small_backbone
     from tutor.training.engine import Trainee
+    from tutor.training.optim import light
 
     pool_x, pool_y, test_x, test_y = new_task_data()  # (N, 1, 12, 12), (N,) labels 0..4 for digits 5..9
     if max(cfg.labels) > np.bincount(pool_y).min():
@@ -277,7 +278,7 @@ def run(cfg: Config, session) -> dict:
             frozen = Classifier(Frozen(copy.deepcopy(backbone)), n_features)
             finetune = Classifier(copy.deepcopy(backbone), n_features)
             scratch = Classifier(small_backbone(), 576)
-            tuned = torch.optim.Adam([
+            tuned = light(torch.optim.Adam)([  # torch's Adam, without importing its compiler (see optim.light)
                 {"params": finetune.backbone.parameters(), "lr": cfg.finetune_lr},
                 {"params": finetune.head.parameters(), "lr": cfg.head_lr},
             ])

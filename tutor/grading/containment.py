@@ -157,7 +157,7 @@ def snapshot() -> dict[int, Proc]:
     except OSError:
         return found
     for entry in entries:
-        if entry.isdigit():
+        if entry.isdecimal():
             proc = read_proc(int(entry))
             if proc is not None:
                 found[proc.pid] = proc
@@ -269,7 +269,7 @@ def remove_stale_dirs() -> int:
         if not entry.name.startswith(DIR_PREFIX):
             continue
         owner = entry.name[len(DIR_PREFIX) :].split("-", 1)[0]
-        if not owner.isdigit() or int(owner) == os.getpid():
+        if not owner.isdecimal() or int(owner) == os.getpid():
             continue
         try:
             if entry.is_symlink() or not entry.is_dir() or entry.stat().st_uid != uid:

@@ -108,7 +108,7 @@ def _user_tasks() -> int:
     except OSError:
         return 0
     for entry in entries:
-        if not entry.isdigit():
+        if not entry.isdecimal():
             continue
         try:
             if os.stat(f"/proc/{entry}").st_uid == uid:

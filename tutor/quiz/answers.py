@@ -111,7 +111,7 @@ def _parse_multi(choices, text: str) -> list[str]:
     if text.lower() in {"none", "-"}:
         return []
     tokens = [t for t in re.split(r"[,\s;]+", text.lower()) if t]
-    if all(t in marks or t.isdigit() or (len(t) == 1 and t.isalpha()) for t in tokens):
+    if all(t in marks or t.isdecimal() or (len(t) == 1 and t.isalpha()) for t in tokens):
         picked = []
         for t in tokens:
             index = _choice_index(t, choices)

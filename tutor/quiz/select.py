@@ -196,7 +196,7 @@ def resolve_lesson(text: str, entries: dict[str, Entry], course=None) -> int:
     text = str(text).strip()
     known = sorted({e.lesson for e in entries.values()} | ({l.number for l in course.lessons} if course else set()))
     listed = ", ".join(map(str, known))
-    if text.lstrip("+-").isdigit():
+    if text.lstrip("+-").isdecimal():
         number = int(text)
         if number in known:
             return number

@@ -1,10 +1,16 @@
 """Optimisers and learning-rate schedulers by name, built fused where PyTorch has a fused kernel.
 
+The optimisers are ``torch.optim``'s own classes with three methods unwrapped (:func:`light`):
+their first use would otherwise import ``torch._dynamo``, PyTorch's compiler, which takes about
+as long as importing torch itself (2-3 s on a 2-core machine) and adds nothing to a run that
+never calls ``torch.compile``. The arithmetic is torch's, kernel for kernel.
+
 Torch is imported inside the functions.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
@@ -39,12 +45,49 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0, mome
         cls, kwargs = torch.optim.RMSprop, dict(lr=lr, weight_decay=weight_decay)
     else:
         cls, kwargs = torch.optim.Adagrad, dict(lr=lr, weight_decay=weight_decay)
+    cls = light(cls)
     for impl in ("fused", "foreach"):
         try:
             return cls(params, **kwargs, **{impl: True}), impl
         except (RuntimeError, TypeError, ValueError):
             continue
     return cls(params, **kwargs), "default"
+
+
+@functools.lru_cache(maxsize=None)
+def light(cls: Any) -> Any:
+    """``cls`` (a ``torch.optim`` optimiser class) whose first step does not import PyTorch's compiler.
+
+    ``torch.optim`` wraps ``step`` in a helper that imports ``torch._dynamo`` on every call (to
+    mark a graph break for ``torch.compile``) and marks ``zero_grad`` and ``add_param_group``
+    "not for the compiler", which imports it on first use. The subclass calls the undecorated
+    methods (``inspect.unwrap``), ``step`` under ``torch.no_grad()`` as the wrapper does for a
+    non-differentiable optimiser, so updates are the same kernels and the same numbers
+    (a test pins them to the plain classes). Still a ``torch.optim.Optimizer``, so the
+    learning-rate schedulers and step hooks work as usual. Where torch's methods are not
+    wrapped the unwrapped method is simply the method.
+    """
+    import inspect
+
+    import torch
+
+    step = inspect.unwrap(cls.step)
+    zero_grad = inspect.unwrap(cls.zero_grad)
+    add_param_group = inspect.unwrap(cls.add_param_group)
+
+    def light_step(self: Any, closure: Any = None) -> Any:
+        with torch.no_grad():
+            return step(self, closure)
+
+    def light_zero_grad(self: Any, set_to_none: bool = True) -> None:
+        zero_grad(self, set_to_none)
+
+    def light_add_param_group(self: Any, param_group: dict) -> None:
+        add_param_group(self, param_group)
+
+    namespace = {"step": light_step, "zero_grad": light_zero_grad, "add_param_group": light_add_param_group,
+                 "__doc__": cls.__doc__, "__module__": __name__}
+    return type(cls.__name__, (cls,), namespace)
 
 
 def optimizer_label(opt, impl: str) -> str:

@@ -112,7 +112,7 @@ def _scalar(text: str, kind: str, meta: dict):
         raise _Invalid
     if kind == "int":
         body = text[1:] if text[:1] in "+-" else text
-        if not body.isdigit() or len(body) > 30:
+        if not body.isdecimal() or len(body) > 30:
             raise _Invalid
         value: Any = int(text)
     elif kind == "float":

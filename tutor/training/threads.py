@@ -39,7 +39,7 @@ _OWN_TASKS = Path("/proc/self/task")
 def env_threads() -> int | None:
     """``DNN_TUTOR_THREADS`` as a positive int, or None when unset or not a positive whole number."""
     text = os.environ.get("DNN_TUTOR_THREADS", "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return int(text) if text.isdecimal() and int(text) > 0 else None
 
 
 def usable_cores() -> int:
