@@ -12,6 +12,7 @@ This module never prints; problems are raised as :class:`LessonError`.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,11 @@ class Section:
     title: str
     slug: str
     body: str  # the Markdown of the section, heading excluded
-    blocks: tuple[Block, ...]
+
+    @functools.cached_property
+    def blocks(self) -> tuple[Block, ...]:
+        """Prose, code and special blocks in order (parsed on first use: a listing needs none)."""
+        return _parse_blocks(self.body)
 
     @property
     def word_count(self) -> int:
@@ -241,7 +246,7 @@ def _split_sections(markdown: str, path: Path) -> tuple[Section, ...]:
         if not slug or slug in seen:
             raise LessonError(f"{path.name}: section titles must be unique (repeat: {title!r})")
         seen.add(slug)
-        sections.append(Section(index, title, slug, body, _parse_blocks(body)))
+        sections.append(Section(index, title, slug, body))
     return tuple(sections)
 
 

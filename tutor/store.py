@@ -38,9 +38,9 @@ This module never prints: warnings go to :attr:`Store.warnings` and to the
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tutor import clock, export_schema
+from tutor import clock
 from tutor.errors import StoreError
 from tutor.store_file import BUSY_TIMEOUT_MS, StoreFile, describe_error
 from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and the schema)
@@ -60,13 +60,14 @@ from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and 
 )
 
 __all__ = ["Store", "Attempt", "Card", "Review", "DemoRun", "Health", "RepairResult", "SCHEMA_VERSION",
-           "MIGRATIONS", "BUSY_TIMEOUT_MS", "EXPORT_FORMAT", "EXPORT_VERSION", "now_iso", "parse_iso"]
+           "MIGRATIONS", "BUSY_TIMEOUT_MS", "now_iso", "parse_iso"]
 
 # Thin re-exports: the one clock lives in tutor.clock.
 now_iso = clock.now_iso
 parse_iso = clock.parse_iso
-EXPORT_FORMAT = export_schema.EXPORT_FORMAT
-EXPORT_VERSION = export_schema.EXPORT_VERSION
+
+if TYPE_CHECKING:
+    from tutor import export_schema
 
 
 class Store(StoreFile):
@@ -216,9 +217,11 @@ class Store(StoreFile):
     # -- export / import --------------------------------------------------------------
     def export(self) -> dict:
         """Everything the learner has done, as JSON-ready data (the format of export_schema)."""
+        from tutor import export_schema
+
         return {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
+            "format": export_schema.EXPORT_FORMAT,
+            "version": export_schema.EXPORT_VERSION,
             "exported_at": clock.now_iso(),
             "sections_read": [
                 {"lesson_id": lid, "section": sec, "read_at": at}
@@ -251,6 +254,8 @@ class Store(StoreFile):
         Returns how many rows of each kind were added or updated, and under
         ``"skipped"`` how many rows were about quiz questions no longer asked.
         """
+        from tutor import export_schema
+
         checked = export_schema.validate(data, known, source)
         counts = dict.fromkeys(export_schema.SECTION_NAMES, 0)
         if self.read_only:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import quote
 
-from tutor import clock, export_schema, fsutil
+from tutor import clock, fsutil
 from tutor import store_schema as schema
 from tutor.errors import StoreError, TutorError, os_error_message
 from tutor.store_schema import LEGACY_HINTS_FILE, OPERATIONS, SQLITE_MAGIC, dumps
@@ -304,6 +304,8 @@ class StoreFile:
             data = None
         stamp = clock.now_iso()
         imported = 0
+        from tutor import export_schema
+
         if isinstance(data, dict):
             for exercise_id, entry in data.items():
                 try:
