@@ -227,6 +227,10 @@ def test_any_lesson_and_section_text_is_read_or_refused_in_one_line(runner, fixt
     ["lesson", "1", "--section", "²"],
     ["quiz", "--lesson", "¹", "--count", "1"],
     ["quiz", "--lesson", "①", "--count", "1"],
+    ["progress", "--force"],
+    ["quiz", "--count", "1_0"],
+    ["quiz", "--count", "+2"],
+    ["quiz", "--count", "³"],
     ["grade", ".", "--exercise", "backprop", "--shard", "¹/2"],
     ["doctor", "--device", "cuda:¹"],
 ])

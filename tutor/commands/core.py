@@ -106,6 +106,8 @@ def progress_command(
 
     if export and import_:
         raise TutorError("use --export or --import, not both")
+    if force and not export:
+        raise TutorError("--force only applies with --export FILE (it replaces an existing file)")
     if export:
         _export(export.expanduser(), force)
         return
