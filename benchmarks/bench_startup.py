@@ -27,8 +27,8 @@ def seconds(argv: list[str], env: dict) -> float:
 
 def loadavg() -> str:
     try:
-        return " ".join(open("/proc/loadavg").read().split()[:3])
-    except OSError:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (OSError, AttributeError):
         return "n/a"
 
 

@@ -47,3 +47,16 @@ def test_history_shows_journal_text_as_text_not_markup(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["demo", "--history"])
     assert result.exit_code == 0, result.output
     assert "[/red]" in result.output
+
+
+@pytest.mark.parametrize("how", ["flag", "set"])
+def test_a_data_folder_typed_with_a_tilde_reaches_the_demo_expanded(tmp_path, monkeypatch, how):
+    """`--data-dir "~/mnist"` (quoted, so the shell leaves ~ alone) and `--set data_dir=~/mnist` alike."""
+    from tutor.training.flow import DemoRequest, prepare_demo
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    request = (DemoRequest("cnn", {"--data-dir": "~/mnist"}, quick=True) if how == "flag"
+               else DemoRequest("cnn", {}, ["data_dir=~/mnist"], quick=True))
+    prepared = prepare_demo(request)
+    assert str(prepared.config.data_dir) == str(tmp_path / "mnist")

@@ -40,6 +40,15 @@ def _assert_intact(path: Path) -> None:
         assert store.hint_state("backprop")["position"] == 2
 
 
+def _sql(path: Path, *statements: str) -> None:
+    """Change the database behind the store's back, as damage or an old version would."""
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
 def _aside(folder: Path) -> list[Path]:
     return sorted(folder.glob("progress.db.corrupt-*"))
 
@@ -279,9 +288,7 @@ def test_pending_results_are_added_once_even_when_replayed_twice(tmp_path):
 def test_user_version_zero_on_a_populated_database_is_adopted(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 0")
-    conn.close()
+    _sql(path, "PRAGMA user_version = 0")
     with Store(path) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert store.warnings == []
@@ -316,10 +323,7 @@ def test_version_one_file_gets_the_hint_table_and_imports_the_old_hint_file(tmp_
 def test_a_dropped_table_is_recreated_and_the_rest_kept(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TABLE quiz_cards")
-    conn.commit()
-    conn.close()
+    _sql(path, "DROP TABLE quiz_cards")
     seen: list[str] = []
     with Store(path, on_warning=seen.append) as store:
         assert store.cards() == {}
@@ -333,9 +337,7 @@ def test_a_dropped_table_is_recreated_and_the_rest_kept(tmp_path):
 def test_a_newer_schema_stamp_is_refused_and_the_file_kept(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.close()
+    _sql(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = path.read_bytes()
     with pytest.raises(Exception, match="newer than this dnn-tutor"):
         Store(path)
@@ -418,20 +420,13 @@ def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
 def test_an_unreadable_row_value_does_not_break_readers(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE demo_runs SET config = 'not json', metrics = '[1, 2]', seconds = 'slow'")
-    conn.execute("UPDATE quiz_cards SET state = '{broken' WHERE question_id = 'q1'")
-    conn.execute("INSERT INTO exercise_attempts (exercise_id, file_hash, passed, total, at) "
-                 "VALUES ('conv', 'h', 'many', 3, 'x')")
-    conn.commit()
-    conn.close()
+    _sql(path, "UPDATE demo_runs SET config = 'not json', metrics = '[1, 2]', seconds = 'slow'",
+         "UPDATE quiz_cards SET state = '{broken' WHERE question_id = 'q1'",
+         "INSERT INTO exercise_attempts (exercise_id, file_hash, passed, total, at) VALUES ('conv', 'h', 'many', 3, 'x')")
     with Store(path) as store:
         run = store.demo_runs()[0]
         assert run.config == {} and run.metrics == {} and run.seconds == 0.0
-    conn = sqlite3.connect(path)
-    conn.execute("""UPDATE demo_runs SET metrics = '{"test_acc": "high", "train_loss": [1], "epochs": 3}'""")
-    conn.commit()
-    conn.close()
+    _sql(path, """UPDATE demo_runs SET metrics = '{"test_acc": "high", "train_loss": [1], "epochs": 3}'""")
     with Store(path) as store:
         assert store.demo_runs()[0].metrics == {"epochs": 3}
         assert store.cards()["q1"].state == {}
@@ -512,10 +507,7 @@ def test_text_that_is_not_utf8_reads_as_damage_not_a_crash(tmp_path):
     show what can be read instead of failing with "Could not decode to UTF-8"."""
     path = tmp_path / "progress.db"
     _fill(path)
-    conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO sections_read VALUES (CAST(x'ff41' AS TEXT), 1, '2026-01-01T00:00:00+00:00')")
-    conn.commit()
-    conn.close()
+    _sql(path, "INSERT INTO sections_read VALUES (CAST(x'ff41' AS TEXT), 1, '2026-01-01T00:00:00+00:00')")
     warnings: list[str] = []
     with Store(path, on_warning=warnings.append) as store:
         store.sections_read()  # no exception

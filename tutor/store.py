@@ -42,12 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 from tutor import clock
 from tutor.errors import StoreError
-from tutor.store_file import BUSY_TIMEOUT_MS, StoreFile, describe_error
-from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and the schema)
+from tutor.store_file import StoreFile, describe_error
+from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and the schema version)
     IMPORT_SQL,
-    MIGRATIONS,
     SCHEMA_VERSION,
-    TABLES,
     Attempt,
     Card,
     DemoRun,
@@ -60,7 +58,7 @@ from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and 
 )
 
 __all__ = ["Store", "Attempt", "Card", "Review", "DemoRun", "Health", "RepairResult", "SCHEMA_VERSION",
-           "MIGRATIONS", "BUSY_TIMEOUT_MS", "now_iso", "parse_iso"]
+           "now_iso", "parse_iso"]
 
 # Thin re-exports: the one clock lives in tutor.clock.
 now_iso = clock.now_iso

@@ -59,16 +59,18 @@ def _kind(exc: BaseException) -> str:
     return "other"
 
 
+ERROR_WORDS = {  # what each kind of SQLite failure means, in the learner's words
+    "full": "the disk is full",
+    "readonly": "the database (or its folder) is read-only",
+    "busy": f"another program held the database locked for more than {BUSY_TIMEOUT_MS / 1000:g} s",
+    "cantopen": "the file cannot be opened (check the folder's permissions)",
+    "ioerr": "the disk reported an input/output error",
+    "corrupt": "the database file is damaged (`dnn-tutor doctor --repair` rebuilds it)",
+}
+
+
 def describe_error(exc: BaseException) -> str:
-    kind = _kind(exc)
-    return {
-        "full": "the disk is full",
-        "readonly": "the database (or its folder) is read-only",
-        "busy": f"another program held the database locked for more than {BUSY_TIMEOUT_MS / 1000:g} s",
-        "cantopen": "the file cannot be opened (check the folder's permissions)",
-        "ioerr": "the disk reported an input/output error",
-        "corrupt": "the database file is damaged (`dnn-tutor doctor --repair` rebuilds it)",
-    }.get(kind, str(exc))
+    return ERROR_WORDS.get(_kind(exc), str(exc))
 
 
 
@@ -134,7 +136,7 @@ class StoreFile:
         if _kind(exc) in ("ioerr", "cantopen", "other"):
             try:
                 if os.statvfs(self.path.parent).f_bavail == 0:
-                    return describe_error(sqlite3.OperationalError("database or disk is full"))
+                    return ERROR_WORDS["full"]
             except (OSError, AttributeError):
                 pass
         return describe_error(exc)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from tutor import fsutil
 from tutor import store_schema as schema
 from tutor.errors import StoreError
+from tutor.store_file import _kind
 from tutor.store_schema import Health, RepairResult
 
 if TYPE_CHECKING:
@@ -70,8 +71,6 @@ def _can_write(store: "Store", version: int) -> bool:
         finally:
             store._rollback(store._conn)
     except sqlite3.Error as exc:
-        from tutor.store_file import _kind
-
         return _kind(exc) != "readonly"
     return True
 

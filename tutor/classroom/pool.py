@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from tutor.classroom import gradebook
 from tutor.classroom.gradebook import Row
-from tutor.classroom.worker_process import _die_with_parent, _handle, _stop, _warm_up, main  # noqa: F401  (main: `python -m tutor.classroom.pool`)
+from tutor.classroom.worker_process import _die_with_parent, _handle, _stop, main  # noqa: F401  (main: `python -m tutor.classroom.pool`)
 from tutor.errors import TutorError
 
 MAX_FAILED_STARTS = 3
@@ -94,9 +94,6 @@ class Worker:
         assert self.proc.stdout is not None
         return self.proc.stdout.fileno()
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
     def terminate(self) -> None:
         if self.proc.poll() is None:
             try:
@@ -128,10 +125,9 @@ class Worker:
     def last_error_line(self) -> str:
         try:
             self.log.seek(0)
-            lines = [ln for ln in self.log.read()[-4000:].decode("utf-8", "replace").splitlines() if ln.strip()]
+            return _last_line(self.log.read())
         except (OSError, ValueError):
             return ""
-        return lines[-1][:200] if lines else ""
 
     def stop(self, kill: bool = False) -> None:
         """End the worker: close its input (it finishes and exits), or with ``kill`` ask it to stop now.
@@ -143,7 +139,7 @@ class Worker:
         if self.proc.poll() is None:
             try:
                 if kill:
-                    self.proc.terminate()
+                    self.terminate()
                 else:
                     assert self.proc.stdin is not None
                     self.proc.stdin.close()
@@ -212,9 +208,6 @@ class ForkWorker:
     def fileno(self) -> int:
         return self.conn.fileno()
 
-    def alive(self) -> bool:
-        return self.proc.is_alive()
-
     def terminate(self) -> None:
         if self.proc.is_alive():
             try:
@@ -243,11 +236,9 @@ class ForkWorker:
     def last_error_line(self) -> str:
         try:
             with open(self.log_path, "rb") as handle:
-                text = handle.read()[-4000:].decode("utf-8", "replace")
+                return _last_line(handle.read())
         except OSError:
             return ""
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        return lines[-1][:200] if lines else ""
 
     def stop(self, kill: bool = False) -> None:
         if self.proc.is_alive():
@@ -265,6 +256,12 @@ class ForkWorker:
         except ValueError:
             pass
         _unlink(self.log_path)
+
+
+def _last_line(log: bytes) -> str:
+    """The last non-blank line of a worker's log (what it said before it died), cut to 200 characters."""
+    lines = [ln for ln in log[-4000:].decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 class _plain_main:

@@ -97,7 +97,8 @@ def grade_class(
         raise TutorError(f"--out {out} is a folder; give a file name such as gradebook.csv")
     if not out.parent.exists() and str(out.parent):
         raise TutorError(f"--out {out}: the folder {out.parent} does not exist")
-    found = submissions.discover(Path(folder), {i: info.file for i, info in infos.items()}, exercise)
+    files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in
+    found = submissions.discover(Path(folder), files, exercise)
     existing = gradebook.read(out) if out.exists() else []
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
@@ -118,7 +119,7 @@ def grade_class(
             seeds[ex] = submissions.class_seed(ex, everyone)
     chosen = [s for s in found if part is None or part.holds(s.student)]
     if on_warning:
-        _warn_misnamed(chosen, {info.file for info in infos.values()}, {i: info.file for i, info in infos.items()}, on_warning)
+        _warn_misnamed(chosen, files, on_warning)
     rows: dict[tuple[str, str], Row] = {r.key: r for r in existing}
     run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}))
     totals: dict[str, int] = {}
@@ -173,8 +174,9 @@ def grade_class(
     return run
 
 
-def _warn_misnamed(chosen, known_files: set[str], files: dict[str, str], on_warning: Callable[[str], None]) -> None:
+def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], None]) -> None:
     """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)."""
+    known_files = set(files.values())
     missing: dict[str, list[str]] = {}
     others: dict[str, tuple[str, ...]] = {}
     for sub in chosen:

@@ -119,17 +119,16 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
     else:
         exercises = [exercise]
     result = []
-    for entry in dirs + files:
-        student = student_id(entry.name[:-3] if entry in files else entry.name)
+    for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
+        student = student_id(entry.name[:-3] if is_file else entry.name)
         if not student.strip():
             continue
+        others: tuple[str, ...] | None = () if is_file else None  # the folder's .py files, listed once when needed
         for ex_id in exercises:
-            if entry in files:
-                path: Path | None = Path(entry.path)
-            else:
-                path = _find_file(Path(entry.path), exercise_files[ex_id])
+            path = Path(entry.path) if is_file else _find_file(Path(entry.path), exercise_files[ex_id])
             if path is None:
-                others = () if entry in files else _python_files(Path(entry.path))
+                if others is None:
+                    others = _python_files(Path(entry.path))
                 result.append(Submission(student, ex_id, None, "missing", others))
                 continue
             result.append(Submission(student, ex_id, path, check_file(path)))

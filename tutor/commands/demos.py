@@ -115,7 +115,7 @@ def demo_command(
     from tutor.training.flow import DemoRequest
 
     flags = {"--seed": seed, "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
-             "--data-dir": (str(Path(data_dir).expanduser()) if data_dir.strip() else data_dir) if data_dir is not None else None,
+             "--data-dir": data_dir,
              "--task": task, "--length": length, "--backbone": backbone}
     _run(DemoRequest(demo_id, flags, list(sets or []), quick, device, precision, save_plot, force), as_json)
 

@@ -267,8 +267,9 @@ def compare(
         return error
     worst = _worst(name, expected, arr)
     shown = fmt_pair(worst["expected"], worst["got"])
-    where = f"worst at {at(name, worst['index'])}: expected {shown[0]}, got {shown[1]} (relative error {error:.1e})"
-    plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {where.rsplit(' (relative error', 1)[0]} [{case}]"
+    spot = f"worst at {at(name, worst['index'])}: expected {shown[0]}, got {shown[1]}"
+    where = f"{spot} (relative error {error:.1e})"
+    plain = f"{name}: relative error {error:.2e} (threshold {threshold:.0e}); {spot} [{case}]"
     common = {"error": error, "threshold": threshold, "worst": worst, "case": case, "plain": plain, "scalar": scalar}
     for code, variant, text in variants:
         variant = np.asarray(variant, dtype=np.float64)
@@ -466,9 +467,10 @@ def compare_numeric(
     j = int(np.argmax(np.abs(a - b)))
     index = tuple(int(i) for i in np.unravel_index(int(coords[keep][j]), analytic.shape))
     worst = {"tensor": name, "index": index, "expected": float(b[j]), "got": float(a[j])}
+    numeric, yours = fmt_pair(b[j], a[j])
     raise fail(
         f"{name} does not match the centred-difference gradient of your own {forward}: at {at(name, index)} "
-        f"your backward gives {fmt_pair(b[j], a[j])[1]}, finite differences give {fmt_pair(b[j], a[j])[0]} (relative error {error:.2e}) [{case}]",
+        f"your backward gives {yours}, finite differences give {numeric} (relative error {error:.2e}) [{case}]",
         code=D.BACKWARD_VS_FORWARD,
         error=error,
         threshold=threshold,

@@ -187,7 +187,7 @@ def parse_number(text: str) -> float:
 
 def decimals_typed(text: str) -> int | None:
     """The decimal place of the last digit the learner typed (``"0.665"`` -> 3, ``"1.2e3"`` -> -2)."""
-    cleaned = text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-").replace(",", "")
+    cleaned = _clean(text).replace(",", "")
     if "/" in cleaned:
         return None
     try:

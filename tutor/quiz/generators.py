@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tutor.quiz.bank import Question, format_number
-from tutor.quiz.builders import (  # noqa: F401  (the formulas are re-exported for tests and callers)
+from tutor.quiz.builders import (
     _build_adam,
     _build_conv,
     _build_conv_shape,
@@ -27,19 +27,6 @@ from tutor.quiz.builders import (  # noqa: F401  (the formulas are re-exported f
     _build_sgd,
     _build_sigmoid,
     _build_softmax,
-    adam_first_step,
-    conv2d_params,
-    conv_out,
-    dense_params,
-    fmt,
-    gru_params,
-    inverted_dropout_kept,
-    lstm_params,
-    par,
-    sgd_momentum_step,
-    sigmoid,
-    softmax,
-    stack_shape,
 )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import zlib
 from datetime import datetime, timedelta, timezone
 
-from tutor.clock import to_iso as iso  # noqa: F401  (the quiz's names for the one clock)
+from tutor.clock import to_iso as iso  # the quiz's name for the one clock
 from tutor.clock import utcnow as utc_now
 
 EASY_STREAK = 3  # right answers in a row, this one included, that earn Easy

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tutor.grading.text import visible
+from tutor.render.grading import ByWidth
 
 STATUS_STYLE = {"done": "green", "partial": "yellow", "not started": "dim", "missing": "dim"}
 
@@ -86,16 +87,6 @@ def _bar(count: int, most: int, width: int = 20) -> str:
 WIDE_REPORT = 90  # narrower than this, the mistakes are listed one block each instead of as a table
 
 
-class _ByWidth:
-    """``wide`` where the output is at least ``width`` columns, else ``narrow`` (codes and commands stay whole)."""
-
-    def __init__(self, wide: RenderableType, narrow: RenderableType, width: int) -> None:
-        self.wide, self.narrow, self.width = wide, narrow, width
-
-    def __rich_console__(self, console, options):
-        yield self.wide if options.max_width >= self.width else self.narrow
-
-
 def _stacked_mistakes(mistakes: list) -> RenderableType:
     blocks: list[RenderableType] = [Text("The class's mistakes, most shared first", style="italic")]
     for rank, m in enumerate(mistakes, start=1):
@@ -141,7 +132,7 @@ def render_class_report(reports: list) -> RenderableType:
                 if m.concept:
                     where.append(f"\nquiz: {m.concept}", style="magenta")
                 table.add_row(str(rank), m.code, count, m.meaning, where)
-            parts.append(_ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
+            parts.append(ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
             hints = Text("Hints to give (dnn-tutor hint shows the same after a failing check):\n", style="bold")
             for rank, m in enumerate(rep.mistakes[:5], start=1):
                 if m.hint:

@@ -96,15 +96,15 @@ def _error_cell(check: CheckResult) -> str:
 NARROW = 80  # below this width the checks are listed two lines each instead of in a table
 
 
-class _ByWidth:
-    """The table where it fits, the list where the terminal is narrow (nothing cut off at 60 columns)."""
+class ByWidth:
+    """``wide`` where the output is at least ``width`` columns, else ``narrow``: a table where it fits,
+    a list where the terminal is narrow (nothing cut off at 60 columns)."""
 
-    def __init__(self, wide: RenderableType, narrow: RenderableType):
-        self.wide = wide
-        self.narrow = narrow
+    def __init__(self, wide: RenderableType, narrow: RenderableType, width: int = NARROW) -> None:
+        self.wide, self.narrow, self.width = wide, narrow, width
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.wide if options.max_width >= NARROW else self.narrow
+        yield self.wide if options.max_width >= self.width else self.narrow
 
 
 def _check_list(report: Report) -> Text:
@@ -143,7 +143,7 @@ def _checks(report: Report) -> list[RenderableType]:
         else:
             result = _t(check.code or "failed", "red")
         table.add_row(mark, _t(check.function), _t(check.title), _error_cell(check), result)
-    parts: list[RenderableType] = [_ByWidth(table, _check_list(report))]
+    parts: list[RenderableType] = [ByWidth(table, _check_list(report))]
     failures = [c for c in report.checks if not c.passed]
     idle: list[str] = []
     for check in failures:

@@ -171,6 +171,7 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
             raise TutorError(f"{source}: expected a folder with the MNIST IDX files, got {str(folder)!r}")
         if not Path(str(folder)).expanduser().is_dir():
             raise TutorError(f"{source}: no such folder: {folder}")
+        given["data_dir"] = (source, str(Path(str(folder)).expanduser()))  # "~/mnist" typed in quotes, or --set
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
     check_device(request.device)

@@ -201,12 +201,11 @@ class _State:
         self.train_seconds = self.seconds = 0.0
         self.samples = self.step = 0
 
-    def end_epoch(self, epoch: int, epochs: int, n: int, loss_sum: float, correct: float, ev: dict | None,
+    def end_epoch(self, epoch: int, epochs: int, n: int, train_loss: float, train_correct: float, ev: dict | None,
                   train_seconds: float, seconds: float, hooks: list[Callback]) -> EpochRecord:
         """Step an epoch scheduler, build the record, run hooks, track the best."""
         import torch
 
-        train_loss, train_correct = loss_sum, correct
         lr_now = float(self.opt.param_groups[0]["lr"])
         val_loss, val_acc = (ev["loss"], ev["acc"]) if ev is not None else (None, None)
         if self.sched is not None and not self.per_batch:
