@@ -247,3 +247,24 @@ def test_gradebook_order_copes_with_superscripts_in_student_ids():
     from tutor.classroom.gradebook import _natural as natural_key
 
     assert sorted(["s²", "s10", "s2", "s¹"], key=natural_key)[:2] == ["s2", "s10"]
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "cnn", "--quick", "--data-dir", "~nosuchuser-dnn/mnist"],
+    ["demo", "cnn", "--quick", "--set", "data_dir=~nosuchuser-dnn/mnist"],
+    ["demo", "xor", "--quick", "--save-plot", "~nosuchuser-dnn/xor.png"],
+    ["progress", "--import", "~nosuchuser-dnn/progress.json"],
+    ["progress", "--export", "~nosuchuser-dnn/progress.json"],
+])
+def test_a_home_that_does_not_exist_is_one_error_not_a_crash(runner, tmp_path, monkeypatch, args):
+    """Path.expanduser raises RuntimeError for ~user with no such user: every typed path goes through one expander."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, (args, result.output, result.exception)
+    assert "no home folder for ~nosuchuser-dnn" in result.stderr
+    assert list(work.iterdir()) == []  # no folder literally named "~nosuchuser-dnn"
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)

@@ -37,11 +37,23 @@ def data_dir() -> Path:
     return content_dir("data")
 
 
+def expand_user(path: str | os.PathLike[str]) -> Path:
+    """``~`` and ``~user`` expanded. Where that home does not exist (``~nosuchuser/x``) one clear
+    error, never a RuntimeError, and never a folder literally named ``~nosuchuser`` made here."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        from tutor.errors import TutorError
+
+        first = Path(path).parts[0] if Path(path).parts else str(path)
+        raise TutorError(f"{path}: there is no home folder for {first} on this machine", exit_code=2) from None
+
+
 def home_dir() -> Path:
     """The learner's data directory (progress database, backups, settings)."""
     override = os.environ.get("DNN_TUTOR_HOME")
     if override:
-        path = Path(override).expanduser()
+        path = expand_user(override)
     else:
         from platformdirs import user_data_dir
 
@@ -68,7 +80,7 @@ def cache_dir() -> Path:
     """Downloaded datasets and pretrained weights (``DNN_TUTOR_CACHE`` overrides)."""
     override = os.environ.get("DNN_TUTOR_CACHE")
     if override:
-        path = Path(override).expanduser()
+        path = expand_user(override)
     elif os.environ.get("DNN_TUTOR_HOME"):
         path = home_dir() / "cache"
     else:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tutor import __version__, console
+from tutor import __version__, console, paths
 from tutor.app import app
 from tutor.commands.common import emit_json, open_store
 from tutor.errors import TutorError
@@ -109,10 +109,10 @@ def progress_command(
     if force and not export:
         raise TutorError("--force only applies with --export FILE (it replaces an existing file)")
     if export:
-        _export(export.expanduser(), force)
+        _export(paths.expand_user(export), force)
         return
     if import_:
-        source = import_.expanduser()
+        source = paths.expand_user(import_)
         counts = import_progress(source)
         if as_json:
             emit_json({"imported": counts})
@@ -159,7 +159,6 @@ def _export(target: Path, force: bool) -> None:
 
 def _refuse_store_files(target: Path) -> None:
     """Never write an export over the progress database or the files SQLite keeps beside it."""
-    from tutor import paths
 
     database = paths.progress_db_path()
     try:

@@ -85,11 +85,11 @@ def format_number(value: float) -> str:
 
 
 def questions_dir() -> Path:
-    override = os.environ.get("DNN_TUTOR_QUESTIONS")
-    if override:
-        return Path(override).expanduser()
     from tutor import paths
 
+    override = os.environ.get("DNN_TUTOR_QUESTIONS")
+    if override:
+        return paths.expand_user(override)
     return paths.data_dir() / "questions"
 
 

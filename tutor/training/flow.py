@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tutor import paths
 from tutor.errors import TutorError
 from tutor.training.session import (
     DemoOutcome, DemoReporter, parse_sets, parse_value, run_demo, seed_setting, setting, validate,
@@ -76,7 +77,7 @@ def check_plot_path(save_plot, force: bool = False) -> Path | None:
     """``--save-plot FILE.png``: a .png name in an existing folder; never an existing file without --force."""
     if save_plot is None:
         return None
-    path = Path(save_plot).expanduser()
+    path = paths.expand_user(save_plot)
     shown = str(save_plot)
     try:
         return _check_plot_path(path, shown, force)
@@ -169,9 +170,10 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
         source, folder = given["data_dir"]
         if not str(folder).strip():
             raise TutorError(f"{source}: expected a folder with the MNIST IDX files, got {str(folder)!r}")
-        if not Path(str(folder)).expanduser().is_dir():
+        expanded = paths.expand_user(str(folder))  # "~/mnist" typed in quotes, or --set
+        if not expanded.is_dir():
             raise TutorError(f"{source}: no such folder: {folder}")
-        given["data_dir"] = (source, str(Path(str(folder)).expanduser()))  # "~/mnist" typed in quotes, or --set
+        given["data_dir"] = (source, str(expanded))
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
     check_device(request.device)
@@ -289,7 +291,7 @@ def run_bench_flow(flags: dict[str, Any], *, device: str | None = None, precisio
     check_device(device)
     precision = check_precision(precision)
     if data_dir is not None:
-        data_dir = Path(data_dir).expanduser()  # "~/mnist" typed in quotes
+        data_dir = paths.expand_user(data_dir)  # "~/mnist" typed in quotes
         if not data_dir.is_dir():
             raise TutorError(f"--data-dir {data_dir}: no such folder")
     quiet_openmp_spin()
