@@ -28,6 +28,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.dont_write_bytecode = False
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the cores. Many tests wait on a process they started (a
+    terminal, a grading child, a timeout); the extra worker keeps the cores busy meanwhile."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 def pytest_collection_modifyitems(config, items):
     """Slow tests first (stable, so a module's tests stay together): parallel workers end together."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

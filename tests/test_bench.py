@@ -112,20 +112,30 @@ def test_matmul_floor_uses_the_median():
     assert len(floor.samples) == 3 and floor.rate > 0
 
 
-@pytest.mark.slow
-def test_bench_script_prints_figures(tmp_path):
-    import subprocess
+def _bench_script(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """benchmarks/bench_engine.py run as a script in this process (torch is already loaded here)."""
+    import runpy
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_engine.py"), "--limit", "128", "--hidden", "8",
-                          "--epochs", "1", "--repeats", "1", "--batch-size", "64", "--threads", "1",
-                          "--device", "cpu", "--precision", "fp32"],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert "threads=1" in out.stdout and "s/epoch" in out.stdout and "load average" in out.stdout
-    assert "engine/DataLoader fp32" in out.stdout
-    bad = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_engine.py"), "--threads", "-2"],
-                         capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
+    monkeypatch.setattr(sys, "argv", [str(script), *args])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    code = 0
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_bench_script_prints_figures(monkeypatch, capsys):
+    code, out, err = _bench_script(monkeypatch, capsys, "--limit", "128", "--hidden", "8", "--epochs", "1", "--repeats", "1",
+                                   "--batch-size", "64", "--threads", "1", "--device", "cpu", "--precision", "fp32")
+    assert code == 0, err
+    assert "threads=1" in out and "s/epoch" in out and "load average" in out
+    assert "engine/DataLoader fp32" in out
+    code, out, err = _bench_script(monkeypatch, capsys, "--threads", "-2")
+    assert code == 2 and "error: --threads must be at least 1" in err

@@ -68,8 +68,8 @@ def test_xor_at_60_columns_one_live_view_and_times_that_agree(tmp_path):
 
 @pytest.mark.slow
 def test_transfer_prints_one_view_and_one_table_at_80x24(tmp_path):
-    lines = screen_of(["demo", "transfer", "--quick", "--device", "cpu", "--set", "labels=5,10", "--set", "repeats=2",
-                       "--set", "steps=20"], 80, 24, {"DNN_TUTOR_HOME": str(tmp_path)})
+    lines = screen_of(["demo", "transfer", "--quick", "--device", "cpu", "--set", "labels=5,10", "--set", "repeats=1",
+                       "--set", "steps=10"], 80, 24, {"DNN_TUTOR_HOME": str(tmp_path)})
     text = "\n".join(lines)
     assert len([line for line in lines if line.strip()]) <= 45, text
     assert sum("━" in line and "%" in line for line in lines) == 1

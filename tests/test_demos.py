@@ -218,25 +218,6 @@ def test_live_view_renders_in_a_terminal():
 
 
 @pytest.mark.slow
-def test_cli_in_a_real_terminal_uses_the_live_view():
-    """What the lesson reader runs: `dnn-tutor demo <id>` with no extra arguments, in a terminal."""
-    pexpect = pytest.importorskip("pexpect")
-    import os
-
-    child = pexpect.spawn(sys.executable, ["-m", "tutor", "demo", "xor", "--quick"], env=dict(os.environ),
-                          dimensions=(40, 110), encoding="utf-8", timeout=90)
-    child.expect(pexpect.EOF)
-    child.close()
-    out = child.before
-    assert child.exitstatus == 0, out[-2000:]
-    assert "\x1b[" in out  # colours / cursor control: the Live view, not plain lines
-    import re
-
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
-    assert "decision boundary" in plain and "done in" in plain and "▀" in plain
-
-
-@pytest.mark.slow
 def test_the_demo_flow_is_one_function_without_the_cli(tmp_path):
     """configure -> run -> plot -> journal, called directly (what the command does after parsing)."""
     from tutor.store import Store

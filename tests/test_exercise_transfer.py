@@ -1,12 +1,18 @@
-"""Planted bugs in the transfer solution (small models, random weights, no downloads)."""
+"""Planted bugs in the transfer solution (small models, random weights, no downloads).
+
+The planted bugs are graded in this process by the same plan, job runner and
+judges as `dnn-tutor check` (tests/bugs/harness.py), wording included; the
+half-done file goes end to end through a child process (about 2 s: the child
+imports torch), as the solution, the starter and odd return values do in
+test_grading.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from bugs.harness import grade_source, plant
 from test_grading_helpers import assert_diagnosis, grade, planted
-
-pytestmark = pytest.mark.slow  # each test grades a file in a child process (about 2 s)
 
 FREEZE = "    for parameter in backbone.parameters():\n        parameter.requires_grad = False\n"
 
@@ -21,10 +27,11 @@ BUGS = [
 
 @pytest.mark.parametrize("name, replacements, check, code, fragments", BUGS, ids=[b[0] for b in BUGS])
 def test_planted_bug_is_diagnosed(tmp_path, name, replacements, check, code, fragments):
-    report = grade("transfer", planted(tmp_path, "transfer", *replacements), seed=7)
+    report = grade_source("transfer", plant("transfer", *replacements), tmp_path, seed=7)
     assert_diagnosis(report, check, code, *fragments)
 
 
+@pytest.mark.slow
 def test_half_done_transfer_gets_partial_credit(tmp_path):
     path = planted(tmp_path, "transfer", ("    return [p for p in model.parameters() if p.requires_grad]", '    raise NotImplementedError("trainable_parameters")'))
     report = grade("transfer", path, seed=7)

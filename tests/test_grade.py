@@ -33,6 +33,10 @@ BIAS_MEAN = ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")
 RELU_KINK = ("dx = dout * (x > 0)", "dx = dout * (x >= 0)")
 SIGMOID = ("dx = dout * s * (1.0 - s)", "dx = dout * s")
 LOOP = "import numpy as np\n\nwhile True:\n    pass\n"
+# hank's file never finishes. It waits rather than spins: the deadline is wall-clock time either way
+# (the grader's tests time out spinning loops), and a spinning one would take a core from the other
+# tests for the whole timeout, twice.
+WAITER = "import time\n\nwhile True:\n    time.sleep(0.05)\n"
 SYNTAX = "import numpy as np\n\ndef dense_forward(x, W, b)\n    return x @ W + b\n"
 
 
@@ -52,7 +56,7 @@ CLASS = {
     "erin": _planted(BIAS_MEAN),
     "frank": _planted(RELU_KINK),
     "gina": _planted(SIGMOID),
-    "hank": LOOP,
+    "hank": WAITER,
     "ivan": SYNTAX,
     "judy": (STARTERS / "backprop.py").read_text(),
     "ken": None,  # a folder without the file
@@ -135,9 +139,13 @@ def test_every_student_gets_a_row_with_status_score_and_codes(graded):
     assert "2 of 11 done" in graded["output"]
 
 
-def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path):
-    result = cli("grade", "report", str(graded["book"]), "--json", home=graded["home"])
-    assert result.returncode == 0, result.stderr
+def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path, runner, monkeypatch):
+    from tutor.cli import app
+
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(graded["home"]))
+    monkeypatch.setenv("COLUMNS", "120")
+    result = runner.invoke(app, ["grade", "report", str(graded["book"]), "--json"])
+    assert result.exit_code == 0, result.output
     (ex,) = json.loads(result.stdout)["exercises"]
     top = ex["mistakes"][0]
     assert top["code"] == "bias-averaged" and top["first"] == 3
@@ -147,31 +155,31 @@ def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path):
     statuses = {s["status"]: s["students"] for s in ex["statuses"]}
     assert statuses == {"done": 2, "partial": 5, "not started": 1, "missing": 1, "timeout": 1, "syntax": 1}
     plot = tmp_path / "mistakes.png"
-    table = cli("grade", "report", str(graded["book"]), "--save-plot", str(plot), home=graded["home"])
-    assert table.returncode == 0, table.stderr
+    table = runner.invoke(app, ["grade", "report", str(graded["book"]), "--save-plot", str(plot)])
+    assert table.exit_code == 0, table.output
     assert table.stdout.index("bias-averaged") < table.stdout.index("relu-kink")
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_shards_merged_equal_the_whole_class(graded, tmp_path):
-    parts = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]
+    parts = [tmp_path / f"part{k}.csv" for k in (1, 2)]
     env = dict(os.environ, DNN_TUTOR_HOME=str(graded["home"]))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tutor", "grade", str(graded["folder"]), "--exercise", "backprop", "--shard", f"{k}/3",
+            [sys.executable, "-m", "tutor", "grade", str(graded["folder"]), "--exercise", "backprop", "--shard", f"{k}/2",
              "--jobs", "1", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(part), "--json"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
-        for k, part in zip((1, 2, 3), parts)
+        for k, part in zip((1, 2), parts)
     ]
     outputs = [p.communicate(timeout=400) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [o[1] for o in outputs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outputs]
     from tutor.classroom.submissions import shard_of
 
     seen = []
-    for k, (out, _) in zip((1, 2, 3), outputs):
+    for k, (out, _) in zip((1, 2), outputs):
         students = [json.loads(line)["student"] for line in out.splitlines()]
-        assert all(shard_of(s, 3) == k for s in students)
+        assert students and all(shard_of(s, 2) == k for s in students)
         seen += students
     assert sorted(seen) == sorted(CLASS)  # disjoint parts that cover the class
     merged = tmp_path / "merged.csv"
