@@ -640,6 +640,57 @@ def test_the_engine_optimizers_take_torch_optims_own_steps(name, extra):
     assert isinstance(light_opt, plain_cls) and type(light_opt).__name__ == plain_cls.__name__
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_steps_go_straight_to_the_kernel_with_torchs_numbers(name, monkeypatch):
+    """After torch's own first step (it creates the state), steps call the fused kernel directly: the
+    same numbers as torch.optim, with two parameter groups, a frozen-then-thawed layer and a changed lr."""
+    import torch
+    import torch.optim.adam as torch_adam
+
+    from tutor.training.optim import light
+
+    plain_cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+
+    def trajectory(build):
+        torch.manual_seed(5)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))  # (N, 6) -> (N, 3)
+        opt = build([{"params": model[0].parameters(), "lr": 0.03}, {"params": model[2].parameters()}])
+        x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))  # (16, 6), (16,)
+        for step in range(6):
+            model[0].weight.requires_grad_(step not in (2, 3))  # no gradient for two steps: skipped, as torch does
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+            if step == 3:
+                opt.param_groups[1]["lr"] = 0.002  # what a scheduler does
+        return [p.detach().clone() for p in model.parameters()], opt
+
+    calls = []
+    real = torch_adam._fused_adam
+    monkeypatch.setattr(torch_adam, "_fused_adam", lambda *a, **k: calls.append(1) or real(*a, **k))
+    mine, opt = trajectory(lambda groups: light(plain_cls)(groups, lr=0.05, weight_decay=1e-2, fused=True))
+    assert opt.param_groups[0]["fused"] and len(calls) == 2  # torch's first step (a call per group), then direct
+    monkeypatch.setattr(torch_adam, "_fused_adam", real)
+    plain, _ = trajectory(lambda groups: plain_cls(groups, lr=0.05, weight_decay=1e-2, fused=True))
+    assert all(torch.equal(a, b) for a, b in zip(mine, plain))
+
+
+def test_fused_adam_steps_aside_for_a_closure_and_amsgrad():
+    import torch
+
+    from tutor.training.optim import _fused_adam_step, light
+
+    model = torch.nn.Linear(3, 2)
+    opt = light(torch.optim.Adam)(model.parameters(), lr=0.1, fused=True, amsgrad=True)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    assert _fused_adam_step(opt) is False  # amsgrad: torch's step
+    plain = light(torch.optim.Adam)(model.parameters(), lr=0.1, fused=True)
+    assert _fused_adam_step(plain) is False  # no state yet: torch's first step creates it
+    loss = plain.step(lambda: model(torch.randn(4, 3)).sum())  # a closure: torch's step, which returns the loss
+    assert isinstance(loss, torch.Tensor)
+
+
 @pytest.mark.slow
 def test_a_fit_does_not_import_the_compiler():
     """torch.optim's first step would import torch._dynamo: seconds of start-up in every demo."""
