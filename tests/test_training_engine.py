@@ -675,6 +675,38 @@ def test_fused_adam_steps_go_straight_to_the_kernel_with_torchs_numbers(name, mo
     assert all(torch.equal(a, b) for a, b in zip(mine, plain))
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_a_grad_scaler_step_takes_torchs_path_unscaling_and_skipping_an_inf_step(name):
+    import pickle
+
+    import torch
+
+    from tutor.training.optim import light
+
+    plain_cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+
+    def run(cls):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 3)  # (N, 4) -> (N, 3)
+        opt = cls(model.parameters(), lr=0.01, fused=True)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))  # (8, 4), (8,)
+        for step in range(4):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y) * (float("inf") if step == 2 else 1.0)
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # the inf step is skipped, its step count taken back
+            scaler.update()
+        return model.weight.detach().clone(), opt
+
+    mine, opt = run(light(plain_cls))
+    plain, plain_opt = run(plain_cls)
+    assert torch.equal(mine, plain) and not mine.isnan().any()
+    assert opt.state_dict()["state"][0]["step"].item() == plain_opt.state_dict()["state"][0]["step"].item() == 3
+    again = pickle.loads(pickle.dumps(opt))  # a whole optimiser pickles (torch.save of the object)
+    assert type(again) is type(opt) and isinstance(again, plain_cls)
+
+
 def test_fused_adam_steps_aside_for_a_closure_and_amsgrad():
     import torch
 

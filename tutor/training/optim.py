@@ -90,8 +90,11 @@ def light(cls: Any) -> Any:
         add_param_group(self, param_group)
 
     namespace = {"step": light_step, "zero_grad": light_zero_grad, "add_param_group": light_add_param_group,
-                 "__doc__": cls.__doc__, "__module__": __name__}
-    return type(cls.__name__, (cls,), namespace)
+                 "__doc__": cls.__doc__, "__module__": __name__, "__qualname__": cls.__name__}
+    made = type(cls.__name__, (cls,), namespace)
+    if globals().setdefault(cls.__name__, made) is not made:  # a name already taken here: no pickling by name
+        made.__qualname__ = f"light.<locals>.{cls.__name__}"
+    return made
 
 
 def _fused_adam_step(opt: Any) -> bool:
@@ -104,10 +107,13 @@ def _fused_adam_step(opt: Any) -> bool:
     the step counts, then ``_fused_adam_`` or ``_fused_adamw_``) with the same arguments, so the
     numbers are torch's. It steps aside for: the first step (torch creates the state), a closure,
     amsgrad, maximize, capturable or differentiable, a tensor learning rate or betas, sparse or
-    complex parameters, and a group that mixes devices or dtypes.
+    complex parameters, a group that mixes devices or dtypes, and a GradScaler's step (its scale
+    and inf flag go to torch's kernel).
     """
     import torch
 
+    if getattr(opt, "grad_scale", None) is not None or getattr(opt, "found_inf", None) is not None:
+        return False  # a GradScaler hands these to torch's step, which unscales and skips inf steps
     work = []
     for group in opt.param_groups:
         if (not group.get("fused") or group.get("amsgrad") or group.get("maximize") or group.get("capturable")
