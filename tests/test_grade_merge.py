@@ -444,6 +444,25 @@ def test_an_empty_file_is_not_started_but_a_wrong_one_is_partial():
     assert status_of(report(15, [], ok=True)) == "done"
 
 
+def test_every_way_the_grader_stops_a_run_is_its_own_status_not_a_grader_error():
+    """A submission that forks too many processes (or times out, floods, ...) is the student's doing:
+    the gradebook names it, and "error" is kept for the grader failing."""
+    import re
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from tutor.classroom.adapter import status_of
+
+    grading = Path(__file__).resolve().parents[1] / "tutor" / "grading"
+    kinds = {kind for f in grading.glob("*.py") for kind in re.findall(r'Fatal\("([a-z]+)"', f.read_text())}
+    assert "processes" in kinds and "timeout" in kinds
+    for kind in kinds:
+        report = SimpleNamespace(fatal=SimpleNamespace(kind=kind), not_started=False, ok=False, passed=0, codes=[])
+        assert status_of(report) == kind
+    assert status_of(SimpleNamespace(fatal=SimpleNamespace(kind="something new"), not_started=False, ok=False,
+                                     passed=0, codes=[])) == "error"
+
+
 def test_nothing_to_grade_starts_no_worker(monkeypatch):
     from tutor.classroom import pool
 

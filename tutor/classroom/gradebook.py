@@ -27,7 +27,8 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_BYTES = 256 * 1024 * 1024
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
-# status words besides the runner's error kinds (timeout, syntax, memory, crash, exit, import, output, protocol)
+# status words besides the runner's error kinds (timeout, syntax, memory, crash, exit, import, output, protocol,
+# processes)
 DONE = "done"
 PARTIAL = "partial"
 NOT_STARTED = "not started"
