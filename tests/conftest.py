@@ -31,11 +31,9 @@ sys.dont_write_bytecode = False
 def pytest_xdist_auto_num_workers(config):
     """``-n auto``: one worker more than the cores. Many tests wait on a process they started (a
     terminal, a grading child, a timeout); the extra worker keeps the cores busy meanwhile."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return cores + 1
+    from tutor.training.threads import usable_cores  # no torch: the cores this process may run on
+
+    return usable_cores() + 1
 
 
 def pytest_collection_modifyitems(config, items):
