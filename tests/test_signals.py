@@ -148,3 +148,38 @@ def test_ctrl_c_while_the_program_starts_exits_130_without_a_traceback(tmp_path)
     assert done.returncode == 130
     assert "Traceback" not in done.stderr and "interrupted" in done.stderr
     assert "should not get here" not in done.stdout
+
+
+def test_ctrl_c_while_torch_imports_waits_for_the_import_then_ends_cleanly(tmp_path):
+    """Ctrl-C inside torch's C++ start-up used to abort the process (pybind11::error_already_set, exit 134).
+
+    The signal is sent from inside ``import torch`` (as torch.distributed starts, the place it was
+    seen to abort); the import runs to its end first, then the command ends as Ctrl-C always does.
+    SIGTERM and SIGHUP are held the same way (tests/test_import_guard.py).
+    """
+    signum = signal.SIGINT
+    learner = tmp_path / "exercises" / "backprop.py"
+    learner.parent.mkdir()
+    learner.write_text("while True:\n    pass\n")
+    probe = (
+        "import atexit, os, signal, sys\n"
+        "class Poke:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch.distributed':\n"
+        f"            os.kill(os.getpid(), {int(signum)})\n"
+        "sys.meta_path.insert(0, Poke())\n"
+        "def report():\n"
+        "    dist = sys.modules.get('torch.distributed')\n"
+        "    print('torch.distributed whole:', hasattr(dist, 'DistError'), file=sys.stderr)\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['dnn-tutor', 'check', {str(learner)!r}, '--timeout', '60']\n"
+        "from tutor.cli import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "DNN_TUTOR_HOME": str(tmp_path / "home"), "COLUMNS": "80"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 130, done.stderr
+    assert "torch.distributed whole: True" in done.stderr
+    assert "Traceback" not in done.stderr and "terminate called" not in done.stderr
+    assert "interrupted" in done.stderr

@@ -1,0 +1,158 @@
+"""Ctrl-C and SIGTERM wait until torch has finished importing.
+
+While ``import torch`` runs, torch's C++ start-up calls back into Python (``torch._C._c10d_init``
+and others). A Python signal handler that raises there (``KeyboardInterrupt`` for Ctrl-C, our own
+``Interrupted`` for SIGTERM and SIGHUP) raises inside C++ code that cannot pass an exception on, and
+the process aborts: "terminate called after throwing an instance of 'pybind11::error_already_set'",
+exit status 134 and perhaps a core file, instead of a clean exit 130.
+
+:func:`install` puts a finder in front of :data:`sys.meta_path` that runs the first import of torch
+and torchvision with :func:`signals_held`: a signal that arrives meanwhile is noted, and its own
+handler runs as soon as the import has finished (or failed). Nothing else changes: the modules are
+found and loaded by the usual finders and keep their usual loaders. No printing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import signal
+import sys
+import threading
+from types import FrameType, ModuleType
+from typing import Any, Iterator
+
+GUARDED = frozenset({"torch", "torchvision"})
+SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
+    """Hold the signals in the block; afterwards ``pending`` names the first that came and its handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    saved: dict[int, Any] = {}
+    for name in SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:  # pragma: no cover - Windows has no SIGHUP
+            continue
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            previous = signal.getsignal(number)
+            if callable(previous):
+                signal.signal(number, hold)
+                saved[number] = previous
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(number, previous)
+        if arrived and arrived[0] in saved:
+            pending.append((arrived[0], saved[arrived[0]]))
+
+
+def _deliver(pending: list[tuple[int, Any]]) -> None:
+    for signum, handler in pending[:1]:
+        handler(signum, sys._getframe(1))  # raises here, in plain Python, as it would have
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while the block runs; the first that came is handled after it.
+
+    Only Python-level handlers are held (``SIG_DFL`` and ``SIG_IGN`` act outside Python and cannot
+    raise inside C++). Outside the main thread this does nothing: handlers run in the main thread.
+    """
+    pending: list[tuple[int, Any]] = []
+    try:
+        with _holding(pending):
+            yield
+    finally:
+        _deliver(pending)
+
+
+class _HeldLoader(importlib.abc.Loader):
+    """Runs the real loader's ``exec_module`` with signals held, then puts the real loader back.
+
+    A signal that came meanwhile is handled once the module has run to its end. Its exception (a
+    ``KeyboardInterrupt``) then fails this import statement, so the import system drops the module
+    from ``sys.modules``; torch cannot run its start-up twice, so the finished module is kept aside
+    and the next ``import torch`` (in a clean-up, say) gets it back.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        create = getattr(self.inner, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._put_back(module)
+        pending: list[tuple[int, Any]] = []
+        with _holding(pending):
+            self.inner.exec_module(module)
+        self._put_back(module)
+        if pending:
+            _finished[module.__name__] = module
+            _deliver(pending)
+
+    def _put_back(self, module: ModuleType) -> None:
+        module.__loader__ = self.inner
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.inner
+
+
+class _Finished(importlib.abc.Loader):
+    """Hands back a module whose import ran to its end but was then interrupted."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__spec__ = self.spec
+
+
+_finished: dict[str, ModuleType] = {}
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self) -> None:
+        self._busy: set[str] = set()
+
+    def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in GUARDED or fullname in self._busy:
+            return None
+        if fullname in _finished:
+            module = _finished.pop(fullname)
+            return importlib.machinery.ModuleSpec(fullname, _Finished(module), origin=getattr(module, "__file__", None))
+        self._busy.add(fullname)
+        try:
+            spec = importlib.util.find_spec(fullname)  # the usual finders, this one stepping aside
+        finally:
+            self._busy.discard(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _HeldLoader(spec.loader)
+        return spec
+
+
+_finder = _Finder()
+
+
+def install() -> None:
+    """Guard the first import of torch and torchvision in this process (idempotent)."""
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
