@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from terminal_helpers import exit_code
 from tutor.cli import app
 
 pytest.importorskip("torch")
@@ -35,9 +36,9 @@ def screen_of(args: list[str], cols: int, rows: int, env: dict | None = None, ti
             chunks.append(child.read_nonblocking(65536, timeout=timeout))
         except pexpect.EOF:
             break
-    child.close()
+    code = exit_code(child)
     output = "".join(chunks)
-    assert child.exitstatus == 0, output[-3000:]
+    assert code == 0, output[-3000:]
     stream.feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
     lines = [line.rstrip() for line in screen.display]
     while lines and not lines[-1]:
@@ -178,9 +179,9 @@ def test_sigterm_during_the_live_view_restores_the_cursor_and_journals_nothing(t
     child.expect(r"epoch \d+/2000")
     child.kill(signal.SIGTERM)
     child.expect(pexpect.EOF)
-    child.close()
+    code = exit_code(child)
     out = child.before
-    assert child.exitstatus == 143
+    assert code == 143
     assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l")  # the cursor is shown again
     assert "Traceback" not in out
     from tutor.store import Store

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -85,9 +86,22 @@ def make_class(root: Path, students: dict = CLASS) -> Path:
     return root
 
 
-def cli(*args: str, home: Path, cwd: Path | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DNN_TUTOR_HOME=str(home), COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+def cli(*args: str, home: Path) -> SimpleNamespace:
+    """``dnn-tutor ARGS`` in this process, as CliRunner runs it.
+
+    The pool forks its workers from this process's fork server, which imports the grader and torch
+    once, so the grade runs of this module share one torch import instead of paying one each (the
+    Ctrl-C test below runs the real program in its own process).
+    """
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"DNN_TUTOR_HOME": str(home), "COLUMNS": "120"})
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += f"\n{type(result.exception).__name__}: {result.exception}"
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=stderr)
 
 
 def rows(path: Path) -> dict[str, dict]:
@@ -163,17 +177,13 @@ def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path, r
 
 def test_shards_merged_equal_the_whole_class(graded, tmp_path):
     parts = [tmp_path / f"part{k}.csv" for k in (1, 2)]
-    env = dict(os.environ, DNN_TUTOR_HOME=str(graded["home"]))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tutor", "grade", str(graded["folder"]), "--exercise", "backprop", "--shard", f"{k}/2",
-             "--jobs", "1", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(part), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )
+    results = [
+        cli("grade", str(graded["folder"]), "--exercise", "backprop", "--shard", f"{k}/2", "--jobs", "1", "--seed", str(SEED),
+            "--timeout", TIMEOUT, "--out", str(part), "--json", home=graded["home"])
         for k, part in zip((1, 2), parts)
     ]
-    outputs = [p.communicate(timeout=400) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outputs]
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    outputs = [(r.stdout, r.stderr) for r in results]
     from tutor.classroom.submissions import shard_of
 
     seen = []

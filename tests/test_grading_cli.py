@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from test_grading_helpers import SOLUTIONS, STARTERS, planted
+from terminal_helpers import exit_code
 from tutor.cli import app
 
 IDS = ["backprop", "dropout", "batchnorm", "optimizers", "conv", "rnn", "lstm", "transfer"]
@@ -312,8 +313,8 @@ def test_reset_in_a_terminal_asks_first(workdir, tutor_home):
     child.sendline("y")
     child.expect("kept at")
     child.expect(__import__("pexpect").EOF)
-    child.close()
-    assert child.exitstatus == 0
+    code = exit_code(child)
+    assert code == 0
     assert mine.read_text() == (STARTERS / "lstm.py").read_text()
 
 
@@ -335,8 +336,8 @@ def test_ctrl_c_during_a_check_stops_the_child(workdir, tutor_home):
     assert tree
     child.sendintr()
     child.expect(__import__("pexpect").EOF, timeout=20)
-    child.close()
-    assert child.exitstatus == 130
+    code = exit_code(child)
+    assert code == 130, (child.signalstatus, child.before)
     time.sleep(0.2)
     for pid in tree:
         with pytest.raises(ProcessLookupError):
@@ -483,8 +484,8 @@ def test_watch_in_a_terminal_clears_the_screen_between_runs_and_stops_on_ctrl_c(
     child.expect("15/15 checks", timeout=60)
     child.sendintr()  # Ctrl-C ends the watch: exit 130, no traceback
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 130
+    code = exit_code(child)
+    assert code == 130
     assert "Traceback" not in (child.before or "")
 
 
@@ -497,8 +498,8 @@ def test_ctrl_c_at_the_reset_question_exits_130(workdir, tutor_home):
     child.expect("Restore the starter")
     child.sendintr()
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 130
+    code = exit_code(child)
+    assert code == 130
     assert mine.read_text() == "# mine\n"
 
 

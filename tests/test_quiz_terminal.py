@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from terminal_helpers import exit_code
+
 pexpect = pytest.importorskip("pexpect")
 
 pytestmark = pytest.mark.slow  # each test runs the quiz in a terminal
@@ -54,9 +56,10 @@ def test_arrow_keys_pick_a_choice_and_show_the_explanation(tmp_path):
         child.expect("Right")
         child.expect("Quiz summary")
         child.expect(pexpect.EOF)
+        code = exit_code(child)
     finally:
         child.close(force=True)
-    assert child.exitstatus == 0
+    assert code == 0
     assert reviews(tmp_path) == [("fx-choice", False), ("fx-number", True)]
 
 
@@ -71,9 +74,10 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
         child.sendintr()
         child.expect(pexpect.EOF)
         output = child.before
+        code = exit_code(child)
     finally:
         child.close(force=True)
-    assert child.exitstatus == 130, output
+    assert code == 130, output
     assert "Traceback" not in output
     assert "interrupted" in output
     assert reviews(tmp_path) == [("fx-choice", True)]

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import FIXTURE_COURSE
+from terminal_helpers import exit_code
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -51,8 +52,8 @@ def test_page_forward_back_jump_and_quit(tmp_path):
     child.expect("lesson 1 is complete")
     child.send("q")
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    code = exit_code(child)
+    assert code == 0
     store = _read_sections(tmp_path)
     assert store.sections_read()["basics"] == {1, 2, 3}
     assert "basics" in store.lessons_completed()
@@ -65,8 +66,8 @@ def test_arrow_keys_and_enter_work_too(tmp_path):
     child.expect("n finish")
     child.send("\r")  # Enter at the end of the last section finishes
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    code = exit_code(child)
+    assert code == 0
 
 
 def test_ctrl_c_exits_130_and_keeps_what_was_read(tmp_path):
@@ -77,8 +78,8 @@ def test_ctrl_c_exits_130_and_keeps_what_was_read(tmp_path):
     child.sendintr()
     child.expect(pexpect.EOF)
     output = child.before or ""
-    child.close()
-    assert child.exitstatus == 130
+    code = exit_code(child)
+    assert code == 130
     assert "Traceback" not in output
     store = _read_sections(tmp_path)
     assert store.sections_read()["basics"] == {2}
@@ -89,8 +90,8 @@ def test_plain_flag_never_prompts_in_a_terminal(tmp_path):
     child = _spawn(tmp_path, "1", "--plain")
     child.expect("Check yourself")
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    code = exit_code(child)
+    assert code == 0
 
 
 def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
@@ -105,8 +106,8 @@ def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
     child.expect("section 2/3")  # back at the same page
     child.send("q")
     child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    code = exit_code(child)
+    assert code == 0
     store = _read_sections(tmp_path)
     assert [run.demo_id for run in store.demo_runs()] == ["xor"]
     store.close()
