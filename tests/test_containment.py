@@ -261,7 +261,8 @@ def _wait_for_worker(proc: subprocess.Popen) -> int:
         time.sleep(0.1)
 
 
-LOOPER = FORKER.replace('print("PIDS", *pids)', 'print("PIDS", *pids)') + "\nwhile True:\n    pass\n"
+# Runs until it is stopped. It waits rather than spins: a spinning one takes a core from the other tests.
+LOOPER = FORKER + "\nwhile True:\n    time.sleep(0.05)\n"
 
 
 @pytest.mark.slow

@@ -325,7 +325,7 @@ def test_ctrl_c_during_a_check_stops_the_child(workdir, tutor_home):
     from test_grading_helpers import descendants, worker_pids
 
     path = workdir / "exercises" / "backprop.py"
-    path.write_text("while True:\n    pass\n")
+    path.write_text("import time\n\nwhile True:  # never ends (it waits rather than spins, to leave the cores to others)\n    time.sleep(0.05)\n")
     child = _spawn(["check", str(path), "--timeout", "60"], workdir, tutor_home)
     deadline = time.monotonic() + 30
     while not worker_pids(child.pid):
