@@ -184,6 +184,7 @@ def test_sigterm_during_the_live_view_restores_the_cursor_and_journals_nothing(t
     assert code == 143
     assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l")  # the cursor is shown again
     assert "Traceback" not in out
+    assert "stopped by SIGTERM" in out  # the same one line as every other command
     from tutor.store import Store
 
     with Store() as store:

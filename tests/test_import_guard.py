@@ -116,3 +116,62 @@ def test_without_the_guard_the_same_import_is_cut_short(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         __import__("slowstart2")
     assert "slowstart2" not in sys.modules  # what the guard prevents: an import stopped half-way
+
+
+def test_a_second_signal_while_one_is_held_ends_the_process_at_once():
+    """A slow import must not keep a learner waiting: the second Ctrl-C acts now, as its default does."""
+    import subprocess
+
+    probe = (
+        "import signal, sys\n"
+        "from tutor import import_guard\n"
+        "with import_guard.signals_held():\n"
+        "    signal.raise_signal(signal.SIGINT)\n"
+        "    print('held one', flush=True)\n"
+        "    signal.raise_signal(signal.SIGINT)\n"
+        "    print('still here', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGINT
+    assert done.stdout == "held one\n" and "Traceback" not in done.stderr
+
+
+def _package(root, name, body):
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text(body)
+
+
+def test_torch_imported_by_torchvision_gets_one_ctrl_c_after_the_outer_import(tmp_path, monkeypatch):
+    """The inner import (torch, imported by torchvision) hands the signal to the outer hold and stands."""
+    _package(tmp_path, "outerpkg", "import innerpkg\nfinished = True\n")
+    _package(tmp_path, "innerpkg", "import signal\nsignal.raise_signal(signal.SIGINT)\nfinished = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(import_guard, "GUARDED", frozenset({"outerpkg", "innerpkg"}))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    import_guard.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            __import__("outerpkg")
+        assert sys.modules["innerpkg"].finished is True
+        assert sorted(import_guard._finished) == ["outerpkg"]  # nothing stale for the inner one
+        assert __import__("outerpkg").finished is True
+        assert import_guard._finished == {}
+    finally:
+        for name in ("outerpkg", "innerpkg"):
+            sys.modules.pop(name, None)
+        import_guard._finished.clear()
+
+
+def test_before_the_import_the_spec_answers_like_the_real_loader(tmp_path, monkeypatch):
+    import importlib.util
+
+    _package(tmp_path, "lookedup", "value = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(import_guard, "GUARDED", frozenset({"lookedup"}))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    import_guard.install()
+    spec = importlib.util.find_spec("lookedup")
+    assert spec.loader.is_package("lookedup") is True
+    assert spec.loader.get_filename("lookedup").endswith("__init__.py")
+    assert "value = 1" in spec.loader.get_source("lookedup")
+    sys.modules.pop("lookedup", None)

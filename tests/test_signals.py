@@ -183,3 +183,40 @@ def test_ctrl_c_while_torch_imports_waits_for_the_import_then_ends_cleanly(tmp_p
     assert "torch.distributed whole: True" in done.stderr
     assert "Traceback" not in done.stderr and "terminate called" not in done.stderr
     assert "interrupted" in done.stderr
+
+
+def test_an_interrupted_command_shows_the_cursor_again(runner, monkeypatch):
+    """A second Ctrl-C can cut short the clean-up that shows the cursor; the exit path shows it anyway."""
+    import tutor.lessons
+    import tutor.terminal_menu
+    from tutor.cli import app
+
+    shown = []
+    monkeypatch.setattr(tutor.terminal_menu, "show_cursor", lambda: shown.append(True))
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tutor.lessons, "load_course", interrupted)
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert shown == [True]
+
+
+def test_the_exit_freezes_the_collector_unless_triton_is_loaded(monkeypatch):
+    """Freezing skips shutdown collections that free nothing (~0.5 s after torch); with triton loaded it
+    would make its nanobind bindings print dozens of leak warnings, so then the exit stays as it was."""
+    import gc
+
+    from tutor import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.delitem(sys.modules, "triton", raising=False)
+    with pytest.raises(SystemExit):
+        cli._quiet_exit(0)
+    assert frozen == [True]
+    monkeypatch.setitem(sys.modules, "triton", object())
+    with pytest.raises(SystemExit):
+        cli._quiet_exit(0)
+    assert frozen == [True]

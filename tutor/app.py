@@ -82,6 +82,9 @@ class TutorGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             code = interrupt_exit_code(exc)
             how = "interrupted" if code == 130 else f"stopped by {getattr(exc, 'name', 'a signal')}"
+            from tutor.terminal_menu import show_cursor
+
+            show_cursor()  # a second Ctrl-C can cut short the clean-up that shows it again
             try:
                 console.err(f"\n{how}: anything already saved is kept.", markup=False)
             except (OSError, ValueError):

@@ -10,11 +10,12 @@ holds those signals while torch first imports (:mod:`tutor.import_guard`).
 
 from __future__ import annotations
 
-import signal
 import sys
-from types import FrameType
 
-try:
+try:  # from the first import on: Ctrl-C this early is a one-line "interrupted" too, not a traceback
+    import signal
+    from types import FrameType
+
     from tutor.app import app
     from tutor.commands import core  # noqa: F401  (home, lessons, lesson, progress, doctor)
     from tutor.commands import exercises  # noqa: F401  (exercises, check, hint, init, reset)
@@ -65,7 +66,8 @@ def _quiet_exit(code: int) -> None:
     import gc
     import os
 
-    gc.freeze()
+    if "triton" not in sys.modules:  # its nanobind objects, never freed, would each print a leak warning
+        gc.freeze()
 
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # started with that stream closed (`>&-`)
@@ -94,8 +96,11 @@ def main() -> None:
         _quiet_exit(code)
     except KeyboardInterrupt as exc:  # Ctrl-C or a signal outside a command (e.g. during start-up)
         try:
+            from tutor.terminal_menu import show_cursor
+
+            show_cursor()
             sys.stderr.write("\ninterrupted\n")
-        except (OSError, ValueError):
+        except (OSError, ValueError, ImportError, KeyboardInterrupt):
             pass
         _quiet_exit(int(getattr(exc, "exit_code", 130)))
     except Exception as exc:  # a bug in dnn-tutor: one line, and the traceback on request

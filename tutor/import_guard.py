@@ -28,16 +28,19 @@ GUARDED = frozenset({"torch", "torchvision"})
 SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
+_depth = 0  # holds open now (torchvision's import holds, and imports torch, which holds again)
+_seen: list[int] = []  # signals any open hold has taken
+
+
 @contextlib.contextmanager
 def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
     """Hold the signals in the block; afterwards ``pending`` names the first that came and its handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    arrived: list[int] = []
-
-    def hold(signum: int, _frame: FrameType | None) -> None:
-        arrived.append(signum)
+    global _depth
+    hold = _Hold()
+    arrived = hold.arrived
 
     saved: dict[int, Any] = {}
     for name in SIGNALS:
@@ -49,9 +52,13 @@ def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
             if callable(previous):
                 signal.signal(number, hold)
                 saved[number] = previous
+    _depth += 1
     try:
         yield
     finally:
+        _depth -= 1
+        if _depth == 0:
+            _seen.clear()
         for number, previous in saved.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(number, previous)
@@ -59,16 +66,39 @@ def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
             pending.append((arrived[0], saved[arrived[0]]))
 
 
+class _Hold:
+    """The handler while a hold is open: notes the signal; a second one ends the process at once."""
+
+    def __init__(self) -> None:
+        self.arrived: list[int] = []
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if _seen:  # a second signal, in this hold or an enclosing one: end now, by its default action
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+        _seen.append(signum)
+        self.arrived.append(signum)
+
+    def take(self, signum: int) -> None:
+        """The same signal, handed on by a hold inside this one when it closed."""
+        self.arrived.append(signum)
+
+
 def _deliver(pending: list[tuple[int, Any]]) -> None:
     for signum, handler in pending[:1]:
-        handler(signum, sys._getframe(1))  # raises here, in plain Python, as it would have
+        if isinstance(handler, _Hold):
+            handler.take(signum)  # an enclosing hold: it handles the signal when it closes
+        else:
+            handler(signum, sys._getframe(1))  # raises here, in plain Python, as it would have
 
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP while the block runs; the first that came is handled after it.
 
-    Only Python-level handlers are held (``SIG_DFL`` and ``SIG_IGN`` act outside Python and cannot
+    A second signal while the first is held ends the process at once, as the signal's default
+    action does (what ``cli`` promises for a second Ctrl-C or SIGTERM), so nothing can keep a
+    learner waiting for a slow import. Only Python-level handlers are held (``SIG_DFL`` and ``SIG_IGN`` act outside Python and cannot
     raise inside C++). Outside the main thread this does nothing: handlers run in the main thread.
     """
     pending: list[tuple[int, Any]] = []
@@ -91,6 +121,9 @@ class _HeldLoader(importlib.abc.Loader):
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
+    def __getattr__(self, name: str) -> Any:  # get_filename, is_package, get_source, ... as the real loader
+        return getattr(self.inner, name)
+
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         create = getattr(self.inner, "create_module", None)
         return create(spec) if create is not None else None
@@ -103,7 +136,10 @@ class _HeldLoader(importlib.abc.Loader):
         self._put_back(module)
         if pending:
             _finished[module.__name__] = module
-            _deliver(pending)
+            _deliver(pending)  # raises, as a rule
+            # It did not raise: the handler was an outer hold (torch imported by torchvision's
+            # import), which handles the signal when that import ends. This import stands.
+            _finished.pop(module.__name__, None)
 
     def _put_back(self, module: ModuleType) -> None:
         module.__loader__ = self.inner
@@ -133,7 +169,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         self._busy: set[str] = set()
 
     def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in GUARDED or fullname in self._busy:
+        if fullname not in GUARDED or fullname in self._busy or target is not None:  # target: a reload
             return None
         if fullname in _finished:
             module = _finished.pop(fullname)

@@ -196,15 +196,18 @@ def quiet_openmp_spin() -> None:
 
 
 def _end_on_sigterm():
-    """SIGTERM (and SIGHUP) during a run end it like Ctrl-C does: cleanly, nothing journaled, exit 128 + n."""
+    """SIGTERM (and SIGHUP) during a run end it like Ctrl-C does: cleanly, nothing journaled, exit 128 + n,
+    with the same one line ("stopped by SIGTERM: ...") as every other command."""
     import signal
     import threading
+
+    from tutor.errors import Interrupted
 
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def stop(signum, _frame):
-        raise SystemExit(128 + signum)
+        raise Interrupted(signum)
 
     saved = {}
     for name in ("SIGTERM", "SIGHUP"):
