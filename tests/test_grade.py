@@ -324,3 +324,39 @@ def test_odd_names_and_an_empty_file_grade_into_a_safe_gradebook(tmp_path, tutor
     again = cli("grade", str(folder), "-e", "backprop", "-j", "1", "--timeout", TIMEOUT, "--out", str(book), home=tutor_home)
     assert again.returncode == 0, again.stderr
     assert "graded 0, skipped 3" in again.stdout and "=SUM(A1)" in again.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_while_the_fork_server_loads_torch_is_one_line(tmp_path, tutor_home):
+    """Ctrl-C reaches the fork server too, which spends its first seconds importing torch: it used to
+    print that import's traceback on the teacher's terminal. It now starts with Ctrl-C ignored."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    (folder / "a1.py").write_text(SOLUTION)
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "grade", str(folder), "-e", "backprop", "--out", str(tmp_path / "book.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        server = []
+        while not server:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            server = [pid for pid, command in _descendants(proc.pid).items() if "forkserver" in command]
+            time.sleep(0.05)
+        time.sleep(0.3)  # inside its `import torch`
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and "terminate called" not in err
+    assert "interrupted" in err
+    for _ in range(300):  # the server finishes its imports, sees that its parent is gone, and ends
+        if not _alive({pid: command for pid, command in _descendants(1).items() if pid in server}):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the fork server outlived the run")

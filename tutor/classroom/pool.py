@@ -177,6 +177,27 @@ def _fork_context():
     return _fork_server or None
 
 
+def _start_fork_server() -> None:
+    """Start the fork server (once) with Ctrl-C ignored, a disposition it keeps across ``exec``.
+
+    It imports torch first, for seconds; a Ctrl-C meant for ``grade`` reaches it too, and raised
+    there it printed a traceback on the teacher's terminal (or aborted inside torch's start-up).
+    CPython's fork server ignores Ctrl-C itself, but only once its imports are done. Workers forked
+    from it set their own handler (:func:`_serve`); ``grade`` stops them and the server on Ctrl-C.
+    """
+    import threading
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class ForkWorker:
     """A worker forked from the fork server: N workers cost one import of torch, not N.
 
@@ -194,6 +215,7 @@ class ForkWorker:
         self.proc = context.Process(target=_serve, args=(child_end, self.log_path, ignore_sigint), daemon=True, name="dnn-tutor-grader")
         try:
             with _plain_main():
+                _start_fork_server()
                 self.proc.start()
         except BaseException:
             self.conn.close()
@@ -311,7 +333,10 @@ def _release_fork_server() -> None:
 
 def _serve(conn, log_path: str, ignore_sigint: bool = False) -> None:
     """A forked worker: one task in, one answer out, until the parent closes the pipe."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    try:
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    except OSError:  # the parent gave up on this worker before the fork server got to it (Ctrl-C)
+        os._exit(0)
     os.dup2(fd, 1)  # what a library prints goes to the log, never to the teacher's terminal
     os.dup2(fd, 2)
     os.close(fd)

@@ -72,6 +72,9 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
     sys.stdout = sys.stderr
+    from tutor import import_guard
+
+    import_guard.install()  # Ctrl-C or SIGTERM while torch imports waits for the import (see there)
     try:
         _warm_up()
         for line in sys.stdin:
