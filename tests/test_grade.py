@@ -7,6 +7,7 @@ slow: they run learner code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -18,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Iterator
 
 import pytest
 
@@ -259,6 +261,25 @@ def _alive(pids: dict[int, str]) -> list[int]:
     return alive
 
 
+@contextlib.contextmanager
+def _grade_in_the_background(*args: str, home: Path) -> Iterator[subprocess.Popen]:
+    """``dnn-tutor grade ARGS`` as its own process group (a terminal's job), killed if a test fails."""
+    env = dict(os.environ, DNN_TUTOR_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "tutor", "grade", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _ctrl_c(proc: subprocess.Popen, timeout: float) -> str:
+    """What Ctrl-C in a terminal does (SIGINT to the whole process group); the program's stderr once it ends."""
+    os.killpg(proc.pid, signal.SIGINT)
+    return proc.communicate(timeout=timeout)[1]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_home):
     home = tutor_home
@@ -269,12 +290,7 @@ def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_h
     for student in ("z1", "z2"):
         (folder / f"{student}.py").write_text(LOOP)
     book = tmp_path / "gradebook.csv"
-    env = dict(os.environ, DNN_TUTOR_HOME=str(home))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutor", "grade", str(folder), "-e", "backprop", "-j", "2", "--timeout", "120", "--out", str(book)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-    )
-    try:
+    with _grade_in_the_background(str(folder), "-e", "backprop", "-j", "2", "--timeout", "120", "--out", str(book), home=home) as proc:
         deadline = time.monotonic() + 240
         below: dict[int, str] = {}
         while time.monotonic() < deadline:
@@ -286,11 +302,7 @@ def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_h
             time.sleep(0.2)
         else:
             pytest.fail("the correct submissions were not graded in time")
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        err = _ctrl_c(proc, timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     kept = rows(book)
@@ -333,12 +345,7 @@ def test_ctrl_c_while_the_fork_server_loads_torch_is_one_line(tmp_path, tutor_ho
     folder = tmp_path / "flat"
     folder.mkdir()
     (folder / "a1.py").write_text(SOLUTION)
-    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutor", "grade", str(folder), "-e", "backprop", "--out", str(tmp_path / "book.csv")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-    )
-    try:
+    with _grade_in_the_background(str(folder), "-e", "backprop", "--out", str(tmp_path / "book.csv"), home=tutor_home) as proc:
         deadline = time.monotonic() + 120
         server = []
         while not server:
@@ -346,11 +353,7 @@ def test_ctrl_c_while_the_fork_server_loads_torch_is_one_line(tmp_path, tutor_ho
             server = [pid for pid, command in _descendants(proc.pid).items() if "forkserver" in command]
             time.sleep(0.05)
         time.sleep(0.3)  # inside its `import torch`
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        _out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        err = _ctrl_c(proc, timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "terminate called" not in err
     assert "interrupted" in err
