@@ -21,6 +21,7 @@ pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 
 from conftest import FIXTURE_COURSE  # noqa: E402
+from terminal_helpers import exit_code  # noqa: E402
 
 pytestmark = pytest.mark.slow  # each test starts the program in a terminal (2-10 s)
 
@@ -122,8 +123,7 @@ class Terminal:
         while self.child.isalive() and time.monotonic() < end:
             self.pump(0.1)
         self.pump(0.1)
-        self.child.close(force=True)
-        return self.child.exitstatus if self.child.exitstatus is not None else -(self.child.signalstatus or 0)
+        return exit_code(self.child, timeout=0)
 
 
 def quiz(home: Path, bank: Path, *args, cols=80, rows=24, **env) -> Terminal:

@@ -32,16 +32,40 @@ _depth = 0  # holds open now (torchvision's import holds, and imports torch, whi
 _seen: list[int] = []  # signals any open hold has taken
 
 
+class _Hold:
+    """The handler while a hold is open: notes the first signal; a second one ends the process at once."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if _seen:  # a second signal, in this hold or an enclosing one: end now, by its default action
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+        _seen.append(signum)
+        self.first = signum
+
+    def take(self, signum: int) -> None:
+        """The same signal, handed on by a hold inside this one when it closed."""
+        if self.first is None:
+            self.first = signum
+
+
 @contextlib.contextmanager
-def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
-    """Hold the signals in the block; afterwards ``pending`` names the first that came and its handler."""
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while the block runs; the first that came is handled after it.
+
+    A second signal while the first is held ends the process at once, as the signal's default
+    action does (what ``cli`` promises for a second Ctrl-C or SIGTERM), so nothing can keep a
+    learner waiting for a slow import. Only Python-level handlers are held (``SIG_DFL`` and
+    ``SIG_IGN`` act outside Python and cannot raise inside C++). Outside the main thread this does
+    nothing: handlers run in the main thread.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     global _depth
     hold = _Hold()
-    arrived = hold.arrived
-
     saved: dict[int, Any] = {}
     for name in SIGNALS:
         number = getattr(signal, name, None)
@@ -62,51 +86,12 @@ def _holding(pending: list[tuple[int, Any]]) -> Iterator[None]:
         for number, previous in saved.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(number, previous)
-        if arrived and arrived[0] in saved:
-            pending.append((arrived[0], saved[arrived[0]]))
-
-
-class _Hold:
-    """The handler while a hold is open: notes the signal; a second one ends the process at once."""
-
-    def __init__(self) -> None:
-        self.arrived: list[int] = []
-
-    def __call__(self, signum: int, _frame: FrameType | None) -> None:
-        if _seen:  # a second signal, in this hold or an enclosing one: end now, by its default action
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
-        _seen.append(signum)
-        self.arrived.append(signum)
-
-    def take(self, signum: int) -> None:
-        """The same signal, handed on by a hold inside this one when it closed."""
-        self.arrived.append(signum)
-
-
-def _deliver(pending: list[tuple[int, Any]]) -> None:
-    for signum, handler in pending[:1]:
-        if isinstance(handler, _Hold):
-            handler.take(signum)  # an enclosing hold: it handles the signal when it closes
-        else:
-            handler(signum, sys._getframe(1))  # raises here, in plain Python, as it would have
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP while the block runs; the first that came is handled after it.
-
-    A second signal while the first is held ends the process at once, as the signal's default
-    action does (what ``cli`` promises for a second Ctrl-C or SIGTERM), so nothing can keep a
-    learner waiting for a slow import. Only Python-level handlers are held (``SIG_DFL`` and ``SIG_IGN`` act outside Python and cannot
-    raise inside C++). Outside the main thread this does nothing: handlers run in the main thread.
-    """
-    pending: list[tuple[int, Any]] = []
-    try:
-        with _holding(pending):
-            yield
-    finally:
-        _deliver(pending)
+        first = hold.first
+        handler = saved.get(first) if first is not None else None
+        if isinstance(handler, _Hold) and first is not None:
+            handler.take(first)  # an enclosing hold: it handles the signal when it closes
+        elif handler is not None:
+            handler(first, sys._getframe())  # raises here, in plain Python, as it would have
 
 
 class _HeldLoader(importlib.abc.Loader):
@@ -129,17 +114,18 @@ class _HeldLoader(importlib.abc.Loader):
         return create(spec) if create is not None else None
 
     def exec_module(self, module: ModuleType) -> None:
+        ran = False
         self._put_back(module)
-        pending: list[tuple[int, Any]] = []
-        with _holding(pending):
-            self.inner.exec_module(module)
-        self._put_back(module)
-        if pending:
-            _finished[module.__name__] = module
-            _deliver(pending)  # raises, as a rule
-            # It did not raise: the handler was an outer hold (torch imported by torchvision's
-            # import), which handles the signal when that import ends. This import stands.
-            _finished.pop(module.__name__, None)
+        try:
+            with signals_held():
+                self.inner.exec_module(module)
+                ran = True
+        except BaseException:
+            if ran:  # it ran to its end; the held signal's handler raised afterwards
+                _finished[module.__name__] = module
+            raise
+        finally:
+            self._put_back(module)
 
     def _put_back(self, module: ModuleType) -> None:
         module.__loader__ = self.inner

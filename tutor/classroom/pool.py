@@ -189,8 +189,7 @@ def _start_fork_server() -> None:
     from multiprocessing import forkserver
 
     if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
+        return  # no handlers to change here; starting the worker starts the server as before
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         forkserver.ensure_running()
