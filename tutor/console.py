@@ -136,14 +136,33 @@ def _size(stream) -> dict:
     return {"width": size.columns, "height": size.lines}
 
 
+class _Console(Console):
+    """rich's console, except that a reader who has gone away (``| head``) is no failure.
+
+    rich answers a closed pipe with ``SystemExit(1)``, so ``dnn-tutor lessons | head -1`` exited 1
+    where ``lesson 1 | head -1`` exits 0. Here the main thread gets a ``BrokenPipeError`` instead,
+    which the command line turns into a quiet exit 0 (stdout pointed at /dev/null); a live view's
+    refresh thread still ends the way rich ends it.
+    """
+
+    def on_broken_pipe(self) -> None:
+        import errno
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            super().on_broken_pipe()
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of this output has gone away")
+
+
 def stdout_console() -> Console:
     # A fresh console per call binds to the current sys.stdout (the test runner
     # swaps it) and picks up NO_COLOR and the terminal width as they are now.
-    return Console(file=_safe(sys.stdout), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stdout))
+    return _Console(file=_safe(sys.stdout), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stdout))
 
 
 def stderr_console() -> Console:
-    return Console(
+    return _Console(
         file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, soft_wrap=True, **_size(sys.stderr)
     )
 
@@ -151,7 +170,7 @@ def stderr_console() -> Console:
 def stderr_screen() -> Console:
     """A console on stderr that lays out like stdout's (wrapping, panels): for showing a session
     on the terminal while stdout goes to a file."""
-    return Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stderr))
+    return _Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stderr))
 
 
 def out(*renderables, **kwargs) -> None:
