@@ -50,6 +50,49 @@ def test_check_failing_exits_1_with_the_diagnosis(runner, workdir, tmp_path):
     assert "/15 checks" in result.output
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+@pytest.mark.parametrize("solution, code", [(False, 1), (True, 0)])
+def test_a_reader_that_goes_away_keeps_the_checks_verdict(runner, workdir, monkeypatch, as_json, solution, code):
+    """`check f | reader` with a reader that stops early: the exit code is still the verdict (a closed
+    pipe ends a listing command with 0, which here would turn a failed check into a pass)."""
+    import tutor.commands.exercises as exercises_command
+    from tutor import console
+
+    def gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(console, "out", gone)
+    monkeypatch.setattr(exercises_command, "emit_json", gone)
+    if solution:
+        path = _copy_solution(workdir)
+    else:
+        path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    result = runner.invoke(app, ["check", str(path), "--seed", "3", *(["--json"] if as_json else [])])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_reader_that_goes_away_keeps_doctors_verdict(runner, monkeypatch):
+    from tutor import console
+    from tutor.commands import core
+
+    def gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    class Report:
+        ok = False
+
+        def to_dict(self):
+            return {"ok": False}
+
+    monkeypatch.setattr(console, "out", gone)
+    monkeypatch.setattr(core, "emit_json", gone)
+    monkeypatch.setattr("tutor.doctor.gather", lambda device, repair=False: Report())
+    monkeypatch.setattr("tutor.render.progress.render_doctor", lambda report: "damaged")
+    for args in (["doctor"], ["doctor", "--json"]):
+        assert runner.invoke(app, args).exit_code == 1, args
+
+
 def test_check_json_schema(runner, workdir):
     path = _copy_solution(workdir, name="mine.py")
     result = runner.invoke(app, ["check", str(path), "--exercise", "backprop", "--json", "--seed", "5"])

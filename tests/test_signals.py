@@ -163,7 +163,7 @@ def test_ctrl_c_while_torch_imports_waits_for_the_import_then_ends_cleanly(tmp_p
     signum = signal.SIGINT
     learner = tmp_path / "exercises" / "backprop.py"
     learner.parent.mkdir()
-    learner.write_text("while True:\n    pass\n")
+    learner.write_text("import time\n\nwhile True:  # waits rather than spins: the check is under way, the cores stay free\n    time.sleep(0.05)\n")
     probe = (
         "import atexit, os, signal, sys\n"
         "class Poke:\n"

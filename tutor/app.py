@@ -90,9 +90,9 @@ class TutorGroup(TyperGroup):
             except (OSError, ValueError):
                 pass
             raise typer.Exit(code) from None
-        except BrokenPipeError:
+        except BrokenPipeError as exc:  # a closed pipe: 0, unless the command had a verdict (ReaderGone)
             _silence_stdout()
-            raise typer.Exit(0) from None
+            raise typer.Exit(getattr(exc, "exit_code", 0)) from None
         except OSError as exc:
             _say(os_error_message(exc))
             raise typer.Exit(1) from None

@@ -31,6 +31,19 @@ class StoreError(TutorError):
         super().__init__(message, exit_code)
 
 
+class ReaderGone(BrokenPipeError):
+    """The reader of stdout went away (a closed pipe) after the command had reached a verdict.
+
+    A closed pipe otherwise ends a command with 0 (``lessons | head -1``); a command whose exit
+    code is a verdict (``check``, ``doctor``, ``grade``) keeps it: a failed check piped into a
+    reader that stops early still exits 1.
+    """
+
+    def __init__(self, exit_code: int):
+        super().__init__(errno.EPIPE, "the reader of this output has gone away")
+        self.exit_code = int(exit_code)
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where the program is so ``finally`` blocks run as for Ctrl-C.
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from tutor import console
+from tutor.errors import ReaderGone
 from tutor.store import Store
 
 
@@ -12,6 +14,17 @@ def open_store() -> Store:
     """Open the learner's store; every warning it has (on opening or later, e.g. a damaged
     table found while reading) is printed once on stderr as it happens."""
     return Store(on_warning=console.warning_line)
+
+
+@contextmanager
+def verdict_output(exit_code: int) -> Iterator[None]:
+    """Print a result whose exit code is a verdict: a reader that goes away keeps the code (:class:`ReaderGone`)."""
+    try:
+        yield
+    except ReaderGone:
+        raise
+    except BrokenPipeError as exc:
+        raise ReaderGone(exit_code) from exc
 
 
 def emit_json(data: Any) -> None:

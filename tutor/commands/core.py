@@ -9,7 +9,7 @@ import typer
 
 from tutor import __version__, console, paths
 from tutor.app import app
-from tutor.commands.common import emit_json, open_store
+from tutor.commands.common import emit_json, open_store, verdict_output
 from tutor.errors import TutorError
 
 
@@ -214,9 +214,10 @@ def doctor_command(
     from tutor.render.progress import render_doctor
 
     report = gather(device, repair=repair)
-    if as_json:
-        emit_json(report.to_dict())
-    else:
-        console.out(render_doctor(report))
+    with verdict_output(0 if report.ok else 1):
+        if as_json:
+            emit_json(report.to_dict())
+        else:
+            console.out(render_doctor(report))
     if not report.ok:
         raise typer.Exit(1)

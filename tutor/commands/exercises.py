@@ -9,7 +9,7 @@ import typer
 
 from tutor import console
 from tutor.app import app
-from tutor.commands.common import emit_json, open_store
+from tutor.commands.common import emit_json, open_store, verdict_output
 from tutor.errors import TutorError
 from tutor.grading.text import visible
 
@@ -52,12 +52,13 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
     from tutor.render import grading as render
 
     record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up,))
-    for warning in record.warnings:
-        console.warning_line(warning)
-    if as_json:
-        emit_json(record.to_dict())
-    else:
-        console.out(render.render_check(record))
+    with verdict_output(record.exit_code):
+        for warning in record.warnings:
+            console.warning_line(warning)
+        if as_json:
+            emit_json(record.to_dict())
+        else:
+            console.out(render.render_check(record))
     return record.exit_code
 
 

@@ -19,6 +19,7 @@ import typer
 
 from tutor import console
 from tutor.app import TutorGroup, app
+from tutor.commands.common import verdict_output
 from tutor.errors import TutorError
 
 DEFAULT = "run"
@@ -127,16 +128,17 @@ def grade_folder_command(
         )
     finally:
         close()
-    if as_json:
-        for row in run.rows:
-            sys.stdout.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-    else:
-        console.out(render_class_run(run))
+    failed = [r for r in run.rows if r.status == "error"]
+    with verdict_output((run.exit_code or 130) if run.interrupted else (1 if failed else 0)):
+        if as_json:
+            for row in run.rows:
+                sys.stdout.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            console.out(render_class_run(run))
     if run.interrupted:
         console.err(render_interrupted(run))
         raise typer.Exit(run.exit_code or 130)
-    failed = [r for r in run.rows if r.status == "error"]
     if failed:
         console.warning_line(f"{len(failed)} submission(s) could not be graded (status error); run the same command again to retry them")
         raise typer.Exit(1)
