@@ -308,6 +308,31 @@ def test_the_child_dies_with_its_parent_and_a_later_run_removes_the_folder(tmp_p
     assert not list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{proc.pid}-*"))
 
 
+def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    """Folders of `check` and logs of `grade` whose process was killed (SIGKILL, a power cut) go on
+    the next run; those of a run still going, or named some other way, stay."""
+    from tutor.classroom.pool import LOG_PREFIX
+    from tutor.grading import containment
+
+    tmp_path = tmp_path / "tmp"
+    tmp_path.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    live = str(os.getppid())
+    (tmp_path / f"dnn-tutor-check-{dead}-abc").mkdir()
+    (tmp_path / f"dnn-tutor-check-{dead}-abc" / "output.txt").write_text("x")
+    (tmp_path / f"dnn-tutor-check-{live}-abc").mkdir()
+    (tmp_path / f"{LOG_PREFIX}{dead}-x.log").write_text("")
+    (tmp_path / f"{LOG_PREFIX}{live}-x.log").write_text("")
+    (tmp_path / f"{LOG_PREFIX}old.log").write_text("")
+    (tmp_path / "mine.log").write_text("")
+    assert containment.remove_stale_dirs() == 1
+    assert containment.remove_stale_dirs(LOG_PREFIX) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"dnn-tutor-check-{live}-abc", f"{LOG_PREFIX}{live}-x.log", f"{LOG_PREFIX}old.log", "mine.log"]
+    )
+
+
 def test_the_child_cannot_read_the_parent_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DNN_TUTOR_PROBE_SECRET", "s3cret-value")
     prelude = '''

@@ -34,6 +34,8 @@ from tutor.classroom.gradebook import Row
 from tutor.classroom.worker_process import _die_with_parent, _handle, _stop, main  # noqa: F401  (main: `python -m tutor.classroom.pool`)
 from tutor.errors import TutorError
 
+LOG_PREFIX = "dnn-tutor-grade-"  # the fork workers' logs in the temporary folder: dnn-tutor-grade-<pid>-….log
+
 MAX_FAILED_STARTS = 3
 STARTUP_ALLOWANCE = 150.0  # a fresh worker loads numpy and torch; a busy machine is slow
 TASK_MARGIN = 90.0  # on top of --timeout: the grader's own start-up allowance and references
@@ -205,7 +207,11 @@ class ForkWorker:
     """
 
     def __init__(self, context) -> None:
-        log = tempfile.NamedTemporaryFile(prefix="dnn-tutor-grade-", suffix=".log", delete=False)  # noqa: SIM115
+        from tutor.grading.containment import remove_stale_dirs
+
+        remove_stale_dirs(LOG_PREFIX)  # logs of a grade that was killed before it could remove them
+        # Named after this process, so a later grade can tell the log is stale.
+        log = tempfile.NamedTemporaryFile(prefix=f"{LOG_PREFIX}{os.getpid()}-", suffix=".log", delete=False)  # noqa: SIM115
         log.close()
         self.log_path = log.name
         self.conn, child_end = context.Pipe()

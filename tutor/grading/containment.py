@@ -256,8 +256,8 @@ def new_dir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=f"{DIR_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
 
 
-def remove_stale_dirs() -> int:
-    """Remove run folders left by grading processes that no longer exist. Returns how many."""
+def remove_stale_dirs(prefix: str = DIR_PREFIX) -> int:
+    """Remove run folders (and log files) named ``<prefix><pid>-…`` whose process no longer exists. Returns how many."""
     base = Path(tempfile.gettempdir())
     removed = 0
     try:
@@ -266,13 +266,13 @@ def remove_stale_dirs() -> int:
         return 0
     uid = os.getuid()
     for entry in entries:
-        if not entry.name.startswith(DIR_PREFIX):
+        if not entry.name.startswith(prefix):
             continue
-        owner = entry.name[len(DIR_PREFIX) :].split("-", 1)[0]
+        owner = entry.name[len(prefix) :].split("-", 1)[0]
         if not owner.isdecimal() or int(owner) == os.getpid():
             continue
         try:
-            if entry.is_symlink() or not entry.is_dir() or entry.stat().st_uid != uid:
+            if entry.is_symlink() or entry.stat().st_uid != uid:
                 continue
             os.kill(int(owner), 0)
             continue  # its owner is alive
@@ -280,6 +280,10 @@ def remove_stale_dirs() -> int:
             pass
         except OSError:
             continue
-        shutil.rmtree(entry, ignore_errors=True)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
         removed += 1
     return removed
