@@ -37,6 +37,19 @@ def test_backward_vs_own_forward_separates_the_blame(tmp_path):
     assert_diagnosis(report, "dense_backward.reference", "factor", "×2")
 
 
+def test_a_sigmoid_that_overflows_on_the_way_still_gets_its_backward_graded(tmp_path):
+    """1 / (1 + exp(-x)) overflows at x = -800 yet returns exactly 0: the forward's stability check fails
+    and says why (the exercise asks for a form that never overflows), while the backward, which runs on
+    what the forward returned, is judged on its own."""
+    report = grade("backprop", planted(tmp_path, "backprop", *NAIVE_SIGMOID), seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert not by_id["sigmoid_forward.values"].passed
+    assert by_id["sigmoid_backward.reference"].passed, by_id["sigmoid_backward.reference"].message
+    assert [c.id for c in report.checks if not c.passed] == ["sigmoid_forward.values"]
+    ratio = grade("backprop", planted(tmp_path, "backprop", *RATIO_SIGMOID, name="ratio.py"), seed=7)
+    assert not {c.id: c for c in ratio.checks}["sigmoid_backward.reference"].passed  # nothing finite to run it on
+
+
 def test_wrong_forward_with_matching_backward(tmp_path):
     # out = 2xW + b: the forward fails against PyTorch, while the backward agrees with the correct maths.
     report = grade("backprop", planted(tmp_path, "backprop", ("out = x @ W + b  # (N, M)", "out = 2 * (x @ W) + b")), seed=7)
@@ -51,6 +64,7 @@ NAIVE_SIGMOID = [("""    out = np.empty_like(x)
     out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
     z = np.exp(x[~positive])
     out[~positive] = z / (1.0 + z)""", "    out = 1.0 / (1.0 + np.exp(-x))")]
+RATIO_SIGMOID = [(NAIVE_SIGMOID[0][0], "    out = np.exp(x) / (1.0 + np.exp(x))")]  # inf / inf = nan at +800
 LOG_OF_SOFTMAX = [("    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)",
                    "    log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))")]
 
@@ -58,11 +72,12 @@ LOG_OF_SOFTMAX = [("    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1,
 @pytest.mark.parametrize(
     "replacements, check, code, fragments",
     [
-        (NAIVE_SIGMOID, "sigmoid_forward.values", "overflow", ["overflow in exp", "line", "±800"]),
+        (NAIVE_SIGMOID, "sigmoid_forward.values", "overflow", ["overflowed in exp", "its result is finite only because", "line", "±800"]),
+        (RATIO_SIGMOID, "sigmoid_forward.values", "overflow", ["overflow in exp", "a finite value was expected", "line", "±800"]),
         (LOG_OF_SOFTMAX, "softmax_cross_entropy.stable", "log-zero", ["log(0)", "±1000"]),
         ([("out = x @ W + b  # (N, M)", "out = x @ W.T + b")], "dense_forward.values", "matmul-shape", ["inner dimensions", "x @ W.T"]),
     ],
-    ids=["naive sigmoid", "log of the softmax", "x @ W.T"],
+    ids=["naive sigmoid", "exp ratio sigmoid", "log of the softmax", "x @ W.T"],
 )
 def test_stability_and_numpy_errors_through_the_child(tmp_path, replacements, check, code, fragments):
     # The stability cases run with numpy raising on overflow inside the child; the message is in plain words.

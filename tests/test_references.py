@@ -165,6 +165,7 @@ KEY_TERMS: dict[str, tuple[str, ...]] = {
     "dnn-hidden-activation": ("ReLU", "hidden"),
     "dnn-regression-output": ("MSELoss", "no activation"),
     "dnn-crossentropy-logits": ("logits", "CrossEntropyLoss"),
+    "dnn-softmax-stable": ("subtract the maximum", "overflow"),
     "dnn-crossentropy-value": ("−log p", "cross-entropy"),
     "dnn-initial-loss-ten-classes": ("ln K", "2.30"),
     "dnn-loss-pairs": ("BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"),

@@ -29,6 +29,7 @@ import numpy as np
 
 from tutor.grading.diagnoses import Diagnosis
 from tutor.grading.diagnoses import get as _registered
+from tutor.grading.failures import OVERFLOW_WARNED
 
 TOL = 1e-7  # default relative-error threshold per tensor
 NUMERIC_TOL = 1e-6  # finite differences carry rounding error of about eps*|f|/h
@@ -416,6 +417,11 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
                    if code == D.OVERFLOW else "exp of a large logit is inf in float64; subtract each row's maximum logit before exponentiating")
             if "where(" in message:  # the failing line, quoted in the message, uses np.where
                 why += " (np.where computes both branches for every element, so the branch it throws away overflows too: exponentiate −|x|)"
+            if OVERFLOW_WARNED in message:  # the result was finite: the overflow happened on the way
+                text = (f"overflowed in {ufunc} on this case's large inputs: its result is finite only because numpy turns the overflow "
+                        f"into inf (with a RuntimeWarning) and the formula then rounds it away; the exercise asks for a form that never "
+                        f"overflows — {why}")
+                return _refined(outcome, message.replace(OVERFLOW_WARNED, "").replace(m.group(0), text), code)
             return _refined(outcome, message.replace(m.group(0), f"hit an overflow in {ufunc} on this case's large inputs (a finite value was expected) — {why}"), code)
         if kind == "divide by zero" and ufunc in ("log", "log2", "log10"):
             text = "took log(0): a probability underflowed to exactly 0 before the log — compute log-probabilities as shifted − log(Σ exp(shifted)) instead of log(softmax)"

@@ -27,6 +27,10 @@ class Explanation:
     not_started: bool = False
 
 
+# Added after numpy's overflow error when the same call, with numpy only warning, returned finite
+# values (1 / (1 + exp(800)) is 0): compare.refine words it so.
+OVERFLOW_WARNED = " (its result is finite once numpy only warns)"
+
 def headline(error: LearnerError) -> str:
     """``TypeError: the message`` (or the syntax error's own words)."""
     if error.kind == "syntax":
@@ -57,7 +61,8 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
         return Explanation(f"{prefix}{error.message}", "missing")
     if kind == "exit":
         return Explanation(f"{prefix}{function} called sys.exit({error.message}){at}", "exception")
-    return Explanation(f"{prefix}{function} raised {headline(error)}{_where(error)}{at}", "exception")
+    warned = OVERFLOW_WARNED if kind == "overflow-warned" else ""
+    return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}", "exception")
 
 
 def at_import(error: LearnerError, file_name: str) -> Fatal:

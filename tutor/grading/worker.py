@@ -104,8 +104,24 @@ class Runner:
         if step.get("errstate"):  # stability cases: numpy raises on overflow instead of returning inf
             import numpy as np
 
-            with np.errstate(**step["errstate"]):
-                value = self.call(step["fn"], args, kwargs)
+            try:
+                with np.errstate(**step["errstate"]):
+                    value = self.call(step["fn"], args, kwargs)
+            except StepFailed as failure:
+                if failure.info.get("type") != "FloatingPointError":
+                    raise
+                # The same call as numpy runs it by default (warning, not raising). A formula that overflows
+                # on the way can still return finite values (1 / (1 + exp(800)) is 0): then the report
+                # says so, and the later steps (the backward) run on what it returned.
+                try:
+                    with np.errstate(all="ignore"):
+                        value = self.call(step["fn"], args, kwargs)
+                except StepFailed:
+                    raise failure from None
+                if not _all_finite(value):
+                    raise failure from None
+                env[step["save"]] = value
+                raise StepFailed({**failure.info, "kind": "overflow-warned"}) from None
         else:
             value = self.call(step["fn"], args, kwargs)
         env[step["save"]] = value
@@ -334,6 +350,26 @@ def _wait_for_go(go_fd: int) -> bool:
     threading.Thread(target=watchdog, name="dnn-tutor-parent-watch", daemon=True).start()
     return True
 
+
+
+def _all_finite(value: Any, depth: int = 0) -> bool:
+    """Every float in a result (arrays, numbers, tuples, lists, dicts of them) is finite."""
+    import numpy as np
+
+    if depth > 20:
+        return False
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fc":
+            return True
+        with np.errstate(all="ignore"):
+            return bool(np.isfinite(value).all())
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return bool(np.isfinite(value))
+    if isinstance(value, (tuple, list)):
+        return all(_all_finite(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(_all_finite(v, depth + 1) for v in value.values())
+    return True
 
 def main(argv: list[str]) -> int:
     jobs_path, result_fd, go_fd = argv[1], int(argv[2]), int(argv[3])
