@@ -308,6 +308,28 @@ def test_the_child_dies_with_its_parent_and_a_later_run_removes_the_folder(tmp_p
     assert not list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{proc.pid}-*"))
 
 
+def test_a_run_folder_nested_thousands_deep_is_removed_and_grading_goes_on(tmp_path):
+    """Learner code may fill its run folder with anything: 3,000 nested folders (deeper than a recursive
+    removal can go, and past PATH_MAX), one without permissions, a link out. The verdict stands and
+    the folder goes."""
+    nest = (
+        "\nimport os\n"
+        "os.symlink('/etc', 'out')\n"
+        "os.mkdir('locked')\n"
+        "os.chmod('locked', 0)\n"
+        "for _ in range(3000):\n"
+        "    os.mkdir('d')\n"
+        "    os.chdir('d')\n"
+        "    open('f', 'w').close()\n"
+    )
+    path = tmp_path / "backprop.py"
+    path.write_text((SOLUTIONS / "backprop.py").read_text() + nest)
+    report = grade("backprop", path, seed=3)
+    assert report.fatal is None and report.passed == report.total, report.fatal
+    assert not _our_dirs(), "the run's temporary folder was left behind"
+    assert Path("/etc/hostname").exists() or Path("/etc").is_dir()
+
+
 def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
     """Folders of `check` and logs of `grade` whose process was killed (SIGKILL, a power cut) go on
     the next run; those of a run still going, or named some other way, stay."""

@@ -59,6 +59,33 @@ def test_bad_magic_arguments_are_one_usage_line():
         _check_parser().parse_args(["backprop", "--seed", "x"])
 
 
+@pytest.mark.parametrize("kind, runs", [(None, True), ("import", True), ("processes", False), ("timeout", False),
+                                        ("crash", False), ("exit", False), ("protocol", False), ("memory", False),
+                                        ("output", False), ("syntax", False), ("something new", False)])
+def test_the_cell_runs_in_the_kernel_only_after_a_clean_report_or_an_import_error(monkeypatch, kind, runs):
+    """A cell that stopped the grader (a fork bomb stopped as "processes", a time-out …) would do the same,
+    uncontained, in the kernel: only a normal report or an exception while importing lets it run there."""
+    import tutor.classroom.adapter
+    import tutor.notebook as notebook
+    import tutor.render.grading
+    from tutor.grading.model import Fatal, Report
+
+    report = Report("backprop", "cell", "0" * 64, 1, (), None if kind is None else Fatal(kind, "stopped"), "", False, 0.1)
+    monkeypatch.setattr(notebook, "grade_cell", lambda *a, **k: {"report": {}})
+    monkeypatch.setattr(tutor.classroom.adapter, "report_from_dict", lambda data: report)
+    monkeypatch.setattr(tutor.render.grading, "render_report", lambda *a, **k: "")
+    ran = []
+
+    class Shell:
+        def run_cell(self, cell, store_history=False):
+            ran.append(cell)
+
+    magics = notebook.TutorMagics.__new__(notebook.TutorMagics)
+    magics.shell = Shell()
+    notebook.TutorMagics.dnn_check(magics, "backprop", "x = 1\n")
+    assert ran == (["x = 1\n"] if runs else [])
+
+
 def _notebook(cells: list[str]):
     import nbformat
 

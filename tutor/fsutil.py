@@ -171,3 +171,77 @@ def read_regular_bytes(path: Path | str, max_bytes: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def remove_tree(path: Path | str) -> bool:
+    """Remove a folder and everything in it, however deep; never follows a link. Returns True when it is gone.
+
+    ``shutil.rmtree`` recurses once per level and works from full paths, so learner code that nests
+    3,000 folders in its run folder makes it raise ``RecursionError`` (and paths grow past PATH_MAX).
+    Here one directory descriptor walks down and back up the tree, however deep, with a handful of
+    descriptors open. A folder without search permission gets it first. Best effort: errors are
+    swallowed and the result says whether the folder is gone.
+    """
+    path = os.fspath(path)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return True
+        fd = _open_dir(path, flags)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    names: list[str] = []  # the way down from `path` to the folder `fd` is open on
+    try:
+        while True:
+            sub = _empty_but_folders(fd)
+            if sub is not None:
+                child = _open_dir(sub, flags, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                names.append(sub)
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(names.pop(), dir_fd=fd)
+    except (OSError, RecursionError):
+        return False
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def _open_dir(name: str, flags: int, dir_fd: int | None = None) -> int:
+    """Open a folder; one without read or search permission gets it (the run folder is ours to remove)."""
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except PermissionError:
+        os.chmod(name, 0o700, dir_fd=dir_fd)
+        return os.open(name, flags, dir_fd=dir_fd)
+
+
+def _empty_but_folders(fd: int) -> str | None:
+    """Unlink every non-folder entry of the folder open on ``fd``; return the name of a sub-folder, if any."""
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                return entry.name
+            try:
+                os.unlink(entry.name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+    return None

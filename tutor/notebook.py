@@ -15,8 +15,8 @@ import argparse
 import dataclasses
 import atexit
 import re
+import os
 import shlex
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,14 +26,18 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from tutor import console
 from tutor.errors import TutorError
 
-# A cell that stopped the grader like this would hang or break the kernel too;
-# one with a syntax error defines nothing, and the report has already shown it.
-NOT_RUN_AFTER = ("timeout", "memory", "crash", "exit", "output", "protocol", "syntax")
+# The cell then runs in the kernel as a plain cell would: after a normal report, or after an
+# exception while it was imported (the kernel shows the same exception). Any other way of stopping
+# the grader (a time-out, memory, a crash, an exit, a flood of output, too many processes, a
+# corrupted channel, a syntax error) would hang or break the kernel too, or repeat a shown error.
+RUN_AFTER = (None, "import")
+CELL_PREFIX = "dnn-tutor-cell-"  # the cell's source, written for the grader: dnn-tutor-cell-<kernel pid>-…
 _WHY_NOT_RUN = {
     "syntax": "it has a syntax error (fix it and run the cell again)",
     "timeout": "it ran past the time limit in the grader",
     "memory": "it ran out of memory in the grader",
     "output": "it printed too much in the grader",
+    "processes": "it started too many processes in the grader",
 }
 _NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy\b|from\s+numpy\b)", re.MULTILINE)
 
@@ -118,13 +122,17 @@ def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: fl
         raise UsageError(f"--timeout must be between 0.5 and 3600 seconds, not {timeout:g}")
     if seed is not None and not 0 <= seed < 2**32:
         raise UsageError(f"--seed must be between 0 and {2**32 - 1}, not {seed}")
-    folder = tempfile.mkdtemp(prefix="dnn-tutor-cell-")
+    from tutor.fsutil import remove_tree
+    from tutor.grading.containment import remove_stale_dirs
+
+    remove_stale_dirs(CELL_PREFIX)  # left by a kernel that was killed while it graded
+    folder = tempfile.mkdtemp(prefix=f"{CELL_PREFIX}{os.getpid()}-")  # named after this kernel: see remove_stale_dirs
     try:
         path = Path(folder) / info.file
         path.write_text(cell_source(cell), encoding="utf-8")
         answer = _grader().request(Task("notebook", info.id, str(path), seed, timeout, mode="check"))  # type: ignore[arg-type]
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
     return _relabel(answer, str(path))
 
 
@@ -149,7 +157,7 @@ class TutorMagics(Magics):
         fatal_kind = getattr(report.fatal, "kind", None)
         if args.no_run:
             return None
-        if fatal_kind in NOT_RUN_AFTER:
+        if fatal_kind not in RUN_AFTER:
             why = _WHY_NOT_RUN.get(fatal_kind, f"it stopped the grader ({fatal_kind})")
             console.out(f"(not run in the kernel: {why})", style="dim")
             return None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from tutor.fsutil import remove_tree
 
 DIR_PREFIX = "dnn-tutor-check-"
 PR_SET_DUMPABLE = 4
@@ -251,9 +252,22 @@ def _exists(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
-def new_dir() -> tempfile.TemporaryDirectory[str]:
-    """A private temporary folder for one run, named after this process so a later run can tell it is stale."""
-    return tempfile.TemporaryDirectory(prefix=f"{DIR_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
+class RunDir:
+    """A private temporary folder for one run, named after this process so a later run can tell it is stale.
+
+    :meth:`cleanup` removes it however the learner's code filled it (3,000 nested folders, no
+    permissions, links) and never raises: a folder it cannot remove is left for the next run.
+    """
+
+    def __init__(self) -> None:
+        self.name = tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}-")
+
+    def cleanup(self) -> None:
+        remove_tree(self.name)
+
+
+def new_dir() -> RunDir:
+    return RunDir()
 
 
 def remove_stale_dirs(prefix: str = DIR_PREFIX) -> int:
@@ -280,10 +294,6 @@ def remove_stale_dirs(prefix: str = DIR_PREFIX) -> int:
             pass
         except OSError:
             continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                entry.unlink()
-        removed += 1
+        if remove_tree(entry):
+            removed += 1
     return removed
