@@ -520,3 +520,58 @@ def test_a_fork_at_import_cannot_speak_for_the_worker(tmp_path):
     assert report.fatal is None, report.fatal
     assert report.ok and report.passed == report.total
     assert "the forked copy failed" not in report.output
+
+
+@pytest.mark.parametrize("forgery, said", [
+    ("_send('import-error', {'kind': 10**5000, 'type': 10**5000, 'message': 10**5000, 'line': 10**5000, "
+     "'frames': [{'line': 10**5000, 'code': 10**5000}]})\nos._exit(0)\n", "importing"),
+    ("_send('imported')\n_send('begin', 'A' * 5_000_000)\nos._exit(3)\n", "unknown job"),
+    ("_send('imported')\n_send('begin', 10**5000)\n_send('job', 10**5000, {})\nos._exit(3)\n", "unknown job"),
+], ids=["huge ints at import", "a 5 MB job name", "huge int job names"])
+def test_forged_messages_with_odd_contents_are_a_short_verdict_not_a_grader_error(tmp_path, forgery, said):
+    """An int of 5,000 digits has no str(); a 5 MB job name would paste itself into the report."""
+    report = grade("backprop", _learner(tmp_path, _SEND + forgery), seed=1)
+    assert report.fatal is not None and said in report.fatal.message, report.fatal
+    assert len(report.fatal.message) < 1000
+    assert not report.ok
+
+
+def test_a_float_subclass_is_a_float_and_a_learners_keyboard_interrupt_an_exception(tmp_path):
+    """Results are sent as plain data (a float subclass used to read as a corrupted channel); the child
+    never gets the terminal's Ctrl-C, so a KeyboardInterrupt there is the learner's own exception."""
+    source = SOLUTION + (
+        "\nclass Loss(float):\n    pass\n\n_plain = softmax_cross_entropy\n\n"
+        "def softmax_cross_entropy(logits, y):\n    loss, dlogits = _plain(logits, y)\n    return Loss(loss), dlogits\n"
+    )
+    report = grade("backprop", _learner(tmp_path, source, body=""), seed=1)
+    assert report.fatal is None and report.passed == report.total, report.fatal
+    interrupted = SOLUTION.replace("def relu_forward(x):", "def relu_forward(x):\n    raise KeyboardInterrupt\n", 1)
+    assert interrupted != SOLUTION
+    report = grade("backprop", _learner(tmp_path, interrupted, body=""), seed=1)
+    assert report.fatal is None, report.fatal
+    failed = {c.id: c.message for c in report.checks if not c.passed}
+    assert "relu_forward.values" in failed and "KeyboardInterrupt" in failed["relu_forward.values"]
+    assert "dense_forward.values" not in failed
+    assert "worker.py" not in report.output
+
+
+def test_a_forward_that_never_differentiates_cleanly_earns_no_finite_difference_check(tmp_path):
+    """Finite differences skip points next to a kink; when every sampled point is skipped (a forward that
+    adds noise), nothing was compared, and the check fails instead of passing with error 0 (here beside a
+    backward that returns zeros, which used to earn it)."""
+    noisy = SOLUTION.replace(
+        "def dense_forward(x, W, b):",
+        "_noise = np.random.default_rng()\n\ndef dense_forward(x, W, b):\n"
+        "    out, cache = _dense_forward(x, W, b)\n    return out + _noise.normal(size=out.shape) * 1e-9, cache\n\n\n"
+        "def _dense_forward(x, W, b):",
+        1,
+    )
+    zeros = noisy.replace(
+        "def dense_backward(dout, cache):",
+        "def dense_backward(dout, cache):\n    x, W = cache\n    return np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1])\n\n\n"
+        "def _dense_backward(dout, cache):",
+        1,
+    )
+    report = grade("backprop", _learner(tmp_path, zeros, body=""), seed=1)
+    check = {c.id: c for c in report.checks}["dense_backward.numeric"]
+    assert not check.passed and "could not be taken at any" in check.message, check.message

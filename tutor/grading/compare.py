@@ -461,8 +461,14 @@ def compare_numeric(
     keep = np.isfinite(numeric)
     a = flat[coords][keep]
     b = numeric[keep]
-    if a.size == 0:
-        return 0.0
+    if a.size == 0 and coords.size:  # every sampled point gave up: nothing was compared, so nothing passes
+        raise fail(
+            f"{name}: finite differences of your own {forward} could not be taken at any of the {coords.size} sampled points: "
+            f"its output does not change smoothly under tiny steps of the input (does it add noise, draw random numbers, "
+            f"or keep state between calls?) [{case}]",
+            code=D.BACKWARD_VS_FORWARD,
+            case=case,
+        )
     if not np.all(np.isfinite(a)):
         raise fail(f"{name}: your backward returned non-finite values [{case}]", code=D.NAN, case=case)
     error = rel_error(a, b)

@@ -22,17 +22,22 @@ TEXT_CAP = 2000  # longest learner string kept from the child (messages, code li
 def _text(value: object, cap: int = TEXT_CAP) -> str:
     if value is None:
         return ""
-    return str(value)[:cap]
+    if isinstance(value, str):
+        return value[:cap]
+    try:
+        return str(value)[:cap]
+    except Exception:  # noqa: BLE001 - an int of 5,000 digits from a forged message has no str()
+        return f"<{type(value).__name__}>"
 
 
 def _int(value: object) -> int | None:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return value if abs(value) < 10**9 else None
     try:
         return int(str(value))
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - whatever a forged message holds
         return None
 
 

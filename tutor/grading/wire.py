@@ -143,10 +143,16 @@ def sanitize(value: Any, depth: int = 0) -> Any:
     """Plain data for the result channel: arrays, numbers, strings, containers."""
     import numpy as np
 
-    if value is None or isinstance(value, (bool, int, float, complex)):
+    if value is None or type(value) in (bool, int, float, complex):
         return value
+    if isinstance(value, int):  # subclasses become the plain type (the parent unpickles plain data only)
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, complex):
+        return complex(float.__float__(float(value.real)), float.__float__(float(value.imag)))
     if isinstance(value, str):
-        return value[:200]
+        return str.__str__(value)[:200]
     if depth > 4:
         return {"$object": type(value).__name__, "repr": "<nested too deep>"}
     if isinstance(value, np.ndarray):

@@ -89,7 +89,7 @@ class Runner:
         fn = self.function(fn_name)
         try:
             return fn(*args, **kwargs)
-        except (OutputLimit, KeyboardInterrupt):
+        except OutputLimit:
             raise
         except BaseException as exc:  # noqa: BLE001 - learner code may raise anything, SystemExit included
             info = describe_exception(exc, self.learner_path)
@@ -252,7 +252,7 @@ class Runner:
         model.train()
         try:
             logits = model(x)
-        except (OutputLimit, KeyboardInterrupt):
+        except OutputLimit:
             raise
         except BaseException as exc:  # noqa: BLE001
             raise StepFailed(describe_exception(exc, self.learner_path)) from None
@@ -295,7 +295,7 @@ class Runner:
                 results[key] = {"ok": True, "value": handler(step, env, variables)}
             except StepFailed as failure:
                 results[key] = {"ok": False, "error": failure.info}
-            except (OutputLimit, KeyboardInterrupt):
+            except OutputLimit:
                 raise
             except BaseException as exc:  # noqa: BLE001 - e.g. a learner result that cannot be used as a number
                 info = describe_exception(exc, self.learner_path)
