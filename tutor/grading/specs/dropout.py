@@ -39,12 +39,14 @@ def _dropout(p: Plan, rng: Any) -> None:
         x[x == 0] = 1.0  # zero outputs then mean "dropped"
         seed = int(rng.integers(2**31))
         g = np.random.default_rng(seed)
+        other = np.random.default_rng(seed + 1)  # a generator in another state: another mask
         dout = rng.normal(size=shape)
         coords = coords_for(rng, x)
         name = p.job(
             f"dropout_forward#{len(cases)}",
             call("dropout_forward", x, prob, train=True, rng=g, save="fwd"),
             call("dropout_forward", x, prob, train=True, rng=g, save="again"),
+            call("dropout_forward", x, prob, train=True, rng=other, save="other"),
             call("dropout_backward", dout, ref("fwd", 1), save="bwd"),
             call("dropout_forward", x, prob, train=False, rng=g, save="eval"),
             call("dropout_backward", dout, ref("eval", 1), save="eval_bwd"),
@@ -85,6 +87,11 @@ def _dropout(p: Plan, rng: Any) -> None:
             second = forward_out(results, name, case, "again")
             if first.shape != second.shape or not np.array_equal(first, second):
                 raise fail(f"two calls with generators in the same state gave different masks: draw the mask from the rng argument (rng.random(x.shape)), not np.random [{case}]", code=D.RNG_IGNORED, case=case)
+            third = forward_out(results, name, case, "other")
+            # 1,000 units or more: two independent masks agree by chance with probability below 2**-200
+            if x.size >= 1000 and third.shape == first.shape and np.array_equal(third != 0, first != 0):
+                raise fail(f"generators in different states gave the same mask: the mask must be drawn from the rng argument "
+                           f"(rng.random(x.shape)), not computed from x or fixed in the code [{case}]", code=D.RNG_IGNORED, case=case)
         return None
 
     @check(p, "dropout_forward.eval", "dropout_forward", "test mode: identity forward and backward", TOL)
