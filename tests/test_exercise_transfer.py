@@ -40,3 +40,42 @@ def test_half_done_transfer_gets_partial_credit(tmp_path):
     assert by_id["trainable_parameters.list"].not_started
     assert "trainable_parameters is not started" in by_id["trainable_parameters.list"].message
     assert report.status == "3 of 5 checks"
+
+
+@pytest.mark.slow
+def test_made_up_facts_from_the_learners_process_do_not_pass(tmp_path):
+    """The child runs the learner's code, which can replace the grader's code there and report any facts
+    it likes; the parent builds the backbone and redoes the SGD step itself, so invented facts fail."""
+    forged = '''import sys
+import numpy as np
+
+HEADS = {"TinyResNet": ("fc.", 8), "TinyVGG": ("classifier.2.", 16), "TinyNet": ("classifier.", 12)}
+
+
+def invented(self, step, env, variables):
+    prefix, width = HEADS[step["model"]]
+    weight = prefix + "weight"
+    return {"is_module": True, "returned": None, "after_build": {weight: np.zeros(1)}, "requires_grad": {weight: True},
+            "head": {"type": "Linear", "in_features": width, "out_features": step["num_classes"]},
+            "logits_shape": (4, step["num_classes"]), "trainable": [weight], "after_step": {weight: np.ones(1)},
+            "after_flag_step": {weight: np.ones(1)}}
+
+
+sys.modules["__main__"].Runner.step_transfer = invented
+
+
+def build_feature_extractor(backbone, num_classes):
+    raise NotImplementedError
+
+
+def trainable_parameters(model):
+    raise NotImplementedError
+'''
+    path = tmp_path / "transfer.py"
+    path.write_text(forged)
+    report = grade("transfer", path, seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert report.status != "done"
+    for check in ("build_feature_extractor.frozen", "trainable_parameters.list", "trainable_parameters.step"):
+        assert not by_id[check].passed and by_id[check].code == "protocol", by_id[check].message
+    assert report.passed <= 1

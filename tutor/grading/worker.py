@@ -8,7 +8,11 @@ never the ``tutor`` package; its siblings, loaded by path, do the rest:
 right answers: it calls the learner's functions on the inputs the parent drew,
 computes centred-difference gradients of the learner's own forward functions,
 and sends the raw results back. The parent computes the references and the
-verdict, so nothing the learner's module does here can change a verdict.
+verdict. The learner's code shares this process, so it could rewrite what is
+sent: values are judged against the parent's own references, the transfer
+exercise's facts against the parent's own model and SGD step, and what is left
+to claim (finite differences of a forward that fails anyway, the freeze flags
+of a model whose step is real) is worth less than doing the exercise.
 
 The learner's module is compiled from the exact bytes the parent read and
 hashed (sent in the plan), never through the import system, so no bytecode
@@ -257,6 +261,20 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001
             raise StepFailed(describe_exception(exc, self.learner_path)) from None
         facts["logits_shape"] = tuple(logits.shape)
+        flagged = [p for p in model.parameters() if p.requires_grad]
+        if flagged:
+            # The same step on the parameters whose requires_grad is True (what "frozen" means), then
+            # every parameter back as built: the parent redoes this step to check the flags.
+            try:
+                self._sgd_step(model, flagged, x, y)
+                facts["after_flag_step"] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+                with torch.no_grad():
+                    for n, p in model.named_parameters():
+                        p.copy_(torch.from_numpy(facts["after_build"][n]))
+            except OutputLimit:
+                raise
+            except BaseException:  # noqa: BLE001 - a model this step cannot train: the flags check says why
+                facts.pop("after_flag_step", None)
         try:
             params = self.call("trainable_parameters", [model], {})
         except StepFailed as failure:
@@ -270,19 +288,27 @@ class Runner:
         names = {id(p): n for n, p in model.named_parameters()}
         facts["trainable"] = [names.get(id(p), f"<not a parameter of the model: {type(p).__name__}>") for p in params]
         if params and all(isinstance(p, torch.nn.Parameter) for p in params):
-            # One plain SGD step (lr 0.5) on exactly the parameters returned, written
-            # out: torch.optim's first use imports torch._dynamo, seconds of start-up.
-            for p in params:
-                p.grad = None
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    if p.grad is not None:
-                        p.sub_(0.5 * p.grad)
+            self._sgd_step(model, params, x, y)
             facts["after_step"] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
         facts["dtype_ok"] = all(isinstance(v, np.ndarray) for v in facts["after_build"].values())
         return facts
+
+    @staticmethod
+    def _sgd_step(model: Any, params: list[Any], x: Any, y: Any) -> None:
+        """One plain SGD step (lr 0.5) on exactly ``params``, written out: torch.optim's first use
+        imports torch._dynamo, seconds of start-up."""
+        import torch
+
+        for p in params:
+            p.grad = None
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p.sub_(0.5 * p.grad)
+        for p in params:
+            p.grad = None
 
     def run_job(self, job: Step) -> dict[str, dict[str, Any]]:
         env: dict = {}

@@ -2,9 +2,18 @@
 
 The child builds the small models of :mod:`tutor.grading.tinymodels` (random
 weights, no downloads), runs the learner's functions and one SGD step, and
-reports facts: parameter values before and after, ``requires_grad`` flags,
-the head's shape, which parameters ``trainable_parameters`` returned. The
-parent judges those facts.
+reports facts: parameter values after building and after the step,
+``requires_grad`` flags, the head's shape, which parameters
+``trainable_parameters`` returned. The parent judges those facts.
+
+The child runs the learner's code, so its facts could be forged. The parent
+therefore builds the same seeded backbone itself (its weights before, never
+the child's word for them) and redoes the SGD step from the head the child
+reports: "frozen", "trainable" and "one step" pass only when the reported
+parameters after the step are what that step gives. Inventing facts fails;
+passing takes a model with a real new head and a real SGD step, which is most
+of the exercise (only the freeze itself, one line, could still be claimed by
+code that also rewrites the grader's report).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan
 from tutor.grading.specs._common import check
 
+LR = 0.5  # the child's one plain SGD step (worker.Runner.step_transfer)
+
 MODELS_PATH = Path(__file__).resolve().parents[1] / "tinymodels.py"
 HEADS = {  # model -> (head attribute, head parameter prefix, head in_features)
     "TinyResNet": ("fc", "fc.", 8),
@@ -31,14 +42,19 @@ HEADS = {  # model -> (head attribute, head parameter prefix, head in_features)
 def plan(rng: np.random.Generator) -> Plan:
     p = Plan(needs_torch=True)
     runs = []
+    originals: dict[str, Any] = {}  # job -> the backbone's parameters as built, computed here
+    inputs: dict[str, Any] = {}
     for model, classes in [("TinyResNet", 5), ("TinyVGG", 3), ("TinyNet", 7)]:
         attr, prefix, in_features = HEADS[model]
         x = rng.normal(size=(4, 3, 8, 8)).astype(np.float32)
         y = rng.integers(0, classes, size=4)
+        seed = int(rng.integers(2**31))
         step = {"op": "transfer", "models_path": str(MODELS_PATH), "model": model, "num_classes": classes,
-                "seed": int(rng.integers(2**31)), "head": attr, "x": x, "y": y, "save": "facts"}
+                "seed": seed, "head": attr, "x": x, "y": y, "save": "facts"}
         name = p.job(f"build_feature_extractor#{model}", step)
         runs.append((name, f"{model} (head .{attr}), num_classes={classes}", model, classes, prefix, in_features))
+        originals[name] = p.lazy(lambda model=model, seed=seed: _original(model, seed))
+        inputs[name] = (model, seed, attr, x, y)
 
     def facts_of(results: Any, name: Any, case: Any) -> Any:
         facts = results.get(name, "facts", case)
@@ -51,8 +67,16 @@ def plan(rng: np.random.Generator) -> Plan:
     def head_names(facts: Any, prefix: Any) -> Any:
         return {n for n in facts["after_build"] if n.startswith(prefix)}
 
-    def old_head(facts: Any, prefix: Any) -> Any:
-        return {n for n in facts["before"] if n.startswith(prefix)}
+    def old_head(name: Any, prefix: Any) -> Any:
+        return {n for n in originals[name]() if n.startswith(prefix)}
+
+    def verify(results: Any, name: Any, case: Any, prefix: Any, classes: Any, in_features: Any, key: str = "after_step") -> None:
+        """Fail unless the reported step (``key``) is the one SGD step this model takes (see the module's docstring)."""
+        facts = facts_of(results, name, case)
+        problem = _unverified(facts, originals[name](), inputs[name], prefix, classes, in_features, key)
+        if problem:
+            raise fail(f"the facts the grading process reported do not hold: {problem} — the grader redoes the step "
+                       f"itself; did your code write to the grader's channel or change its code? [{case}]", code=D.PROTOCOL, case=case)
 
     @check(p, "build_feature_extractor.head", "build_feature_extractor", "head replaced: Linear(in_features, num_classes)", None)
     def _head(results: Any) -> Any:
@@ -81,14 +105,15 @@ def plan(rng: np.random.Generator) -> Plan:
             frozen_head = sorted(n for n in head if not flags.get(n))
             if frozen_head or not head:
                 raise fail(f"the new head must be trainable (requires_grad=True): {', '.join(frozen_head) or 'no head parameters found'} — freeze first, then replace the head [{case}]", code=D.HEAD_FROZEN, case=case)
+            verify(results, name, case, prefix, classes, in_features, "after_flag_step")
         return None
 
     @check(p, "build_feature_extractor.weights", "build_feature_extractor", "backbone weights kept", None)
     def _weights(results: Any) -> Any:
         for name, case, model, classes, prefix, in_features in runs:
             facts = facts_of(results, name, case)
-            old = old_head(facts, prefix)
-            for pname, before in facts["before"].items():
+            old = old_head(name, prefix)
+            for pname, before in originals[name]().items():
                 if pname in old:
                     continue
                 after = facts["after_build"].get(pname)
@@ -110,6 +135,7 @@ def plan(rng: np.random.Generator) -> Plan:
             want = sorted(head_names(facts, prefix))
             if sorted(got) != want:
                 raise fail(f"trainable_parameters returned {sorted(got)[:6]}, expected the head's {want} [{case}]", code=D.TRAINABLE, case=case)
+            verify(results, name, case, prefix, classes, in_features)
         return None
 
     @check(p, "trainable_parameters.step", "trainable_parameters", "one SGD step changes only the head", None)
@@ -128,6 +154,68 @@ def plan(rng: np.random.Generator) -> Plan:
                     raise fail(f"one SGD step left the head parameter {pname} unchanged [{case}]", code=D.HEAD_FROZEN, case=case)
                 if pname not in head and changed:
                     raise fail(f"one SGD step changed the backbone parameter {pname}: only the head should learn [{case}]", code=D.NOT_FROZEN, case=case)
+            verify(results, name, case, prefix, classes, in_features)
         return None
 
     return p
+
+
+def _original(model: str, seed: int) -> dict[str, np.ndarray]:
+    """The backbone's parameters as the child builds it (same seed, same code), computed here."""
+    import torch
+
+    from tutor.grading import tinymodels
+
+    torch.manual_seed(seed)
+    backbone = getattr(tinymodels, model)()
+    return {n: p.detach().numpy().copy() for n, p in backbone.named_parameters()}
+
+
+def _unverified(facts: Any, original: dict[str, np.ndarray], inputs: Any, prefix: str, classes: int, in_features: int,
+                key: str = "after_step") -> str | None:
+    """What in the reported facts differs from this process's own SGD step (``key``: the step on what
+    trainable_parameters returned, or on the parameters flagged requires_grad); None when they all hold."""
+    import torch
+
+    from tutor.grading import tinymodels
+
+    model_name, seed, attr, x, y = inputs
+    built, after = facts.get("after_build"), facts.get(key)
+    if not isinstance(built, dict) or not isinstance(after, dict):
+        return "no parameters after the step"
+    weight, bias = built.get(prefix + "weight"), built.get(prefix + "bias")
+    if not isinstance(weight, np.ndarray) or weight.shape != (classes, in_features) or (bias is not None and (not isinstance(bias, np.ndarray) or bias.shape != (classes,))):
+        return f"the head's parameters are not those of a Linear({in_features}, {classes})"
+    if set(built) != set(after) or set(built) - {prefix + "weight", prefix + "bias"} != set(original) - {n for n in original if n.startswith(prefix)}:
+        return "the parameters after the step are not the backbone's plus the head's"
+    for pname, value in original.items():
+        if pname.startswith(prefix):
+            continue
+        for stage, reported in (("after building", built.get(pname)), ("after the step", after.get(pname))):
+            if not isinstance(reported, np.ndarray) or reported.shape != value.shape or not np.array_equal(reported, value):
+                return f"the backbone parameter {pname} {stage} is not the backbone's own"
+    torch.manual_seed(seed)
+    model = getattr(tinymodels, model_name)()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    head = torch.nn.Linear(in_features, classes, bias=bias is not None)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float32)))
+        if bias is not None:
+            head.bias.copy_(torch.from_numpy(np.asarray(bias, dtype=np.float32)))
+    if isinstance(getattr(model, attr), torch.nn.Sequential):
+        getattr(model, attr)[-1] = head
+    else:
+        setattr(model, attr, head)
+    model.train()
+    xt, yt = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
+    model(xt)  # as in the child: a first forward (batch-norm statistics move; train-mode outputs do not depend on them)
+    torch.nn.functional.cross_entropy(model(xt), yt).backward()
+    expected = {prefix + "weight": (head.weight - LR * head.weight.grad).detach().numpy()}
+    if bias is not None:
+        expected[prefix + "bias"] = (head.bias - LR * head.bias.grad).detach().numpy()
+    for pname, want in expected.items():
+        got = after.get(pname)
+        if not isinstance(got, np.ndarray) or got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+            return f"the head parameter {pname} after the step is not what one SGD step from its reported start gives"
+    return None
