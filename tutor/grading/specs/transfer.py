@@ -18,6 +18,7 @@ code that also rewrites the grader's report).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from typing import Any
@@ -53,7 +54,7 @@ def plan(rng: np.random.Generator) -> Plan:
                 "seed": seed, "head": attr, "x": x, "y": y, "save": "facts"}
         name = p.job(f"build_feature_extractor#{model}", step)
         runs.append((name, f"{model} (head .{attr}), num_classes={classes}", model, classes, prefix, in_features))
-        originals[name] = p.lazy(lambda model=model, seed=seed: _original(model, seed))
+        originals[name] = p.lazy(functools.partial(_original, model, seed))
         inputs[name] = (model, seed, attr, x, y)
 
     def facts_of(results: Any, name: Any, case: Any) -> Any:
@@ -211,11 +212,17 @@ def _unverified(facts: Any, original: dict[str, np.ndarray], inputs: Any, prefix
     xt, yt = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
     model(xt)  # as in the child: a first forward (batch-norm statistics move; train-mode outputs do not depend on them)
     torch.nn.functional.cross_entropy(model(xt), yt).backward()
-    expected = {prefix + "weight": (head.weight - LR * head.weight.grad).detach().numpy()}
+    expected = {prefix + "weight": (head.weight - LR * _grad(head.weight)).detach().numpy()}
     if bias is not None:
-        expected[prefix + "bias"] = (head.bias - LR * head.bias.grad).detach().numpy()
+        expected[prefix + "bias"] = (head.bias - LR * _grad(head.bias)).detach().numpy()
     for pname, want in expected.items():
         got = after.get(pname)
         if not isinstance(got, np.ndarray) or got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
             return f"the head parameter {pname} after the step is not what one SGD step from its reported start gives"
     return None
+
+
+def _grad(parameter: Any) -> Any:
+    import torch
+
+    return parameter.grad if parameter.grad is not None else torch.zeros_like(parameter)
