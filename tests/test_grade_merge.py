@@ -408,6 +408,30 @@ def test_a_folder_name_and_its_escaped_twin_are_one_student_twice(tmp_path):
         submissions.discover(tmp_path, {"backprop": "backprop.py"}, "backprop")
 
 
+def test_a_link_out_of_a_students_folder_is_not_graded_as_theirs(tmp_path):
+    """bob/backprop.py -> ../alice/backprop.py would give bob alice's grade; a link inside the folder, a
+    student folder that is itself a link and flat <student>.py links (a teacher's own class folder) are fine."""
+    import os
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "carol").mkdir(parents=True)
+    (elsewhere / "carol" / "backprop.py").write_text("x = 1\n")
+    cls = tmp_path / "class"
+    for student in ("alice", "bob", "dave"):
+        (cls / student).mkdir(parents=True)
+    (cls / "alice" / "backprop.py").write_text("x = 1\n")
+    os.symlink("../alice/backprop.py", cls / "bob" / "backprop.py")
+    (cls / "dave" / "mine.py").write_text("x = 1\n")
+    os.symlink("mine.py", cls / "dave" / "backprop.py")
+    os.symlink(elsewhere / "carol", cls / "carol")
+    found = {s.student: s.problem for s in submissions.discover(cls, {"backprop": "backprop.py"}, "backprop")}
+    assert found == {"alice": "", "bob": "unreadable", "carol": "", "dave": ""}
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    os.symlink(elsewhere / "carol" / "backprop.py", flat / "erin.py")
+    assert [s.problem for s in submissions.discover(flat, {"backprop": "backprop.py"}, "backprop")] == [""]
+
+
 def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path):
     import csv
 

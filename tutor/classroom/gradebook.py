@@ -33,7 +33,7 @@ DONE = "done"
 PARTIAL = "partial"
 NOT_STARTED = "not started"
 MISSING = "missing"  # the student's folder has no file for the exercise
-UNREADABLE = "unreadable"  # the file could not be read (not a regular file, too big, no permission)
+UNREADABLE = "unreadable"  # the file could not be read (not a regular file, too big, no permission, a link out of the student's folder)
 ERROR = "error"  # the grader itself failed on this submission
 
 

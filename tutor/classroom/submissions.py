@@ -131,8 +131,19 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
                     others = _python_files(Path(entry.path))
                 result.append(Submission(student, ex_id, None, "missing", others))
                 continue
-            result.append(Submission(student, ex_id, path, check_file(path)))
+            problem = check_file(path)
+            if not problem and not is_file and not _inside(path, Path(entry.path)):
+                problem = "unreadable"  # a link out of the student's own folder (to a classmate's file, say)
+            result.append(Submission(student, ex_id, path, problem))
     return result
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, links resolved, lies inside ``folder`` (itself resolved: a class folder of links is fine)."""
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(folder)))
+    except (OSError, ValueError):
+        return False
 
 
 def _find_file(student_dir: Path, name: str) -> Path | None:
@@ -157,7 +168,8 @@ def _python_files(student_dir: Path) -> tuple[str, ...]:
 
 
 def check_file(path: Path) -> str:
-    """"" when the file can be graded, else "unreadable" (a FIFO, a device, too big, no permission)."""
+    """"" when the file can be graded, else "unreadable" (a FIFO, a device, too big, no permission; in a
+    student's folder also a link to a file outside it)."""
     try:
         info = os.stat(path)
     except OSError:
