@@ -28,3 +28,20 @@ def test_other_tables_fit_60_columns_without_cutting_words(monkeypatch, command)
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     assert max(len(line.rstrip()) for line in result.output.splitlines()) <= 60
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 120])
+def test_a_check_report_never_breaks_a_check_title_into_scraps(monkeypatch, tmp_path, columns):
+    """With a diagnosis code in the result column, an 80-column table left the check column ten
+    characters wide ("vs finite / differenc… / of your / forward"): such widths get the list instead."""
+    from test_grading_helpers import planted
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    path = planted(tmp_path, "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    result = CliRunner().invoke(app, ["check", str(path), "--seed", "3"])
+    assert result.exit_code == 1, result.output
+    assert "backward-vs-forward" in result.output
+    lines = result.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= columns
+    assert any("vs finite differences of your" in line for line in lines)
+    assert "differenc…" not in result.output

@@ -94,6 +94,19 @@ def _error_cell(check: CheckResult) -> str:
 
 
 NARROW = 80  # below this width the checks are listed two lines each instead of in a table
+CHECK_COLUMN = 24  # the table only where its "check" column gets this many characters (else titles break every word)
+
+
+def _table_width(report: Report) -> int:
+    """The width the check table needs: its fixed columns whole, the titles with at least CHECK_COLUMN characters."""
+    longest = {
+        "function": max((len(visible(c.function)) for c in report.checks), default=0),
+        "title": max((len(visible(c.title)) for c in report.checks), default=0),
+        "error": max((len(_error_cell(c)) for c in report.checks), default=0),
+        "result": max((len("not started" if c.not_started else "ok" if c.passed else visible(c.code or "failed")) for c in report.checks), default=0),
+    }
+    columns = [1, max(longest["function"], 8), min(longest["title"], CHECK_COLUMN), max(longest["error"], 13), max(longest["result"], 6)]
+    return max(NARROW, sum(columns) + 2 * (len(columns) - 1))
 
 
 class ByWidth:
@@ -143,7 +156,7 @@ def _checks(report: Report) -> list[RenderableType]:
         else:
             result = _t(check.code or "failed", "red")
         table.add_row(mark, _t(check.function), _t(check.title), _error_cell(check), result)
-    parts: list[RenderableType] = [ByWidth(table, _check_list(report))]
+    parts: list[RenderableType] = [ByWidth(table, _check_list(report), _table_width(report))]
     failures = [c for c in report.checks if not c.passed]
     idle: list[str] = []
     for check in failures:
