@@ -372,3 +372,25 @@ def test_doctor_reports_an_unusable_cache_folder_and_keeps_checking(runner, monk
     cache = [c for c in data["checks"] if c["name"] == "cache folder"]
     assert cache and not cache[0]["ok"] and "/learner/cache: the file system is read-only" in cache[0]["detail"]
     assert data["database"]["integrity"] == "ok"  # the database was still checked
+
+
+def test_next_steps_bring_up_unfinished_exercises_once_the_lessons_are_read():
+    """Reading every lesson (printing them counts) used to make the next step "every lesson is done: quiz",
+    with an exercise still at 4 of 15 checks."""
+    from tutor.progress import ExerciseStatus, LessonStatus, next_steps
+
+    read = (LessonStatus(1, "deep-networks", "Deep", 30, 3, (1, 2, 3), "2026-01-01"),)
+    unread = (LessonStatus(1, "deep-networks", "Deep", 30, 3, (), None),)
+    half = ExerciseStatus("backprop", 2, 4, 15, "2026-01-02")
+    done = ExerciseStatus("dropout", 3, 7, 7, "2026-01-02")
+    untried = ExerciseStatus("conv", 5, 0, 0, "")
+    files = {"backprop": "backprop.py"}
+
+    steps = next_steps(read, 0, (done, half, untried), files)
+    assert [s.command for s in steps] == ["dnn-tutor check exercises/backprop.py"]
+    assert "4 of 15 checks" in steps[0].reason
+    assert [s.command for s in next_steps(read, 0, (done, untried), files)] == ["dnn-tutor exercises"]
+    assert [s.command for s in next_steps(read, 0, (done,), files)] == ["dnn-tutor quiz"]
+    assert [s.command for s in next_steps(unread, 0, (done, untried), files)] == ["dnn-tutor lesson 1"]
+    assert [s.command for s in next_steps(unread, 2, (half,), files)] == [
+        "dnn-tutor quiz --review", "dnn-tutor lesson 1", "dnn-tutor check exercises/backprop.py"]

@@ -137,9 +137,11 @@ def lesson_statuses(course: Course, store: Store) -> tuple[LessonStatus, ...]:
     )
 
 
-def next_steps(statuses: tuple[LessonStatus, ...], due_now: int) -> tuple[NextStep, ...]:
+def next_steps(statuses: tuple[LessonStatus, ...], due_now: int, exercises: tuple[ExerciseStatus, ...] = (),
+               files: dict[str, str] | None = None) -> tuple[NextStep, ...]:
     """What to do next. ``due_now`` counts the cards due at this moment: exactly what
-    ``quiz --review`` asks (one meaning of "due" everywhere)."""
+    ``quiz --review`` asks (one meaning of "due" everywhere). An exercise with checks still
+    failing comes next after the lessons; with every lesson read, one not yet tried does."""
     steps: list[NextStep] = []
     if due_now:
         steps.append(NextStep("dnn-tutor quiz --review", f"{due_now} quiz card(s) are due for review now"))
@@ -156,9 +158,23 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_now: int) -> tuple[NextSt
             )
         else:
             steps.append(NextStep(f"dnn-tutor lesson {target.number}", f"start lesson {target.number}, {target.title}"))
-    elif statuses:
-        steps.append(NextStep("dnn-tutor quiz", "every lesson is done: keep it fresh with a quiz"))
+    files = files or {}
+    unfinished = next((e for e in sorted(exercises, key=lambda e: e.lesson) if e.total and not e.done), None)
+    untried = [e for e in exercises if not e.total]
+    if unfinished is not None:
+        file = files.get(unfinished.id, f"{unfinished.id}.py")
+        steps.append(NextStep(f"dnn-tutor check exercises/{file}", f"finish the {unfinished.id} exercise ({unfinished.label})"))
+    elif target is None and statuses and untried:
+        steps.append(NextStep("dnn-tutor exercises", f"every lesson is done; {len(untried)} exercise(s) not tried yet"))
+    if target is None and statuses and unfinished is None and not untried:
+        steps.append(NextStep("dnn-tutor quiz", "every lesson and exercise is done: keep it fresh with a quiz"))
     return tuple(steps)
+
+
+def _exercise_files() -> dict[str, str]:
+    from tutor.grading import catalogue
+
+    return {info.id: info.file for info in catalogue.load().values()}
 
 
 def exercise_statuses(store: Store) -> tuple[ExerciseStatus, ...]:
@@ -180,6 +196,7 @@ def dashboard(course: Course, store: Store) -> Dashboard:
     from tutor.quiz import due_counts
 
     statuses = lesson_statuses(course, store)
+    exercises = exercise_statuses(store)
     reviews = store.reviews()
     due = due_counts(store)
     now, today, week = due["now"], due["today"], due["week"]
@@ -190,7 +207,7 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         last = {"demo_id": run.demo_id, "at": run.at, "device": run.device, "seconds": run.seconds, "metrics": run.metrics}
     return Dashboard(
         lessons=statuses,
-        exercises=exercise_statuses(store),
+        exercises=exercises,
         quiz_cards=len(store.cards()),
         quiz_reviews=len(reviews),
         quiz_correct=sum(r.correct for r in reviews),
@@ -200,7 +217,7 @@ def dashboard(course: Course, store: Store) -> Dashboard:
         next_due=due["next"],
         demo_runs=len(runs),
         last_demo=last,
-        next_steps=next_steps(statuses, now),
+        next_steps=next_steps(statuses, now, exercises, _exercise_files()),
     )
 
 
