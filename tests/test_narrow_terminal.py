@@ -45,3 +45,27 @@ def test_a_check_report_never_breaks_a_check_title_into_scraps(monkeypatch, tmp_
     assert max(len(line.rstrip()) for line in lines) <= columns
     assert any("vs finite differences of your" in line for line in lines)
     assert "differenc…" not in result.output
+
+
+def test_lesson_tables_at_60_columns_keep_every_word_whole(monkeypatch):
+    """A cell's words fold only when a single word is wider than the page ("binary/multi-la / bel" was cut
+    inside a word although the table had room for it)."""
+    import re
+    from pathlib import Path
+
+    monkeypatch.setenv("COLUMNS", "60")
+    lessons = sorted((Path(__file__).resolve().parents[1] / "lessons").glob("[0-9]*.md"))
+    assert lessons
+    for number, path in enumerate(lessons, start=1):
+        words = set()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("|") and not re.fullmatch(r"[|\s:-]+", line):
+                for cell in line.strip("|").split("|"):
+                    words.update(w for w in re.sub(r"[`*]", "", cell).split() if len(w) <= 20)
+        if not words:
+            continue
+        result = CliRunner().invoke(app, ["lesson", str(number), "--plain"])
+        assert result.exit_code == 0, result.output
+        shown = set(result.output.split())
+        missing = sorted(w for w in words if w not in shown and not any(w in s for s in shown))
+        assert not missing, f"lesson {number}: words broken at 60 columns: {missing[:8]}"

@@ -210,7 +210,10 @@ def _confirm_reset(target: Path) -> bool:
         raise TutorError("reset needs confirmation: run it in a terminal or pass --yes")
     import questionary
 
-    answer = questionary.confirm(f"Restore the starter into {target}? Your file is backed up first.", default=False).ask()
+    # The path goes on its own line, wrapped at words by the console; the prompt itself stays short
+    # (the terminal would break a long one anywhere, mid-word at 80 columns).
+    console.out(f"This puts the starter back into {visible(str(target))}; your file is backed up first.", markup=False)
+    answer = questionary.confirm("Restore the starter?", default=False).ask()
     if answer is None:  # questionary turns Ctrl-C into None
         raise KeyboardInterrupt
     return bool(answer)

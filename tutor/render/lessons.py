@@ -32,13 +32,27 @@ def command_text(block: Block) -> str:
 
 def _markdown_class():
     """rich's Markdown, except that nothing is cropped: table cells fold, code wraps with marks."""
+    from rich.cells import cell_len
     from rich.markdown import CodeBlock, Markdown, TableElement  # markdown-it, pygments: only for lessons
 
     class FoldingTable(TableElement):
         def __rich_console__(self, console, options):
             for table in super().__rich_console__(console, options):
-                for column in getattr(table, "columns", []):
+                columns = getattr(table, "columns", [])
+                for column in columns:
                     column.overflow = "fold"
+                # Where every column can hold its longest word, none is broken inside a word
+                # ("binary/multi-la / bel" at 60 columns); only a word wider than the page still folds.
+                texts = [[str(cell) for cell in (column.header, *column._cells)] for column in columns]
+                longest = [max((cell_len(word) for cell in cells for word in cell.split()), default=1) for cells in texts]
+                widths = [max((cell_len(cell) for cell in cells), default=1) for cells in texts]
+                room = options.max_width - 2 * len(columns)  # one space either side of every column
+                if columns and sum(widths) > room and sum(longest) <= room:
+                    while sum(widths) > room:  # narrow the widest column that is still wider than its longest word
+                        i = max(range(len(widths)), key=lambda k: (widths[k] > longest[k], widths[k]))
+                        widths[i] -= 1
+                    for column, width in zip(columns, widths):
+                        column.width = width
                 yield table
 
     class MarkedCode(CodeBlock):

@@ -45,12 +45,20 @@ class PlainReporter(DemoReporter):
     def _print(self, line: str) -> None:
         from tutor import console
 
-        console.out(Text(line), soft_wrap=True)
+        console.out(Text(line), soft_wrap=self._soft_wrap())
+
+    @staticmethod
+    def _soft_wrap() -> bool:
+        """Piped or to a file: one line per record, however long. In a terminal (TERM=dumb gets this
+        reporter too): wrapped at spaces, or the terminal would break a number in two at its edge."""
+        from tutor import console
+
+        return not console.stdout_console().is_terminal
 
     def run_start(self, header):
         from tutor import console
 
-        console.out(render_header(header), soft_wrap=True)
+        console.out(render_header(header), soft_wrap=self._soft_wrap())
 
     def plan(self, fits):
         self.fits = max(1, fits)
