@@ -394,3 +394,12 @@ def test_next_steps_bring_up_unfinished_exercises_once_the_lessons_are_read():
     assert [s.command for s in next_steps(unread, 0, (done, untried), files)] == ["dnn-tutor lesson 1"]
     assert [s.command for s in next_steps(unread, 2, (half,), files)] == [
         "dnn-tutor quiz --review", "dnn-tutor lesson 1", "dnn-tutor check exercises/backprop.py"]
+
+
+@pytest.mark.parametrize("args", [["lesson", "1", "--plain"], ["lessons"], ["progress"], ["exercises"], ["demos"]])
+def test_output_off_a_terminal_has_no_trailing_spaces(runner, args):
+    """rich pads every line to the width; piped into a file, code copied from a lesson carried them."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    padded = [line for line in result.output.splitlines() if line != line.rstrip(" ")]
+    assert not padded, padded[:3]

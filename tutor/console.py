@@ -137,13 +137,22 @@ def _size(stream) -> dict:
 
 
 class _Console(Console):
-    """rich's console, except that a reader who has gone away (``| head``) is no failure.
+    """rich's console, except that a reader who has gone away (``| head``) is no failure, and that
+    output off a terminal has no trailing spaces.
 
     rich answers a closed pipe with ``SystemExit(1)``, so ``dnn-tutor lessons | head -1`` exited 1
     where ``lesson 1 | head -1`` exits 0. Here the main thread gets a ``BrokenPipeError`` instead,
     which the command line turns into a quiet exit 0 (stdout pointed at /dev/null); a live view's
     refresh thread still ends the way rich ends it.
     """
+
+    def _render_buffer(self, buffer) -> str:
+        """Off a terminal (a pipe, a file), lines lose the spaces that pad them to the width: copied
+        code and text then carry no trailing blanks. A terminal gets the text as rich lays it out."""
+        text = super()._render_buffer(buffer)
+        if self.is_terminal or " \n" not in text:
+            return text
+        return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
     def on_broken_pipe(self) -> None:
         import errno
