@@ -605,3 +605,13 @@ def test_the_report_at_narrow_widths_cuts_nothing_off(width):
     for piece in ("maxpool2d_backward", "vs finite differences of your forward", "conv-stride-backward", "7.1e-01 / 1e-07", "dx, dw, db vs PyTorch autograd"):
         assert piece in text, f"{piece!r} cut at {width} columns:\n{text}"
     assert "…" not in text
+
+
+def test_the_traceback_box_names_the_function_it_comes_from(runner, workdir):
+    """The first failure listed (a wrong db, no traceback) is not the one the box shows (an exception in
+    relu_forward): the box says whose code it is."""
+    path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),
+                   ("def relu_forward(x):", "def relu_forward(x):\n    raise ValueError('boom')\n"))
+    result = runner.invoke(app, ["check", str(path), "--seed", "3"])
+    assert result.exit_code == 1
+    assert "where relu_forward failed (your code)" in result.output

@@ -63,7 +63,9 @@ def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_C
         parts.extend(_checks(report))
     trace = report.first_trace()
     if trace:
-        parts.append(_traceback(trace))
+        # Named: the first failure listed may be another one, without a traceback (a wrong value).
+        failed = next((c.function for c in report.checks if not c.passed and c.trace), "")
+        parts.append(_traceback(trace, failed))
     elif report.fatal and report.fatal.error:
         parts.append(_learner_error(report.fatal.error))
     parts.append(_score(report, info, hint_command))
@@ -198,13 +200,14 @@ def _fatal(fatal: Fatal) -> RenderableType:
     return Panel(_t(fatal.message), title=f"stopped: {visible(fatal.kind)}", title_align="left", border_style="red", box=box.ROUNDED)
 
 
-def _traceback(frames: Sequence[Frame]) -> RenderableType:
+def _traceback(frames: Sequence[Frame], function: str = "") -> RenderableType:
     text = Text()
     for frame in frames[-6:]:
         text.append(visible(f'  File "{frame.file}", line {frame.line}, in {frame.function}') + "\n", style="dim")
         if frame.code:
             text.append(f"    {visible(frame.code)}\n")
-    return Panel(text, title="where it failed (your code)", title_align="left", border_style="red", box=box.ROUNDED)
+    title = f"where {visible(function)} failed (your code)" if function else "where it failed (your code)"
+    return Panel(text, title=title, title_align="left", border_style="red", box=box.ROUNDED)
 
 
 def _learner_error(error: LearnerError) -> RenderableType:
