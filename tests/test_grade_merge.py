@@ -531,6 +531,10 @@ def test_the_report_keeps_codes_and_commands_whole_at_any_width(width):
         assert any(whole in line for line in lines), (width, whole)
     text = "\n".join(lines)
     assert text.index("bias-averaged") < text.index("relu-kink")  # still ranked
+    hints = lines[next(i for i, line in enumerate(lines) if line.startswith("Hints to give")):]
+    hints = hints[next(i for i, line in enumerate(hints) if line.startswith("  1. ")):]
+    body = hints[:next(i for i, line in enumerate(hints) if not line.startswith("  "))]
+    assert len(body) > 3 and all(line.startswith(("  1. ", "  2. ", "  3. ", "  4. ", "  5. ", "     ")) for line in body), body
 
 
 def test_a_misnamed_file_is_a_missing_row_with_one_warning(tmp_path):

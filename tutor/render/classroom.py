@@ -133,13 +133,18 @@ def render_class_report(reports: list) -> RenderableType:
                     where.append(f"\nquiz: {m.concept}", style="magenta")
                 table.add_row(str(rank), m.code, count, m.meaning, where)
             parts.append(ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
-            hints = Text("Hints to give (dnn-tutor hint shows the same after a failing check):\n", style="bold")
-            for rank, m in enumerate(rep.mistakes[:5], start=1):
-                if m.hint:
-                    hints.append(f"  {rank}. {m.code}: ", style="red")
-                    hints.append(m.hint + "\n")
-            if len(hints.plain.splitlines()) > 1:
-                parts.append(hints)
+            given = [(rank, m) for rank, m in enumerate(rep.mistakes[:5], start=1) if m.hint]
+            if given:
+                parts.append(Text("Hints to give (dnn-tutor hint shows the same after a failing check):", style="bold"))
+                for rank, m in given:  # a hanging indent: wrapped lines start under the hint, not at the margin
+                    hint = Text()
+                    hint.append(f"{m.code}: ", style="red")
+                    hint.append(m.hint)
+                    grid = Table.grid(padding=(0, 1))
+                    grid.add_column(no_wrap=True)
+                    grid.add_column()
+                    grid.add_row(f"{rank}.", hint)
+                    parts.append(Padding(grid, (0, 0, 0, 2)))
         else:
             parts.append(Text("No diagnosis in this class: every run passed, stopped early or was not started (see how the runs ended).", style="dim"))
         statuses = Text("how the runs ended: ", style="bold")
