@@ -151,11 +151,11 @@ class LiveReporter(DemoReporter):
         side = has_board and width >= 76
         board_lines, chart_spare = 0, spare
         if has_board:
-            board_lines = max(4, min(16, spare - 1 if side else (spare - 1) // 2))
+            board_lines = max(4, min(16, spare - 2 if side else (spare - 2) // 2))  # less its title and key lines
             if not side:
                 chart_spare = spare - board_lines - 1
         stacked = side and len(names) > 1  # two models' boundaries one above the other beside the charts
-        per_board = max(4, board_lines // 2 - 1) if stacked else board_lines
+        per_board = max(4, board_lines // 2 - 2) if stacked else board_lines
         # A character is about half as wide as tall: 2 columns per line keep the picture square.
         board_cols = max(16, min(44, 2 * per_board, (width // 2 - 4) if side else width - 2))
         room = (width - board_cols - 3) if side else width
@@ -242,7 +242,7 @@ class LiveReporter(DemoReporter):
                     title = (f"boundary · {name}" if len(self.grids) > 1 else "decision boundary")
                     title = title if len(title) <= b["board_cols"] else name[:b["board_cols"]]
                     cached = self.boards[name] = (grid, render_boundary(grid, self.info.boundary, title=title,
-                                                                        color=self.color))
+                                                                        color=self.color, key=True))
                 boards.append(cached[1])
         if boards and b["side"]:
             row = Table.grid(padding=(0, 3))

@@ -46,8 +46,21 @@ def _rgb(c) -> str:
     return f"rgb({c[0]},{c[1]},{c[2]})"
 
 
+def boundary_key(n_classes: int, *, color: bool, ascii: bool) -> Text:
+    """One short line that says what the boundary map's colours or glyphs mean."""
+    text = Text()
+    for k in range(min(n_classes, 4)):
+        if color:
+            text.append("■", style=_rgb(np.array(CLASS_RGB[k])))
+        else:
+            text.append((ASCII_REGIONS if ascii else REGION_GLYPHS)[k] + POINT_GLYPHS[k])
+        text.append(f" {k}  ")
+    text.append("pale: unsure" if color else "blank: unsure", style="dim")
+    return text
+
+
 def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, title: str = "",
-                    max_points: int | None = None, ascii: bool | None = None) -> Text:
+                    max_points: int | None = None, ascii: bool | None = None, key: bool = False) -> Text:
     """A heat map of class probabilities ``grid`` (rows, cols, C) with ``boundary``'s points on it.
 
     In colour each character is ``▀`` with the top pixel as foreground and the bottom pixel as
@@ -55,7 +68,8 @@ def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, ti
     class's dark colour. Without colour each character is one cell: ``·`` / ``▒`` for the regions,
     ``o`` / ``x`` for (at most ``max_points``, default a quarter of the cells) points, blank where
     the net is unsure. ``ascii`` (default: when the output cannot take Unicode): the uncoloured
-    form with ASCII glyphs only (``.`` / ``+`` regions).
+    form with ASCII glyphs only (``.`` / ``+`` regions). ``key``: a last line saying what the
+    colours (or glyphs) mean, class by class.
     """
     ascii = plain_text() if ascii is None else ascii
     color = (use_color() if color is None else color) and not ascii
@@ -88,6 +102,8 @@ def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, ti
                 col = end
             if line < rows // 2 - 1:
                 text.append("\n")
+        if key:
+            text.append("\n").append_text(boundary_key(n_classes, color=True, ascii=False))
         return text
     limit = max_points if max_points is not None else max(1, rows * cols // 4)
     keep = np.flatnonzero(inside)
@@ -105,6 +121,8 @@ def render_boundary(grid: np.ndarray, boundary, *, color: bool | None = None, ti
                 text.append((ASCII_REGIONS if ascii else REGION_GLYPHS)[int(winner[line, col]) % 4])
         if line < rows - 1:
             text.append("\n")
+    if key:
+        text.append("\n").append_text(boundary_key(n_classes, color=False, ascii=ascii))
     return text
 
 
