@@ -143,5 +143,17 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
         for k, v in outcome.metrics.items() if isinstance(v, float) and (k.endswith("acc") or k.endswith("loss"))
     )
     details = " · ".join(part for part in (headline, outcome.device_label, f"{outcome.seconds:.1f} s") if part)
-    fig.suptitle(f"{outcome.demo_id}: {outcome.title}\n{details}", fontsize=10)
+    fig.suptitle(f"{outcome.demo_id}: {outcome.title}\n{_settings_line(outcome.config)}\n{details}", fontsize=10)
     return write_figure(fig, path)
+
+
+def _settings_line(config: dict, limit: int = 110) -> str:
+    """The run's settings, so a saved picture says what produced it (dataset, layers, lr ...)."""
+    def short(value):
+        if isinstance(value, (list, tuple)):
+            return ",".join(str(v) for v in value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    parts = [f"{key}={short(value)}" for key, value in (config or {}).items() if value is not None and key != "data_dir"]
+    line = "  ".join(parts)
+    return line if len(line) <= limit else line[: limit - 1].rsplit("  ", 1)[0] + " …"
