@@ -98,7 +98,7 @@ CASES = [
     (["progress", "--export", "{fifo}", "--force"], 2, "not a regular file"),
     (["progress", "--export", "{file}/x.json"], 2, "is a file, not a folder"),
     (["progress", "--export", "{tmp}/" + LONG + ".json"], 1, "too long"),
-    (["progress", "--export", "/proc/dnn-tutor-test/x.json"], 1, "/proc/dnn-tutor-test"),
+    (["progress", "--export", "/proc/dnn-tutor-test/x.json"], 2, "/proc/dnn-tutor-test does not exist"),  # never created
     (["progress", "--export", "{tmp}/a.json", "--import", "{tmp}/b.json"], 2, "not both"),
     (["progress", "--export"], 2, "requires an argument"),
     # progress --import: missing, unreadable kinds of file, malformed content
@@ -176,6 +176,7 @@ def test_doctor_bad_device_is_one_line(runner, args, code, words):
 
 def test_markup_in_a_path_is_printed_as_written(runner, fixture_course, tmp_path):
     target = tmp_path / f"{MARKUP}[bold]progress.json"
+    target.parent.mkdir(parents=True, exist_ok=True)  # the markup's "/" makes a folder: --export creates none
     result = runner.invoke(app, ["progress", "--export", str(target)])
     assert result.exit_code == 0, result.output
     assert str(target) in " ".join(result.stdout.split()).replace(" ", "") or f"{MARKUP}[bold]" in result.stdout
@@ -268,3 +269,46 @@ def test_a_home_that_does_not_exist_is_one_error_not_a_crash(runner, tmp_path, m
     assert "internal error" not in result.output and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+def test_no_command_writes_over_a_device_pipe_dangling_link_or_the_progress_database(runner, tmp_path, tutor_home):
+    """As root, `grade merge --out /dev/null --force` replaced /dev/null with a regular file; a dangling
+    link would have created its target elsewhere; `--export` made missing folders. Every output refuses
+    them in one line, before anything is computed or written."""
+    from tutor import paths
+
+    book = tmp_path / "book.csv"
+    book.write_text("student,exercise,passed,total,score,status,codes,seconds,sha256,seed\n"
+                    "ann,backprop,15,15,1,done,,0.5," + "0" * 64 + ",7\n")
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    dangling = tmp_path / "dangling.png"
+    os.symlink(tmp_path / "elsewhere" / "made.png", dangling)
+    database = paths.progress_db_path()
+    runner.invoke(app, ["progress"])  # creates the database
+    cases = [
+        (["grade", "merge", str(book), "--out", str(fifo), "--force"], "not a regular file"),
+        (["grade", "merge", str(book), "--out", str(dangling), "--force"], "link to a file that does not exist"),
+        (["grade", "merge", str(book), "--out", str(database), "--force"], "progress database"),
+        (["grade", "report", str(book), "--save-plot", str(fifo), "--force"], "not a regular file"),
+        (["grade", "report", str(book), "--save-plot", str(dangling)], "link to a file that does not exist"),
+        (["progress", "--export", str(dangling)], "link to a file that does not exist"),
+        (["progress", "--export", str(tmp_path / "new" / "x.json")], "does not exist"),
+        (["demo", "xor", "--quick", "--device", "cpu", "--save-plot", str(dangling)], "link to a file that does not exist"),
+        (["demo", "xor", "--quick", "--device", "cpu", "--save-plot", str(fifo), "--force"], "not a regular file"),
+    ]
+    for args, words in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+    assert fifo.is_fifo() and dangling.is_symlink() and not (tmp_path / "elsewhere").exists()
+    assert not (tmp_path / "new").exists()
+
+
+def test_export_to_stdout_and_as_json(runner, tutor_home, tmp_path):
+    runner.invoke(app, ["progress"])
+    summary = runner.invoke(app, ["progress", "--export", str(tmp_path / "e.json"), "--json"])
+    assert summary.exit_code == 0 and json.loads(summary.stdout)["file"] == str(tmp_path / "e.json")
+    dumped = runner.invoke(app, ["progress", "--export", "-"])
+    assert dumped.exit_code == 0 and json.loads(dumped.stdout)["format"] == "dnn-tutor-progress"
+    assert not os.path.exists("-")

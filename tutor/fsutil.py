@@ -245,3 +245,59 @@ def _empty_but_folders(fd: int) -> str | None:
             except FileNotFoundError:
                 pass
     return None
+
+
+def check_output_file(path: Path | str, *, option: str, force: bool = False) -> Path:
+    """A file a command is about to write: refuse what must never be written over.
+
+    Refused, each in one line naming ``option``: a folder; something that is not a regular file (a
+    device such as /dev/null, a pipe, a socket: as root, replacing one breaks the system); a link
+    to nothing (writing would create its target somewhere else); a missing folder or a path through
+    a file; the progress database and the files SQLite keeps beside it; and an existing file unless
+    ``force`` (the caller then keeps a copy first).
+    """
+    path = Path(path)
+    shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):  # the folder's turn, below
+        info = None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                info = os.stat(path)
+            except OSError:
+                raise TutorError(f"{option} {shown} is a link to a file that does not exist; give a file name") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise TutorError(f"{option} {shown} is a folder; give a file name")
+        if not stat.S_ISREG(info.st_mode):
+            raise TutorError(f"{option} {shown} is not a regular file (a device, pipe or socket); give a file name")
+    else:
+        parent = path.parent
+        if not parent.is_dir():
+            state = "is a file, not a folder" if parent.exists() else "does not exist"
+            raise TutorError(f"{option} {shown}: the folder {parent} {state}")
+    _refuse_progress_files(path, option)
+    if info is not None and not force:
+        raise TutorError(f"{option} {shown} exists; pass --force to replace it (a copy is kept), or choose another name")
+    return path
+
+
+def _refuse_progress_files(target: Path, option: str) -> None:
+    """Never write over the progress database or the files SQLite keeps beside it."""
+    from tutor import paths
+
+    database = paths.progress_db_path()
+    try:
+        resolved = target.resolve()
+        folder = database.parent.resolve()
+    except (OSError, RuntimeError):
+        return
+    own = {database.name + suffix for suffix in ("", "-wal", "-shm", "-journal", ".pending")}
+    same = False
+    try:
+        same = target.exists() and database.exists() and target.samefile(database)  # a link to it
+    except OSError:
+        pass
+    if same or (resolved.parent == folder and resolved.name in own):
+        raise TutorError(f"{option} {target} is the progress database (or a file it keeps beside it); give another file name")

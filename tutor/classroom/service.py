@@ -93,10 +93,9 @@ def grade_class(
     if exercise is not None:
         exercise = catalogue.find(exercise.strip()).id
     out = Path(out)
-    if out.exists() and out.is_dir():
-        raise TutorError(f"--out {out} is a folder; give a file name such as gradebook.csv")
-    if not out.parent.exists() and str(out.parent):
-        raise TutorError(f"--out {out}: the folder {out.parent} does not exist")
+    from tutor.fsutil import check_output_file
+
+    check_output_file(out, option="--out", force=True)  # an existing gradebook is resumed, not replaced
     files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in
     found = submissions.discover(Path(folder), files, exercise)
     existing = gradebook.read(out) if out.exists() else []

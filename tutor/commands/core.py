@@ -92,7 +92,7 @@ def lesson_command(
 
 @app.command("progress")
 def progress_command(
-    export: Optional[Path] = typer.Option(None, "--export", help="Write all your progress to this JSON file."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Write all your progress to this JSON file (- for stdout)."),
     import_: Optional[Path] = typer.Option(
         None, "--import", help="Merge progress from a JSON file made by --export (newer local entries win)."
     ),
@@ -109,7 +109,7 @@ def progress_command(
     if force and not export:
         raise TutorError("--force only applies with --export FILE (it replaces an existing file)")
     if export:
-        _export(paths.expand_user(export), force)
+        _export(export if str(export) == "-" else paths.expand_user(export), force, as_json)
         return
     if import_:
         source = paths.expand_user(import_)
@@ -128,53 +128,34 @@ def progress_command(
     console.out(render_dashboard(board))
 
 
-def _export(target: Path, force: bool) -> None:
+def _export(target: Path, force: bool, as_json: bool = False) -> None:
+    """``--export FILE`` (``-`` writes to stdout); with ``--json`` the summary is JSON too."""
+    import sys
+
     from rich.text import Text
 
     from tutor import fsutil, jsonutil
 
-    if target.is_dir():
-        raise TutorError(f"{target} is a folder; give a file name, e.g. {target / 'progress.json'}")
-    if target.exists() and not target.is_file():
-        raise TutorError(f"{target} is not a regular file; give a file name")
-    if target.exists() and not force:
-        raise TutorError(f"{target} exists; pass --force to replace it (the old file is kept as a backup)")
-    for folder in target.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise TutorError(f"{folder} is a file, not a folder; give a path inside a folder")
-            break
-    _refuse_store_files(target)
+    if str(target) == "-":
+        with open_store() as store:
+            data = store.export()
+        sys.stdout.write(jsonutil.dumps(data, indent=2) + "\n")
+        return
+    fsutil.check_output_file(target, option="--export", force=force)
     with open_store() as store:
         data = store.export()
     text = jsonutil.dumps(data, indent=2)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
     if target.exists():
         backup = fsutil.backup_copy(target)
-        console.err(Text(f"kept the old file as {backup}"))
+        if not as_json:
+            console.err(Text(f"kept the old file as {backup}"))
     fsutil.atomic_write_text(target, text + "\n")
     total = sum(len(v) for v in data.values() if isinstance(v, list))
-    console.out(Text(f"exported {total} entries to {target}"))
-
-
-def _refuse_store_files(target: Path) -> None:
-    """Never write an export over the progress database or the files SQLite keeps beside it."""
-
-    database = paths.progress_db_path()
-    try:
-        resolved = target.resolve()
-        folder = database.parent.resolve()
-    except (OSError, RuntimeError):
-        return
-    own = {database.name + suffix for suffix in ("", "-wal", "-shm", "-journal", ".pending")}
-    same = False
-    try:
-        same = target.exists() and database.exists() and target.samefile(database)  # a link to it
-    except OSError:
-        pass
-    if same or (resolved.parent == folder and resolved.name in own):
-        raise TutorError(f"{target} is the progress database (or a file it keeps beside it); "
-                         "give another file name for the export")
+    if as_json:
+        emit_json({"exported": total, "file": str(target), "backup": None if backup is None else str(backup)})
+    else:
+        console.out(Text(f"exported {total} entries to {target}"))
 
 
 def import_progress(source: Path) -> dict[str, int]:

@@ -170,15 +170,11 @@ def grade_merge_command(
 
 def _make_room(out: Path, force: bool) -> Path | None:
     """Refuse to replace ``out`` without --force; with it, keep a copy first."""
-    if out.is_dir():
-        raise TutorError(f"--out {out} is a folder; give a file name such as gradebook.csv")
+    from tutor.fsutil import backup_copy, check_output_file
+
+    check_output_file(out, option="--out", force=force)
     if not out.exists():
-        if str(out.parent) and not out.parent.is_dir():
-            raise TutorError(f"--out {out}: the folder {out.parent} does not exist")
         return None
-    if not force:
-        raise TutorError(f"{out} exists; pass --force to replace it (a copy is kept), or choose another --out")
-    from tutor.fsutil import backup_copy
 
     try:
         return backup_copy(out)
@@ -214,14 +210,11 @@ def grade_report_command(
     if not rows:
         raise TutorError(f"{book} has no rows yet: grade a class into it first")
     if save_plot is not None:
+        from tutor.fsutil import check_output_file
+
         if save_plot.suffix.lower() != ".png":
             raise TutorError(f"--save-plot writes a PNG: give a file name ending in .png, not {save_plot.name!r}")
-        if save_plot.is_dir():
-            raise TutorError(f"--save-plot {save_plot} is a folder")
-        if save_plot.exists() and not force:
-            raise TutorError(f"{save_plot} exists; pass --force to replace it")
-        if str(save_plot.parent) and not save_plot.parent.is_dir():
-            raise TutorError(f"--save-plot {save_plot}: the folder {save_plot.parent} does not exist")
+        check_output_file(save_plot, option="--save-plot", force=force)
     reports = report.build(rows)
     if save_plot is not None:
         from tutor.classroom.gradebook import atomic_write_bytes

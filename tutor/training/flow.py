@@ -98,6 +98,9 @@ def _check_plot_path(path: Path, shown: str, force: bool) -> Path:
         raise TutorError(f"--save-plot {shown}: folder {path.parent} {state}")
     if path.exists() and not force:
         raise TutorError(f"--save-plot {shown} already exists; add --force to overwrite it, or choose another name")
+    from tutor.fsutil import check_output_file
+
+    check_output_file(path, option="--save-plot", force=True)  # a device, pipe or dangling link: before the run
     if not os.access(path.parent, os.W_OK):
         raise TutorError(f"--save-plot {shown}: folder {path.parent} is not writable")
     _probe_folder(path.parent, shown)
