@@ -620,3 +620,33 @@ def test_a_database_name_that_is_no_regular_file_is_one_error_not_a_hang(tmp_pat
         Store(path)
     assert caught.value.exit_code == 1
     assert path.exists() or path.is_symlink()  # left where the learner put it
+
+
+def test_a_result_that_cannot_be_saved_is_still_shown(runner, tmp_path, monkeypatch):
+    """A full disk or a read-only home: check used to print only "could not save your check" (the verdict and
+    its diagnoses lost), the quiz no verdict, hint no hint. Now each shows its result, then one error line."""
+    from test_grading_helpers import SOLUTIONS
+    from tutor.cli import app
+    from tutor.errors import StoreError
+    from tutor.quiz import schedule
+    from tutor.store import Store
+
+    def full(*args, **kwargs):
+        raise StoreError("could not save it: the disk is full; it was NOT saved")
+
+    monkeypatch.setattr(Store, "record_attempt", full)
+    monkeypatch.setattr(Store, "set_hint_state", full)
+    monkeypatch.setattr(schedule, "record", full)
+    path = tmp_path / "backprop.py"
+    path.write_text((SOLUTIONS / "backprop.py").read_text())
+    checked = runner.invoke(app, ["check", str(path), "--seed", "3"])
+    assert checked.exit_code == 0, checked.output  # the verdict: every check passes
+    assert "15/15 checks" in checked.stdout and "NOT saved" in checked.stderr
+    as_json = runner.invoke(app, ["check", str(path), "--seed", "3", "--json"])
+    assert json.loads(as_json.stdout)["saved"] is False
+    hinted = runner.invoke(app, ["hint", "backprop"])
+    assert hinted.exit_code == 0 and "hint" in hinted.stdout.lower() and "NOT saved" in hinted.stderr
+    quizzed = runner.invoke(app, ["quiz", "--question", "dnn-softmax-sums-to-one"], input="f\n")
+    assert quizzed.exit_code == 0, quizzed.output
+    assert "Right." in quizzed.stdout and "NOT saved" in quizzed.stderr
+    assert "could not be saved" in quizzed.stdout

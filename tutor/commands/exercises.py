@@ -59,6 +59,8 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
             emit_json(record.to_dict())
         else:
             console.out(render.render_check(record))
+    if record.unsaved:
+        console.error_line(record.unsaved)
     return record.exit_code
 
 
@@ -185,7 +187,10 @@ def hint_command(
     info = catalogue.find(exercise)
     if restart:
         hints.reset_ladder(info.id)
-    console.out(render_hint(hints.next_hint(info), info))
+    hint = hints.next_hint(info)
+    console.out(render_hint(hint, info))
+    if hint.unsaved:
+        console.error_line(hint.unsaved)
 
 
 @app.command("init")

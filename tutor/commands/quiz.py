@@ -20,7 +20,7 @@ import typer
 
 from tutor import console
 from tutor.app import app
-from tutor.errors import TutorError
+from tutor.errors import StoreError, TutorError
 
 MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
 MAX_LINE = 2000  # characters of one answer line
@@ -193,10 +193,16 @@ def _run(items, store, course, interactive: bool, screen: Screen, results: list[
         except Stop as exc:
             return str(exc)
         correct = is_correct(q, value, typed)
-        next_due = schedule.record(store, q.id, describe(q, value), correct)
-        results.append({"id": q.id, "topic": q.topic, "correct": correct})
+        unsaved = None
+        try:
+            next_due = schedule.record(store, q.id, describe(q, value), correct)
+        except StoreError as exc:  # a full disk: the verdict is still shown, then what was not saved
+            next_due, unsaved = None, exc.message
+        results.append({"id": q.id, "topic": q.topic, "correct": correct, "saved": unsaved is None})
         shown = typed.strip() if q.kind in ("number", "shape") else describe(q, value)
         screen.show(view.feedback(q, correct, shown, reread_for(q, course), next_due, picked=value))
+        if unsaved:
+            console.error_line(unsaved)
     return ""
 
 

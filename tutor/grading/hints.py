@@ -33,6 +33,7 @@ class Hint:
     steps: int
     code: str | None = None
     last: bool = False
+    unsaved: str | None = None  # why the ladder's new position could not be saved (the hint is shown anyway)
 
 
 def _using(store: "Store | None", work: Callable[["Store"], T]) -> T:
@@ -91,6 +92,15 @@ def advice(info: ExerciseInfo, code: str) -> str | None:
 def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
     """The next hint for ``info`` (and move the ladder on)."""
 
+    def save(s: "Store", entry: dict) -> str | None:
+        from tutor.errors import StoreError
+
+        try:
+            s.set_hint_state(info.id, entry)
+        except StoreError as exc:  # a full disk or a read-only home: the hint is still the learner's
+            return exc.message
+        return None
+
     def work(s: "Store") -> Hint:
         entry = s.hint_state(info.id)
         position = _position(entry)
@@ -100,12 +110,12 @@ def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
         for code, text in known[:1]:  # the first diagnosis is the one to fix first
             if code not in shown:
                 entry["tailored_shown"] = shown + [code]
-                s.set_hint_state(info.id, entry)
-                return Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code)
+                unsaved = save(s, entry)
+                return Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code, unsaved=unsaved)
         index = min(position, steps - 1)
         entry["position"] = min(position + 1, steps)
-        s.set_hint_state(info.id, entry)
-        return Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1)
+        unsaved = save(s, entry)
+        return Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1, unsaved=unsaved)
 
     return _using(store, work)
 

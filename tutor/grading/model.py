@@ -317,6 +317,7 @@ class CheckRecord:
     quiz_scheduled: str | None = None
     recorded: bool = False
     warnings: tuple[str, ...] = ()  # the store's recovery notices, for stderr
+    unsaved: str | None = None  # why the attempt could not be saved (a full disk, a read-only home), shown after the report
 
     @property
     def exit_code(self) -> int:
@@ -325,4 +326,5 @@ class CheckRecord:
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict()
         data["quiz_scheduled"] = self.quiz_scheduled
+        data["saved"] = self.unsaved is None
         return data

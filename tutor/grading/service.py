@@ -67,17 +67,25 @@ def grade_and_record(
     report = engine.grade_file(info.id, Path(path), seed=seed, timeout=timeout, prepare=(prepare_parent, *prepare))
     from tutor.grading import hints
 
+    from tutor.errors import StoreError
+
     scheduled = None
     recorded = False
-    with Store() as store:
-        warnings = tuple(getattr(store, "warnings", ()))
-        if not report.not_started:  # an untouched starter is no attempt: the table keeps "not started"
-            store.record_attempt(info.id, report.file_hash, report.credited, report.total)
-            recorded = True
-        if not report.ok and not report.not_started:
-            scheduled = schedule_quiz(store, info, report.codes)
-        hints.record_check(info.id, [] if report.ok else report.codes, store=store)
-    return CheckRecord(report=report, exercise=info, quiz_scheduled=scheduled, recorded=recorded, warnings=warnings)
+    warnings: tuple[str, ...] = ()
+    unsaved = None
+    try:
+        with Store() as store:
+            warnings = tuple(getattr(store, "warnings", ()))
+            if not report.not_started:  # an untouched starter is no attempt: the table keeps "not started"
+                store.record_attempt(info.id, report.file_hash, report.credited, report.total)
+                recorded = True
+            if not report.ok and not report.not_started:
+                scheduled = schedule_quiz(store, info, report.codes)
+            hints.record_check(info.id, [] if report.ok else report.codes, store=store)
+    except StoreError as exc:  # the verdict still stands and is shown; the command says what was not saved
+        unsaved = exc.message
+    return CheckRecord(report=report, exercise=info, quiz_scheduled=scheduled, recorded=recorded, warnings=warnings,
+                       unsaved=unsaved)
 
 
 def schedule_quiz(store: object, info: ExerciseInfo, codes: list[str]) -> str | None:

@@ -252,10 +252,18 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
         style = "green" if k == n else ("red" if k == 0 else "")
         table.add_row(topic, str(n), str(k), Text(_accuracy(k, n), style=style))
     lines = []
+    unsaved = sum(1 for r in results if r.get("saved") is False)
     if stopped_early:
         why = f" ({stopped_early})" if isinstance(stopped_early, str) else ""
-        kept = "those answers are saved" if asked else "nothing was recorded"
+        if not asked:
+            kept = "nothing was recorded"
+        elif unsaved:
+            kept = f"{unsaved} of those answers could not be saved (see above)"
+        else:
+            kept = "those answers are saved"
         lines.append(Text(f"Stopped early{why}: {asked} of {planned} answered; {kept}.", style="yellow"))
+    elif unsaved:
+        lines.append(Text(f"{unsaved} of your {asked} answers could not be saved (see above).", style="yellow"))
     if due is not None:
         lines.append(due_line(due))
     return Group(table, *lines) if asked else Group(*lines)
