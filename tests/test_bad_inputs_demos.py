@@ -318,3 +318,12 @@ def test_save_plot_odd_paths_are_one_line(runner, tmp_path):
     long_folder = tmp_path / ("a" * 300) / "p.png"
     line = _assert_refused(runner.invoke(app, ["demo", "xor", "--quick", "--save-plot", str(long_folder)]), "--save-plot")
     assert "too long" in line and len(line) < 200
+
+
+@pytest.mark.parametrize("value", ["99999", "abc", "0"])
+def test_a_bad_thread_count_in_the_environment_is_one_line_before_the_run(runner, monkeypatch, value):
+    monkeypatch.setenv("DNN_TUTOR_THREADS", value)
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert "DNN_TUTOR_THREADS must be a whole number from 1 to 1024" in result.stderr
+    assert "epoch" not in result.stdout

@@ -216,8 +216,14 @@ def test_auto_threads_small_work_and_override(monkeypatch):
     assert 1 <= engine.auto_threads(big, 128, torch.device("cpu")) <= torch.get_num_threads()
     monkeypatch.setenv("DNN_TUTOR_THREADS", "3")
     assert engine.auto_threads(small, 32, torch.device("cpu")) == 3
-    monkeypatch.setenv("DNN_TUTOR_THREADS", "zero")  # not a positive number: ignored
+    monkeypatch.setenv("DNN_TUTOR_THREADS", "")  # set but empty: the automatic choice
     assert engine.auto_threads(small, 32, torch.device("cpu")) == 1
+    from tutor.errors import TutorError
+
+    for bad in ("zero", "0", "-1", "99999", "2147483648", "\u0663"):  # 99999 crashed the OpenMP runtime
+        monkeypatch.setenv("DNN_TUTOR_THREADS", bad)
+        with pytest.raises(TutorError, match="from 1 to 1024"):
+            engine.auto_threads(small, 32, torch.device("cpu"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -182,6 +182,9 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
     check_device(request.device)
     check_precision(request.precision)
     plot_path = check_plot_path(request.save_plot, request.force)
+    from tutor.training.threads import env_threads
+
+    env_threads()  # a bad DNN_TUTOR_THREADS is refused now, not after the data and the model are ready
     return PreparedDemo(info, module, config, request, plot_path)
 
 

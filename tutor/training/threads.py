@@ -36,10 +36,23 @@ _PROC_STAT = Path("/proc/stat")
 _OWN_TASKS = Path("/proc/self/task")
 
 
+MAX_THREADS = 1024  # as --threads: more is a typo (and tens of thousands of threads crash the OpenMP runtime)
+
+
 def env_threads() -> int | None:
-    """``DNN_TUTOR_THREADS`` as a positive int, or None when unset or not a positive whole number."""
+    """``DNN_TUTOR_THREADS`` as an int from 1 to MAX_THREADS, or None when unset or empty.
+
+    Anything else is refused in one line (:class:`~tutor.errors.TutorError`): 99999 made torch's
+    OpenMP runtime crash the process, and "abc", 0 or -1 used to be ignored without a word.
+    """
     text = os.environ.get("DNN_TUTOR_THREADS", "").strip()
-    return int(text) if text.isdecimal() and int(text) > 0 else None
+    if not text:
+        return None
+    if text.isascii() and text.isdecimal() and 1 <= int(text) <= MAX_THREADS:
+        return int(text)
+    from tutor.errors import TutorError
+
+    raise TutorError(f"DNN_TUTOR_THREADS must be a whole number from 1 to {MAX_THREADS}, not {text[:40]!r} (unset it for the automatic choice)")
 
 
 def usable_cores() -> int:
