@@ -664,3 +664,23 @@ def test_an_ascii_output_gets_ascii_glyphs_not_an_error():
     text = raw.getvalue().decode("ascii")
     assert text == "v done - sigma(x) -> 0.5 #- naive \"quotes\" x\n"
     assert console.for_stream("✓", sys.__stdout__) in ("✓", "v")
+
+
+@pytest.mark.parametrize("change", [{"state": 1, "step": -5}, {"stability": -1.0}, {"difficulty": 99.0},
+                                    {"state": 7}, {"stability": 1e300}])
+def test_a_card_state_the_scheduler_cannot_follow_starts_afresh_and_is_refused_on_import(change):
+    """An imported `"step": -5` made every later quiz on that card end in IndexError; `"stability": -1`
+    in a complex number. The scheduler starts such a card afresh, and an import refuses it."""
+    from tutor.errors import TutorError
+    from tutor.export_schema import validate as validate_export
+    from tutor.quiz import schedule
+
+    good, _ = schedule.review("bp-relu-backward", None, True)
+    bad = {**good, **change}
+    state, due = schedule.review("bp-relu-backward", bad, False)
+    assert state["state"] in (1, 2, 3) and due is not None
+    assert schedule.insane_state(bad) and not schedule.insane_state(good) and not schedule.insane_state({"x": 1})
+    document = {"format": "dnn-tutor-progress", "version": 2, "quiz_cards": [
+        {"question_id": "bp-relu-backward", "state": bad, "due": good["due"], "updated_at": "2026-01-01T00:00:00+00:00"}]}
+    with pytest.raises(TutorError, match="not a quiz card state this dnn-tutor can schedule"):
+        validate_export(document)

@@ -144,6 +144,18 @@ def _json_object(value: Any, ids: KnownIds) -> dict:
     return value
 
 
+def _card_state(value: Any, ids: KnownIds) -> dict:
+    """A quiz card's scheduler state: a JSON object the scheduler can use (a negative step or
+    stability crashed every quiz that card came up in)."""
+    value = _json_object(value, ids)
+    if value:
+        from tutor.quiz.schedule import insane_state
+
+        if insane_state(value):
+            raise _Bad(f"{_show(value)} is not a quiz card state this dnn-tutor can schedule (state, step, stability or difficulty out of range)")
+    return value
+
+
 def _settings(value: Any, ids: KnownIds) -> dict:
     """A demo's config or metrics: a JSON object (nested values allowed, numbers finite) whose
     accuracies and losses (names ending in ``acc`` / ``loss``) are numbers or null."""
@@ -247,7 +259,7 @@ SECTIONS: tuple[Section, ...] = (
     }, "question_id"),
     Section("quiz_cards", {
         "question_id": _id("question"),
-        "state": _json_object,
+        "state": _card_state,
         "due": _moment,
         "updated_at": _past,
     }, "question_id"),

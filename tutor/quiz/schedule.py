@@ -54,10 +54,49 @@ def load_card(question_id: str, state: dict | None, now: datetime | None = None)
     if not state:
         return new_card(question_id, now)
     try:
-        return Card.from_dict(state)  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError, AttributeError):
+        card = Card.from_dict(state)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         # A state we cannot read (hand-edited, another version): start the card afresh.
         return new_card(question_id, now)
+    return card if card_is_sane(card) else new_card(question_id, now)
+
+
+def card_is_sane(card) -> bool:
+    """Whether fsrs can schedule ``card``: an imported or hand-edited state with a negative step or
+    stability used to crash the quiz (IndexError, a complex number) every time the card came due."""
+    import math
+
+    def number(value, low: float, high: float) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+
+    state = getattr(getattr(card, "state", None), "value", None)
+    if state not in (1, 2, 3):
+        return False
+    step = getattr(card, "step", None)
+    if step is not None and not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step < 100):
+        return False
+    stability, difficulty = getattr(card, "stability", None), getattr(card, "difficulty", None)
+    if stability is not None and not number(stability, 1e-6, 1e6):
+        return False
+    if difficulty is not None and not number(difficulty, 1.0, 10.0):
+        return False
+    return True
+
+
+def insane_state(state: object) -> bool:
+    """Whether a stored card state reads as a card whose numbers the scheduler cannot follow.
+
+    A state that does not read as a card at all is not insane: :func:`load_card` starts such a
+    card afresh (as it does for a state from another version)."""
+    from fsrs import Card
+
+    if not isinstance(state, dict) or not state:
+        return False
+    try:
+        card = Card.from_dict(state)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - whatever a hand-made state holds
+        return False
+    return not card_is_sane(card)
 
 
 def rating_for(correct: bool, streak: int = 0):
@@ -85,7 +124,10 @@ def review(question_id: str, state: dict | None, correct: bool, now: datetime | 
     """The card after one answer: ``(state_dict, due_datetime)``."""
     now = (now or utc_now()).astimezone(timezone.utc)
     card = load_card(question_id, state, now)
-    card, _log = scheduler().review_card(card, rating_for(correct, streak), review_datetime=now)
+    try:
+        card, _log = scheduler().review_card(card, rating_for(correct, streak), review_datetime=now)
+    except (ArithmeticError, IndexError, TypeError, ValueError, AttributeError):  # a state fsrs cannot follow: afresh
+        card, _log = scheduler().review_card(new_card(question_id, now), rating_for(correct, 0), review_datetime=now)
     return card.to_dict(), card.due.astimezone(timezone.utc)
 
 
