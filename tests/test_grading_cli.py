@@ -277,7 +277,9 @@ def test_watch_loop_regrades_only_for_the_target():
 
 
 @pytest.mark.slow
-def test_check_watch_regrades_on_save(runner, workdir):
+@pytest.mark.parametrize("as_json", [False, True])
+def test_check_watch_regrades_on_save(runner, workdir, as_json):
+    """With --json, one JSON document per line and run (JSON Lines), so a watch session can be read."""
     path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
 
     finished = threading.Event()
@@ -297,11 +299,15 @@ def test_check_watch_regrades_on_save(runner, workdir):
     saver = threading.Thread(target=fix_it_once_graded, daemon=True)
     saver.start()
     try:
-        result = runner.invoke(app, ["check", str(path), "--watch", "--max-runs", "2", "--seed", "4"])
+        result = runner.invoke(app, ["check", str(path), "--watch", "--max-runs", "2", "--seed", "4", *(["--json"] if as_json else [])])
     finally:
         finished.set()
         saver.join()
     assert result.exit_code == 0, result.output
+    if as_json:
+        runs = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["status"] for r in runs] == ["11 of 15 checks", "done"], runs
+        return
     assert "averaged over the batch" in result.output  # the first run
     assert "15/15 checks" in result.output  # the run after the save
 

@@ -27,12 +27,16 @@ def verdict_output(exit_code: int) -> Iterator[None]:
         raise ReaderGone(exit_code) from exc
 
 
-def emit_json(data: Any) -> None:
-    """Machine-readable output: strict JSON on stdout (NaN and infinities become null), no styling."""
+def emit_json(data: Any, *, line: bool = False) -> None:
+    """Machine-readable output: strict JSON on stdout (NaN and infinities become null), no styling.
+
+    ``line``: the whole document on one line (JSON Lines), for output that goes on run after run."""
     import sys
 
     from tutor import jsonutil
 
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write, nothing to report
         return
-    sys.stdout.write(jsonutil.dumps(data, indent=2) + "\n")
+    sys.stdout.write(jsonutil.dumps(data, indent=None if line else 2) + "\n")
+    if line:
+        sys.stdout.flush()

@@ -47,7 +47,7 @@ def exercises_command(
     console.out(render_exercise_table(rows))
 
 
-def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool) -> int:
+def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool, line: bool = False) -> int:
     from tutor.grading import service
     from tutor.render import grading as render
 
@@ -56,7 +56,7 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
         for warning in record.warnings:
             console.warning_line(warning)
         if as_json:
-            emit_json(record.to_dict())
+            emit_json(record.to_dict(), line=line)
         else:
             console.out(render.render_check(record))
     if record.unsaved:
@@ -118,7 +118,7 @@ def check_command(
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, when the file name is not the id."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Draw the same inputs as an earlier run (the report prints its seed)."),
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI); with --watch, one JSON line per run."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
     max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True, help="Stop watching after this many runs (for tests)."),
 ) -> None:
@@ -130,7 +130,7 @@ def check_command(
     info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:
-        return _grade_once(file, info, seed, timeout, as_json)
+        return _grade_once(file, info, seed, timeout, as_json, line=watch)  # --watch --json: one line per run
 
     if not watch:
         raise typer.Exit(once())
@@ -152,7 +152,9 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
     from tutor.render.grading import render_watching
 
     def redraw() -> None:
-        if as_json or not _stdout_is_terminal():
+        if as_json:  # JSON Lines: nothing between the runs' lines
+            return
+        if not _stdout_is_terminal():
             console.out("")
             return
         screen = console.stdout_console()
