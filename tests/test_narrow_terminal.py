@@ -69,3 +69,14 @@ def test_lesson_tables_at_60_columns_keep_every_word_whole(monkeypatch):
         shown = set(result.output.split())
         missing = sorted(w for w in words if w not in shown and not any(w in s for s in shown))
         assert not missing, f"lesson {number}: words broken at 60 columns: {missing[:8]}"
+
+
+def test_an_absurd_columns_value_is_capped(monkeypatch):
+    """COLUMNS=99999999 made every line be laid out (and padded) at that width: minutes and megabytes."""
+    from tutor.console import MAX_COLUMNS
+
+    monkeypatch.setenv("COLUMNS", "99999999")
+    result = CliRunner().invoke(app, ["lesson", "2", "--plain", "--section", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output) < 100_000
+    assert max(len(line) for line in result.output.splitlines()) <= MAX_COLUMNS

@@ -126,14 +126,20 @@ def _safe(stream):
     return stream if stream is None or encodes_unicode(stream) else SafeStream(stream)
 
 
+MAX_COLUMNS = 500  # COLUMNS=99999999 made rich lay every line out (and pad it) at that width: minutes, megabytes
+
+
 def _size(stream) -> dict:
-    """The real size of a dumb terminal (rich assumes 80x25 there)."""
+    """The real size of a dumb terminal (rich assumes 80x25 there); a COLUMNS past MAX_COLUMNS capped."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdecimal() and int(text) > MAX_COLUMNS:
+        return {"width": MAX_COLUMNS}
     if not (is_dumb() and _isatty(stream)):
         return {}
     import shutil
 
     size = shutil.get_terminal_size((80, 24))
-    return {"width": size.columns, "height": size.lines}
+    return {"width": min(size.columns, MAX_COLUMNS), "height": min(size.lines, 1000)}
 
 
 class _Console(Console):

@@ -107,8 +107,10 @@ def read_interactively(
 def _terminal_size() -> tuple[int, int]:
     import shutil
 
+    from tutor.console import MAX_COLUMNS
+
     size = shutil.get_terminal_size((80, 24))
-    return size.lines, size.columns
+    return min(size.lines, 1000), min(size.columns, MAX_COLUMNS)
 
 
 # -- plain output ---------------------------------------------------------------------------
