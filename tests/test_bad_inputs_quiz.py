@@ -199,3 +199,16 @@ def test_closed_stdout_is_one_line_and_marks_nothing_read(tmp_path):
 
     with Store(home / "progress.db") as store:
         assert store.sections_read() == {}
+
+
+def test_piped_answers_are_echoed_with_escape_sequences_made_visible(tmp_path):
+    """The transcript echoes each piped answer; an escape sequence in it would clear the screen or
+    retitle the terminal of whoever reads the transcript."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-m", "tutor", "quiz", "--count", "1"], input=b"\x1b[2J\x1b]0;pwn\x07\n",
+                          capture_output=True, env=env, timeout=60)
+    assert b"\x1b" not in done.stdout and b"\x07" not in done.stdout
+    assert b"\\x1b[2J" in done.stdout

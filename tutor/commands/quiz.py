@@ -21,6 +21,7 @@ import typer
 from tutor import console
 from tutor.app import app
 from tutor.errors import StoreError, TutorError
+from tutor.grading.text import visible
 
 MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
 MAX_LINE = 2000  # characters of one answer line
@@ -68,7 +69,7 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
     try:
         line = sys.stdin.readline(MAX_LINE) if sys.stdin is not None else ""
         if len(line) >= MAX_LINE and not line.endswith("\n"):
-            screen.write(("" if console.stdin_is_terminal() else line[:77].replace("\x00", "") + "...") + "\n")
+            screen.write(("" if console.stdin_is_terminal() else visible(line[:77]) + "...") + "\n")
             _skip_rest_of_line()
             raise TooLong
     except (ValueError, OSError, UnicodeDecodeError):  # stdin closed or not text
@@ -77,11 +78,11 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
         screen.write("\n")
         raise EOFError
     if screen.mirror and sys.stdout is not None:  # typed at the terminal, which echoed it; the transcript needs it
-        sys.stdout.write(console.for_stream(line.rstrip("\r\n"), sys.stdout) + "\n")
+        sys.stdout.write(console.for_stream(visible(line.rstrip("\r\n")), sys.stdout) + "\n")
     elif not console.stdin_is_terminal():
         shown = line.rstrip("\r\n")
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        screen.write(shown.replace("\x00", "") + "\n")  # echo, so a transcript reads well
+        screen.write(visible(shown) + "\n")  # echo, so a transcript reads well; escape sequences made visible
     return line.rstrip("\r\n")
 
 
