@@ -299,3 +299,14 @@ def test_half_a_pair_names_the_missing_file(tmp_path):
     write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
     with pytest.raises(TutorError, match="partner t10k-labels-idx1-ubyte"):
         data.load_mnist_dir(tmp_path)
+
+
+def test_a_damaged_mnist_cache_falls_back_to_the_digits_with_a_notice(tmp_path, monkeypatch):
+    """A download cut short leaves one truncated file in the cache: the demos said "its partner is not
+    here" and stopped; the cache is the tool's own, so they fall back as when nothing is cached."""
+    raw = data.mnist_cache_dir() / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 10)
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    digits = data.load_digits_data(None, seed=0)
+    assert "incomplete or damaged" in digits.notice and "scikit-learn" in digits.notice

@@ -401,8 +401,12 @@ def load_digits_data(data_dir: Path | str | None = None, allow_download: bool = 
     if data_dir is not None:
         return load_mnist_dir(data_dir, split_seed=seed)
     cached = mnist_cache_dir()
+    broken = ""
     if find_mnist_files(cached):
-        return load_mnist_dir(cached, split_seed=seed)
+        try:
+            return load_mnist_dir(cached, split_seed=seed)
+        except TutorError as exc:  # a download cut short, a damaged file: the cache is ours, not the learner's
+            broken = f"the MNIST cache is incomplete or damaged ({exc.message}); "
     if allow_download and network_available():
         try:
             return load_mnist_dir(download_mnist(), split_seed=seed)
@@ -412,7 +416,7 @@ def load_digits_data(data_dir: Path | str | None = None, allow_download: bool = 
             return data
     data = load_sklearn_digits(seed)
     data.notice = (
-        "MNIST is not cached and the network is unreachable: using scikit-learn's 8x8 digits "
+        f"{broken or 'MNIST is not cached and '}the network is unreachable: using scikit-learn's 8x8 digits "
         "(upsampled to 28x28) instead; run `dnn-tutor data download mnist` when online, or pass --data-dir"
     )
     return data
