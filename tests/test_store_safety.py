@@ -650,3 +650,16 @@ def test_a_result_that_cannot_be_saved_is_still_shown(runner, tmp_path, monkeypa
     assert quizzed.exit_code == 0, quizzed.output
     assert "Right." in quizzed.stdout and "NOT saved" in quizzed.stderr
     assert "could not be saved" in quizzed.stdout
+
+
+def test_a_home_under_proc_is_not_called_a_full_disk(runner, monkeypatch):
+    """DNN_TUTOR_HOME=/proc said "(the disk is full)"; a read-only mount said "check the folder's
+    permissions". The reason now comes from the file system itself."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    from tutor.cli import app
+
+    monkeypatch.setenv("DNN_TUTOR_HOME", "/proc")
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 0, result.output
+    assert "not on a file system that keeps files" in result.stderr and "disk is full" not in result.stderr

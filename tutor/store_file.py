@@ -69,8 +69,21 @@ ERROR_WORDS = {  # what each kind of SQLite failure means, in the learner's word
 }
 
 
-def describe_error(exc: BaseException) -> str:
-    return ERROR_WORDS.get(_kind(exc), str(exc))
+def describe_error(exc: BaseException, path: Path | str | None = None) -> str:
+    """What went wrong, in the learner's words; with ``path``, the file system's own state first
+    (SQLite says "unable to open" or "disk is full" for a read-only mount or for /proc)."""
+    kind = _kind(exc)
+    if path is not None and kind in ("cantopen", "readonly", "full", "ioerr"):
+        folder = Path(path).parent
+        try:
+            info = os.statvfs(folder)
+        except OSError:
+            info = None
+        if info is not None and info.f_flag & getattr(os, "ST_RDONLY", 1):
+            return f"the file system holding {folder} is read-only"
+        if info is not None and kind == "full" and info.f_blocks == 0:
+            return f"{folder} is not on a file system that keeps files (/proc or /sys?); set DNN_TUTOR_HOME to a folder on disk"
+    return ERROR_WORDS.get(kind, str(exc))
 
 
 
@@ -135,11 +148,16 @@ class StoreFile:
         when it cannot create the WAL files, so the free space is checked too."""
         if _kind(exc) in ("ioerr", "cantopen", "other"):
             try:
-                if os.statvfs(self.path.parent).f_bavail == 0:
+                info = os.statvfs(self.path.parent)
+                if info.f_flag & getattr(os, "ST_RDONLY", 1):
+                    return f"the file system holding {self.path.parent} is read-only"
+                if info.f_blocks == 0:  # /proc, /sys: no blocks at all, so none free either
+                    return f"{self.path.parent} is not on a file system that keeps files (/proc or /sys?); set DNN_TUTOR_HOME to a folder on disk"
+                if info.f_bavail == 0:
                     return ERROR_WORDS["full"]
             except (OSError, AttributeError):
                 pass
-        return describe_error(exc)
+        return describe_error(exc, self.path)
 
     def _bad_header(self) -> bool:
         try:
@@ -380,7 +398,7 @@ class StoreFile:
         except sqlite3.Error as exc:
             if _kind(exc) in ("corrupt", "missing"):
                 self.damaged.append(str(exc))
-            raise self._unsaved(op, what, args, describe_error(exc)) from None
+            raise self._unsaved(op, what, args, describe_error(exc, self.path)) from None
 
     def _pending_path(self) -> Path:
         return self.path.with_name(self.path.name + ".pending")
