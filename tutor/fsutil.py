@@ -161,7 +161,11 @@ def read_regular_bytes(path: Path | str, max_bytes: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            try:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            except OSError as exc:  # /proc/self/mem and the like: say which file, and that it is not one to read
+                raise TutorError(f"cannot read {path}: {(exc.strerror or str(exc)).lower()} "
+                                 "(is it a real file? give the file you wrote)", exit_code=1) from None
             if not chunk:
                 break
             chunks.append(chunk)
