@@ -663,3 +663,30 @@ def test_a_home_under_proc_is_not_called_a_full_disk(runner, monkeypatch):
     result = runner.invoke(app, ["lessons"])
     assert result.exit_code == 0, result.output
     assert "not on a file system that keeps files" in result.stderr and "disk is full" not in result.stderr
+
+
+def test_another_programs_database_is_left_as_it_is(runner, tutor_home):
+    import sqlite3
+
+    from tutor.cli import app
+
+    with sqlite3.connect(tutor_home / "progress.db") as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    result = runner.invoke(app, ["progress"])
+    assert result.exit_code == 1 and "database of another program" in result.stderr
+    with sqlite3.connect(tutor_home / "progress.db") as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["invoices"]
+
+
+def test_a_blank_or_relative_home_is_refused_or_made_absolute(runner, tmp_path, monkeypatch):
+    from tutor import paths
+    from tutor.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DNN_TUTOR_HOME", " ")
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 2 and "DNN_TUTOR_HOME" in result.stderr
+    assert not (tmp_path / " ").exists()
+    monkeypatch.setenv("DNN_TUTOR_HOME", "rel")
+    assert paths.home_dir() == tmp_path / "rel"

@@ -52,8 +52,12 @@ def expand_user(path: str | os.PathLike[str]) -> Path:
 def home_dir() -> Path:
     """The learner's data directory (progress database, backups, settings)."""
     override = os.environ.get("DNN_TUTOR_HOME")
+    if override is not None and override and not override.strip():
+        from tutor.errors import TutorError
+
+        raise TutorError(f"DNN_TUTOR_HOME is {override!r}: give a folder (or unset it for the usual place)")
     if override:
-        path = expand_user(override)
+        path = Path(os.path.abspath(expand_user(override)))  # shown and kept absolute: a later `cd` changes nothing
     else:
         from platformdirs import user_data_dir
 

@@ -270,6 +270,11 @@ class StoreFile:
             raise self._newer_schema(version)
         if version == schema.SCHEMA_VERSION:
             return
+        if version == 0:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not tables & {"sections_read", "lessons_completed", "exercise_attempts", "quiz_cards"}:
+                raise StoreError(f"{self.path} is a database of another program (tables {', '.join(sorted(tables)[:3])}); "
+                                 "it was left as it is: move it away or set DNN_TUTOR_HOME to another folder")
         self._begin(conn)
         try:
             # Re-read inside the lock: another process may have migrated meanwhile.
