@@ -327,3 +327,15 @@ def test_a_bad_thread_count_in_the_environment_is_one_line_before_the_run(runner
     assert result.exit_code == 2, result.output
     assert "DNN_TUTOR_THREADS must be a whole number from 1 to 1024" in result.stderr
     assert "epoch" not in result.stdout
+
+
+def test_options_that_do_nothing_here_are_refused(runner):
+    """`demo xor --limit 0` ran the demo and ignored --limit; `quiz --seed -1` was taken; a usage error
+    under `grade` pointed at `grade run --help`, a command the learner never typed."""
+    limited = runner.invoke(app, ["demo", "xor", "--limit", "0"])
+    assert limited.exit_code == 2 and "--limit only applies with --history" in limited.stderr
+    for seed in ("-1", str(2**70)):
+        quizzed = runner.invoke(app, ["quiz", "--seed", seed])
+        assert quizzed.exit_code == 2 and "--seed" in quizzed.stderr
+    graded = runner.invoke(app, ["grade", ".", "--jobs", "x"])
+    assert graded.exit_code == 2 and "`dnn-tutor grade --help`" in graded.stderr

@@ -30,7 +30,10 @@ from tutor.errors import TutorError, interrupt_exit_code, os_error_message
 
 def _usage_line(exc: UsageError) -> str:
     message = " ".join(exc.format_message().split())
-    path = exc.ctx.command_path if exc.ctx is not None else "dnn-tutor"
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None and getattr(ctx.command, "hidden", False):
+        ctx = ctx.parent  # a hidden default command (`grade` runs `grade run`): point at what the learner typed
+    path = ctx.command_path if ctx is not None else "dnn-tutor"
     return f"{message} (see `{path} --help`)"
 
 

@@ -105,6 +105,8 @@ def demo_command(
     """Run a live demo: watch a network learn (curves, metrics, the decision boundary)."""
     if history:
         return _history(demo_id, limit, as_json)
+    if limit is not None:
+        raise TutorError("--limit only applies with --history (how many past runs to list)")
     if demo_id is None:
         from tutor.demos import registry
         from tutor.render.training import render_demo_list

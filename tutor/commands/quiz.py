@@ -251,7 +251,7 @@ def quiz(
         None, "--question", "-q", metavar="ID", help="Ask this question id (repeatable); lesson checkpoints point here."
     ),
     seed: Optional[int] = typer.Option(
-        None, "--seed", metavar="N", help="Seed for the choice and order of questions and generated numbers."
+        None, "--seed", metavar="N", min=0, max=2**63 - 1, help="Seed for the choice and order of questions and generated numbers."
     ),
 ) -> None:
     """Answer questions with spaced repetition: due reviews first, then new ones from the lessons you have read."""
