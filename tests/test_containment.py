@@ -308,6 +308,7 @@ def test_the_child_dies_with_its_parent_and_a_later_run_removes_the_folder(tmp_p
     assert not list(Path(tempfile.gettempdir()).glob(f"dnn-tutor-check-{proc.pid}-*"))
 
 
+@pytest.mark.slow
 def test_a_run_folder_nested_thousands_deep_is_removed_and_grading_goes_on(tmp_path):
     """Learner code may fill its run folder with anything: 3,000 nested folders (deeper than a recursive
     removal can go, and past PATH_MAX), one without permissions, a link out. The verdict stands and
