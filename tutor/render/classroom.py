@@ -92,9 +92,9 @@ def _stacked_mistakes(mistakes: list) -> RenderableType:
     for rank, m in enumerate(mistakes, start=1):
         head = Text(f"{rank}. ", style="bold")
         head.append(m.code, style="red")
-        head.append(f"  {m.first} student(s) ({m.share:.0%})")
+        head.append(f"  first mistake of {m.first} ({m.share:.0%})")
         if m.students > m.first:
-            head.append(f", +{m.students - m.first} later", style="dim")
+            head.append(f"; +{m.students - m.first} after another", style="dim")
         body = Text(m.meaning)
         if m.section_title:
             body.append(f"\nteach again: {m.section_title}")
@@ -119,13 +119,13 @@ def render_class_report(reports: list) -> RenderableType:
             table = Table(title="The class's mistakes, most shared first", title_justify="left", box=box.SIMPLE, pad_edge=False)
             table.add_column("#", justify="right", no_wrap=True)
             table.add_column("diagnosis", style="red", no_wrap=True)
-            table.add_column("students", justify="right", no_wrap=True)
+            table.add_column("first mistake of", justify="right", no_wrap=True)
             table.add_column("what it means", overflow="fold", ratio=3)
             table.add_column("teach again / quiz", overflow="fold", ratio=2)
             for rank, m in enumerate(rep.mistakes, start=1):
                 count = Text(f"{m.first} ({m.share:.0%})")
                 if m.students > m.first:
-                    count.append(f"\n+{m.students - m.first} later", style="dim")
+                    count.append(f"\n+{m.students - m.first} after another", style="dim")
                 where = Text(m.section_title or "")
                 if m.teach:
                     where.append(f"\n{m.teach}", style="dim")
