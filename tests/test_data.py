@@ -310,3 +310,21 @@ def test_a_damaged_mnist_cache_falls_back_to_the_digits_with_a_notice(tmp_path, 
     monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
     digits = data.load_digits_data(None, seed=0)
     assert "incomplete or damaged" in digits.notice and "scikit-learn" in digits.notice
+
+
+def test_a_gzip_file_with_damaged_data_is_one_line_and_the_cache_falls_back(tmp_path, monkeypatch):
+    import gzip
+
+    good = gzip.compress(b"\x00\x00\x08\x01" + (50).to_bytes(4, "big") + bytes(range(50)) * 200, compresslevel=1)
+    bad = bytearray(good)
+    for i in range(30, min(len(bad) - 10, 60)):
+        bad[i] ^= 0xFF  # damage the deflate stream, keep the header
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(bytes(bad))
+    with pytest.raises(TutorError, match="cannot read IDX file"):
+        data.read_idx(path)
+    raw = data.mnist_cache_dir()
+    raw.mkdir(parents=True)
+    (raw / path.name).write_bytes(bytes(bad))
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    assert "incomplete or damaged" in data.load_digits_data(None, seed=0).notice

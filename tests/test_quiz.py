@@ -667,6 +667,7 @@ def test_an_ascii_output_gets_ascii_glyphs_not_an_error():
 
 
 @pytest.mark.parametrize("change", [{"state": 1, "step": -5}, {"stability": -1.0}, {"difficulty": 99.0},
+                                    {"state": 2, "stability": None, "difficulty": None},
                                     {"state": 1, "step": 1000}, {"stability": 1e300}])
 def test_a_card_state_the_scheduler_cannot_follow_starts_afresh_and_is_refused_on_import(change):
     """An imported `"step": -5` made every later quiz on that card end in IndexError; `"stability": -1`

@@ -76,6 +76,8 @@ def card_is_sane(card) -> bool:
     if step is not None and not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step < 100):
         return False
     stability, difficulty = getattr(card, "stability", None), getattr(card, "difficulty", None)
+    if state != 1 and (stability is None or difficulty is None):  # reviewed cards carry both (fsrs asserts it)
+        return False
     if stability is not None and not number(stability, 1e-6, 1e6):
         return False
     if difficulty is not None and not number(difficulty, 1.0, 10.0):
@@ -126,7 +128,7 @@ def review(question_id: str, state: dict | None, correct: bool, now: datetime | 
     card = load_card(question_id, state, now)
     try:
         card, _log = scheduler().review_card(card, rating_for(correct, streak), review_datetime=now)
-    except (ArithmeticError, IndexError, TypeError, ValueError, AttributeError):  # a state fsrs cannot follow: afresh
+    except (ArithmeticError, AssertionError, IndexError, TypeError, ValueError, AttributeError):  # a state fsrs cannot follow: afresh
         card, _log = scheduler().review_card(new_card(question_id, now), rating_for(correct, 0), review_datetime=now)
     return card.to_dict(), card.due.astimezone(timezone.utc)
 

@@ -19,6 +19,7 @@ slices of the 8x8 digits for the optimizers and transfer demos (:func:`digits_8x
 from __future__ import annotations
 
 import gzip
+import zlib
 import math
 import os
 import socket
@@ -113,7 +114,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         opener = gzip.open if head == b"\x1f\x8b" else open
         with opener(path, "rb") as fh:
             raw = fh.read(MAX_IDX_BYTES + 1)
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError, zlib.error) as exc:  # zlib.error: damaged deflate data
         raise TutorError(f"cannot read IDX file {path}: {exc}") from None
     if len(raw) > MAX_IDX_BYTES:
         raise TutorError(f"{path} is larger than {MAX_IDX_BYTES // 2**20} MiB unpacked; MNIST's largest file is 45 MiB")
