@@ -672,7 +672,9 @@ def test_another_programs_database_is_left_as_it_is(runner, tutor_home):
 
     with sqlite3.connect(tutor_home / "progress.db") as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
+    before = (tutor_home / "progress.db").read_bytes()
     result = runner.invoke(app, ["progress"])
+    assert (tutor_home / "progress.db").read_bytes() == before  # not even switched to WAL mode
     assert result.exit_code == 1 and "database of another program" in result.stderr
     with sqlite3.connect(tutor_home / "progress.db") as conn:
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

@@ -182,6 +182,7 @@ class StoreFile:
         conn = self._new_connection(str(self.path))
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self._refuse_foreign(conn)  # before anything is set on the file (WAL mode changes its header)
             mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
             if mode != "wal":
                 conn.execute("PRAGMA journal_mode = WAL").fetchone()  # stays as it was where WAL is impossible
@@ -264,17 +265,21 @@ class StoreFile:
         self._warn(f"progress database {self.path} was unreadable ({why}); moved it to {moved.name} "
                    "and started a new one")
 
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        """Another program's SQLite file named progress.db: leave it exactly as it is."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] != 0:
+            return
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and not tables & {"sections_read", "lessons_completed", "exercise_attempts", "quiz_cards"}:
+            raise StoreError(f"{self.path} is a database of another program (tables {', '.join(sorted(tables)[:3])}); "
+                             "it was left as it is: move it away or set DNN_TUTOR_HOME to another folder")
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > schema.SCHEMA_VERSION:
             raise self._newer_schema(version)
         if version == schema.SCHEMA_VERSION:
             return
-        if version == 0:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and not tables & {"sections_read", "lessons_completed", "exercise_attempts", "quiz_cards"}:
-                raise StoreError(f"{self.path} is a database of another program (tables {', '.join(sorted(tables)[:3])}); "
-                                 "it was left as it is: move it away or set DNN_TUTOR_HOME to another folder")
         self._begin(conn)
         try:
             # Re-read inside the lock: another process may have migrated meanwhile.
