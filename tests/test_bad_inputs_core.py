@@ -286,7 +286,13 @@ def test_no_command_writes_over_a_device_pipe_dangling_link_or_the_progress_data
     os.symlink(tmp_path / "elsewhere" / "made.png", dangling)
     database = paths.progress_db_path()
     runner.invoke(app, ["progress"])  # creates the database
+    real = tmp_path / "real.json"
+    real.write_text("mine\n")
+    linked = tmp_path / "linked.json"
+    os.symlink(real, linked)
     cases = [
+        (["progress", "--export", str(linked), "--force"], "is a link"),
+        (["grade", "merge", str(book), "--out", str(linked), "--force"], "is a link"),
         (["grade", "merge", str(book), "--out", str(fifo), "--force"], "not a regular file"),
         (["grade", "merge", str(book), "--out", str(dangling), "--force"], "link to a file that does not exist"),
         (["grade", "merge", str(book), "--out", str(database), "--force"], "progress database"),
@@ -302,6 +308,7 @@ def test_no_command_writes_over_a_device_pipe_dangling_link_or_the_progress_data
         assert result.exit_code == 2, (args, result.output)
         assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
     assert fifo.is_fifo() and dangling.is_symlink() and not (tmp_path / "elsewhere").exists()
+    assert linked.is_symlink() and real.read_text() == "mine\n"
     assert not (tmp_path / "new").exists()
 
 
@@ -312,3 +319,8 @@ def test_export_to_stdout_and_as_json(runner, tutor_home, tmp_path):
     dumped = runner.invoke(app, ["progress", "--export", "-"])
     assert dumped.exit_code == 0 and json.loads(dumped.stdout)["format"] == "dnn-tutor-progress"
     assert not os.path.exists("-")
+    dashed = tmp_path / "-"
+    named = runner.invoke(app, ["progress", "--export", str(tmp_path) + "/./-"])  # a file named "-", spelled out
+    assert named.exit_code == 0 and dashed.is_file() and named.stdout.startswith("exported")
+    empty = runner.invoke(app, ["progress", "--export", ""])
+    assert empty.exit_code == 2 and "needs a file name" in empty.stderr

@@ -256,7 +256,8 @@ def check_output_file(path: Path | str, *, option: str, force: bool = False) -> 
 
     Refused, each in one line naming ``option``: a folder; something that is not a regular file (a
     device such as /dev/null, a pipe, a socket: as root, replacing one breaks the system); a link
-    to nothing (writing would create its target somewhere else); a missing folder or a path through
+    (to nothing, writing would create its target elsewhere; to a file, the write would either go
+    there without a backup or replace the link); a missing folder or a path through
     a file; the progress database and the files SQLite keeps beside it; and an existing file unless
     ``force`` (the caller then keeps a copy first).
     """
@@ -268,10 +269,13 @@ def check_output_file(path: Path | str, *, option: str, force: bool = False) -> 
         info = None
     if info is not None:
         if stat.S_ISLNK(info.st_mode):
+            # Written through, a link puts the output somewhere else with no backup; replaced, it is lost
+            # (as root, /dev/stdout is such a link). Either way not what the name says: refused.
             try:
-                info = os.stat(path)
+                os.stat(path)
             except OSError:
                 raise TutorError(f"{option} {shown} is a link to a file that does not exist; give a file name") from None
+            raise TutorError(f"{option} {shown} is a link; give the file itself (or another name)")
         if stat.S_ISDIR(info.st_mode):
             raise TutorError(f"{option} {shown} is a folder; give a file name")
         if not stat.S_ISREG(info.st_mode):

@@ -92,8 +92,10 @@ def grade_class(
     infos = catalogue.load()
     if exercise is not None:
         exercise = catalogue.find(exercise.strip()).id
-    out = Path(out)
     from tutor.fsutil import check_output_file
+    from tutor.paths import expand_user
+
+    out = expand_user(out)
 
     check_output_file(out, option="--out", force=True)  # an existing gradebook is resumed, not replaced
     files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in

@@ -92,7 +92,7 @@ def lesson_command(
 
 @app.command("progress")
 def progress_command(
-    export: Optional[Path] = typer.Option(None, "--export", help="Write all your progress to this JSON file (- for stdout)."),
+    export: Optional[str] = typer.Option(None, "--export", help="Write all your progress to this JSON file (- for stdout).", metavar="FILE"),
     import_: Optional[Path] = typer.Option(
         None, "--import", help="Merge progress from a JSON file made by --export (newer local entries win)."
     ),
@@ -104,12 +104,14 @@ def progress_command(
     from tutor.progress import dashboard
     from tutor.render.progress import render_dashboard, render_import_result
 
-    if export and import_:
+    if export is not None and import_:
         raise TutorError("use --export or --import, not both")
-    if force and not export:
+    if force and export is None:
         raise TutorError("--force only applies with --export FILE (it replaces an existing file)")
-    if export:
-        _export(export if str(export) == "-" else paths.expand_user(export), force, as_json)
+    if export is not None:
+        if not export.strip():
+            raise TutorError("--export needs a file name (or - for stdout)")
+        _export(None if export == "-" else paths.expand_user(export), force, as_json)
         return
     if import_:
         source = paths.expand_user(import_)
@@ -128,15 +130,17 @@ def progress_command(
     console.out(render_dashboard(board))
 
 
-def _export(target: Path, force: bool, as_json: bool = False) -> None:
-    """``--export FILE`` (``-`` writes to stdout); with ``--json`` the summary is JSON too."""
+def _export(target: Path | None, force: bool, as_json: bool = False) -> None:
+    """``--export FILE``; ``target`` None is ``--export -`` (stdout). With ``--json`` the summary is JSON too."""
     import sys
 
     from rich.text import Text
 
     from tutor import fsutil, jsonutil
 
-    if str(target) == "-":
+    if target is None:
+        if sys.stdout is None:
+            raise TutorError("--export -: stdout is closed; give a file name")
         with open_store() as store:
             data = store.export()
         sys.stdout.write(jsonutil.dumps(data, indent=2) + "\n")

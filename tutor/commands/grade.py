@@ -159,6 +159,9 @@ def grade_merge_command(
     from tutor.classroom.merge import merge
     from tutor.render.classroom import render_merged
 
+    from tutor.paths import expand_user
+
+    out = expand_user(out)
     merged = merge(list(parts))
     backup = _make_room(out, force)
     gradebook.write(out, merged.rows)
@@ -211,7 +214,9 @@ def grade_report_command(
         raise TutorError(f"{book} has no rows yet: grade a class into it first")
     if save_plot is not None:
         from tutor.fsutil import check_output_file
+        from tutor.paths import expand_user
 
+        save_plot = expand_user(save_plot)
         if save_plot.suffix.lower() != ".png":
             raise TutorError(f"--save-plot writes a PNG: give a file name ending in .png, not {save_plot.name!r}")
         check_output_file(save_plot, option="--save-plot", force=force)
