@@ -576,3 +576,32 @@ def test_a_forward_that_never_differentiates_cleanly_earns_no_finite_difference_
     report = grade("backprop", _learner(tmp_path, zeros, body=""), seed=1)
     check = {c.id: c for c in report.checks}["dense_backward.numeric"]
     assert not check.passed and "could not be taken at any" in check.message, check.message
+
+
+def test_folders_without_permissions_are_removed_as_their_owner_may(tmp_path):
+    """Learner code that makes its run folder's subfolders read-only (or unreadable) used to leave the
+    whole folder behind, one more in /tmp per check. Checked without root's powers where there are any."""
+    import shutil
+
+    script = (
+        "import os, sys\n"
+        "from tutor.fsutil import remove_tree\n"
+        "root = sys.argv[1]\n"
+        "os.makedirs(os.path.join(root, 'a', 'b'))\n"
+        "open(os.path.join(root, 'a', 'b', 'f'), 'w').close()\n"
+        "open(os.path.join(root, 'a', 'g'), 'w').close()\n"
+        "os.makedirs(os.path.join(root, 'd'))\n"
+        "open(os.path.join(root, 'd', 'h'), 'w').close()\n"
+        "os.chmod(os.path.join(root, 'a', 'b'), 0o500)\n"
+        "os.chmod(os.path.join(root, 'a'), 0o500)\n"
+        "os.chmod(os.path.join(root, 'd'), 0)\n"
+        "print(remove_tree(root), os.path.exists(root))\n"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / "run")]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root, and no setpriv to drop root's override of permissions")
+        command = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"], done.stdout

@@ -183,8 +183,8 @@ def remove_tree(path: Path | str) -> bool:
     ``shutil.rmtree`` recurses once per level and works from full paths, so learner code that nests
     3,000 folders in its run folder makes it raise ``RecursionError`` (and paths grow past PATH_MAX).
     Here one directory descriptor walks down and back up the tree, however deep, with a handful of
-    descriptors open. A folder without search permission gets it first. Best effort: errors are
-    swallowed and the result says whether the folder is gone.
+    descriptors open. A folder without permissions (to list, enter, or remove from) gets them first,
+    as the owner may; what still cannot be removed is left and the rest goes. Never raises.
     """
     path = os.fspath(path)
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -198,11 +198,20 @@ def remove_tree(path: Path | str) -> bool:
     except OSError:
         return False
     names: list[str] = []  # the way down from `path` to the folder `fd` is open on
+    stuck: set[tuple[int, int]] = set()  # folders that could not be emptied or removed: not entered again
     try:
         while True:
-            sub = _empty_but_folders(fd)
+            try:
+                sub = _empty_but_folders(fd, stuck)
+            except OSError:
+                sub = None
+                stuck.add(_identity(fd))
             if sub is not None:
-                child = _open_dir(sub, flags, dir_fd=fd)
+                try:
+                    child = _open_dir(sub, flags, dir_fd=fd)
+                except OSError:
+                    stuck.add(_identity_at(fd, sub))
+                    continue
                 os.close(fd)
                 fd = child
                 names.append(sub)
@@ -210,9 +219,14 @@ def remove_tree(path: Path | str) -> bool:
             if not names:
                 break
             parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
+            here = _identity(fd)
             os.close(fd)
             fd = parent
-            os.rmdir(names.pop(), dir_fd=fd)
+            name = names.pop()
+            try:
+                _retry_writable(fd, lambda: os.rmdir(name, dir_fd=fd))
+            except OSError:
+                stuck.add(here)
     except (OSError, RecursionError):
         return False
     finally:
@@ -229,6 +243,25 @@ def remove_tree(path: Path | str) -> bool:
     return True
 
 
+def _identity(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def _identity_at(fd: int, name: str) -> tuple[int, int]:
+    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    return info.st_dev, info.st_ino
+
+
+def _retry_writable(fd: int, action: Callable[[], object]) -> None:
+    """``action`` on an entry of the folder open on ``fd``; refused, the folder gets write permission and it runs again."""
+    try:
+        action()
+    except PermissionError:
+        os.fchmod(fd, 0o700)
+        action()
+
+
 def _open_dir(name: str, flags: int, dir_fd: int | None = None) -> int:
     """Open a folder; one without read or search permission gets it (the run folder is ours to remove)."""
     try:
@@ -238,14 +271,18 @@ def _open_dir(name: str, flags: int, dir_fd: int | None = None) -> int:
         return os.open(name, flags, dir_fd=dir_fd)
 
 
-def _empty_but_folders(fd: int) -> str | None:
-    """Unlink every non-folder entry of the folder open on ``fd``; return the name of a sub-folder, if any."""
+def _empty_but_folders(fd: int, stuck: set[tuple[int, int]]) -> str | None:
+    """Unlink every non-folder entry of the folder open on ``fd``; return the name of a sub-folder
+    still to remove, if any (none of those in ``stuck``)."""
     with os.scandir(fd) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                return entry.name
+                info = entry.stat(follow_symlinks=False)
+                if (info.st_dev, info.st_ino) not in stuck:
+                    return entry.name
+                continue
             try:
-                os.unlink(entry.name, dir_fd=fd)
+                _retry_writable(fd, lambda: os.unlink(entry.name, dir_fd=fd))
             except FileNotFoundError:
                 pass
     return None
