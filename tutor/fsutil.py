@@ -224,7 +224,7 @@ def remove_tree(path: Path | str) -> bool:
             fd = parent
             name = names.pop()
             try:
-                _retry_writable(fd, lambda: os.rmdir(name, dir_fd=fd))
+                _retry_writable(fd, os.rmdir, name)
             except OSError:
                 stuck.add(here)
     except (OSError, RecursionError):
@@ -253,13 +253,13 @@ def _identity_at(fd: int, name: str) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
-def _retry_writable(fd: int, action: Callable[[], object]) -> None:
-    """``action`` on an entry of the folder open on ``fd``; refused, the folder gets write permission and it runs again."""
+def _retry_writable(fd: int, action: Callable[..., object], name: str) -> None:
+    """``action(name, dir_fd=fd)`` (unlink, rmdir); refused, the folder gets write permission and it runs again."""
     try:
-        action()
+        action(name, dir_fd=fd)
     except PermissionError:
         os.fchmod(fd, 0o700)
-        action()
+        action(name, dir_fd=fd)
 
 
 def _open_dir(name: str, flags: int, dir_fd: int | None = None) -> int:
@@ -282,7 +282,7 @@ def _empty_but_folders(fd: int, stuck: set[tuple[int, int]]) -> str | None:
                     return entry.name
                 continue
             try:
-                _retry_writable(fd, lambda: os.unlink(entry.name, dir_fd=fd))
+                _retry_writable(fd, os.unlink, entry.name)
             except FileNotFoundError:
                 pass
     return None
