@@ -79,3 +79,37 @@ def trainable_parameters(model):
     for check in ("build_feature_extractor.frozen", "trainable_parameters.list", "trainable_parameters.step"):
         assert not by_id[check].passed and by_id[check].code == "protocol", by_id[check].message
     assert report.passed <= 1
+
+
+HEADS = [
+    ("the new head wrapped in Sequential", "nn.Sequential(nn.Linear({src}.in_features, num_classes))"),
+    ("dropout before the new head", "nn.Sequential(nn.Dropout(0.3), nn.Linear({src}.in_features, num_classes))"),
+]
+
+
+@pytest.mark.parametrize("name, head", HEADS, ids=[h[0] for h in HEADS])
+def test_correct_heads_in_other_shapes_pass(tmp_path, name, head):
+    """The parent redoes the SGD step to check the child's facts; heads it rebuilds from standard layers
+    (dropout included: the step is seeded) pass as the plain Linear does, never "did your code write to
+    the grader's channel"."""
+    source = plant(
+        "transfer",
+        ("        backbone.fc = nn.Linear(backbone.fc.in_features, num_classes)",
+         "        backbone.fc = " + head.format(src="backbone.fc")),
+        ("        backbone.classifier = nn.Linear(backbone.classifier.in_features, num_classes)",
+         "        backbone.classifier = " + head.format(src="backbone.classifier")),
+    )
+    report = grade_source("transfer", source, tmp_path, seed=5)
+    assert report.ok, report.failing()
+
+
+def test_a_head_of_custom_layers_is_told_to_use_standard_ones_not_accused(tmp_path):
+    custom = ("class Scale(nn.Module):\n    def forward(self, x):\n        return 2 * x\n\n\n"
+              "def build_feature_extractor(backbone, num_classes):")
+    source = plant("transfer", ("def build_feature_extractor(backbone, num_classes):", custom),
+                   ("        backbone.fc = nn.Linear(backbone.fc.in_features, num_classes)",
+                    "        backbone.fc = nn.Sequential(Scale(), nn.Linear(backbone.fc.in_features, num_classes))"))
+    report = grade_source("transfer", source, tmp_path, seed=5)
+    failing = report.failing()
+    assert failing and all(code != "protocol" for code, _ in failing.values()), failing
+    assert any("standard layers" in message for _, message in failing.values())

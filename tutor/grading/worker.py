@@ -246,6 +246,7 @@ class Runner:
         head = getattr(model, step["head"], None)
         if isinstance(head, torch.nn.Sequential) and len(head):
             head = head[-1]
+        facts["head_layers"] = _describe_head(getattr(model, step["head"], None))
         facts["head"] = {
             "type": type(head).__name__ if head is not None else None,
             "in_features": getattr(head, "in_features", None),
@@ -266,7 +267,7 @@ class Runner:
             # The same step on the parameters whose requires_grad is True (what "frozen" means), then
             # every parameter back as built: the parent redoes this step to check the flags.
             try:
-                self._sgd_step(model, flagged, x, y)
+                self._sgd_step(model, flagged, x, y, step.get("step_seed", 0))
                 facts["after_flag_step"] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
                 with torch.no_grad():
                     for n, p in model.named_parameters():
@@ -288,19 +289,21 @@ class Runner:
         names = {id(p): n for n, p in model.named_parameters()}
         facts["trainable"] = [names.get(id(p), f"<not a parameter of the model: {type(p).__name__}>") for p in params]
         if params and all(isinstance(p, torch.nn.Parameter) for p in params):
-            self._sgd_step(model, params, x, y)
+            self._sgd_step(model, params, x, y, step.get("step_seed", 0))
             facts["after_step"] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
         facts["dtype_ok"] = all(isinstance(v, np.ndarray) for v in facts["after_build"].values())
         return facts
 
     @staticmethod
-    def _sgd_step(model: Any, params: list[Any], x: Any, y: Any) -> None:
+    def _sgd_step(model: Any, params: list[Any], x: Any, y: Any, seed: int) -> None:
         """One plain SGD step (lr 0.5) on exactly ``params``, written out: torch.optim's first use
-        imports torch._dynamo, seconds of start-up."""
+        imports torch._dynamo, seconds of start-up. Seeded just before the forward, so the parent
+        can redo it, dropout in the head included."""
         import torch
 
         for p in params:
             p.grad = None
+        torch.manual_seed(seed)
         loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         with torch.no_grad():
@@ -377,6 +380,31 @@ def _wait_for_go(go_fd: int) -> bool:
     return True
 
 
+
+
+# Layers of a head the parent can rebuild to redo the SGD step (those without settings of their own).
+_PLAIN_LAYERS = ("ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Identity", "Flatten")
+
+
+def _describe_head(module: Any) -> dict | None:
+    """The head's layers as plain data (the parent rebuilds them to check the step), or None."""
+    import torch.nn as nn
+
+    if module is None:
+        return None
+    layers = list(module) if isinstance(module, nn.Sequential) else [module]
+    described = []
+    for layer in layers[:32]:
+        kind = type(layer).__name__
+        if type(layer) is nn.Linear:
+            described.append({"type": "Linear", "in": int(layer.in_features), "out": int(layer.out_features), "bias": layer.bias is not None})
+        elif type(layer) is nn.Dropout:
+            described.append({"type": "Dropout", "p": float(layer.p)})
+        elif kind in _PLAIN_LAYERS and type(layer).__module__.startswith("torch.nn"):
+            described.append({"type": kind})
+        else:
+            described.append({"type": kind[:60], "unknown": True})
+    return {"sequential": isinstance(module, nn.Sequential), "layers": described}
 
 def _all_finite(value: Any, depth: int = 0) -> bool:
     """Every float in a result (arrays, numbers, tuples, lists, dicts of them) is finite."""

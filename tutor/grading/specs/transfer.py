@@ -50,12 +50,13 @@ def plan(rng: np.random.Generator) -> Plan:
         x = rng.normal(size=(4, 3, 8, 8)).astype(np.float32)
         y = rng.integers(0, classes, size=4)
         seed = int(rng.integers(2**31))
+        step_seed = int(rng.integers(2**31))
         step = {"op": "transfer", "models_path": str(MODELS_PATH), "model": model, "num_classes": classes,
-                "seed": seed, "head": attr, "x": x, "y": y, "save": "facts"}
+                "seed": seed, "step_seed": step_seed, "head": attr, "x": x, "y": y, "save": "facts"}
         name = p.job(f"build_feature_extractor#{model}", step)
         runs.append((name, f"{model} (head .{attr}), num_classes={classes}", model, classes, prefix, in_features))
         originals[name] = p.lazy(functools.partial(_original, model, seed))
-        inputs[name] = (model, seed, attr, x, y)
+        inputs[name] = (model, seed, attr, x, y, step_seed)
 
     def facts_of(results: Any, name: Any, case: Any) -> Any:
         facts = results.get(name, "facts", case)
@@ -75,6 +76,8 @@ def plan(rng: np.random.Generator) -> Plan:
         """Fail unless the reported step (``key``) is the one SGD step this model takes (see the module's docstring)."""
         facts = facts_of(results, name, case)
         problem = _unverified(facts, originals[name](), inputs[name], prefix, classes, in_features, key)
+        if isinstance(problem, Unbuildable):  # the learner's own choice of layers, not a forgery
+            raise fail(f"{problem} [{case}]", code=D.HEAD, case=case)
         if problem:
             raise fail(f"the facts the grading process reported do not hold: {problem} — the grader redoes the step "
                        f"itself; did your code write to the grader's channel or change its code? [{case}]", code=D.PROTOCOL, case=case)
@@ -174,52 +177,97 @@ def _original(model: str, seed: int) -> dict[str, np.ndarray]:
 
 def _unverified(facts: Any, original: dict[str, np.ndarray], inputs: Any, prefix: str, classes: int, in_features: int,
                 key: str = "after_step") -> str | None:
-    """What in the reported facts differs from this process's own SGD step (``key``: the step on what
-    trainable_parameters returned, or on the parameters flagged requires_grad); None when they all hold."""
+    """What in the reported facts differs from this process's own SGD step; None when they all hold.
+
+    ``key``: the step on what trainable_parameters returned ("after_step"), or on the parameters
+    flagged requires_grad ("after_flag_step"). The model is rebuilt here: the seeded backbone, the
+    head from the layers the child described (standard layers only), every parameter as reported
+    after building. Then the step is redone on the claimed parameters, with the child's seed just
+    before the forward (dropout in the head draws the same mask), and compared.
+    """
     import torch
 
     from tutor.grading import tinymodels
 
-    model_name, seed, attr, x, y = inputs
+    model_name, seed, attr, x, y, step_seed = inputs
     built, after = facts.get("after_build"), facts.get(key)
     if not isinstance(built, dict) or not isinstance(after, dict):
         return "no parameters after the step"
-    weight, bias = built.get(prefix + "weight"), built.get(prefix + "bias")
-    if not isinstance(weight, np.ndarray) or weight.shape != (classes, in_features) or (bias is not None and (not isinstance(bias, np.ndarray) or bias.shape != (classes,))):
-        return f"the head's parameters are not those of a Linear({in_features}, {classes})"
-    if set(built) != set(after) or set(built) - {prefix + "weight", prefix + "bias"} != set(original) - {n for n in original if n.startswith(prefix)}:
-        return "the parameters after the step are not the backbone's plus the head's"
-    for pname, value in original.items():
+    for pname, value in original.items():  # the backbone, as this process built it
         if pname.startswith(prefix):
             continue
         for stage, reported in (("after building", built.get(pname)), ("after the step", after.get(pname))):
+            if stage == "after the step" and pname in _claimed(facts, key):
+                continue  # a backbone parameter claimed trainable may change: the flags checks say so
             if not isinstance(reported, np.ndarray) or reported.shape != value.shape or not np.array_equal(reported, value):
                 return f"the backbone parameter {pname} {stage} is not the backbone's own"
     torch.manual_seed(seed)
     model = getattr(tinymodels, model_name)()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    head = torch.nn.Linear(in_features, classes, bias=bias is not None)
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float32)))
-        if bias is not None:
-            head.bias.copy_(torch.from_numpy(np.asarray(bias, dtype=np.float32)))
-    if isinstance(getattr(model, attr), torch.nn.Sequential):
-        getattr(model, attr)[-1] = head
-    else:
-        setattr(model, attr, head)
+    head = _rebuild_head(facts.get("head_layers"), getattr(model, attr))
+    if isinstance(head, str):
+        return head if head.startswith("no description") else Unbuildable(head)
+    setattr(model, attr, head)
+    names = {n for n, _ in model.named_parameters()}
+    if set(built) != names or set(after) != names:
+        return "the parameters reported are not those of the model and head described"
+    claimed = _claimed(facts, key)
+    try:
+        with torch.no_grad():
+            for pname, parameter in model.named_parameters():
+                parameter.copy_(torch.from_numpy(np.asarray(built[pname], dtype=np.float32)))
+                parameter.requires_grad_(pname in claimed)
+    except (RuntimeError, TypeError, ValueError):
+        return "the parameters reported do not fit the model and head described"
+    if not claimed:
+        return "no parameter to train"
     model.train()
     xt, yt = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
-    model(xt)  # as in the child: a first forward (batch-norm statistics move; train-mode outputs do not depend on them)
+    torch.manual_seed(step_seed)
     torch.nn.functional.cross_entropy(model(xt), yt).backward()
-    expected = {prefix + "weight": (head.weight - LR * _grad(head.weight)).detach().numpy()}
-    if bias is not None:
-        expected[prefix + "bias"] = (head.bias - LR * _grad(head.bias)).detach().numpy()
-    for pname, want in expected.items():
+    for pname, parameter in model.named_parameters():
+        want = (parameter - LR * _grad(parameter)).detach().numpy() if pname in claimed else parameter.detach().numpy()
         got = after.get(pname)
         if not isinstance(got, np.ndarray) or got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
-            return f"the head parameter {pname} after the step is not what one SGD step from its reported start gives"
+            return f"the parameter {pname} after the step is not what one SGD step from its reported start gives"
     return None
+
+
+class Unbuildable(str):
+    """Why the head cannot be rebuilt here: a layer outside the standard ones (said as such, not as tampering)."""
+
+
+def _claimed(facts: Any, key: str) -> set[str]:
+    """The parameters the child says the step trained: flagged requires_grad, or returned by trainable_parameters."""
+    if key == "after_flag_step":
+        flags = facts.get("requires_grad")
+        return {str(n) for n, flag in flags.items() if flag is True} if isinstance(flags, dict) else set()
+    listed = facts.get("trainable")
+    return {n for n in listed if isinstance(n, str)} if isinstance(listed, list) else set()
+
+
+def _rebuild_head(described: Any, old: Any) -> Any:
+    """The head module from the child's description, or a message saying why it cannot be rebuilt."""
+    import torch
+
+    nn = torch.nn
+    if not isinstance(described, dict) or not isinstance(described.get("layers"), list) or not described["layers"]:
+        return "no description of the head"
+    layers: list[Any] = []
+    for layer in described["layers"][:32]:
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind == "Linear" and all(isinstance(layer.get(k), int) and 0 < layer[k] <= 4096 for k in ("in", "out")):
+            layers.append(nn.Linear(layer["in"], layer["out"], bias=bool(layer.get("bias", True))))
+        elif kind == "Dropout" and isinstance(layer.get("p"), float) and 0.0 <= layer["p"] < 1.0:
+            layers.append(nn.Dropout(layer["p"]))
+        elif kind in ("ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Identity", "Flatten") and not layer.get("unknown"):
+            layers.append(getattr(nn, kind)())
+        else:
+            shown = str(kind)[:60] if kind else "an undescribed layer"
+            return (f"the head holds {shown}, which the grader cannot rebuild to check the step; build the head "
+                    "from standard layers (nn.Linear, nn.Dropout, nn.ReLU ...)")
+    if described.get("sequential") is True:
+        return nn.Sequential(*layers)
+    return layers[0] if len(layers) == 1 else "a head described as one layer, with several"
 
 
 def _grad(parameter: Any) -> Any:
