@@ -106,7 +106,8 @@ def demo_command(
     if history:
         return _history(demo_id, limit, as_json)
     if limit is not None:
-        raise TutorError("--limit only applies with --history (how many past runs to list)")
+        raise TutorError("--limit only applies with --history (how many past runs to list); "
+                         "to train on fewer images, use --set limit=N (mnist-mlp, cnn)")
     if demo_id is None:
         from tutor.demos import registry
         from tutor.render.training import render_demo_list
