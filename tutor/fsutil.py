@@ -300,6 +300,7 @@ def check_output_file(path: Path | str, *, option: str, force: bool = False) -> 
     """
     path = Path(path)
     shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+    _refuse_progress_files(path, option)  # first: the most telling refusal (a link to it is one too)
     try:
         info = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):  # the folder's turn, below
@@ -322,7 +323,6 @@ def check_output_file(path: Path | str, *, option: str, force: bool = False) -> 
         if not parent.is_dir():
             state = "is a file, not a folder" if parent.exists() else "does not exist"
             raise TutorError(f"{option} {shown}: the folder {parent} {state}")
-    _refuse_progress_files(path, option)
     if info is not None and not force:
         raise TutorError(f"{option} {shown} exists; pass --force to replace it (a copy is kept), or choose another name")
     return path
