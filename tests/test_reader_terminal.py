@@ -113,6 +113,33 @@ def test_r_runs_the_sections_demo_inline_and_returns_to_the_lesson(tmp_path):
     store.close()
 
 
+@pytest.mark.parametrize("signum, code", [(1, 129), (15, 143)])
+def test_a_signal_while_a_section_runs_ends_the_run_then_the_reader_with_a_sane_terminal(tmp_path, signum, code):
+    """SIGHUP or SIGTERM sent to the reader while `r` ran the checkpoint quiz: the quiz was killed outright
+    (the terminal left raw, the cursor hidden) and the reader went on waiting for an Enter that the raw
+    terminal no longer delivered. The run now gets the signal, restores the terminal, and both end by it."""
+    import signal
+    import termios
+
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color",
+               NO_COLOR="1")
+    env.pop("DNN_TUTOR_LESSONS", None)  # the real course: lesson 2's section 3 ends in a checkpoint question
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "2", "--section", "3"], env=env,
+                          dimensions=(40, 100), encoding="utf-8", timeout=30)
+    child.expect("r run")
+    child.send("r")
+    child.expect(r"\$ dnn-tutor quiz")
+    child.expect("pick one")  # the checkpoint question is waiting in its menu (raw mode)
+    child.kill(signum)
+    child.expect(pexpect.EOF, timeout=30)
+    attrs = termios.tcgetattr(child.child_fd)  # the terminal's settings as the program left them
+    said = child.before
+    assert exit_code(child) == code
+    assert "Traceback" not in said
+    assert "Press Enter to go back" not in said
+    assert attrs[3] & termios.ICANON and attrs[3] & termios.ECHO  # put back as it was, not raw
+
+
 # -- plain and piped output, narrow and unusual terminals -------------------------------------
 
 import subprocess  # noqa: E402

@@ -30,7 +30,7 @@ import io
 import os
 import subprocess
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from tutor import console
 from tutor.lessons import Block, Lesson
@@ -54,10 +54,51 @@ def _run_block(block: Block) -> None:
             return
     argv = [sys.executable, "-m", "tutor", *block.command]
     console.out(f"[dim]$ dnn-tutor {escape(' '.join(block.command))}[/dim]")
+    saved = _terminal_state()
+    proc = subprocess.Popen(argv)
     try:
-        subprocess.run(argv, check=False)
-    except KeyboardInterrupt:
+        proc.wait()
+    except KeyboardInterrupt as exc:
+        # Ctrl-C reached the child too (it shares the terminal) and ends it as Ctrl-C does. SIGTERM or
+        # SIGHUP sent to the reader alone is passed on, so the child restores the terminal itself
+        # (a child killed outright left it raw, the cursor hidden); then the reader ends by it too.
+        signum = getattr(exc, "signum", None)
+        if signum is not None and proc.poll() is None:
+            proc.send_signal(signum)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _restore_terminal(saved)
+        if signum is not None:
+            raise
         console.out("[dim](stopped)[/dim]")
+    else:
+        _restore_terminal(saved)
+
+
+def _terminal_state() -> Any:
+    """The terminal's settings, to put back if a child ends without restoring them (None off a terminal)."""
+    try:
+        import termios
+
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+
+
+def _restore_terminal(saved: Any) -> None:
+    from tutor.terminal_menu import show_cursor
+
+    if saved is not None:
+        try:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
+        except (ImportError, OSError, ValueError, AttributeError):
+            pass
+    show_cursor()
 
 
 def _wait_for_enter() -> None:
