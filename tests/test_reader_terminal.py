@@ -118,7 +118,6 @@ def test_a_signal_while_a_section_runs_ends_the_run_then_the_reader_with_a_sane_
     """SIGHUP or SIGTERM sent to the reader while `r` ran the checkpoint quiz: the quiz was killed outright
     (the terminal left raw, the cursor hidden) and the reader went on waiting for an Enter that the raw
     terminal no longer delivered. The run now gets the signal, restores the terminal, and both end by it."""
-    import signal
     import termios
 
     env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color",
