@@ -336,14 +336,14 @@ def test_check_does_not_import_torch_for_listing(runner):
     assert out.stdout.strip().endswith("False")
 
 
-def _spawn(args, cwd, env_home):
+def _spawn(args, cwd, env_home, **extra_env):
     import os
     import shutil
     import sys
 
     pexpect = pytest.importorskip("pexpect")
     exe = shutil.which("dnn-tutor", path=str(Path(sys.executable).parent)) or "dnn-tutor"
-    env = dict(os.environ, DNN_TUTOR_HOME=str(env_home), COLUMNS="100", NO_COLOR="1")
+    env = dict(os.environ, DNN_TUTOR_HOME=str(env_home), COLUMNS="100", NO_COLOR="1", **extra_env)
     return pexpect.spawn(exe, args, cwd=str(cwd), env=env, encoding="utf-8", timeout=60, dimensions=(40, 100))
 
 
@@ -621,3 +621,25 @@ def test_the_traceback_box_names_the_function_it_comes_from(runner, workdir):
     result = runner.invoke(app, ["check", str(path), "--seed", "3"])
     assert result.exit_code == 1
     assert "where relu_forward failed (your code)" in result.output
+
+
+@pytest.mark.slow
+def test_reset_asks_plainly_in_a_dumb_terminal_and_needs_enter_elsewhere(workdir, tutor_home):
+    """TERM=dumb was refused ("run it in a terminal") although it was one; elsewhere a "y" typed as part
+    of another word restored at once. Now a plain y/N line, and the menu needs Enter."""
+    pexpect = pytest.importorskip("pexpect")
+    mine = workdir / "exercises" / "lstm.py"
+    mine.write_text("# mine\n")
+    child = _spawn(["reset", "lstm"], workdir, tutor_home, TERM="dumb")
+    child.expect(r"Restore the starter\? \[y/N\]")
+    child.sendline("no")
+    child.expect(pexpect.EOF)
+    assert exit_code(child) == 1 and mine.read_text() == "# mine\n"
+    child = _spawn(["reset", "lstm"], workdir, tutor_home, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    child.expect("Restore the starter")
+    child.send("y")
+    time.sleep(0.5)
+    assert mine.read_text() == "# mine\n"  # not yet: Enter confirms
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    assert exit_code(child) == 1 and mine.read_text() == "# mine\n"  # Ctrl-D: no, nothing changed

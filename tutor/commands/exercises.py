@@ -212,18 +212,26 @@ def init_command(
 
 
 def _confirm_reset(target: Path) -> bool:
-    """Ask in a terminal; Ctrl-C or Ctrl-D at the question is a "no" that exits 130."""
-    if not console.is_interactive():
-        raise TutorError("reset needs confirmation: run it in a terminal or pass --yes")
-    import questionary
+    """Ask in a terminal (Enter confirms, so a stray "y" of another word does not); a dumb terminal gets
+    a plain y/N line. Ctrl-C is a "no" that exits 130; Ctrl-D (end of input) a plain "no"."""
+    import sys
 
+    if not (console.stdin_is_terminal() and console.stdout_is_terminal()):
+        raise TutorError("reset needs confirmation: run it in a terminal or pass --yes")
     # The path goes on its own line, wrapped at words by the console; the prompt itself stays short
     # (the terminal would break a long one anywhere, mid-word at 80 columns).
     console.out(f"This puts the starter back into {visible(str(target))}; your file is backed up first.", markup=False)
-    answer = questionary.confirm("Restore the starter?", default=False).ask()
-    if answer is None:  # questionary turns Ctrl-C into None
-        raise KeyboardInterrupt
-    return bool(answer)
+    if not console.is_interactive():  # TERM=dumb: no cursor keys, a plain question
+        sys.stdout.write("Restore the starter? [y/N] ")
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        return line.strip().lower() in ("y", "yes")
+    import questionary
+
+    try:
+        return bool(questionary.confirm("Restore the starter?", default=False, auto_enter=False).unsafe_ask())
+    except EOFError:
+        return False
 
 
 @app.command("reset")
