@@ -229,6 +229,9 @@ def test_multi_select_by_digits_explains_right_wrong_and_missed_picks(tmp_path, 
         term.wait_for(r"Your answer")
         term.pump(0.3)
         labels = {v.split()[0]: k for k, v in option_lines(term).items()}
+        term.send("\r")  # a stray Enter with nothing ticked is not an answer
+        term.wait_for(r"nothing is ticked yet")
+        assert "Not quite" not in term.flat()
         term.send(labels["Dropout"])
         term.send(labels["A"])  # "A larger learning rate": wrong
         term.wait_for(r"\[x\] " + labels["A"])
@@ -247,7 +250,8 @@ def test_sigterm_in_the_menu_restores_the_cursor_and_keeps_answers(tmp_path, ban
     home = tmp_path / "home"
     term = quiz(home, bank, "--question", "long-multi", "--question", "long-choice", cols=80)
     term.wait_for(r"Your answer")
-    term.send("\r")  # no box ticked: a wrong answer, saved
+    term.send(" ")  # tick the option under the pointer ...
+    term.send("\r")  # ... and answer: saved
     term.wait_for(r"Question 2/2")
     term.wait_for(r"Your answer")
     term.pump(0.3)

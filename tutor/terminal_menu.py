@@ -141,6 +141,9 @@ def choose(
         out = []
         for line in wrap_option(help_line, "? " + title + " ", cols):
             out.append(("class:title", line + "\n"))
+        if state.get("nothing") and not state["ticked"]:
+            for line in wrap_option("nothing is ticked yet: tick at least one option, then Enter", "  ", cols):
+                out.append(("class:here", line + "\n"))
         for i, (label, text) in enumerate(zip(labels, options)):
             here = i == state["at"]
             box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
@@ -192,6 +195,9 @@ def choose(
 
     @bindings.add("enter")
     def _enter(event):
+        if multi and not state["ticked"]:  # a stray Enter is not an answer: say what to do instead
+            state["nothing"] = True
+            return
         event.app.exit(result=sorted(state["ticked"]) if multi else state["at"])
 
     @bindings.add("c-c")
