@@ -276,6 +276,47 @@ def test_watch_loop_regrades_only_for_the_target():
     assert len(calls) == 2
 
 
+def test_watch_goes_on_when_the_file_or_its_folder_goes_and_comes_back(tmp_path):
+    """`rm -rf exercises && dnn-tutor init .` took the watch with the folder: the watcher said nothing
+    and never graded again. It now says the file is gone, watches the new folder, and grades again."""
+    import shutil
+
+    from tutor.commands.exercises import watch_loop
+
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    target = folder / "backprop.py"
+    target.write_text("x = 1\n")
+    calls, said = [], []
+
+    def first_watch():
+        target.unlink()
+        yield {(3, str(target))}  # the file went
+        shutil.rmtree(folder)
+        yield set()  # a timeout: the loop sees the folder gone
+        raise AssertionError("the old watch must not be used again")
+
+    def comes_back():  # as `init` would, but in one step: the folder appears with the file in it
+        time.sleep(0.3)
+        fresh = tmp_path / "fresh"
+        fresh.mkdir()
+        (fresh / target.name).write_text("x = 2\n")
+        fresh.rename(folder)
+
+    threading.Thread(target=comes_back, daemon=True).start()
+    restarted = []
+
+    def restart():
+        restarted.append(1)
+        return iter([{(2, str(target))}])
+
+    watch_loop(lambda: calls.append(target.read_text()) or 0, first_watch(), target, restart=restart,
+               say=said.append, poll=0.05)
+    assert calls == ["x = 1\n", "x = 2\n", "x = 2\n"]  # first run; back again; its change
+    assert restarted == [1]
+    assert len(said) == 1 and "is gone" in said[0]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("as_json", [False, True])
 def test_check_watch_regrades_on_save(runner, workdir, as_json):

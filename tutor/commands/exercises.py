@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
@@ -64,22 +65,48 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
     return record.exit_code
 
 
-def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_runs: int | None = None, redraw: Callable[[], None] | None = None) -> int:
+def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_runs: int | None = None,
+               redraw: Callable[[], None] | None = None, restart: Callable[[], Iterable] | None = None,
+               say: Callable[[str], None] | None = None, poll: float = 0.5) -> int:
     """Grade once, then again for every batch of changes that touches ``target``.
 
-    ``changes`` yields sets of (change, path) pairs, as ``watchfiles.watch`` does;
-    ``redraw`` runs before each new grade (clears the screen in a terminal).
+    ``changes`` yields sets of (change, path) pairs, as ``watchfiles.watch`` does (empty sets
+    on its timeouts); ``redraw`` runs before each new grade (clears the screen in a terminal).
+    A file that goes away is said once (``say``); when its whole folder goes (``rm -rf
+    exercises``, then ``init`` again) the watch on it is gone too, so ``restart`` makes a new one
+    once the folder is back. The file is graded again as soon as it is there again.
     """
     code = grade()
     runs = 1
     if max_runs is not None and runs >= max_runs:
         return code
     target = Path(target).resolve()
-    for batch in changes:
-        if not any(Path(p).resolve() == target for _, p in batch):
+    gone = False
+    events = iter(changes)
+    while True:
+        try:
+            batch = next(events)
+        except StopIteration:
+            if restart is None or target.parent.exists():
+                break
+            batch = set()
+        if restart is not None and not target.parent.exists():
+            if not gone and say is not None:
+                say(f"{target} is gone (its folder too); still watching for it to come back")
+            gone = True
+            while not target.parent.exists():
+                time.sleep(poll)
+            events = iter(restart())
+            batch = set()
+        touched = any(Path(p).resolve() == target for _, p in batch)
+        if not target.exists():
+            if touched and not gone and say is not None:
+                say(f"{target} is gone; still watching for it to come back")
+            gone = gone or touched
             continue
-        if not target.exists():  # an editor swapping files; the next event brings it back
+        if not touched and not gone:
             continue
+        gone = False
         (redraw or (lambda: console.out("")))()
         code = grade()
         runs += 1
@@ -170,8 +197,13 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
 
     if not as_json:
         console.err(render_watching(file))
-    changes = watch_changes(file.resolve().parent, debounce=300, raise_interrupt=True)
-    return watch_loop(keep_watching, changes, file, max_runs, redraw=redraw)
+    folder = file.resolve().parent
+
+    def changes() -> Iterable:
+        # Empty batches every second: the loop notices a folder that went away (its watch went with it).
+        return watch_changes(folder, debounce=300, raise_interrupt=True, yield_on_timeout=True, rust_timeout=1000)
+
+    return watch_loop(keep_watching, changes(), file, max_runs, redraw=redraw, restart=changes, say=console.warning_line)
 
 
 @app.command("hint")
