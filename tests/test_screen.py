@@ -382,3 +382,21 @@ def test_first_section_does_not_offer_b_back(tmp_path):
         term.send("q")
     finally:
         assert term.finish() == 0
+
+
+def test_in_a_short_terminal_the_menu_scrolls_to_the_pointed_option(tmp_path, bank):
+    """At 40x12 the options ran past the bottom with no way to see them: moving the pointer to the last
+    one highlighted a line off the screen. The menu now keeps the pointed option in view."""
+    term = quiz(tmp_path / "home", bank, "--question", "long-choice", cols=40, rows=12)
+    try:
+        term.wait_for(r"Your answer")
+        term.pump(0.3)
+        for _ in range(3):
+            term.send("\t")  # down (Tab moves as the arrow does)
+        term.wait_for(r"› 4\)", timeout=10)  # the last option, pointed at, is on the screen
+        for _ in range(3):
+            term.send("\x1b[Z")  # back up to the first (Shift-Tab)
+        term.wait_for(r"› 1\)", timeout=10)
+        term.send("\x03")
+    finally:
+        assert term.finish() == 130

@@ -149,8 +149,12 @@ def choose(
             box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
             prefix = f"{pointer if here else ' '} {box}{label}) "
             style = "class:here" if here else ""
+            first = sum(text.count("\n") for _, text in out)
             for line in wrap_option(text, prefix, cols):
                 out.append((style, line + "\n"))
+            if here:  # kept on screen when the menu is taller than the terminal: the edge it moved towards
+                last = sum(text.count("\n") for _, text in out) - 1
+                state["line"] = last if state.get("down", True) else (0 if i == 0 else first)
         return out
 
     bindings = KeyBindings()
@@ -158,19 +162,23 @@ def choose(
     @bindings.add("up")
     @bindings.add("s-tab")
     def _up(event):
+        state["down"] = state["at"] == 0  # wrapping round to the last option moves down the screen
         state["at"] = (state["at"] - 1) % len(options)
 
     @bindings.add("down")
     @bindings.add("tab")
     def _down(event):
+        state["down"] = state["at"] != len(options) - 1
         state["at"] = (state["at"] + 1) % len(options)
 
     @bindings.add("home")
     def _home(event):
+        state["down"] = False
         state["at"] = 0
 
     @bindings.add("end")
     def _end(event):
+        state["down"] = True
         state["at"] = len(options) - 1
 
     def toggle(index: int) -> None:
@@ -208,7 +216,10 @@ def choose(
     def _eof(event):
         event.app.exit(exception=EOFError())
 
-    control = FormattedTextControl(fragments, focusable=True, show_cursor=False)
+    from prompt_toolkit.data_structures import Point
+
+    control = FormattedTextControl(fragments, focusable=True, show_cursor=False,
+                                   get_cursor_position=lambda: Point(x=0, y=state.get("line", 0)))
     app: Application = Application(
         layout=Layout(HSplit([Window(control, wrap_lines=False, dont_extend_height=True)])),
         key_bindings=bindings,
