@@ -328,3 +328,15 @@ def test_a_gzip_file_with_damaged_data_is_one_line_and_the_cache_falls_back(tmp_
     (raw / path.name).write_bytes(bytes(bad))
     monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
     assert "incomplete or damaged" in data.load_digits_data(None, seed=0).notice
+
+
+@pytest.mark.parametrize("shape", [(0, 4294967295, 4294967295), tuple([2] * 255), (1, 2, 3, 4, 5)])
+def test_idx_headers_no_real_file_has_are_one_line(tmp_path, shape):
+    """A shape of (0, 2**32 - 1, 2**32 - 1) passed the size check (0 bytes of data) and crashed numpy;
+    255 dimensions too. Each is refused in one line."""
+    import struct
+
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, len(shape)]) + b"".join(struct.pack(">I", d) for d in shape))
+    with pytest.raises(TutorError):
+        data.read_idx(path)

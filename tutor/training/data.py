@@ -124,8 +124,8 @@ def read_idx(path: Path | str) -> np.ndarray:
             f"{path} is not an IDX file: bad magic number 0x{magic} (expected 0x0000 then a type code and a dimension count)"
         )
     ndim = raw[3]
-    if ndim == 0 or len(raw) < 4 + 4 * ndim:
-        raise TutorError(f"{path}: IDX header is truncated or has {ndim} dimensions")
+    if ndim == 0 or ndim > 4 or len(raw) < 4 + 4 * ndim:
+        raise TutorError(f"{path}: IDX header is truncated or has {ndim} dimensions (MNIST's files have 1 or 3)")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])  # type: ignore[call-overload]
     expected = math.prod(shape) * dtype.itemsize
@@ -134,7 +134,10 @@ def read_idx(path: Path | str) -> np.ndarray:
         raise TutorError(
             f"{path}: IDX header says shape {shape} ({expected} bytes of data) but the file holds {body} bytes; it is truncated or corrupt"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
+    except (ValueError, MemoryError) as exc:  # a header no real file has
+        raise TutorError(f"{path}: IDX header says shape {shape}, which cannot be read ({exc})") from None
 
 
 _MNIST_FILES = {
