@@ -339,3 +339,10 @@ def test_options_that_do_nothing_here_are_refused(runner):
         assert quizzed.exit_code == 2 and "--seed" in quizzed.stderr
     graded = runner.invoke(app, ["grade", ".", "--jobs", "x"])
     assert graded.exit_code == 2 and "`dnn-tutor grade --help`" in graded.stderr
+
+
+@pytest.mark.parametrize("args", [["playground", "--quick", "--noise", "-0"], ["demo", "xor", "--quick", "--set", "noise=-0.0"]])
+def test_minus_zero_is_zero(runner, args):
+    """-0.0 passed the range check (it is not below 0) and numpy then refused it as a negative scale."""
+    result = runner.invoke(app, [*args, "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output

@@ -117,7 +117,7 @@ def _scalar(text: str, kind: str, meta: dict):
         value: Any = int(text)
     elif kind == "float":
         try:
-            value = float(text)
+            value = float(text) + 0.0  # + 0.0: "-0" is 0.0 (numpy refuses a scale of -0.0 as negative)
         except ValueError:
             raise _Invalid from None
         if not math.isfinite(value):
