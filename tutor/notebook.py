@@ -18,6 +18,7 @@ import re
 import os
 import shlex
 import tempfile
+import threading
 from pathlib import Path
 
 from IPython.core.error import UsageError
@@ -42,16 +43,18 @@ _WHY_NOT_RUN = {
 _NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy\b|from\s+numpy\b)", re.MULTILINE)
 
 _worker = None
+_worker_lock = threading.Lock()
 
 
 def _grader():
     global _worker
-    if _worker is None:
-        from tutor.classroom.notebook_worker import NotebookWorker
+    with _worker_lock:  # two cells graded at once (threads) share one worker, made once
+        if _worker is None:
+            from tutor.classroom.notebook_worker import NotebookWorker
 
-        _worker = NotebookWorker()
-        atexit.register(_close_worker)
-    return _worker
+            _worker = NotebookWorker()
+            atexit.register(_close_worker)
+        return _worker
 
 
 def _close_worker() -> None:

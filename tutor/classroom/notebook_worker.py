@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import threading
 import time
 
 from tutor.classroom.pool import TASK_MARGIN, Task, Worker
@@ -14,8 +15,15 @@ class NotebookWorker:
 
     def __init__(self) -> None:
         self.worker: Worker | None = None
+        # One request at a time: two cells graded at once (threads in one kernel) read each other's
+        # answers off the one pipe, and swapped their verdicts.
+        self._lock = threading.Lock()
 
     def request(self, task: Task) -> dict:
+        with self._lock:
+            return self._request(task)
+
+    def _request(self, task: Task) -> dict:
         if self.worker is None or self.worker.proc.poll() is not None:
             if self.worker is not None:
                 self.worker.stop(kill=True)
