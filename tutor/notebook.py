@@ -132,7 +132,12 @@ def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: fl
     folder = tempfile.mkdtemp(prefix=f"{CELL_PREFIX}{os.getpid()}-")  # named after this kernel: see remove_stale_dirs
     try:
         path = Path(folder) / info.file
-        path.write_text(cell_source(cell), encoding="utf-8")
+        try:
+            source = cell_source(cell).encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800"), pasted or typed
+            raise UsageError(f"this cell holds a character that is not valid text ({exc.object[exc.start:exc.end]!r} "
+                             f"at character {exc.start + 1}); remove it and run the cell again") from None
+        path.write_bytes(source)
         answer = _grader().request(Task("notebook", info.id, str(path), seed, timeout, mode="check"))  # type: ignore[arg-type]
     finally:
         remove_tree(folder)
@@ -179,9 +184,16 @@ class TutorMagics(Magics):
         parser.add_argument("--restart", action="store_true")
         args = parser.parse_args(_split(line))
         info = _find(args.exercise)
-        if args.restart:
-            hints.reset_ladder(info.id)
-        console.out(render_hint(hints.next_hint(info), info, hint_command="%dnn_hint {id}"))
+        try:
+            if args.restart:
+                hints.reset_ladder(info.id)
+            hint = hints.next_hint(info)
+        except TutorError as exc:  # the progress database cannot be used: one line, as %%dnn_check says it
+            console.error_line(exc.message)
+            return None
+        console.out(render_hint(hint, info, hint_command="%dnn_hint {id}"))
+        if hint.unsaved:
+            console.error_line(hint.unsaved)
         return None
 
 
