@@ -100,6 +100,27 @@ def test_a_bug_is_one_line_unless_debugging(tmp_path):
     assert loud.returncode == 1 and "Traceback" in loud.stderr
 
 
+@pytest.mark.parametrize("error", ["MemoryError()", "RuntimeError('DefaultCPUAllocator: can\\'t allocate memory: you tried 9 GB')"])
+def test_settings_too_big_for_the_machine_are_one_line_not_a_bug(tmp_path, error):
+    """`demo xor --set hidden=4096,4096,... --set n_points=1000000` ran out of memory and was reported as
+    "internal error ... this is a bug"."""
+    probe = (
+        "import sys\n"
+        "import tutor.cli as cli\n"
+        "@cli.app.command('hog', help='Runs out of memory on purpose.')\n"
+        "def hog():\n"
+        f"    raise {error}\n"
+        "sys.argv = ['dnn-tutor', 'hog']\n"
+        "cli.main()\n"
+    )
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path))
+    env.pop("DNN_TUTOR_DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: out of memory") and "bug" not in lines[0]
+
+
 def test_sigterm_while_waiting_for_a_lock_ends_at_once(tmp_path):
     import sqlite3
 

@@ -108,9 +108,25 @@ def main() -> None:
 
         if os.environ.get("DNN_TUTOR_DEBUG"):
             raise
+        if _out_of_memory(exc):  # settings larger than the machine: not a bug
+            try:
+                sys.stderr.write(f"error: out of memory ({' '.join(str(exc).split())[:120]}): these settings need more memory than "
+                                 "this machine can give; try smaller ones (fewer points, a smaller batch or network)\n")
+            except (OSError, ValueError):
+                pass
+            _quiet_exit(1)
         try:
             sys.stderr.write(f"error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); this is a bug in "
                              "dnn-tutor: run again with DNN_TUTOR_DEBUG=1 to see where it happened\n")
         except (OSError, ValueError):
             pass
         _quiet_exit(1)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """numpy's and torch's ways of saying an allocation failed (MemoryError; "can't allocate memory")."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(
+        words in text for words in ("can't allocate memory", "out of memory", "not enough memory", "unable to allocate"))
