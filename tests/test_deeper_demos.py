@@ -198,6 +198,27 @@ def test_transfer_resnet18_uses_cached_weights(runner, monkeypatch, tmp_path):
     assert 0.0 <= m["frozen_acc"] <= 1.0
 
 
+@pytest.mark.parametrize("content", [b"not a checkpoint", "other-model"])
+def test_transfer_resnet18_with_a_damaged_cached_file_is_one_line(runner, monkeypatch, tmp_path, content):
+    """A cut-short download or another model's file under ResNet-18's name: one line naming the file."""
+    import torch
+    from torchvision.models import ResNet18_Weights
+
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    target = checkpoints / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+    if content == "other-model":
+        torch.save(torch.nn.Linear(2, 2).state_dict(), target)
+    else:
+        target.write_bytes(content)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    result = runner.invoke(app, ["demo", "transfer", "--quick", "--device", "cpu", "--set", "backbone=resnet18"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and target.name in lines[-1] and "delete" in lines[-1]
+    assert "internal error" not in result.stderr
+
+
 def test_deeper_demos_are_registered_for_their_lessons():
     from tutor.demos import registry
     from tutor.lessons import load_course

@@ -232,9 +232,17 @@ def resnet18_backbone() -> tuple:
         finally:
             socket.setdefaulttimeout(None)
     else:
-        state = torch.load(cached, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(cached, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a cut-short download, another file under that name
+            raise TutorError(f"the cached ResNet-18 weights {cached} cannot be read ({type(exc).__name__}); "
+                             "delete the file, and it is downloaded again on the next run when online", exit_code=1) from None
     net = resnet18()
-    net.load_state_dict(state)
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise TutorError(f"{cached} does not hold ResNet-18's weights ({' '.join(str(exc).split())[:100]}); "
+                         "delete it, and it is downloaded again on the next run when online", exit_code=1) from None
     net.fc = nn.Identity()  # (N, 512) features after global average pooling
     return _ImageNetInput(net), 512
 
