@@ -346,3 +346,9 @@ def test_minus_zero_is_zero(runner, args):
     """-0.0 passed the range check (it is not below 0) and numpy then refused it as a negative scale."""
     result = runner.invoke(app, [*args, "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_setting_given_twice_is_refused(runner):
+    """`--epochs 1 --set epochs=garbage` ran one epoch and dropped the --set without a word."""
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu", "--epochs", "1", "--set", "epochs=garbage"])
+    assert result.exit_code == 2 and "both set epochs" in result.stderr

@@ -168,7 +168,9 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
             raise TutorError(f"{flag} does not apply to the {info.id} demo{where}")
         given[name] = (flag, value)
     for name, (source, text) in parse_sets(request.sets).items():
-        given.setdefault(name, (source, text))  # a named flag wins over --set for the same field
+        if name in given:  # one value per setting: which one was meant is not ours to guess
+            raise TutorError(f"{given[name][0]} and {source} both set {name}; give it once")
+        given[name] = (source, text)
     if "data_dir" in given:
         source, folder = given["data_dir"]
         if not str(folder).strip():
