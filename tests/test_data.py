@@ -340,3 +340,16 @@ def test_idx_headers_no_real_file_has_are_one_line(tmp_path, shape):
     path.write_bytes(bytes([0, 0, 0x08, len(shape)]) + b"".join(struct.pack(">I", d) for d in shape))
     with pytest.raises(TutorError):
         data.read_idx(path)
+
+
+def test_download_fetches_again_over_a_damaged_cache(monkeypatch):
+    """Four empty files under the right names made `data download mnist` say "MNIST is in ..." and do
+    nothing, while the demos said to run that very command."""
+    raw = data.mnist_cache_dir() / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for names in data._MNIST_FILES.values():
+        (raw / names[0]).write_bytes(b"")
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    with pytest.raises(TutorError, match="cannot download MNIST"):
+        data.download_mnist()  # offline: it tried to fetch again, not "it is there"
+    assert not data.find_mnist_files(data.mnist_cache_dir())

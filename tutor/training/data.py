@@ -18,6 +18,7 @@ slices of the 8x8 digits for the optimizers and transfer demos (:func:`digits_8x
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
 import math
@@ -301,8 +302,18 @@ def download_mnist() -> Path:
     Raises :class:`TutorError` (exit 1) when offline or when the download fails.
     """
     root = mnist_cache_dir()
-    if len(find_mnist_files(root)) == 4:
-        return root
+    found = find_mnist_files(root)
+    if len(found) == 4:
+        try:
+            load_mnist_dir(root)
+            return root
+        except TutorError:  # a cut-short or damaged download: the cache is ours, so it is fetched again
+            for path in found.values():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            for path in (root / "MNIST" / "raw").glob("*.gz"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
     if not network_available():
         raise TutorError(
             f"cannot download MNIST: no network connection to {MNIST_HOST[0]} (offline?); "
