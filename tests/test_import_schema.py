@@ -284,3 +284,14 @@ def test_demo_settings_that_would_read_as_markup_are_refused(tmp_path, config, m
         with pytest.raises(TutorError, match="nothing was imported"):
             store.import_(data)
         assert store.demo_runs() == []
+
+
+@pytest.mark.parametrize("metrics", [{"test_acc": 1e300}, {"train_acc": -5}, {"test_loss": -1.0}])
+def test_impossible_demo_metrics_are_refused(metrics):
+    """An accuracy of 1e300 imported fine and then filled `demo --history` with a 300-digit column."""
+    from tutor.errors import TutorError
+
+    export = {"format": "dnn-tutor-progress", "version": 2, "demo_runs": [
+        {"demo_id": "xor", "config": {}, "metrics": metrics, "device": "cpu", "seconds": 1.0, "at": "2026-01-01T00:00:00+00:00"}]}
+    with pytest.raises(TutorError, match="is not a"):
+        export_schema.validate(export)

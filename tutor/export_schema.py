@@ -174,6 +174,10 @@ def _settings(value: Any, ids: KnownIds) -> dict:
             item is None or (isinstance(item, (int, float)) and not isinstance(item, bool))
         ):
             raise _Bad(f"{key}: {_show(item)} is not a number")
+        if key.endswith("acc") and item is not None and not 0 <= item <= 1:
+            raise _Bad(f"{key}: {_show(item)} is not an accuracy (0 to 1)")
+        if key.endswith("loss") and item is not None and item < 0:  # no upper bound: a diverged run is real
+            raise _Bad(f"{key}: {_show(item)} is not a loss (0 or more)")
     return value
 
 
