@@ -119,6 +119,8 @@ def read_idx(path: Path | str) -> np.ndarray:
         raise TutorError(f"cannot read IDX file {path}: {exc}") from None
     if len(raw) > MAX_IDX_BYTES:
         raise TutorError(f"{path} is larger than {MAX_IDX_BYTES // 2**20} MiB unpacked; MNIST's largest file is 45 MiB")
+    if not raw:
+        raise TutorError(f"{path} is empty: an IDX file starts with a 4-byte header (a download cut short?)")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         magic = raw[:4].hex() if len(raw) >= 4 else raw.hex() or "empty"
         raise TutorError(
