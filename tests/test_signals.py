@@ -78,16 +78,21 @@ def test_a_closed_pipe_after_some_output(tmp_path):
     assert b"Traceback" not in err and b"Exception ignored" not in err
 
 
-def test_a_bug_is_one_line_unless_debugging(tmp_path):
-    probe = (
+def _failing_command(raises: str) -> str:
+    """A program that adds a command raising ``raises`` (Python source) and runs it through cli.main."""
+    return (
         "import sys\n"
         "import tutor.cli as cli\n"
-        "@cli.app.command('boom', help='Fails on purpose.')\n"
-        "def boom():\n"
-        "    raise RuntimeError('something\\nbroke')\n"
-        "sys.argv = ['dnn-tutor', 'boom']\n"
+        "@cli.app.command('fail', help='Fails on purpose.')\n"
+        "def fail():\n"
+        f"    raise {raises}\n"
+        "sys.argv = ['dnn-tutor', 'fail']\n"
         "cli.main()\n"
     )
+
+
+def test_a_bug_is_one_line_unless_debugging(tmp_path):
+    probe = _failing_command("RuntimeError('something\\nbroke')")
     env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path))
     env.pop("DNN_TUTOR_DEBUG", None)
     quiet = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
@@ -104,18 +109,9 @@ def test_a_bug_is_one_line_unless_debugging(tmp_path):
 def test_settings_too_big_for_the_machine_are_one_line_not_a_bug(tmp_path, error):
     """`demo xor --set hidden=4096,4096,... --set n_points=1000000` ran out of memory and was reported as
     "internal error ... this is a bug"."""
-    probe = (
-        "import sys\n"
-        "import tutor.cli as cli\n"
-        "@cli.app.command('hog', help='Runs out of memory on purpose.')\n"
-        "def hog():\n"
-        f"    raise {error}\n"
-        "sys.argv = ['dnn-tutor', 'hog']\n"
-        "cli.main()\n"
-    )
     env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path))
     env.pop("DNN_TUTOR_DEBUG", None)
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", _failing_command(error)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: out of memory") and "bug" not in lines[0]

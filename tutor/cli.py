@@ -108,16 +108,15 @@ def main() -> None:
 
         if os.environ.get("DNN_TUTOR_DEBUG"):
             raise
+        said = " ".join(str(exc).split())
         if _out_of_memory(exc):  # settings larger than the machine: not a bug
-            try:
-                sys.stderr.write(f"error: out of memory ({' '.join(str(exc).split())[:120]}): these settings need more memory than "
-                                 "this machine can give; try smaller ones (fewer points, a smaller batch or network)\n")
-            except (OSError, ValueError):
-                pass
-            _quiet_exit(1)
+            line = (f"error: out of memory ({said[:120]}): these settings need more memory than this machine can give; "
+                    "try smaller ones (fewer points, a smaller batch or network)")
+        else:
+            line = (f"error: internal error ({type(exc).__name__}: {said[:200]}); this is a bug in dnn-tutor: "
+                    "run again with DNN_TUTOR_DEBUG=1 to see where it happened")
         try:
-            sys.stderr.write(f"error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); this is a bug in "
-                             "dnn-tutor: run again with DNN_TUTOR_DEBUG=1 to see where it happened\n")
+            sys.stderr.write(line + "\n")
         except (OSError, ValueError):
             pass
         _quiet_exit(1)
