@@ -74,16 +74,26 @@ def describe_error(exc: BaseException, path: Path | str | None = None) -> str:
     (SQLite says "unable to open" or "disk is full" for a read-only mount or for /proc)."""
     kind = _kind(exc)
     if path is not None and kind in ("cantopen", "readonly", "full", "ioerr"):
-        folder = Path(path).parent
-        try:
-            info = os.statvfs(folder)
-        except OSError:
-            info = None
-        if info is not None and info.f_flag & getattr(os, "ST_RDONLY", 1):
-            return f"the file system holding {folder} is read-only"
-        if info is not None and kind == "full" and info.f_blocks == 0:
-            return f"{folder} is not on a file system that keeps files (/proc or /sys?); set DNN_TUTOR_HOME to a folder on disk"
+        reason = _file_system_reason(Path(path).parent, pseudo=kind == "full")
+        if reason:
+            return reason
     return ERROR_WORDS.get(kind, str(exc))
+
+
+def _file_system_reason(folder: Path, *, pseudo: bool = True, full: bool = False) -> str | None:
+    """What the file system holding ``folder`` says about writing there: read-only; with ``pseudo``,
+    no blocks at all (/proc, /sys); with ``full``, no free blocks. None when it says nothing."""
+    try:
+        info = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    if info.f_flag & getattr(os, "ST_RDONLY", 1):
+        return f"the file system holding {folder} is read-only"
+    if pseudo and info.f_blocks == 0:  # /proc, /sys: no blocks at all, so none free either
+        return f"{folder} is not on a file system that keeps files (/proc or /sys?); set DNN_TUTOR_HOME to a folder on disk"
+    if full and info.f_bavail == 0:
+        return ERROR_WORDS["full"]
+    return None
 
 
 
@@ -147,16 +157,9 @@ class StoreFile:
         """The reason a file cannot be opened for writing; SQLite reports a full disk as an I/O error
         when it cannot create the WAL files, so the free space is checked too."""
         if _kind(exc) in ("ioerr", "cantopen", "other"):
-            try:
-                info = os.statvfs(self.path.parent)
-                if info.f_flag & getattr(os, "ST_RDONLY", 1):
-                    return f"the file system holding {self.path.parent} is read-only"
-                if info.f_blocks == 0:  # /proc, /sys: no blocks at all, so none free either
-                    return f"{self.path.parent} is not on a file system that keeps files (/proc or /sys?); set DNN_TUTOR_HOME to a folder on disk"
-                if info.f_bavail == 0:
-                    return ERROR_WORDS["full"]
-            except (OSError, AttributeError):
-                pass
+            reason = _file_system_reason(self.path.parent, full=True)
+            if reason:
+                return reason
         return describe_error(exc, self.path)
 
     def _bad_header(self) -> bool:

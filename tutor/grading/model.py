@@ -19,7 +19,8 @@ from tutor.grading.catalogue import ExerciseInfo
 TEXT_CAP = 2000  # longest learner string kept from the child (messages, code lines)
 
 
-def _text(value: object, cap: int = TEXT_CAP) -> str:
+def safe_text(value: object, cap: int = TEXT_CAP) -> str:
+    """Text for a value from the child, however odd, cut to ``cap`` (None is "")."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -56,7 +57,7 @@ class Frame:
             return data
         if not isinstance(data, Mapping):
             return None
-        return cls(_text(data.get("file")), _int(data.get("line")) or 0, _text(data.get("function"), 200), _text(data.get("code")))
+        return cls(safe_text(data.get("file")), _int(data.get("line")) or 0, safe_text(data.get("function"), 200), safe_text(data.get("code")))
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "function": self.function, "code": self.code}
@@ -100,16 +101,16 @@ class LearnerError:
         ref = data.get("ref")
         file = data.get("file")
         return cls(
-            kind=_text(data.get("kind") or "exception", 40),
-            type=_text(data.get("type"), 200),
-            message=_text(data.get("message")),
+            kind=safe_text(data.get("kind") or "exception", 40),
+            type=safe_text(data.get("type"), 200),
+            message=safe_text(data.get("message")),
             frames=frames_from_wire(data.get("frames")),
-            function=None if function is None else _text(function, 200),
-            ref=None if ref is None else _text(ref, 200),
-            file=None if file is None else _text(file),
+            function=None if function is None else safe_text(function, 200),
+            ref=None if ref is None else safe_text(ref, 200),
+            file=None if file is None else safe_text(file),
             line=_int(data.get("line")),
             offset=_int(data.get("offset")),
-            source=_text(data.get("code")),
+            source=safe_text(data.get("code")),
         )
 
     def to_dict(self) -> dict[str, Any]:

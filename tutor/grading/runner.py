@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.grading import containment, failures
-from tutor.grading.model import Fatal, LearnerError
+from tutor.grading.model import Fatal, LearnerError, safe_text
 
 WORKER = Path(__file__).with_name("worker.py")
 MiB = 1024 * 1024
@@ -66,14 +66,6 @@ class _SafeUnpickler(pickle.Unpickler):
         if (module, name) in _ALLOWED or (module == "numpy.dtypes" and name.endswith("DType")):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused {module}.{name}")
-
-
-def _short(value: object, cap: int = 200) -> str:
-    """Text for a value from the child, however odd (an int of 5,000 digits has no str())."""
-    try:
-        return str(value)[:cap] if isinstance(value, str) else repr(value)[:cap]
-    except Exception:  # noqa: BLE001
-        return f"<{type(value).__name__}>"
 
 
 def safe_loads(data: bytes) -> Any:
@@ -329,13 +321,13 @@ class Child:
             if tag == "imported":
                 imported = True
             elif tag == "begin" and len(message) > 1:
-                name = _short(message[1])
+                name = safe_text(message[1], 200)
                 if name not in self._job_names:  # only the worker's own job names are ever quoted back
                     protocol_error = protocol_error or f"a start of an unknown job {name[:60]!r}"
                     continue
                 result.started_job = name
             elif tag == "job" and len(message) > 2 and isinstance(message[2], dict):
-                name = _short(message[1])
+                name = safe_text(message[1], 200)
                 if name in result.jobs or name not in self._job_names:  # the worker sends each job once
                     protocol_error = protocol_error or f"a second or unknown result for {name[:60]!r}"
                     continue

@@ -21,6 +21,9 @@ from typing import Any
 
 MAX_ITEMS = 64  # longest list/tuple/dict sent back
 MAX_ARRAY = 1_000_000  # elements; the exercises' arrays are tiny (and a frame is capped at 32 MiB)
+# Layers without settings of their own that a transfer head may hold: the child describes them by
+# name, the parent rebuilds them to redo the step (specs/transfer.py).
+PLAIN_LAYERS = ("ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Identity", "Flatten")
 
 
 class OutputLimit(BaseException):

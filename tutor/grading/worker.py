@@ -53,11 +53,11 @@ def _load_sibling(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from tutor.grading.wire import CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, sanitize
+    from tutor.grading.wire import PLAIN_LAYERS, CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, sanitize
 else:  # this process never imports the tutor package: the sibling is loaded by path
     _wire = _load_sibling("wire")
     CappedWriter, Channel, OutputLimit, StepFailed = _wire.CappedWriter, _wire.Channel, _wire.OutputLimit, _wire.StepFailed
-    describe_exception, sanitize = _wire.describe_exception, _wire.sanitize
+    describe_exception, sanitize, PLAIN_LAYERS = _wire.describe_exception, _wire.sanitize, _wire.PLAIN_LAYERS
 
 
 class Runner:
@@ -382,9 +382,6 @@ def _wait_for_go(go_fd: int) -> bool:
 
 
 
-# Layers of a head the parent can rebuild to redo the SGD step (those without settings of their own).
-_PLAIN_LAYERS = ("ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Identity", "Flatten")
-
 
 def _describe_head(module: Any) -> dict | None:
     """The head's layers as plain data (the parent rebuilds them to check the step), or None."""
@@ -400,7 +397,7 @@ def _describe_head(module: Any) -> dict | None:
             described.append({"type": "Linear", "in": int(layer.in_features), "out": int(layer.out_features), "bias": layer.bias is not None})
         elif type(layer) is nn.Dropout:
             described.append({"type": "Dropout", "p": float(layer.p)})
-        elif kind in _PLAIN_LAYERS and type(layer).__module__.startswith("torch.nn"):
+        elif kind in PLAIN_LAYERS and type(layer).__module__.startswith("torch.nn"):
             described.append({"type": kind})
         else:
             described.append({"type": kind[:60], "unknown": True})

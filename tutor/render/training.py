@@ -95,7 +95,8 @@ def epoch_line(record, named: bool = False) -> str:
     return "".join(parts)
 
 
-def _short(value) -> str:
+def setting_text(value) -> str:
+    """A setting as the header shows it: lists comma-joined, floats short, None as auto."""
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
@@ -119,7 +120,7 @@ def render_header(header: dict) -> Text:
         text.append(f", precision {header['precision']}")
     text.append("\nsettings: ", style="dim")
     skip = {"data_dir"} if header.get("config", {}).get("data_dir") is None else set()
-    text.append("  ".join(f"{k}={_short(v)}" for k, v in header.get("config", {}).items() if k not in skip))
+    text.append("  ".join(f"{k}={setting_text(v)}" for k, v in header.get("config", {}).items() if k not in skip))
     if header.get("quick"):
         text.append("  (--quick)", style="yellow")
     return text
@@ -281,7 +282,7 @@ def _varying_settings(runs) -> dict[int, str]:
         for r in group:
             chosen = [k for k in keys if k not in skip and k in r.config
                       and (k in varying or k not in defaults or r.config.get(k) != defaults[k])]
-            shown[r.id] = " ".join(f"{k}={_short(r.config.get(k))}" for k in chosen) or "(defaults)"
+            shown[r.id] = " ".join(f"{k}={setting_text(r.config.get(k))}" for k in chosen) or "(defaults)"
     return shown
 
 
