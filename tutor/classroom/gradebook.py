@@ -34,6 +34,7 @@ PARTIAL = "partial"
 NOT_STARTED = "not started"
 MISSING = "missing"  # the student's folder has no file for the exercise
 UNREADABLE = "unreadable"  # the file could not be read (not a regular file, too big, no permission, a link out of the student's folder)
+AMBIGUOUS = "ambiguous"  # two entries name the student (alice/ and alice.py): neither is graded until one goes
 ERROR = "error"  # the grader itself failed on this submission
 
 

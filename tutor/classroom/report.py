@@ -24,6 +24,7 @@ NOT_MISCONCEPTIONS = set(FATAL_KINDS) | {
     "not-started",
     gradebook.MISSING,
     gradebook.UNREADABLE,
+    gradebook.AMBIGUOUS,
     "grader-error",
     "grader-crash",
 }

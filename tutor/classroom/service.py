@@ -176,7 +176,8 @@ def grade_class(
 
 
 def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], None]) -> None:
-    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)."""
+    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``),
+    and one per student named by two entries (``alice/`` and ``alice.py``)."""
     known_files = set(files.values())
     missing: dict[str, list[str]] = {}
     others: dict[str, tuple[str, ...]] = {}
@@ -187,6 +188,9 @@ def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], No
             others[sub.student] = strays
     for student, wanted in missing.items():
         on_warning(f"{student} has no {', '.join(wanted)} (the folder holds {', '.join(others[student])}): rename the file to grade it")
+    for sub in dict.fromkeys((s.student, s.others) for s in chosen if s.problem == gradebook.AMBIGUOUS):
+        student, entries = sub
+        on_warning(f"{student} is named by both {' and '.join(entries)}: not graded until one of them is renamed or moved")
 
 
 def _known_total(rows: list[Row], exercise: str) -> int:

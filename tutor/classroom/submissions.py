@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.classroom.gradebook import AMBIGUOUS
 from tutor.errors import TutorError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # no real exercise file is this big
@@ -25,8 +26,8 @@ class Submission:
     student: str
     exercise: str
     path: Path | None  # None: the student has no file for this exercise
-    problem: str = ""  # "missing" or "unreadable" when the file cannot be graded
-    others: tuple[str, ...] = ()  # for a missing file: the .py files the student's folder does hold
+    problem: str = ""  # "missing", "unreadable" or "ambiguous" when the file cannot be graded
+    others: tuple[str, ...] = ()  # missing: the .py files the student's folder does hold; ambiguous: the entries that name the student
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,12 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
-    students: dict[str, str] = {}
+    names: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
     for entry in dirs + files:
         student = student_id(entry.name[:-3] if entry in files else entry.name)
-        if not student.strip():
-            continue
-        if student in students:
-            raise TutorError(f"student {student!r} appears twice in {folder}: as {student_id(students[student])} and as {student_id(entry.name)}")
-        students[student] = entry.name
+        if student.strip():
+            names.setdefault(student, []).append(entry.name + ("/" if entry in dirs else ""))
+    twice = {student: found for student, found in names.items() if len(found) > 1}
     if exercise is None:
         found = []
         for ex_id, file in exercise_files.items():
@@ -119,9 +118,12 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
     else:
         exercises = [exercise]
     result = []
+    for student, found in twice.items():  # neither is graded: which one the student meant is theirs to say
+        others = tuple(student_id(name) for name in found)
+        result += [Submission(student, ex_id, None, AMBIGUOUS, others) for ex_id in exercises]
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
         student = student_id(entry.name[:-3] if is_file else entry.name)
-        if not student.strip():
+        if not student.strip() or student in twice:
             continue
         others: tuple[str, ...] | None = () if is_file else None  # the folder's .py files, listed once when needed
         for ex_id in exercises:
