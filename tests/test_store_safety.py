@@ -417,6 +417,33 @@ def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
     assert len(seen) == 1 and "moved it to progress.db.corrupt-" in seen[0]
 
 
+def test_a_linked_progress_db_is_repaired_and_moved_aside_where_it_lives_and_the_link_stays(tmp_path):
+    """progress.db as a link (to a synced folder, say): the file it points to is rebuilt or replaced, the
+    damaged copy is kept beside that file, and the link still points there afterwards."""
+    synced, home = tmp_path / "synced", tmp_path / "data"
+    synced.mkdir()
+    home.mkdir()
+    real, link = synced / "progress.db", home / "progress.db"
+    _fill(real)
+    _damage_table(real, "quiz_reviews")
+    link.symlink_to(real)
+    with Store(link) as store:
+        result = store.repair()
+        assert result.damaged_copy.parent == synced and result.damaged_copy.exists()
+        assert store.sections_read()["deep-networks"] == {1, 2}
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    with Store(real) as store:
+        assert store.health().ok and store.sections_read()["deep-networks"] == {1, 2}
+    assert not list(home.glob("progress.db.*"))
+    real.write_bytes(b"SQLite format 3\x00" + b"\x07" * 300)  # damaged past repair: moved aside, a new one started
+    seen: list[str] = []
+    with Store(link, on_warning=seen.append) as store:
+        assert store.health().ok
+    assert link.is_symlink() and link.resolve() == real.resolve() and real.is_file()
+    assert len(_aside(synced)) == 1 and not _aside(home)
+    assert len(seen) == 1 and "moved it to progress.db.corrupt-" in seen[0]
+
+
 def test_an_unreadable_row_value_does_not_break_readers(tmp_path):
     path = tmp_path / "progress.db"
     _fill(path)

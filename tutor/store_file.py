@@ -256,10 +256,11 @@ class StoreFile:
             conn.close()
 
     def _replace_corrupt(self, why: str) -> None:
+        real = Path(os.path.realpath(self.path))  # a linked progress.db: move the file it points to, keep the link
         try:
-            moved = fsutil.move_aside(self.path, "corrupt")
+            moved = fsutil.move_aside(real, "corrupt")
             for suffix in ("-wal", "-shm", "-journal"):
-                side = self.path.with_name(self.path.name + suffix)
+                side = real.with_name(real.name + suffix)
                 if side.exists():
                     os.replace(side, moved.with_name(moved.name + suffix))
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tutor import fsutil
@@ -84,7 +85,8 @@ def rebuild(store: "Store") -> RepairResult:
     """
     if store.read_only:
         raise StoreError(f"cannot repair {store.path}: {store.read_only_reason}")
-    fresh = fsutil.backup_path(store.path, "rebuilding")
+    real = Path(os.path.realpath(store.path))  # a linked progress.db: rebuild the file it points to, keep the link
+    fresh = fsutil.backup_path(real, "rebuilding")
     rows: dict[str, int] = {}
     lost: dict[str, int] = {}
     new = sqlite3.connect(str(fresh), isolation_level=None)
@@ -104,12 +106,12 @@ def rebuild(store: "Store") -> RepairResult:
         raise
     new.close()
     store._conn.close()
-    damaged = fsutil.move_aside(store.path, "damaged")
+    damaged = fsutil.move_aside(real, "damaged")
     for suffix in ("-wal", "-shm"):
-        side = store.path.with_name(store.path.name + suffix)
+        side = real.with_name(real.name + suffix)
         if side.exists():
             os.replace(side, damaged.with_name(damaged.name + suffix))
-    os.replace(fresh, store.path)
+    os.replace(fresh, real)
     store.damaged.clear()
     store._conn = store._open_read_write()
     return RepairResult(damaged, rows, lost)
