@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,30 @@ def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
     backprop = next(e for e in json.loads(result.stdout) if e["id"] == "backprop")
     assert backprop["status"] == "done"
     assert not list(Path(tmp_path).glob("*.py"))  # the graded cells were temporary files elsewhere
+
+
+@pytest.mark.slow
+def test_a_cell_graded_from_a_thread_leaves_the_grader_running_for_the_next_cell(tmp_path):
+    """The grader dies with the thread that started it (PR_SET_PDEATHSIG): it must be started from one
+    that lives as long as the kernel, so a cell graded from a short-lived thread costs the next nothing."""
+    import threading
+
+    from tutor.classroom.notebook_worker import NotebookWorker
+    from tutor.classroom.pool import Task
+
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTION)
+    grader = NotebookWorker()
+    answers: list[dict] = []
+    try:
+        thread = threading.Thread(target=lambda: answers.append(grader.request(Task("notebook", "backprop", str(path), 3, 20.0, mode="check"))))
+        thread.start()
+        thread.join(120)
+        assert not thread.is_alive() and "report" in answers[0], answers
+        first = grader.worker.proc.pid
+        time.sleep(1.0)  # the signal that ends a worker whose starting thread is gone comes at once
+        assert grader.worker.proc.poll() is None, "the grader ended with the thread that started it"
+        answers.append(grader.request(Task("notebook", "backprop", str(path), 3, 20.0, mode="check")))
+        assert "report" in answers[1] and grader.worker.proc.pid == first
+    finally:
+        grader.close()

@@ -3,11 +3,54 @@
 from __future__ import annotations
 
 import os
+import queue
 import selectors
 import threading
 import time
 
 from tutor.classroom.pool import TASK_MARGIN, Task, Worker
+
+
+def _start_worker() -> Worker:
+    """A new worker, started from a thread that lives as long as the kernel.
+
+    The worker ends itself when the thread that started it ends (``PR_SET_PDEATHSIG`` follows the
+    thread, not the process): started from a short-lived thread (a cell graded from a thread), it
+    died with that thread and the next cell paid the grader's start-up again, or lost its answer.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return Worker()
+    box: list = []
+    done = threading.Event()
+    _spawner_requests().put((box, done))
+    done.wait()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+_requests: queue.SimpleQueue | None = None
+_requests_lock = threading.Lock()
+
+
+def _spawner_requests() -> queue.SimpleQueue:
+    global _requests
+    with _requests_lock:
+        if _requests is None:
+            _requests = queue.SimpleQueue()
+            threading.Thread(target=_spawn_forever, args=(_requests,), name="dnn-tutor-grader-starter", daemon=True).start()
+        return _requests
+
+
+def _spawn_forever(requests: queue.SimpleQueue) -> None:
+    while True:
+        box, done = requests.get()
+        try:
+            box.append((True, Worker()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asked
+            box.append((False, exc))
+        done.set()
 
 
 class NotebookWorker:
@@ -27,7 +70,7 @@ class NotebookWorker:
         if self.worker is None or self.worker.proc.poll() is not None:
             if self.worker is not None:
                 self.worker.stop(kill=True)
-            self.worker = Worker()
+            self.worker = _start_worker()
         worker = self.worker
         worker.send(task)
         assert worker.proc.stdout is not None
