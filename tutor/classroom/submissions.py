@@ -100,12 +100,12 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
-    names: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
-    for entry in dirs + files:
-        student = student_id(entry.name[:-3] if entry in files else entry.name)
+    naming: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
+    for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
+        student = student_id(entry.name[:-3] if is_file else entry.name)
         if student.strip():
-            names.setdefault(student, []).append(entry.name + ("/" if entry in dirs else ""))
-    twice = {student: found for student, found in names.items() if len(found) > 1}
+            naming.setdefault(student, []).append(entry.name + ("" if is_file else "/"))
+    twice = {student: both for student, both in naming.items() if len(both) > 1}
     if exercise is None:
         found = []
         for ex_id, file in exercise_files.items():
@@ -118,9 +118,9 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
     else:
         exercises = [exercise]
     result = []
-    for student, found in twice.items():  # neither is graded: which one the student meant is theirs to say
-        others = tuple(student_id(name) for name in found)
-        result += [Submission(student, ex_id, None, AMBIGUOUS, others) for ex_id in exercises]
+    for student, both in twice.items():  # neither is graded: which one the student meant is theirs to say
+        named = tuple(student_id(name) for name in both)
+        result += [Submission(student, ex_id, None, AMBIGUOUS, named) for ex_id in exercises]
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
         student = student_id(entry.name[:-3] if is_file else entry.name)
         if not student.strip() or student in twice:
