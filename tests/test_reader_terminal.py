@@ -331,3 +331,42 @@ def test_ascii_stand_ins_keep_the_maths_readable():
     assert to_ascii("λ·Σ w²") == "lambda*Sum w^2"
     assert to_ascii("lesson 2 · backprop") == "lesson 2 - backprop"
     assert to_ascii("σ(x) ✓") == "sigma(x) v"
+
+
+def test_ctrl_z_suspends_the_reader_and_the_quiz_menu_and_fg_brings_them_back(tmp_path):
+    """Job control as in any full-screen program: Ctrl-Z stops the job with the terminal restored
+    (the shell's prompt works), `fg` redraws the screen where it was and the keys work again."""
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_LESSONS=str(FIXTURE_COURSE),
+               PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color", NO_COLOR="1", PS1="shell$ ")
+    shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=env, dimensions=(40, 100), encoding="utf-8", timeout=30)
+    try:
+        shell.expect_exact("shell$ ")
+        shell.sendline(f"{sys.executable} -m tutor lesson 1")
+        shell.expect("section 1/3")
+        shell.expect("q quit")
+        shell.send("\x1a")
+        shell.expect("Stopped")
+        shell.expect_exact("shell$ ")
+        shell.sendline("echo typed-at-the-prompt")
+        shell.expect_exact("typed-at-the-prompt\r\n")  # the terminal is the shell's again (echo on, lines cooked)
+        shell.sendline("fg")
+        shell.expect("section 1/3")
+        shell.send("n")
+        shell.expect("section 2/3")
+        shell.send("q")
+        shell.expect_exact("shell$ ")
+        shell.sendline(f"env -u DNN_TUTOR_LESSONS {sys.executable} -m tutor quiz --question dnn-output-activation")
+        shell.expect("Enter, or press")
+        shell.send("\x1a")
+        shell.expect("Stopped")
+        shell.expect_exact("shell$ ")
+        shell.sendline("fg")
+        shell.expect("Enter, or press")
+        shell.sendintr()
+        shell.expect("interrupted")
+        shell.expect_exact("shell$ ")
+        shell.sendline("echo quiz-ended-$?")  # fg gives the job's exit status
+        shell.expect("quiz-ended-130")
+    finally:
+        shell.sendline("exit")
+        shell.close(force=True)

@@ -243,6 +243,10 @@ def pager_app(pager: Pager):
     def _eof(event):
         event.app.exit(result=("quit", None))
 
+    @common.add("c-z")
+    def _suspend(event):  # the shell's job control, as in any full-screen program: `fg` comes back here
+        event.app.suspend_to_background()
+
     def fragments():
         got = app.output.get_size()
         if (got.rows, got.columns) != (pager.rows, pager.cols):  # resized: lay the section out again

@@ -216,6 +216,10 @@ def choose(
     def _eof(event):
         event.app.exit(exception=EOFError())
 
+    @bindings.add("c-z")
+    def _suspend(event):  # the shell's job control, as in any full-screen program: `fg` comes back here
+        event.app.suspend_to_background()
+
     from prompt_toolkit.data_structures import Point
 
     control = FormattedTextControl(fragments, focusable=True, show_cursor=False,

@@ -261,7 +261,7 @@ def _confirm_reset(target: Path) -> bool:
     import questionary
 
     try:
-        return bool(questionary.confirm("Restore the starter?", default=False, auto_enter=False).unsafe_ask())
+        return bool(questionary.confirm("Restore the starter?", default=False, auto_enter=False, enable_suspend=True).unsafe_ask())
     except EOFError:
         return False
 

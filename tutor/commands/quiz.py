@@ -155,7 +155,7 @@ def _ask_text(question, parse, invalid_answer):
 
     with signals_end_cleanly():
         try:
-            text = questionary.text("Your answer", validate=validate, qmark="?", style=style).unsafe_ask()
+            text = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True).unsafe_ask()
         finally:
             show_cursor()
     if text is None:
