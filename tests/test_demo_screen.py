@@ -169,22 +169,38 @@ def test_heat_map_legend_is_a_drawn_scale():
 
 
 @pytest.mark.slow
-def test_sigterm_during_the_live_view_restores_the_cursor_and_journals_nothing(tutor_home):
+def test_ctrl_z_then_sigterm_during_the_live_view_restore_the_cursor_and_journal_nothing(tutor_home):
+    """Run from a shell with job control, as a learner runs it: Ctrl-Z stops the view with the cursor
+    shown for the shell's prompt, `fg` draws it again and training goes on; SIGTERM then ends it cleanly."""
     pexpect = pytest.importorskip("pexpect")
     import signal
 
-    env = {**os.environ, "TERM": "xterm-256color"}
-    child = pexpect.spawn(sys.executable, ["-m", "tutor", "demo", "spiral", "--device", "cpu"], env=env,
-                          dimensions=(30, 80), encoding="utf-8", timeout=180)
-    child.expect(r"epoch \d+/2000")
-    child.kill(signal.SIGTERM)
-    child.expect(pexpect.EOF)
-    code = exit_code(child)
-    out = child.before
-    assert code == 143
-    assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l")  # the cursor is shown again
-    assert "Traceback" not in out
-    assert "stopped by SIGTERM" in out  # the same one line as every other command
+    env = {**os.environ, "TERM": "xterm-256color", "PS1": "shell$ "}
+    shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=env, dimensions=(30, 80), encoding="utf-8", timeout=180)
+    try:
+        shell.expect_exact("shell$ ")
+        shell.sendline(f"{sys.executable} -m tutor demo spiral --device cpu")
+        shell.expect(r"epoch \d+/2000")
+        shell.send("\x1a")
+        shell.expect("Stopped")
+        shown = shell.before
+        assert shown.rfind("\x1b[?25h") > shown.rfind("\x1b[?25l"), "stopped with the cursor hidden"
+        shell.expect_exact("shell$ ")
+        shell.sendline("fg")
+        shell.expect_exact("\x1b[?25l")  # the view is drawn again (below the shell's lines) and goes on
+        shell.expect(r"epoch \d+/2000")
+        demo = int(open(f"/proc/{shell.pid}/task/{shell.pid}/children").read().split()[0])
+        os.kill(demo, signal.SIGTERM)
+        shell.expect_exact("shell$ ")
+        out = shell.before
+        assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l")  # the cursor is shown again
+        assert "Traceback" not in out
+        assert "stopped by SIGTERM" in out  # the same one line as every other command
+        shell.sendline("echo demo-ended-$?")
+        shell.expect("demo-ended-143")
+    finally:
+        shell.sendline("exit")
+        shell.close(force=True)
     from tutor.store import Store
 
     with Store() as store:

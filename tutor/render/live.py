@@ -128,6 +128,8 @@ class LiveReporter(DemoReporter):
         self.fit_index = 0
         self.partial_table: dict | None = None
         self.boards: dict[str, tuple] = {}  # model -> (grid, its rasterised Text)
+        self.closed = False
+        self._suspend_saved: Any = None  # the SIGTSTP handler to put back (see _catch_suspend)
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -262,13 +264,47 @@ class LiveReporter(DemoReporter):
 
     # -- reporter --------------------------------------------------------------
     def run_start(self, header):
-        from rich.live import Live
-
         self.started = header.get("started", time.perf_counter())
         self.console.print(render_header(header))
+        self._start_live()
+        self._catch_suspend()
+
+    def _start_live(self) -> None:
+        from rich.live import Live
+
         self.live = Live(self._view(), console=self.console, auto_refresh=False, transient=False,
                          redirect_stdout=False, redirect_stderr=False, vertical_overflow="crop")
         self.live.start()
+
+    def _catch_suspend(self) -> None:
+        """Ctrl-Z: leave the view as it stands with the cursor shown (the shell's prompt is usable), stop,
+        and on ``fg`` go on drawing below the prompt. Without this the shell came back with no cursor."""
+        import signal
+
+        self._suspend_saved = None
+        if not hasattr(signal, "SIGTSTP"):
+            return
+        try:
+            if signal.getsignal(signal.SIGTSTP) == signal.SIG_DFL:
+                signal.signal(signal.SIGTSTP, self._suspend)
+                self._suspend_saved = signal.SIG_DFL
+        except (ValueError, OSError):  # not the main thread: the default (stop) stays
+            pass
+
+    def _suspend(self, signum, _frame) -> None:
+        import os
+        import signal
+
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, self._suspend)
+        if self.closed:
+            return
+        self._start_live()
+        self._refresh(time.perf_counter())
 
     def plan(self, fits):
         self.fits = max(1, fits)
@@ -317,6 +353,15 @@ class LiveReporter(DemoReporter):
         self.close()
 
     def close(self):
+        self.closed = True
+        if self._suspend_saved is not None:
+            import signal
+
+            try:
+                signal.signal(signal.SIGTSTP, self._suspend_saved)
+            except (ValueError, OSError):
+                pass
+            self._suspend_saved = None
         if self.live is not None:
             if self.info is not None:
                 self.live.update(self._view(final=True), refresh=True)
