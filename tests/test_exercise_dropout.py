@@ -29,3 +29,26 @@ def test_backward_not_rescaled(tmp_path):
     report = grade("dropout", path, seed=7)
     assert_diagnosis(report, "dropout_backward.reference", "mask-not-rescaled", "not rescaled")
     assert {c.id: c for c in report.checks}["dropout_forward.train"].passed
+
+
+def test_a_done_forward_whose_check_needs_the_unstarted_backward_is_waiting_not_not_started(tmp_path, runner):
+    """dropout_forward written, dropout_backward still raising: the test-mode check (forward and backward)
+    waits for the backward, and the summary does not list the finished forward as not started."""
+    import json
+
+    from tutor.cli import app
+
+    path = planted(tmp_path, "dropout", ("    scale = cache\n", "    raise NotImplementedError('dropout_backward')\n"))
+    report = grade("dropout", path, seed=7)
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["dropout_forward.train"].passed
+    assert by_id["dropout_forward.eval"].not_started and by_id["dropout_forward.eval"].waits_for == "dropout_backward"
+    assert by_id["dropout_backward.reference"].waits_for == "dropout_backward"
+    result = runner.invoke(app, ["check", str(path), "--seed", "7"], env={"COLUMNS": "100"})
+    assert result.exit_code == 1
+    said = " ".join(result.stdout.split())
+    assert "raise NotImplementedError): dropout_backward; a check marked waiting" in said
+    eval_row = next(line for line in result.stdout.splitlines() if "test mode" in line)
+    assert eval_row.rstrip().endswith("waiting")
+    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "7", "--json"]).stdout)
+    assert {c["id"]: c["waits_for"] for c in data["checks"]}["dropout_forward.eval"] == "dropout_backward"

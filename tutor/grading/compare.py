@@ -50,6 +50,7 @@ class Outcome:
     worst: dict[str, Any] | None = None
     case: str | None = None
     not_started: bool = False
+    waits_for: str | None = None  # not started: the function that raised NotImplementedError (maybe not this check's)
     trace: list[Any] = field(default_factory=list)  # the learner's frames, for exceptions
     plain: str | None = None  # the same failure told without a cause (set when the cause was inferred from values)
     detail: str | None = None  # what must agree between cases for the cause to stand (e.g. the factor)

@@ -144,7 +144,8 @@ class Results:
                 return self._explain(job, error.ref, LearnerError.from_wire(ref_step.get("error")), case, prefix=f"{function} needs {ref_function}: ")
         said = failures.explain(error, function=function, case=case, prefix=prefix, ref_function=ref_function)
         trace = list(error.frames) if said.code == "exception" else []
-        return Outcome(False, said.message, code=said.code, case=case, not_started=said.not_started, trace=trace)
+        waits_for = function if said.not_started else None
+        return Outcome(False, said.message, code=said.code, case=case, not_started=said.not_started, waits_for=waits_for, trace=trace)
 
 
 # ---------------------------------------------------------------- grading
@@ -261,6 +262,7 @@ def _judge(check: Check, results: Results) -> CheckResult:
         case=o.case,
         worst=o.worst,
         not_started=o.not_started,
+        waits_for=o.waits_for if o.not_started else None,
         trace=_frames(o.trace),
     )
 

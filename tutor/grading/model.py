@@ -163,6 +163,7 @@ class CheckResult:
     worst: dict[str, Any] | None = None
     not_started: bool = False
     trace: tuple[Frame, ...] = ()
+    waits_for: str | None = None  # not started: the function that raised NotImplementedError (another, for a check that needs it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,6 +178,7 @@ class CheckResult:
             "case": self.case,
             "worst": self.worst,
             "not_started": self.not_started,
+            "waits_for": self.waits_for,
             "trace": [frame.to_dict() for frame in self.trace],
         }
 
@@ -195,6 +197,7 @@ class CheckResult:
             worst=data.get("worst"),
             not_started=bool(data.get("not_started")),
             trace=frames_from_wire(data.get("trace")),
+            waits_for=safe_text(data["waits_for"]) if isinstance(data.get("waits_for"), str) else None,
         )
 
 

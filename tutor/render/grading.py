@@ -105,7 +105,7 @@ def _table_width(report: Report) -> int:
         "function": max((len(visible(c.function)) for c in report.checks), default=0),
         "title": max((len(visible(c.title)) for c in report.checks), default=0),
         "error": max((len(_error_cell(c)) for c in report.checks), default=0),
-        "result": max((len("not started" if c.not_started else "ok" if c.passed else visible(c.code or "failed")) for c in report.checks), default=0),
+        "result": max((len(_idle_result(c) if c.not_started else "ok" if c.passed else visible(c.code or "failed")) for c in report.checks), default=0),
     }
     columns = [1, max(longest["function"], 8), min(longest["title"], CHECK_COLUMN), max(longest["error"], 13), max(longest["result"], 6)]
     return max(NARROW, sum(columns) + 2 * (len(columns) - 1))
@@ -122,6 +122,15 @@ class ByWidth:
         yield self.wide if options.max_width >= self.width else self.narrow
 
 
+def _idle_function(check) -> str:
+    """The function a not-started check waits for: its own, or one it needs (a forward checked with its backward)."""
+    return check.waits_for or check.function
+
+
+def _idle_result(check) -> str:
+    return "not started" if _idle_function(check) == check.function else "waiting"
+
+
 def _check_list(report: Report) -> Text:
     text = Text()
     for check in report.checks:
@@ -132,7 +141,7 @@ def _check_list(report: Report) -> Text:
         if check.passed:
             text.append("ok", style="green")
         elif check.not_started:
-            text.append("not started", style="dim")
+            text.append(_idle_result(check), style="dim")
         else:
             text.append(visible(check.code or "failed"), style="red")
         cell = _error_cell(check)
@@ -154,7 +163,7 @@ def _checks(report: Report) -> list[RenderableType]:
         if check.passed:
             result = Text("ok", style="green")
         elif check.not_started:
-            result = Text("not started", style="dim")
+            result = Text(_idle_result(check), style="dim")
         else:
             result = _t(check.code or "failed", "red")
         table.add_row(mark, _t(check.function), _t(check.title), _error_cell(check), result)
@@ -162,8 +171,8 @@ def _checks(report: Report) -> list[RenderableType]:
     failures = [c for c in report.checks if not c.passed]
     idle: list[str] = []
     for check in failures:
-        if check.not_started and check.function not in idle:
-            idle.append(check.function)
+        if check.not_started and _idle_function(check) not in idle:
+            idle.append(_idle_function(check))
     shown = Text()
     seen_messages: set[str] = set()
     for check in failures:
@@ -174,7 +183,9 @@ def _checks(report: Report) -> list[RenderableType]:
         shown.append(f"{visible(check.function)}: ", style="cyan")
         shown.append(visible(check.message) + "\n")
     if idle and not report.fatal:
-        shown.append("not started yet (they raise NotImplementedError): " + ", ".join(visible(f) for f in idle) + "\n", style="dim")
+        waiting = any(c.not_started and _idle_function(c) != c.function for c in failures)
+        shown.append("not started yet (they raise NotImplementedError): " + ", ".join(visible(f) for f in idle)
+                     + ("; a check marked waiting runs one of them too" if waiting else "") + "\n", style="dim")
     if shown:
         parts.append(shown)
     return parts
