@@ -273,7 +273,8 @@ class Report:
         status ("not started" / "n of m checks" / "done"), ok, fatal (null or
         {kind, message, error}), checks (each: id, function, title, passed,
         error, threshold, message, code, case, worst {tensor, index, expected,
-        got}, not_started, trace), codes (diagnoses of the failing checks,
+        got}, not_started, waits_for (the function that raised
+        NotImplementedError), trace), codes (diagnoses of the failing checks,
         first first), output (the learner's prints), output_truncated, seconds,
         containment (the protections that were in force for the learner's code).
         """
