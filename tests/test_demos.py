@@ -266,3 +266,47 @@ def test_precision_reaches_the_engine_and_the_journal(runner, monkeypatch):
     assert json_lines(result.stdout)[-1]["config"]["precision"] == "bf16"
     result = runner.invoke(app, ["demo", "xor", "--quick", "--epochs", "1", "--json", "--device", "cpu"])
     assert seen == ["bf16", None]  # not given: the engine's own default
+
+
+@pytest.mark.parametrize("cols, rows", [(80, 24), (76, 24), (100, 30), (120, 40)])
+def test_live_view_with_five_models_and_boundaries_fits_the_terminal(cols, rows):
+    """The overfitting demo's view (five models, two boundaries beside the charts): every line fits, and no
+    chart row wraps off its axis (the boundaries' key line is wider than the pictures and was not counted)."""
+    import io
+    import math
+
+    import numpy as np
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from tutor.render.live import LiveReporter
+    from tutor.training.protocol import Boundary, EpochRecord, FitInfo
+
+    names = ["none", "dropout", "l2", "early-stop", "batchnorm"]
+    rng = np.random.default_rng(0)
+    boundary = Boundary(rng.normal(size=(100, 2)), rng.integers(0, 2, 100), extent=(-3.0, 3.0, -3.0, 3.0))
+    reporter = LiveReporter()
+    reporter.console = Console(file=io.StringIO(), force_terminal=True, width=cols, height=rows, color_system="truecolor")
+    reporter.plan(5)
+    reporter.fit_start(FitInfo("five copies of one net, one cure each", names, "classify", 200, 32, 100, 500, True,
+                               boundary, {n: "adam" for n in names}))
+
+    class View:
+        def boundary_grid(self, w, h):
+            probs = rng.random((h, w, 1))  # (rows, cols, 1)
+            return np.concatenate([probs, 1 - probs], axis=-1)  # (rows, cols, 2)
+
+    for epoch in range(1, 26):
+        for i, name in enumerate(names):
+            loss = 0.7 * math.exp(-epoch / (20 + 5 * i)) + 0.01 * epoch * (i == 0) + 1e-4
+            reporter.epoch_end(EpochRecord(name, epoch, 200, loss, 0.9, loss * 1.3, 0.85, 1e-3, 0.03, 8000.0), View())
+    reporter.close()
+    console = Console(file=io.StringIO(), force_terminal=True, width=cols, height=rows, color_system="truecolor")
+    reporter.console = console
+    lines = ["".join(s.text for s in line) for line in console.render_lines(reporter._view(), console.options, pad=False)]
+    assert any("boundary · none" in line for line in lines) and any("loss (val)" in line for line in lines)
+    assert all(cell_len(line) <= cols for line in lines)
+    assert not any("…" in line for line in lines)  # no axis cut short
+    for line in lines:
+        if any("\u2801" <= ch <= "\u28ff" for ch in line):  # a row of a chart: it sits on its axis
+            assert "┤" in line or "│" in line, f"a chart row wrapped off its axis at {cols} columns:\n" + "\n".join(lines)

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -141,8 +142,11 @@ class LiveReporter(DemoReporter):
     def _size(self) -> tuple[int, int]:
         return max(40, self.console.width or 80), max(16, self.console.height or 24)
 
-    def _budget(self, final: bool = False) -> dict:
-        """Lines and columns for the boundary and the charts, so the whole view fits the terminal."""
+    def _budget(self, final: bool = False, left: int = 0) -> dict:
+        """Lines and columns for the boundary and the charts, so the whole view fits the terminal.
+
+        ``left``: the width the boundaries beside the charts really take (their key line can be wider
+        than the picture), when it is known."""
         width, height = self._size()
         names = list(self.info.names) if self.info else ["model"]
         used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + len(names)
@@ -160,8 +164,8 @@ class LiveReporter(DemoReporter):
         per_board = max(4, board_lines // 2 - 2) if stacked else board_lines
         # A character is about half as wide as tall: 2 columns per line keep the picture square.
         board_cols = max(16, min(44, 2 * per_board, (width // 2 - 4) if side else width - 2))
-        room = (width - board_cols - 3) if side else width
-        chart_cols = max(16, min(60, room - 10))
+        room = (width - max(board_cols, left) - 3) if side else width
+        chart_cols = max(16, min(60, room - 11))  # less the axis labels ("-1.23e-05 ┤")
         legend = len("accuracy (train, running)") + sum(len(n) + 5 for n in (names if len(names) > 1 else ["train", "val"]))
         overhead = 2 + math.ceil(legend / room)  # title and legend lines, the axis and its labels
         has_acc = bool(self.records) and any(r.train_acc is not None for r in self.records.values())
@@ -235,7 +239,6 @@ class LiveReporter(DemoReporter):
             parts.append(Text(self.info.title, style="bold"))
         if self.records:
             parts.append(render_metrics_table(self.records, b["width"], self.info.has_val))
-        charts = self._charts(b) if self.records else []
         boards = []
         if self.info and self.info.boundary is not None:
             for name, grid in list(self.grids.items())[:2 if b["side"] else 1]:
@@ -246,6 +249,11 @@ class LiveReporter(DemoReporter):
                     cached = self.boards[name] = (grid, render_boundary(grid, self.info.boundary, title=title,
                                                                         color=self.color, key=True))
                 boards.append(cached[1])
+        if boards and b["side"]:
+            left = max(cell_len(line) for board in boards for line in board.plain.split("\n"))
+            if left > b["board_cols"]:
+                b = self._budget(final, left=left)
+        charts = self._charts(b) if self.records else []
         if boards and b["side"]:
             row = Table.grid(padding=(0, 3))
             row.add_column()
