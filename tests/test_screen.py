@@ -252,6 +252,8 @@ def test_sigterm_in_the_menu_restores_the_cursor_and_keeps_answers(tmp_path, ban
     term.wait_for(r"Your answer")
     term.send(" ")  # tick the option under the pointer ...
     term.send("\r")  # ... and answer: saved
+    term.wait_for(r"Enter: next question")  # 24 lines cannot show the feedback and the next question at once
+    term.send("\r")
     term.wait_for(r"Question 2/2")
     term.wait_for(r"Your answer")
     term.pump(0.3)
@@ -262,6 +264,32 @@ def test_sigterm_in_the_menu_restores_the_cursor_and_keeps_answers(tmp_path, ban
     assert not term.screen.cursor.hidden  # ... and SIGTERM gives it back
     assert "Traceback" not in term.raw
     assert [q for q, _, _ in reviews(home)] == ["long-multi"]
+
+
+def test_feedback_stays_on_screen_until_a_key_when_the_next_question_would_push_it_off(tmp_path, bank):
+    """At 60x20 a question, its menu and the feedback fill the screen: the quiz waits (Enter: next, q: stop)
+    with the explanation in view, instead of scrolling it away under the next question."""
+    home = tmp_path / "home"
+    term = quiz(home, bank, "--question", "long-choice", "--question", "long-multi", cols=60, rows=20)
+    term.wait_for(r"Your answer")
+    term.send("2")
+    term.wait_for(r"Enter: next question")
+    assert "Not quite" in term.text() or "Right" in term.text()
+    assert "Question 2/" not in term.flat()
+    term.send("q")  # stop here: what was answered is kept, and the summary says why it ended
+    term.wait_for(r"stopped")
+    assert term.finish() == 0
+    assert [q for q, _, _ in reviews(home)] == ["long-choice"]
+
+
+def test_a_tall_terminal_goes_straight_to_the_next_question(tmp_path, bank):
+    term = quiz(tmp_path / "home", bank, "--question", "long-choice", "--question", "long-multi", cols=100, rows=60)
+    term.wait_for(r"Your answer")
+    term.send("2")
+    term.wait_for(r"Question 2/2")
+    assert "Enter: next question" not in term.text()
+    term.child.sendintr()
+    assert term.finish() == 130
 
 
 def test_term_dumb_gets_plain_numbered_prompts_without_cursor_codes(tmp_path, bank):

@@ -237,3 +237,67 @@ def choose(
             return app.run()
         finally:
             show_cursor()
+
+
+def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
+    """One line (``text``) until a key: True to go on (Enter, space, any other key), False for q or Esc.
+
+    Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError, Ctrl-Z suspends; the line is erased when done.
+    """
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.keys import Keys
+    from prompt_toolkit.layout import HSplit, Layout, Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+    from prompt_toolkit.styles import Style
+
+    if ascii_only:
+        from tutor.console import to_ascii
+
+        text = to_ascii(text)
+    bindings = KeyBindings()
+
+    @bindings.add("q")
+    @bindings.add("escape", eager=True)
+    def _stop(event):
+        event.app.exit(result=False)
+
+    @bindings.add(Keys.Any)
+    @bindings.add("enter")
+    @bindings.add("space")
+    def _next(event):
+        event.app.exit(result=True)
+
+    @bindings.add("c-c")
+    def _interrupt(event):
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @bindings.add("c-d")
+    def _eof(event):
+        event.app.exit(exception=EOFError())
+
+    @bindings.add("c-z")
+    def _suspend(event):
+        event.app.suspend_to_background()
+
+    def fragments():
+        try:
+            cols = max(app.output.get_size().columns, 20)
+        except Exception:  # pragma: no cover - no size: assume a classic terminal
+            cols = 80
+        return [("class:hint", "\n".join(wrap_option(text, "", cols)))]
+
+    app: Application = Application(
+        layout=Layout(HSplit([Window(FormattedTextControl(fragments, show_cursor=False), wrap_lines=False,
+                                     dont_extend_height=True)])),
+        key_bindings=bindings,
+        style=Style.from_dict({"hint": "reverse"}),
+        full_screen=False,
+        erase_when_done=True,
+        mouse_support=False,
+    )
+    with signals_end_cleanly():
+        try:
+            return bool(app.run())
+        finally:
+            show_cursor()

@@ -201,17 +201,44 @@ def _run(items, store, course, interactive: bool, screen: Screen, results: list[
             next_due, unsaved = None, exc.message
         results.append({"id": q.id, "topic": q.topic, "correct": correct, "saved": unsaved is None})
         shown = typed.strip() if q.kind in ("number", "shape") else describe(q, value)
-        screen.show(view.feedback(q, correct, shown, reread_for(q, course), next_due, picked=value))
+        said = view.feedback(q, correct, shown, reread_for(q, course), next_due, picked=value)
+        screen.show(said)
         if unsaved:
             console.error_line(unsaved)
+        if interactive and number < len(items) and not _fits_with_next(said, items[number], number + 1, len(items)):
+            try:
+                if not _wait_for_next():
+                    return "stopped"
+            except EOFError:
+                return "end of input"
     return ""
+
+
+def _fits_with_next(said, item, number: int, total: int) -> bool:
+    """Whether the feedback stays on screen while the next question and its menu are shown below it."""
+    from tutor.render import quiz as view
+
+    term = console.stdout_console()
+    rows = term.size.height
+    needed = 0
+    for part in (said, view.question_panel(item.question, number, total, item.reason, numbered_choices=False)):
+        needed += len(term.render_lines(part, term.options, pad=False))
+    needed += 2 + sum(1 + len(choice) // max(term.width - 8, 20) for choice in (item.question.choices or ["a line to type in"]))
+    return needed <= rows - 1
+
+
+def _wait_for_next() -> bool:
+    from tutor.terminal_menu import wait_for_next
+
+    return wait_for_next("Enter: next question · q: stop here", ascii_only=not console.encodes_unicode())
 
 
 EPILOG = (
     "Examples: `dnn-tutor quiz` (10 questions: due reviews first, then new ones from the lessons you have read); "
     "`dnn-tutor quiz --lesson 5 --count 5`; `dnn-tutor quiz --topic dropout`; `dnn-tutor quiz --review`; "
     "`dnn-tutor quiz --question dnn-dense-params`; `dnn-tutor quiz --stats --json`. "
-    "In a terminal, pick with the arrow keys or press a choice's number. "
+    "In a terminal, pick with the arrow keys or press a choice's number; where the next question would push "
+    "the feedback off the screen, the quiz waits for Enter (q stops there, keeping your answers). "
     "Without a terminal, answers are read one per line from stdin: a choice's number or text, "
     "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13; "
     f"the quiz stops at end of input or after {MAX_INVALID} unreadable answers in a row."

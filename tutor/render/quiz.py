@@ -137,6 +137,11 @@ def multi_marks(question, chosen) -> Table:
     return grid
 
 
+def _unstopped(text: str) -> str:
+    """A choice's text inside our sentence: without its own full stop (no ".;" or ".." after it)."""
+    return text[:-1] if text.endswith(".") and not text.endswith("..") else text
+
+
 def feedback(
     question, correct: bool, given: str, reread, next_due: datetime | None = None, picked=None
 ) -> Group:
@@ -152,10 +157,11 @@ def feedback(
         if question.kind == "multi" and isinstance(picked, (list, tuple)):
             head.append(" Your picks, option by option:")  # the marks below say it all
         else:
+            tidy = _unstopped if question.kind == "choice" else str
             head.append(" The answer is ")
-            head.append(question.answer_text(), style="bold")
+            head.append(tidy(question.answer_text()), style="bold")
             if given:
-                head.append(f"; you answered {given}", style="dim")
+                head.append(f"; you answered {tidy(given)}", style="dim")
             head.append(".")
     parts: list[RenderableType] = [head]
     if question.kind == "multi" and isinstance(picked, (list, tuple)):
