@@ -69,3 +69,30 @@ def test_a_piped_decimal_comma_is_asked_again_not_marked_wrong(tmp_path, monkeyp
     assert "type 1.386 or 1386" in result.output
     assert "Right" in result.output
     assert "Not quite" not in result.output
+
+
+def test_a_point_grouping_thousands_in_a_count_is_asked_again_not_marked_wrong():
+    """401.920 (a European 401 920) for a count was read as 401.92 and marked wrong without a word."""
+    for typed in ("401.920", "1.234.567"):
+        with pytest.raises(InvalidAnswer) as caught:
+            parse(COUNT, typed)
+        whole = typed.replace(".", "")
+        assert f"type {whole}" in caught.value.reason and "decimal point" in caught.value.reason
+        assert len(caught.value.reason) < 58
+    assert parse(COUNT, "401.92") == pytest.approx(401.92)  # not three digits after the point: a decimal
+    assert parse(DECIMAL, "401.920") == pytest.approx(401.92)  # not a count: read as typed
+
+
+VANISHING = number(9.5367431640625e-07, 5e-09)  # 0.25 ** 10, two significant digits (the bank's own question)
+
+
+@pytest.mark.parametrize("typed", ["9.5×10^-7", "9.54 x 10^-7", "9.5 × 10⁻⁷", "9.5*10**-7", "9.5·10^(-7)", "9.5e-7"])
+def test_times_ten_to_the_is_read_as_scientific_notation_and_graded_the_same(typed):
+    assert is_correct(VANISHING, parse(VANISHING, typed), typed)
+
+
+@pytest.mark.parametrize("typed, unit", [("401920 params", "params"), ("401920params", "params"), ("3 ms", "ms")])
+def test_a_number_with_a_unit_is_asked_again_without_it(typed, unit):
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(COUNT, typed)
+    assert f"without '{unit}'" in caught.value.reason

@@ -86,6 +86,7 @@ def parse(question, text: str):
         raise InvalidAnswer("answer true or false (t/f, yes/no also work)")
     if kind == "number":
         _refuse_ambiguous_comma(question, text)
+        _refuse_thousands_points(question, text)
         return parse_number(text)
     if kind == "shape":
         return parse_shape(text)
@@ -162,8 +163,40 @@ def _refuse_ambiguous_comma(question, text: str) -> None:
         raise InvalidAnswer(f"{cleaned}: type {cleaned.replace(',', '.')} or {cleaned.replace(',', '')} (no commas)")
 
 
-def parse_number(text: str) -> float:
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_TIMES_TEN_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[x×*·]10(?:\^|\*\*)?\(?([+-]?\d+)\)?)")
+_UNIT_RE = re.compile(r"([+-]?(?:\d+(?:[.,]\d*)*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z][a-zA-Z ]*)")
+
+
+def _refuse_thousands_points(question, text: str) -> None:
+    """``401.920`` for a count: a point groups thousands in some countries but is a decimal point here,
+    and a count has no decimals, so ask rather than mark 401.92 wrong."""
     cleaned = _clean(text)
+    if not re.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+", cleaned):
+        return
+    if cleaned.count(".") == 1 and float(cleaned).is_integer():
+        return  # 12.000 is the count 12, written with decimals
+    try:
+        answer = float(question.answer)
+    except (TypeError, ValueError):
+        return
+    if answer.is_integer():
+        whole = cleaned.replace(".", "")
+        raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
+
+
+def _scientific(text: str) -> str:
+    """``_clean`` text with 9.5×10^-7 (or 9.5 x 10**-7, 9.5·10⁻⁷) written as 9.5e-7."""
+    cleaned = _clean(text).translate(_SUPERSCRIPTS)
+    times_ten = _TIMES_TEN_RE.fullmatch(cleaned.lower())
+    return f"{times_ten.group(1)}e{times_ten.group(2)}" if times_ten else cleaned
+
+
+def parse_number(text: str) -> float:
+    cleaned = _scientific(text)
+    unit = _UNIT_RE.fullmatch(text.strip().replace("_", ""))
+    if unit and unit.group(2).strip().lower() not in ("e", "inf", "nan"):
+        raise InvalidAnswer(f"type just the number, without '{unit.group(2).strip()}' (e.g. {unit.group(1)})")
     if re.fullmatch(r"[+-]?0\d*,\d+", cleaned):  # 0,665: a decimal comma, never thousands
         raise InvalidAnswer(f"use a decimal point: {cleaned.replace(',', '.')}, not {cleaned}")
     if _THOUSANDS_RE.fullmatch(cleaned):  # 1,234,567
@@ -187,7 +220,7 @@ def parse_number(text: str) -> float:
 
 def decimals_typed(text: str) -> int | None:
     """The decimal place of the last digit the learner typed (``"0.665"`` -> 3, ``"1.2e3"`` -> -2)."""
-    cleaned = _clean(text).replace(",", "")
+    cleaned = _scientific(text).replace(",", "")
     if "/" in cleaned:
         return None
     try:
