@@ -180,7 +180,7 @@ def _refuse_thousands_points(question, text: str) -> None:
         answer = float(question.answer)
     except (TypeError, ValueError):
         return
-    if answer.is_integer():
+    if answer.is_integer() and getattr(question, "tolerance", None) is None:  # a count, not "to 3 decimals"
         whole = cleaned.replace(".", "")
         raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
 
