@@ -504,6 +504,61 @@ def test_a_forged_result_for_a_job_is_refused_when_the_real_one_comes(tmp_path):
     assert report.status != "done"
 
 
+def test_the_channel_takes_plain_bounded_data_only():
+    """A frame is unpickled with an allow-list, and what comes out must be plain data of bounded size:
+    numpy.ndarray(shape, dtype) called from a frame of a hundred bytes allocated gigabytes in the grader,
+    and a list holding the level below twice, 80 levels deep, has 2**80 paths to walk."""
+    import pickle
+    import time
+
+    import numpy as np
+
+    from tutor.grading import runner
+
+    plain = ("job", "x", {"a": {"ok": True, "value": (np.arange(6.0).reshape(2, 3), np.float32(1.5), 3, 2.5j, None, "s")}})
+    back = runner.safe_loads(pickle.dumps(plain, protocol=4))
+    assert np.array_equal(back[2]["a"]["value"][0], plain[2]["a"]["value"][0]) and back[2]["a"]["value"][1] == np.float32(1.5)
+
+    class Big:
+        def __reduce__(self):
+            return (np.ndarray, ((50_000_000_000,), np.dtype(np.float64)))
+
+    class Shaped:
+        def __reduce__(self):
+            from numpy._core.multiarray import _reconstruct
+            return (_reconstruct, (np.ndarray, (50_000_000_000,), b"b"))
+
+    dag: list = []
+    for _ in range(80):
+        dag = [dag, dag]
+    wide: list = [[0] * 1000 for _ in range(300)]
+    started = time.monotonic()
+    for bad in (("job", Big()), ("job", Shaped()), ("job", dag), ("job", wide), ("job", 10**60), ("job", {1: 2}),
+                ("job", np.array(["text"])), ("job", np.zeros(3, dtype=object))):
+        with pytest.raises(pickle.UnpicklingError):
+            runner.safe_loads(pickle.dumps(bad, protocol=4))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_a_frame_that_would_hang_the_grader_is_a_prompt_protocol_failure_without_the_workers_traceback(tmp_path, runner):
+    from tutor.cli import app
+
+    path = _learner(tmp_path, _SEND + "d = []\nfor _ in range(80):\n    d = [d, d]\n_send('begin', d)\n")
+    result = runner.invoke(app, ["check", str(path), "--seed", "1", "--timeout", "5", "--json"])
+    data = __import__("json").loads(result.stdout)
+    assert data["fatal"]["kind"] == "protocol" and "nested more than" in data["fatal"]["message"]
+    assert "worker.py" not in data["output"] and "BrokenPipeError" not in data["output"]
+
+
+def test_a_huge_integer_result_is_described_not_refused():
+    from tutor.grading.wire import sanitize
+
+    said = sanitize(10**100)
+    assert said == {"$object": "int", "repr": "an integer of about 101 digits"}
+    assert sanitize(2**100) == 2**100
+
+
 def test_a_fork_at_import_cannot_speak_for_the_worker(tmp_path):
     """A copy made by fork() at import time runs back into the grader's code; its errors must not
     become the run's verdict (it used to report `fatal: import` beside 15/15), and a correct file
@@ -525,9 +580,9 @@ def test_a_fork_at_import_cannot_speak_for_the_worker(tmp_path):
 
 @pytest.mark.parametrize("forgery, said", [
     ("_send('import-error', {'kind': 10**5000, 'type': 10**5000, 'message': 10**5000, 'line': 10**5000, "
-     "'frames': [{'line': 10**5000, 'code': 10**5000}]})\nos._exit(0)\n", "importing"),
+     "'frames': [{'line': 10**5000, 'code': 10**5000}]})\nos._exit(0)\n", "integer too large"),
     ("_send('imported')\n_send('begin', 'A' * 5_000_000)\nos._exit(3)\n", "unknown job"),
-    ("_send('imported')\n_send('begin', 10**5000)\n_send('job', 10**5000, {})\nos._exit(3)\n", "unknown job"),
+    ("_send('imported')\n_send('begin', 10**5000)\n_send('job', 10**5000, {})\nos._exit(3)\n", "integer too large"),
 ], ids=["huge ints at import", "a 5 MB job name", "huge int job names"])
 def test_forged_messages_with_odd_contents_are_a_short_verdict_not_a_grader_error(tmp_path, forgery, said):
     """An int of 5,000 digits has no str(); a 5 MB job name would paste itself into the report."""

@@ -51,25 +51,97 @@ PROCESS_SCAN_SECONDS = 0.25
 ALWAYS_GATE = False  # hold the learner's code until release() even under Landlock (tests)
 
 _ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("builtins", "complex"),
 }
+_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
+MAX_DEPTH = 24  # a real message nests about a dozen levels (the worker's sanitize stops at five)
+MAX_NODES = 200_000  # values visited in one message, shared ones each time they are reached
+MAX_INT_BITS = 128
+
+
+class _NdarrayToken:
+    """What a frame gets for ``numpy.ndarray``: usable only as the type ``_reconstruct`` is asked for.
+
+    Called directly, ``numpy.ndarray(shape, dtype)`` would allocate any size in this process from a
+    frame of a hundred bytes; an array's data must come from the frame itself (``__setstate__``).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise pickle.UnpicklingError("refused numpy.ndarray called from a frame")
+
+
+_NDARRAY = _NdarrayToken()
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+    import numpy as np
+
+    if subtype is not _NDARRAY or not isinstance(shape, tuple) or len(shape) != 1 or shape[0] not in (0, 1):
+        raise pickle.UnpicklingError("refused an array made other than numpy's own way")
+    return np.ndarray.__new__(np.ndarray, (0,), dtype)
 
 
 class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _RECONSTRUCT:
+            return _reconstruct
+        if (module, name) == ("numpy", "ndarray"):
+            return _NDARRAY
         if (module, name) in _ALLOWED or (module == "numpy.dtypes" and name.endswith("DType")):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused {module}.{name}")
 
 
 def safe_loads(data: bytes) -> Any:
-    return _SafeUnpickler(io.BytesIO(data)).load()
+    """A frame's message: only plain data (see :func:`check_plain`) is accepted."""
+    message = _SafeUnpickler(io.BytesIO(data)).load()
+    check_plain(message)
+    return message
+
+
+def check_plain(value: Any) -> None:
+    """Refuse (``pickle.UnpicklingError``) anything but plain, bounded data.
+
+    None, bools, ints (up to 128 bits), floats, complex numbers, strings, bytes, numeric numpy arrays
+    and scalars, and tuples, lists and dicts (string keys) of them, nested at most MAX_DEPTH deep
+    with at most MAX_NODES values in all. A structure that holds the same list twice at every level
+    pickles in a few bytes but has 2**80 paths: walking it (to compare, to print) would never end.
+    """
+    import numpy as np
+
+    budget = [MAX_NODES]
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise pickle.UnpicklingError(f"a message of more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise pickle.UnpicklingError(f"a message nested more than {MAX_DEPTH} deep")
+        kind = type(item)
+        if item is None or kind in (bool, float, complex, str, bytes):
+            continue
+        if kind is int:
+            if item.bit_length() > MAX_INT_BITS:
+                raise pickle.UnpicklingError("an integer too large for a result")
+            continue
+        if kind is np.ndarray or isinstance(item, np.generic):
+            if item.dtype.kind not in "biufc":
+                raise pickle.UnpicklingError(f"an array of dtype {item.dtype}")
+            continue
+        if kind in (tuple, list):
+            stack.extend((v, depth + 1) for v in item)
+            continue
+        if kind is dict:
+            for key, v in item.items():
+                if type(key) is not str:
+                    raise pickle.UnpicklingError("a dict key that is not a string")
+                stack.append((v, depth + 1))
+            continue
+        raise pickle.UnpicklingError(f"a value of type {kind.__name__}")
 
 
 @dataclass
