@@ -559,6 +559,37 @@ def test_a_huge_integer_result_is_described_not_refused():
     assert sanitize(2**100) == 2**100
 
 
+_FORGED_DIFFERENCES = """
+import sys as _s
+
+def _fake(self, step, env, variables):  # report the backward's own numbers as the finite differences
+    if "bwd" in env:
+        g = env["bwd"]
+        grads = g if isinstance(g, tuple) else (g,)
+        pick = lambda i, path: grads[i]
+    else:
+        g = env["out"][1]
+        pick = lambda i, path: g if path == [0] else g[path[-1]]
+    return {"grads": [np.asarray(pick(i, p), dtype=float).reshape(-1)[list(c)] for i, (p, c) in enumerate(zip(step["wrt"], step["coords"]))]}
+
+_s.modules["__main__"].Runner.step_numgrad = _fake
+"""
+
+
+@pytest.mark.slow
+def test_rewritten_finite_differences_gain_nothing_where_the_forward_matches_pytorch(tmp_path):
+    """The differences are taken in the learner's process: rewritten there to echo a wrong backward, they
+    turned 'vs finite differences' into a pass. Where the forward is PyTorch's, PyTorch's gradient is the truth."""
+    wrong = SOLUTION.replace("    return dx, dW, db", "    return 3 * dx, 3 * dW, 3 * db")
+    assert wrong != SOLUTION
+    honest = grade("backprop", _learner(tmp_path, "", body=wrong, name="honest.py"), seed=3)
+    forged = grade("backprop", _learner(tmp_path, "", body=wrong + _FORGED_DIFFERENCES, name="forged.py"), seed=3)
+    by_id = {c.id: c for c in forged.checks}
+    assert by_id["dense_forward.values"].passed and not by_id["dense_backward.numeric"].passed
+    assert forged.passed == honest.passed < forged.total
+    assert by_id["relu_backward.numeric"].passed  # what the forgery reported for a right backward is still right
+
+
 def test_a_fork_at_import_cannot_speak_for_the_worker(tmp_path):
     """A copy made by fork() at import time runs back into the grader's code; its errors must not
     become the run's verdict (it used to report `fatal: import` beside 15/15), and a correct file

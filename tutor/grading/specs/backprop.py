@@ -11,7 +11,7 @@ import numpy as np
 from tutor.grading.compare import NUMERIC_TOL, TOL, compare, compare_numeric, describe, fail, judge_cases, unpack
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, numgrad
-from tutor.grading.specs._common import LayerCase, check, coords_for, label, layer_checks, stable_call, torch_reference
+from tutor.grading.specs._common import LayerCase, check, checked_differences, coords_for, label, layer_checks, stable_call, torch_reference
 
 LOG_EPSILONS = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)  # constants learners add inside log()
 
@@ -134,9 +134,11 @@ def _softmax(p: Plan, rng: Any) -> None:
     @check(p, "softmax_cross_entropy.numeric", "softmax_cross_entropy", "vs finite differences of your loss", NUMERIC_TOL, overflow=D.SOFTMAX_OVERFLOW)
     def _numeric(results: Any) -> Any:
         worst = 0.0
-        for name, case, logits, y, coords, _ in jobs["plain"]:
-            _loss, dlogits = unpack(results.get(name, "out", case), ("loss", "dlogits"), "softmax_cross_entropy", case)
+        for name, case, logits, y, coords, expected in jobs["plain"]:
+            loss, dlogits = unpack(results.get(name, "out", case), ("loss", "dlogits"), "softmax_cross_entropy", case)
             numeric = results.get(name, "num", case)["grads"][0]
+            (ref_loss,), (ref_dlogits,) = expected()
+            numeric = checked_differences(numeric, coords, ref_dlogits, [loss], [ref_loss])
             worst = max(worst, compare_numeric("dlogits", dlogits, coords, numeric, case=case, forward="loss", shape=logits.shape))
         return worst
 
@@ -216,9 +218,10 @@ def _mlp(p: Plan, rng: Any) -> None:
     def _numeric(results: Any) -> Any:
         worst = 0.0
         for name, case, keys, coords, n, expected, shapes, _relu_last in cases:
-            _loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "mlp_forward_backward", case)
+            loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "mlp_forward_backward", case)
             grads = grads_of(grads, keys, case)
             numeric = results.get(name, "num", case)["grads"]
-            for key, values in zip(keys, numeric):
+            for key, values, want in zip(keys, numeric, expected()[1]):
+                values = checked_differences(values, coords[key], want, [loss], [expected()[0][0]])
                 worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=shapes[key]))
         return worst

@@ -18,7 +18,7 @@ import numpy as np
 from tutor.grading.compare import NUMERIC_TOL, TOL, compare, compare_numeric, describe, fail, unpack
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, numgrad, ref
-from tutor.grading.specs._common import check, coords_for, torch_reference
+from tutor.grading.specs._common import check, checked_differences, coords_for, torch_reference
 
 
 def plan(rng: np.random.Generator) -> Plan:
@@ -189,9 +189,11 @@ def _l2(p: Plan, rng: Any) -> None:
     def _numeric(results: Any) -> Any:
         worst = 0.0
         for name, case, params, keys, lam, coords, expected in cases:
-            _loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "l2_penalty", case)
+            loss, grads = unpack(results.get(name, "out", case), ("loss", "grads"), "l2_penalty", case)
             grads = grads_of(grads, keys, case)
             numeric = results.get(name, "num", case)["grads"]
-            for key, values in zip(keys, numeric):
+            (want_loss,), want_grads = expected()
+            for key, values, want in zip(keys, numeric, want_grads):
+                values = checked_differences(values, coords[key], want, [loss], [want_loss])
                 worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=params[key].shape))
         return worst
