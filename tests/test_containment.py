@@ -691,3 +691,37 @@ def test_folders_without_permissions_are_removed_as_their_owner_may(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"], done.stdout
+
+
+@pytest.mark.slow
+def test_a_class_submission_reads_only_its_own_files(tmp_path, monkeypatch):
+    """Grading a class, a submission that imports or opens a classmate's file got the classmate's marks;
+    helpers in the student's own folder still import."""
+    from tutor.classroom import adapter, pool, service
+
+    flat, folders = tmp_path / "flat", tmp_path / "folders"
+    flat.mkdir()
+    (flat / "alice.py").write_text(SOLUTION)
+    (flat / "mallory.py").write_text("from alice import *\n")
+    for student in ("alice", "mallory", "oscar"):
+        (folders / student).mkdir(parents=True)
+    (folders / "alice" / "backprop.py").write_text(SOLUTION)
+    (folders / "mallory" / "backprop.py").write_text(
+        "import os\nexec(open(os.path.join(os.path.dirname(__file__), '..', 'alice', 'backprop.py')).read())\n")
+    (folders / "oscar" / "oscar_layers.py").write_text(SOLUTION)
+    (folders / "oscar" / "backprop.py").write_text("from oscar_layers import *\n")
+
+    tasks: list = []
+    monkeypatch.setattr(pool, "run", lambda todo, *args, **kwargs: tasks.extend(todo))
+    for klass, exercise in ((flat, "backprop"), (folders, None)):
+        service.grade_class(klass, exercise=exercise, out=tmp_path / f"{klass.name}.csv", seed=3)
+    own = {("flat" if "flat" in Path(t.path).parts else "folders", t.student): t.own for t in tasks}
+    assert own[("flat", "mallory")] == str((flat / "mallory.py").resolve())  # a flat file: only itself
+    assert own[("folders", "mallory")] == str((folders / "mallory").resolve())
+
+    for task in tasks:
+        row = adapter.grade_row(task.student, task.exercise, Path(task.path), seed=3, timeout=20, own=task.own)
+        if task.student == "mallory":
+            assert row.passed == 0 and row.status == "import", row
+        else:
+            assert row.status == "done", row  # alice, and oscar's own helper module

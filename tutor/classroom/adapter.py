@@ -19,11 +19,12 @@ from tutor.classroom.gradebook import Row
 FATAL_KINDS = ("timeout", "memory", "output", "crash", "exit", "import", "syntax", "protocol", "processes")
 
 
-def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float):
-    """Grade ``path`` as ``exercise_id`` in a contained child; nothing is recorded."""
+def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float, own: str | None = None):
+    """Grade ``path`` as ``exercise_id`` in a contained child; nothing is recorded. ``own``: grading a class,
+    the student's folder (or file): the child may read nothing else of the class."""
     from tutor.grading import service
 
-    return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout)
+    return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout, read_only=[own] if own else None)
 
 
 def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout: float) -> tuple[object, str | None]:
@@ -66,11 +67,11 @@ def row_from_report(student: str, report, seed: int) -> Row:
     )
 
 
-def grade_row(student: str, exercise_id: str, path: Path, *, seed: int, timeout: float) -> Row:
+def grade_row(student: str, exercise_id: str, path: Path, *, seed: int, timeout: float, own: str | None = None) -> Row:
     """A gradebook row for one submission; a failure of the grader itself becomes status "error"."""
     started = time.monotonic()
     try:
-        report = grade(exercise_id, path, seed=seed, timeout=timeout)
+        report = grade(exercise_id, path, seed=seed, timeout=timeout, own=own)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class

@@ -50,6 +50,7 @@ class Task:
     seed: int
     timeout: float
     mode: str = "grade"  # "grade": a gradebook row; "check": grade and record, the full report
+    own: str = ""  # "grade": what the student handed in (their folder, or their one file); the only thing of theirs it may read
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)

@@ -145,7 +145,8 @@ def grade_class(
         if old_row and old_row.sha256 == digest and old_row.seed == ex_seed and old_row.status not in RETRY_STATUSES:
             run.skipped += 1
             continue
-        tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout))  # type: ignore[arg-type]
+        own = str(Path(sub.root).resolve()) if sub.root is not None else ""
+        tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
     run.to_grade = len(tasks)
     if on_start:
         on_start(len(tasks))

@@ -28,6 +28,7 @@ class Submission:
     path: Path | None  # None: the student has no file for this exercise
     problem: str = ""  # "missing", "unreadable" or "ambiguous" when the file cannot be graded
     others: tuple[str, ...] = ()  # missing: the .py files the student's folder does hold; ambiguous: the entries that name the student
+    root: Path | None = None  # what the student handed in: their folder, or their one file
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
             problem = check_file(path)
             if not problem and not is_file and not _inside(path, Path(entry.path)):
                 problem = "unreadable"  # a link out of the student's own folder (to a classmate's file, say)
-            result.append(Submission(student, ex_id, path, problem))
+            result.append(Submission(student, ex_id, path, problem, root=Path(entry.path)))
     return result
 
 

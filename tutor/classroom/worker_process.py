@@ -37,7 +37,8 @@ def _handle(task: dict) -> dict:
         except TutorError as exc:
             return {"error": exc.message}
         return {"report": adapter.report_to_dict(report), "quiz_scheduled": scheduled}
-    row = adapter.grade_row(task["student"], task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
+    row = adapter.grade_row(task["student"], task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"],
+                            own=str(task.get("own") or task["path"]))
     return {"row": row.__dict__}
 
 

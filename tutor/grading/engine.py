@@ -201,11 +201,14 @@ def grade_file(
     seed: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     prepare: Iterable[Callable[[], object]] = (),
+    read_only: list[str] | None = None,
 ) -> Report:
     """Grade the learner's file for ``exercise_id`` in a contained child; record nothing.
 
     ``prepare``: callables run in this process before the learner's code may
-    start (imports of everything the caller will run afterwards).
+    start (imports of everything the caller will run afterwards). ``read_only``:
+    grading one of a class, the student's own folder (or file); the child may
+    then read nothing else outside the system's and Python's folders.
     """
     from tutor.grading import catalogue
 
@@ -218,7 +221,7 @@ def grade_file(
     digest = hashlib.sha256(source).hexdigest()
     plan = build_plan(exercise_id, seed)
     with containment.signals_interrupt():
-        child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch)
+        child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch, read_only=read_only)
         try:
             for lazy in plan.lazies:  # the references, computed while the child starts
                 lazy()

@@ -160,8 +160,10 @@ class ChildResult:
 class Child:
     """One contained run of the learner's code."""
 
-    def __init__(self, learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False):
+    def __init__(self, learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
+                 read_only: list[str] | None = None):
         self.learner = Path(learner)
+        self.read_only = read_only
         self.timeout = float(timeout)
         self.needs_torch = needs_torch
         containment.remove_stale_dirs()
@@ -178,13 +180,15 @@ class Child:
 
     def _spawn(self, source: bytes, jobs: list[dict[str, Any]]) -> None:
         workdir = Path(self._dir.name)
-        limits = {
+        limits: dict[str, Any] = {
             "fsize": FILE_SIZE_LIMIT,
             "output_chars": OUTPUT_CHARS,
             "cpu_seconds": int(min(self.timeout, 1e6)) + (40 if self.needs_torch else 10),
             "data": DATA_LIMIT,
             "nproc_extra": EXTRA_PROCESSES,
         }
+        if self.read_only is not None:  # a class: the student may read only their own files (and the system's)
+            limits["read_only"] = [str(p) for p in self.read_only]
         self._job_names = [str(job.get("name")) for job in jobs]
         plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs}
         jobs_path = workdir / "jobs.pkl"
@@ -462,5 +466,6 @@ class Child:
         return text[:OUTPUT_CHARS], truncated
 
 
-def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False) -> Child:
-    return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch)
+def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
+          read_only: list[str] | None = None) -> Child:
+    return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch, read_only=read_only)

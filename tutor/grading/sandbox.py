@@ -26,6 +26,12 @@ SYS_LANDLOCK_ADD_RULE = 445
 SYS_LANDLOCK_RESTRICT_SELF = 446
 LANDLOCK_RULE_PATH_BENEATH = 1
 _FS_WRITE_FILE = 1 << 1
+_FS_READ_FILE = 1 << 2
+_FS_READ_DIR = 1 << 3
+# Read everywhere a Python program and its libraries may look; a class folder is usually under
+# /home or /tmp, which are left out (with everything else not named here).
+SYSTEM_READ_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
+                     "/opt", "/nix", "/gnu", "/snap")
 _FS_WRITES_V1 = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))  # write, remove, make *
 _FS_REFER = 1 << 13  # ABI 2
 _FS_TRUNCATE = 1 << 14  # ABI 3
@@ -118,8 +124,28 @@ def _user_tasks() -> int:
     return count
 
 
-def _landlock(writable: str) -> bool:
-    """Allow file writes only beneath ``writable`` (and to /dev/null); no TCP; scoped signals."""
+def read_roots(own: list[str]) -> list[str]:
+    """Where a contained run may read: the system, this Python and its packages, the grader, ``own``."""
+    roots = list(SYSTEM_READ_ROOTS)
+    roots += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(sys.executable)]
+    roots += [p for p in sys.path if p and os.path.isabs(p)]
+    grader = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""  # .../tutor/grading/worker.py
+    if grader:
+        roots.append(os.path.dirname(os.path.dirname(os.path.dirname(grader))))  # the tutor package's folder's parent
+    roots += own
+    found: list[str] = []
+    for root in roots:
+        for candidate in (root, os.path.realpath(root)):
+            if candidate not in found and os.path.exists(candidate):
+                found.append(candidate)
+    return found
+
+
+def _landlock(writable: str, readable: list[str] | None = None) -> bool:
+    """Allow file writes only beneath ``writable`` (and to /dev/null); no TCP; scoped signals.
+
+    ``readable``: also allow reads only beneath these paths (files or folders) and ``writable``:
+    a classmate's submission can then be neither imported nor opened."""
     import ctypes
 
     if not sys.platform.startswith("linux"):
@@ -129,6 +155,8 @@ def _landlock(writable: str) -> bool:
     if abi < 1:
         return False
     fs = _FS_WRITES_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    reads = (_FS_READ_FILE | _FS_READ_DIR) if readable is not None else 0
+    fs |= reads
     net = _NET_BIND_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX_AND_SIGNAL if abi >= 6 else 0
     attr = (ctypes.c_uint64 * 3)(fs, net, scoped)
@@ -141,15 +169,18 @@ def _landlock(writable: str) -> bool:
         _pack_ = 1
         _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
+    rules = [(writable, fs), ("/dev/null", fs & (_FS_WRITE_FILE | _FS_TRUNCATE | _FS_READ_FILE))]
+    rules += [(path, reads if os.path.isdir(path) else _FS_READ_FILE) for path in (readable or [])]
     try:
-        for path, access in ((writable, fs), ("/dev/null", fs & (_FS_WRITE_FILE | _FS_TRUNCATE))):
+        for path, access in rules:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
                 continue
             try:
                 rule = PathBeneath(access, fd)
-                libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+                if libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0 and path == writable:
+                    return False
             finally:
                 os.close(fd)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -181,9 +212,13 @@ def _drop_capabilities() -> bool:
 def contain(limits: dict[str, Any], workdir: str) -> list[str]:
     """Apply every protection this kernel offers; return the names of those in force."""
     applied = _set_limits(limits)
+    own = limits.get("read_only")  # grading a class: reads limited to the system and the student's own files
+    readable = read_roots([str(p) for p in own]) if isinstance(own, list) else None
     try:
-        if _landlock(workdir):
+        if _landlock(workdir, readable):
             applied.append("landlock")
+            if readable is not None:
+                applied.append("landlock-reads")
     except (OSError, AttributeError, ValueError):
         pass
     try:

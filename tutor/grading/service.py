@@ -43,9 +43,10 @@ def prepare_parent(extra: Iterable[str] = ()) -> None:
             continue
 
 
-def grade_file(exercise_id: str, path: Path, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Report:
+def grade_file(exercise_id: str, path: Path, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+               read_only: list[str] | None = None) -> Report:
     """Grade ``path`` as ``exercise_id`` in a contained child process; nothing is recorded."""
-    return engine.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout)
+    return engine.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout, read_only=read_only)
 
 
 def grade_and_record(

@@ -444,7 +444,10 @@ def main(argv: list[str]) -> int:
     cap = int(plan.get("limits", {}).get("output_chars", 100_000))
     sys.stdout = CappedWriter(sys.__stdout__, cap)
     sys.stderr = sys.stdout
-    sys.path.append(os.path.dirname(learner_path))  # helpers next to the file; last, so they shadow nothing
+    folder = os.path.dirname(learner_path)
+    own = plan.get("limits", {}).get("read_only")  # grading a class: the student's own folder, or only their file
+    if own is None or any(os.path.isdir(r) and (folder == r or folder.startswith(r.rstrip("/") + "/")) for r in own):
+        sys.path.append(folder)  # helpers next to the file; last, so they shadow nothing
     channel.send("ready", applied)
     if not _wait_for_go(go_fd):
         return 0
