@@ -725,3 +725,17 @@ def test_a_class_submission_reads_only_its_own_files(tmp_path, monkeypatch):
             assert row.passed == 0 and row.status == "import", row
         else:
             assert row.status == "done", row  # alice, and oscar's own helper module
+
+
+@pytest.mark.slow
+def test_a_file_python_would_refuse_for_its_encoding_is_a_syntax_error_and_a_declared_one_runs(tmp_path):
+    """A Latin-1 byte in a comment: `python file.py` refuses it, so the grader does too (it passed 15/15)."""
+    stray = tmp_path / "backprop.py"
+    stray.write_bytes(b"# caf\xe9\n" + SOLUTION.encode())
+    report = grade("backprop", stray, seed=1)
+    assert report.fatal is not None and report.fatal.kind == "syntax" and "line 1" in report.fatal.message
+    assert "UTF-8" in report.fatal.message and report.passed == 0
+    declared = tmp_path / "declared" / "backprop.py"
+    declared.parent.mkdir()
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + SOLUTION.encode())
+    assert grade("backprop", declared, seed=1).ok

@@ -333,6 +333,28 @@ class Runner:
         return results
 
 
+def _check_encoding(source: bytes, learner_path: str) -> None:
+    """Refuse what ``python file.py`` refuses: bytes that are not in the file's declared encoding (UTF-8
+    unless it says otherwise). compile() of bytes lets some through (a stray Latin-1 byte in a comment)."""
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError:  # a first line that is not UTF-8 either: found below
+        encoding = "utf-8"
+    try:
+        source.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = source[:start].count(b"\n") + 1
+        bad = source[start:start + 1]
+        error = SyntaxError(f"Non-UTF-8 code starting with {bad!r:.7} on line {line}, but no encoding declared "
+                            f"(save the file as UTF-8)" if bad else f"the file is not valid text: {exc}")
+        error.filename, error.lineno = learner_path, line
+        raise error from None
+
+
 def _compile_learner(source: bytes, learner_path: str) -> ModuleType:
     """The learner's module, compiled from the exact bytes the parent hashed (no bytecode cache)."""
     import linecache
@@ -341,6 +363,7 @@ def _compile_learner(source: bytes, learner_path: str) -> ModuleType:
     text = source.decode("utf-8", errors="surrogateescape")
     lines = text.splitlines(keepends=True)
     linecache.cache[learner_path] = (len(text), None, lines, learner_path)  # tracebacks quote these bytes
+    _check_encoding(source, learner_path)
     code = compile(source, learner_path, "exec", dont_inherit=True)
     module = types.ModuleType(LEARNER_MODULE)
     module.__file__ = learner_path
