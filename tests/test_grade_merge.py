@@ -422,7 +422,7 @@ def test_a_folder_name_and_its_escaped_twin_are_one_student_twice(tmp_path):
     os.mkdir(os.path.join(os.fsencode(str(tmp_path)), b"a\nb"))
     (tmp_path / "a\\nb").mkdir()
     found = submissions.discover(tmp_path, {"backprop": "backprop.py"}, "backprop")
-    assert [(s.student, s.problem, s.others) for s in found] == [("a\\nb", "ambiguous", ("a\\nb/", "a\\nb/"))]
+    assert [(s.student, s.problem, s.others) for s in found] == [("a\\nb", "ambiguous", ("'a\\nb/'", "'a\\\\nb/'"))]
 
 
 def test_a_link_out_of_a_students_folder_is_not_graded_as_theirs(tmp_path):

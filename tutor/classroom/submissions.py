@@ -121,6 +121,8 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
     result = []
     for student, both in twice.items():  # neither is graded: which one the student meant is theirs to say
         named = tuple(student_id(name) for name in both)
+        if len(set(named)) < len(named):  # "a<newline>b" and "a\\nb" print alike as ids: show the names as Python writes them
+            named = tuple(repr(name) for name in both)
         result += [Submission(student, ex_id, None, AMBIGUOUS, named) for ex_id in exercises]
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
         student = student_id(entry.name[:-3] if is_file else entry.name)
