@@ -174,6 +174,32 @@ def test_doctor_bad_device_is_one_line(runner, args, code, words):
     assert len(lines) == 1 and words in lines[0]
 
 
+HOSTILE_PATH = "/nonexist/a\nb\x1b[31mRED"
+
+
+@pytest.mark.parametrize("args", [
+    ["progress", "--import", HOSTILE_PATH], ["grade", "report", HOSTILE_PATH], ["grade", "merge", HOSTILE_PATH, "--out", "m.csv"],
+    ["lesson", "x" * 10_000], ["check", HOSTILE_PATH],
+], ids=["import", "report", "merge", "a 10,000-character id", "check"])
+def test_a_hostile_argument_is_echoed_as_one_short_printable_line(runner, fixture_course, args):
+    """A newline or an escape sequence in a file name split the error over lines and coloured the terminal;
+    a 10,000-character argument was echoed whole."""
+    result = runner.invoke(app, args)
+    assert result.exit_code in (1, 2), result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "\x1b" not in result.stderr and len(lines[0]) < 400
+
+
+@pytest.mark.parametrize("columns", ["0", "00", "5"])
+def test_a_columns_too_small_to_lay_out_is_ignored_and_errors_still_show(runner, fixture_course, columns):
+    """COLUMNS=0 printed nothing at all, errors included, while progress was still saved."""
+    failed = runner.invoke(app, ["lesson", "99"], env={"COLUMNS": columns})
+    assert failed.exit_code == 2 and failed.stderr.startswith("error: no lesson '99'")
+    listed = runner.invoke(app, ["lessons"], env={"COLUMNS": columns})
+    assert listed.exit_code == 0 and "Fixture basics" in listed.stdout
+
+
 def test_markup_in_a_path_is_printed_as_written(runner, fixture_course, tmp_path):
     target = tmp_path / f"{MARKUP}[bold]progress.json"
     target.parent.mkdir(parents=True, exist_ok=True)  # the markup's "/" makes a folder: --export creates none

@@ -357,6 +357,11 @@ def test_report_plot_is_a_png_and_is_not_overwritten_without_force(runner, tmp_p
     assert forced.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG"
     wrong = runner.invoke(app, ["grade", "report", str(book), "--save-plot", str(tmp_path / "m.txt")])
     assert wrong.exit_code == 2 and "ending in .png" in wrong.stderr
+    everyone = tmp_path / "everyone.csv"  # no mistake to rank: the left panel says so (it crashed)
+    gradebook.write(everyone, [_row("alice"), _row("bob")])
+    calm = runner.invoke(app, ["grade", "report", str(everyone), "--save-plot", str(tmp_path / "calm.png")])
+    assert calm.exit_code == 0, calm.output
+    assert (tmp_path / "calm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_student_names_cannot_draw_on_the_terminal(tmp_path):

@@ -129,17 +129,39 @@ def _safe(stream):
 MAX_COLUMNS = 500  # COLUMNS=99999999 made rich lay every line out (and pad it) at that width: minutes, megabytes
 
 
+MIN_COLUMNS = 20  # COLUMNS=0 made rich print nothing at all, errors included, while progress was still saved
+MIN_LINES = 5
+
+
 def _size(stream) -> dict:
-    """The real size of a dumb terminal (rich assumes 80x25 there); a COLUMNS past MAX_COLUMNS capped."""
+    """The real size of a dumb terminal (rich assumes 80x25 there); a COLUMNS past MAX_COLUMNS capped,
+    and a COLUMNS or LINES too small to lay anything out ignored (the terminal's own size, else 80x25)."""
     text = os.environ.get("COLUMNS", "").strip()
     if text.isascii() and text.isdecimal() and int(text) > MAX_COLUMNS:
         return {"width": MAX_COLUMNS}
+    size: dict = {}
+    lines = os.environ.get("LINES", "").strip()
+    if (text.isascii() and text.isdecimal() and int(text) < MIN_COLUMNS) or (lines.isascii() and lines.isdecimal() and int(lines) < MIN_LINES):
+        real = _terminal_size(stream)
+        if text.isascii() and text.isdecimal() and int(text) < MIN_COLUMNS:
+            size["width"] = max(MIN_COLUMNS, min(real[0], MAX_COLUMNS)) if real else 80
+        if lines.isascii() and lines.isdecimal() and int(lines) < MIN_LINES:
+            size["height"] = max(MIN_LINES, min(real[1], 1000)) if real else 25
+        return size
     if not (is_dumb() and _isatty(stream)):
         return {}
     import shutil
 
     size = shutil.get_terminal_size((80, 24))
     return {"width": min(size.columns, MAX_COLUMNS), "height": min(size.lines, 1000)}
+
+
+def _terminal_size(stream) -> tuple[int, int] | None:
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return None
+    return (size.columns, size.lines) if size.columns > 0 and size.lines > 0 else None
 
 
 class _Console(Console):
@@ -196,12 +218,24 @@ def err(message, **kwargs) -> None:
     stderr_console().print(message, **kwargs)
 
 
+LONG_WORD = 120  # a run of characters without a space longer than this is shown shortened
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: control characters (a newline, an escape sequence from a file
+    name) shown as escapes, and a very long word (a 10,000-character argument echoed back) shortened."""
+    import re
+
+    text = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(message))
+    return re.sub(r"\S{%d,}" % (LONG_WORD + 1), lambda m: m.group(0)[:70] + "…" + m.group(0)[-40:], text)
+
+
 def error_line(message: str) -> None:
     """One line on stderr, prefixed with ``error:``; never markup-interpreted."""
     from rich.text import Text
 
     line = Text("error: ", style="bold red")
-    line.append(message)
+    line.append(one_line(message))
     stderr_console().print(line)
 
 
@@ -209,7 +243,7 @@ def warning_line(message: str) -> None:
     from rich.text import Text
 
     line = Text("warning: ", style="bold yellow")
-    line.append(message)
+    line.append(one_line(message))
     stderr_console().print(line)
 
 

@@ -87,7 +87,12 @@ def pick_device(requested: str | None = None) -> DeviceChoice:
             requested = None
 
     if requested is not None:
-        name, index = _normalise(requested)
+        try:
+            name, index = _normalise(requested)
+        except TutorError as exc:
+            if source == "DNN_TUTOR_DEVICE":
+                raise TutorError(f"DNN_TUTOR_DEVICE: {exc.message}; or unset it") from None
+            raise
         if name == "cuda":
             if not _cuda_available():
                 raise TutorError(f"{source} asks for cuda, but PyTorch sees no CUDA GPU here; use --device cpu or auto")

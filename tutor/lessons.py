@@ -288,8 +288,13 @@ def load_course(root: Path | None = None) -> Course:
     """Every lesson in ``root`` (default: the shipped lessons), sorted by number, validated."""
     from tutor import paths
 
+    import os
+
+    overridden = root is None and bool(os.environ.get("DNN_TUTOR_LESSONS"))
     root = Path(root) if root is not None else paths.lessons_dir()
     if not root.is_dir():
+        if overridden:
+            raise LessonError(f"DNN_TUTOR_LESSONS points to {root}, which is not a folder; unset it to read the course's own lessons")
         raise LessonError(f"lessons folder {root} is missing; reinstall dnn-tutor")
     files = sorted(p for p in root.glob("*.md") if p.name.lower() != "readme.md")
     lessons = [load_lesson(p) for p in files]

@@ -89,7 +89,12 @@ def questions_dir() -> Path:
 
     override = os.environ.get("DNN_TUTOR_QUESTIONS")
     if override:
-        return paths.expand_user(override)
+        folder = paths.expand_user(override)
+        if not folder.is_dir():  # an empty bank (generated questions only) said nothing about why
+            from tutor.errors import TutorError
+
+            raise TutorError(f"DNN_TUTOR_QUESTIONS points to {folder}, which is not a folder; unset it to use the course's own questions")
+        return folder
     return paths.data_dir() / "questions"
 
 

@@ -182,13 +182,13 @@ def plot_png(reports: list) -> bytes:
                 left.bar_label(bars, labels=[str(f + x) for f, x in zip(firsts, later)], padding=3)
                 left.set_xlim(0, max(f + x for f, x in zip(firsts, later)) * 1.15 + 0.5)
                 left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+                left.xaxis.get_major_locator().set_params(integer=True)
+                left.set_xlabel("students")
             else:
                 left.text(0.5, 0.5, "no diagnosis: every run passed or stopped early", ha="center", va="center", transform=left.transAxes)
                 left.set_yticks([])
                 left.set_xticks([])
-            left.set_xlabel("students")
             left.set_title(f"{rep.exercise}: mistakes ({rep.students} students)", loc="left")
-            left.xaxis.get_major_locator().set_params(integer=True)
             labels = [label for label, _ in rep.distribution]
             counts = [n for _, n in rep.distribution]
             bars = right.bar(labels, counts, color="#2e86c1")

@@ -38,6 +38,10 @@ def _shared_mnist() -> Path:
 
     override = os.environ.get("DNN_TUTOR_MNIST_DIR")
     if override:
+        if not Path(override).is_dir():  # a typo fell back to the digits without a word
+            from tutor.errors import TutorError
+
+            raise TutorError(f"DNN_TUTOR_MNIST_DIR points to {override}, which is not a folder; unset it or give the folder of the MNIST files")
         return Path(override)
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist-t10k"
 
