@@ -152,8 +152,8 @@ def _size(stream) -> dict:
         return {}
     import shutil
 
-    size = shutil.get_terminal_size((80, 24))
-    return {"width": min(size.columns, MAX_COLUMNS), "height": min(size.lines, 1000)}
+    dumb = shutil.get_terminal_size((80, 24))
+    return {"width": min(dumb.columns, MAX_COLUMNS), "height": min(dumb.lines, 1000)}
 
 
 def _terminal_size(stream) -> tuple[int, int] | None:
