@@ -350,3 +350,52 @@ def test_export_to_stdout_and_as_json(runner, tutor_home, tmp_path):
     assert named.exit_code == 0 and dashed.is_file() and named.stdout.startswith("exported")
     empty = runner.invoke(app, ["progress", "--export", ""])
     assert empty.exit_code == 2 and "needs a file name" in empty.stderr
+
+
+def test_init_expands_the_home_folder_and_never_makes_a_folder_named_tilde(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    monkeypatch.chdir(tmp_path)
+    made = runner.invoke(app, ["init", "~/course"])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "me" / "course" / "exercises" / "backprop.py").is_file()
+    nobody = runner.invoke(app, ["init", "~nosuchuser/x"])
+    assert nobody.exit_code == 2 and "no home folder" in nobody.stderr
+    assert not list(tmp_path.glob("~*"))
+
+
+def test_blank_or_looping_folders_in_the_environment_are_one_line(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blank = runner.invoke(app, ["data"], env={"DNN_TUTOR_CACHE": " "})
+    assert blank.exit_code == 2 and "DNN_TUTOR_CACHE is ' '" in blank.stderr
+    assert not (tmp_path / " ").exists()
+    (tmp_path / "loop").symlink_to("loop")
+    looping = runner.invoke(app, ["lessons"], env={"DNN_TUTOR_HOME": str(tmp_path / "loop")})
+    assert looping.exit_code == 2 and "leads nowhere" in looping.stderr
+
+
+def test_options_that_would_be_ignored_are_refused(runner):
+    history = runner.invoke(app, ["demo", "xor", "--history", "--lr", "nan", "--device", "bogus", "--quick"])
+    assert history.exit_code == 2 and "drop --device, --lr, --quick" in history.stderr
+    assert runner.invoke(app, ["demo", "xor", "--history"]).exit_code == 0
+    alone = runner.invoke(app, ["check", "exercises/backprop.py", "--max-runs", "2"])
+    assert alone.exit_code == 2 and "--max-runs only applies with --watch" in alone.stderr
+    zero = runner.invoke(app, ["check", "exercises/backprop.py", "--watch", "--max-runs", "0"])
+    assert zero.exit_code == 2 and "--max-runs" in zero.stderr
+
+
+def test_help_and_version_to_a_full_disk_are_one_plain_line():
+    import sys
+
+    for args in (["--version"], ["--help"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "tutor", *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert done.returncode == 1 and done.stderr.strip() == "error: operating system error: no space left on the device"
+
+
+def test_doctor_refuses_an_unknown_device_before_loading_torch(runner, monkeypatch):
+    from tutor import doctor
+
+    monkeypatch.setattr(doctor, "gather", lambda *a, **k: pytest.fail("gathered before the device name was checked"))
+    result = runner.invoke(app, ["doctor", "--device", "bogus"])
+    assert result.exit_code == 2 and "unknown device 'bogus'" in result.stderr
+    assert result.stderr.count("\n") == 1

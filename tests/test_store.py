@@ -154,3 +154,35 @@ def test_legacy_hint_file_that_cannot_be_read_is_kept_as_a_backup(tmp_path):
     assert not (tmp_path / "exercise-hints.json").exists()
     kept = list(tmp_path.glob("exercise-hints.json.unreadable-*"))
     assert len(kept) == 1 and kept[0].read_text() == "{not json"
+
+
+def test_a_hint_that_could_not_be_shown_does_not_move_the_ladder(tmp_path):
+    """`hint > /dev/full` (or a closed output) used up a rung of the ladder for a hint nobody saw."""
+    import errno
+
+    from tutor.grading import catalogue, hints
+
+    info = catalogue.load()["backprop"]
+
+    def full_disk(hint):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with Store(tmp_path / "p.db") as store:
+        with pytest.raises(OSError):
+            hints.next_hint(info, store, show=full_disk)
+        seen = []
+        assert hints.next_hint(info, store, show=seen.append).step == 1 and seen[0].step == 1
+        assert hints.next_hint(info, store).step == 2
+
+
+def test_hint_with_its_output_closed_says_so_and_keeps_the_ladder(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"))
+    closed = subprocess.run([sys.executable, "-m", "tutor", "hint", "backprop"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 1 and "standard output is closed" in closed.stderr
+    shown = subprocess.run([sys.executable, "-m", "tutor", "hint", "backprop"], env=env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "hint 1/" in shown.stdout

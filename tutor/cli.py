@@ -109,7 +109,11 @@ def main() -> None:
         if os.environ.get("DNN_TUTOR_DEBUG"):
             raise
         said = " ".join(str(exc).split())
-        if _out_of_memory(exc):  # settings larger than the machine: not a bug
+        if isinstance(exc, OSError):  # --help or --version written to a full disk, say: not a bug
+            from tutor.errors import os_error_message
+
+            line = "error: " + os_error_message(exc)
+        elif _out_of_memory(exc):  # settings larger than the machine: not a bug
             line = (f"error: out of memory ({said[:120]}): these settings need more memory than this machine can give; "
                     "try smaller ones (fewer points, a smaller batch or network)")
         else:

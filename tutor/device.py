@@ -61,6 +61,12 @@ def _cuda_detail(index: int = 0) -> dict:
     }
 
 
+def check_name(requested: str | None) -> None:
+    """Refuse a device name that is none of auto, cpu, cuda, cuda:N, mps (before anything slow is imported)."""
+    if requested is not None and requested.strip() and requested.strip().lower() != "auto":
+        _normalise(requested)
+
+
 def _normalise(requested: str) -> tuple[str, int | None]:
     text = requested.strip().lower()
     if text.startswith("cuda:"):

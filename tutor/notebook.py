@@ -187,13 +187,12 @@ class TutorMagics(Magics):
         try:
             if args.restart:
                 hints.reset_ladder(info.id)
-            hint = hints.next_hint(info)
+            hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(shown, info, hint_command="%dnn_hint {id}")))
         except TutorError as exc:  # the progress database cannot be used: one line, as %%dnn_check says it
             console.error_line(exc.message)
             return None
-        console.out(render_hint(hint, info, hint_command="%dnn_hint {id}"))
         if hint.unsaved:
-            console.error_line(hint.unsaved)
+            console.warning_line(hint.unsaved)
         return None
 
 

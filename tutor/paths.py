@@ -69,6 +69,8 @@ def _folder(path: Path, name: str) -> Path:
     """Create ``path`` if needed; a file in its place is one clear error, not a traceback."""
     from tutor.errors import TutorError
 
+    if path.is_symlink() and not path.exists():
+        raise TutorError(f"{name} points at {path}, a link that leads nowhere (or round in a loop)", exit_code=2)
     if path.exists() and not path.is_dir():
         raise TutorError(f"{name} points at {path}, which is a file, not a folder", exit_code=2)
     try:
@@ -83,8 +85,12 @@ def _folder(path: Path, name: str) -> Path:
 def cache_dir() -> Path:
     """Downloaded datasets and pretrained weights (``DNN_TUTOR_CACHE`` overrides)."""
     override = os.environ.get("DNN_TUTOR_CACHE")
+    if override is not None and override and not override.strip():
+        from tutor.errors import TutorError
+
+        raise TutorError(f"DNN_TUTOR_CACHE is {override!r}: give a folder (or unset it for the usual place)")
     if override:
-        path = expand_user(override)
+        path = Path(os.path.abspath(expand_user(override)))
     elif os.environ.get("DNN_TUTOR_HOME"):
         path = home_dir() / "cache"
     else:

@@ -195,9 +195,11 @@ def doctor_command(
 
     The progress database gets a full integrity check; --repair rebuilds it when the check finds damage.
     """
+    from tutor.device import check_name
     from tutor.doctor import gather
     from tutor.render.progress import render_doctor
 
+    check_name(device)  # a typo is one line at once, not after torch and torchvision have loaded
     report = gather(device, repair=repair)
     with verdict_output(0 if report.ok else 1):
         if as_json:

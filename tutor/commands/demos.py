@@ -104,6 +104,13 @@ def demo_command(
 ) -> None:
     """Run a live demo: watch a network learn (curves, metrics, the decision boundary)."""
     if history:
+        training = {"--device": device, "--precision": precision, "--seed": seed, "--epochs": epochs, "--lr": lr,
+                    "--batch-size": batch_size, "--save-plot": save_plot, "--data-dir": data_dir, "--task": task,
+                    "--length": length, "--backbone": backbone, "--set": sets or None, "--quick": quick or None,
+                    "--force": force or None}
+        given = [flag for flag, value in training.items() if value is not None]
+        if given:  # they were ignored without a word
+            raise TutorError(f"--history lists past runs and trains nothing: drop {', '.join(given)} (or drop --history to run the demo)")
         return _history(demo_id, limit, as_json)
     if limit is not None:
         raise TutorError("--limit only applies with --history (how many past runs to list); "

@@ -147,13 +147,16 @@ def check_command(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI); with --watch, one JSON line per run."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
-    max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True, help="Stop watching after this many runs (for tests)."),
+    max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True, min=1, max=1_000_000,
+                                           help="With --watch: stop after this many runs, 1 or more (for tests and scripts)."),
 ) -> None:
     """Grade an exercise file: exit 0 when every check passes, 1 when some fail, 2 for usage errors.
 
     Your code runs in a separate, contained process with a time and memory limit; the right answers are
     computed with PyTorch autograd on fresh random inputs every run (unless --seed is given).
     """
+    if max_runs is not None and not watch:
+        raise TutorError("--max-runs only applies with --watch (how many runs to watch for)")
     info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:
@@ -221,10 +224,13 @@ def hint_command(
     info = catalogue.find(exercise)
     if restart:
         hints.reset_ladder(info.id)
-    hint = hints.next_hint(info)
-    console.out(render_hint(hint, info))
-    if hint.unsaved:
-        console.error_line(hint.unsaved)
+    import sys
+
+    if sys.stdout is None:  # started with its output closed (`>&-`): the hint could not be seen
+        raise TutorError("standard output is closed, so the hint cannot be shown; the ladder stays where it is", 1)
+    hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(shown, info)))  # shown, then the ladder moves
+    if hint.unsaved:  # the hint was shown; only its place on the ladder is lost
+        console.warning_line(hint.unsaved)
 
 
 @app.command("init")
@@ -236,6 +242,9 @@ def init_command(
     from tutor.grading import workspace
     from tutor.render.grading import render_init
 
+    from tutor.paths import expand_user
+
+    directory = expand_user(directory)  # '~/course' made a folder named '~' here
     try:
         copied = workspace.init(directory)
     except OSError as exc:

@@ -13,6 +13,7 @@ opens the learner's store for the call. Never prints.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -89,12 +90,18 @@ def advice(info: ExerciseInfo, code: str) -> str | None:
     return diagnoses.hint(code)
 
 
-def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
-    """The next hint for ``info`` (and move the ladder on)."""
+def next_hint(info: ExerciseInfo, store: "Store | None" = None, show: Callable[[Hint], object] | None = None) -> Hint:
+    """The next hint for ``info`` (and move the ladder on).
 
-    def save(s: "Store", entry: dict) -> str | None:
+    ``show``: called with the hint before the ladder moves on; when it fails (the output is a closed
+    pipe or a full disk) the hint was not seen, and the ladder stays where it was.
+    """
+
+    def save(s: "Store", entry: dict, hint: Hint) -> str | None:
         from tutor.errors import StoreError
 
+        if show is not None:
+            show(hint)
         try:
             s.set_hint_state(info.id, entry)
         except StoreError as exc:  # a full disk or a read-only home: the hint is still the learner's
@@ -110,12 +117,12 @@ def next_hint(info: ExerciseInfo, store: "Store | None" = None) -> Hint:
         for code, text in known[:1]:  # the first diagnosis is the one to fix first
             if code not in shown:
                 entry["tailored_shown"] = shown + [code]
-                unsaved = save(s, entry)
-                return Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code, unsaved=unsaved)
+                hint = Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code)
+                return dataclasses.replace(hint, unsaved=save(s, entry, hint))
         index = min(position, steps - 1)
         entry["position"] = min(position + 1, steps)
-        unsaved = save(s, entry)
-        return Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1, unsaved=unsaved)
+        hint = Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1)
+        return dataclasses.replace(hint, unsaved=save(s, entry, hint))
 
     return _using(store, work)
 
