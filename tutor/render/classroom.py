@@ -92,7 +92,10 @@ def _stacked_mistakes(mistakes: list) -> RenderableType:
     for rank, m in enumerate(mistakes, start=1):
         head = Text(f"{rank}. ", style="bold")
         head.append(m.code, style="red")
-        head.append(f"  first mistake of {m.first} ({m.share:.0%})")
+        if m.first:
+            head.append(f"  the first mistake of {m.first} student{'s' if m.first != 1 else ''} ({m.share:.0%})")
+        else:
+            head.append("  nobody's first mistake")
         if m.students > m.first:
             head.append(f"; +{m.students - m.first} after another", style="dim")
         body = Text(m.meaning)

@@ -304,7 +304,7 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     for status in dashboard.lessons:
         course_map.add_row(str(status.number), status.title, f"{status.minutes} min", _status_text(status))
 
-    commands = Table.grid(padding=(0, 1))
+    commands = Table.grid(padding=(0, 2))  # two spaces: "dnn-tutor exercises" and its words stay apart
     commands.add_column(no_wrap=True, style="cyan")
     commands.add_column(ratio=1)  # a long description wraps under itself
     for cmd, what in [
