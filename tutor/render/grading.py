@@ -287,7 +287,7 @@ def warm_up() -> None:
 def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND) -> RenderableType:
     again = hint_command.format(id=info.id)
     if hint.kind == "tailored":
-        title = f"hint for {info.id}: about the mistake your last check found"
+        title = f"hint for {info.id}: about your last check ({visible(hint.code)})"  # the word its result column showed
         footer = f"run `{again}` again for the general ladder"
     else:
         title = f"hint {hint.step}/{hint.steps} for {info.id}"
