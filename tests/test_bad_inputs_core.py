@@ -399,3 +399,11 @@ def test_doctor_refuses_an_unknown_device_before_loading_torch(runner, monkeypat
     result = runner.invoke(app, ["doctor", "--device", "bogus"])
     assert result.exit_code == 2 and "unknown device 'bogus'" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_reset_will_not_put_python_into_a_file_that_is_not_python(runner, tmp_path):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}')
+    result = runner.invoke(app, ["reset", "backprop", "--file", str(notes), "--yes"])
+    assert result.exit_code == 2 and "not a Python file" in result.stderr
+    assert notes.read_text() == '{"mine": true}'

@@ -638,3 +638,12 @@ def test_a_worker_ignores_ctrl_c_exactly_when_its_parent_does(tmp_path, parent_i
     finally:
         parent_end.close()  # the worker sees its input close and exits
         os.waitpid(pid, 0)
+
+
+def test_merge_out_dash_is_refused_not_a_file_named_dash(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    part = tmp_path / "p1.csv"
+    gradebook.write(part, [_row("alice")])
+    result = runner.invoke(app, ["grade", "merge", str(part), "--out", "-"])
+    assert result.exit_code == 2 and "--out -: this writes a file" in result.stderr
+    assert not (tmp_path / "-").exists()

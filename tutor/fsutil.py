@@ -300,6 +300,8 @@ def check_output_file(path: Path | str, *, option: str, force: bool = False) -> 
     """
     path = Path(path)
     shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+    if str(path) == "-":  # where it means standard output the command says so before calling here
+        raise TutorError(f"{option} -: this writes a file (atomically, with a copy of the old one); give a file name")
     _refuse_progress_files(path, option)  # first: the most telling refusal (a link to it is one too)
     try:
         info = os.lstat(path)

@@ -288,6 +288,8 @@ def reset_command(
 
     info = catalogue.find(exercise)
     target = file or workspace.default_file(info)
+    if target.suffix != ".py":  # notes.json or a gradebook would be replaced by Python code (a backup kept, but still)
+        raise TutorError(f"--file {visible(target)} is not a Python file: reset restores an exercise's .py starter")
     workspace.refuse_shipped(target, "reset")
     if not yes and not _confirm_reset(target):
         console.out("nothing changed")
