@@ -143,7 +143,7 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
 def check_command(
     file: Path = typer.Argument(..., help="Your exercise file, e.g. exercises/backprop.py.", show_default=False),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, when the file name is not the id."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Draw the same inputs as an earlier run (the report prints its seed)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Draw the same inputs as an earlier run (the report prints its seed; 0 to 2**63 - 1)."),
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI); with --watch, one JSON line per run."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
