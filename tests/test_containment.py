@@ -739,3 +739,15 @@ def test_a_file_python_would_refuse_for_its_encoding_is_a_syntax_error_and_a_dec
     declared.parent.mkdir()
     declared.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + SOLUTION.encode())
     assert grade("backprop", declared, seed=1).ok
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("writer", [
+    "for i in range(200):\n    open(f'big{i}.bin', 'wb').write(b'x' * 4_000_000)\n",  # 800 MB in 4 MB files (each under the file cap)
+    "for i in range(1_000_000):\n    open(f'f{i}', 'w').close()\n",  # a million empty files: the disk's inodes
+], ids=["bytes", "files"])
+def test_a_run_that_fills_the_disk_is_stopped_and_its_files_removed(tmp_path, writer):
+    report = grade("backprop", _learner(tmp_path, "import numpy as np\n" + writer), seed=1, timeout=30)
+    assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
+    assert "exercises write no files" in report.fatal.message and report.passed == 0
+    assert not _our_dirs()

@@ -39,6 +39,7 @@ _WHY_NOT_RUN = {
     "memory": "it ran out of memory in the grader",
     "output": "it printed too much in the grader",
     "processes": "it started too many processes in the grader",
+    "disk": "it wrote too many files in the grader",
 }
 _NUMPY_IMPORT = re.compile(r"^\s*(import\s+numpy\b|from\s+numpy\b)", re.MULTILINE)
 

@@ -16,7 +16,7 @@ from tutor.classroom import gradebook
 from tutor.classroom.gradebook import Row
 
 # Kinds of a fatal stop that a row reports as its status (the runner's words).
-FATAL_KINDS = ("timeout", "memory", "output", "crash", "exit", "import", "syntax", "protocol", "processes")
+FATAL_KINDS = ("timeout", "memory", "output", "crash", "exit", "import", "syntax", "protocol", "processes", "disk")
 
 
 def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float, own: str | None = None):

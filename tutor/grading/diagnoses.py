@@ -33,6 +33,7 @@ class Diagnosis(str, Enum):
     SYNTAX = "syntax"
     PROTOCOL = "protocol"
     PROCESSES = "processes"
+    DISK = "disk"
     # -- what came back ------------------------------------------------------
     NONE = "none"
     ARITY = "arity"
@@ -138,6 +139,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.SYNTAX: ("the file has a syntax error", "Fix the line the message names (a missing bracket or colon, mixed indentation)."),
     Diagnosis.PROTOCOL: ("the result channel between the grader and the code was corrupted", "Do not write to file descriptors your code did not open."),
     Diagnosis.PROCESSES: ("the code started more processes than allowed", "Exercises need no fork(), subprocess or multiprocessing: remove them."),
+    Diagnosis.DISK: ("the code wrote more files than allowed", "Exercises write no files: remove the code that saves or writes them."),
     Diagnosis.NONE: ("a function returned None", "Is a `return` statement missing at the end of the function?"),
     Diagnosis.ARITY: ("a function returned the wrong number of items", "Check what each function returns: forwards return (out, cache), backwards one gradient per input."),
     Diagnosis.NOT_ARRAY: ("something other than a numpy array came back", "Return numpy arrays (np.asarray), not lists, tensors or strings."),

@@ -85,6 +85,11 @@ def too_many_processes(limit: int) -> Fatal:
     return Fatal("processes", f"your code started more than {limit} processes; the run was stopped (exercises need no fork() or multiprocessing)")
 
 
+def too_much_disk(limit_mb: int, files: int) -> Fatal:
+    return Fatal("disk", f"your code wrote more than {limit_mb} MB of files (or more than {files:,} files); the run was stopped "
+                         "(exercises write no files)")
+
+
 def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fatal:
     return Fatal("memory", f"your code ran out of memory{where} (the limit is {limit_mb} MB)", error)
 

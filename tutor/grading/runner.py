@@ -48,6 +48,8 @@ MAX_CHANNEL = 96 * MiB  # everything the child may send in one run (real results
 EXTRA_PROCESSES = 64  # RLIMIT_NPROC head-room over the user's current count (not enforced for root)
 MAX_PROCESSES = 32  # processes the learner's code may start before the run is stopped (fork bombs)
 PROCESS_SCAN_SECONDS = 0.25
+DISK_LIMIT = 64 * MiB  # what the run's folder may hold (each file is capped at FILE_SIZE_LIMIT; this caps them all)
+MAX_FILES = 10_000  # files and folders in the run's folder (a learner's loop of tiny files fills the disk's inodes)
 ALWAYS_GATE = False  # hold the learner's code until release() even under Landlock (tests)
 
 _ALLOWED = {
@@ -210,6 +212,7 @@ class Child:
         self._protocol_error: str | None = None
         self._broken = threading.Event()  # the channel was abused: end the run now
         self._too_many = False  # the learner's code started more than MAX_PROCESSES processes
+        self._too_much_disk = False  # the run's folder grew past DISK_LIMIT or MAX_FILES
         self._ready = False
         self._sandboxed = False
         self._released = False
@@ -377,7 +380,12 @@ class Child:
                     if containment.count_tree(self.proc.pid, self._proc_start) > MAX_PROCESSES:
                         self._too_many = True
                         break
+                    if folder_over(Path(self._dir.name), DISK_LIMIT, MAX_FILES):
+                        self._too_much_disk = True
+                        break
             self._end()
+            if not self._too_many and folder_over(Path(self._dir.name), DISK_LIMIT, MAX_FILES):
+                self._too_much_disk = True  # written between two scans, by a run that ended before the next one
             self._reader.join(timeout=2)
             return self._collect(timed_out)
         finally:
@@ -417,6 +425,8 @@ class Child:
                 result.fatal = failures.output_flood()
         if self._too_many:
             result.fatal = failures.too_many_processes(MAX_PROCESSES)
+        elif self._too_much_disk:
+            result.fatal = failures.too_much_disk(DISK_LIMIT // MiB, MAX_FILES)
         if result.fatal is None:
             result.fatal = self._memory_fatal(result)
         if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):
@@ -464,6 +474,34 @@ class Child:
         # anything beyond came from writes that bypassed sys.stdout.
         truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
+
+
+def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
+    """Whether ``folder`` holds more than ``max_bytes`` (blocks in use) or ``max_entries`` entries.
+
+    Links are not followed; the walk stops as soon as either limit is passed, so a folder of a
+    million files costs no more than ``max_entries`` steps."""
+    used, entries = 0, 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > max_entries:
+                        return True
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += getattr(info, "st_blocks", 0) * 512 or info.st_size
+                    if used > max_bytes:
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return False
 
 
 def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
