@@ -288,7 +288,7 @@ def reset_command(
 
     info = catalogue.find(exercise)
     target = file or workspace.default_file(info)
-    if target.suffix != ".py":  # notes.json or a gradebook would be replaced by Python code (a backup kept, but still)
+    if target.suffix != ".py" and not target.is_dir():  # notes.json or a gradebook would be replaced by Python code
         raise TutorError(f"--file {visible(target)} is not a Python file: reset restores an exercise's .py starter")
     workspace.refuse_shipped(target, "reset")
     if not yes and not _confirm_reset(target):
