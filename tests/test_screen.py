@@ -282,6 +282,25 @@ def test_feedback_stays_on_screen_until_a_key_when_the_next_question_would_push_
     assert [q for q, _, _ in reviews(home)] == ["long-choice"]
 
 
+def test_keys_typed_ahead_at_the_pause_never_answer_the_next_question(tmp_path, bank):
+    """A double Enter (or key repeat) at "Enter: next question" answered the next question unseen."""
+    home = tmp_path / "home"
+    term = quiz(home, bank, "--question", "long-choice", "--question", "long-multi", cols=60, rows=20)
+    term.wait_for(r"Your answer")
+    term.send("2")
+    term.wait_for(r"Enter: next question")
+    term.send("x")  # not a key the pause takes: nothing happens
+    assert "Question 2/" not in term.flat()
+    term.child.send("\r\r\r")
+    term.wait_for(r"Question 2/2")
+    term.wait_for(r"Your answer")
+    term.pump(1.0)
+    assert "Your picks" not in term.flat() and "Not quite" not in term.text().split("Question 2/2")[-1]
+    assert [q for q, _, _ in reviews(home)] == ["long-choice"]  # the second question waits for its own answer
+    term.child.sendintr()
+    assert term.finish() == 130
+
+
 def test_a_tall_terminal_goes_straight_to_the_next_question(tmp_path, bank):
     term = quiz(tmp_path / "home", bank, "--question", "long-choice", "--question", "long-multi", cols=100, rows=60)
     term.wait_for(r"Your answer")

@@ -240,9 +240,11 @@ def choose(
 
 
 def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
-    """One line (``text``) until a key: True to go on (Enter, space, any other key), False for q or Esc.
+    """One line (``text``) until Enter or space (True: go on) or q or Esc (False); other keys do nothing.
 
     Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError, Ctrl-Z suspends; the line is erased when done.
+    Keys typed ahead (a second Enter, key repeat) are dropped: they would answer the next question
+    before it was seen.
     """
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding import KeyBindings
@@ -262,11 +264,14 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
     def _stop(event):
         event.app.exit(result=False)
 
-    @bindings.add(Keys.Any)
     @bindings.add("enter")
     @bindings.add("space")
     def _next(event):
         event.app.exit(result=True)
+
+    @bindings.add(Keys.Any)
+    def _other(event):
+        pass
 
     @bindings.add("c-c")
     def _interrupt(event):
@@ -301,3 +306,23 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
             return bool(app.run())
         finally:
             show_cursor()
+            drop_typeahead(app)
+
+
+def drop_typeahead(app) -> None:
+    """Forget keys typed before the next prompt is shown: prompt_toolkit keeps what it read but did not
+    use for the next application, and the terminal holds what was not read yet."""
+    import sys
+
+    try:
+        from prompt_toolkit.input.typeahead import clear_typeahead
+
+        clear_typeahead(app.input)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    try:
+        import termios
+
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass
