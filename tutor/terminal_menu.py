@@ -237,6 +237,7 @@ def choose(
             return app.run()
         finally:
             show_cursor()
+            drop_typeahead(app)  # a double press must not answer what comes next, unseen
 
 
 def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
