@@ -515,7 +515,8 @@ def test_the_channel_takes_plain_bounded_data_only():
 
     from tutor.grading import runner
 
-    plain = ("job", "x", {"a": {"ok": True, "value": (np.arange(6.0).reshape(2, 3), np.float32(1.5), 3, 2.5j, None, "s")}})
+    plain = ("job", "x", {"a": {"ok": True, "value": (np.arange(6.0).reshape(2, 3), np.float32(1.5), 3, 2.5j, None, "s",
+                                                      np.int64(7), np.bool_(True), np.zeros(2, np.complex64))}})
     back = runner.safe_loads(pickle.dumps(plain, protocol=4))
     assert np.array_equal(back[2]["a"]["value"][0], plain[2]["a"]["value"][0]) and back[2]["a"]["value"][1] == np.float32(1.5)
 
@@ -528,12 +529,17 @@ def test_the_channel_takes_plain_bounded_data_only():
             from numpy._core.multiarray import _reconstruct
             return (_reconstruct, (np.ndarray, (50_000_000_000,), b"b"))
 
+    class VoidScalar:  # a scalar of a two-gigabyte void type: allocated in full while unpickling
+        def __reduce__(self):
+            from numpy._core.multiarray import scalar
+            return (scalar, (np.dtype("V2000000000"),))
+
     dag: list = []
     for _ in range(80):
         dag = [dag, dag]
     wide: list = [[0] * 1000 for _ in range(300)]
     started = time.monotonic()
-    for bad in (("job", Big()), ("job", Shaped()), ("job", dag), ("job", wide), ("job", 10**60), ("job", {1: 2}),
+    for bad in (("job", Big()), ("job", Shaped()), ("job", VoidScalar()), ("job", np.dtype("V64")), ("job", dag), ("job", wide), ("job", 10**60), ("job", {1: 2}),
                 ("job", np.array(["text"])), ("job", np.zeros(3, dtype=object))):
         with pytest.raises(pickle.UnpicklingError):
             runner.safe_loads(pickle.dumps(bad, protocol=4))
@@ -751,3 +757,16 @@ def test_a_run_that_fills_the_disk_is_stopped_and_its_files_removed(tmp_path, wr
     assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
     assert "exercises write no files" in report.fatal.message and report.passed == 0
     assert not _our_dirs()
+
+
+@pytest.mark.slow
+def test_an_honest_huge_nested_list_is_a_wrong_type_not_a_corrupted_channel(tmp_path):
+    """64 x 64 x 64 floats as lists: the worker sends a description past its budget, so the verdict is
+    about the value (and no longer 'the result channel was corrupted')."""
+    body = SOLUTION + ("\n_relu = relu_forward\n\ndef relu_forward(x):\n"
+                       "    out, cache = _relu(x)\n    return [[[0.5] * 64] * 64] * 64, cache\n")
+    report = grade("backprop", _learner(tmp_path, "", body=body), seed=1)
+    assert report.fatal is None, report.fatal
+    relu = {c.id: c for c in report.checks}["relu_forward.values"]
+    assert not relu.passed and "corrupted" not in relu.message
+    assert {c.id: c for c in report.checks}["dense_forward.values"].passed

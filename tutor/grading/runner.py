@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -53,12 +54,11 @@ MAX_FILES = 10_000  # files and folders in the run's folder (a learner's loop of
 ALWAYS_GATE = False  # hold the learner's code until release() even under Landlock (tests)
 
 _ALLOWED = {
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "dtype"),
     ("builtins", "complex"),
 }
 _RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
+_SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+_NUMERIC_DTYPE_CLASS = re.compile(r"(Bool|U?Int(8|16|32|64)|Float(16|32|64)|Complex(64|128)|U?Byte|U?Short|U?Int|U?Long|U?LongLong|Half|Float|Double|CFloat|CDouble)DType")
 MAX_DEPTH = 24  # a real message nests about a dozen levels (the worker's sanitize stops at five)
 MAX_NODES = 200_000  # values visited in one message, shared ones each time they are reached
 MAX_INT_BITS = 128
@@ -78,6 +78,34 @@ class _NdarrayToken:
 _NDARRAY = _NdarrayToken()
 
 
+def _numeric(dtype: Any) -> bool:
+    import numpy as np
+
+    return (isinstance(dtype, np.dtype) and dtype.kind in "biufc" and dtype.itemsize <= 16
+            and dtype.subdtype is None and dtype.fields is None)
+
+
+def _dtype(obj: Any, align: Any = False, copy: Any = False) -> Any:
+    """``numpy.dtype`` as a frame may call it: a plain numeric type code only (a void type of two
+    gigabytes, made into a scalar, was allocated in full before anything could look at it)."""
+    import numpy as np
+
+    if not isinstance(obj, str) or len(obj) > 4:
+        raise pickle.UnpicklingError("refused a dtype that is not a plain number type")
+    made = np.dtype(obj, bool(align), bool(copy))
+    if not _numeric(made):
+        raise pickle.UnpicklingError(f"refused the dtype {obj!r}")
+    return made
+
+
+def _scalar(dtype: Any, data: Any = None) -> Any:
+    from numpy._core.multiarray import scalar
+
+    if not _numeric(dtype) or not isinstance(data, bytes) or len(data) != dtype.itemsize:
+        raise pickle.UnpicklingError("refused a numpy scalar that is not a plain number")
+    return scalar(dtype, data)
+
+
 def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
     import numpy as np
 
@@ -92,7 +120,11 @@ class _SafeUnpickler(pickle.Unpickler):
             return _reconstruct
         if (module, name) == ("numpy", "ndarray"):
             return _NDARRAY
-        if (module, name) in _ALLOWED or (module == "numpy.dtypes" and name.endswith("DType")):
+        if (module, name) == ("numpy", "dtype"):
+            return _dtype
+        if (module, name) in _SCALAR:
+            return _scalar
+        if (module, name) in _ALLOWED or (module == "numpy.dtypes" and _NUMERIC_DTYPE_CLASS.fullmatch(name)):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refused {module}.{name}")
 

@@ -147,9 +147,22 @@ def describe_exception(exc: BaseException, learner_path: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- values
 
 
-def sanitize(value: Any, depth: int = 0) -> Any:
-    """Plain data for the result channel: arrays, numbers, strings, containers."""
+MAX_VALUES = 20_000  # values in one result, all containers together (the grader refuses a message past 200,000)
+
+
+def sanitize(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Plain data for the result channel: arrays, numbers, strings, containers.
+
+    ``budget``: values left for this result (MAX_VALUES to start): 64 items a level, five levels deep,
+    is still a billion values; past the budget a container is described instead of sent.
+    """
     import numpy as np
+
+    if budget is None:
+        budget = [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0 and isinstance(value, (tuple, list, dict)):
+        return {"$object": type(value).__name__, "repr": f"a nested {type(value).__name__} of more than {MAX_VALUES:,} values"}
 
     if isinstance(value, int) and int.__int__(value).bit_length() > 128:  # the parent takes up to 128 bits
         return {"$object": "int", "repr": f"an integer of about {int(int.__int__(value).bit_length() * 0.30103) + 1} digits"}
@@ -169,16 +182,18 @@ def sanitize(value: Any, depth: int = 0) -> Any:
         if value.size > MAX_ARRAY:
             return {"$object": "numpy.ndarray", "repr": f"an array of shape {value.shape}: far larger than expected"}
         if value.dtype.kind in "biufc":
+            if value.dtype.itemsize > 16:  # long double complex: the grader takes up to 16 bytes a number
+                value = value.astype(np.complex128)
             return np.array(value, copy=True, subok=False)
         return {"$object": f"ndarray[{value.dtype}]", "repr": _short_repr(value)}
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return np.asarray(value)
+        return np.asarray(value if value.dtype.itemsize <= 16 else np.complex128(value))
     if isinstance(value, tuple):
-        return tuple(sanitize(v, depth + 1) for v in value[:MAX_ITEMS])
+        return tuple(sanitize(v, depth + 1, budget) for v in value[:MAX_ITEMS])
     if isinstance(value, list):
-        return [sanitize(v, depth + 1) for v in value[:MAX_ITEMS]]
+        return [sanitize(v, depth + 1, budget) for v in value[:MAX_ITEMS]]
     if isinstance(value, dict):
-        return {str(k)[:60]: sanitize(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+        return {str(k)[:60]: sanitize(v, depth + 1, budget) for k, v in list(value.items())[:MAX_ITEMS]}
     return {"$object": f"{type(value).__module__}.{type(value).__qualname__}", "repr": _short_repr(value)}
 
 
