@@ -96,3 +96,15 @@ def test_a_number_with_a_unit_is_asked_again_without_it(typed, unit):
     with pytest.raises(InvalidAnswer) as caught:
         parse(COUNT, typed)
     assert f"without '{unit}'" in caught.value.reason
+
+
+@pytest.mark.parametrize("typed", ["2x100", "4*1000", "3*105", "9.5x10-7"])
+def test_a_product_is_not_read_as_a_power_of_ten(typed):
+    """Only a marked power (^, ** or superscripts) is an exponent: 2x100 is not 2e0."""
+    with pytest.raises(InvalidAnswer):
+        parse(COUNT, typed)
+
+
+def test_a_bare_power_of_ten_is_read():
+    assert parse(number(0.001, 1e-6), "10⁻³") == pytest.approx(0.001)
+    assert parse(number(0.001, 1e-6), "10^-3") == pytest.approx(0.001)

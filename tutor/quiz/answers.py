@@ -164,7 +164,10 @@ def _refuse_ambiguous_comma(question, text: str) -> None:
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-_TIMES_TEN_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[x×*·]10(?:\^|\*\*)?\(?([+-]?\d+)\)?)")
+_SUPERSCRIPT_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+")
+# 9.5×10^-7, 9.5*10**-7, 9.5·10^(-7) (and 10⁻⁷, written 10^-7 first): the power must be marked, so that
+# 2x100 or 4*1000 (products) are never read as 2e0 or 4e0
+_TIMES_TEN_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))[x×*·]10(?:\^|\*\*)(\(([+-]?\d+)\)|[+-]?\d+)")
 _UNIT_RE = re.compile(r"([+-]?(?:\d+(?:[.,]\d*)*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z][a-zA-Z ]*)")
 
 
@@ -187,9 +190,12 @@ def _refuse_thousands_points(question, text: str) -> None:
 
 def _scientific(text: str) -> str:
     """``_clean`` text with 9.5×10^-7 (or 9.5 x 10**-7, 9.5·10⁻⁷) written as 9.5e-7."""
-    cleaned = _clean(text).translate(_SUPERSCRIPTS)
-    times_ten = _TIMES_TEN_RE.fullmatch(cleaned.lower())
-    return f"{times_ten.group(1)}e{times_ten.group(2)}" if times_ten else cleaned
+    cleaned = _SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), _clean(text))
+    times_ten = _TIMES_TEN_RE.fullmatch(cleaned.lower()) or _TIMES_TEN_RE.fullmatch("1x" + cleaned.lower())  # 10^-3
+    if not times_ten:
+        return cleaned
+    power = times_ten.group(3) if times_ten.group(3) is not None else times_ten.group(2)
+    return f"{times_ten.group(1)}e{power}"
 
 
 def parse_number(text: str) -> float:
