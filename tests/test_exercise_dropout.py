@@ -52,3 +52,32 @@ def test_a_done_forward_whose_check_needs_the_unstarted_backward_is_waiting_not_
     assert eval_row.rstrip().endswith("waiting")
     data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "7", "--json"]).stdout)
     assert {c["id"]: c["waits_for"] for c in data["checks"]}["dropout_forward.eval"] == "dropout_backward"
+
+
+def test_a_check_of_a_stub_that_first_meets_another_stub_is_not_started_not_waiting():
+    """sigmoid_backward still raising, its check stopped first by sigmoid_forward (also a stub): both are
+    listed as not started, neither hidden behind 'waiting'."""
+    from tutor.grading.engine import raising_stubs
+
+    source = b'''
+def done(x):
+    return x
+
+def stub(x):
+    """doc"""
+    # TODO
+    raise NotImplementedError("stub")
+
+def bare(x):
+    raise NotImplementedError
+
+def later(x):
+    y = x + 1
+    raise NotImplementedError()
+
+class C:
+    def method(self):
+        raise NotImplementedError
+'''
+    assert raising_stubs(source) == {"stub", "bare", "later"}
+    assert raising_stubs(b"def broken(:\n") == frozenset()

@@ -230,12 +230,13 @@ def grade_file(
             outcome = child.wait()
         finally:
             child.close()
+    stubs = raising_stubs(source)
     return Report(
         exercise_id=exercise_id,
         file=str(path),
         file_hash=digest,
         seed=seed,
-        checks=tuple(_judge(check, Results(plan, outcome)) for check in plan.checks),
+        checks=tuple(_judge(check, Results(plan, outcome), unstarted=stubs) for check in plan.checks),
         fatal=outcome.fatal,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
@@ -244,7 +245,29 @@ def grade_file(
     )
 
 
-def _judge(check: Check, results: Results) -> CheckResult:
+def raising_stubs(source: bytes) -> frozenset[str]:
+    """Top-level functions whose body raises NotImplementedError outright (the starters' TODO stubs).
+
+    Read from the source, never run: a check of a function that is itself a stub is "not started"
+    even when the first thing it ran into was another stub."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for statement in node.body:
+                exc = statement.exc if isinstance(statement, ast.Raise) else None
+                target = exc.func if isinstance(exc, ast.Call) else exc
+                if isinstance(target, ast.Name) and target.id == "NotImplementedError":
+                    names.add(node.name)
+    return frozenset(names)
+
+
+def _judge(check: Check, results: Results, unstarted: frozenset[str] = frozenset()) -> CheckResult:
     try:
         error = check.judge(results)
     except Mismatch as exc:
@@ -265,7 +288,7 @@ def _judge(check: Check, results: Results) -> CheckResult:
         case=o.case,
         worst=o.worst,
         not_started=o.not_started,
-        waits_for=o.waits_for if o.not_started else None,
+        waits_for=(check.function if check.function in unstarted else o.waits_for) if o.not_started else None,
         trace=_frames(o.trace),
     )
 
