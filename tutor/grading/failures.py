@@ -65,8 +65,9 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
     return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}", "exception")
 
 
-def at_import(error: LearnerError, file_name: str) -> Fatal:
-    """The learner's module failed while it was being imported."""
+def at_import(error: LearnerError, file_name: str, reads_limited: bool = False) -> Fatal:
+    """The learner's module failed while it was being imported. ``reads_limited``: grading one of a class,
+    where a PermissionError most likely means a read outside the student's own files."""
     if error.kind == "syntax":
         return Fatal("syntax", f"syntax error in {error.file}, line {error.line}: {error.message}", error)
     if error.kind == "exit":
@@ -74,7 +75,10 @@ def at_import(error: LearnerError, file_name: str) -> Fatal:
     if error.kind == "memory":
         return Fatal("memory", f"{file_name} ran out of memory while being imported", error)
     where = f" (line {error.frames[-1].line})" if error.frames else ""
-    return Fatal("import", f"importing {file_name} raised {headline(error)}{where}", error)
+    why = ""
+    if reads_limited and error.type == "PermissionError":
+        why = "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
+    return Fatal("import", f"importing {file_name} raised {headline(error)}{where}{why}", error)
 
 
 def output_flood() -> Fatal:

@@ -452,7 +452,8 @@ class Child:
             elif tag == "done":
                 done = True
             elif tag == "import-error" and len(message) > 1:
-                result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name)
+                result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name,
+                                                  reads_limited=self.read_only is not None)
             elif tag == "fatal":
                 result.fatal = failures.output_flood()
         if self._too_many:
