@@ -370,3 +370,23 @@ def test_ctrl_z_suspends_the_reader_and_the_quiz_menu_and_fg_brings_them_back(tm
     finally:
         shell.sendline("exit")
         shell.close(force=True)
+
+
+def test_a_dumb_terminal_reads_section_by_section_and_records_only_what_was_shown(tmp_path):
+    """TERM=dumb printed the whole lesson at once and counted it all as read, though the learner saw its end."""
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), TERM="dumb")
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1"], env=env, dimensions=(40, 100), encoding="utf-8", timeout=30)
+    child.expect("First steps")
+    child.expect_exact("-- section 1/3: Enter for the next, q to stop --")
+    assert "Try it" not in child.before
+    child.send("\r")
+    child.expect("Try it")
+    child.expect_exact("-- section 2/3")
+    child.send("q\r")
+    child.expect(pexpect.EOF)
+    assert exit_code(child) == 0
+    assert "\x1b[" not in (child.before or "")
+    store = _read_sections(tmp_path)
+    assert store.sections_read()["basics"] == {1, 2}
+    assert "basics" not in store.lessons_completed()
+    store.close()

@@ -157,7 +157,35 @@ def _terminal_size() -> tuple[int, int]:
 # -- plain output ---------------------------------------------------------------------------
 
 
-def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store) -> bool:
+def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Callable = _default_store) -> bool:
+    """A terminal that takes no cursor keys (TERM=dumb): one section at a time, Enter for the next and
+    q to stop, each section recorded once it was written. Returns True when the lesson became complete.
+
+    (Printed in one go, the whole lesson counted as read there, though the learner saw its end.)
+    """
+    total = len(lesson.sections)
+    with store_factory() as store:
+        done = store.sections_read(lesson.id).get(lesson.id, set())
+    if start is None:
+        start = next((i for i in range(1, total + 1) if i not in done), 1)
+    completed = False
+    for number in range(start, total + 1):
+        shown = print_lesson(lesson, [lesson.sections[number - 1]], store_factory=store_factory, header=number == start)
+        completed = shown or completed
+        if number == total:
+            break
+        try:
+            sys.stdout.write(f"-- section {number}/{total}: Enter for the next, q to stop -- ")
+            sys.stdout.flush()
+            line = sys.stdin.readline()
+        except (OSError, ValueError):
+            break
+        if not line or line.strip().lower() in ("q", "quit"):
+            break
+    return completed
+
+
+def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store, header: bool = True) -> bool:
     """Write ``sections`` to stdout in full and record those written completely.
 
     Returns True when the lesson became complete. A closed pipe stops quietly
@@ -177,7 +205,7 @@ def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default
     ends: list[tuple[int, int]] = []  # (section index, bytes written up to its end)
     written = 0
     try:
-        pieces = [(None, render_lesson_header(lesson))] + [
+        pieces = ([(None, render_lesson_header(lesson))] if header else []) + [
             (s.index, Group(Text(""), render_section(lesson, s))) for s in sections
         ]
         for index, renderable in pieces:

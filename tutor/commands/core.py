@@ -70,6 +70,7 @@ def lesson_command(
 ) -> None:
     """Read a lesson. In a terminal: one section at a time, paged like less (space/b page, g/G top/end, n next, b at the top: back, j jump, r run, q quit).
 
+    A terminal without cursor keys (TERM=dumb): one section at a time, Enter for the next.
     Piped or with --plain: the whole lesson (or --section K) is printed once, never waiting for input.
     Reading a section records it; reading every section completes the lesson.
     """
@@ -78,6 +79,12 @@ def lesson_command(
     course = load_course()
     lesson = course.find(key)
     start = lesson.section(section) if section is not None else None
+    if not plain and console.is_dumb() and console.stdin_is_terminal() and console.stdout_is_terminal():
+        from tutor.reader import read_plainly  # a person at a terminal without cursor keys: section by section
+
+        if read_plainly(lesson, start.index if start else None, store_factory=open_store):
+            console.out(f"lesson {lesson.number} complete")
+        return
     if plain or not console.is_interactive():
         from tutor.reader import print_lesson
 
