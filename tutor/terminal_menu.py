@@ -117,7 +117,7 @@ def choose(
 ) -> int | list[int]:
     """The index of the option picked (or, with ``multi``, the sorted indices ticked)."""
     from prompt_toolkit.application import Application
-    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
     from prompt_toolkit.layout import HSplit, Layout, Window
     from prompt_toolkit.layout.controls import FormattedTextControl
     from prompt_toolkit.styles import Style
@@ -208,17 +208,6 @@ def choose(
             return
         event.app.exit(result=sorted(state["ticked"]) if multi else state["at"])
 
-    @bindings.add("c-c")
-    def _interrupt(event):
-        event.app.exit(exception=KeyboardInterrupt())
-
-    @bindings.add("c-d")
-    def _eof(event):
-        event.app.exit(exception=EOFError())
-
-    @bindings.add("c-z")
-    def _suspend(event):  # the shell's job control, as in any full-screen program: `fg` comes back here
-        event.app.suspend_to_background()
 
     from prompt_toolkit.data_structures import Point
 
@@ -226,7 +215,7 @@ def choose(
                                    get_cursor_position=lambda: Point(x=0, y=state.get("line", 0)))
     app: Application = Application(
         layout=Layout(HSplit([Window(control, wrap_lines=False, dont_extend_height=True)])),
-        key_bindings=bindings,
+        key_bindings=merge_key_bindings([bindings, control_keys()]),
         style=Style.from_dict({"title": "bold", "here": "bold reverse"}),
         full_screen=False,
         erase_when_done=True,
@@ -248,7 +237,7 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
     before it was seen.
     """
     from prompt_toolkit.application import Application
-    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
     from prompt_toolkit.keys import Keys
     from prompt_toolkit.layout import HSplit, Layout, Window
     from prompt_toolkit.layout.controls import FormattedTextControl
@@ -274,17 +263,6 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
     def _other(event):
         pass
 
-    @bindings.add("c-c")
-    def _interrupt(event):
-        event.app.exit(exception=KeyboardInterrupt())
-
-    @bindings.add("c-d")
-    def _eof(event):
-        event.app.exit(exception=EOFError())
-
-    @bindings.add("c-z")
-    def _suspend(event):
-        event.app.suspend_to_background()
 
     def fragments():
         try:
@@ -296,7 +274,7 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
     app: Application = Application(
         layout=Layout(HSplit([Window(FormattedTextControl(fragments, show_cursor=False), wrap_lines=False,
                                      dont_extend_height=True)])),
-        key_bindings=bindings,
+        key_bindings=merge_key_bindings([bindings, control_keys()]),
         style=Style.from_dict({"hint": "reverse"}),
         full_screen=False,
         erase_when_done=True,
@@ -327,3 +305,25 @@ def drop_typeahead(app) -> None:
         termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
     except (ImportError, OSError, ValueError, AttributeError):
         pass
+
+
+def control_keys():
+    """Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError, and Ctrl-Z suspends (the shell's job control,
+    as in any full-screen program: `fg` comes back here)."""
+    from prompt_toolkit.key_binding import KeyBindings
+
+    keys = KeyBindings()
+
+    @keys.add("c-c")
+    def _interrupt(event):
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @keys.add("c-d")
+    def _eof(event):
+        event.app.exit(exception=EOFError())
+
+    @keys.add("c-z")
+    def _suspend(event):
+        event.app.suspend_to_background()
+
+    return keys
