@@ -233,19 +233,13 @@ def pager_app(pager: Pager):
     from prompt_toolkit.layout.controls import FormattedTextControl
     from prompt_toolkit.styles import Style
 
+    from tutor.terminal_menu import control_keys
+
     common = KeyBindings()
 
-    @common.add("c-c")
-    def _interrupt(event):
-        event.app.exit(exception=KeyboardInterrupt())
-
-    @common.add("c-d")
+    @common.add("c-d")  # after control_keys(), so it wins there: Ctrl-D closes the reader like q
     def _eof(event):
         event.app.exit(result=("quit", None))
-
-    @common.add("c-z")
-    def _suspend(event):  # the shell's job control, as in any full-screen program: `fg` comes back here
-        event.app.suspend_to_background()
 
     def fragments():
         got = app.output.get_size()
@@ -258,7 +252,7 @@ def pager_app(pager: Pager):
     control = FormattedTextControl(fragments, focusable=True, show_cursor=False)
     app: Application = Application(
         layout=Layout(Window(control, wrap_lines=False)),
-        key_bindings=merge_key_bindings([_reading_keys(pager), _menu_keys(pager), common]),
+        key_bindings=merge_key_bindings([_reading_keys(pager), _menu_keys(pager), control_keys(), common]),
         style=Style.from_dict({"status": "reverse", "keys": "bold", "here": "bold reverse"}),
         full_screen=True,
         mouse_support=False,
