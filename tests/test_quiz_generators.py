@@ -294,3 +294,10 @@ def test_adam_step():
         assert answers.number_matches(shortcut, q.answer, q.tolerance)
         assert not answers.number_matches(p["w"] - p["lr"] * p["g"], q.answer, q.tolerance)
         assert not answers.number_matches(p["w"], q.answer, q.tolerance, f"{p['w']:.0f}")
+
+
+def test_conv_shapes_never_put_the_channel_count_where_a_side_could_be():
+    """(32, 32, 32) cannot tell (C, H, W) from the channels-last order it exists to catch."""
+    for seed in range(400):
+        c, h, w = generate("gen-conv-shape", random.Random(seed)).answer[-3:]
+        assert c not in (h, w), (seed, c, h, w)

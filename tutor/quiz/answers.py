@@ -48,6 +48,8 @@ def labels(choices) -> list[str]:
 
 def _choice_index(token: str, choices) -> int | None:
     token = token.strip().lower()
+    if re.fullmatch(r"\(?[a-z0-9]+[).]?", token):  # "2", "2)", "(2)", "2." as the menu shows them
+        token = token.strip("().")
     if token in labels(choices):
         return labels(choices).index(token)
     return None
@@ -60,11 +62,28 @@ def _label_range(choices) -> str:
 
 
 def _match_text(text: str, choices) -> int | None:
-    wanted = " ".join(text.lower().split())
+    """The choice whose text this is (case, spacing and a closing full stop aside)."""
+    wanted = " ".join(text.lower().split()).rstrip(".")
     for i, choice in enumerate(choices):
-        if " ".join(choice.lower().split()) == wanted:
+        if " ".join(choice.lower().split()).rstrip(".") == wanted:
             return i
-    return None
+    return _match_number(text, choices)
+
+
+def _match_number(text: str, choices) -> int | None:
+    """A choice that is a number, typed in another form (0.001 for the choice 1e-3)."""
+    try:
+        value = float(text.strip().rstrip("."))
+    except ValueError:
+        return None
+    found = []
+    for i, choice in enumerate(choices):
+        try:
+            if math.isclose(float(choice.strip()), value, rel_tol=1e-12, abs_tol=0.0):
+                found.append(i)
+        except ValueError:
+            continue
+    return found[0] if len(found) == 1 else None
 
 
 def parse(question, text: str):
@@ -123,9 +142,12 @@ def _parse_multi(choices, text: str) -> list[str]:
             if choices[index] not in picked:
                 picked.append(choices[index])
         return picked
-    # Whole choice texts separated by ';' or ',' (only when every part matches).
+    # Whole choice texts separated by ';' or ',' (only when every part matches); a choice with a comma
+    # of its own is matched when the parts are separated by ';'.
     picked = []
-    for part in re.split(r"[;,]", text):
+    parts = text.split(";") if ";" in text and all(_match_text(p, choices) is not None for p in text.split(";") if p.strip()) \
+        else re.split(r"[;,]", text)
+    for part in parts:
         if not part.strip():
             continue
         index = _match_text(part, choices)
@@ -183,8 +205,10 @@ def _refuse_thousands_points(question, text: str) -> None:
         answer = float(question.answer)
     except (TypeError, ValueError):
         return
+    whole = cleaned.replace(".", "")
+    if cleaned.count(".") == 1 and float(whole) != answer:
+        return  # 421.875 for a count of 422 is a decimal, and wrong: marked so, not asked again as 421875
     if answer.is_integer() and getattr(question, "tolerance", None) is None:  # a count, not "to 3 decimals"
-        whole = cleaned.replace(".", "")
         raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
 
 
@@ -199,6 +223,8 @@ def _scientific(text: str) -> str:
 
 
 def parse_number(text: str) -> float:
+    if re.fullmatch(r".*\d\.\d*\.", text.strip()) or re.fullmatch(r".*[eE][+-]?\d+\.", text.strip()):
+        text = text.strip()[:-1]  # "0.001." or "9.5e-7.": a sentence's full stop after a whole number
     cleaned = _scientific(text)
     unit = _UNIT_RE.fullmatch(text.strip().replace("_", ""))
     if unit and unit.group(2).strip().lower() not in ("e", "inf", "nan"):
@@ -270,10 +296,10 @@ def number_matches(value: float, answer: float, tolerance: float | None, typed: 
         return False
     if tolerance is not None:
         return abs(value - answer) <= tolerance * (1 + 1e-9) + 1e-12
+    if answer == int(answer) and abs(answer) < 1e15:
+        return value == answer  # whole-number answers (counts) must be exact: 8396288 is not 8396293
     if math.isclose(value, answer, rel_tol=1e-6, abs_tol=1e-12):
         return True
-    if answer == int(answer) and abs(answer) < 1e15:
-        return False  # whole-number answers (counts) must be exact
     places = decimals_typed(typed) if typed is not None else None
     if places is None or answer == 0:
         return False

@@ -221,7 +221,7 @@ def _build_conv_shape(rng: random.Random) -> dict:
         shape = stack_shape((c, h, w), layers)
         if shape[1] >= 1 and shape[2] >= 1 and all(
             s >= 1 for s in _walk((c, h, w), layers)
-        ):
+        ) and shape[0] not in (shape[1], shape[2]):  # (32, 32, 32) could not tell (C, H, W) from channels-last
             break
     lines, steps, current, c_in = [], [], (c, h, w), c
     for number, layer in enumerate(layers, start=1):
