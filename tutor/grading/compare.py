@@ -442,9 +442,15 @@ def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
 
 
 def compare_numeric(
-    name: str, analytic: Any, coords: Any, numeric: Any, *, case: str, forward: str, shape: tuple[int, ...], threshold: float = NUMERIC_TOL
+    name: str, analytic: Any, coords: Any, numeric: Any, *, case: str, forward: str, shape: tuple[int, ...], threshold: float = NUMERIC_TOL,
+    reference: Any = None,
 ) -> float:
-    """Your backward at sampled coordinates against centred differences of your own forward."""
+    """Your backward at sampled coordinates against centred differences of your own forward.
+
+    ``reference``: PyTorch's gradient (the whole tensor). Where every difference is exactly 0 but
+    PyTorch's gradient is not, the forward is a placeholder (zeros, a constant) and a backward of
+    zeros agreeing with it proves nothing: that fails.
+    """
     if not isinstance(analytic, np.ndarray) or analytic.dtype.kind != "f":
         raise fail(f"{name}: your backward returned {describe(analytic)}, which cannot be compared with finite differences [{case}]", code=D.NOT_ARRAY, case=case)
     if analytic.shape != tuple(shape):
@@ -472,6 +478,15 @@ def compare_numeric(
         )
     if not np.all(np.isfinite(a)):
         raise fail(f"{name}: your backward returned non-finite values [{case}]", code=D.NAN, case=case)
+    if reference is not None and b.size and not np.any(b):
+        truth = np.asarray(reference, dtype=np.float64).reshape(-1)
+        if truth.size == flat.size and float(np.max(np.abs(truth[coords][keep]))) > 1e-8:
+            raise fail(
+                f"{name}: finite differences of your {forward} are 0 at every sampled point, where PyTorch's gradient is not: "
+                f"its output does not depend on its input (does it still return a placeholder such as zeros?) [{case}]",
+                code=D.CONSTANT_FORWARD,
+                case=case,
+            )
     error = rel_error(a, b)
     # Near-zero gradients: finite differences cannot resolve a relative error
     # there, so an absolute difference below ABS_FLOOR per point also passes.

@@ -34,6 +34,7 @@ class Diagnosis(str, Enum):
     PROTOCOL = "protocol"
     PROCESSES = "processes"
     DISK = "disk"
+    CONSTANT_FORWARD = "constant-forward"
     # -- what came back ------------------------------------------------------
     NONE = "none"
     ARITY = "arity"
@@ -139,6 +140,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.SYNTAX: ("the file has a syntax error", "Fix the line the message names (a missing bracket or colon, mixed indentation)."),
     Diagnosis.PROTOCOL: ("the result channel between the grader and the code was corrupted", "Do not write to file descriptors your code did not open."),
     Diagnosis.PROCESSES: ("the code started more processes than allowed", "Exercises need no fork(), subprocess or multiprocessing: remove them."),
+    Diagnosis.CONSTANT_FORWARD: ("the forward's output does not depend on its input (a placeholder)", "Write the forward first: the backward is checked against the forward's own finite differences."),
     Diagnosis.DISK: ("the code wrote more files than allowed", "Exercises write no files: remove the code that saves or writes them."),
     Diagnosis.NONE: ("a function returned None", "Is a `return` statement missing at the end of the function?"),
     Diagnosis.ARITY: ("a function returned the wrong number of items", "Check what each function returns: forwards return (out, cache), backwards one gradient per input."),

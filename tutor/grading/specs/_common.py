@@ -190,7 +190,8 @@ def layer_checks(
                 if fwd is not None:
                     values = checked_differences(values, pts, want, fwd, expected()[0])
                 try:
-                    worst = max(worst, compare_numeric(gname, got, pts, values, case=case.label, forward=forward, shape=case.args[j].shape))
+                    worst = max(worst, compare_numeric(gname, got, pts, values, case=case.label, forward=forward, shape=case.args[j].shape,
+                                                       reference=want))
                 except Mismatch as mismatch:
                     if mismatch.outcome.code == Diagnosis.BACKWARD_VS_FORWARD.value:
                         _precision_evidence(results.get(name, "fwd", case.label), expected()[0], got, want, gname, forward, case.label)

@@ -139,7 +139,8 @@ def _softmax(p: Plan, rng: Any) -> None:
             numeric = results.get(name, "num", case)["grads"][0]
             (ref_loss,), (ref_dlogits,) = expected()
             numeric = checked_differences(numeric, coords, ref_dlogits, [loss], [ref_loss])
-            worst = max(worst, compare_numeric("dlogits", dlogits, coords, numeric, case=case, forward="loss", shape=logits.shape))
+            worst = max(worst, compare_numeric("dlogits", dlogits, coords, numeric, case=case, forward="loss", shape=logits.shape,
+                                               reference=ref_dlogits))
         return worst
 
 
@@ -223,5 +224,6 @@ def _mlp(p: Plan, rng: Any) -> None:
             numeric = results.get(name, "num", case)["grads"]
             for key, values, want in zip(keys, numeric, expected()[1]):
                 values = checked_differences(values, coords[key], want, [loss], [expected()[0][0]])
-                worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=shapes[key]))
+                worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=shapes[key],
+                                                   reference=want))
         return worst
