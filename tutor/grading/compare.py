@@ -151,7 +151,8 @@ def as_array(name: str, got: Any, expected: np.ndarray, case: str, scalar: bool 
     if got.dtype.kind == "c":
         raise fail(f"{name}: expected real float64 values, got {got.dtype} [{case}]", code=D.DTYPE, case=case)
     if got.dtype != np.float64:
-        raise fail(f"{name}: expected float64, got {got.dtype} — keep every array in float64 (no .astype(np.float32)) [{case}]", code=D.DTYPE, case=case)
+        where = f"look for {got.dtype} (e.g. .astype(np.{got.dtype}) or dtype=np.{got.dtype})"
+        raise fail(f"{name}: expected float64, got {got.dtype} — keep every array in float64: {where} [{case}]", code=D.DTYPE, case=case)
     return got
 
 
