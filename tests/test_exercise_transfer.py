@@ -113,3 +113,26 @@ def test_a_head_of_custom_layers_is_told_to_use_standard_ones_not_accused(tmp_pa
     failing = report.failing()
     assert failing and all(code != "protocol" for code, _ in failing.values()), failing
     assert any("standard layers" in message for _, message in failing.values())
+
+
+def test_a_layer_put_into_the_classifier_is_told_where_the_head_goes_not_accused_of_thawing(tmp_path):
+    """Dropout inserted before TinyVGG's last Linear moved the new head to classifier.3: it was reported as
+    a backbone left trainable; the report now says the classifier's own layers must stay."""
+    source = '''from torch import nn
+def build_feature_extractor(backbone, num_classes):
+    backbone.requires_grad_(False)
+    if isinstance(getattr(backbone, "fc", None), nn.Linear):
+        backbone.fc = nn.Sequential(nn.Dropout(0.5), nn.Linear(backbone.fc.in_features, num_classes))
+    elif isinstance(getattr(backbone, "classifier", None), nn.Linear):
+        backbone.classifier = nn.Sequential(nn.Dropout(0.5), nn.Linear(backbone.classifier.in_features, num_classes))
+    else:
+        head = backbone.classifier
+        head[-1] = nn.Linear(head[-1].in_features, num_classes)
+        backbone.classifier = nn.Sequential(*list(head)[:-1], nn.Dropout(0.5), head[-1])
+    return backbone
+def trainable_parameters(model):
+    return (p for p in model.parameters() if p.requires_grad)
+'''
+    failing = grade_source("transfer", source, tmp_path).failing()
+    code, message = failing["build_feature_extractor.frozen"]
+    assert code == "head" and "the classifier's own layers must stay" in message and "still have requires_grad" not in message

@@ -108,6 +108,11 @@ def plan(rng: np.random.Generator) -> Plan:
             flags = facts["requires_grad"]
             head = head_names(facts, prefix)
             thawed = sorted(n for n, flag in flags.items() if flag and n not in head)
+            moved = [n for n in thawed if n not in originals[name]() and n.startswith(prefix.rsplit(".", 2)[0] + ".")]
+            if thawed and moved == thawed and prefix.count(".") > 1:  # classifier.3.* after a layer put into classifier
+                raise fail(f"the head is not where it should be: {', '.join(thawed[:2])} are new, but the classifier's own layers "
+                           f"must stay as they are and only its last one ({prefix[:-1]}) be replaced; to add dropout, make the "
+                           f"new head nn.Sequential(nn.Dropout(p), nn.Linear(...)) [{case}]", code=D.HEAD, case=case)
             if thawed:
                 raise fail(f"backbone parameters still have requires_grad=True: {', '.join(thawed[:4])}{' …' if len(thawed) > 4 else ''} [{case}]", code=D.NOT_FROZEN, case=case)
             frozen_head = sorted(n for n in head if not flags.get(n))
