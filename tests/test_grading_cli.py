@@ -684,3 +684,27 @@ def test_reset_asks_plainly_in_a_dumb_terminal_and_needs_enter_elsewhere(workdir
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     assert exit_code(child) == 1 and mine.read_text() == "# mine\n"  # Ctrl-D: no, nothing changed
+
+
+def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(runner, tmp_path):
+    """torch.autograd inside the learner's file got 15/15 'Well done!' with no word: the checks compare
+    numbers and cannot tell derived ones from autograd's."""
+    import json
+
+    from tutor.cli import app
+    from tutor.grading.engine import imports_torch
+
+    assert imports_torch(b"import numpy as np\nimport torch.nn.functional as F\n")
+    assert imports_torch(b"def f():\n    from torch import autograd\n")
+    assert imports_torch(b"t = __import__('torch')\n")
+    assert not imports_torch(b"import numpy as np\n# import torch\nname = 'torch'\n")
+    path = tmp_path / "backprop.py"
+    path.write_text("import torch  # to compare, say\n" + (SOLUTIONS / "backprop.py").read_text())
+    result = runner.invoke(app, ["check", str(path), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "this file imports torch" in said and "Well done" not in said
+    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "3", "--json"]).stdout)
+    assert data["uses_torch"] is True and data["codes"] == ["uses-torch"] and data["status"] == "done"
+    plain = json.loads(runner.invoke(app, ["check", str(SOLUTIONS / "backprop.py"), "--seed", "3", "--json"]).stdout)
+    assert plain["uses_torch"] is False and plain["codes"] == []

@@ -25,6 +25,7 @@ NOT_MISCONCEPTIONS = set(FATAL_KINDS) | {
     gradebook.MISSING,
     gradebook.UNREADABLE,
     gradebook.AMBIGUOUS,
+    "uses-torch",
     "grader-error",
     "grader-crash",
 }

@@ -231,6 +231,7 @@ def grade_file(
         finally:
             child.close()
     stubs = raising_stubs(source)
+    uses_torch = not plan.needs_torch and imports_torch(source)
     return Report(
         exercise_id=exercise_id,
         file=str(path),
@@ -242,7 +243,27 @@ def grade_file(
         output_truncated=outcome.output_truncated,
         seconds=time.monotonic() - started,
         containment=outcome.containment,
+        uses_torch=uses_torch,
     )
+
+
+def imports_torch(source: bytes) -> bool:
+    """Whether the file imports torch anywhere (read from the source, never run)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "torch" for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch" and not node.level:
+            return True
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "__import__" and node.args \
+                and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).split(".")[0] == "torch":
+            return True
+    return False
 
 
 def raising_stubs(source: bytes) -> frozenset[str]:

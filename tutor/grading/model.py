@@ -201,6 +201,9 @@ class CheckResult:
         )
 
 
+USES_TORCH = "uses-torch"  # a code beside the diagnoses: the file of a numpy exercise imports torch
+
+
 @dataclass(frozen=True)
 class Report:
     """The verdict on one learner file for one exercise, with the learner's prints."""
@@ -215,6 +218,7 @@ class Report:
     output_truncated: bool
     seconds: float
     containment: tuple[str, ...] = field(default=())
+    uses_torch: bool = False  # a numpy exercise whose file imports torch: the checks cannot tell derived numbers from autograd's
 
     @property
     def passed(self) -> int:
@@ -256,6 +260,8 @@ class Report:
         for check in self.checks:
             if not check.passed and check.code and check.code not in seen:
                 seen.append(check.code)
+        if self.uses_torch:
+            seen.append(USES_TORCH)
         return seen
 
     @property
@@ -294,6 +300,7 @@ class Report:
             "output_truncated": self.output_truncated,
             "seconds": round(self.seconds, 3),
             "containment": list(self.containment),
+            "uses_torch": self.uses_torch,
         }
 
     @classmethod
@@ -310,6 +317,7 @@ class Report:
             output_truncated=bool(data.get("output_truncated")),
             seconds=float(data.get("seconds", 0.0)),
             containment=tuple(str(x) for x in data.get("containment", ())),
+            uses_torch=bool(data.get("uses_torch")),
         )
 
 

@@ -69,6 +69,10 @@ def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_C
     elif report.fatal and report.fatal.error:
         parts.append(_learner_error(report.fatal.error))
     parts.append(_score(report, info, hint_command))
+    if report.uses_torch:
+        parts.append(Text("note: this file imports torch. The exercise asks for numpy: the checks compare numbers, and "
+                          "cannot tell numbers you derived from numbers PyTorch's autograd gave you (a teacher's "
+                          "gradebook shows it as uses-torch).", style="yellow"))
     if report.output.strip():
         parts.append(_output(report.output, report.output_truncated))
     return Group(*parts)
@@ -195,7 +199,9 @@ def _score(report: Report, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
     score = Text()
     style = "bold green" if report.ok else ("dim" if report.not_started else "bold yellow")
     score.append(f"{report.passed}/{report.total} checks", style=style)
-    if report.ok:
+    if report.ok and report.uses_torch:
+        score.append("  — all checks pass (with torch: see below)", style="green")
+    elif report.ok:
         score.append("  — all checks pass. Well done!", style="green")
     elif report.not_started:
         score.append("  — not started: fill in the TODOs, starting with the first function", style="dim")
