@@ -698,6 +698,12 @@ def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(
     assert imports_torch(b"def f():\n    from torch import autograd\n")
     assert imports_torch(b"t = __import__('torch')\n")
     assert not imports_torch(b"import numpy as np\n# import torch\nname = 'torch'\n")
+    assert not imports_torch(b"import numpy as np\nif __name__ == '__main__':\n    import torch  # a self-test\n")
+    from types import SimpleNamespace
+
+    from tutor.classroom.adapter import _nothing_written
+
+    assert _nothing_written(SimpleNamespace(codes=["missing", "uses-torch"], passed=0))  # `import torch` alone is no work
     path = tmp_path / "backprop.py"
     path.write_text("import torch  # to compare, say\n" + (SOLUTIONS / "backprop.py").read_text())
     result = runner.invoke(app, ["check", str(path), "--seed", "3"])

@@ -108,3 +108,13 @@ def test_a_product_is_not_read_as_a_power_of_ten(typed):
 def test_a_bare_power_of_ten_is_read():
     assert parse(number(0.001, 1e-6), "10⁻³") == pytest.approx(0.001)
     assert parse(number(0.001, 1e-6), "10^-3") == pytest.approx(0.001)
+
+
+def test_a_multi_choice_answer_may_be_one_choice_with_commas_of_its_own_or_labels_as_the_menu_shows_them():
+    from tutor.quiz.bank import load_bank
+
+    q = next(q for q in load_bank().questions if q.id == "of-augment-digits")
+    flip = next(c for c in q.choices if "," in c)
+    assert parse(q, flip) == [flip]
+    assert parse(q, "1), 2)") == list(q.choices[:2]) and parse(q, "(1) (3)") == [q.choices[0], q.choices[2]]
+    assert is_correct(number(0.6652, None), 0.6652, "0.6652.")  # a full stop ending the sentence is no digit

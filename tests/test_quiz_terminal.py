@@ -81,3 +81,21 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
     assert "Traceback" not in output
     assert "interrupted" in output
     assert reviews(tmp_path) == [("fx-choice", True)]
+
+
+def test_a_second_enter_after_a_typed_answer_does_not_answer_the_next_question(tmp_path):
+    """Enter twice after a typed number answered the following choice question unseen (and recorded it)."""
+    import time
+
+    child = spawn(tmp_path, "--question", "fx-number", "--question", "fx-choice")
+    try:
+        child.expect("Your answer")
+        child.send("0.664\r\r\r")
+        child.expect("Right")
+        child.expect(r"\d\) The maximum of its inputs")  # the choice question is shown ...
+        time.sleep(1.0)
+        assert reviews(tmp_path) == [("fx-number", True)]  # ... and waits for its own answer
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -385,6 +385,12 @@ def test_a_dumb_terminal_reads_section_by_section_and_records_only_what_was_show
     child.send("q\r")
     child.expect(pexpect.EOF)
     assert exit_code(child) == 0
+    again = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1", "--section", "1"], env=env, dimensions=(40, 100),
+                          encoding="utf-8", timeout=30)
+    again.expect_exact("-- section 1/3: Enter for the next, q to stop --")
+    again.sendeof()  # Ctrl-D: stops, with the shell's prompt on a line of its own
+    again.expect(pexpect.EOF)
+    assert again.before.endswith("\n") and exit_code(again) == 0
     assert "\x1b[" not in (child.before or "")
     store = _read_sections(tmp_path)
     assert store.sections_read()["basics"] == {1, 2}

@@ -180,7 +180,10 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
             line = sys.stdin.readline()
         except (OSError, ValueError):
             break
-        if not line or line.strip().lower() in ("q", "quit"):
+        if not line:
+            sys.stdout.write("\n")  # Ctrl-D: the shell's prompt on a line of its own
+            break
+        if line.strip().lower() in ("q", "quit"):
             break
     return completed
 

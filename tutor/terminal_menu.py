@@ -221,6 +221,7 @@ def choose(
         erase_when_done=True,
         mouse_support=False,
     )
+    drop_typeahead(app)  # keys pressed before the menu was drawn (a double Enter on the command line)
     with signals_end_cleanly():
         try:
             return app.run()
@@ -250,6 +251,7 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
     bindings = KeyBindings()
 
     @bindings.add("q")
+    @bindings.add("Q")
     @bindings.add("escape", eager=True)
     def _stop(event):
         event.app.exit(result=False)
@@ -280,6 +282,7 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
         erase_when_done=True,
         mouse_support=False,
     )
+    drop_typeahead(app)
     with signals_end_cleanly():
         try:
             return bool(app.run())
@@ -303,7 +306,7 @@ def drop_typeahead(app) -> None:
         import termios
 
         termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
-    except (ImportError, OSError, ValueError, AttributeError):
+    except Exception:  # noqa: BLE001 - termios.error is no OSError; not a terminal: nothing typed ahead
         pass
 
 

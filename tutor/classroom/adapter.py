@@ -48,7 +48,7 @@ def status_of(report) -> str:
 
 def _nothing_written(report) -> bool:
     """No check passed and the only diagnosis is that the functions are not there (an empty file)."""
-    codes = set(report.codes)
+    codes = set(report.codes) - {"uses-torch"}  # `import torch` alone is not work
     return int(report.passed) == 0 and bool(codes) and codes <= {"missing", "not-started"}
 
 

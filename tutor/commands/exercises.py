@@ -288,7 +288,9 @@ def reset_command(
 
     info = catalogue.find(exercise)
     target = file or workspace.default_file(info)
-    if target.suffix != ".py" and not target.is_dir():  # notes.json or a gradebook would be replaced by Python code
+    if target.is_dir():  # before asking: the answer could not be used
+        raise TutorError(f"{visible(target)} is not a file (it is a folder): give the exercise file, e.g. exercises/{info.file}")
+    if target.suffix != ".py":  # notes.json or a gradebook would be replaced by Python code
         raise TutorError(f"--file {visible(target)} is not a Python file: reset restores an exercise's .py starter")
     workspace.refuse_shipped(target, "reset")
     if not yes and not _confirm_reset(target):

@@ -151,11 +151,16 @@ def _ask_text(question, parse, invalid_answer):
             return exc.reason
 
     style = questionary.Style([("qmark", "fg:ansiblue bold")])
-    from tutor.terminal_menu import show_cursor, signals_end_cleanly
+    from tutor.terminal_menu import drop_typeahead, show_cursor, signals_end_cleanly
 
     with signals_end_cleanly():
         try:
-            text = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True).unsafe_ask()
+            question_app = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True)
+            drop_typeahead(question_app.application)
+            try:
+                text = question_app.unsafe_ask()
+            finally:
+                drop_typeahead(question_app.application)  # a second Enter must not answer the next question
         finally:
             show_cursor()
     if text is None:

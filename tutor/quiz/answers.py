@@ -130,7 +130,10 @@ def _parse_multi(choices, text: str) -> list[str]:
         )
     if text.lower() in {"none", "-"}:
         return []
-    tokens = [t for t in re.split(r"[,\s;]+", text.lower()) if t]
+    whole = _match_text(text, choices)
+    if whole is not None:  # one choice, commas of its own and all
+        return [choices[whole]]
+    tokens = [t.strip("().") if re.fullmatch(r"\(?[a-z0-9]+[).]?", t) else t for t in re.split(r"[,\s;]+", text.lower()) if t]
     if all(t in marks or t.isdecimal() or (len(t) == 1 and t.isalpha()) for t in tokens):
         picked = []
         for t in tokens:
@@ -286,6 +289,8 @@ def is_correct(question, value, typed: str | None = None) -> bool:
     if kind == "shape":
         return [int(v) for v in value] == [int(v) for v in answer]
     if kind == "number":
+        if typed is not None and re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed.strip()):
+            typed = typed.strip()[:-1]  # the sentence's full stop is no digit typed
         return number_matches(float(value), float(answer), question.tolerance, typed)
     return False  # pragma: no cover
 
