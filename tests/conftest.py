@@ -14,6 +14,9 @@ import pytest
 # the default disposition, as a learner's terminal gives it.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+# The same for SIGHUP under `nohup`: the tests of what a hang-up does need it to end a process.
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 # The tests run in parallel worker processes (pytest-xdist): one BLAS/OpenMP
 # thread each, so workers do not fight over the cores (threads that spin at
