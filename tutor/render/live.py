@@ -131,6 +131,8 @@ class LiveReporter(DemoReporter):
         self.boards: dict[str, tuple] = {}  # model -> (grid, its rasterised Text)
         self.closed = False
         self._suspend_saved: Any = None  # the SIGTSTP handler to put back (see _catch_suspend)
+        self._writing = False  # a frame is being written: Ctrl-Z waits for its end (no half-written character)
+        self._suspend_due = False
 
     # -- layout ----------------------------------------------------------------
     @property
@@ -300,9 +302,16 @@ class LiveReporter(DemoReporter):
             pass
 
     def _suspend(self, signum, _frame) -> None:
+        if self._writing:  # mid-write (a character may be half out): stop once this frame is written
+            self._suspend_due = True
+            return
+        self._stop_here()
+
+    def _stop_here(self) -> None:
         import os
         import signal
 
+        self._suspend_due = False
         if self.live is not None:
             self.live.stop()
             self.live = None
@@ -345,8 +354,15 @@ class LiveReporter(DemoReporter):
 
     def _refresh(self, now: float, final: bool = False) -> None:
         if self.live is not None:
-            self.live.update(self._view(final), refresh=True)
+            view = self._view(final)
+            self._writing = True
+            try:
+                self.live.update(view, refresh=True)
+            finally:
+                self._writing = False
         self.last_refresh = now
+        if self._suspend_due:
+            self._stop_here()
 
     def table(self, spec):
         self.partial_table = spec
@@ -355,7 +371,13 @@ class LiveReporter(DemoReporter):
     def note(self, text):
         line = Text("note: ", style="dim")
         line.append(text)
-        self.console.print(line)
+        self._writing = True
+        try:
+            self.console.print(line)
+        finally:
+            self._writing = False
+        if self._suspend_due:
+            self._stop_here()
 
     def run_end(self, outcome):
         self.close()
