@@ -276,6 +276,53 @@ def test_watch_loop_regrades_only_for_the_target():
     assert len(calls) == 2
 
 
+def test_watch_loop_counts_a_link_put_in_the_files_place_as_a_change(tmp_path):
+    """rm backprop.py; ln -s other.py backprop.py: the event names the link, which resolves elsewhere; the
+    old report stayed on screen as current."""
+    from tutor.commands.exercises import watch_loop
+
+    target, other = tmp_path / "backprop.py", tmp_path / "other.py"
+    target.write_text("x = 1\n")
+    other.write_text("x = 2\n")
+    calls = []
+
+    def events():
+        target.unlink()
+        target.symlink_to(other)
+        yield {(3, str(target)), (1, str(target))}
+        yield {(2, str(target))}
+
+    watch_loop(lambda: calls.append(target.read_text()) or 0, events(), target)
+    assert calls == ["x = 1\n", "x = 2\n", "x = 2\n"]  # the first run, the link in its place, a change through it
+
+
+def test_watch_survives_the_folder_it_runs_in_being_made_again(runner, tmp_path, monkeypatch):
+    """`cd wx && check backprop.py --watch`, then wx removed and made again: the relative name no longer
+    meant anything ('no such file or folder', exit 1). The file is watched by its absolute name."""
+    import watchfiles
+
+    work = tmp_path / "wx"
+    work.mkdir()
+    (work / "backprop.py").write_text((SOLUTIONS / "backprop.py").read_text())
+    monkeypatch.chdir(work)
+    seen = []
+
+    def remade(paths, **kwargs):
+        import shutil
+
+        seen.append(str(paths))
+        shutil.rmtree(work)
+        work.mkdir()
+        (work / "backprop.py").write_text((SOLUTIONS / "backprop.py").read_text())
+        yield {(1, str(work / "backprop.py"))}
+
+    monkeypatch.setattr(watchfiles, "watch", remade)
+    result = runner.invoke(app, ["check", "backprop.py", "--watch", "--max-runs", "2", "--seed", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    runs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in runs] == ["done", "done"]
+
+
 def test_watch_goes_on_when_the_file_or_its_folder_goes_and_comes_back(tmp_path):
     """`rm -rf exercises && dnn-tutor init .` took the watch with the folder: the watcher said nothing
     and never graded again. It now says the file is gone, watches the new folder, and grades again."""

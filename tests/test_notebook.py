@@ -87,6 +87,55 @@ def test_the_cell_runs_in_the_kernel_only_after_a_clean_report_or_an_import_erro
     assert ran == (["x = 1\n"] if runs else [])
 
 
+def test_an_interrupted_check_is_one_line_and_an_unsaved_attempt_says_so(monkeypatch, capsys):
+    """Interrupting the kernel mid-grade showed a traceback through dnn-tutor's own code; an attempt the
+    store could not keep (a full disk, a read-only home) was dropped without a word."""
+    import tutor.classroom.adapter
+    import tutor.notebook as notebook
+    import tutor.render.grading
+    from tutor.grading.model import Report
+
+    class Shell:
+        def run_cell(self, cell, store_history=False):
+            ran.append(cell)
+
+    ran: list = []
+    magics = notebook.TutorMagics.__new__(notebook.TutorMagics)
+    magics.shell = Shell()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notebook, "grade_cell", interrupted)
+    notebook.TutorMagics.dnn_check(magics, "backprop", "x = 1\n")
+    assert ran == [] and capsys.readouterr().err.strip() == "error: grading interrupted; the cell was not run"
+
+    report = Report("backprop", "cell", "0" * 64, 1, (), None, "", False, 0.1)
+    monkeypatch.setattr(notebook, "grade_cell", lambda *a, **k: {"report": {}, "unsaved": "could not save: the disk is full; it was NOT saved",
+                                                                 "warnings": ["progress database moved aside"]})
+    monkeypatch.setattr(tutor.classroom.adapter, "report_from_dict", lambda data: report)
+    monkeypatch.setattr(tutor.render.grading, "render_report", lambda *a, **k: "")
+    notebook.TutorMagics.dnn_check(magics, "backprop", "x = 1\n")
+    err = capsys.readouterr().err
+    assert "NOT saved" in err and "warning: progress database moved aside" in err
+
+
+@pytest.mark.slow
+def test_the_notebook_worker_passes_on_why_an_attempt_was_not_saved(tmp_path, monkeypatch):
+    from tutor.classroom import worker_process
+    from tutor.errors import StoreError
+    from tutor.store import Store
+
+    def full(*args, **kwargs):
+        raise StoreError("could not save it: the disk is full; it was NOT saved")
+
+    monkeypatch.setattr(Store, "record_attempt", full)
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTION)
+    answer = worker_process._handle({"mode": "check", "exercise": "backprop", "path": str(path), "seed": 3, "timeout": 20.0})
+    assert answer["report"]["passed"] == 15 and "NOT saved" in answer["unsaved"]
+
+
 def _notebook(cells: list[str]):
     import nbformat
 

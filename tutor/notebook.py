@@ -155,7 +155,11 @@ class TutorMagics(Magics):
 
         args = _check_parser().parse_args(_split(line))
         info = _find(args.exercise)
-        answer = grade_cell(info.id, cell, seed=args.seed, timeout=args.timeout)
+        try:
+            answer = grade_cell(info.id, cell, seed=args.seed, timeout=args.timeout)
+        except KeyboardInterrupt:  # the kernel was interrupted: the grader is stopped, nothing of ours to show
+            console.error_line("grading interrupted; the cell was not run")
+            return None
         if "error" in answer:
             console.error_line(f"could not grade this cell: {answer['error']}")
             return None
@@ -163,6 +167,10 @@ class TutorMagics(Magics):
         console.out(render_report(report, info, hint_command="%dnn_hint {id}"))
         if answer.get("quiz_scheduled"):
             console.out(f"quiz: question {answer['quiz_scheduled']} will come up in your next `dnn-tutor quiz`", style="dim")
+        for warning in answer.get("warnings") or ():
+            console.warning_line(str(warning))
+        if answer.get("unsaved"):  # a full disk or a read-only home: the verdict stands, the attempt is not recorded
+            console.error_line(str(answer["unsaved"]))
         fatal_kind = getattr(report.fatal, "kind", None)
         if args.no_run:
             return None

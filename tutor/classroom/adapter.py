@@ -27,12 +27,12 @@ def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float, own
     return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout, read_only=[own] if own else None)
 
 
-def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout: float) -> tuple[object, str | None]:
-    """Grade as ``check`` does and record the attempt in the learner's store: (report, quiz question scheduled)."""
+def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout: float):
+    """Grade as ``check`` does and record the attempt in the learner's store: the CheckRecord (report, quiz
+    question scheduled, and why the attempt could not be saved, when it could not)."""
     from tutor.grading import service
 
-    record = service.grade_and_record(exercise_id, Path(path), seed=seed, timeout=timeout)
-    return record.report, record.quiz_scheduled
+    return service.grade_and_record(exercise_id, Path(path), seed=seed, timeout=timeout)
 
 
 def status_of(report) -> str:

@@ -58,6 +58,7 @@ class NotebookWorker:
 
     def __init__(self) -> None:
         self.worker: Worker | None = None
+        self.home: str | None = None  # DNN_TUTOR_HOME when the worker started (it records there)
         # One request at a time: two cells graded at once (threads in one kernel) read each other's
         # answers off the one pipe, and swapped their verdicts.
         self._lock = threading.Lock()
@@ -67,6 +68,10 @@ class NotebookWorker:
             return self._request(task)
 
     def _request(self, task: Task) -> dict:
+        home = os.environ.get("DNN_TUTOR_HOME")
+        if self.worker is not None and home != self.home:  # `%env DNN_TUTOR_HOME=...`: record where the kernel reads
+            self.close()
+        self.home = home
         if self.worker is None or self.worker.proc.poll() is not None:
             if self.worker is not None:
                 self.worker.stop(kill=True)

@@ -33,10 +33,11 @@ def _handle(task: dict) -> dict:
         from tutor.errors import TutorError
 
         try:
-            report, scheduled = adapter.grade_and_record(task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
+            record = adapter.grade_and_record(task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"])
         except TutorError as exc:
             return {"error": exc.message}
-        return {"report": adapter.report_to_dict(report), "quiz_scheduled": scheduled}
+        return {"report": adapter.report_to_dict(record.report), "quiz_scheduled": record.quiz_scheduled,
+                "unsaved": record.unsaved, "warnings": list(record.warnings)}
     row = adapter.grade_row(task["student"], task["exercise"], Path(task["path"]), seed=task["seed"], timeout=task["timeout"],
                             own=str(task.get("own") or task["path"]))
     return {"row": row.__dict__}

@@ -80,7 +80,10 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
     runs = 1
     if max_runs is not None and runs >= max_runs:
         return code
-    target = Path(target).resolve()
+    import os
+
+    target = Path(os.path.abspath(target))  # the name watched (a link put in its place is a change to it)
+    names = {str(target), str(target.resolve())}
     gone = False
     events = iter(changes)
     while True:
@@ -98,7 +101,7 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
                 time.sleep(poll)
             events = iter(restart())
             batch = set()
-        touched = any(Path(p).resolve() == target for _, p in batch)
+        touched = any(os.path.abspath(p) in names or str(Path(p).resolve()) in names for _, p in batch)
         if not target.exists():
             if touched and not gone and say is not None:
                 say(f"{target} is gone; still watching for it to come back")
@@ -164,6 +167,9 @@ def check_command(
 
     if not watch:
         raise typer.Exit(once())
+    import os
+
+    file = Path(os.path.abspath(file))  # the folder we run in may be removed and made again while we watch
     raise typer.Exit(_watch(file, once, as_json, max_runs))
 
 
@@ -196,6 +202,10 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
             return once()
         except TutorError as exc:  # e.g. the file is gone for a moment: say so and keep watching
             console.error_line(exc.message)
+            if as_json:  # one line per run, so an editor reading them never shows the last result as current
+                from tutor.commands.common import emit_json
+
+                emit_json({"file": str(file), "error": exc.message, "exit_code": exc.exit_code}, line=True)
             return exc.exit_code
 
     if not as_json:
