@@ -234,3 +234,14 @@ def test_a_cell_graded_from_a_thread_leaves_the_grader_running_for_the_next_cell
         assert "report" in answers[1] and grader.worker.proc.pid == first
     finally:
         grader.close()
+
+
+def test_a_hint_in_the_notebook_names_the_notebooks_check():
+    from tutor.grading import catalogue, hints
+    from tutor.notebook import _in_notebook_words
+
+    info = catalogue.load()["backprop"]
+    first = hints.Hint("backprop", info.hints[0], "ladder", 1, len(info.hints))
+    assert "dnn-tutor check" in first.text
+    said = _in_notebook_words(first, info).text
+    assert "%%dnn_check backprop" in said and "dnn-tutor check" not in said

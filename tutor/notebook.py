@@ -196,13 +196,20 @@ class TutorMagics(Magics):
         try:
             if args.restart:
                 hints.reset_ladder(info.id)
-            hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(shown, info, hint_command="%dnn_hint {id}")))
+            hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(_in_notebook_words(shown, info), info,
+                                                                                    hint_command="%dnn_hint {id}")))
         except TutorError as exc:  # the progress database cannot be used: one line, as %%dnn_check says it
             console.error_line(exc.message)
             return None
         if hint.unsaved:
             console.warning_line(hint.unsaved)
         return None
+
+
+def _in_notebook_words(hint, info):
+    """A hint that names the command line's check names the notebook's instead."""
+    text = hint.text.replace(f"dnn-tutor check exercises/{info.file}", f"%%dnn_check {info.id}")
+    return dataclasses.replace(hint, text=text)
 
 
 def load_ipython_extension(ipython) -> None:
