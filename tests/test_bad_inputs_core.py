@@ -407,3 +407,16 @@ def test_reset_will_not_put_python_into_a_file_that_is_not_python(runner, tmp_pa
     result = runner.invoke(app, ["reset", "backprop", "--file", str(notes), "--yes"])
     assert result.exit_code == 2 and "not a Python file" in result.stderr
     assert notes.read_text() == '{"mine": true}'
+
+
+def test_hint_restart_on_a_home_that_cannot_be_written_still_shows_the_hint(runner, monkeypatch):
+    from tutor.errors import StoreError
+    from tutor.store import Store
+
+    def read_only(*args, **kwargs):
+        raise StoreError("could not save the hint position: the progress database is read-only; it was NOT saved")
+
+    monkeypatch.setattr(Store, "set_hint_state", read_only)
+    result = runner.invoke(app, ["hint", "backprop", "--restart"])
+    assert result.exit_code == 0, result.output
+    assert "hint 1/" in result.stdout and "warning:" in result.stderr and "error:" not in result.stderr

@@ -245,3 +245,14 @@ def test_a_hint_in_the_notebook_names_the_notebooks_check():
     assert "dnn-tutor check" in first.text
     said = _in_notebook_words(first, info).text
     assert "%%dnn_check backprop" in said and "dnn-tutor check" not in said
+
+
+def test_magics_and_shell_lines_are_not_graded_but_keep_the_line_numbers():
+    from tutor.notebook import cell_source
+
+    cell = "%matplotlib inline\nimport numpy as np\ndef f(x):\n    !echo hi\n    return x % 2\ns = '''\n%kept inside a string\n'''\n"
+    graded = cell_source(cell)
+    lines = graded.split("\n")
+    assert lines[0].startswith("pass  # %matplotlib inline") and lines[3].startswith("    pass  # !echo hi")
+    assert "%kept inside a string" in lines[6] and "return x % 2" in lines[4]
+    compile(graded, "<cell>", "exec")

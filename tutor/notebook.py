@@ -101,9 +101,39 @@ def cell_source(cell: str) -> str:
     A notebook usually imports numpy in an earlier cell; the import goes last
     so every line number in a message is the cell's own.
     """
+    cell = _without_magics(cell)
     if _NUMPY_IMPORT.search(cell):
         return cell
     return cell.rstrip("\n") + "\n\nimport numpy as np  # added by %%dnn_check: the cell is graded on its own\n"
+
+
+def _without_magics(cell: str) -> str:
+    """IPython's line magics and shell lines (``%matplotlib inline``, ``!ls``) are not Python: each becomes
+    ``pass`` at its indentation for grading (the line numbers stay the cell's), and runs in the kernel as written.
+    A line inside a string is left alone (the tokenizer says where statements start)."""
+    import io
+    import tokenize
+
+    starts: set[int] = set()
+    at_start = True
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(cell).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT):
+                at_start = at_start or token.type in (tokenize.NEWLINE, tokenize.NL)
+                continue
+            if at_start and token.string in ("%", "!", "%%") and token.start[1] == len(token.line) - len(token.line.lstrip()):
+                starts.add(token.start[0])
+            at_start = False
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return cell
+    if not starts:
+        return cell
+    lines = cell.split("\n")
+    for number in starts:
+        line = lines[number - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        lines[number - 1] = f"{indent}pass  # {line.strip()[:60]} (IPython only, not graded)"
+    return "\n".join(lines)
 
 
 def _relabel(value, path: str):
@@ -195,7 +225,10 @@ class TutorMagics(Magics):
         info = _find(args.exercise)
         try:
             if args.restart:
-                hints.reset_ladder(info.id)
+                try:
+                    hints.reset_ladder(info.id)
+                except TutorError as exc:  # a read-only or full home: the hint is still shown
+                    console.warning_line(exc.message)
             hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(_in_notebook_words(shown, info), info,
                                                                                     hint_command="%dnn_hint {id}")))
         except TutorError as exc:  # the progress database cannot be used: one line, as %%dnn_check says it

@@ -233,7 +233,10 @@ def hint_command(
 
     info = catalogue.find(exercise)
     if restart:
-        hints.reset_ladder(info.id)
+        try:
+            hints.reset_ladder(info.id)
+        except TutorError as exc:  # a read-only or full home: the hint is still shown, the ladder not restarted
+            console.warning_line(exc.message)
     import sys
 
     if sys.stdout is None:  # started with its output closed (`>&-`): the hint could not be seen
