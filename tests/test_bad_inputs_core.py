@@ -164,6 +164,7 @@ def test_a_bad_learner_folder_is_one_line(runner, fixture_course, tmp_path, monk
 @pytest.mark.slow
 @pytest.mark.parametrize("args, code, words", [
     (["doctor", "--device", "nonsense"], 2, "unknown device"),
+    (["doctor", "--device", ""], 2, "unknown device ''"),  # as demo, bench and playground say it
     (["doctor", "--device", MARKUP], 2, MARKUP),
     (["doctor", "--device", LONG], 2, "unknown device"),
 ])

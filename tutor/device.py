@@ -63,8 +63,8 @@ def _cuda_detail(index: int = 0) -> dict:
 
 def check_name(requested: str | None) -> None:
     """Refuse a device name that is none of auto, cpu, cuda, cuda:N, mps (before anything slow is imported)."""
-    if requested is not None and requested.strip() and requested.strip().lower() != "auto":
-        _normalise(requested)
+    if requested is not None and requested.strip().lower() != "auto":
+        _normalise(requested)  # '' too: the same one line as demo, bench and playground give
 
 
 def _normalise(requested: str) -> tuple[str, int | None]:
