@@ -136,16 +136,17 @@ MIN_LINES = 5
 def _size(stream) -> dict:
     """The real size of a dumb terminal (rich assumes 80x25 there); a COLUMNS past MAX_COLUMNS capped,
     and a COLUMNS or LINES too small to lay anything out ignored (the terminal's own size, else 80x25)."""
-    text = os.environ.get("COLUMNS", "").strip()
-    if text.isascii() and text.isdecimal() and int(text) > MAX_COLUMNS:
+    columns, lines = _env_number("COLUMNS"), _env_number("LINES")
+    if columns is not None and columns > MAX_COLUMNS:
         return {"width": MAX_COLUMNS}
-    size: dict = {}
-    lines = os.environ.get("LINES", "").strip()
-    if (text.isascii() and text.isdecimal() and int(text) < MIN_COLUMNS) or (lines.isascii() and lines.isdecimal() and int(lines) < MIN_LINES):
+    narrow = columns is not None and columns < MIN_COLUMNS
+    short = lines is not None and lines < MIN_LINES
+    if narrow or short:
         real = _terminal_size(stream)
-        if text.isascii() and text.isdecimal() and int(text) < MIN_COLUMNS:
+        size: dict = {}
+        if narrow:
             size["width"] = max(MIN_COLUMNS, min(real[0], MAX_COLUMNS)) if real else 80
-        if lines.isascii() and lines.isdecimal() and int(lines) < MIN_LINES:
+        if short:
             size["height"] = max(MIN_LINES, min(real[1], 1000)) if real else 25
         return size
     if not (is_dumb() and _isatty(stream)):
@@ -154,6 +155,12 @@ def _size(stream) -> dict:
 
     dumb = shutil.get_terminal_size((80, 24))
     return {"width": min(dumb.columns, MAX_COLUMNS), "height": min(dumb.lines, 1000)}
+
+
+def _env_number(name: str) -> int | None:
+    """A variable such as COLUMNS as a whole number (None when unset or not plain digits)."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isascii() and text.isdecimal() else None
 
 
 def _terminal_size(stream) -> tuple[int, int] | None:

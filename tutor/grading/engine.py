@@ -230,8 +230,9 @@ def grade_file(
             outcome = child.wait()
         finally:
             child.close()
-    stubs = raising_stubs(source)
-    uses_torch = not plan.needs_torch and imports_torch(source)
+    tree = _syntax_tree(source)  # read once, for both questions below
+    stubs = raising_stubs(tree)
+    uses_torch = not plan.needs_torch and imports_torch(tree)
     return Report(
         exercise_id=exercise_id,
         file=str(path),
@@ -247,13 +248,24 @@ def grade_file(
     )
 
 
-def imports_torch(source: bytes) -> bool:
-    """Whether the file imports torch anywhere (read from the source, never run)."""
+def _syntax_tree(source: Any) -> Any:
+    """The learner's module as an ``ast`` tree (None when it does not parse); a tree passes through."""
     import ast
 
+    if source is None or isinstance(source, ast.AST):  # None: a source that did not parse, already tried
+        return source
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def imports_torch(source: Any) -> bool:
+    """Whether the file (its bytes, or its tree) imports torch anywhere: read, never run."""
+    import ast
+
+    tree = _syntax_tree(source)
+    if tree is None:
         return False
     for node in _outside_main_guard(tree):
         if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "torch" for alias in node.names):
@@ -282,16 +294,15 @@ def _outside_main_guard(tree: Any) -> Iterator[Any]:
         stack.extend(ast.iter_child_nodes(node))
 
 
-def raising_stubs(source: bytes) -> frozenset[str]:
+def raising_stubs(source: Any) -> frozenset[str]:
     """Top-level functions whose body raises NotImplementedError outright (the starters' TODO stubs).
 
-    Read from the source, never run: a check of a function that is itself a stub is "not started"
-    even when the first thing it ran into was another stub."""
+    Read from the source (bytes, or its tree), never run: a check of a function that is itself a
+    stub is "not started" even when the first thing it ran into was another stub."""
     import ast
 
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _syntax_tree(source)
+    if tree is None:
         return frozenset()
     names = set()
     for node in tree.body:

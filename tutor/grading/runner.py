@@ -146,12 +146,12 @@ def check_plain(value: Any) -> None:
     """
     import numpy as np
 
-    budget = [MAX_NODES]
+    budget = MAX_NODES
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        budget[0] -= 1
-        if budget[0] < 0:
+        budget -= 1
+        if budget < 0:
             raise pickle.UnpicklingError(f"a message of more than {MAX_NODES} values")
         if depth > MAX_DEPTH:
             raise pickle.UnpicklingError(f"a message nested more than {MAX_DEPTH} deep")

@@ -355,14 +355,8 @@ class LiveReporter(DemoReporter):
     def _refresh(self, now: float, final: bool = False) -> None:
         if self.live is not None:
             view = self._view(final)
-            self._writing = True
-            try:
-                self.live.update(view, refresh=True)
-            finally:
-                self._writing = False
+            self._write(lambda: self.live.update(view, refresh=True))
         self.last_refresh = now
-        if self._suspend_due:
-            self._stop_here()
 
     def table(self, spec):
         self.partial_table = spec
@@ -371,9 +365,13 @@ class LiveReporter(DemoReporter):
     def note(self, text):
         line = Text("note: ", style="dim")
         line.append(text)
+        self._write(lambda: self.console.print(line))
+
+    def _write(self, write) -> None:
+        """Write to the terminal; a Ctrl-Z that comes meanwhile stops the demo once the write is whole."""
         self._writing = True
         try:
-            self.console.print(line)
+            write()
         finally:
             self._writing = False
         if self._suspend_due:

@@ -18,7 +18,7 @@ import numpy as np
 from tutor.grading.compare import NUMERIC_TOL, TOL, compare, compare_numeric, describe, fail, unpack
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, numgrad, ref
-from tutor.grading.specs._common import check, checked_differences, coords_for, torch_reference
+from tutor.grading.specs._common import check, coords_for, torch_reference
 
 
 def plan(rng: np.random.Generator) -> Plan:
@@ -113,8 +113,8 @@ def _dropout(p: Plan, rng: Any) -> None:
         worst = 0.0
         for name, case, x, prob, dout, _ in cases:
             out = forward_out(results, name, case)
+            _judgeable_mask(out, x, prob, case)
             keep = (out != 0) if out.shape == x.shape else np.ones(x.shape, bool)
-            _judgeable_mask(keep, prob, case)
             _, (want,) = torch_reference(lambda t, k, prob=prob: t * k / (1.0 - prob), [x, keep.astype(np.float64)], [0], [dout])
             dx = results.get(name, "bwd", case)
             worst = max(worst, compare("dx", want, dx, case=case, variants=[
@@ -126,18 +126,16 @@ def _dropout(p: Plan, rng: Any) -> None:
     def _numeric(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, coords in cases:
-            out = forward_out(results, name, case)
-            if out.shape == x.shape:
-                _judgeable_mask(out != 0, prob, case)
+            _judgeable_mask(forward_out(results, name, case), x, prob, case)
             dx = results.get(name, "bwd", case)
             numeric = results.get(name, "num", case)["grads"][0]
             worst = max(worst, compare_numeric("dx", dx, coords, numeric, case=case, forward="dropout_forward", shape=x.shape))
         return worst
 
 
-def _judgeable_mask(keep: Any, prob: float, case: str) -> None:
+def _judgeable_mask(out: Any, x: Any, prob: float, case: str) -> None:
     """A forward that drops every unit (a placeholder of zeros) makes any backward of zeros agree with it."""
-    if prob < 1.0 and prob ** keep.size < 1e-12 and not np.any(keep):  # an honest mask drops all by chance: never
+    if out.shape == x.shape and prob < 1.0 and prob ** out.size < 1e-12 and not np.any(out):  # by chance: never
         raise fail(f"dx: your dropout_forward dropped every unit, so its backward cannot be judged against it "
                    f"(with p = {prob:g}, about {100 * (1 - prob):.0f}% of units are kept) [{case}]",
                    code=D.CONSTANT_FORWARD, case=case)
@@ -206,7 +204,6 @@ def _l2(p: Plan, rng: Any) -> None:
             numeric = results.get(name, "num", case)["grads"]
             (want_loss,), want_grads = expected()
             for key, values, want in zip(keys, numeric, want_grads):
-                values = checked_differences(values, coords[key], want, [loss], [want_loss])
                 worst = max(worst, compare_numeric(f"grads[{key!r}]", grads[key], coords[key], values, case=case, forward="loss", shape=params[key].shape,
-                                                   reference=want))
+                                                   reference=want, outputs=([loss], [want_loss])))
         return worst
