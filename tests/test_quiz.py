@@ -406,7 +406,7 @@ def test_shape_formats(typed):
     assert answers.parse_shape(typed) == [32, 13, 13]
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "32 x", "(a, b)"])
+@pytest.mark.parametrize("typed", ["", "abc", "32 x", "(a, b)", "(32, 1 3, 13)", "32, 13 13"])  # mixed separators: a slip
 def test_bad_shapes_are_refused_with_a_reason(typed):
     with pytest.raises(answers.InvalidAnswer) as info:
         answers.parse(_q("shape", [1]), typed)

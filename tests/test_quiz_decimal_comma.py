@@ -83,6 +83,31 @@ def test_a_point_grouping_thousands_in_a_count_is_asked_again_not_marked_wrong()
     assert parse(DECIMAL, "401.920") == pytest.approx(401.92)  # not a count: read as typed
 
 
+def test_a_count_written_with_decimals_is_that_number_unless_it_could_be_the_answer_grouped():
+    """12.000 is 12 (decimals typed); but for a count of 12000 it is a European 12 000: asked, not marked wrong."""
+    twelve, twelve_thousand = number(12.0, None), number(12000.0, None)
+    assert parse(twelve, "12.000") == 12 and is_correct(twelve, 12.0, "12.000")
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(twelve_thousand, "12.000")
+    assert "type 12000" in caught.value.reason and len(caught.value.reason) < 58
+    assert parse(twelve_thousand, "13.000") == 13  # could not be the answer grouped: read as typed
+
+
+@pytest.mark.parametrize("typed", ["1 2", "40 1920", "1 2345", "3.14 15", "-1 23"])
+def test_digits_split_by_a_space_are_asked_again_not_run_together(typed):
+    """"1 2" was read as 12: a learner's two numbers (or a slip) must not become a third."""
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(COUNT, typed)
+    assert f"'{typed}'" in caught.value.reason and "thousands" in caught.value.reason
+    assert len(caught.value.reason) < 58
+
+
+@pytest.mark.parametrize("typed, value", [("401 920", 401920), ("401\u202f920", 401920), ("1 234 567.5", 1234567.5),
+                                          ("0.000 001", 1e-6), ("-4 096", -4096), ("9.5 x 10^-7", 9.5e-7)])
+def test_spaces_that_group_thousands_are_still_read(typed, value):
+    assert parse(number(value, None), typed) == pytest.approx(value)
+
+
 VANISHING = number(9.5367431640625e-07, 5e-09)  # 0.25 ** 10, two significant digits (the bank's own question)
 
 

@@ -169,7 +169,7 @@ COMMA_HINT = "use a decimal point, e.g. 1.386 (a comma only groups thousands)"
 
 
 def _clean(text: str) -> str:
-    return text.strip().replace("_", "").replace(" ", "").replace("\u2212", "-")
+    return re.sub(r"[ \u00a0\u2009\u202f]", "", text.strip().replace("_", "")).replace("\u2212", "-")
 
 
 def _refuse_ambiguous_comma(question, text: str) -> None:
@@ -202,15 +202,13 @@ def _refuse_thousands_points(question, text: str) -> None:
     cleaned = _clean(text)
     if not re.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+", cleaned):
         return
-    if cleaned.count(".") == 1 and float(cleaned).is_integer():
-        return  # 12.000 is the count 12, written with decimals
     try:
         answer = float(question.answer)
     except (TypeError, ValueError):
         return
     whole = cleaned.replace(".", "")
     if cleaned.count(".") == 1 and float(whole) != answer:
-        return  # 421.875 for a count of 422 is a decimal, and wrong: marked so, not asked again as 421875
+        return  # a decimal: 12.000 is 12; 421.875 for a count of 422 is wrong, not asked again as 421875
     if answer.is_integer() and getattr(question, "tolerance", None) is None:  # a count, not "to 3 decimals"
         raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
 
@@ -225,7 +223,27 @@ def _scientific(text: str) -> str:
     return f"{times_ten.group(1)}e{power}"
 
 
+# digits split by spaces: "12 000" and "0.000 001" group thousands; "1 2" is not a number
+_SPACED_DIGITS = re.compile(r"\d(?:[ \u00a0\u2009\u202f]+\d+)+")
+
+
+def _refuse_spaced_digits(text: str) -> None:
+    for run in _SPACED_DIGITS.finditer(text):
+        start = run.start()
+        while start > 0 and text[start - 1].isdigit():
+            start -= 1
+        digits = re.sub(r"\s+", " ", text[start:run.end()])
+        after_point = start > 0 and text[start - 1] in ".,"
+        pattern = r"\d{3}( \d{3})*( \d{1,2})?" if after_point else r"\d{1,3}( \d{3})+"
+        if not re.fullmatch(pattern, digits):
+            while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ".,+-"):
+                start -= 1
+            number = re.sub(r"\s+", " ", text[start:run.end()])
+            raise InvalidAnswer(f"'{number}': a space only groups thousands, as in 12 000")
+
+
 def parse_number(text: str) -> float:
+    _refuse_spaced_digits(text)
     if re.fullmatch(r".*\d\.\d*\.", text.strip()) or re.fullmatch(r".*[eE][+-]?\d+\.", text.strip()):
         text = text.strip()[:-1]  # "0.001." or "9.5e-7.": a sentence's full stop after a whole number
     cleaned = _scientific(text)
@@ -265,7 +283,8 @@ def decimals_typed(text: str) -> int | None:
     return -int(exponent) if isinstance(exponent, int) else None
 
 
-_SHAPE_RE = re.compile(r"\d+(?:\s*(?:,|x|×|\*)\s*\d+|\s+\d+)*\s*,?")
+# one kind of separator: "32, 13, 13", "32x13x13" or "32 13 13" ("32, 1 3, 13" is a slip, not four sizes)
+_SHAPE_RE = re.compile(r"\d+(?:\s*(?:,|x|×|\*)\s*\d+)*\s*,?|\d+(?:\s+\d+)*")
 
 
 def parse_shape(text: str) -> list[int]:
