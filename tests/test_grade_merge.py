@@ -173,6 +173,7 @@ def test_grade_bad_folders_and_options_are_one_line(runner, tmp_path):
         ([str(flat), "-e", "backprop", "--jobs", "0"], "--jobs must be"),
         ([str(flat), "-e", "backprop", "--timeout", "nan"], "--timeout must be"),
         ([str(flat), "-e", "backprop", "--seed", "-3"], "--seed must be"),
+        ([str(flat), "-e", "backprop", "--seed", str(2**63)], "--seed must be a whole number from 0 to"),
         ([str(flat), "-e", "backprop", "--out", str(tmp_path / "no" / "g.csv")], "does not exist"),
         ([str(flat), "-e", "backprop", "--out", str(tmp_path)], "is a folder"),
     ]
@@ -647,3 +648,23 @@ def test_merge_out_dash_is_refused_not_a_file_named_dash(runner, tmp_path, monke
     result = runner.invoke(app, ["grade", "merge", str(part), "--out", "-"])
     assert result.exit_code == 2 and "--out -: this writes a file" in result.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_grade_check_and_the_notebook_take_the_same_seeds():
+    """A seed `check --seed` takes (up to 2**63 - 1) is taken by `grade` and `%%dnn_check` too, and refused alike."""
+    from IPython.core.error import UsageError
+
+    from tutor.classroom.service import validate_options
+    from tutor.errors import TutorError
+    from tutor.grading.engine import check_seed
+    from tutor.notebook import grade_cell
+
+    big = 2**40
+    assert check_seed(big) == big and validate_options(1, 10.0, big) == 1
+    with pytest.raises(TutorError) as from_grade:
+        validate_options(1, 10.0, 2**63)
+    with pytest.raises(UsageError) as from_notebook:
+        grade_cell("backprop", "x = 1\n", seed=2**63)
+    with pytest.raises(TutorError) as from_check:
+        check_seed(2**63)
+    assert str(from_grade.value) == str(from_notebook.value) == str(from_check.value)

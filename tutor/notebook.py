@@ -154,8 +154,13 @@ def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: fl
     info = _find(exercise)
     if not (0.5 <= timeout <= 3600):
         raise UsageError(f"--timeout must be between 0.5 and 3600 seconds, not {timeout:g}")
-    if seed is not None and not 0 <= seed < 2**32:
-        raise UsageError(f"--seed must be between 0 and {2**32 - 1}, not {seed}")
+    if seed is not None:
+        from tutor.grading.engine import check_seed
+
+        try:
+            check_seed(seed)  # the range `check --seed` and `grade --seed` take
+        except TutorError as error:
+            raise UsageError(str(error)) from None
     from tutor.fsutil import remove_tree
     from tutor.grading.containment import remove_stale_dirs
 
