@@ -155,6 +155,9 @@ def check_command(
 ) -> None:
     """Grade an exercise file: exit 0 when every check passes, 1 when some fail, 2 for usage errors.
 
+    The code is the verdict even when the result cannot be saved (a full disk): that is said on stderr,
+    and --json has "saved": false.
+
     Your code runs in a separate, contained process with a time and memory limit; the right answers are
     computed with PyTorch autograd on fresh random inputs every run (unless --seed is given).
     """

@@ -342,6 +342,8 @@ def _session(plan, store, course, known: set[str]) -> None:
     with _no_broken_pipe():
         due = schedule.due_counts(store, known_ids=known)
         screen.show(view.summary(results, due, stopped_early=stopped, planned=len(plan.items)))
+    if any(not result["saved"] for result in results):
+        raise typer.Exit(1)  # answered, but not all of it could be saved (each was said on stderr)
 
 
 class _no_broken_pipe:
