@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -95,6 +96,39 @@ def test_infinite_loop_times_out(tmp_path):
     assert report.fatal.kind == "timeout"
     assert "dense_forward" in report.fatal.message and "1 s" in report.fatal.message
 
+
+def _looping(source: str, line: str, instead: str) -> str:
+    assert line in source
+    return source.replace(line, line + instead, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["own", "helper", "handler-replaced"])
+def test_a_timeout_names_the_function_that_loops_and_its_line(tmp_path, where):
+    """A loop in dense_backward was reported "while running dense_forward()" (the job's first function)."""
+    solution = (SOLUTIONS / "backprop.py").read_text()
+    start = "    x, W = cache  # (N, D), (D, M)\n"
+    if where == "own":
+        source = _looping(solution, start, "    n = 0\n    while True:\n        n += 1\n")
+    elif where == "helper":
+        source = _looping(solution, start, "    _spin()\n") + "\n\ndef _spin():\n    while True:\n        pass\n"
+    else:  # the learner's code took SIGUSR1: the function the grader called is still named
+        source = _looping(solution, start, "    import signal\n    signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+                                           "    while True:\n        pass\n")
+    path = tmp_path / "backprop.py"
+    path.write_text(source)
+    report = _bounded("backprop", path, timeout=1, limit=20)
+    message = report.fatal.message
+    assert report.fatal.kind == "timeout" and "while running dense_backward()" in message, message
+    assert "dense_forward" not in message
+    if where in ("own", "helper"):
+        found = re.search(r"stuck at line (\d+)(?: in (\w+)\(\))? \((.*?)\):", message)
+        assert found, message
+        line, function, code = int(found.group(1)), found.group(2), found.group(3)
+        assert source.splitlines()[line - 1].strip() == code in ("while True:", "n += 1", "pass")
+        assert function == ("_spin" if where == "helper" else None)
+    else:
+        assert "stuck at" not in message
 
 @pytest.mark.slow
 def test_memory_hog_is_stopped(tmp_path):

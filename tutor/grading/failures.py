@@ -110,7 +110,8 @@ class Ending:
     timed_out: bool
     started: bool  # the child got as far as being allowed to run the learner's code
     imported: bool
-    running: str | None  # the function whose job was under way
+    running: str | None  # the learner function the grader called last
+    where: tuple[str, int, str] | None  # (function, line, the line's code) the learner's code was at when stopped
     returncode: int | None
     timeout: float
     startup_allowance: float
@@ -123,6 +124,10 @@ def stopped(end: Ending) -> Fatal:
     """The run ended before the child said it was done: why, in one line."""
     if end.running:
         where = f" while running {end.running}()"
+        if end.where is not None:
+            function, line, quoted = end.where
+            inner = f" in {function}()" if function != end.running and function != "<module>" else ""
+            where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
     elif not end.imported and end.started:
         where = " while importing your file"
     else:

@@ -21,6 +21,7 @@ import io
 import os
 import pickle
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -28,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from tutor.grading import containment, failures
 from tutor.grading.model import Fatal, LearnerError, safe_text
@@ -185,6 +186,8 @@ class ChildResult:
     jobs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     fatal: Fatal | None = None
     started_job: str | None = None
+    calling: str | None = None  # the learner function the worker called last in the job under way
+    stuck_at: tuple[str, int] | None = None  # (function, line) the learner's code was at when the deadline came
     output: str = ""
     output_truncated: bool = False
     seconds: float = 0.0
@@ -224,6 +227,8 @@ class Child:
         if self.read_only is not None:  # a class: the student may read only their own files (and the system's)
             limits["read_only"] = [str(p) for p in self.read_only]
         self._job_names = [str(job.get("name")) for job in jobs]
+        self._functions = set(_functions_called(jobs))
+        self._source_lines = source.decode("utf-8", "replace").splitlines()
         plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs}
         jobs_path = workdir / "jobs.pkl"
         jobs_path.write_bytes(pickle.dumps(plan, protocol=4))
@@ -368,6 +373,23 @@ class Child:
             return self.started + STARTUP_ALLOWANCE + (30.0 if self.needs_torch else 0.0)
         return go_at + self.timeout
 
+    def _ask_where(self, wait: float = 0.3) -> None:
+        """At the deadline, ask the learner's code where it is (SIGUSR1) and give the answer a moment to arrive."""
+        with self._lock:
+            imported = any(message[0] == "imported" for message in self._messages)
+        if self._go_at is None or not imported:
+            return
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        except OSError:
+            return
+        until = time.monotonic() + wait
+        while time.monotonic() < until and not self._broken.is_set():
+            with self._lock:
+                if any(message[0] == "where" for message in self._messages):
+                    return
+            time.sleep(0.01)
+
     def _end(self) -> None:
         """Kill the child's whole tree, reap it, and stop the parent-side guards (idempotent)."""
         if self._closed:
@@ -401,6 +423,8 @@ class Child:
                 remaining = self._deadline() - time.monotonic()
                 if remaining <= 0:
                     timed_out = self.proc.poll() is None
+                    if timed_out:
+                        self._ask_where()
                     break
                 try:
                     self.proc.wait(timeout=min(remaining, 0.05))
@@ -441,14 +465,23 @@ class Child:
                 if name not in self._job_names:  # only the worker's own job names are ever quoted back
                     protocol_error = protocol_error or f"a start of an unknown job {name[:60]!r}"
                     continue
-                result.started_job = name
+                result.started_job, result.calling = name, None
             elif tag == "job" and len(message) > 2 and isinstance(message[2], dict):
                 name = safe_text(message[1], 200)
                 if name in result.jobs or name not in self._job_names:  # the worker sends each job once
                     protocol_error = protocol_error or f"a second or unknown result for {name[:60]!r}"
                     continue
                 result.jobs[name] = message[2]
-                result.started_job = None
+                result.started_job = result.calling = None
+            elif tag == "calling" and len(message) > 1:
+                name = safe_text(message[1], 200)
+                if name in self._functions:  # only names the plan calls are ever quoted back
+                    result.calling = name
+            elif tag == "where" and len(message) > 1 and isinstance(message[1], dict):
+                function, line = message[1].get("function"), message[1].get("line")
+                if (isinstance(function, str) and function.isidentifier() and len(function) <= 100
+                        and type(line) is int and 1 <= line <= len(self._source_lines)):
+                    result.stuck_at = (function, line)
             elif tag == "done":
                 done = True
             elif tag == "import-error" and len(message) > 1:
@@ -470,13 +503,18 @@ class Child:
             # only the worker sends "done", after every job: one that comes early was written by the learner's code
             result.fatal = failures.protocol("a message said the run was done before every check had run")
         if result.fatal is None and not done:
-            running = result.started_job.split("#")[0] if result.started_job else None
+            running = result.calling or (result.started_job.split("#")[0] if result.started_job else None)
+            where = None
+            if timed_out and result.stuck_at is not None:
+                function, line = result.stuck_at
+                where = (function, line, safe_text(self._source_lines[line - 1].strip(), 80))
             result.fatal = failures.stopped(
                 failures.Ending(
                     timed_out=timed_out,
                     started=started,
                     imported=imported,
                     running=running,
+                    where=where,
                     returncode=self.proc.returncode,
                     timeout=self.timeout,
                     startup_allowance=STARTUP_ALLOWANCE,
@@ -540,3 +578,17 @@ def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
 def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
           read_only: list[str] | None = None) -> Child:
     return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch, read_only=read_only)
+
+
+def _functions_called(value: Any) -> Iterator[str]:
+    """Every learner function a plan's steps name (each step's "fn" and "fns", nested steps included)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("fn"), str):
+            yield value["fn"]
+        if isinstance(value.get("fns"), list):
+            yield from (name for name in value["fns"] if isinstance(name, str))
+        for item in value.values():
+            yield from _functions_called(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _functions_called(item)

@@ -77,6 +77,7 @@ class Channel:
     def __init__(self, fd: int):
         self._fd = fd
         self._pid = os.getpid()
+        self.busy = False  # a frame is being written (a signal handler must not start another)
 
     def send(self, *message: Any) -> None:
         if os.getpid() != self._pid:
@@ -87,6 +88,7 @@ class Channel:
         data = pickle.dumps(message, protocol=4)
         payload = struct.pack(">I", len(data)) + data
         view = memoryview(payload)
+        self.busy = True
         while view:
             try:
                 n = os.write(self._fd, view)
@@ -95,6 +97,7 @@ class Channel:
                 # more can be said, and a traceback here would show in the learner's prints as theirs.
                 os._exit(0)
             view = view[n:]
+        self.busy = False
 
 
 # ---------------------------------------------------------------- errors

@@ -65,6 +65,7 @@ class Runner:
         self.module = module
         self.learner_path = learner_path
         self.channel = channel
+        self._calling: str | None = None  # the learner function last announced to the parent
 
     def function(self, name: str) -> Callable[..., Any]:
         fn = getattr(self.module, name, None)
@@ -91,6 +92,9 @@ class Runner:
 
     def call(self, fn_name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         fn = self.function(fn_name)
+        if fn_name != self._calling and self.channel is not None:  # said once per change: a timeout names it
+            self._calling = fn_name
+            self.channel.send("calling", fn_name)
         try:
             return fn(*args, **kwargs)
         except OutputLimit:
@@ -314,6 +318,7 @@ class Runner:
             p.grad = None
 
     def run_job(self, job: Step) -> dict[str, dict[str, Any]]:
+        self._calling = None  # the parent forgets the last call at each job's start
         env: dict = {}
         variables = copy.deepcopy(job.get("vars", {}))
         results = {}
@@ -445,6 +450,24 @@ def _all_finite(value: Any, depth: int = 0) -> bool:
         return all(_all_finite(v, depth + 1) for v in value.values())
     return True
 
+def _say_where_on_request(channel: Channel, learner_path: str) -> None:
+    """On SIGUSR1 (the parent's deadline has come), say which line of the learner's file is running.
+
+    Only the function's name and the line number are sent; the parent quotes the line from the source it
+    read itself. Skipped while a frame is being written (the handler runs between two bytecodes of the
+    main thread, possibly inside :meth:`Channel.send`). The learner's code may replace the handler; the
+    parent then names the function it called, as before.
+    """
+
+    def where(signum: int, frame: Any) -> None:
+        while frame is not None and frame.f_code.co_filename != learner_path:
+            frame = frame.f_back
+        if frame is not None and not channel.busy:
+            channel.send("where", {"function": str(frame.f_code.co_name)[:100], "line": int(frame.f_lineno or 0)})
+
+    signal.signal(signal.SIGUSR1, where)
+
+
 def main(argv: list[str]) -> int:
     jobs_path, result_fd, go_fd = argv[1], int(argv[2]), int(argv[3])
     sys.dont_write_bytecode = True
@@ -483,6 +506,7 @@ def main(argv: list[str]) -> int:
         channel.send("import-error", describe_exception(exc, learner_path))
         return 0
     channel.send("imported")
+    _say_where_on_request(channel, learner_path)
     runner = Runner(module, learner_path, channel)
     for job in plan["jobs"]:
         channel.send("begin", job["name"])

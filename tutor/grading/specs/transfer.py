@@ -54,7 +54,8 @@ def plan(rng: np.random.Generator) -> Plan:
         seed = int(rng.integers(2**31))
         step_seed = int(rng.integers(2**31))
         step = {"op": "transfer", "models_path": str(MODELS_PATH), "model": model, "num_classes": classes,
-                "seed": seed, "step_seed": step_seed, "head": attr, "x": x, "y": y, "save": "facts"}
+                "seed": seed, "step_seed": step_seed, "head": attr, "x": x, "y": y, "save": "facts",
+                "fns": ["build_feature_extractor", "trainable_parameters"]}  # what the step calls (a timeout names it)
         name = p.job(f"build_feature_extractor#{model}", step)
         runs.append((name, f"{model} (head .{attr}), num_classes={classes}", model, classes, prefix, in_features))
         originals[name] = p.lazy(functools.partial(_original, model, seed))
