@@ -84,3 +84,13 @@ def test_stability_and_numpy_errors_through_the_child(tmp_path, replacements, ch
     report = grade("backprop", planted(tmp_path, "backprop", *replacements), seed=7)
     assert_diagnosis(report, check, code, *fragments)
     assert "gufunc" not in {c.id: c for c in report.checks}[check].message
+
+
+def test_a_float32_forward_is_called_float32_never_a_placeholder(tmp_path):
+    """Finite differences of a float32 loss round to 0 at every point: that was diagnosed as a placeholder forward."""
+    path = planted(tmp_path, "backprop", ("    out = x @ W + b  # (N, M)", "    out = (x @ W + b).astype(np.float32)  # (N, M)"))
+    codes = set()
+    for seed in range(6):
+        report = grade("backprop", path, seed=seed)
+        codes |= {c.code for c in report.checks if not c.passed}
+    assert "constant-forward" not in codes and "float32" in codes, codes

@@ -464,6 +464,24 @@ def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any,
     return np.where(np.isfinite(values), truth, np.nan)
 
 
+def _through_float32(outputs: Any, ref_outputs: Any) -> bool:
+    """Whether a forward's outputs are float32 arrays or float64 values carrying float32 rounding."""
+    outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+    refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
+    for out, want in zip(outs, refs):
+        if find_float32(out) is not None:
+            return True
+        if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "f"):
+            got = np.asarray(out, dtype=np.float64).reshape(-1)
+            try:
+                expected = np.asarray(want, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                continue
+            if float32_rounded(got, expected):
+                return True
+    return False
+
+
 def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
     outcome.message = message
     outcome.code = code.value
@@ -517,6 +535,13 @@ def compare_numeric(
     if reference is not None and b.size and not np.any(b):
         truth = np.asarray(reference, dtype=np.float64).reshape(-1)
         if truth.size == flat.size and float(np.max(np.abs(truth[coords][keep]))) > 1e-8:
+            if outputs is not None and _through_float32(*outputs):
+                raise fail(
+                    f"{name}: finite differences of your {forward} are 0 at every sampled point: its output went through "
+                    f"float32, too coarse to see steps that small; keep every array float64 [{case}]",
+                    code=D.DTYPE,
+                    case=case,
+                )
             raise fail(
                 f"{name}: finite differences of your {forward} are 0 at every sampled point, where PyTorch's gradient is not: "
                 f"its output does not depend on its input (does it still return a placeholder such as zeros?) [{case}]",
