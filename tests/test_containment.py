@@ -773,3 +773,48 @@ def test_an_honest_huge_nested_list_is_a_wrong_type_not_a_corrupted_channel(tmp_
     relu = {c.id: c for c in report.checks}["relu_forward.values"]
     assert not relu.passed and "corrupted" not in relu.message
     assert {c.id: c for c in report.checks}["dense_forward.values"].passed
+
+
+def test_read_roots_cover_a_folder_that_holds_the_class_except_the_class(tmp_path, monkeypatch):
+    """A class kept inside a readable folder (the project's checkout, /opt, /dev/shm) was readable whole:
+    a classmate's file could be opened or imported for full marks."""
+    from tutor.grading import sandbox
+
+    klass = tmp_path / "course" / "class"
+    for student in ("alice", "mallory"):
+        (klass / student).mkdir(parents=True)
+    (tmp_path / "course" / "notes").mkdir()
+    (tmp_path / "course" / "a-link").symlink_to(klass)
+    (tmp_path / "course" / "up-link").symlink_to(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setattr(sandbox, "SYSTEM_READ_ROOTS", (str(tmp_path),))
+    roots = sandbox.read_roots([str(klass / "mallory")])
+    real = {os.path.realpath(r) for r in roots}
+    assert str(klass / "mallory") in real
+    assert str(tmp_path / "course" / "notes") in real and str(tmp_path / "elsewhere") in real
+    for hidden in (tmp_path, tmp_path / "course", klass, klass / "alice"):
+        assert str(hidden) not in real, hidden
+    assert not any(r.endswith(("a-link", "up-link")) for r in roots)
+
+
+@pytest.mark.slow
+def test_a_class_kept_inside_a_readable_system_folder_still_reads_only_its_own_files():
+    """/dev/shm lies beneath /dev, which a contained run may read: the class inside it must not be."""
+    import tempfile
+
+    from tutor.classroom import adapter
+
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("needs a writable /dev/shm")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
+        klass = Path(folder) / "class"
+        for student in ("alice", "mallory"):
+            (klass / student).mkdir(parents=True)
+        (klass / "alice" / "backprop.py").write_text(SOLUTION)
+        (klass / "mallory" / "backprop.py").write_text(f"exec(open({str(klass / 'alice' / 'backprop.py')!r}).read())\n")
+        row = adapter.grade_row("mallory", "backprop", klass / "mallory" / "backprop.py", seed=3, timeout=20,
+                                own=str(klass / "mallory"))
+        assert row.passed == 0 and row.status == "import", row
+        row = adapter.grade_row("alice", "backprop", klass / "alice" / "backprop.py", seed=3, timeout=20,
+                                own=str(klass / "alice"))
+        assert row.status == "done", row

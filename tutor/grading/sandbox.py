@@ -131,14 +131,51 @@ def read_roots(own: list[str]) -> list[str]:
     roots += [p for p in sys.path if p and os.path.isabs(p)]
     grader = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""  # .../tutor/grading/worker.py
     if grader:
+        roots.append(os.path.dirname(os.path.dirname(grader)))  # the tutor package
         roots.append(os.path.dirname(os.path.dirname(os.path.dirname(grader))))  # the tutor package's folder's parent
-    roots += own
+    mine = [os.path.realpath(p) for p in own]
+    # The class folder (what holds each student's folder or file) is never readable as a whole, even where it
+    # lies inside a folder that is (a class kept in the project's checkout, /opt, /dev/shm): only `own` is.
+    classes = sorted({os.path.dirname(p) for p in mine} - {"/"})
     found: list[str] = []
     for root in roots:
         for candidate in (root, os.path.realpath(root)):
-            if candidate not in found and os.path.exists(candidate):
-                found.append(candidate)
+            if candidate in found or not os.path.exists(candidate):
+                continue
+            real = os.path.realpath(candidate)
+            above = [c for c in classes if c == real or c.startswith(real.rstrip("/") + "/")]
+            if not above or any(_within(real, c) and real != c for c in classes):
+                found.append(candidate)  # outside every class folder, or inside one (this Python, the grader)
+            else:
+                found += [p for p in _around(real, above) if p not in found]
+    found += [p for p in own + mine if p not in found and os.path.exists(p)]
     return found
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _around(root: str, hidden: list[str]) -> list[str]:
+    """Paths that together cover ``root`` except the folders ``hidden`` inside it (and links into them)."""
+    if any(h == root for h in hidden):
+        return []
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return []
+    covered: list[str] = []
+    for entry in entries:
+        path = os.path.join(root, entry)
+        below = [h for h in hidden if _within(h, path)]
+        if below:
+            covered += _around(path, below)
+            continue
+        real = os.path.realpath(path)
+        if any(_within(real, h) or _within(h, real) for h in hidden):
+            continue  # a link into a class folder, or to a folder above one
+        covered.append(path)
+    return covered
 
 
 def _landlock(writable: str, readable: list[str] | None = None) -> bool:
