@@ -754,11 +754,13 @@ def test_a_file_python_would_refuse_for_its_encoding_is_a_syntax_error_and_a_dec
 @pytest.mark.parametrize("writer", [
     "for i in range(200):\n    open(f'big{i}.bin', 'wb').write(b'x' * 4_000_000)\n",  # 800 MB in 4 MB files (each under the file cap)
     "for i in range(1_000_000):\n    open(f'f{i}', 'w').close()\n",  # a million empty files: the disk's inodes
-], ids=["bytes", "files"])
+    "with open('big.bin', 'wb') as f:\n    for i in range(20):\n        f.write(b'x' * 1_000_000)\n",  # one file past the cap
+], ids=["bytes", "files", "one-big-file"])
 def test_a_run_that_fills_the_disk_is_stopped_and_its_files_removed(tmp_path, writer):
     report = grade("backprop", _learner(tmp_path, "import numpy as np\n" + writer), seed=1, timeout=30)
     assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
-    assert "exercises write no files" in report.fatal.message and report.passed == 0
+    assert "exercises write no files" in report.fatal.message
+    assert not report.ok and report.credited < report.total  # stopped mid-run (or caught just after): never done
     assert not _our_dirs()
 
 
@@ -818,3 +820,13 @@ def test_a_class_kept_inside_a_readable_system_folder_still_reads_only_its_own_f
         row = adapter.grade_row("alice", "backprop", klass / "alice" / "backprop.py", seed=3, timeout=20,
                                 own=str(klass / "alice"))
         assert row.status == "done", row
+
+
+@pytest.mark.slow
+def test_a_function_that_writes_a_file_past_the_cap_is_disk_and_names_itself(tmp_path):
+    """"importing backprop.py raised OSError: [Errno 27] File too large" said nothing of the grader's limit."""
+    body = SOLUTION.replace("    x, W = cache  # (N, D), (D, M)\n",
+                            "    x, W = cache  # (N, D), (D, M)\n    open('big.bin', 'wb').write(b'x' * 5_000_000)\n", 1)
+    report = grade("backprop", _learner(tmp_path, "", body=body), seed=1)
+    assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
+    assert "larger than 4 MB in dense_backward()" in report.fatal.message

@@ -75,6 +75,8 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False) 
     if error.kind == "memory":
         return Fatal("memory", f"{file_name} ran out of memory while being imported", error)
     where = f" (line {error.frames[-1].line})" if error.frames else ""
+    if too_large(error):
+        return file_too_large(f" while {file_name} was being imported{where}", error)
     why = ""
     if reads_limited and error.type == "PermissionError":
         why = "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
@@ -92,6 +94,18 @@ def too_many_processes(limit: int) -> Fatal:
 def too_much_disk(limit_mb: int, files: int) -> Fatal:
     return Fatal("disk", f"your code wrote more than {limit_mb} MB of files (or more than {files:,} files); the run was stopped "
                          "(exercises write no files)")
+
+
+FILE_MB = 4  # the grading process's largest file (runner.FILE_SIZE_LIMIT)
+
+
+def too_large(error: LearnerError) -> bool:
+    """An OSError "[Errno 27] File too large": a write past the run's file-size limit (RLIMIT_FSIZE)."""
+    return error.type == "OSError" and error.message.startswith("[Errno 27]")
+
+
+def file_too_large(where: str, error: LearnerError | None = None) -> Fatal:
+    return Fatal("disk", f"your code wrote a file larger than {FILE_MB} MB{where}; the run was stopped (exercises write no files)", error)
 
 
 def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fatal:

@@ -495,6 +495,8 @@ class Child:
             result.fatal = failures.too_much_disk(DISK_LIMIT // MiB, MAX_FILES)
         if result.fatal is None:
             result.fatal = self._memory_fatal(result)
+        if result.fatal is None:
+            result.fatal = self._file_too_large(result)
         if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):
             result.fatal = failures.output_flood()
         if result.fatal is None and protocol_error:
@@ -530,7 +532,18 @@ class Child:
             for step in job.values():
                 error = step.get("error") if isinstance(step, dict) and not step.get("ok") else None
                 if isinstance(error, dict) and error.get("kind") == "memory":
-                    return failures.memory(f" in {name.split('#')[0]}()", DATA_LIMIT // MiB, LearnerError.from_wire(error))
+                    learner_error = LearnerError.from_wire(error)
+                    return failures.memory(f" in {learner_error.function or name.split('#')[0]}()", DATA_LIMIT // MiB, learner_error)
+        return None
+
+    def _file_too_large(self, result: ChildResult) -> Fatal | None:
+        for name, job in result.jobs.items():
+            for step in job.values():
+                error = step.get("error") if isinstance(step, dict) and not step.get("ok") else None
+                if isinstance(error, dict):
+                    learner_error = LearnerError.from_wire(error)
+                    if failures.too_large(learner_error):
+                        return failures.file_too_large(f" in {learner_error.function or name.split('#')[0]}()", learner_error)
         return None
 
     def _read_output(self) -> tuple[str, bool]:
