@@ -685,3 +685,100 @@ def test_a_card_state_the_scheduler_cannot_follow_starts_afresh_and_is_refused_o
         {"question_id": "bp-relu-backward", "state": bad, "due": good["due"], "updated_at": "2026-01-01T00:00:00+00:00"}]}
     with pytest.raises(TutorError, match="not a quiz card state this dnn-tutor can schedule"):
         validate_export(document)
+
+
+# -- q at a typed prompt, the one shape wording, the summary after an interrupt ------------------------
+
+
+@pytest.mark.parametrize("word", ["q", "Quit"])
+def test_q_at_a_number_or_shape_prompt_stops_the_quiz_keeping_answers(runner, word):
+    """`q` at a number prompt was refused as "type a number such as ..." although q stops at the pause."""
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", "-q", "fx-true-false",
+                  input=f"a weighted sum of its inputs plus a bias\n{word}\nt\n")
+    assert result.exit_code == 0, result.output
+    assert "Stopped early (stopped): 1 of 3 answered; those answers are saved." in result.output
+    assert "type a number such as" not in result.output
+    assert "Question 3/3" not in result.output
+    assert [(r.question_id, r.correct) for r in reviews()] == [("fx-choice", True)]
+    result = quiz(runner, "-q", "fx-shape", input=f" {word} \n")
+    assert "Stopped early (stopped): 0 of 1 answered; nothing was recorded." in result.output
+    assert len(reviews()) == 1
+
+
+def test_q_is_an_answer_where_it_could_be_one_and_the_empty_prompt_says_q_stops():
+    """Only number and shape questions take q as "stop": a choice's text or label could be q."""
+    from tutor.commands.quiz import quits
+
+    number = Question(id="n", lesson=1, topic="t", kind="number", prompt="?", answer=1.0, explanation="")
+    shape = dataclasses.replace(number, kind="shape", answer=[1, 2])
+    choice = dataclasses.replace(number, kind="choice", choices=("p", "q", "r"), answer="q")
+    assert quits(number, "q") and quits(shape, "QUIT") and quits(number, " q ")
+    assert not quits(choice, "q") and not quits(number, "quiet") and not quits(number, "1")
+    assert answers.parse(choice, "q") == "q"
+    for question in (number, shape):
+        with pytest.raises(answers.InvalidAnswer) as caught:
+            answers.parse(question, "  ")
+        assert "q or Ctrl-D" in caught.value.reason and len(caught.value.reason) < 58
+    with pytest.raises(answers.InvalidAnswer) as caught:
+        answers.parse(choice, "")
+    assert "q or" not in caught.value.reason  # q is one of its choices
+
+
+def test_the_shape_prompt_has_one_wording_naming_every_accepted_form():
+    from tutor.render.quiz import KIND_HINTS, PLAIN_HINTS
+
+    with pytest.raises(answers.InvalidAnswer) as caught:
+        answers.parse_shape("thirty-two by thirteen")
+    assert KIND_HINTS["shape"] == PLAIN_HINTS["shape"] == caught.value.reason
+    wording = caught.value.reason
+    assert len(wording) < 58  # one line of a 60-column prompt, and of the question panel's hint
+    for form in ("(32, 13, 13)", "32x13x13", "32 13 13"):
+        assert form in wording
+        assert answers.parse_shape(form) == [32, 13, 13]
+
+
+def test_an_interrupt_at_the_plain_prompt_starts_the_summary_on_a_line_of_its_own(runner, monkeypatch):
+    """Under TERM=dumb Ctrl-C at "answer> " left "^CQuiz summary" on one line."""
+    import tutor.commands.quiz as command
+
+    lines = iter(["A weighted sum of its inputs plus a bias"])
+
+    def fake_read_line(prompt, screen=None):
+        screen.write(prompt)  # as read_line does: the prompt, then the learner's keys
+        try:
+            return next(lines)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(command, "read_line", fake_read_line)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
+    assert result.exit_code == 130
+    assert re.search(r"answer> *\n+Quiz summary", result.output), result.output
+    assert "Stopped early (interrupted): 1 of 2 answered" in result.output
+
+
+def test_a_summary_after_every_question_was_answered_does_not_say_stopped_early():
+    """Ctrl-C at the pause before the summary: nothing was stopped early."""
+    from rich.console import Console
+
+    from tutor.render.quiz import summary
+
+    def text(group):
+        out = Console(width=100, record=True, file=io.StringIO())
+        out.print(group)
+        return out.export_text()
+
+    results = [{"id": "a", "topic": "t", "correct": True, "saved": True}]
+    assert "Stopped early" not in text(summary(results, None, stopped_early="interrupted", planned=1))
+    assert "Stopped early (interrupted): 1 of 2" in text(summary(results, None, stopped_early="interrupted", planned=2))
+
+
+def test_piped_answers_never_wait_before_the_summary(tmp_path):
+    """The pause before the summary is for a terminal only: piped, a short screen goes straight on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    env.update(DNN_TUTOR_HOME=str(tmp_path), DNN_TUTOR_QUESTIONS=str(FIXTURE_BANK), LINES="6", COLUMNS="40",
+               DNN_TUTOR_LESSONS=str(REPO / "tests" / "fixtures" / "course"))
+    done = subprocess.run([sys.executable, "-m", "tutor", "quiz", "-q", "fx-choice"], input="the maximum of its inputs\n",
+                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Quiz summary" in done.stdout and "Enter:" not in done.stdout + done.stderr

@@ -99,3 +99,25 @@ def test_a_second_enter_after_a_typed_answer_does_not_answer_the_next_question(t
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
+    """q stopped the quiz at the Enter pause but was refused at a number prompt ("type a number such as ...")."""
+    child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-number", "--question", "fx-shape")
+    try:
+        child.expect("Your answer")
+        child.expect(r"(\d)\) A weighted sum of its inputs plus a bias")  # right
+        child.send(DOWN * (int(child.match.group(1)) - 1) + "\r")
+        child.expect("Right")
+        child.expect("Question 2/3")
+        child.expect("Your answer")
+        child.send("q\r")
+        child.expect(r"Stopped early \(stopped\): 1 of 3 answered; those answers are saved")
+        child.expect(pexpect.EOF)
+        output = child.before
+        code = exit_code(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert "Question 3/3" not in output and "Traceback" not in output
+    assert reviews(tmp_path) == [("fx-choice", True)]

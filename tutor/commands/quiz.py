@@ -26,10 +26,15 @@ from tutor.grading.text import visible
 MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
 MAX_LINE = 2000  # characters of one answer line
 MAX_SKIP = 64 * MAX_LINE  # characters of an over-long line skipped before giving up on the input
+QUIT_WORDS = ("q", "quit")  # typed at a number or shape prompt (never an answer there): stop the quiz
+NEXT_HINT = "Enter: next question · q: stop here"
+SUMMARY_HINT = "Enter: summary · q: stop here"
+NO_SUMMARY = "stopped at the last feedback"  # q at the pause before the summary: the feedback stays in view
 
 
 class Stop(Exception):
-    """The plain fallback cannot go on (too many unreadable answers); what was answered is kept."""
+    """The quiz stops here (too many unreadable answers, or q typed at a number or shape prompt);
+    what was answered is kept. The message says why."""
 
 
 class TooLong(Exception):
@@ -45,13 +50,17 @@ class Screen:
         self.mirror = (
             console.stdin_is_terminal() and not console.stdout_is_terminal() and console.stderr_is_terminal()
         )
+        self.mid_line = False  # the last thing written (a prompt) left the cursor after text on its line
 
     def show(self, *renderables) -> None:
+        self.mid_line = False
         console.out(*renderables)
         if self.mirror:
             console.stderr_screen().print(*renderables)
 
     def write(self, text: str) -> None:
+        if text:
+            self.mid_line = not text.endswith("\n")
         for stream in (sys.stdout, sys.stderr) if self.mirror else (sys.stdout,):
             if stream is None:  # started with that stream closed
                 continue
@@ -77,6 +86,7 @@ def read_line(prompt: str, screen: Screen | None = None) -> str:
     if line == "":
         screen.write("\n")
         raise EOFError
+    screen.mid_line = False  # the Enter that ended the line (echoed by the terminal, or by us below)
     if screen.mirror and sys.stdout is not None:  # typed at the terminal, which echoed it; the transcript needs it
         sys.stdout.write(console.for_stream(visible(line.rstrip("\r\n")), sys.stdout) + "\n")
     elif not console.stdin_is_terminal():
@@ -98,10 +108,18 @@ def _skip_rest_of_line() -> None:
     raise Stop(f"an answer line of over {MAX_SKIP:,} characters could not be read")
 
 
+def quits(question, text: str) -> bool:
+    """``q`` or ``quit`` typed where it cannot be an answer (a number or a shape): stop the quiz.
+
+    A choice question's label or text could be q, so there it is read as an answer."""
+    return question.kind in ("number", "shape") and text.strip().lower() in QUIT_WORDS
+
+
 def ask_plain(question, screen: Screen | None = None):
     """(value, typed text) from the plain fallback; invalid input is asked again.
 
-    From a pipe or file, :data:`MAX_INVALID` unreadable answers in a row raise :class:`Stop`.
+    From a pipe or file, :data:`MAX_INVALID` unreadable answers in a row raise :class:`Stop`;
+    so does q at a number or shape question (:func:`quits`).
     """
     from tutor.quiz.answers import InvalidAnswer, parse
     from tutor.render import quiz as view
@@ -111,6 +129,8 @@ def ask_plain(question, screen: Screen | None = None):
     while True:
         try:
             text = read_line("answer> ", screen)
+            if quits(question, text):
+                raise Stop("stopped")
             return parse(question, text), text
         except (InvalidAnswer, TooLong) as exc:
             misses += 1
@@ -144,6 +164,8 @@ def _ask_text(question, parse, invalid_answer):
     import questionary
 
     def validate(text: str):
+        if quits(question, text):
+            return True
         try:
             parse(question, text)
             return True
@@ -165,6 +187,8 @@ def _ask_text(question, parse, invalid_answer):
             show_cursor()
     if text is None:
         raise EOFError
+    if quits(question, text):
+        raise Stop("stopped")
     return parse(question, text), text
 
 
@@ -181,10 +205,13 @@ def _ask(item, number: int, total: int, interactive: bool, screen: Screen):
     return value, typed
 
 
-def _run(items, store, course, interactive: bool, screen: Screen, results: list[dict]) -> str:
-    """Ask every item, appending to ``results``; returns why it stopped early ("" when it did not).
+def _run(items, store, course, interactive: bool, screen: Screen, results: list[dict], closing=None) -> str:
+    """Ask every item, appending to ``results``; returns why it stopped early ("" when it did not,
+    :data:`NO_SUMMARY` when q was pressed at the pause before the summary).
 
-    Each answer is saved before its feedback is shown."""
+    Each answer is saved before its feedback is shown. In a terminal, where the next question (or, after
+    the last one, ``closing()``: the summary) would push the feedback off the screen, the quiz waits for
+    Enter first."""
     from tutor.quiz import schedule
     from tutor.quiz.answers import describe, is_correct
     from tutor.quiz.refs import reread_for
@@ -210,40 +237,60 @@ def _run(items, store, course, interactive: bool, screen: Screen, results: list[
         screen.show(said)
         if unsaved:
             console.error_line(unsaved)
-        if interactive and number < len(items) and not _fits_with_next(said, items[number], number + 1, len(items)):
-            try:
-                if not _wait_for_next():
-                    return "stopped"
-            except EOFError:
-                return "end of input"
+        if not interactive:
+            continue
+        # what the learner should still see: the answer picked in the menu (if any) and its feedback
+        block = [view.picked(q, value), said] if q.kind in ("choice", "true-false") else [said]
+        last = number == len(items)
+        if not last:
+            fits = _fits_with_next(block, items[number], number + 1, len(items))
+        else:
+            fits = closing is None or _fits_above(block, closing())
+        if fits:
+            continue
+        try:
+            if not _wait_for_next(SUMMARY_HINT if last else NEXT_HINT):
+                return NO_SUMMARY if last else "stopped"
+        except EOFError:
+            return "" if last else "end of input"
     return ""
 
 
+def _rows(parts) -> int:
+    """Lines the renderables take at the terminal's width."""
+    term = console.stdout_console()
+    return sum(len(term.render_lines(part, term.options, pad=False)) for part in parts)
+
+
 def _fits_with_next(said, item, number: int, total: int) -> bool:
-    """Whether the feedback stays on screen while the next question and its menu are shown below it."""
+    """Whether the feedback (renderables) stays on screen while the next question and its menu are shown below it."""
     from tutor.render import quiz as view
 
     term = console.stdout_console()
-    rows = term.size.height
-    needed = 0
-    for part in (said, view.question_panel(item.question, number, total, item.reason, numbered_choices=False)):
-        needed += len(term.render_lines(part, term.options, pad=False))
+    needed = _rows([*said, view.question_panel(item.question, number, total, item.reason, numbered_choices=False)])
     needed += 2 + sum(1 + len(choice) // max(term.width - 8, 20) for choice in (item.question.choices or ["a line to type in"]))
-    return needed <= rows - 1
+    return needed <= term.size.height - 1
 
 
-def _wait_for_next() -> bool:
+def _fits_above(said, below) -> bool:
+    """Whether the feedback (renderables) stays on screen with ``below`` (the summary) and the shell's
+    prompt after it."""
+    return _rows([*said, below]) <= console.stdout_console().size.height - 1
+
+
+def _wait_for_next(hint: str = NEXT_HINT) -> bool:
     from tutor.terminal_menu import wait_for_next
 
-    return wait_for_next("Enter: next question · q: stop here", ascii_only=not console.encodes_unicode())
+    return wait_for_next(hint, ascii_only=not console.encodes_unicode())
 
 
 EPILOG = (
     "Examples: `dnn-tutor quiz` (10 questions: due reviews first, then new ones from the lessons you have read); "
     "`dnn-tutor quiz --lesson 5 --count 5`; `dnn-tutor quiz --topic dropout`; `dnn-tutor quiz --review`; "
     "`dnn-tutor quiz --question dnn-dense-params`; `dnn-tutor quiz --stats --json`. "
-    "In a terminal, pick with the arrow keys or press a choice's number; where the next question would push "
-    "the feedback off the screen, the quiz waits for Enter (q stops there, keeping your answers). "
+    "In a terminal, pick with the arrow keys or press a choice's number; where the next question (or the "
+    "summary) would push the feedback off the screen, the quiz waits for Enter (q stops there, keeping your "
+    "answers); q also stops it at a number or shape prompt. "
     "Without a terminal, answers are read one per line from stdin: a choice's number or text, "
     "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13; "
     f"the quiz stops at end of input or after {MAX_INVALID} unreadable answers in a row."
@@ -327,9 +374,14 @@ def _session(plan, store, course, known: set[str]) -> None:
     for message in plan.notices:
         screen.show(view.notice(message))
     results: list[dict] = []
+    planned = len(plan.items)
+
+    def closing():
+        return view.summary(results, schedule.due_counts(store, known_ids=known), planned=planned)
+
     stopped = "interrupted"
     try:
-        stopped = _run(plan.items, store, course, interactive, screen, results)
+        stopped = _run(plan.items, store, course, interactive, screen, results, closing)
     except BrokenPipeError:
         _quiet_stdout()
         return  # the reader of our output went away; every answer given is saved
@@ -338,10 +390,13 @@ def _session(plan, store, course, known: set[str]) -> None:
             show_cursor()
         if stopped == "interrupted" and results:
             with _no_broken_pipe():
-                screen.show(view.summary(results, None, stopped_early="interrupted", planned=len(plan.items)))
-    with _no_broken_pipe():
-        due = schedule.due_counts(store, known_ids=known)
-        screen.show(view.summary(results, due, stopped_early=stopped, planned=len(plan.items)))
+                if screen.mid_line:  # Ctrl-C at "answer> " (the terminal echoed ^C there): a line of its own
+                    screen.write("\n")
+                screen.show(view.summary(results, None, stopped_early="interrupted", planned=planned))
+    if stopped != NO_SUMMARY:
+        with _no_broken_pipe():
+            due = schedule.due_counts(store, known_ids=known)
+            screen.show(view.summary(results, due, stopped_early=stopped, planned=planned))
     if any(not result["saved"] for result in results):
         raise typer.Exit(1)  # answered, but not all of it could be saved (each was said on stderr)
 

@@ -91,6 +91,8 @@ def parse(question, text: str):
     text = (text or "").strip()
     kind = question.kind
     if not text and kind != "multi":
+        if kind in ("number", "shape"):  # where q cannot be an answer, it stops the quiz (tutor.commands.quiz)
+            raise InvalidAnswer("type an answer (q or Ctrl-D stops the quiz)")
         raise InvalidAnswer("type an answer (or press Ctrl-D to stop the quiz)")
     if kind == "choice":
         return _parse_choice(question.choices, text)
@@ -283,6 +285,8 @@ def decimals_typed(text: str) -> int | None:
     return -int(exponent) if isinstance(exponent, int) else None
 
 
+SHAPE_HINT = "type a shape: (32, 13, 13), 32x13x13 or 32 13 13"  # the one wording, prompts and hints alike
+
 # one kind of separator: "32, 13, 13", "32x13x13" or "32 13 13" ("32, 1 3, 13" is a slip, not four sizes)
 _SHAPE_RE = re.compile(r"\d+(?:\s*(?:,|x|×|\*)\s*\d+)*\s*,?|\d+(?:\s+\d+)*")
 
@@ -292,7 +296,7 @@ def parse_shape(text: str) -> list[int]:
     cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
     cleaned = cleaned.rstrip(")").strip("()[] ")
     if not _SHAPE_RE.fullmatch(cleaned):
-        raise InvalidAnswer("type a shape such as (32, 13, 13) or 32x13x13")
+        raise InvalidAnswer(SHAPE_HINT)
     return [int(p) for p in re.findall(r"\d+", cleaned)]
 
 

@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tutor.quiz.answers import labels, uses_letters
+from tutor.quiz.answers import SHAPE_HINT, labels, uses_letters
 
 REASONS = {
     "due": "due for review",
@@ -29,14 +29,14 @@ KIND_HINTS = {
     "multi": "pick every right answer",
     "true-false": "true or false",
     "number": "type a number",
-    "shape": "type a shape, e.g. (32, 13, 13)",
+    "shape": SHAPE_HINT,
 }
 PLAIN_HINTS = {
     "choice": "type the number of your choice (or its text)",
     "multi": "type the numbers of every right choice, e.g. 1,3 ('none' if none is right)",
     "true-false": "type t or f",
     "number": "type a number",
-    "shape": 'type a shape such as "(32, 13, 13)", "32x13x13" or "32 13 13"',
+    "shape": SHAPE_HINT,
 }
 
 
@@ -259,7 +259,7 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
         table.add_row(topic, str(n), str(k), Text(_accuracy(k, n), style=style))
     lines = []
     unsaved = sum(1 for r in results if r.get("saved") is False)
-    if stopped_early:
+    if stopped_early and not (planned and asked >= planned):  # (Ctrl-C after the last answer stops nothing early)
         why = f" ({stopped_early})" if isinstance(stopped_early, str) else ""
         if not asked:
             kept = "nothing was recorded"
