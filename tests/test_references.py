@@ -327,6 +327,7 @@ KEY_TERMS: dict[str, tuple[str, ...]] = {
     "pr-history-reading": ("validation curve", "epoch"),
     "mc-batchnorm2d-stats": ("(N, H, W)", "per channel"),
     "mc-residual-gradient": ("dy/dx = 1 + dF/dx", "identity path"),
+    "bp-sigmoid-stable": ("exp(x) / (1 + exp(x))", "Subtracting the max"),
     "mc-validation-pipeline": ("centre crop", "nothing random"),
     "mc-bn2d-params": ("one `γ` and one `β` per channel",),
     "mc-conv-bn-params": ("bias=False", "928"),

@@ -29,7 +29,7 @@ BATCH_HELP = "Examples per gradient step (default: the demo's own)."
 JSON_HELP = "Print one JSON object per epoch, then a summary with the final metrics."
 PLOT_HELP = "Also save the curves (and the decision boundary of 2-D data) as a PNG file (never overwritten without --force)."
 FORCE_HELP = "With --save-plot: overwrite the file if it exists."
-QUICK_HELP = "A tiny run that takes a few seconds (what the tests use)."
+QUICK_HELP = "A tiny run that takes a few seconds: see that it works before a full run."
 DATA_DIR_HELP = "Folder with the MNIST IDX files (gzipped or not; also MNIST/raw/ inside it)."
 SET_HELP = "Change any setting of the demo's config, e.g. --set hidden=32,16 (repeatable)."
 

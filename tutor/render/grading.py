@@ -297,7 +297,7 @@ def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
         footer = f"run `{again}` again for the general ladder"
     else:
         title = f"hint {hint.step}/{hint.steps} for {info.id}"
-        footer = "that is the last hint: compare with the lesson text, or reset the file" if hint.last else f"run `{again}` again for a more specific hint"
+        footer = f"that is the last hint: compare with the lesson text, or start again with `dnn-tutor reset {info.id}`" if hint.last else f"run `{again}` again for a more specific hint"
     return Group(
         Panel(_t(hint.text, multiline=True), title=title, title_align="left", border_style="yellow", box=box.ROUNDED),
         Text(footer, style="dim"),
