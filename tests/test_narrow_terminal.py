@@ -80,3 +80,28 @@ def test_an_absurd_columns_value_is_capped(monkeypatch):
     assert result.exit_code == 0, result.output
     assert len(result.output) < 100_000
     assert max(len(line) for line in result.output.splitlines()) <= MAX_COLUMNS
+
+
+def test_an_error_in_a_narrow_terminal_is_wrapped_between_words(tmp_path):
+    """At 60 columns the terminal cut "dropout" into "dropo" / "ut": in a terminal the line is now wrapped
+    at its width between words (in a pipe or a file it stays one line, as other tests check)."""
+    import os
+    import sys
+
+    import pexpect
+
+    env = dict(os.environ, COLUMNS="60", LINES="24", TERM="xterm", NO_COLOR="1", DNN_TUTOR_HOME=str(tmp_path / "home"))
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "hint", "nosuch"], env=env, dimensions=(24, 60),
+                          encoding="utf-8", timeout=30)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "")
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert lines[0].startswith("error: unknown exercise 'nosuch'") and len(lines) > 1
+    assert all(len(line) <= 60 for line in lines), lines
+    words = " ".join(lines).replace(",", " ").split()
+    for exercise in ("backprop", "dropout", "batchnorm", "optimizers", "conv", "rnn", "lstm", "transfer"):
+        assert exercise in words, (exercise, lines)

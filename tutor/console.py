@@ -206,8 +206,11 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
+    """Messages on stderr: one line each in a file or a pipe; in a terminal, wrapped between words at its
+    width (the terminal's own wrap would cut a word in two)."""
     return _Console(
-        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, soft_wrap=True, **_size(sys.stderr)
+        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False,
+        soft_wrap=not _isatty(sys.stderr), **_size(sys.stderr)
     )
 
 
