@@ -246,6 +246,17 @@ def test_reset_keeps_a_backup(runner, workdir):
     assert str(backups[0]) in result.output.replace("\n", "")
 
 
+def test_reset_of_an_untouched_starter_asks_nothing_and_makes_no_backup(runner, workdir):
+    """`reset --yes` on a file that is still the starter wrote a backup identical to the starter."""
+    starter = workdir / "exercises" / "backprop.py"
+    starter.write_bytes((STARTERS / "backprop.py").read_bytes())
+    for args in (["reset", "backprop", "--yes"], ["reset", "backprop"]):  # no question either (off a terminal too)
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "already holds the starter" in result.output
+    assert not (workdir / "exercises" / ".backups").exists()
+
+
 def test_reset_with_file_option(runner, workdir):
     other = workdir / "elsewhere.py"
     other.write_text("x = 1\n")

@@ -286,7 +286,8 @@ def _confirm_reset(target: Path) -> bool:
     import questionary
 
     try:
-        return bool(questionary.confirm("Restore the starter?", default=False, auto_enter=False, enable_suspend=True).unsafe_ask())
+        return bool(questionary.confirm("Restore the starter?", default=False, auto_enter=False,
+                                       instruction="(y/N, then Enter) ", enable_suspend=True).unsafe_ask())
     except EOFError:
         return False
 
@@ -309,6 +310,9 @@ def reset_command(
     if target.suffix != ".py":  # notes.json or a gradebook would be replaced by Python code
         raise TutorError(f"--file {visible(target)} is not a Python file: reset restores an exercise's .py starter")
     workspace.refuse_shipped(target, "reset")
+    if workspace.holds_starter(info, target):  # no question, and no backup that is a copy of the starter
+        console.out(f"{visible(str(target))} already holds the starter: nothing to restore", markup=False)
+        return
     if not yes and not _confirm_reset(target):
         console.out("nothing changed")
         raise typer.Exit(1)

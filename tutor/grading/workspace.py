@@ -124,6 +124,15 @@ def _backup(file: Path) -> Path:
     raise OSError(errno.EEXIST, "no free backup name", str(backups))
 
 
+def holds_starter(info: ExerciseInfo, file: Path) -> bool:
+    """Whether ``file`` is a regular file (not a link) with exactly the starter's bytes: reset has nothing to do."""
+    file = Path(file)
+    try:
+        return not file.is_symlink() and file.is_file() and file.read_bytes() == info.starter().read_bytes()
+    except OSError:
+        return False
+
+
 def reset(info: ExerciseInfo, file: Path) -> Path | None:
     """Restore the starter into ``file``; return where the old file was backed up (None if there was none)."""
     from tutor.fsutil import atomic_write_bytes
