@@ -246,6 +246,20 @@ def test_reset_keeps_a_backup(runner, workdir):
     assert str(backups[0]) in result.output.replace("\n", "")
 
 
+def test_no_such_file_says_where_init_put_the_exercises(runner, tmp_path, monkeypatch):
+    """After `init ~/course`, `check exercises/backprop.py` from another folder told the learner to run init again."""
+    assert runner.invoke(app, ["init", str(tmp_path / "course")]).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["check", "exercises/backprop.py"])
+    assert result.exit_code == 2
+    assert f"cd {tmp_path / 'course'} first" in result.stderr and "init" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    monkeypatch.chdir(tmp_path / "course")
+    assert runner.invoke(app, ["check", "exercises/nosuch.py", "--exercise", "backprop"]).exit_code == 2  # no such file there either
+
+
 def test_reset_of_an_untouched_starter_asks_nothing_and_makes_no_backup(runner, workdir):
     """`reset --yes` on a file that is still the starter wrote a backup identical to the starter."""
     starter = workdir / "exercises" / "backprop.py"

@@ -133,7 +133,7 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
     engine.check_seed(seed)
     try:
         if not file.exists():
-            raise TutorError(f"no such file: {visible(file)} (copy the starters with `dnn-tutor init DIR`)")
+            raise workspace.missing_file(file)
         if not file.is_file():
             raise TutorError(f"{visible(file)} is not a file: give the path of your exercise file")
     except OSError as exc:

@@ -163,7 +163,9 @@ def read_learner_file(path: Path) -> bytes:
     try:
         return read_regular_bytes(path, MAX_FILE_BYTES)
     except FileNotFoundError:
-        raise TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)") from None
+        from tutor.grading.workspace import missing_file
+
+        raise missing_file(path) from None
     except OSError as exc:
         raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
 

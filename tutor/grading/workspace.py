@@ -75,6 +75,45 @@ def _create_new(dest: Path, data: bytes) -> bool:
 
 
 
+WORKSPACE_NOTE = "workspace.txt"  # in the learner's data folder: where `init` last put the exercises
+
+
+def remember(folder: Path) -> None:
+    """Note where ``init`` put the exercises, for a "no such file" run from another folder (best effort)."""
+    from tutor.fsutil import atomic_write_text
+
+    try:
+        atomic_write_text(paths.home_dir() / WORKSPACE_NOTE, str(Path(folder).resolve()) + "\n")
+    except (OSError, TutorError, ValueError):
+        pass
+
+
+def remembered() -> Path | None:
+    """The exercises folder ``init`` made last, if it is still there."""
+    try:
+        with open(paths.home_dir() / WORKSPACE_NOTE, encoding="utf-8") as handle:
+            text = handle.read(8192).strip()
+        folder = Path(text)
+        return folder if text and folder.is_absolute() and folder.is_dir() else None
+    except (OSError, TutorError, ValueError):
+        return None
+
+
+def missing_file(path: Path) -> TutorError:
+    """"no such file", saying where the learner's exercises are when ``init`` put them elsewhere."""
+    where = "copy the starters with `dnn-tutor init DIR`"
+    folder = remembered()
+    if folder is not None:
+        candidate = folder / Path(path).name
+        try:
+            elsewhere = candidate.is_file() and candidate.resolve() != Path(path).resolve()
+        except (OSError, RuntimeError):
+            elsewhere = False
+        if elsewhere:
+            where = f"your exercises are in {visible(folder)}: cd {visible(folder.parent)} first, or give {visible(candidate)}"
+    return TutorError(f"no such file: {visible(path)} ({where})")
+
+
 def init(directory: Path) -> list[Copied]:
     """Copy every starter into ``directory/exercises``; existing files and links are kept untouched."""
     target = Path(directory) / "exercises"
@@ -97,6 +136,7 @@ def init(directory: Path) -> list[Copied]:
             done.append(Copied(info.file, dest, "copied"))
         else:
             done.append(Copied(info.file, dest, "kept"))
+    remember(target)
     return done
 
 
