@@ -668,3 +668,215 @@ def test_grade_check_and_the_notebook_take_the_same_seeds():
     with pytest.raises(TutorError) as from_check:
         check_seed(2**63)
     assert str(from_grade.value) == str(from_notebook.value) == str(from_check.value)
+
+
+# ---------------------------------------------------------------- one run per gradebook, folders, odd names, Canvas
+
+
+def _fake_pool(monkeypatch) -> list:
+    """pool.run without workers: every task is "done", its row hashed as the grader hashes (the one file)."""
+    from tutor.classroom import pool
+
+    started: list = []
+
+    def run(tasks, jobs, on_row, on_warning=None, fork=True):
+        for task in tasks:
+            started.append(task)
+            on_row(Row(task.student, task.exercise, 15, 15, "done", [], 0.1, submissions.file_sha256(Path(task.path)), task.seed))
+
+    monkeypatch.setattr(pool, "run", run)
+    return started
+
+
+def _graded_flat_class(tmp_path) -> tuple[Path, Path]:
+    """A flat class of one student, already in its gradebook: a run has nothing to grade and starts no worker."""
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "zed.py").write_text("x = 1\n")
+    book = tmp_path / "same.csv"
+    gradebook.write(book, [Row("zed", "backprop", 15, 15, "done", [], 0.5, submissions.file_sha256(flat / "zed.py"), 7)])
+    return flat, book
+
+
+def test_a_second_run_on_the_same_gradebook_stops_at_once_and_changes_nothing(runner, tmp_path):
+    flat, book = _graded_flat_class(tmp_path)
+    before = book.read_bytes()
+    with gradebook.lock(book):  # a run in progress
+        assert gradebook.lock_path(book) == tmp_path / "same.csv.lock" and gradebook.lock_path(book).exists()
+        result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert f"another dnn-tutor grade is writing {book}; wait for it or use another --out" in result.stderr
+        assert "Traceback" not in result.output
+        parts = _parts(tmp_path, ["amy"], ["bea"])
+        merged = runner.invoke(app, ["grade", "merge", *map(str, parts), "--out", str(book), "--force"])
+        assert merged.exit_code == 2 and "another dnn-tutor grade is writing" in merged.stderr
+        assert book.read_bytes() == before and not list(tmp_path.glob("same.csv.bak*"))
+    assert not gradebook.lock_path(book).exists()  # removed by the run that held it
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1" in result.stdout and not gradebook.lock_path(book).exists()
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_next(runner, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    flat, book = _graded_flat_class(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from tutor.classroom import gradebook\n"
+         "with gradebook.lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(600)", str(book)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        busy = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+        assert busy.exit_code == 2 and "another dnn-tutor grade is writing" in busy.stderr and str(book) in busy.stderr
+        holder.send_signal(signal.SIGKILL)  # no clean-up: the lock file stays behind
+        holder.wait(30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert gradebook.lock_path(book).exists()
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1" in result.stdout and not gradebook.lock_path(book).exists()
+
+
+def test_a_changed_helper_file_grades_a_folder_submission_again(monkeypatch, tmp_path):
+    import hashlib
+
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    (cls / "amy" / "exercises").mkdir(parents=True)
+    (cls / "amy" / "exercises" / "backprop.py").write_text("from helpers import relu\n")
+    (cls / "amy" / "helpers.py").write_text("def relu(x):\n    return x\n")
+    (cls / "bo").mkdir()
+    (cls / "bo" / "backprop.py").write_text("x = 1\n")
+    (cls / "bo" / "notes.txt").write_text("not python\n")
+    book = tmp_path / "g.csv"
+
+    def grade() -> dict[str, Row]:
+        started.clear()
+        service.grade_class(cls, exercise="backprop", out=book, jobs=1, seed=7)
+        return {r.student: r for r in gradebook.read(book)}
+
+    first = grade()
+    assert sorted(t.student for t in started) == ["amy", "bo"]
+    # a folder holding only the exercise's file keeps the digest gradebooks have always held: the file's
+    assert first["bo"].sha256 == hashlib.sha256(b"x = 1\n").hexdigest()
+    assert first["amy"].sha256 == submissions.submission_sha256(cls / "amy" / "exercises" / "backprop.py", cls / "amy")
+    assert first["amy"].sha256 != submissions.file_sha256(cls / "amy" / "exercises" / "backprop.py")
+    grade()
+    assert started == []  # nothing changed: nothing graded
+    (cls / "amy" / "helpers.py").write_text("def relu(x):\n    return x * (x > 0)\n")  # only the helper changes
+    grade()
+    assert [t.student for t in started] == ["amy"]
+    (cls / "amy" / "more").mkdir()
+    (cls / "amy" / "more" / "util.py").write_text("y = 2\n")  # a new helper, in a subfolder
+    (cls / "bo" / "notes.txt").write_text("still not python\n")  # not something the grader imports
+    grade()
+    assert [t.student for t in started] == ["amy"]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "cy.py").write_text("z = 3\n")
+    assert submissions.submission_sha256(flat / "cy.py", flat / "cy.py") == hashlib.sha256(b"z = 3\n").hexdigest()
+
+
+def test_odd_names_in_a_flat_folder_are_graded_or_named_in_a_warning(monkeypatch, tmp_path):
+    import os
+
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("ann.py", "BEN.PY", "cat.Py", "dan.py.txt", "eve (1).py", "fay.ipynb", " .py", "roster.csv"):
+        (flat / name).write_text("x = 1\n")
+    os.mkdir(flat / " ")
+    warnings: list[str] = []
+    run = service.grade_class(flat, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
+    assert sorted(r.student for r in run.rows) == sorted(["ann", "BEN", "cat", "eve (1)"])
+    assert sorted(Path(t.path).name for t in started) == sorted(["ann.py", "BEN.PY", "cat.Py", "eve (1).py"])
+    assert len(warnings) == 4, warnings
+    assert any("dan.py.txt" in w and "rename it dan.py" in w for w in warnings)
+    assert any("fay.ipynb" in w and "cannot read notebooks" in w and "fay.py" in w for w in warnings)
+    assert any("' '" in w and "blank name" in w and "folder" in w for w in warnings)
+    assert any("' .py'" in w and "blank name" in w for w in warnings)
+
+
+def test_a_students_near_miss_is_graded_or_warned_about(monkeypatch, tmp_path):
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    for student in ("upper_case", "notebooker", "texter", "ok"):
+        (cls / student).mkdir(parents=True)
+    (cls / "upper_case" / "BACKPROP.PY").write_text("x = 1\n")
+    (cls / "notebooker" / "backprop.ipynb").write_text("{}\n")
+    (cls / "texter" / "backprop.py.txt").write_text("x = 1\n")
+    (cls / "ok" / "backprop.py").write_text("x = 1\n")
+    warnings: list[str] = []
+    run = service.grade_class(cls, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
+    statuses = {r.student: r.status for r in run.rows}
+    assert statuses == {"upper_case": "done", "ok": "done", "notebooker": "missing", "texter": "missing"}
+    assert sorted(Path(t.path).name for t in started) == ["BACKPROP.PY", "backprop.py"]
+    assert warnings == [
+        "notebooker has no backprop.py (the folder holds backprop.ipynb): grade cannot read notebooks: "
+        "export it as backprop.py (File > Save and Export As > Python)",
+        "texter has no backprop.py (the folder holds backprop.py.txt): rename the file to grade it",
+    ]
+
+
+def test_an_exercise_no_student_holds_is_refused_and_the_gradebook_kept(runner, tmp_path):
+    cls = tmp_path / "class"
+    for student in ("amy", "bo"):
+        (cls / student).mkdir(parents=True)
+        (cls / student / "backprop.py").write_text("x = 1\n")
+    (cls / "cy").mkdir()
+    book = tmp_path / "g.csv"
+    result = runner.invoke(app, ["grade", str(cls), "-e", "dropout", "--out", str(book)])
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert "holds dropout.py (they hold backprop.py): is --exercise right?" in result.stderr
+    assert not book.exists() and not gradebook.lock_path(book).exists()
+    gradebook.write(book, [_row("amy", exercise="dropout")])
+    before = book.read_bytes()
+    result = runner.invoke(app, ["grade", str(cls), "-e", "dropout", "--out", str(book)])
+    assert result.exit_code == 2 and "is --exercise right?" in result.stderr
+    assert book.read_bytes() == before
+
+
+def test_some_students_missing_the_file_still_get_rows(monkeypatch, tmp_path):
+    from tutor.classroom import service
+
+    _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    (cls / "amy").mkdir(parents=True)
+    (cls / "amy" / "backprop.py").write_text("x = 1\n")
+    (cls / "bo").mkdir()
+    run = service.grade_class(cls, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7)
+    assert {r.student: r.status for r in run.rows} == {"amy": "done", "bo": "missing"}
+
+
+def test_canvas_download_names_are_one_student_each(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in (
+        "smithjohn_12345_67890_backprop.py",
+        "smithjohn_LATE_12345_67891_backprop-1.py",
+        "doejane_23456_78901_backprop.py",
+        "leeann_late_34567_89012_backprop-2.py",
+        "kim_x1_78901_backprop.py",  # not all digits: not Canvas's naming
+        "park_123_backprop.py",  # one id only
+    ):
+        (flat / name).write_text("x = 1\n")
+    found = {s.student: s for s in submissions.discover(flat, {"backprop": "backprop.py"}, "backprop")}
+    assert sorted(found) == sorted(["smithjohn", "doejane", "leeann", "kim_x1_78901_backprop", "park_123_backprop"])
+    assert found["doejane"].problem == "" and found["doejane"].path.name == "doejane_23456_78901_backprop.py"
+    assert found["leeann"].problem == ""
+    assert found["smithjohn"].problem == "ambiguous"
+    assert found["smithjohn"].others == ("smithjohn_12345_67890_backprop.py", "smithjohn_LATE_12345_67891_backprop-1.py")

@@ -3,22 +3,36 @@
 Columns: student, exercise, passed, total, score (passed / total, 0 to 1),
 status (done / partial / not started / an error kind such as timeout or
 syntax / missing), codes (the diagnosis codes, ``;``-separated in CSV),
-seconds, sha256 (of the graded file) and seed.
+seconds, sha256 and seed.
+
+sha256 identifies what was graded, so a rerun skips what has not changed: for a
+``<student>.py`` file, and for a student folder whose only ``.py`` file is the
+graded one, it is the sha256 of that file's bytes; for a folder with more
+``.py`` files (helpers the exercise may import), it is the sha256 of the list
+of every ``.py`` file in the folder (hidden folders left out), one
+``<relative path>\\0<sha256 of its bytes>\\n`` line each in sorted path order
+(see :func:`tutor.classroom.submissions.submission_sha256`), so changing a
+helper grades the student again.
 
 Only the parent process writes a gradebook, always whole and atomically (a
 temporary file in the same folder, then a rename), so a crash, Ctrl-C or a full
-disk leaves the previous version intact. Nothing here prints.
+disk leaves the previous version intact. A grading run holds :func:`lock` (an
+exclusive ``flock`` on ``<gradebook>.lock`` beside it) from start to end, so two
+runs never write one gradebook at once. Nothing here prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from tutor.errors import TutorError
 
@@ -307,3 +321,61 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fsutil.atomic_write_bytes(path, data)
     except OSError as exc:
         raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)", exit_code=1) from None
+
+
+# ---------------------------------------------------------------- one writer at a time
+
+
+def lock_path(path: Path) -> Path:
+    """The sidecar file a run locks: ``<gradebook>.lock`` in the same folder.
+
+    The gradebook itself cannot be locked: every save replaces it with a new file
+    (a rename), and a lock on the old one would lock nothing.
+    """
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the gradebook ``path`` (through :func:`lock_path`) for the ``with`` block.
+
+    Non-blocking: when another run holds it, raises :class:`TutorError` (exit 2) at
+    once, before anything is read or written. The lock file is removed on the way
+    out. A lock file left by a killed run does not block: the kernel drops a
+    ``flock`` when its process ends, and an unlocked file is simply taken over.
+    """
+    import fcntl
+
+    path = Path(path)
+    sidecar = lock_path(path)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        try:
+            fd = os.open(sidecar, flags, 0o644)
+        except OSError as exc:
+            raise TutorError(f"cannot lock {path}: cannot create {sidecar}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise TutorError(f"another dnn-tutor grade is writing {path}; wait for it or use another --out") from None
+            raise TutorError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        # The run before may have removed the file between our open and our lock: then the lock is on a
+        # file no other run can find. Start again on the file the name now gives.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(sidecar, follow_symlinks=False))
+        except OSError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(sidecar)  # while still locked: a run waiting on this file sees it gone and starts again
+        except OSError:
+            pass
+        os.close(fd)  # releases the lock

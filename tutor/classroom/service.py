@@ -2,12 +2,16 @@
 
 :func:`grade_class` does the work and returns a :class:`ClassRun`; it never
 prints (progress goes to a callback). Every finished row is saved at once, so
-Ctrl-C or a crash keeps all of them, and a rerun skips files whose sha256 is
-already in the gradebook for that exercise and seed.
+Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
+(:func:`submissions.submission_sha256`: the file, or every .py file of a folder
+that has helpers) is already in the gradebook for that exercise and seed. A run
+holds the gradebook's lock (:func:`gradebook.lock`) from start to end: a second
+run on the same ``--out`` stops at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -100,8 +104,31 @@ def grade_class(
     out = expand_user(out)
 
     check_output_file(out, option="--out", force=True)  # an existing gradebook is resumed, not replaced
+    with gradebook.lock(out):  # two runs writing one gradebook would each drop the other's rows
+        return _grade_locked(
+            Path(folder), infos, exercise, out, jobs, seed, timeout, part, started, on_start, on_row, on_warning
+        )
+
+
+def _grade_locked(
+    folder: Path,
+    infos: dict,
+    exercise: str | None,
+    out: Path,
+    jobs: int,
+    seed: int | None,
+    timeout: float,
+    part: submissions.Shard | None,
+    started: float,
+    on_start: Callable[[int], None] | None,
+    on_row: Callable[[Row], None] | None,
+    on_warning: Callable[[str], None] | None,
+) -> ClassRun:
     files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in
-    found = submissions.discover(Path(folder), files, exercise)
+    skipped: list[str] = []  # entries discovery passed over, one warning line each
+    found = submissions.discover(folder, files, exercise, skipped)
+    if exercise is not None:
+        submissions.check_held(folder, files, exercise, found)  # a typo'd --exercise: refused, nothing written
     existing = gradebook.read(out) if out.exists() else []
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
@@ -122,12 +149,15 @@ def grade_class(
             seeds[ex] = submissions.class_seed(ex, everyone)
     chosen = [s for s in found if part is None or part.holds(s.student)]
     if on_warning:
+        for line in skipped:
+            on_warning(line)
         _warn_misnamed(chosen, files, on_warning)
     rows: dict[tuple[str, str], Row] = {r.key: r for r in existing}
     run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}))
     totals: dict[str, int] = {}
     instant: list[Row] = []
     tasks: list[pool.Task] = []
+    folder_digests: dict[tuple[str, str], str] = {}  # folder submissions: what a finished row's sha256 must be
     for sub in chosen:
         ex_seed = seeds[sub.exercise]
         if sub.problem:
@@ -139,7 +169,7 @@ def grade_class(
             instant.append(Row(sub.student, sub.exercise, 0, totals[sub.exercise], sub.problem, [sub.problem], 0.0, digest, ex_seed))
             continue
         try:
-            digest = submissions.file_sha256(sub.path)  # type: ignore[arg-type]
+            digest = submissions.submission_sha256(sub.path, sub.root)  # type: ignore[arg-type]
         except OSError:
             instant.append(Row(sub.student, sub.exercise, 0, 0, gradebook.UNREADABLE, [gradebook.UNREADABLE], 0.0, "", ex_seed))
             continue
@@ -149,11 +179,17 @@ def grade_class(
             continue
         own = str(Path(sub.root).resolve()) if sub.root is not None else ""
         tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
+        if sub.root is not None and Path(sub.root).is_dir():
+            folder_digests[(sub.student, sub.exercise)] = digest
     run.to_grade = len(tasks)
     if on_start:
         on_start(len(tasks))
 
     def save(row: Row) -> None:
+        if row.sha256 and row.key in folder_digests:
+            # the grader hashes the one file it ran; the row records the whole folder it was graded from,
+            # or the next run would grade a student with helper files again every time
+            row = dataclasses.replace(row, sha256=folder_digests[row.key])
         rows[row.key] = row
         gradebook.write(out, rows.values())
         run.graded += 1
@@ -179,21 +215,41 @@ def grade_class(
 
 
 def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], None]) -> None:
-    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``),
-    and one per student named by two entries (``alice/`` and ``alice.py``)."""
+    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)
+    or a near miss of it (``backprop.ipynb``: export it; ``backprop.py.txt``: rename it), and one per student
+    named by two entries (``alice/`` and ``alice.py``)."""
     known_files = set(files.values())
     missing: dict[str, list[str]] = {}
-    others: dict[str, tuple[str, ...]] = {}
+    others: dict[str, list[str]] = {}
     for sub in chosen:
-        strays = tuple(name for name in sub.others if name.rsplit("/", 1)[-1] not in known_files)
-        if sub.problem == gradebook.MISSING and strays:
-            missing.setdefault(sub.student, []).append(files[sub.exercise])
-            others[sub.student] = strays
+        if sub.problem != gradebook.MISSING:
+            continue
+        file = files[sub.exercise]
+        strays = [name for name in sub.others if _stray(name, file, known_files)]
+        if strays:
+            missing.setdefault(sub.student, []).append(file)
+            seen = others.setdefault(sub.student, [])
+            seen += [name for name in strays if name not in seen]
     for student, wanted in missing.items():
-        on_warning(f"{student} has no {', '.join(wanted)} (the folder holds {', '.join(others[student])}): rename the file to grade it")
+        held = others[student]
+        if any(name.lower().endswith(".ipynb") for name in held):
+            fix = submissions.NOTEBOOK_HINT.format(file=" / ".join(wanted))
+        else:
+            fix = "rename the file to grade it"
+        on_warning(f"{student} has no {', '.join(wanted)} (the folder holds {', '.join(held[:5])}): {fix}")
     for sub in dict.fromkeys((s.student, s.others) for s in chosen if s.problem == gradebook.AMBIGUOUS):
         student, entries = sub
         on_warning(f"{student} is named by both {' and '.join(entries)}: not graded until one of them is renamed or moved")
+
+
+def _stray(name: str, wanted: str, known_files: set[str]) -> bool:
+    """Whether a file in a student's folder that lacks ``wanted`` is worth a warning: not another exercise's
+    file (``dropout.py``, ``dropout.ipynb``), unless it is a near miss of the one wanted."""
+    base = name.rsplit("/", 1)[-1]
+    if submissions.is_near_miss(base, wanted):
+        return True
+    intended = submissions.intended_name(base) or base
+    return intended not in known_files and submissions.is_python(base)
 
 
 def _known_total(rows: list[Row], exercise: str) -> int:

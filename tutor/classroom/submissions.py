@@ -3,22 +3,31 @@
 A submissions folder holds either one folder per student (the folder name is
 the student id) with the exercise's file in it (``alice/backprop.py``, or
 ``alice/exercises/backprop.py`` for a copied workspace), or files named
-``<student>.py`` (then the exercise must be named). Names starting with ``.``
-or ``_`` are ignored. Nothing here prints.
+``<student>.py`` (then the exercise must be named). ``.py`` is matched in any
+case (``BEN.PY``, ``alice/BACKPROP.PY``). A file named as Canvas downloads
+submissions, ``<name>[_LATE]_<user id>_<submission id>_<original name>.py``
+with both ids all digits, belongs to ``<name>``. Names starting with ``.`` or
+``_`` are ignored. Entries that look like a submission but cannot be graded (a
+notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
+caller to show. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.classroom.gradebook import AMBIGUOUS
+from tutor.classroom.gradebook import AMBIGUOUS, MISSING
 from tutor.errors import TutorError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # no real exercise file is this big
+# Canvas's "Download submissions": <name>[_LATE]_<user id>_<submission id>_<the name the student uploaded>
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?:_late)?_(?P<user>[0-9]+)_(?P<submission>[0-9]+)_(?P<file>.+)$", re.IGNORECASE)
+NOTEBOOK_HINT = "grade cannot read notebooks: export it as {file} (File > Save and Export As > Python)"
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,62 @@ def _visible(entry: os.DirEntry) -> bool:
     return not entry.name.startswith((".", "_"))
 
 
-def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None) -> list[Submission]:
+def is_python(name: str) -> bool:
+    """Whether a file name is a Python file: ``.py`` in any case (``BEN.PY``, ``cat.Py``)."""
+    return name.lower().endswith(".py")
+
+
+def flat_student(name: str) -> str:
+    """The student a ``<student>.py`` file names (not yet made printable: see :func:`student_id`).
+
+    ``ben.py`` and ``BEN.PY`` -> the name without ``.py``. A Canvas download name,
+    ``smithjohn_12345_67890_backprop.py`` or ``smithjohn_LATE_12345_67891_backprop-1.py``,
+    -> ``smithjohn``; only when it matches exactly (a name without ``_``, then two all-digit ids).
+    """
+    canvas = CANVAS_NAME.match(name)
+    if canvas is not None and canvas.group("file")[:-3].strip():
+        return canvas.group("name")
+    return name[:-3]
+
+
+def intended_name(name: str) -> str | None:
+    """The .py file a near miss was meant to be: ``fay.ipynb`` -> ``fay.py``, ``dan.py.txt`` -> ``dan.py``; else None."""
+    lower = name.lower()
+    if lower.endswith(".ipynb") and name[:-6].strip():
+        return name[:-6] + ".py"
+    match = re.match(r"(?is)^(.*\S.*\.py)\.[^.]*$", name)
+    if match is not None:
+        return match.group(1)
+    return None
+
+
+def _skipped_warning(name: str, is_dir: bool) -> str | None:
+    """The warning for a class-folder entry that is neither a student folder nor a ``<student>.py`` file, or None."""
+    shown = student_id(name)
+    if is_dir:
+        return None if shown.strip() else f"the folder {shown!r} has a blank name: not graded; rename it to the student's id"
+    if is_python(name):
+        if not student_id(flat_student(name)).strip():
+            return f"the file {shown!r} has a blank name: not graded; rename it <student>.py"
+        return None
+    intended = intended_name(name)
+    if intended is None:
+        return None
+    if name.lower().endswith(".ipynb"):
+        return f"{shown} is not graded: " + NOTEBOOK_HINT.format(file=student_id(intended))
+    return f"{shown} is not a .py file: not graded; rename it {student_id(intended)} to grade it"
+
+
+def discover(
+    folder: Path, exercise_files: dict[str, str], exercise: str | None, warnings: list[str] | None = None
+) -> list[Submission]:
     """Every (student, exercise) to grade in ``folder``.
 
     ``exercise_files`` maps exercise id -> file name (from the catalogue).
     With ``exercise`` None, the exercises are those whose files appear in the
-    students' folders.
+    students' folders (with ``exercise`` named, :func:`check_held` says whether any
+    student holds its file). Entries skipped for a reason the teacher can fix (a notebook,
+    ``dan.py.txt``, a blank name) add one line each to ``warnings``.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -96,14 +155,18 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
     except OSError as exc:
         raise TutorError(f"cannot read {folder}: {exc.strerror or exc}") from None
     dirs = [e for e in entries if e.is_dir()]
-    files = [e for e in entries if e.name.endswith(".py") and not e.is_dir()]
+    files = [e for e in entries if is_python(e.name) and not e.is_dir()]
+    for entry in entries:
+        note = _skipped_warning(entry.name, entry.is_dir())
+        if note is not None and warnings is not None:
+            warnings.append(note)
     if not dirs and not files:
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
     naming: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
-        student = student_id(entry.name[:-3] if is_file else entry.name)
+        student = student_id(flat_student(entry.name) if is_file else entry.name)
         if student.strip():
             naming.setdefault(student, []).append(entry.name + ("" if is_file else "/"))
     twice = {student: both for student, both in naming.items() if len(both) > 1}
@@ -125,22 +188,49 @@ def discover(folder: Path, exercise_files: dict[str, str], exercise: str | None)
             named = tuple(repr(name) for name in both)
         result += [Submission(student, ex_id, None, AMBIGUOUS, named) for ex_id in exercises]
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
-        student = student_id(entry.name[:-3] if is_file else entry.name)
+        student = student_id(flat_student(entry.name) if is_file else entry.name)
         if not student.strip() or student in twice:
             continue
-        others: tuple[str, ...] | None = () if is_file else None  # the folder's .py files, listed once when needed
         for ex_id in exercises:
             path = Path(entry.path) if is_file else _find_file(Path(entry.path), exercise_files[ex_id])
             if path is None:
-                if others is None:
-                    others = _python_files(Path(entry.path))
-                result.append(Submission(student, ex_id, None, "missing", others))
+                others = () if is_file else _python_files(Path(entry.path), exercise_files[ex_id])
+                result.append(Submission(student, ex_id, None, MISSING, others))
                 continue
             problem = check_file(path)
             if not problem and not is_file and not _inside(path, Path(entry.path)):
                 problem = "unreadable"  # a link out of the student's own folder (to a classmate's file, say)
             result.append(Submission(student, ex_id, path, problem, root=Path(entry.path)))
     return result
+
+
+def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, found: list[Submission]) -> None:
+    """Raise :class:`TutorError` when the class has submissions but none holds ``exercise``'s file (the id is
+    likely a typo: every row would be ``missing``), unless one holds a near miss of it (``backprop (1).py``,
+    ``backprop.ipynb``), which the rows and warnings are for. The error says what the folders do hold."""
+    if not found or any(s.problem != MISSING for s in found):
+        return
+    wanted = exercise_files[exercise]
+    if any(is_near_miss(name, wanted) for s in found for name in s.others):
+        return
+    try:
+        dirs = [Path(e.path) for e in os.scandir(folder) if _visible(e) and e.is_dir()]
+    except OSError:
+        dirs = []
+    held = sorted({file for file in set(exercise_files.values()) - {wanted} if any(_find_file(d, file) for d in dirs)})
+    if not held:
+        held = sorted({name.rsplit("/", 1)[-1] for s in found for name in s.others})[:3]
+    what = f"they hold {', '.join(held)}" if held else "their folders hold no .py file"
+    raise TutorError(f"no submission in {folder} holds {wanted} ({what}): is --exercise right?")
+
+
+def is_near_miss(name: str, wanted: str) -> bool:
+    """Whether ``name`` (a file in a student's folder, maybe under ``exercises/``) looks meant to be ``wanted``:
+    ``backprop (1).py``, ``backprop-2.py``, ``backprop.ipynb``, ``backprop.py.txt``."""
+    base = name.rsplit("/", 1)[-1]
+    intended = intended_name(base) or base
+    stem = wanted[:-3].lower() if is_python(wanted) else wanted.lower()
+    return is_python(intended) and intended.lower().startswith(stem)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -152,23 +242,39 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _find_file(student_dir: Path, name: str) -> Path | None:
-    for candidate in (student_dir / name, student_dir / "exercises" / name):
+    """The exercise file in a student's folder or its ``exercises/``: the exact name first, then the name in
+    another case (``BACKPROP.PY``)."""
+    for folder in (student_dir, student_dir / "exercises"):
+        candidate = folder / name
         try:
             if candidate.exists() and not candidate.is_dir():
                 return candidate
         except OSError:
             continue
+    for folder in (student_dir, student_dir / "exercises"):
+        try:
+            same = sorted(e.name for e in os.scandir(folder) if e.name.lower() == name.lower() and not e.is_dir())
+        except OSError:
+            continue
+        if same:
+            return folder / same[0]
     return None
 
 
-def _python_files(student_dir: Path) -> tuple[str, ...]:
-    """The .py files in a student's folder (and its exercises/), e.g. a misnamed ``backprop (1).py``."""
+def _python_files(student_dir: Path, wanted: str = "") -> tuple[str, ...]:
+    """The .py files in a student's folder (and its exercises/), e.g. a misnamed ``backprop (1).py``, and its
+    near misses (``backprop.ipynb``, ``backprop.py.txt``); near misses of ``wanted`` first, at most five."""
     names: list[str] = []
     for folder, prefix in ((student_dir, ""), (student_dir / "exercises", "exercises/")):
         try:
-            names += sorted(prefix + student_id(e.name) for e in os.scandir(folder) if e.name.endswith(".py") and _visible(e))
+            names += sorted(
+                prefix + student_id(e.name)
+                for e in os.scandir(folder)
+                if _visible(e) and (is_python(e.name) or intended_name(e.name) is not None) and not e.is_dir()
+            )
         except OSError:
             continue
+    names.sort(key=lambda name: not (wanted and is_near_miss(name, wanted)))  # stable: sorted within each group
     return tuple(names[:5])
 
 
@@ -189,6 +295,50 @@ def check_file(path: Path) -> str:
 def file_sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read(MAX_FILE_BYTES + 1)).hexdigest()
+
+
+def submission_sha256(path: Path, root: Path | None) -> str:
+    """What the gradebook's sha256 column holds for a submission: a changed value means grade it again.
+
+    For a ``<student>.py`` file, and for a student folder whose only ``.py`` file is the graded one, the
+    sha256 of the graded file (:func:`file_sha256`, as gradebooks have always held). For a folder with
+    other ``.py`` files too (helpers the exercise may import, in any subfolder but hidden ones), the sha256
+    of ``<relative path>\\0<sha256 of the file>\\n`` for each of them, in sorted path order: changing,
+    adding, removing or renaming a helper changes it. Raises OSError when the graded file cannot be read.
+    """
+    own = file_sha256(path)
+    if root is None or not os.path.isdir(root):
+        return own
+    graded = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+    parts: dict[bytes, str] = {graded.encode("utf-8", "surrogateescape"): own}
+    for here, folders, names in os.walk(root):  # links to folders are not followed
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in names:
+            if name.startswith(".") or not is_python(name):
+                continue
+            full = os.path.join(here, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/").encode("utf-8", "surrogateescape")
+            if rel not in parts:
+                parts[rel] = _helper_sha256(full, Path(root))
+    if len(parts) == 1:
+        return own
+    digest = hashlib.sha256()
+    for rel in sorted(parts):
+        digest.update(rel + b"\0" + parts[rel].encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def _helper_sha256(path: str, root: Path) -> str:
+    """One helper file's part of :func:`submission_sha256`, never reading what is not a regular file inside
+    the student's folder (a FIFO would block; a link out of it is named by where it points)."""
+    try:
+        if os.path.islink(path) and not _inside(Path(path), root):
+            return hashlib.sha256(b"link:" + os.fsencode(os.readlink(path))).hexdigest()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return hashlib.sha256(b"not a file").hexdigest()
+        return file_sha256(Path(path))
+    except OSError:
+        return hashlib.sha256(b"unreadable").hexdigest()
 
 
 def class_seed(exercise: str, students: list[str]) -> int:

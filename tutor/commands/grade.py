@@ -163,8 +163,12 @@ def grade_merge_command(
 
     out = expand_user(out)
     merged = merge(list(parts))
-    backup = _make_room(out, force)
-    gradebook.write(out, merged.rows)
+    from tutor.fsutil import check_output_file
+
+    check_output_file(out, option="--out", force=force)  # refused before the lock: nothing is made beside it
+    with gradebook.lock(out):  # not while a `grade` run is writing the same file
+        backup = _make_room(out, force)
+        gradebook.write(out, merged.rows)
     if as_json:
         sys.stdout.write(json.dumps(merged.to_dict(out, backup)) + "\n")
     else:
