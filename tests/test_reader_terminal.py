@@ -396,3 +396,50 @@ def test_a_dumb_terminal_reads_section_by_section_and_records_only_what_was_show
     assert store.sections_read()["basics"] == {1, 2}
     assert "basics" not in store.lessons_completed()
     store.close()
+
+
+def test_a_section_printed_alone_opens_with_a_one_line_title_not_the_lesson_panel(tmp_path):
+    """`lesson cnn --section 2 | head` showed the 16-line title panel and none of section 2."""
+    env = _plain_env(tmp_path, DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), PYTHONIOENCODING="utf-8")
+
+    def printed(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "tutor", "lesson", "1", *args], capture_output=True, text=True,
+                              encoding="utf-8", env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    lines = printed("--section", "2")
+    assert lines[0] == "Lesson 1 · Fixture basics"
+    assert lines[2].startswith("2. Try it") and "section 2/3" in lines[2]
+    assert not any("You will be able to" in line for line in lines)
+    assert any("You will be able to" in line for line in printed("--section", "1"))  # the lesson's start: the panel
+    assert _sections(tmp_path, "basics") == {1, 2}
+
+
+def test_a_dumb_terminal_pages_within_a_section_only_when_someone_can_press_enter(tmp_path, monkeypatch, capsys):
+    import io
+
+    from tutor import console
+    from tutor.lessons import load_course
+    from tutor.reader import read_plainly
+    from tutor.store import Store
+
+    lesson = load_course(FIXTURE_COURSE).lessons[0]
+    monkeypatch.setenv("LINES", "6")  # 5 lines a screen and the prompt
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERM", "dumb")
+    store = lambda: Store(tmp_path / "progress.db")  # noqa: E731
+
+    monkeypatch.setattr(console, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
+    assert read_plainly(lesson, 1, store_factory=store) is False
+    shown = capsys.readouterr().out
+    assert shown.count("\n") == 5 and shown.endswith("-- section 1/3 continues: Enter for more, q to stop -- ")
+    with Store(tmp_path / "progress.db") as db:
+        assert db.sections_read().get("basics", set()) == set()  # stopped before the end: not read
+
+    monkeypatch.setattr(console, "stdin_is_terminal", lambda: False)  # nobody to answer "more": never waits there
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n\n"))
+    assert read_plainly(lesson, 1, store_factory=store) is True
+    shown = capsys.readouterr().out
+    assert "continues" not in shown and "Check yourself" in shown

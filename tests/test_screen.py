@@ -447,3 +447,180 @@ def test_in_a_short_terminal_the_menu_scrolls_to_the_pointed_option(tmp_path, ba
         term.send("\x03")
     finally:
         assert term.finish() == 130
+
+
+def test_the_jump_list_ticks_sections_read_in_an_earlier_session(tmp_path):
+    """The jump list showed no ✓ for sections read before this run, though `dnn-tutor lessons` counted them;
+    and q left a stray sentence behind instead of a pointer to the next command."""
+    home = tmp_path / "home"
+    term = lesson(home, "1", course=FIXTURE_COURSE, cols=80, rows=24)
+    try:
+        term.wait_for(r"section 1/3")  # a short section: its end is on the screen, so it is read
+        term.send("q")
+        term.wait_for(r"next: dnn-tutor \(the course map and your next step\)")
+    finally:
+        assert term.finish() == 0
+    assert sections_read(home, "basics") == {1}
+    term = lesson(home, "1", course=FIXTURE_COURSE, cols=60, rows=24)
+    try:
+        term.wait_for(r"section 2/3")  # opens at the first unread section
+        term.send("j")
+        term.wait_for(r"Jump to section")
+        entries = {line.strip(" ›")[:1]: line.rstrip() for line in term.screen.display if re.match(r"^[› ] \d\. ", line)}
+        assert entries["1"].endswith("First steps  ✓"), term.text()  # read in the earlier session
+        assert entries["2"].endswith("Try it  ✓")  # read in this one
+        assert not entries["3"].endswith("✓")
+        term.send("q")  # closes the list ...
+        term.send("q")  # ... and the reader
+    finally:
+        assert term.finish() == 0
+
+
+# a LINES or COLUMNS too small to lay out by is ignored, as everywhere else: the pages fit the real screen
+@pytest.mark.parametrize("cols, extra", [(80, {}), (80, {"LINES": "2"}), (60, {"COLUMNS": "3", "LINES": ""})])
+def test_a_dumb_terminal_pages_a_long_section_a_screenful_at_a_time(tmp_path, cols, extra):
+    """TERM=dumb wrote a whole section at once: a long one scrolled its start (and the lesson's title panel)
+    off the screen, and the learner first saw its end. Now it stops after each screenful; the section
+    counts as read only once its end was written."""
+    from tutor.lessons import load_course
+
+    target = load_course().lessons[1]
+    total = len(target.sections)
+    home = tmp_path / "home"
+    term = lesson(home, str(target.number), cols=cols, rows=24, TERM="dumb", **extra)
+    more = f"-- section 1/{total} continues: Enter for more, q to stop --"
+    try:
+        term.wait_for(re.escape(more))
+        first_page = term.raw.split(more)[0]
+        assert first_page.count("\n") == 23, first_page  # a screenful less the prompt's line
+        assert term.screen.display[0].startswith(f"┏━ Lesson {target.number} · {target.title}"), term.text()
+        assert term.screen.display[-1].startswith(more)
+        assert sections_read(home, target.id) == set()  # its end is still to come
+        for _ in range(20):  # Enter, one page at a time, up to the end of the section
+            before = len(term.raw)
+            term.child.send("\r")
+            end = time.monotonic() + 30
+            while not re.search(r"-- section 1/\d+(:| continues:)", term.raw[before:]) and time.monotonic() < end:
+                term.pump(0.1)
+            if f"-- section 1/{total}: Enter for the next, q to stop --" in term.raw[before:]:
+                break
+        else:
+            raise AssertionError(term.text())
+        assert sections_read(home, target.id) == {1}
+        term.send("\r")
+        term.wait_for(re.escape(f"-- section 2/{total} continues"))
+        heading = f"2. {target.sections[1].title[:20]}"
+        assert any(line.startswith(heading) for line in term.screen.display[:2]), term.text()  # at the top
+        term.send("q\r")
+    finally:
+        assert term.finish() == 0
+    assert sections_read(home, target.id) == {1}  # q before the end of section 2: not read
+    assert "\x1b[" not in term.raw  # plain text: no colours, no cursor movement
+
+
+# -- the end of the quiz: the last feedback before the summary, Ctrl-C under TERM=dumb ----------------------
+
+WHY_SCALE = (
+    "A unit is kept with probability 1 - p, so without the scaling the next layer would see inputs that are on "
+    "average (1 - p) times smaller while training than at inference, when every unit is present. Dividing the "
+    "kept activations by 1 - p (inverted dropout) makes the expected input the same in both, so the network "
+    "needs no change when it is switched to evaluation mode. The gradients of the dropped units are zero "
+    "whatever the scale: they took no part in that step. Without it, a network trained with p = 0.5 would see "
+    "its inputs doubled at test time."
+)
+LAST_BANK = textwrap.dedent(
+    f'''
+    [[question]]
+    id = "long-why"
+    lesson = 1
+    topic = "dropout"
+    kind = "choice"
+    prompt = "Why does dropout scale the kept activations by 1 / (1 - p) while training?"
+    choices = [
+      "So that the expected value of every activation is the same in training and at inference, when nothing is dropped",
+      "So that the gradients of the dropped units are not lost",
+      "Nothing",
+    ]
+    answer = "So that the expected value of every activation is the same in training and at inference, when nothing is dropped"
+    explanation = "{WHY_SCALE}"
+    section = "check-yourself"
+    '''
+)
+
+
+@pytest.fixture
+def last_bank(tmp_path) -> Path:
+    folder = tmp_path / "last-bank"
+    folder.mkdir()
+    (folder / "01-last.toml").write_text(LAST_BANK, encoding="utf-8")
+    return folder
+
+
+def answer_nothing(term: Terminal) -> None:
+    term.wait_for(r"Your answer")
+    term.pump(0.3)
+    term.send(next(label for label, text in option_lines(term).items() if text == "Nothing"))  # wrong
+
+
+def test_after_the_last_answer_enter_shows_the_summary_once_the_feedback_was_read(tmp_path, last_bank):
+    """At 60x24 the summary pushed the last verdict ("✗ Not quite. The answer is ...") off the top of the
+    screen, which then began mid-sentence. Where they do not fit together, the quiz waits for Enter."""
+    home = tmp_path / "home"
+    term = quiz(home, last_bank, "--question", "long-why", cols=60, rows=24)
+    try:
+        answer_nothing(term)
+        term.wait_for(r"Enter: summary · q: stop here")
+        assert any(line.startswith("✗ Not quite. The answer is") for line in term.screen.display), term.text()
+        assert "doubled at test time" in term.flat()  # the whole explanation is in view ...
+        assert "Quiz summary" not in term.text()  # ... and nothing below it yet
+        assert reviews(home) == [("long-why", "Nothing", False)]  # saved before the pause
+        term.send("x")  # not a key the pause takes
+        assert "Quiz summary" not in term.text()
+        term.send("\r")
+        term.wait_for(r"Nothing is due now|Due now")
+        assert "Enter: summary" not in term.text() and "Stopped early" not in term.flat()
+    finally:
+        assert term.finish() == 0
+
+
+def test_q_at_the_pause_before_the_summary_leaves_the_feedback_in_view(tmp_path, last_bank):
+    home = tmp_path / "home"
+    term = quiz(home, last_bank, "--question", "long-why", cols=60, rows=24)
+    try:
+        answer_nothing(term)
+        term.wait_for(r"Enter: summary")
+        term.send("q")
+    finally:
+        assert term.finish() == 0
+    assert "Quiz summary" not in term.raw and "Enter: summary" not in term.text()
+    assert any(line.startswith("✗ Not quite. The answer is") for line in term.screen.display), term.text()
+    assert reviews(home) == [("long-why", "Nothing", False)]
+
+
+@pytest.mark.parametrize("cols, rows", [(80, 30), (100, 60)])
+def test_where_the_last_feedback_and_the_summary_fit_there_is_no_pause(tmp_path, last_bank, cols, rows):
+    term = quiz(tmp_path / "home", last_bank, "--question", "long-why", cols=cols, rows=rows)
+    try:
+        answer_nothing(term)
+        term.wait_for(r"Quiz summary")
+        assert "Enter: summary" not in term.raw
+    finally:
+        assert term.finish() == 0
+
+
+def test_ctrl_c_under_term_dumb_starts_the_summary_on_a_new_line(tmp_path, bank):
+    """The terminal echoes ^C after "answer> "; the summary followed on that same line: "^CQuiz summary"."""
+    home = tmp_path / "home"
+    term = quiz(home, bank, "--question", "long-choice", "--question", "long-multi", cols=60, TERM="dumb")
+    try:
+        term.wait_for(r"answer>")
+        term.send("nothing\r")
+        term.wait_for(r"Question 2/2")
+        term.wait_for(r"answer> *$")  # (the screen's words end with it: the prompt waits)
+        term.child.sendintr()
+        term.wait_for(r"interrupted: anything already saved is kept")
+    finally:
+        assert term.finish() == 130
+    assert any(line.startswith("Quiz summary") for line in term.screen.display), term.text()
+    assert "^CQuiz" not in term.text()
+    assert [(q, ok) for q, _, ok in reviews(home)] == [("long-choice", False)]

@@ -12,12 +12,17 @@ at its heading on a clean screen; a section longer than the terminal pages like
   demo, exercise or checkpoint, ``q`` quit.
 
 A section counts as read when its end has been on the screen (recorded at once,
-so Ctrl-C keeps it).
+so Ctrl-C keeps it); sections read in earlier sessions are ticked in the jump list.
+
+:func:`read_plainly` (a terminal without cursor keys, ``TERM=dumb``): one section
+at a time, a screenful at a time, Enter for more; a section counts as read once
+its end was written.
 
 :func:`print_lesson` (plain or piped): the sections are written one by one and
 count as read only when the output was written completely: a closed pipe
 (``dnn-tutor lesson 5 | head -3``) records nothing, and a pager still reading
-records the sections it has taken in.
+records the sections it has taken in. Printing starts with the lesson's title
+panel, or with a one-line title when it starts further in (``--section 2``).
 
 This module is part of the command layer's toolkit: it prints, and it is
 imported only by ``tutor.commands``. It imports neither ``tutor.commands`` nor
@@ -109,6 +114,9 @@ def _wait_for_enter() -> None:
         pass
 
 
+NEXT_STEP = "next: dnn-tutor (the course map and your next step)"  # the line left when the reader closes
+
+
 def read_interactively(
     lesson: Lesson,
     start: int | None = None,
@@ -129,7 +137,8 @@ def read_interactively(
         with store_factory() as store:
             return store.mark_section_read(lesson.id, index, total)
 
-    pager = Pager(lesson, start, mark, available)
+    # sections read in earlier sessions carry their ✓ in the jump list from the start
+    pager = Pager(lesson, start, mark, available, read={i for i in done if 1 <= i <= total})
     pager.rows, pager.cols = _terminal_size()
     pager.seen()
     with signals_end_cleanly():
@@ -142,16 +151,29 @@ def read_interactively(
                 break
             _run_block(block)
             _wait_for_enter()
-    console.out("[dim]dnn-tutor shows the course map and your next step.[/dim]")
+    console.out(f"[dim]{NEXT_STEP}[/dim]")
 
 
 def _terminal_size() -> tuple[int, int]:
+    """(lines, columns): LINES and COLUMNS where set, else the terminal's own size, else 24x80. As for the
+    console, a LINES or COLUMNS too small to lay anything out is ignored (LINES=2 paged one line at a time)."""
     import shutil
 
-    from tutor.console import MAX_COLUMNS
+    from tutor.console import MAX_COLUMNS, MIN_COLUMNS, MIN_LINES
 
     size = shutil.get_terminal_size((80, 24))
-    return min(size.lines, 1000), min(size.columns, MAX_COLUMNS)
+    lines, columns = size.lines, size.columns
+    if lines < MIN_LINES or columns < MIN_COLUMNS:
+        try:
+            real = os.get_terminal_size(sys.stdout.fileno())
+            own = (real.lines, real.columns) if real.lines > 0 and real.columns > 0 else (24, 80)
+        except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+            own = (24, 80)
+        if lines < MIN_LINES:
+            lines = max(own[0], MIN_LINES)
+        if columns < MIN_COLUMNS:
+            columns = max(own[1], MIN_COLUMNS)
+    return min(lines, 1000), min(columns, MAX_COLUMNS)
 
 
 # -- plain output ---------------------------------------------------------------------------
@@ -159,7 +181,9 @@ def _terminal_size() -> tuple[int, int]:
 
 def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Callable = _default_store) -> bool:
     """A terminal that takes no cursor keys (TERM=dumb): one section at a time, Enter for the next and
-    q to stop, each section recorded once it was written. Returns True when the lesson became complete.
+    q to stop. A section longer than the screen stops after each screenful (Enter for more), so its start,
+    and the lesson's title panel above the first one, are read before they scroll away. A section is
+    recorded once its end was written. Returns True when the lesson became complete.
 
     (Printed in one go, the whole lesson counted as read there, though the learner saw its end.)
     """
@@ -168,24 +192,81 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
         done = store.sections_read(lesson.id).get(lesson.id, set())
     if start is None:
         start = next((i for i in range(1, total + 1) if i not in done), 1)
+    paged = console.stdin_is_terminal()  # off a terminal nobody answers "more": sections come whole
     completed = False
     for number in range(start, total + 1):
-        shown = print_lesson(lesson, [lesson.sections[number - 1]], store_factory=store_factory, header=number == start)
-        completed = shown or completed
+        sections = [lesson.sections[number - 1]]
+        if paged:
+            out = console.stdout_console()
+            rows, cols = _terminal_size()
+            out.size = (cols, rows)  # lines that fit the screen, or counting them per screenful is off
+            text = "".join(_rendered(out, piece) for _, piece in _pieces(lesson, sections, header=number == start))
+            if not _write_paged(out, text, f"-- section {number}/{total} continues: Enter for more, q to stop -- "):
+                break  # stopped before the section's end: not recorded
+            with store_factory() as store:
+                completed = store.mark_section_read(lesson.id, number, total) or completed
+        else:
+            completed = print_lesson(lesson, sections, store_factory=store_factory, header=number == start) or completed
         if number == total:
             break
-        try:
-            sys.stdout.write(f"-- section {number}/{total}: Enter for the next, q to stop -- ")
-            sys.stdout.flush()
-            line = sys.stdin.readline()
-        except (OSError, ValueError):
-            break
-        if not line:
-            sys.stdout.write("\n")  # Ctrl-D: the shell's prompt on a line of its own
-            break
-        if line.strip().lower() in ("q", "quit"):
+        if not _go_on(f"-- section {number}/{total}: Enter for the next, q to stop -- "):
             break
     return completed
+
+
+def _write_paged(out, text: str, prompt: str) -> bool:
+    """Write ``text`` a screenful at a time (the screen's height less a line for ``prompt``), waiting for
+    Enter in between. False when the learner stopped before the end."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    shown = 0
+    while True:
+        room = _terminal_size()[0] - 1  # asked again for each page: the terminal may have been resized
+        page = lines[shown : shown + room]
+        out.file.write("".join(line + "\n" for line in page))
+        out.file.flush()
+        shown += len(page)
+        if shown >= len(lines):
+            return True
+        if not _go_on(prompt):
+            return False
+
+
+def _go_on(prompt: str) -> bool:
+    """Show ``prompt`` and wait for a line: True for Enter, False for q, Ctrl-D or a terminal gone."""
+    try:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    if not line:
+        sys.stdout.write("\n")  # Ctrl-D: the shell's prompt on a line of its own
+        return False
+    return line.strip().lower() not in ("q", "quit")
+
+
+def _pieces(lesson: Lesson, sections, header: bool) -> list[tuple[int | None, Any]]:
+    """(section index or None, renderable) in the order printed. The lesson's title panel opens the
+    lesson; a run that starts further in (``--section 2``) opens with a one-line title instead."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from tutor.render.lessons import render_lesson_header, render_lesson_title, render_section
+
+    pieces: list[tuple[int | None, Any]] = []
+    if header:
+        further_in = bool(sections) and sections[0].index > 1
+        pieces.append((None, render_lesson_title(lesson) if further_in else render_lesson_header(lesson)))
+    pieces += [(s.index, Group(Text(""), render_section(lesson, s))) for s in sections]
+    return pieces
+
+
+def _rendered(out, renderable) -> str:
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
 
 
 def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store, header: bool = True) -> bool:
@@ -195,11 +276,6 @@ def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default
     and records nothing; a consumer that has not read everything yet (a pager)
     gets only the sections it has taken in recorded.
     """
-    from rich.console import Group
-    from rich.text import Text
-
-    from tutor.render.lessons import render_lesson_header, render_section
-
     if sys.stdout is None:  # started with its output closed (`>&-`): nothing can be shown
         from tutor.errors import TutorError
 
@@ -208,13 +284,8 @@ def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default
     ends: list[tuple[int, int]] = []  # (section index, bytes written up to its end)
     written = 0
     try:
-        pieces = ([(None, render_lesson_header(lesson))] if header else []) + [
-            (s.index, Group(Text(""), render_section(lesson, s))) for s in sections
-        ]
-        for index, renderable in pieces:
-            with out.capture() as captured:
-                out.print(renderable)
-            text = captured.get()
+        for index, renderable in _pieces(lesson, sections, header):
+            text = _rendered(out, renderable)
             out.file.write(text)  # through the console's stream: ASCII stand-ins where needed
             out.file.flush()
             written += len(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", "replace"))

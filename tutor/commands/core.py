@@ -70,7 +70,7 @@ def lesson_command(
 ) -> None:
     """Read a lesson. In a terminal: one section at a time, paged like less (space/b page, g/G top/end, n next, b at the top: back, j jump, r run, q quit).
 
-    A terminal without cursor keys (TERM=dumb): one section at a time, Enter for the next.
+    A terminal without cursor keys (TERM=dumb): one section at a time, a screenful at a time (Enter for more, q stops).
     Piped or with --plain: the whole lesson (or --section K) is printed once, never waiting for input.
     Reading a section records it; reading every section completes the lesson.
     """

@@ -245,6 +245,12 @@ def render_lesson_header(lesson: Lesson) -> RenderableType:
     return Panel(body, title=f"Lesson {lesson.number} · {lesson.title}", title_align="left", border_style="blue", box=box.HEAVY, padding=(0, 1))
 
 
+def render_lesson_title(lesson: Lesson) -> RenderableType:
+    """One line naming the lesson: what a section printed on its own (``--section K``) opens with, in place
+    of the lesson's title panel (the section's heading below it gives its place in the lesson)."""
+    return Text(f"Lesson {lesson.number} · {lesson.title}", style="bold")
+
+
 def render_lesson(lesson: Lesson, sections: list[Section]) -> RenderableType:
     parts: list[RenderableType] = [render_lesson_header(lesson)]
     for section in sections:
