@@ -18,6 +18,8 @@ BUGS = [
     ("sign flipped", [("dx = dout @ W.T", "dx = -(dout @ W.T)")], "dense_backward.reference", "sign", ["×−1"]),
     ("float32", [("out = x @ W + b  # (N, M)", "out = (x @ W + b).astype(np.float32)")], "dense_forward.values", "dtype", ["float64", "float32"]),
     ("no return", [("    return dx, dW, db", "    pass")], "dense_backward.reference", "none", ["returned None"]),
+    ("gradients in another order", [("    return dx, dW, db", "    return dW, dx, db")], "dense_backward.reference", "return-order",
+     ["(dW, dx, db)", "(dx, dW, db) is asked"]),
 ]
 
 

@@ -53,6 +53,7 @@ class Diagnosis(str, Enum):
     LOG_EPSILON = "log-epsilon"
     SOFTMAX_OVERFLOW = "softmax-overflow"
     TRANSPOSED = "transposed"
+    RETURN_ORDER = "return-order"
     SIGN = "sign"
     FACTOR = "factor"
     ZERO = "zero"
@@ -157,6 +158,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.LOG_ZERO: ("log of 0: a probability underflowed to exactly 0 before the log", "Compute log-probabilities directly (shifted - log(sum(exp(shifted)))) instead of taking the log of a softmax."),
     Diagnosis.LOG_EPSILON: ("a small constant was added inside the log, shifting the loss", "Do not add an epsilon inside the log; log-sum-exp on max-shifted logits is exact and never takes log(0)."),
     Diagnosis.SOFTMAX_OVERFLOW: ("the softmax exponentiated large logits without subtracting the row maximum", "Subtract each row's maximum logit before exponentiating: the softmax does not change."),
+    Diagnosis.RETURN_ORDER: ("the gradients came back in another order than the inputs", "A backward returns one gradient per input of its forward, in the inputs' order: dense_backward returns dx, dW, db."),
     Diagnosis.TRANSPOSED: ("a gradient came back transposed", "A gradient has its input's shape; the order of the factors in the matrix product decides it."),
     Diagnosis.SIGN: ("the values are the reference times -1", "The sign is flipped: check which term is subtracted from which."),
     Diagnosis.FACTOR: ("the values are the reference times a clean constant factor", "A constant factor is missing or extra: look for a 2, a 1/2 or a division by a size."),

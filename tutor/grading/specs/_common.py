@@ -164,6 +164,12 @@ def layer_checks(
         def one(name: str, case: LayerCase, expected: Any) -> float:
             grads = _grads(results.get(name, "bwd", case.label), grad_names, backward, case.label)
             ref_grads = expected()[1]
+            order = _returned_order(grads, ref_grads)
+            if order is not None:
+                said = ", ".join(grad_names[j] for j in order)
+                raise fail(f"{backward} returned its gradients in another order: what came back is ({said}), where "
+                           f"({', '.join(grad_names)}) is asked, one per input of {forward} in its order [{case.label}]",
+                           code=Diagnosis.RETURN_ORDER, case=case.label)
             extra = variants(case, expected()[0], ref_grads) if variants else {}
             shapes = reshaped(case) if reshaped else {}
             worst = 0.0
@@ -235,6 +241,29 @@ def _outputs_or_none(results: Results, name: str, case: str, k: int) -> list[Any
 
 def _reference(reference: Callable[..., Any], case: LayerCase, grad_of: list[int], douts: list[Any]) -> tuple[list[Any], list[Any]]:
     return torch_reference(lambda *t: reference(*t, **case.kwargs), case.args, grad_of, douts)
+
+
+def _returned_order(grads: tuple[Any, ...], refs: list[Any]) -> tuple[int, ...] | None:
+    """Where every returned gradient is right but in another place (``dW, dx, db``): for each place, the index
+    of the gradient that came back there. None when the order is right or the values are wrong anyway."""
+    from itertools import permutations
+
+    n = len(grads)
+    if n < 2 or len(refs) != n or n > 7:
+        return None
+
+    def same(got: Any, want: Any) -> bool:
+        want = np.asarray(want, dtype=np.float64)
+        return (isinstance(got, np.ndarray) and got.dtype.kind == "f" and got.shape == want.shape
+                and bool(np.all(np.isfinite(got))) and rel_error(got, want) <= 1e-6)
+
+    match = [[same(grads[i], refs[j]) for j in range(n)] for i in range(n)]
+    if all(match[i][i] for i in range(n)):
+        return None
+    for order in permutations(range(n)):
+        if all(match[i][order[i]] for i in range(n)):
+            return order
+    return None
 
 
 def _grads(value: Any, names: tuple[str, ...], function: str, case: str) -> tuple[Any, ...]:
