@@ -196,6 +196,22 @@ def test_hint_ladder_and_tailored_hint(runner, workdir):
     assert "hint 1/" in runner.invoke(app, ["hint", "backprop", "--restart"]).output
 
 
+def test_after_a_check_that_passed_everything_a_hint_says_so_and_the_exercise_table_keeps_the_best(runner, workdir):
+    """A 15/15 check, then `hint` handed out ladder hints as if something failed; a later 11/15 check left the
+    table saying only "done", though the file now fails four checks."""
+    path = _copy_solution(workdir)
+    assert runner.invoke(app, ["check", str(path), "--seed", "2"]).exit_code == 0
+    hinted = runner.invoke(app, ["hint", "backprop"])
+    assert "passed every check" in hinted.output and "hint 1/" in hinted.output
+    path.write_text(path.read_text().replace("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    assert runner.invoke(app, ["check", str(path), "--seed", "2"]).exit_code == 1
+    assert "passed every check" not in runner.invoke(app, ["hint", "backprop"]).output
+    rows = {r["id"]: r for r in json.loads(runner.invoke(app, ["exercises", "--json"]).stdout)}
+    assert rows["backprop"]["status"] == "done" and (rows["backprop"]["last_passed"], rows["backprop"]["last_total"]) == (11, 15)
+    assert rows["dropout"]["last_passed"] is None
+    assert "done, now 11/15" in runner.invoke(app, ["exercises"]).output
+
+
 def test_catalogue_hints_do_not_paste_solutions():
     from tutor.grading import catalogue
 

@@ -204,6 +204,8 @@ def _hint_ladder(value: Any, ids: KnownIds) -> dict:
             ):
                 raise _Bad(f"{key}: {_show(items)} is not a list of diagnosis codes")
             clean[key] = list(items)
+    if isinstance(value.get("ok"), bool):  # the latest check passed every check
+        clean["ok"] = value["ok"]
     return clean
 
 

@@ -76,6 +76,8 @@ class ExerciseStatus:
     passed: int
     total: int  # 0 until the first graded attempt
     at: str  # "" until the first graded attempt
+    last_passed: int | None = None  # the latest attempt, where it scored below the best (a later edit broke it)
+    last_total: int | None = None
 
     @property
     def done(self) -> bool:
@@ -182,13 +184,17 @@ def exercise_statuses(store: Store) -> tuple[ExerciseStatus, ...]:
     from tutor.grading import catalogue
 
     best = store.best_attempts()
+    latest = {a.exercise_id: a for a in store.attempts()}  # in time order: the last one stays
     statuses = []
     for info in catalogue.load().values():
         attempt = best.get(info.id)
         if attempt is None:
             statuses.append(ExerciseStatus(info.id, info.lesson, 0, 0, ""))
-        else:
-            statuses.append(ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at))
+            continue
+        last = latest.get(info.id)
+        worse = last is not None and last.total > 0 and last.passed * attempt.total < attempt.passed * last.total
+        statuses.append(ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at,
+                                       last.passed if worse and last else None, last.total if worse and last else None))
     return tuple(statuses)
 
 

@@ -114,7 +114,7 @@ class Store(StoreFile):
             sql += " WHERE exercise_id = ?"
             params = (exercise_id,)
         result = []
-        for eid, file_hash, passed, total, at in self._rows(sql + " ORDER BY at", params, "exercise_attempts"):
+        for eid, file_hash, passed, total, at in self._rows(sql + " ORDER BY at, rowid", params, "exercise_attempts"):
             if isinstance(passed, int) and isinstance(total, int) and 0 <= passed <= total:
                 result.append(Attempt(str(eid), str(file_hash), passed, total, str(at)))
         return result

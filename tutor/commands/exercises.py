@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 def exercises_command(
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
-    """List the exercises: id, lesson, file and your status (not started / n of m checks / done)."""
+    """List the exercises: id, lesson, file and your status (not started / n of m checks / done).
+
+    The status is your best check; where your latest check scored less (the file changed since), it is
+    shown beside it, e.g. "done, now 11/15".
+    """
     from tutor.grading import catalogue
     from tutor.progress import exercise_statuses
     from tutor.render.grading import render_exercise_table
@@ -39,6 +43,8 @@ def exercises_command(
             "status": status.label,
             "passed": status.passed,
             "total": status.total or None,
+            "last_passed": status.last_passed,  # the latest check, where it scored below the best (else null)
+            "last_total": status.last_total,
         }
         for status in statuses
     ]

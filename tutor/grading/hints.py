@@ -35,6 +35,7 @@ class Hint:
     code: str | None = None
     last: bool = False
     unsaved: str | None = None  # why the ladder's new position could not be saved (the hint is shown anyway)
+    all_passed: bool = False  # the latest check passed every check: the hint is for going over it again
 
 
 def _using(store: "Store | None", work: Callable[["Store"], T]) -> T:
@@ -56,8 +57,8 @@ def _codes(entry: dict, key: str) -> list[str]:
     return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
 
 
-def record_check(exercise_id: str, codes: list[str], store: "Store | None" = None) -> None:
-    """Remember the failing codes of the latest check (empty when it passed).
+def record_check(exercise_id: str, codes: list[str], store: "Store | None" = None, ok: bool = False) -> None:
+    """Remember the failing codes of the latest check (empty when it passed) and whether it passed every check.
 
     A different first code than last time means a different mistake: the
     ladder starts again at its first step.
@@ -70,6 +71,7 @@ def record_check(exercise_id: str, codes: list[str], store: "Store | None" = Non
         if before[:1] != now[:1]:
             entry["position"] = 0
         entry["codes"] = now
+        entry["ok"] = bool(ok)
         entry["tailored_shown"] = []
         s.set_hint_state(exercise_id, entry)
 
@@ -112,16 +114,17 @@ def next_hint(info: ExerciseInfo, store: "Store | None" = None, show: Callable[[
         entry = s.hint_state(info.id)
         position = _position(entry)
         steps = len(info.hints)
+        passed = entry.get("ok") is True
         shown = _codes(entry, "tailored_shown")
         known = [(code, text) for code in _codes(entry, "codes") if (text := advice(info, code))]
         for code, text in known[:1]:  # the first diagnosis is the one to fix first
             if code not in shown:
                 entry["tailored_shown"] = shown + [code]
-                hint = Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code)
+                hint = Hint(info.id, text, "tailored", min(position + 1, steps), steps, code=code, all_passed=passed)
                 return dataclasses.replace(hint, unsaved=save(s, entry, hint))
         index = min(position, steps - 1)
         entry["position"] = min(position + 1, steps)
-        hint = Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1)
+        hint = Hint(info.id, info.hints[index], "ladder", index + 1, steps, last=index == steps - 1, all_passed=passed)
         return dataclasses.replace(hint, unsaved=save(s, entry, hint))
 
     return _using(store, work)

@@ -82,7 +82,7 @@ def grade_and_record(
                 recorded = True
             if not report.ok and not report.not_started:
                 scheduled = schedule_quiz(store, info, report.codes)
-            hints.record_check(info.id, [] if report.ok else report.codes, store=store)
+            hints.record_check(info.id, [] if report.ok else report.codes, store=store, ok=report.ok)
     except StoreError as exc:  # the verdict still stands and is shown; the command says what was not saved
         unsaved = exc.message
     return CheckRecord(report=report, exercise=info, quiz_scheduled=scheduled, recorded=recorded, warnings=warnings,

@@ -34,11 +34,13 @@ def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
     table.add_column("id", style="cyan", no_wrap=True)
     table.add_column("lesson", justify="right", no_wrap=True)
     table.add_column("file", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    table.add_column("status")  # "✓ done, now 11/15" folds between words at 60 columns
     for row in rows:
         status = row["status"]
         style = "green" if status == "done" else ("dim" if status == "not started" else "yellow")
         mark = "✓ " if status == "done" else ""
+        if row.get("last_total"):  # earned earlier; the latest check scored less (the file changed since)
+            status += f", now {row['last_passed']}/{row['last_total']}"
         table.add_row(_t(row["id"]), _t(row["lesson"]), _t(row["file"]), _t(mark + status, style))
     footer = Text("grade one: dnn-tutor check exercises/<id>.py\na nudge:   dnn-tutor hint <id>", style="dim")
     return Group(table, footer)
@@ -298,7 +300,11 @@ def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
     else:
         title = f"hint {hint.step}/{hint.steps} for {info.id}"
         footer = f"that is the last hint: compare with the lesson text, or start again with `dnn-tutor reset {info.id}`" if hint.last else f"run `{again}` again for a more specific hint"
+    parts: list[RenderableType] = []
+    if hint.all_passed:
+        parts.append(Text(f"Your last check of {info.id} passed every check: this hint is for going over it again.", style="green"))
     return Group(
+        *parts,
         Panel(_t(hint.text, multiline=True), title=title, title_align="left", border_style="yellow", box=box.ROUNDED),
         Text(footer, style="dim"),
     )
