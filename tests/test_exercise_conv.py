@@ -12,6 +12,9 @@ BUGS = [
     ("flipped kernel", [("out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b", "out[:, :, i, j] = np.tensordot(patch, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b")], "conv2d_forward.values", "kernel-flipped", ["flipped"]),
     ("bias averaged", [("    db = dout.sum(axis=(0, 2, 3))  # (F,)", "    db = dout.sum(axis=(2, 3)).mean(axis=0)")], "conv2d_backward.reference", "bias-averaged", ["averaged"]),
     ("padding ignored in the output size", [("    ho = (h + 2 * pad - kh) // stride + 1\n", "    ho = (h - kh) // stride + 1\n")], "conv2d_forward.values", "shape", ["expected shape (2, 4, 4, 3)"]),
+    ("pool window assigned", [("            dx[:, :, rows, cols] += mask * dout[:, :, i, j][:, :, None, None]", "            dx[:, :, rows, cols] = mask * dout[:, :, i, j][:, :, None, None]")], "maxpool2d_backward.reference", "pool-overwrite", ["+="]),
+    # the maximum alone assigned (dx[n, c, argmax] = g), as loops over n, c and argmax write it
+    ("pool maximum assigned", [("            dx[:, :, rows, cols] += mask * dout[:, :, i, j][:, :, None, None]", "            dx[:, :, rows, cols] = np.where(mask, mask * dout[:, :, i, j][:, :, None, None], dx[:, :, rows, cols])")], "maxpool2d_backward.reference", "pool-overwrite", ["+="]),
     ("pool gradient spread", [("            dx[:, :, rows, cols] += mask * dout[:, :, i, j][:, :, None, None]", "            dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None] / size**2")], "maxpool2d_backward.reference", "pool-average", ["maximum only"]),
 ]
 

@@ -152,8 +152,10 @@ def _pool(p: Plan, rng: Any) -> None:
         found = [(D.POOL_AVERAGE, averaged, "the gradient is spread over the whole window; it belongs to the maximum only"),
                  (D.POOL_AVERAGE, spread, "the gradient is copied to every element of the window; it belongs to the maximum only")]
         if case.kwargs["stride"] < case.kwargs["size"]:
-            found.append((D.POOL_OVERWRITE, _pool_assigning(case),
-                          "matches a backward that assigns (=) each window's gradient: where windows overlap, a later window overwrites an earlier one's; add with +="))
+            overwrite = ("matches a backward that assigns (=) each window's gradient: where windows overlap, a later window "
+                         "overwrites an earlier one's; add with +=")
+            found.append((D.POOL_OVERWRITE, _pool_assigning(case), overwrite))
+            found.append((D.POOL_OVERWRITE, _pool_assigning(case, whole_window=False), overwrite))
         return {"dx": found}
 
     layer_checks(
@@ -162,8 +164,9 @@ def _pool(p: Plan, rng: Any) -> None:
     )
 
 
-def _pool_assigning(case: Any) -> Any:
-    """Max-pool dx when each window's gradient is assigned (=) rather than added, windows in row-major order."""
+def _pool_assigning(case: Any, whole_window: bool = True) -> Any:
+    """Max-pool dx when each window's gradient is assigned (=) rather than added, windows in row-major order:
+    to the whole window (``dx[window] = mask * g``) or to its maximum only (``dx[argmax] = g``)."""
     x = case.args[0]
     size, stride = case.kwargs["size"], case.kwargs["stride"]
     dout = case.dout
@@ -174,5 +177,6 @@ def _pool_assigning(case: Any) -> Any:
             cols = slice(j * stride, j * stride + size)
             window = x[:, :, rows, cols]
             mask = window == window.max(axis=(2, 3), keepdims=True)
-            dx[:, :, rows, cols] = mask * dout[:, :, i, j][:, :, None, None]
+            given = mask * dout[:, :, i, j][:, :, None, None]
+            dx[:, :, rows, cols] = given if whole_window else np.where(mask, given, dx[:, :, rows, cols])
     return dx
