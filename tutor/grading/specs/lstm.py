@@ -22,7 +22,7 @@ def _numpy_step(x: Any, h_prev: Any, c_prev: Any, Wx: Any, Wh: Any, b: Any, dh: 
     c = f * c_prev + i * g
     tc = np.tanh(c)
     h = o * tc
-    through_h = dh * o * (1.0 - tc * tc)
+    through_h = dh * o if slip == "tanh-c-missing" else dh * o * (1.0 - tc * tc)
     dc_total = {"dc-missing": through_h, "dc-through-h": dc}.get(slip, dc + through_h)
     di = dc_total * g * i * (1.0 - i)
     df = dc_total * c_prev * ((1.0 - f * f) if slip == "forget-tanh" else f * (1.0 - f))
@@ -40,6 +40,7 @@ SLIPS = {
     "dc-prev-forget": (D.LSTM_DC_PREV_FORGET, "matches dc_prev without the forget gate: c = f·c_prev + i·g, so dc_prev = (total dc)·f"),
     "tanh-derivative": (D.TANH_DERIVATIVE, "matches the candidate gate g with derivative (1 − g) instead of (1 − g²)"),
     "tanh-as-sigmoid": (D.TANH_DERIVATIVE, "matches the candidate gate g with the sigmoid's derivative g·(1 − g); g is a tanh, whose derivative is 1 − g²"),
+    "tanh-c-missing": (D.TANH_DERIVATIVE, "matches a backward where the gradient reaching c through h = o·tanh(c) lacks tanh's derivative: it is dh·o·(1 − tanh(c)²), not dh·o"),
     "forget-tanh": (D.LSTM_FORGET_TANH, "matches a forget gate computed with tanh: f is a sigmoid, like i and o"),
 }
 
@@ -87,7 +88,7 @@ def plan(rng: np.random.Generator) -> Plan:
         found: dict[str, list[Any]] = {name: [] for name in ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")}
         if case.batch > 1:
             found["db"].append((D.BIAS_AVERAGED, db / case.batch, "the bias gradient is averaged over the batch; sum it"))
-        for slip in ("dc-missing", "dc-through-h", "dc-prev-forget", "tanh-derivative", "tanh-as-sigmoid"):
+        for slip in ("dc-missing", "dc-through-h", "dc-prev-forget", "tanh-derivative", "tanh-as-sigmoid", "tanh-c-missing"):
             code, text = SLIPS[slip]
             _, slipped = _numpy_step(*case.args, *case.dout, slip=slip)  # type: ignore[misc,call-arg]
             for name, value in zip(found, slipped):
