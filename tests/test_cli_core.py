@@ -49,6 +49,23 @@ def test_home_screen_shows_course_map_and_next_step(runner, fixture_course):
     assert "dnn-tutor lesson 1" in result.output
 
 
+def test_the_home_screen_fits_80x24_with_its_title_in_view(runner, monkeypatch):
+    """Nine lessons, three next steps and a table of eight commands made 27 lines: the title scrolled off."""
+    from tutor.store import Store
+
+    monkeypatch.setenv("COLUMNS", "80")
+    with Store() as store:
+        store.record_attempt("backprop", "abc", 11, 15)
+        store.put_card("dnn-softmax-stable", {}, "2000-01-01T00:00:00+00:00")
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    lines = result.output.rstrip("\n").splitlines()
+    assert lines[0].startswith("dnn-tutor ") and "dnn-tutor quiz --review" in result.output
+    assert len(lines) <= 23, "\n".join(lines)
+    for command in ("lessons", "exercises", "demos", "quiz", "progress", "doctor", "--help"):
+        assert command in lines[-1] or command in lines[-2]
+
+
 def test_lessons_table_and_json(runner, fixture_course):
     result = runner.invoke(app, ["lessons"])
     assert result.exit_code == 0

@@ -310,20 +310,12 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     for status in dashboard.lessons:
         course_map.add_row(str(status.number), status.title, f"{status.minutes} min", _status_text(status))
 
-    commands = Table.grid(padding=(0, 2))  # two spaces: "dnn-tutor exercises" and its words stay apart
-    commands.add_column(no_wrap=True, style="cyan")
-    commands.add_column(ratio=1)  # a long description wraps under itself
-    for cmd, what in [
-        ("lessons", "the lesson table"),
-        ("lesson N", "read lesson N in the terminal"),
-        ("exercises", "numpy exercises to implement and grade"),
-        ("demos", "live training demos"),
-        ("quiz", "spaced-repetition questions"),
-        ("progress", "your dashboard; --export/--import"),
-        ("doctor", "versions, device and data health"),
-    ]:
-        commands.add_row(f"  dnn-tutor {cmd}", what)
-    commands.add_row(Text("  dnn-tutor --help", style="dim"), Text("for everything", style="dim"))
+    # one wrapped line rather than a table of eight: the whole screen fits 80x24 with its title in view
+    commands = Text("more: ", style="dim")
+    for i, cmd in enumerate(["lessons", "lesson N", "exercises", "demos", "quiz", "progress", "doctor", "--help"]):
+        if i:
+            commands.append(" · ", style="dim")
+        commands.append(f"dnn-tutor {cmd}" if i == 0 else cmd, style="cyan")
     return Group(
         intro,
         Text(""),
