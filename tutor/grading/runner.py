@@ -497,7 +497,7 @@ class Child:
             result.fatal = self._memory_fatal(result)
         if result.fatal is None:
             result.fatal = self._file_too_large(result)
-        if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash")):
+        if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash", "disk")):
             result.fatal = failures.output_flood()
         if result.fatal is None and protocol_error:
             result.fatal = failures.protocol(protocol_error)
