@@ -105,3 +105,20 @@ def test_an_error_in_a_narrow_terminal_is_wrapped_between_words(tmp_path):
     words = " ".join(lines).replace(",", " ").split()
     for exercise in ("backprop", "dropout", "batchnorm", "optimizers", "conv", "rnn", "lstm", "transfer"):
         assert exercise in words, (exercise, lines)
+
+
+@pytest.mark.parametrize("env, expected", [({"LINES": "2"}, {"width": 60, "height": 24}),
+                                           ({"COLUMNS": "3"}, {"width": 60, "height": 24}),
+                                           ({"LINES": "2", "COLUMNS": "70"}, {"width": 70, "height": 24})])
+def test_a_dumb_terminal_with_one_size_variable_too_small_keeps_its_real_other_size(monkeypatch, env, expected):
+    """TERM=dumb and LINES=2 (ignored) laid a 60-column terminal out 80 wide: rich's default there."""
+    from tutor import console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr(console, "_terminal_size", lambda stream: (60, 24))
+    size = console._size(None)
+    assert size.get("width", int(env.get("COLUMNS", 0))) == expected["width"] and size["height"] == expected["height"]

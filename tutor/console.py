@@ -146,8 +146,12 @@ def _size(stream) -> dict:
         size: dict = {}
         if narrow:
             size["width"] = max(MIN_COLUMNS, min(real[0], MAX_COLUMNS)) if real else 80
+        elif columns is None and real and is_dumb():  # rich would take 80 in a dumb terminal
+            size["width"] = min(real[0], MAX_COLUMNS)
         if short:
             size["height"] = max(MIN_LINES, min(real[1], 1000)) if real else 25
+        elif lines is None and real and is_dumb():
+            size["height"] = min(real[1], 1000)
         return size
     if not (is_dumb() and _isatty(stream)):
         return {}
