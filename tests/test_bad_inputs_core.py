@@ -421,3 +421,22 @@ def test_hint_restart_on_a_home_that_cannot_be_written_still_shows_the_hint(runn
     result = runner.invoke(app, ["hint", "backprop", "--restart"])
     assert result.exit_code == 0, result.output
     assert "hint 1/" in result.stdout and "warning:" in result.stderr and "error:" not in result.stderr
+
+
+def test_numbers_of_thousands_of_digits_are_one_usage_line_never_an_internal_error(tmp_path):
+    """Python refuses int() of more than 4300 digits: `lesson 9…9`, `COLUMNS=9…9` were "internal error"."""
+    import subprocess
+    import sys
+
+    huge = "9" * 5000
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"))
+    for args, extra, code in ((["lesson", huge], {}, 2), (["quiz", "--lesson", huge], {}, 2),
+                              (["lessons"], {"COLUMNS": huge}, 0), (["lessons"], {"LINES": huge}, 0)):
+        done = subprocess.run([sys.executable, "-m", "tutor", *args], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == code, (args, extra, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+        if code:
+            assert len(done.stderr.strip().splitlines()) == 1 and "digits" in done.stderr
+        else:
+            assert "Lessons" in done.stdout

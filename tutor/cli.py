@@ -84,8 +84,20 @@ def _quiet_exit(code: int) -> None:
     sys.exit(code)
 
 
+def _tame_size_variables() -> None:
+    """COLUMNS or LINES of thousands of digits: rich reads them with int() on every print (Python refuses
+    past 4300 digits). They mean "huge", which the console caps anyway: say so in a number it can read."""
+    import os
+
+    for name, most in (("COLUMNS", "100000"), ("LINES", "100000")):
+        text = os.environ.get(name, "").strip()
+        if len(text) > 9 and text.isascii() and text.isdecimal():
+            os.environ[name] = most
+
+
 def main() -> None:
     install_signal_handlers()
+    _tame_size_variables()
     import_guard.install()  # Ctrl-C during `import torch` would abort the process
     try:
         app()
@@ -109,7 +121,11 @@ def main() -> None:
         if os.environ.get("DNN_TUTOR_DEBUG"):
             raise
         said = " ".join(str(exc).split())
-        if isinstance(exc, OSError):  # --help or --version written to a full disk, say: not a bug
+        code = 1
+        if isinstance(exc, ValueError) and "integer string conversion" in said:  # Python's 4300-digit limit
+            line = "error: a number in the arguments or the environment has thousands of digits: give a usable one"
+            code = 2
+        elif isinstance(exc, OSError):  # --help or --version written to a full disk, say: not a bug
             from tutor.errors import os_error_message
 
             line = "error: " + os_error_message(exc)
@@ -123,7 +139,7 @@ def main() -> None:
             sys.stderr.write(line + "\n")
         except (OSError, ValueError):
             pass
-        _quiet_exit(1)
+        _quiet_exit(code)
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -164,7 +164,9 @@ def _size(stream) -> dict:
 def _env_number(name: str) -> int | None:
     """A variable such as COLUMNS as a whole number (None when unset or not plain digits)."""
     text = os.environ.get(name, "").strip()
-    return int(text) if text.isascii() and text.isdecimal() else None
+    if not (text.isascii() and text.isdecimal()):
+        return None
+    return int(text) if len(text) < 10 else 10**9  # COLUMNS=999…9 (thousands of digits): simply huge
 
 
 def _terminal_size(stream) -> tuple[int, int] | None:
