@@ -880,3 +880,12 @@ def test_canvas_download_names_are_one_student_each(tmp_path):
     assert found["leeann"].problem == ""
     assert found["smithjohn"].problem == "ambiguous"
     assert found["smithjohn"].others == ("smithjohn_12345_67890_backprop.py", "smithjohn_LATE_12345_67891_backprop-1.py")
+
+
+def test_a_jsonl_gradebook_nested_thousands_deep_is_one_line_not_an_internal_error(runner, tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"student":' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    for args in (["grade", "report", str(deep)], ["grade", "merge", str(deep), "--out", str(tmp_path / "out.jsonl")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "not valid JSON" in result.stderr and len(result.stderr.strip().splitlines()) == 1

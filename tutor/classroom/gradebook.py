@@ -215,8 +215,8 @@ def _read_jsonl(text: str, name: str) -> list[Row]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise TutorError(f"{where}: not valid JSON ({exc.msg})") from None
-        except ValueError:
-            raise TutorError(f"{where}: not valid JSON") from None
+        except (ValueError, RecursionError):  # (nested thousands deep: no gradebook row is)
+            raise TutorError(f"{where}: not valid JSON for a gradebook row") from None
         if not isinstance(raw, dict):
             raise TutorError(f"{where}: expected a JSON object per line")
         missing = [c for c in COLUMNS if c not in raw]

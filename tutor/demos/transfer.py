@@ -133,6 +133,9 @@ def load_meta(directory: Path | None = None) -> dict:
     path = (directory or weights_dir()) / META_FILE
     try:
         return json.loads(path.read_text())
+    except RecursionError:
+        raise TutorError(f"cannot read the pretrained weights' record {path}: not a record this tool writes; "
+                         f"re-create it with `{PRETRAIN_COMMAND}`", exit_code=1) from None
     except (OSError, ValueError) as exc:
         raise TutorError(f"cannot read the pretrained weights' record {path}: {exc}; re-create it with `{PRETRAIN_COMMAND}`",
                          exit_code=1) from None
