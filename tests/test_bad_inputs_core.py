@@ -440,3 +440,15 @@ def test_numbers_of_thousands_of_digits_are_one_usage_line_never_an_internal_err
             assert len(done.stderr.strip().splitlines()) == 1 and "digits" in done.stderr
         else:
             assert "Lessons" in done.stdout
+
+
+def test_with_stderr_closed_errors_never_land_on_stdout(tmp_path):
+    """`lesson 99 2>&-` printed its error on stdout (rich's fallback), and a warning went into the JSON
+    of `progress --export -`."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-m", "tutor", "lesson", "99"], env=env, capture_output=False,
+                          stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), timeout=60)
+    assert done.returncode == 2 and done.stdout == b""

@@ -215,15 +215,23 @@ def stderr_console() -> Console:
     """Messages on stderr: one line each in a file or a pipe; in a terminal, wrapped between words at its
     width (the terminal's own wrap would cut a word in two)."""
     return _Console(
-        file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False,
+        file=_stderr_file(), no_color=_no_color(), highlight=False, emoji=False,
         soft_wrap=not _isatty(sys.stderr), **_size(sys.stderr)
     )
+
+
+def _stderr_file():
+    """stderr, or where it is closed (``2>&-``) a sink: rich would write to stdout instead, into the JSON
+    of ``progress --export -`` or a learner's redirected output."""
+    import io
+
+    return _safe(sys.stderr) if sys.stderr is not None else io.StringIO()
 
 
 def stderr_screen() -> Console:
     """A console on stderr that lays out like stdout's (wrapping, panels): for showing a session
     on the terminal while stdout goes to a file."""
-    return _Console(file=_safe(sys.stderr), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stderr))
+    return _Console(file=_stderr_file(), no_color=_no_color(), highlight=False, emoji=False, **_size(sys.stderr))
 
 
 def out(*renderables, **kwargs) -> None:
