@@ -54,7 +54,7 @@ def test_a_signal_while_the_quiz_waits_ends_like_ctrl_c(tmp_path, signum, code, 
     assert b"Traceback" not in err
 
 
-@pytest.mark.parametrize("args", [["lesson", "1", "--plain"], ["lessons"], ["progress"], ["exercises"]])
+@pytest.mark.parametrize("args", [["lesson", "1", "--plain"], ["lessons"], ["progress"], ["exercises"], ["--help"], ["--version"]])
 def test_a_closed_pipe_ends_quietly(tmp_path, args):
     """The reader has gone (`| head`): exit 0, nothing on stderr, whichever command wrote (rich's own
     answer for the table commands was a silent exit 1)."""

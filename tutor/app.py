@@ -66,6 +66,9 @@ class TutorGroup(TyperGroup):
         except UsageError as exc:  # a bad option before any command, e.g. `dnn-tutor --colour`
             _say(_usage_line(exc))
             raise typer.Exit(2) from None
+        except BrokenPipeError:  # `dnn-tutor --help | true`: click would exit 1, as for a failure
+            _silence_stdout()
+            raise typer.Exit(0) from None
 
     def invoke(self, ctx: Context) -> Any:
         import sqlite3
