@@ -97,7 +97,7 @@ CASES = [
     (["progress", "--export", "{file}"], 2, "--force"),
     (["progress", "--export", "{fifo}", "--force"], 2, "not a regular file"),
     (["progress", "--export", "{file}/x.json"], 2, "is a file, not a folder"),
-    (["progress", "--export", "{tmp}/" + LONG + ".json"], 1, "too long"),
+    (["progress", "--export", "{tmp}/" + LONG + ".json"], 2, "too long"),
     (["progress", "--export", "/proc/dnn-tutor-test/x.json"], 2, "/proc/dnn-tutor-test does not exist"),  # never created
     (["progress", "--export", "{tmp}/a.json", "--import", "{tmp}/b.json"], 2, "not both"),
     (["progress", "--export"], 2, "requires an argument"),
@@ -122,7 +122,7 @@ CASES = [
     (["progress", "--import", "{tmp}/markup-id.json"], 2, MARKUP),
     (["progress", "--import", "{tmp}/wrongtype.json"], 2, "malformed"),
     (["progress", "--import", "{tmp}/huge.json"], 2, "outside"),
-    (["progress", "--import", "{tmp}/" + LONG + ".json"], 1, "too long"),
+    (["progress", "--import", "{tmp}/" + LONG + ".json"], 2, "too long"),
     (["progress", "--json", "extra"], 2, "unexpected extra argument"),
 ]
 
@@ -148,7 +148,7 @@ def test_bad_input_is_one_line_and_an_exit_code(runner, fixture_course, tmp_path
 @pytest.mark.parametrize("env, code, words", [
     ("{file}", 2, "which is a file, not a folder"),
     ("{file}/sub", 2, "a part of that path is a file"),
-    ("{tmp}/" + LONG, 1, "too long"),
+    ("{tmp}/" + LONG, 2, "too long"),
 ])
 def test_a_bad_learner_folder_is_one_line(runner, fixture_course, tmp_path, monkeypatch, env, code, words):
     names = _files(tmp_path)

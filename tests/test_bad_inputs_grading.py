@@ -37,19 +37,20 @@ CASES = [
     (["check", "exercises/nothing-here.py", "--exercise", "backprop"], 2, "no such file"),
     (["check", "a-folder", "--exercise", "backprop"], 2, "is a folder"),
     (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
-    (["check", f"{LONG}.py", "--exercise", "backprop"], 1, "too long"),
+    (["check", f"{LONG}.py", "--exercise", "backprop"], 2, "too long"),  # a path that cannot be: usage, like a missing one
     (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),
     (["check", "exercises/backprop.py", "--exercise", "[/red]"], 2, "unknown exercise '[/red]'"),
     (["check", "evil\x1b[2J\r.py", "--exercise", "backprop"], 2, "evil\\x1b[2J\\x0d.py"),
     (["check", "evil\x1b[2J.py"], 2, "evil\\x1b[2J.py"),
+    (["check", "exercises/backprop.py", "--exercise", ""], 2, "unknown exercise ''"),  # not "guess from the name"
     (["hint", "nope"], 2, "unknown exercise"),
     (["hint", "[/red]"], 2, "[/red]"),
     (["reset", "nope", "--yes"], 2, "unknown exercise"),
     (["reset", "backprop", "--yes", "--file", "a-folder"], 2, "not a file"),
     (["reset", "backprop", "--yes", "--file", "no/such/folder/backprop.py"], 2, "not a folder"),
-    (["reset", "backprop", "--yes", "--file", f"{LONG}.py"], 1, "too long"),
-    (["init", "plain-file"], 1, "plain-file"),
-    (["init", LONG], 1, "too long"),
+    (["reset", "backprop", "--yes", "--file", f"{LONG}.py"], 2, "too long"),
+    (["init", "plain-file"], 2, "plain-file"),
+    (["init", LONG], 2, "too long"),
     (["init", "linked/.."], 0, None),
 ]
 

@@ -25,7 +25,7 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from tutor.errors import TutorError, interrupt_exit_code, os_error_message
+from tutor.errors import TutorError, interrupt_exit_code, os_error_exit_code, os_error_message
 
 
 def _usage_line(exc: UsageError) -> str:
@@ -101,7 +101,7 @@ class TutorGroup(TyperGroup):
             raise typer.Exit(getattr(exc, "exit_code", 0)) from None
         except OSError as exc:
             _say(os_error_message(exc))
-            raise typer.Exit(1) from None
+            raise typer.Exit(os_error_exit_code(exc)) from None
         except sqlite3.Error as exc:
             _say(f"the progress database could not be used: {exc}; run `dnn-tutor doctor`")
             raise typer.Exit(1) from None

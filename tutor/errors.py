@@ -86,6 +86,16 @@ _REASONS = {
 }
 
 
+_PATH_GIVEN = (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENOENT)
+
+
+def os_error_exit_code(exc: OSError) -> int:
+    """2 where the path as given cannot name a usable file (too long, a part not a folder, a link loop, a
+    folder, missing): a usage error, as the commands' other path checks say; 1 for the machine's own trouble
+    (permission, a full disk, an input/output error)."""
+    return 2 if exc.errno in _PATH_GIVEN else 1
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an operating-system error: the path and the reason in plain words."""
     reason = _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)

@@ -126,14 +126,14 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
 
 def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], timeout: float) -> ExerciseInfo:
     """The exercise ``file`` is graded as, after every argument was checked (one line, exit 2 or 1)."""
-    from tutor.errors import os_error_message
+    from tutor.errors import os_error_exit_code, os_error_message
     from tutor.grading import catalogue, engine, workspace
 
     try:
         if file.is_dir():  # before the name is read as an exercise id: `check exercises` is a folder, not a guess
             raise TutorError(f"{visible(file)} is a folder: give the path of your exercise file, e.g. {visible(file / 'backprop.py')}")
     except OSError as exc:
-        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
     info = catalogue.for_file(file, exercise)
     engine.check_timeout(timeout)
     engine.check_seed(seed)
@@ -143,7 +143,7 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
         if not file.is_file():
             raise TutorError(f"{visible(file)} is not a file: give the path of your exercise file")
     except OSError as exc:
-        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
     workspace.refuse_shipped(file, "graded as your attempt")
     return info
 
@@ -260,7 +260,7 @@ def init_command(
     directory: Path = typer.Argument(Path("."), help="Where to create exercises/ (default: the current folder)."),
 ) -> None:
     """Copy the starter exercises into DIRECTORY/exercises; files that exist are kept, never overwritten."""
-    from tutor.errors import os_error_message
+    from tutor.errors import os_error_exit_code, os_error_message
     from tutor.grading import workspace
     from tutor.render.grading import render_init
 
@@ -270,7 +270,7 @@ def init_command(
     try:
         copied = workspace.init(directory)
     except OSError as exc:
-        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
     console.out(render_init(copied, Path(directory) / "exercises"))
 
 
@@ -305,7 +305,7 @@ def reset_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (for scripts)."),
 ) -> None:
     """Restore an exercise's starter file; your old file is first copied to exercises/.backups/."""
-    from tutor.errors import os_error_message
+    from tutor.errors import os_error_exit_code, os_error_message
     from tutor.grading import catalogue, workspace
     from tutor.render.grading import render_reset
 
@@ -325,5 +325,5 @@ def reset_command(
     try:
         backup = workspace.reset(info, target)
     except OSError as exc:
-        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
     console.out(render_reset(target, backup))

@@ -72,7 +72,7 @@ def find(exercise_id: str) -> ExerciseInfo:
 
 def for_file(path: Path, exercise_id: str | None = None) -> ExerciseInfo:
     """The exercise a file is graded as: ``--exercise`` if given, else the file's stem."""
-    if exercise_id:
+    if exercise_id is not None:  # `--exercise ''` is a mistake, not "guess from the name"
         return find(exercise_id)
     stem = Path(path).stem
     catalogue = load()

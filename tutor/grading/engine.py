@@ -157,7 +157,7 @@ def file_sha256(path: Path) -> str:
 
 def read_learner_file(path: Path) -> bytes:
     """The learner's file, read once (the bytes that are hashed are the bytes that run)."""
-    from tutor.errors import os_error_message
+    from tutor.errors import os_error_exit_code, os_error_message
     from tutor.fsutil import read_regular_bytes
 
     try:
@@ -167,7 +167,7 @@ def read_learner_file(path: Path) -> bytes:
 
         raise missing_file(path) from None
     except OSError as exc:
-        raise TutorError(visible(os_error_message(exc)), exit_code=1) from None
+        raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
 
 
 def check_timeout(timeout: float) -> float:
