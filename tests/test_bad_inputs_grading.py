@@ -88,3 +88,15 @@ def test_exercises_json_is_plain_json(runner, tmp_path, monkeypatch):
     result = runner.invoke(app, ["exercises", "--json"])
     assert result.exit_code == 0
     assert len(json.loads(result.stdout)) == 8
+
+
+def test_reset_where_the_backups_folder_is_a_file_says_so_and_changes_nothing(runner, tmp_path, monkeypatch):
+    """"cannot use exercises/.backups: it already exists" did not say what was wrong."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exercises").mkdir()
+    mine = tmp_path / "exercises" / "backprop.py"
+    mine.write_text("# mine\n")
+    (tmp_path / "exercises" / ".backups").write_text("not a folder\n")
+    result = runner.invoke(app, ["reset", "backprop", "--yes"])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+    assert mine.read_text() == "# mine\n"

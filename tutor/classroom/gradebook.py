@@ -317,10 +317,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     one line of error on failure, and the previous version is kept."""
     from tutor import fsutil
 
+    existed = os.path.lexists(path)
     try:
         fsutil.atomic_write_bytes(path, data)
     except OSError as exc:
-        raise TutorError(f"cannot write {path}: {exc.strerror or exc} (the previous version is kept)", exit_code=1) from None
+        kept = " (the previous version is kept)" if existed else ""
+        raise TutorError(f"cannot write {path}: {exc.strerror or exc}{kept}", exit_code=1) from None
 
 
 # ---------------------------------------------------------------- one writer at a time

@@ -154,6 +154,8 @@ def _backup(file: Path) -> Path:
     backups = file.parent / ".backups"
     if backups.is_symlink():
         raise TutorError(f"{visible(backups)} is a link; reset does not write through links")
+    if backups.exists() and not backups.is_dir():  # mkdir would say only "it already exists"
+        raise TutorError(f"{visible(backups)} is a file, not a folder: move it away so reset can keep your file there")
     backups.mkdir(exist_ok=True)
     data = file.read_bytes()
     stamp = file_stamp()
