@@ -308,11 +308,40 @@ def test_ctrl_c_keeps_every_finished_row_and_leaves_no_process(tmp_path, tutor_h
     kept = rows(book)
     assert {s: r["status"] for s, r in kept.items()} == {"a1": "done", "a2": "done"}
     assert len(below) >= 4  # two pool workers, each grading a looping submission in its child
+    server = {pid: cmd for pid, cmd in below.items() if "multiprocessing.forkserver" in cmd}
+    assert server and not _alive(server), server  # ended with dnn-tutor, not seconds later on its own
     for _ in range(50):
         if not _alive(below):
             break
         time.sleep(0.1)
     assert _alive(below) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_while_the_fork_server_starts_leaves_it_ended_when_grade_exits(tmp_path, tutor_home):
+    """Ctrl-C while the fork server still imported torch: grade exited, and the server lived on for seconds
+    (it forked a worker asked for before the Ctrl-C after dnn-tutor had gone)."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for student in ("a1", "a2"):
+        (folder / f"{student}.py").write_text(SOLUTION)
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home))
+    with open(tmp_path / "out.txt", "w") as out:  # files, not pipes: nothing waits for the server's end
+        proc = subprocess.Popen([sys.executable, "-m", "tutor", "grade", str(folder), "-e", "backprop", "-j", "2",
+                                 "--out", str(tmp_path / "g.csv")], stdout=out, stderr=out, env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            server: dict[int, str] = {}
+            while time.monotonic() < deadline and not server:
+                server = {p: c for p, c in _descendants(proc.pid).items() if "multiprocessing.forkserver" in c}
+                time.sleep(0.05)
+            assert server, "the fork server never started"
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(timeout=60) == 130
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert _alive(server) == [], server
 
 
 def test_odd_names_and_an_empty_file_grade_into_a_safe_gradebook(tmp_path, tutor_home):

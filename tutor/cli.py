@@ -68,6 +68,7 @@ def _quiet_exit(code: int) -> None:
 
     if "triton" not in sys.modules:  # its nanobind objects, never freed, would each print a leak warning
         gc.freeze()
+    _end_fork_server()
 
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # started with that stream closed (`>&-`)
@@ -93,6 +94,24 @@ def _tame_size_variables() -> None:
         text = os.environ.get(name, "").strip()
         if len(text) > 9 and text.isascii() and text.isdecimal():
             os.environ[name] = most
+
+
+def _end_fork_server() -> None:
+    """End the fork server `grade` started (its workers are already stopped). Left to notice our exit by
+    itself, it lingered for seconds (busy importing torch after a Ctrl-C), and a worker asked for just
+    before the Ctrl-C could still be forked after dnn-tutor had exited."""
+    import os
+
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if not isinstance(pid, int) or pid <= 0:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (OSError, ChildProcessError):
+        pass
 
 
 def main() -> None:
