@@ -186,3 +186,45 @@ def test_hint_with_its_output_closed_says_so_and_keeps_the_ladder(tmp_path):
     assert closed.returncode == 1 and "standard output is closed" in closed.stderr
     shown = subprocess.run([sys.executable, "-m", "tutor", "hint", "backprop"], env=env, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "hint 1/" in shown.stdout
+
+
+# -- doctor --repair while another process writes -------------------------------------------------
+def test_a_write_after_another_process_rebuilt_the_file_lands_in_the_new_file(tmp_path):
+    path = tmp_path / "progress.db"
+    quiz = Store(path)  # a quiz running in another terminal
+    quiz.record_attempt("backprop", "h1", 1, 15)
+    with Store(path) as doctor:
+        doctor.repair()  # puts a rebuilt file in place; the old one is moved aside
+    quiz.record_attempt("backprop", "h2", 2, 15)  # the quiz's connection still has the old file open
+    quiz.record_review("q1", "a", True, {}, "2030-01-01T00:00:00+00:00")
+    quiz.close()
+    with Store(path) as store:
+        assert [a.passed for a in store.attempts("backprop")] == [1, 2]
+        assert [r.question_id for r in store.reviews()] == ["q1"]
+
+
+def test_rebuild_holds_the_write_lock_from_the_copy_until_the_new_file_is_in_place(tmp_path, monkeypatch):
+    from tutor import store_health
+
+    path = tmp_path / "progress.db"
+    with Store(path) as store:
+        store.record_attempt("backprop", "h1", 1, 15)
+    seen: list[str] = []
+    copy = store_health._copy_table
+
+    def copy_while_another_writes(source, table, target, skip=()):
+        other = sqlite3.connect(path, timeout=0.05)
+        try:
+            other.execute("INSERT INTO quiz_cards VALUES ('q9', '{}', '2030', '2026')")
+            other.commit()
+            seen.append("written")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        return copy(source, table, target, skip)
+
+    monkeypatch.setattr(store_health, "_copy_table", copy_while_another_writes)
+    with Store(path) as doctor:
+        doctor.repair()
+    assert seen and all("locked" in s for s in seen), seen  # no write could reach the file being replaced

@@ -281,7 +281,7 @@ def test_pending_results_are_added_once_even_when_replayed_twice(tmp_path):
     with Store(path) as store:
         assert len(store.attempts("conv")) == 1
     assert not pending.exists()
-    assert list(tmp_path.glob("progress.db.pending.unreadable-*"))  # the unreadable line is kept, not lost
+    assert list(tmp_path.glob("progress.db.pending.rejected-*"))  # the unreadable line is kept, not lost
 
 
 # -- old stamps, dropped tables -------------------------------------------------------------
@@ -719,3 +719,154 @@ def test_a_blank_or_relative_home_is_refused_or_made_absolute(runner, tmp_path, 
     assert not (tmp_path / " ").exists()
     monkeypatch.setenv("DNN_TUTOR_HOME", "rel")
     assert paths.home_dir() == tmp_path / "rel"
+
+
+# -- a hostile pending file -----------------------------------------------------------------------
+def _pending_line(op: str, what: str, **args) -> str:
+    return json.dumps({"op": op, "what": what, "args": args})
+
+
+def test_bad_pending_lines_are_set_aside_once_and_the_good_ones_saved(tmp_path):
+    path = tmp_path / "progress.db"
+    _fill(path)
+    at = "2026-01-01T00:00:00+00:00"
+    bad = [
+        "[" * 100_000 + "]" * 100_000,  # RecursionError in the JSON parser
+        _pending_line("section", "huge", lesson_id="backprop", section=2**70, n_sections=5, at=at),  # OverflowError
+        _pending_line("section", "list id", lesson_id=["a"], section=1, n_sections=5, at=at),  # no such binding
+        _pending_line("section", "huge lesson", lesson_id="backprop", section=1, n_sections=10**11, at=at),  # 24 GB set
+        _pending_line("attempt", "extra", exercise_id="conv", file_hash="h", passed=1, total=2, at=at, evil=1),
+        _pending_line("nope", "unknown op"),
+    ]
+    good = _pending_line("section", "good", lesson_id="backprop", section=2, n_sections=5, at=at)
+    pending = tmp_path / "progress.db.pending"
+    pending.write_bytes("\n".join(bad[:3] + [good] + bad[3:]).encode() + b"\n\xff\xfe not utf-8\n")
+    seen: list[str] = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.sections_read("backprop") == {"backprop": {2}}  # the good line is not held back by the bad ones
+    rejected = sorted(tmp_path.glob("progress.db.pending.rejected-*"))
+    assert len(rejected) == 1 and not pending.exists()
+    kept = rejected[0].read_bytes().splitlines()
+    assert kept == [line.encode() for line in bad] + [b"\xff\xfe not utf-8"]  # every bad line kept as it was
+    assert [w for w in seen if rejected[0].name in w and "7 line(s)" in w], seen  # one warning naming the file
+    assert [w for w in seen if "saved 1 result(s)" in w], seen
+    seen.clear()
+    with Store(path, on_warning=seen.append) as store:  # never tried again
+        assert store.sections_read("backprop") == {"backprop": {2}}
+    assert seen == [] and sorted(tmp_path.glob("progress.db.pending.rejected-*")) == rejected
+    _assert_intact(path)
+
+
+def test_a_claim_left_by_a_killed_run_is_picked_up_and_a_live_one_is_left_alone(tmp_path):
+    import fcntl
+
+    path = tmp_path / "progress.db"
+    _fill(path)
+    at = "2026-01-01T00:00:00+00:00"
+    dead = tmp_path / f"progress.db.pending.{uuid.uuid4().hex}"
+    dead.write_text(_pending_line("attempt", "x", exercise_id="conv", file_hash="h", passed=1, total=9, at=at) + "\n")
+    live = tmp_path / f"progress.db.pending.{uuid.uuid4().hex}"
+    live.write_text(_pending_line("attempt", "y", exercise_id="rnn", file_hash="h", passed=2, total=9, at=at) + "\n")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another run is adding these right now
+        with Store(path) as store:
+            assert len(store.attempts("conv")) == 1
+            assert store.attempts("rnn") == []
+            assert store.health().pending == 1  # the live claim still counts as waiting
+        assert not dead.exists() and live.exists()
+    finally:
+        os.close(fd)  # that run was killed: its lock is gone
+    with Store(path) as store:
+        assert len(store.attempts("rnn")) == 1
+    assert [p.name for p in tmp_path.glob("progress.db.pending*")] == []
+
+
+def test_every_kind_of_kept_result_passes_the_checks_when_replayed(tmp_path):
+    path = tmp_path / "progress.db"
+    Store(path).close()
+    with Store(path, read_only=True) as store:  # nothing can be written: every result is kept aside
+        for record in (
+            lambda: store.mark_section_read("deep-networks", 3, 3),
+            lambda: store.record_attempt("backprop", "0f" * 32, 7, 15),
+            lambda: store.record_review("q1", "x" * 50_000, True, {"stability": 2.5}, "2030-01-01T00:00:00+00:00"),
+            lambda: store.put_card("q2", {}, "2030-01-01T00:00:00+00:00"),
+            lambda: store.record_demo_run("xor", {"lr": 0.1, "layers": [2, 4]}, {"acc": 0.9, "loss": None},
+                                          "cuda:0 (NVIDIA H200)", 1.5),
+            lambda: store.set_hint_state("backprop", {"position": 1, "codes": ["db-not-summed"], "tailored_shown": []}),
+        ):
+            with pytest.raises(StoreError):
+                record()
+    seen: list[str] = []
+    with Store(path, on_warning=seen.append) as store:
+        assert store.sections_read()["deep-networks"] == {3}
+        assert [a.passed for a in store.attempts()] == [7]
+        assert [r.answer for r in store.reviews()] == ["x" * 50_000]
+        assert set(store.cards()) == {"q1", "q2"}
+        assert [r.device for r in store.demo_runs()] == ["cuda:0 (NVIDIA H200)"]
+        assert store.hint_state("backprop")["position"] == 1
+    assert not list(tmp_path.glob("progress.db.pending*")), seen
+    assert len(seen) == 1 and "saved 6 result(s)" in seen[0]
+
+
+# -- a damaged schema page ------------------------------------------------------------------------
+def _damage_schema_page(path: Path) -> None:
+    """300 zero bytes in the first page, where SQLite keeps the schema (as the hostile tester did)."""
+    with open(path, "r+b") as handle:
+        handle.seek(4096 - 1200)
+        handle.write(b"\0" * 300)
+
+
+def _aside_dbs(folder: Path) -> list[Path]:
+    return [p for p in _aside(folder) if not p.name.endswith(("-wal", "-shm", "-journal"))]
+
+
+def test_a_database_set_aside_is_reported_by_doctor_and_repair_recovers_its_rows(runner, tutor_home):
+    from tutor.cli import app
+
+    path = tutor_home / "progress.db"
+    _fill(path)
+    _damage_schema_page(path)
+    with Store(path) as store:  # the first command sets the whole file aside and starts afresh
+        assert store.sections_read() == {}
+        store.record_attempt("backprop", "h2", 9, 15)  # a result earned since
+    aside = _aside_dbs(tutor_home)
+    assert len(aside) == 1
+
+    doctor = runner.invoke(app, ["doctor", "--json"])
+    data = json.loads(doctor.stdout)
+    assert doctor.exit_code == 1 and not data["ok"]  # never "all good"
+    check = [c for c in data["checks"] if c["name"] == "progress database"][0]
+    assert not check["ok"] and aside[0].name in check["detail"] and "doctor --repair" in check["detail"]
+    assert [p for p in data["database"]["problems"] if aside[0].name in p]
+
+    repaired = runner.invoke(app, ["doctor", "--repair", "--json"])
+    data = json.loads(repaired.stdout)
+    assert repaired.exit_code == 0, repaired.output
+    [salvaged] = data["database"]["salvaged"]
+    assert salvaged["error"] == "" and salvaged["rows_read"]["quiz_reviews"] == 40
+    assert data["database"]["rows"]["quiz_reviews"] == 40 and data["database"]["set_aside"] == []
+    _assert_intact(path)  # every row is back
+    with Store(path) as store:
+        assert sorted(a.passed for a in store.attempts("backprop")) == [7, 9]  # and the newer one is kept
+    assert not _aside_dbs(tutor_home) and list(tutor_home.glob("progress.db.salvaged-*"))  # kept, renamed
+    again = runner.invoke(app, ["doctor", "--repair", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["database"]["salvaged"] == []
+
+
+def test_a_set_aside_file_that_cannot_be_salvaged_is_kept_and_said_so(runner, tutor_home):
+    from tutor.cli import app
+
+    path = tutor_home / "progress.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 9000)  # the right header, garbage after it
+    Store(path).close()
+    aside = _aside_dbs(tutor_home)
+    assert len(aside) == 1
+    repaired = runner.invoke(app, ["doctor", "--repair", "--json"])
+    assert repaired.exit_code == 1
+    data = json.loads(repaired.stdout)
+    [salvaged] = data["database"]["salvaged"]
+    assert salvaged["error"] and "\n" not in salvaged["error"]
+    check = [c for c in data["checks"] if c["name"] == "progress database"][0]
+    assert "could not recover the rows of" in check["detail"] and aside[0].name in check["detail"]
+    assert _aside_dbs(tutor_home) == aside and aside[0].read_bytes().startswith(b"SQLite format 3")  # kept as it was

@@ -135,6 +135,7 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
                     "rows": {}, "integrity": "not checked"}
         return failed, Check("progress database", False, exc.message)
     repaired: dict[str, Any] | None = None
+    salvaged: list[dict[str, Any]] = []
     with store:
         health = store.health(full=True)
         if repair and health.problems and not store.read_only:
@@ -147,38 +148,71 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
                 "rows_lost": result.lost,
                 "problems_before": list(before.problems),
             }
+        if repair and not store.read_only:
+            for aside in store.set_aside():
+                outcome = store.salvage(aside)
+                salvaged.append({"set_aside": str(outcome.source), "kept": str(outcome.kept) if outcome.kept else None,
+                                 "rows_read": outcome.rows, "rows_added": outcome.added, "error": outcome.error})
+            if any(not item["error"] for item in salvaged):
+                health = store.health(full=True)  # the rows it now holds
+        still_aside = store.set_aside()
         warnings = list(store.warnings)
+    failed_salvage = {item["set_aside"]: item["error"] for item in salvaged if item["error"]}
+    aside_problems = [
+        f"an unreadable progress database was set aside as {path}; the progress in it is not shown"
+        + (f" (its rows could not be recovered: {failed_salvage[str(path)]}; the file is kept)"
+           if str(path) in failed_salvage else "")
+        for path in still_aside
+    ]
     database: dict[str, Any] = {
         "path": str(health.path),
         "size_bytes": health.size_bytes,
         "schema_version": health.schema_version,
         "expected_version": health.expected_version,
         "integrity": health.integrity,
-        "problems": list(health.problems),
+        "problems": list(health.problems) + aside_problems,
         "journal_mode": health.journal_mode,
         "read_only": health.read_only,
         "pending_results": health.pending,
         "rows": health.counts,
         "warnings": warnings,
         "repaired": repaired,
+        "set_aside": [str(path) for path in still_aside],
+        "salvaged": salvaged,
     }
     if health.problems:
         detail = f"damaged: {health.problems[0]}"
         if len(health.problems) > 1:
             detail += f" (and {len(health.problems) - 1} more finding(s))"
         detail += "; run `dnn-tutor doctor --repair` to rebuild it from every readable row (the damaged file is kept)"
-        return database, Check("progress database", False, detail)
+        return database, Check("progress database", False, detail + _aside_detail(still_aside, failed_salvage))
     detail = f"integrity {health.integrity}, schema v{health.schema_version}, {health.journal_mode} mode"
-    ok = health.ok
+    ok = health.ok and not still_aside
     if health.read_only:
         detail += ", read-only: nothing new can be saved"
         ok = False
     if health.pending:
         detail += f", {health.pending} result(s) waiting to be saved"
-    if repair and not repaired:
+    if repair and not repaired and not salvaged and not still_aside:
         detail += "; nothing to repair"
     if repaired:
         lost = sum(repaired["rows_lost"].values())
         detail += (f"; repaired: kept {sum(repaired['rows_kept'].values())} row(s)"
                    f"{f', {lost} could not be read' if lost else ''}; the damaged file is {repaired['damaged_copy']}")
-    return database, Check("progress database", ok, detail)
+    for item in salvaged:
+        if not item["error"]:
+            detail += (f"; recovered {sum(item['rows_read'].values())} row(s) from the unreadable database set aside "
+                       f"earlier ({item['rows_added']} were new); it is kept as {item['kept']}")
+    return database, Check("progress database", ok, detail + _aside_detail(still_aside, failed_salvage))
+
+
+def _aside_detail(still_aside: list, failed: dict[str, str]) -> str:
+    """What the check says about databases set aside as unreadable whose rows are not recovered."""
+    parts = []
+    for path in still_aside:
+        if str(path) in failed:
+            parts.append(f"; could not recover the rows of {path} ({failed[str(path)]}); the file is kept")
+        else:
+            parts.append(f"; an unreadable database was set aside as {path}: run `dnn-tutor doctor --repair` "
+                         "to recover its rows (the file is kept)")
+    return "".join(parts)

@@ -24,7 +24,10 @@ Trouble is told apart from damage:
   damage: the store opens for reading with one warning, and a write that
   cannot happen raises :class:`StoreError` (one line, exit 1) after keeping
   the result in ``progress.db.pending`` beside the database, from where the
-  next run that can write adds it.
+  next run that can write adds it (each line checked first; one that can never
+  be added is moved to ``progress.db.pending.rejected-<time>`` with one warning).
+* A file moved aside as unreadable stays a problem ``doctor`` reports until
+  ``doctor --repair`` has recovered its rows (:meth:`Store.salvage`).
 
 The pieces: :mod:`tutor.store_schema` (migrations, row types, each write as a
 named operation), :mod:`tutor.store_file` (opening, migrating, writing, the
@@ -38,6 +41,7 @@ This module never prints: warnings go to :attr:`Store.warnings` and to the
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor import clock
@@ -52,6 +56,7 @@ from tutor.store_schema import (  # noqa: F401  (re-exported: the row types and 
     Health,
     RepairResult,
     Review,
+    SalvageResult,
     dumps,
     json_dict,
     metrics_dict,
@@ -281,3 +286,15 @@ class Store(StoreFile):
         from tutor.store_health import rebuild
 
         return rebuild(self)
+
+    def set_aside(self) -> list[Path]:
+        """Databases moved aside as unreadable (``progress.db.corrupt-*``) whose rows were not recovered yet."""
+        from tutor.store_health import set_aside
+
+        return set_aside(self)
+
+    def salvage(self, damaged: Path) -> SalvageResult:
+        """Copy every row that can be recovered from a database set aside as unreadable into this one."""
+        from tutor.store_health import salvage
+
+        return salvage(self, damaged)

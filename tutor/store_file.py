@@ -18,11 +18,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sqlite3
 import stat
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import quote
@@ -33,6 +35,44 @@ from tutor.errors import StoreError, TutorError, os_error_message
 from tutor.store_schema import LEGACY_HINTS_FILE, OPERATIONS, SQLITE_MAGIC, dumps
 
 _S = TypeVar("_S", bound="StoreFile")
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: claims are taken by renaming alone
+    fcntl = None  # type: ignore[assignment]
+
+_CLAIM_NAME = re.compile(r"[0-9a-f]{32}")  # progress.db.pending.<uuid>: claimed by a run adding them
+_PENDING_CAP = 64 * 1024 * 1024
+
+
+@dataclass
+class _Claim:
+    """A pending file this run has taken: its new name and an open, locked descriptor."""
+
+    path: Path
+    fd: int
+    data: bytes | None = None  # what was read from it
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names now; None when there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from where ``fd`` stands."""
+    parts, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, min(1 << 20, limit - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another program's write to finish
 _LOCK_STEP_MS = 200
@@ -117,6 +157,7 @@ class StoreFile:
         self.read_only_reason = ""
         self._on_warning = on_warning
         self._after_commit: list[Callable[[], None]] = []
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened for writing
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder, not a progress database; move it away or set DNN_TUTOR_HOME")
@@ -198,6 +239,7 @@ class StoreFile:
         for action in self._after_commit:
             action()
         self._after_commit.clear()
+        self._identity = _file_id(self.path)
         return conn
 
     def _open_read_only(self, reason: str, quiet: bool = False) -> sqlite3.Connection:
@@ -362,12 +404,12 @@ class StoreFile:
         self._after_commit.append(keep_as_backup)
 
     @staticmethod
-    def _begin(conn: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE``, waiting up to BUSY_TIMEOUT_MS for another writer to finish."""
+    def _begin(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> None:
+        """``BEGIN IMMEDIATE`` (or ``EXCLUSIVE``), waiting up to BUSY_TIMEOUT_MS for another writer to finish."""
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(f"BEGIN {mode}")
                 return
             except sqlite3.OperationalError as exc:
                 if _kind(exc) != "busy" or time.monotonic() >= deadline:
@@ -381,6 +423,14 @@ class StoreFile:
         except sqlite3.Error:
             pass  # the failed statement may already have ended the transaction
 
+    def _reopen(self) -> None:
+        """Open the file the path names now (it was replaced by another process)."""
+        stale = self._conn
+        self._conn = self._connect()
+        stale.close()  # SQLite notices the file was moved, and leaves the new file's WAL alone
+        if self.read_only:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+
     def close(self) -> None:
         self._conn.close()
 
@@ -393,8 +443,18 @@ class StoreFile:
     # -- writing --------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction that holds the write lock from its first statement (waits up to the busy timeout)."""
+        """One transaction that holds the write lock from its first statement (waits up to the busy timeout).
+
+        Once the lock is held, the file the path names is checked to be the one open here: ``doctor
+        --repair`` in another process puts a rebuilt file in place (holding the lock until it has),
+        and a write to the file it moved aside would be lost. Then the path is opened again."""
         self._begin(self._conn)
+        for _ in range(3):
+            if self._identity is None or _file_id(self.path) == self._identity:
+                break
+            self._rollback(self._conn)
+            self._reopen()
+            self._begin(self._conn)
         try:
             yield self._conn
             self._conn.execute("COMMIT")
@@ -426,13 +486,17 @@ class StoreFile:
             return False
 
     def _pending_count(self) -> int:
-        if not self._pending_is_usable():
-            return 0
-        try:
-            with open(self._pending_path(), "rb") as handle:
-                return sum(1 for line in handle if line.strip())
-        except OSError:
-            return 0
+        """Results waiting to be saved: lines of the pending file and of files claimed by a run that
+        was killed while adding them (picked up again by the next run that can write)."""
+        sources = ([self._pending_path()] if self._pending_is_usable() else []) + self._stale_claims()
+        count = 0
+        for source in sources:
+            try:
+                with open(source, "rb") as handle:
+                    count += sum(1 for line in handle if line.strip())
+            except OSError:
+                continue
+        return count
 
     def _unsaved(self, op: str, what: str, args: dict, reason: str) -> StoreError:
         entry = {"op": op, "what": what, "args": {**args, **({"force": False} if "force" in args else {})}}
@@ -455,79 +519,190 @@ class StoreFile:
         return StoreError(f"could not save {what} to {self.path}: {reason}; it is kept in {journal.name} "
                           "and will be added the next time dnn-tutor can write")
 
-    def _replay_pending(self) -> None:
-        """Add results that could not be written earlier (see :meth:`_unsaved`)."""
+    def _stale_claims(self) -> list[Path]:
+        """``progress.db.pending.<uuid>`` files: claimed by a run adding them. One whose run is still
+        at it is locked (see :meth:`_claim`); one left by a killed run is not, and is taken over."""
         journal = self._pending_path()
-        if not journal.exists() and not journal.is_symlink():
-            return
-        if not self._pending_is_usable():
-            self._warn(f"{journal} is not a regular file, so results that cannot be saved cannot be kept there; "
-                       "move it away")
-            return
-        claimed = journal.with_name(f"{journal.name}.{uuid.uuid4().hex}")
         try:
-            os.replace(journal, claimed)  # another process replaying at once finds nothing
+            names = os.listdir(journal.parent)
         except OSError:
-            return
-        try:
-            self._replay_claimed(claimed, journal)
-        except BaseException:  # Ctrl-C or SIGTERM half-way: the results go back to wait for the next run
-            if claimed.exists():
-                self._put_back(claimed, journal)
-            raise
+            return []
+        prefix = journal.name + "."
+        found = []
+        for name in sorted(names):
+            if name.startswith(prefix) and _CLAIM_NAME.fullmatch(name[len(prefix):]):
+                path = journal.with_name(name)
+                try:
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        found.append(path)
+                except OSError:
+                    continue
+        return found
 
-    def _replay_claimed(self, claimed: Path, journal: Path) -> None:
-        entries, unreadable = [], []
+    def _claim(self, source: Path) -> _Claim | None:
+        """Take ``source`` (the pending file, or a claim left by a killed run) for this run: lock it,
+        then rename it to a name of our own, so that no other run adds the same results at once.
+        None when it is gone, not a regular file, or another live run holds it."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            content = fsutil.read_regular_bytes(claimed, 64 * 1024 * 1024)
-        except (OSError, TutorError):
-            self._put_back(claimed, journal)
-            return
-        for raw in content.splitlines():
-            if not raw.strip():
+            fd = os.open(source, flags)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this run is done with it
+            if not os.path.samestat(info, os.stat(source, follow_symlinks=False)):
+                raise OSError(errno.ESTALE, "taken by another run meanwhile")
+            journal = self._pending_path()
+            target = journal.with_name(f"{journal.name}.{uuid.uuid4().hex}")
+            os.replace(source, target)
+        except OSError:
+            os.close(fd)
+            return None
+        return _Claim(target, fd)
+
+    def _replay_pending(self) -> None:
+        """Add results that could not be written earlier (see :meth:`_unsaved`).
+
+        Every line is checked first (:func:`tutor.store_schema.parse_pending`) and added in a
+        savepoint of its own, so one bad line never holds back the others; lines that can never be
+        added are moved to ``progress.db.pending.rejected-<time>`` with one warning naming it."""
+        journal = self._pending_path()
+        sources = self._stale_claims()
+        if journal.exists() or journal.is_symlink():
+            if self._pending_is_usable():
+                sources.append(journal)
+            else:
+                self._warn(f"{journal} is not a regular file, so results that cannot be saved cannot be kept "
+                           "there; move it away")
+        claims: list[_Claim] = []
+        try:
+            for source in sources:
+                claim = self._claim(source)
+                if claim is not None:
+                    claims.append(claim)
+            if claims:
+                self._replay_claims(claims, journal)
+        except BaseException:  # Ctrl-C or SIGTERM half-way: the results go back to wait for the next run
+            for claim in claims:
+                if claim.data is not None and claim.path.exists():
+                    if self._append(journal, claim.data + self._rest(claim)):
+                        claim.path.unlink(missing_ok=True)
+            raise
+        finally:
+            for claim in claims:
+                os.close(claim.fd)
+
+    def _replay_claims(self, claims: list[_Claim], journal: Path) -> None:
+        entries: list[tuple[bytes, str, dict, str]] = []
+        rejected: list[tuple[bytes, str]] = []
+        too_big: list[Path] = []
+        for claim in claims:
+            claim.data = _read_fd(claim.fd, _PENDING_CAP + 1)
+            if len(claim.data) > _PENDING_CAP:
+                claim.data = None
+                too_big.append(claim.path)
                 continue
-            try:
-                entry = json.loads(raw)
-                if entry["op"] not in OPERATIONS or not isinstance(entry["args"], dict):
-                    raise ValueError(entry["op"])
-                entries.append(entry)
-            except (ValueError, KeyError, TypeError):
-                unreadable.append(raw)
-        applied = []
+            for raw in claim.data.splitlines():
+                if not raw.strip():
+                    continue
+                try:
+                    op, args, what = schema.parse_pending(raw)
+                except ValueError as exc:
+                    rejected.append((raw, str(exc)))
+                else:
+                    entries.append((raw, op, args, what))
+        saved: list[str] = []
+        failure: str | None = None
         try:
             with self._write() as conn:
-                for entry in entries:
+                for raw, op, args, what in entries:
+                    conn.execute("SAVEPOINT pending_entry")
                     try:
-                        OPERATIONS[entry["op"]](conn, **entry["args"])
-                        applied.append(entry)
-                    except (TypeError, ValueError, sqlite3.IntegrityError, sqlite3.InterfaceError):
-                        unreadable.append(json.dumps(entry).encode("utf-8"))  # hand-edited: keep it, skip it
+                        OPERATIONS[op](conn, **args)
+                    except (TypeError, ValueError, OverflowError, sqlite3.IntegrityError, sqlite3.InterfaceError,
+                            sqlite3.ProgrammingError, sqlite3.DataError) as exc:
+                        conn.execute("ROLLBACK TO pending_entry")
+                        rejected.append((raw, f"{op}: {str(exc)[:120]}"))
+                    else:
+                        saved.append(what)
+                    conn.execute("RELEASE pending_entry")
         except sqlite3.Error as exc:
-            self._put_back(claimed, journal)
+            failure = describe_error(exc)
+            saved = []
+        # What goes back to wait: every checked entry when the database could not take them.
+        back = [raw for raw, *_ in entries] if failure else []
+        kept = self._keep_rejected([raw for raw, _ in rejected], journal)
+        if kept is None:
+            back += [raw for raw, _ in rejected]
+        tail = b"".join(self._rest(claim) for claim in claims if claim.data is not None)  # appended meanwhile
+        data = b"".join(raw + b"\n" for raw in back) + (tail if tail.endswith(b"\n") or not tail else tail + b"\n")
+        if not data or self._append(journal, data):
+            for claim in claims:
+                if claim.data is not None:
+                    claim.path.unlink(missing_ok=True)
+        # else: the claims stay where they are, unlocked; the next run takes them over.
+        for path in too_big:
+            try:
+                moved = fsutil.move_aside(path, "too-big")
+            except OSError:
+                continue
+            self._warn(f"{journal.name} was too big to read (more than {_PENDING_CAP // (1024 * 1024)} MB); "
+                       f"it is kept as {moved.name}")
+        if failure:
             self._warn(f"{len(entries)} result(s) kept earlier in {journal.name} still cannot be saved "
-                       f"({describe_error(exc)}); they stay there")
-            return
-        entries = applied
-        if unreadable:
-            kept = fsutil.backup_path(journal, "unreadable")
-            kept.write_bytes(b"\n".join(unreadable) + b"\n")
-        claimed.unlink()
-        if entries:
-            whats = ", ".join(dict.fromkeys(str(e.get("what", e["op"])) for e in entries))
-            self._warn(f"saved {len(entries)} result(s) that could not be written earlier: {whats}")
+                       f"({failure}); they stay there")
+        if rejected:
+            where = f"moved to {kept.name}" if kept else f"they stay in {journal.name}"
+            self._warn(f"{len(rejected)} line(s) of {journal.name} can never be saved ({rejected[0][1]}); "
+                       f"{where}")
+        if saved:
+            whats = ", ".join(dict.fromkeys(saved))
+            self._warn(f"saved {len(saved)} result(s) that could not be written earlier: {whats}")
 
     @staticmethod
-    def _put_back(claimed: Path, journal: Path) -> None:
+    def _keep_rejected(lines: list[bytes], journal: Path) -> Path | None:
+        """Lines that can never be added, in a file of their own beside the database (never lost,
+        never tried again); None when there are none or they could not be written."""
+        if not lines:
+            return None
         try:
-            data = claimed.read_bytes()
-            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            kept = fsutil.backup_path(journal, "rejected")
+            fd = os.open(kept, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
             try:
-                os.write(fd, data)
+                os.write(fd, b"".join(line + b"\n" for line in lines))
+                os.fsync(fd)
             finally:
                 os.close(fd)
-            claimed.unlink()
         except OSError:
-            pass  # the claimed file itself is still there, next to the database
+            return None
+        return kept
+
+    @staticmethod
+    def _rest(claim: _Claim) -> bytes:
+        """Bytes a run that opened the pending file just before it was claimed appended after it was read."""
+        try:
+            return _read_fd(claim.fd, _PENDING_CAP)
+        except OSError:
+            return b""
+
+    @staticmethod
+    def _append(journal: Path, data: bytes) -> bool:
+        try:
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0), 0o600)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            return False
+        return True
 
     # -- reading --------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = (), what: str = "") -> list[tuple]:

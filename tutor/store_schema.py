@@ -152,6 +152,15 @@ class RepairResult:
     lost: dict[str, int]  # rows known to exist that could not be read (lower bound)
 
 
+@dataclass(frozen=True)
+class SalvageResult:
+    source: Path  # the database that was set aside as unreadable
+    kept: Path | None  # where it is kept now (renamed once its rows are in the live database)
+    rows: dict[str, int]  # rows read from it, per table
+    added: int  # rows that were not in the live database yet
+    error: str = ""  # why nothing could be recovered ("" when it worked)
+
+
 def json_dict(text: Any) -> dict:
     """A stored JSON object; anything unreadable (hand-edited, damaged) reads as {}."""
     if isinstance(text, dict):
@@ -196,8 +205,13 @@ _UPSERT_HINT = (
 def _op_section(conn: sqlite3.Connection, lesson_id: str, section: int, n_sections: int, at: str) -> bool:
     conn.execute("INSERT OR IGNORE INTO sections_read (lesson_id, section, read_at) VALUES (?, ?, ?)",
                  (lesson_id, section, at))
-    read = {row[0] for row in conn.execute("SELECT section FROM sections_read WHERE lesson_id = ?", (lesson_id,))}
-    if n_sections >= 1 and set(range(1, n_sections + 1)) <= read:
+    if not 1 <= n_sections <= MAX_SECTIONS:
+        return False
+    read = conn.execute(  # counted by SQLite: no set of n_sections numbers is ever built
+        "SELECT count(DISTINCT section) FROM sections_read WHERE lesson_id = ? AND section BETWEEN 1 AND ?",
+        (lesson_id, n_sections),
+    ).fetchone()[0]
+    if read >= n_sections:
         cursor = conn.execute("INSERT OR IGNORE INTO lessons_completed (lesson_id, completed_at) VALUES (?, ?)",
                               (lesson_id, at))
         return cursor.rowcount == 1
@@ -286,3 +300,88 @@ IMPORT_SQL: dict[str, tuple[str, Callable[[dict], tuple]]] = {
     ),
 }
 
+
+
+# -- the pending file: every line checked before it is replayed ----------------------
+MAX_SECTIONS = 1000  # more sections than any lesson can have
+MAX_PENDING_LINE = 4 * 1024 * 1024  # one kept result (a demo run's config and metrics are the largest)
+
+
+def _pending_fields() -> dict[str, dict[str, Callable[[Any, Any], Any]]]:
+    """The fields of each operation and their checks: the export format's rules where it has them."""
+    from tutor import export_schema as ex
+
+    def json_text(check: Callable[[Any, Any], Any], limit: int) -> Callable[[Any, Any], str]:
+        def parse(value: Any, ids: Any) -> str:
+            if not isinstance(value, str) or len(value) > limit:
+                raise ex._Bad(f"{ex._show(value)} is not a JSON object of at most {limit} bytes")
+            try:
+                loaded = json.loads(value)
+            except (ValueError, RecursionError):
+                raise ex._Bad(f"{ex._show(value)} is not JSON") from None
+            check(loaded, ids)
+            return value
+
+        return parse
+
+    at = ex._moment  # a time this dnn-tutor wrote (a clock set back may put it slightly ahead)
+    return {
+        "section": {"lesson_id": ex._id("lesson"), "section": ex._int(1, MAX_SECTIONS),
+                    "n_sections": ex._int(0, MAX_SECTIONS), "at": at},
+        "attempt": {"exercise_id": ex._id("exercise"), "file_hash": ex._text(200, ex._HASH),
+                    "passed": ex._int(0, ex.MAX_COUNT), "total": ex._int(0, ex.MAX_COUNT), "at": at},
+        "review": {"question_id": ex._id("question"), "answer": ex._text(MAX_PENDING_LINE), "correct": ex._bool,
+                   "state": json_text(ex._card_state, ex.MAX_STATE_BYTES), "due": ex._moment, "at": at,
+                   "force": ex._bool},
+        "card": {"question_id": ex._id("question"), "state": json_text(ex._card_state, ex.MAX_STATE_BYTES),
+                 "due": ex._moment, "at": at, "force": ex._bool},
+        "demo_run": {"demo_id": ex._id("demo"), "config": json_text(ex._demo_config, ex.MAX_RUN_BYTES),
+                     "metrics": json_text(ex._settings, ex.MAX_RUN_BYTES), "device": ex._text(80, ex._DEVICE),
+                     "seconds": ex._number(0.0, ex.MAX_SECONDS), "at": at},
+        "hint": {"exercise_id": ex._id("exercise"), "state": json_text(ex._hint_ladder, ex.MAX_STATE_BYTES),
+                 "at": at, "force": ex._bool},
+    }
+
+
+_OPTIONAL = frozenset({"force"})
+
+
+def parse_pending(raw: bytes) -> tuple[str, dict[str, Any], str]:
+    """One line of the pending file as ``(operation, arguments, what)``, every field checked (type,
+    range, form) before anything is written. Raises ValueError with the reason, in one short line,
+    for anything else: not JSON, too deep, too big, an unknown operation or field, a bad value."""
+    from tutor import export_schema as ex
+
+    if len(raw) > MAX_PENDING_LINE:
+        raise ValueError(f"a line of {len(raw)} bytes (at most {MAX_PENDING_LINE})")
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({str(exc)[:80]})") from None
+    if not isinstance(entry, dict) or not isinstance(entry.get("op"), str) or not isinstance(entry.get("args"), dict):
+        raise ValueError("not a kept result (it needs an \"op\" and its \"args\")")
+    op, args = entry["op"], entry["args"]
+    fields = _pending_fields().get(op)
+    if fields is None:
+        raise ValueError(f"unknown operation {ex._show(op)}")
+    unknown = [name for name in args if name not in fields]
+    if unknown:
+        raise ValueError(f"{op}: unknown field {ex._show(unknown[0])}")
+    clean: dict[str, Any] = {}
+    for name, check in fields.items():
+        if name not in args:
+            if name in _OPTIONAL:
+                continue
+            raise ValueError(f"{op}: {name} is missing")
+        try:
+            clean[name] = check(args[name], ex.KnownIds())
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            raise ValueError(f"{op}: {name}: {str(exc)[:120]}") from None
+    what = entry.get("what")
+    if not (isinstance(what, str) and 0 < len(what) <= 300 and what.isprintable()):
+        what = op
+    return op, clean, what
