@@ -829,4 +829,4 @@ def test_a_function_that_writes_a_file_past_the_cap_is_disk_and_names_itself(tmp
                             "    x, W = cache  # (N, D), (D, M)\n    open('big.bin', 'wb').write(b'x' * 5_000_000)\n", 1)
     report = grade("backprop", _learner(tmp_path, "", body=body), seed=1)
     assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
-    assert "larger than 4 MB in dense_backward()" in report.fatal.message
+    assert "larger than 4 MB in dense_backward(); that call failed there" in report.fatal.message

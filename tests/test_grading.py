@@ -131,6 +131,15 @@ def test_a_timeout_names_the_function_that_loops_and_its_line(tmp_path, where):
         assert "stuck at" not in message
 
 @pytest.mark.slow
+def test_a_loop_at_the_top_of_the_file_names_its_line(tmp_path):
+    path = tmp_path / "backprop.py"
+    path.write_text("import numpy as np\nn = 0\nwhile True:\n    n += 1\n")
+    report = _bounded("backprop", path, timeout=1, limit=20)
+    assert report.fatal.kind == "timeout"
+    assert re.search(r"while importing your file, stuck at line [34] \((while True:|n \+= 1)\)", report.fatal.message), report.fatal.message
+
+
+@pytest.mark.slow
 def test_memory_hog_is_stopped(tmp_path):
     path = tmp_path / "backprop.py"
     path.write_text(

@@ -104,8 +104,10 @@ def too_large(error: LearnerError) -> bool:
     return error.type == "OSError" and error.message.startswith("[Errno 27]")
 
 
-def file_too_large(where: str, error: LearnerError | None = None) -> Fatal:
-    return Fatal("disk", f"your code wrote a file larger than {FILE_MB} MB{where}; the run was stopped (exercises write no files)", error)
+def file_too_large(where: str, error: LearnerError | None = None, stopped: bool = True) -> Fatal:
+    """``stopped``: the write ended the run (at import); in a function only that call failed, the others ran."""
+    then = "the run was stopped" if stopped else "that call failed there"
+    return Fatal("disk", f"your code wrote a file larger than {FILE_MB} MB{where}; {then} (exercises write no files)", error)
 
 
 def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fatal:
@@ -144,6 +146,10 @@ def stopped(end: Ending) -> Fatal:
             where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
     elif not end.imported and end.started:
         where = " while importing your file"
+        if end.where is not None:
+            function, line, quoted = end.where
+            inner = f" in {function}()" if function != "<module>" else ""
+            where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
     else:
         where = ""
     if end.timed_out and not end.started:

@@ -375,9 +375,7 @@ class Child:
 
     def _ask_where(self, wait: float = 0.3) -> None:
         """At the deadline, ask the learner's code where it is (SIGUSR1) and give the answer a moment to arrive."""
-        with self._lock:
-            imported = any(message[0] == "imported" for message in self._messages)
-        if self._go_at is None or not imported:
+        if self._go_at is None:  # the learner's code never started: there is nothing of theirs to point at
             return
         try:
             os.kill(self.proc.pid, signal.SIGUSR1)
@@ -479,7 +477,7 @@ class Child:
                     result.calling = name
             elif tag == "where" and len(message) > 1 and isinstance(message[1], dict):
                 function, line = message[1].get("function"), message[1].get("line")
-                if (isinstance(function, str) and function.isidentifier() and len(function) <= 100
+                if (isinstance(function, str) and (function.isidentifier() or function == "<module>") and len(function) <= 100
                         and type(line) is int and 1 <= line <= len(self._source_lines)):
                     result.stuck_at = (function, line)
             elif tag == "done":
@@ -543,7 +541,8 @@ class Child:
                 if isinstance(error, dict):
                     learner_error = LearnerError.from_wire(error)
                     if failures.too_large(learner_error):
-                        return failures.file_too_large(f" in {learner_error.function or name.split('#')[0]}()", learner_error)
+                        return failures.file_too_large(f" in {learner_error.function or name.split('#')[0]}()", learner_error,
+                                                       stopped=False)
         return None
 
     def _read_output(self) -> tuple[str, bool]:

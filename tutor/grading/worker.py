@@ -497,6 +497,7 @@ def main(argv: list[str]) -> int:
     channel.send("ready", applied)
     if not _wait_for_go(go_fd):
         return 0
+    _say_where_on_request(channel, learner_path)  # a loop at the top of the file is found too
     try:
         module = _compile_learner(plan["source"], learner_path)
     except OutputLimit:
@@ -506,7 +507,6 @@ def main(argv: list[str]) -> int:
         channel.send("import-error", describe_exception(exc, learner_path))
         return 0
     channel.send("imported")
-    _say_where_on_request(channel, learner_path)
     runner = Runner(module, learner_path, channel)
     for job in plan["jobs"]:
         channel.send("begin", job["name"])
