@@ -96,3 +96,10 @@ def test_a_float32_forward_is_called_float32_never_a_placeholder(tmp_path):
         report = grade("backprop", path, seed=seed)
         codes |= {c.code for c in report.checks if not c.passed}
     assert "constant-forward" not in codes and "float32" in codes, codes
+
+
+
+def test_gradients_in_another_order_are_named_so_by_the_finite_difference_check_too(tmp_path):
+    path = planted(tmp_path, "backprop", ("    return dx, dW, db", "    return dW, dx, db"))
+    checks = {c.id: c for c in grade("backprop", path, seed=1).checks}
+    assert checks["dense_backward.numeric"].code == "return-order", checks["dense_backward.numeric"].message

@@ -164,12 +164,7 @@ def layer_checks(
         def one(name: str, case: LayerCase, expected: Any) -> float:
             grads = _grads(results.get(name, "bwd", case.label), grad_names, backward, case.label)
             ref_grads = expected()[1]
-            order = _returned_order(grads, ref_grads)
-            if order is not None:
-                said = ", ".join(grad_names[j] for j in order)
-                raise fail(f"{backward} returned its gradients in another order: what came back is ({said}), where "
-                           f"({', '.join(grad_names)}) is asked, one per input of {forward} in its order [{case.label}]",
-                           code=Diagnosis.RETURN_ORDER, case=case.label)
+            _refuse_order(grads, ref_grads, grad_names, backward, forward, case.label)
             extra = variants(case, expected()[0], ref_grads) if variants else {}
             shapes = reshaped(case) if reshaped else {}
             worst = 0.0
@@ -190,6 +185,7 @@ def layer_checks(
             if not case.numeric:
                 continue
             grads = _grads(results.get(name, "bwd", case.label), grad_names, backward, case.label)
+            _refuse_order(grads, expected()[1], grad_names, backward, forward, case.label)  # not a knock-on "shape"
             numeric = results.get(name, "num", case.label)["grads"]
             fwd = _outputs_or_none(results, name, case.label, k)
             for gname, got, pts, values, j, want in zip(grad_names, grads, coords, numeric, grad_of, expected()[1]):
@@ -241,6 +237,15 @@ def _outputs_or_none(results: Results, name: str, case: str, k: int) -> list[Any
 
 def _reference(reference: Callable[..., Any], case: LayerCase, grad_of: list[int], douts: list[Any]) -> tuple[list[Any], list[Any]]:
     return torch_reference(lambda *t: reference(*t, **case.kwargs), case.args, grad_of, douts)
+
+
+def _refuse_order(grads: tuple[Any, ...], refs: list[Any], names: tuple[str, ...], backward: str, forward: str, case: str) -> None:
+    order = _returned_order(grads, refs)
+    if order is not None:
+        said = ", ".join(names[j] for j in order)
+        raise fail(f"{backward} returned its gradients in another order: what came back is ({said}), where "
+                   f"({', '.join(names)}) is asked, one per input of {forward} in its order [{case}]",
+                   code=Diagnosis.RETURN_ORDER, case=case)
 
 
 def _returned_order(grads: tuple[Any, ...], refs: list[Any]) -> tuple[int, ...] | None:
