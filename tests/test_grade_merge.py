@@ -878,8 +878,9 @@ def test_canvas_download_names_are_one_student_each(tmp_path):
     assert sorted(found) == sorted(["smithjohn", "doejane", "leeann", "kim_x1_78901_backprop", "park_123_backprop"])
     assert found["doejane"].problem == "" and found["doejane"].path.name == "doejane_23456_78901_backprop.py"
     assert found["leeann"].problem == ""
-    assert found["smithjohn"].problem == "ambiguous"
-    assert found["smithjohn"].others == ("smithjohn_12345_67890_backprop.py", "smithjohn_LATE_12345_67891_backprop-1.py")
+    # two submissions of one student: the later (the higher submission id) is the one Canvas holds as current
+    assert found["smithjohn"].problem == "" and found["smithjohn"].path.name == "smithjohn_LATE_12345_67891_backprop-1.py"
+    assert found["smithjohn"].others == ("smithjohn_12345_67890_backprop.py",)
 
 
 def test_a_jsonl_gradebook_nested_thousands_deep_is_one_line_not_an_internal_error(runner, tmp_path):
@@ -889,3 +890,124 @@ def test_a_jsonl_gradebook_nested_thousands_deep_is_one_line_not_an_internal_err
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "not valid JSON" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- the wrong exercise for a flat class, Canvas resubmissions, kept grades
+
+
+def test_a_flat_class_of_another_exercises_files_is_refused_and_the_gradebook_kept(runner, tmp_path, monkeypatch):
+    started = _fake_pool(monkeypatch)
+    flat = tmp_path / "class1"
+    flat.mkdir()
+    for student in ("amy", "bo", "cy"):
+        (flat / f"{student}.py").write_text((SOLUTIONS / "dropout.py").read_text())
+    (flat / "dee.py").write_text("def broken(:\n")  # cannot be parsed: passed over, not an error
+    book = tmp_path / "g.csv"
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert f"no submission in {flat} defines any of backprop's functions (dense_forward, " in result.stderr
+    assert "they define dropout's (dropout_forward, dropout_backward, l2_penalty): is --exercise right?" in result.stderr
+    assert not book.exists() and not gradebook.lock_path(book).exists() and started == []
+    gradebook.write(book, [_row("amy")])
+    before = book.read_bytes()
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(book)])
+    assert result.exit_code == 2 and "is --exercise right?" in result.stderr
+    assert book.read_bytes() == before and started == []
+    # functions of no exercise: named as they are
+    (other := tmp_path / "other").mkdir()
+    (other / "eve.py").write_text("def helper():\n    pass\n\nasync def fetch():\n    pass\n")
+    result = runner.invoke(app, ["grade", str(other), "-e", "backprop", "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "they define fetch, helper: is --exercise right?" in result.stderr
+    # one student has the exercise's functions: the class is graded as before, every student a row
+    (flat / "fay.py").write_text((SOLUTIONS / "backprop.py").read_text())
+    result = runner.invoke(app, ["grade", str(flat), "-e", "backprop", "--out", str(tmp_path / "some.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(t.student for t in started) == ["amy", "bo", "cy", "dee", "fay"]
+    # and so is a class whose files define no function at all (starter files, a stub)
+    started.clear()
+    (stubs := tmp_path / "stubs").mkdir()
+    (stubs / "gus.py").write_text("x = 1\n")
+    result = runner.invoke(app, ["grade", str(stubs), "-e", "backprop", "--out", str(tmp_path / "stubs.csv")])
+    assert result.exit_code == 0 and [t.student for t in started] == ["gus"]
+
+
+def test_a_late_canvas_resubmission_is_graded_and_the_older_one_passed_over(monkeypatch, tmp_path):
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "frank_12345_67890_dropout.py").write_text((SOLUTIONS / "dropout.py").read_text())
+    book = tmp_path / "g.csv"
+
+    def grade() -> tuple[dict[str, Row], list[str]]:
+        started.clear()
+        warnings: list[str] = []
+        service.grade_class(flat, exercise="dropout", out=book, jobs=1, seed=7, on_warning=warnings.append)
+        return {r.student: r for r in gradebook.read(book)}, warnings
+
+    rows, warnings = grade()
+    assert rows["frank"].status == "done" and warnings == []
+    (flat / "frank_LATE_12345_67891_dropout-1.py").write_text((SOLUTIONS / "dropout.py").read_text() + "# late\n")
+    rows, warnings = grade()
+    assert [Path(t.path).name for t in started] == ["frank_LATE_12345_67891_dropout-1.py"]
+    assert rows["frank"].status == "done" and rows["frank"].passed == 15
+    assert rows["frank"].sha256 == submissions.file_sha256(flat / "frank_LATE_12345_67891_dropout-1.py")
+    assert warnings == [
+        "frank: graded frank_LATE_12345_67891_dropout-1.py, Canvas's latest submission; "
+        "passed over the older frank_12345_67890_dropout.py"
+    ]
+    # not Canvas's to say: one submission of two files, two user ids (two students with one name)
+    for names in (
+        ("gil_111_500_dropout.py", "gil_111_500_helpers.py"),
+        ("hal_111_500_dropout.py", "hal_222_600_dropout.py"),
+    ):
+        for name in names:
+            (flat / name).write_text("x = 1\n")
+    found = {s.student: s for s in submissions.discover(flat, {"dropout": "dropout.py"}, "dropout")}
+    assert found["gil"].problem == found["hal"].problem == "ambiguous"
+    assert found["hal"].others == ("hal_111_500_dropout.py", "hal_222_600_dropout.py")
+
+
+def test_a_row_without_a_grade_never_replaces_a_graded_one(monkeypatch, tmp_path):
+    from tutor.classroom import pool, service
+
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    cls.mkdir()
+    (cls / "frank_12345_67890_dropout.py").write_text("x = 1\n")
+    book = tmp_path / "g.csv"
+    warnings: list[str] = []
+    service.grade_class(cls, exercise="dropout", out=book, jobs=1, seed=7, on_warning=warnings.append)
+    graded = gradebook.read(book)
+    assert [(r.student, r.status) for r in graded] == [("frank", "done")]
+    (cls / "frank").mkdir()  # frank/ as well: which one frank meant is not ours to say
+    (cls / "frank" / "dropout.py").write_text("x = 2\n")
+    warnings.clear()
+    run = service.grade_class(cls, exercise="dropout", out=book, jobs=1, seed=7, on_warning=warnings.append)
+    assert [r.to_dict() for r in gradebook.read(book)] == [r.to_dict() for r in graded]
+    assert [r.to_dict() for r in run.rows] == [r.to_dict() for r in graded]
+    assert any("frank is named by both" in w for w in warnings)
+    assert "frank (dropout) could not be graded this time (ambiguous): the gradebook keeps the earlier row (15/15 done)" in warnings
+    # a grader error on a changed file keeps the earlier grade too, and the file is graded again next run
+    import shutil
+
+    shutil.rmtree(cls / "frank")
+    (cls / "frank_12345_67890_dropout.py").write_text("x = 3\n")
+
+    def failing(tasks, jobs, on_row, on_warning=None, fork=True):
+        for task in tasks:
+            started.append(task)
+            on_row(Row(task.student, task.exercise, 0, 15, "error", ["error"], 0.1, submissions.file_sha256(Path(task.path)), task.seed))
+
+    monkeypatch.setattr(pool, "run", failing)
+    warnings.clear()
+    service.grade_class(cls, exercise="dropout", out=book, jobs=1, seed=7, on_warning=warnings.append)
+    assert [r.to_dict() for r in gradebook.read(book)] == [r.to_dict() for r in graded]
+    assert warnings == ["frank (dropout) could not be graded this time (error): the gradebook keeps the earlier row (15/15 done)"]
+    # where the gradebook held no grade, the new row is written as before
+    gradebook.write(book, [Row("frank", "dropout", 0, 15, "missing", ["missing"], 0.0, "", 7)])
+    warnings.clear()
+    service.grade_class(cls, exercise="dropout", out=book, jobs=1, seed=7, on_warning=warnings.append)
+    assert [r.status for r in gradebook.read(book)] == ["error"] and warnings == []

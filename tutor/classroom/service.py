@@ -4,7 +4,9 @@
 prints (progress goes to a callback). Every finished row is saved at once, so
 Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
 (:func:`submissions.submission_sha256`: the file, or every .py file of a folder
-that has helpers) is already in the gradebook for that exercise and seed. A run
+that has helpers) is already in the gradebook for that exercise and seed. A row
+that holds no grade (missing, unreadable, ambiguous, a grader error) never
+replaces a graded one already there: that row is kept, with a warning. A run
 holds the gradebook's lock (:func:`gradebook.lock`) from start to end: a second
 run on the same ``--out`` stops at once.
 """
@@ -24,6 +26,8 @@ from tutor.classroom.gradebook import Row
 from tutor.errors import TutorError
 
 RETRY_STATUSES = (gradebook.ERROR,)  # rows a rerun grades again even when the file is unchanged
+# rows that hold no grade: one never replaces a graded row already in the gradebook (that row is kept, with a warning)
+NOT_GRADED = (gradebook.MISSING, gradebook.UNREADABLE, gradebook.AMBIGUOUS, gradebook.ERROR)
 
 
 @dataclass
@@ -129,6 +133,8 @@ def _grade_locked(
     found = submissions.discover(folder, files, exercise, skipped)
     if exercise is not None:
         submissions.check_held(folder, files, exercise, found)  # a typo'd --exercise: refused, nothing written
+        functions = {i: tuple(info.functions) for i, info in infos.items()}
+        submissions.check_defines(folder, functions, exercise, found)  # the same for a class of <student>.py files
     existing = gradebook.read(out) if out.exists() else []
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
@@ -181,6 +187,20 @@ def _grade_locked(
         tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
         if sub.root is not None and Path(sub.root).is_dir():
             folder_digests[(sub.student, sub.exercise)] = digest
+
+    def keeps(row: Row) -> bool:
+        """Whether the gradebook's graded row for ``row``'s student and exercise stays (``row`` holds no grade)."""
+        old_row = rows.get(row.key)
+        if row.status not in NOT_GRADED or old_row is None or old_row.status in NOT_GRADED:
+            return False
+        if on_warning:
+            on_warning(
+                f"{row.student} ({row.exercise}) could not be graded this time ({row.status}): the gradebook keeps "
+                f"the earlier row ({old_row.passed}/{old_row.total} {old_row.status})"
+            )
+        return True
+
+    instant = [r for r in instant if not keeps(r)]
     run.to_grade = len(tasks)
     if on_start:
         on_start(len(tasks))
@@ -190,8 +210,11 @@ def _grade_locked(
             # the grader hashes the one file it ran; the row records the whole folder it was graded from,
             # or the next run would grade a student with helper files again every time
             row = dataclasses.replace(row, sha256=folder_digests[row.key])
-        rows[row.key] = row
-        gradebook.write(out, rows.values())
+        if keeps(row):
+            row = rows[row.key]
+        else:
+            rows[row.key] = row
+            gradebook.write(out, rows.values())
         run.graded += 1
         if on_row:
             on_row(row)
@@ -216,8 +239,9 @@ def _grade_locked(
 
 def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], None]) -> None:
     """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)
-    or a near miss of it (``backprop.ipynb``: export it; ``backprop.py.txt``: rename it), and one per student
-    named by two entries (``alice/`` and ``alice.py``)."""
+    or a near miss of it (``backprop.ipynb``: export it; ``backprop.py.txt``: rename it), one per student
+    named by two entries (``alice/`` and ``alice.py``), and one per student whose older Canvas files were passed
+    over for the latest."""
     known_files = set(files.values())
     missing: dict[str, list[str]] = {}
     others: dict[str, list[str]] = {}
@@ -240,6 +264,13 @@ def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], No
     for sub in dict.fromkeys((s.student, s.others) for s in chosen if s.problem == gradebook.AMBIGUOUS):
         student, entries = sub
         on_warning(f"{student} is named by both {' and '.join(entries)}: not graded until one of them is renamed or moved")
+    for student, graded, older in dict.fromkeys(
+        (s.student, submissions.student_id(s.path.name), s.others)
+        for s in chosen
+        if s.problem not in (gradebook.MISSING, gradebook.AMBIGUOUS) and s.others and s.path is not None
+    ):
+        passed = ", ".join(older)
+        on_warning(f"{student}: graded {graded}, Canvas's latest submission; passed over the older {passed}")
 
 
 def _stray(name: str, wanted: str, known_files: set[str]) -> bool:

@@ -6,7 +6,9 @@ the student id) with the exercise's file in it (``alice/backprop.py``, or
 ``<student>.py`` (then the exercise must be named). ``.py`` is matched in any
 case (``BEN.PY``, ``alice/BACKPROP.PY``). A file named as Canvas downloads
 submissions, ``<name>[_LATE]_<user id>_<submission id>_<original name>.py``
-with both ids all digits, belongs to ``<name>``. Names starting with ``.`` or
+with both ids all digits, belongs to ``<name>``; of several such files of one
+student (one user id), the one with the highest submission id is what Canvas
+holds as current: that one is graded, the older ones passed over. Names starting with ``.`` or
 ``_`` are ignored. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
 caller to show. Nothing here prints.
@@ -36,7 +38,9 @@ class Submission:
     exercise: str
     path: Path | None  # None: the student has no file for this exercise
     problem: str = ""  # "missing", "unreadable" or "ambiguous" when the file cannot be graded
-    others: tuple[str, ...] = ()  # missing: the .py files the student's folder does hold; ambiguous: the entries that name the student
+    # missing: the .py files the student's folder does hold; ambiguous: the entries that name the student;
+    # a graded Canvas file: the student's older Canvas files, passed over for it
+    others: tuple[str, ...] = ()
     root: Path | None = None  # what the student handed in: their folder, or their one file
 
 
@@ -170,6 +174,13 @@ def discover(
         if student.strip():
             naming.setdefault(student, []).append(entry.name + ("" if is_file else "/"))
     twice = {student: both for student, both in naming.items() if len(both) > 1}
+    latest: dict[str, tuple[str, tuple[str, ...]]] = {}  # student -> (the Canvas file graded, the older ones)
+    for student, both in twice.items():
+        newest = canvas_latest(both)
+        if newest is not None:
+            latest[student] = (newest, tuple(student_id(name) for name in both if name != newest))
+    for student in latest:
+        del twice[student]
     if exercise is None:
         found = []
         for ex_id, file in exercise_files.items():
@@ -191,6 +202,11 @@ def discover(
         student = student_id(flat_student(entry.name) if is_file else entry.name)
         if not student.strip() or student in twice:
             continue
+        passed_over: tuple[str, ...] = ()
+        if student in latest:
+            if entry.name != latest[student][0]:
+                continue  # an older Canvas submission of the student's
+            passed_over = latest[student][1]
         for ex_id in exercises:
             path = Path(entry.path) if is_file else _find_file(Path(entry.path), exercise_files[ex_id])
             if path is None:
@@ -200,8 +216,29 @@ def discover(
             problem = check_file(path)
             if not problem and not is_file and not _inside(path, Path(entry.path)):
                 problem = "unreadable"  # a link out of the student's own folder (to a classmate's file, say)
-            result.append(Submission(student, ex_id, path, problem, root=Path(entry.path)))
+            result.append(Submission(student, ex_id, path, problem, passed_over, root=Path(entry.path)))
     return result
+
+
+def canvas_latest(names: list[str]) -> str | None:
+    """Of the entries that name one student, the Canvas file Canvas holds as the current submission, or None.
+
+    Only when every entry is a Canvas-named file (no folder, no plain ``<student>.py``) of one user id, and one
+    of them has a higher submission id than all the others (``smithjohn_LATE_12345_67891_backprop-1.py`` over
+    ``smithjohn_12345_67890_backprop.py``). Files that share the highest id (one submission of several
+    files), or two user ids (two students with one name), are not for us to choose between: None.
+    """
+    ids: dict[str, tuple[str, int]] = {}
+    for name in names:
+        canvas = CANVAS_NAME.match(name)
+        if name.endswith("/") or canvas is None or not canvas.group("file")[:-3].strip():
+            return None
+        ids[name] = (canvas.group("user"), int(canvas.group("submission")))
+    if len(ids) < 2 or len({user for user, _ in ids.values()}) != 1:
+        return None
+    top = max(number for _, number in ids.values())
+    newest = [name for name, (_, number) in ids.items() if number == top]
+    return newest[0] if len(newest) == 1 else None
 
 
 def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, found: list[Submission]) -> None:
@@ -222,6 +259,73 @@ def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, foun
         held = sorted({name.rsplit("/", 1)[-1] for s in found for name in s.others})[:3]
     what = f"they hold {', '.join(held)}" if held else "their folders hold no .py file"
     raise TutorError(f"no submission in {folder} holds {wanted} ({what}): is --exercise right?")
+
+
+def check_defines(folder: Path, exercise_functions: dict[str, tuple[str, ...]], exercise: str, found: list[Submission]) -> None:
+    """Raise :class:`TutorError` when a class of ``<student>.py`` files was named the wrong exercise: no file
+    defines any of ``exercise``'s functions (``exercise_functions`` maps exercise id -> its functions, from
+    the catalogue) while files do define functions (every row would be ``not started``). The error names the
+    exercise whose functions the files define, or else the functions they define.
+
+    Only for a flat class (a folder class is :func:`check_held`'s); when some files define the functions and
+    some do not, or no file defines a function at all (starter files, say), nothing is raised.
+    """
+    wanted = exercise_functions.get(exercise, ())
+    if not wanted or any(s.path is not None and s.root != s.path for s in found):
+        return
+    defined: list[set[str]] = [top_level_functions(s.path) for s in found if s.path is not None and not s.problem]
+    everything = set().union(*defined)
+    if not everything or everything & set(wanted):
+        return
+    best, best_count = "", 0
+    for ex_id, functions in exercise_functions.items():
+        count = sum(1 for names in defined if names & set(functions))
+        if ex_id != exercise and count > best_count:
+            best, best_count = ex_id, count
+    if best:
+        what = f"{best}'s ({_some(f for f in exercise_functions[best] if f in everything)})"
+    else:
+        what = _some(sorted(everything))
+    raise TutorError(
+        f"no submission in {folder} defines any of {exercise}'s functions ({_some(wanted)}); they define {what}: is --exercise right?"
+    )
+
+
+def _some(names, shown: int = 3) -> str:
+    names = list(names)
+    return ", ".join(names[:shown]) + (", …" if len(names) > shown else "")
+
+
+def top_level_functions(path: Path | None) -> set[str]:
+    """The names of the functions a Python file defines at its top level (in an ``if`` or ``try`` there too);
+    an empty set for a file that cannot be read or parsed, or is over :data:`MAX_FILE_BYTES`."""
+    import ast
+    import warnings
+
+    if path is None:
+        return set()
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read(MAX_FILE_BYTES + 1)
+        if len(source) > MAX_FILE_BYTES:
+            return set()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a student's invalid escape sequence is not ours to report
+            tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+    body = list(tree.body)
+    while body:
+        node = body.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try), ast.With)):
+            for part in ("body", "orelse", "finalbody", "handlers"):
+                body += getattr(node, part, [])
+        elif isinstance(node, ast.ExceptHandler):
+            body += node.body
+    return names
 
 
 def is_near_miss(name: str, wanted: str) -> bool:
