@@ -270,10 +270,18 @@ def test_no_such_file_says_where_init_put_the_exercises(runner, tmp_path, monkey
     monkeypatch.chdir(elsewhere)
     result = runner.invoke(app, ["check", "exercises/backprop.py"])
     assert result.exit_code == 2
-    assert f"cd {tmp_path / 'course'} first" in result.stderr and "init" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"did you mean `dnn-tutor check {tmp_path / 'course' / 'exercises' / 'backprop.py'}`" in result.stderr
+    assert "init" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    # a second workspace: the one holding the learner's own work is named, not the newer starters
+    (tmp_path / "course" / "exercises" / "lstm.py").write_text("# my work\n")
+    assert runner.invoke(app, ["init", str(tmp_path / "second")]).exit_code == 0
+    said = runner.invoke(app, ["check", "exercises/lstm.py"]).stderr
+    assert str(tmp_path / "course" / "exercises" / "lstm.py") in said, said
+    # inside exercises/, and an exercise id for a file
+    monkeypatch.chdir(tmp_path / "course" / "exercises")
+    assert "did you mean `dnn-tutor check lstm.py`" in runner.invoke(app, ["check", "exercises/lstm.py"]).stderr
     monkeypatch.chdir(tmp_path / "course")
-    assert runner.invoke(app, ["check", "exercises/nosuch.py", "--exercise", "backprop"]).exit_code == 2  # no such file there either
+    assert "did you mean `dnn-tutor check exercises/backprop.py`" in runner.invoke(app, ["check", "backprop"]).stderr
 
 
 def test_reset_of_an_untouched_starter_asks_nothing_and_makes_no_backup(runner, workdir):

@@ -79,39 +79,65 @@ WORKSPACE_NOTE = "workspace.txt"  # in the learner's data folder: where `init` l
 
 
 def remember(folder: Path) -> None:
-    """Note where ``init`` put the exercises, for a "no such file" run from another folder (best effort)."""
+    """Note where ``init`` put the exercises (most recent first, ten at most), for a "no such file" run from
+    another folder (best effort)."""
     from tutor.fsutil import atomic_write_text
 
     try:
-        atomic_write_text(paths.home_dir() / WORKSPACE_NOTE, str(Path(folder).resolve()) + "\n")
+        here = str(Path(folder).resolve())
+        kept = [str(p) for p in remembered(existing_only=False) if str(p) != here]
+        atomic_write_text(paths.home_dir() / WORKSPACE_NOTE, "\n".join([here, *kept][:10]) + "\n")
     except (OSError, TutorError, ValueError):
         pass
 
 
-def remembered() -> Path | None:
-    """The exercises folder ``init`` made last, if it is still there."""
+def remembered(existing_only: bool = True) -> list[Path]:
+    """The exercises folders ``init`` made, most recent first (those still there)."""
     try:
         with open(paths.home_dir() / WORKSPACE_NOTE, encoding="utf-8") as handle:
-            text = handle.read(8192).strip()
-        folder = Path(text)
-        return folder if text and folder.is_absolute() and folder.is_dir() else None
+            lines = handle.read(65536).splitlines()
     except (OSError, TutorError, ValueError):
-        return None
+        return []
+    found = []
+    for text in lines[:10]:
+        folder = Path(text.strip())
+        try:
+            if text.strip() and folder.is_absolute() and (folder.is_dir() or not existing_only):
+                found.append(folder)
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def missing_file(path: Path) -> TutorError:
-    """"no such file", saying where the learner's exercises are when ``init`` put them elsewhere."""
-    where = "copy the starters with `dnn-tutor init DIR`"
-    folder = remembered()
-    if folder is not None:
-        candidate = folder / Path(path).name
+    """"no such file", saying where the learner's file is: the folder they are in (inside exercises/), a
+    workspace ``init`` made elsewhere, or the file an exercise id (``check backprop``) stands for."""
+    path = Path(path)
+    name = path.name if path.suffix else f"{path.name}.py"  # `check backprop`: the id of an exercise
+    try:
+        here = Path.cwd()
+    except OSError:
+        here = None
+    tries: list[Path] = []
+    if here is not None:
+        tries += [here / name, here / "exercises" / name]
+    elsewhere = [folder / name for folder in remembered()]
+    info = load().get(Path(name).stem)
+    if info is not None:  # a workspace with the learner's own work in it before one that holds the starter
+        elsewhere.sort(key=lambda candidate: holds_starter(info, candidate))
+    tries += elsewhere
+    for candidate in tries:
         try:
-            elsewhere = candidate.is_file() and candidate.resolve() != Path(path).resolve()
+            if not candidate.is_file() or candidate.resolve() == path.resolve():
+                continue
         except (OSError, RuntimeError):
-            elsewhere = False
-        if elsewhere:
-            where = f"your exercises are in {visible(folder)}: cd {visible(folder.parent)} first, or give {visible(candidate)}"
-    return TutorError(f"no such file: {visible(path)} ({where})")
+            continue
+        try:
+            shown = candidate.relative_to(here) if here is not None else candidate
+        except ValueError:
+            shown = candidate
+        return TutorError(f"no such file: {visible(path)} (did you mean `dnn-tutor check {visible(shown)}`?)")
+    return TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)")
 
 
 def init(directory: Path) -> list[Copied]:
