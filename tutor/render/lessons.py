@@ -296,11 +296,11 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     intro = Text()
     intro.append(f"dnn-tutor {version}", style="bold")
     intro.append(" · learn deep neural networks in the terminal\n", style="dim")
+    # one line at 60 columns (demo runs are in `dnn-tutor progress`)
     intro.append(f"{done}/{len(dashboard.lessons)} lessons done", style="green" if done else "")
     exercises_done = sum(e.done for e in dashboard.exercises)
     due_text = f"{dashboard.due_now} quiz card(s) due now"  # "due" means due now, as `quiz --review` counts it
-    intro.append(f" · {exercises_done} exercise(s) passed · {due_text}")
-    intro.append(f" · {dashboard.demo_runs} demo run(s)")
+    intro.append(f" · {exercises_done}/{len(dashboard.exercises)} exercises · {due_text}")
 
     course_map = Table(box=None, show_header=False, padding=(0, 1))
     course_map.add_column(justify="right", style="bold")
@@ -318,7 +318,6 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
         commands.append(f"dnn-tutor {cmd}" if i == 0 else cmd, style="cyan")
     return Group(
         intro,
-        Text(""),
         Panel(course_map, title="course map", title_align="left", border_style="blue", box=box.ROUNDED),
         render_next_steps(dashboard),
         commands,
