@@ -496,38 +496,6 @@ def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
 # ---------------------------------------------------------------- finite differences
 
 
-def _through_float32(outputs: Any, ref_outputs: Any, loose: bool = False) -> bool:
-    """Whether a forward's outputs are float32 arrays or float64 values carrying float32 rounding.
-
-    ``loose``: also where they agree with PyTorch only to float32's precision (a loss computed in float64
-    from a layer that ran in float32), for finite differences that no step could take."""
-    outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
-    refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
-    for out, want in zip(outs, refs):
-        if find_float32(out) is not None:
-            return True
-        if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "f"):
-            got = np.asarray(out, dtype=np.float64).reshape(-1)
-            try:
-                expected = np.asarray(want, dtype=np.float64).reshape(-1)
-            except (TypeError, ValueError):
-                continue
-            if float32_rounded(got, expected):
-                return True
-            if loose and got.shape == expected.shape and got.size and 1e-10 < rel_error(got, expected) < 1e-5:
-                return True
-    return False
-
-
-def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
-    outcome.message = message
-    outcome.code = code.value
-    return outcome
-
-
-# ---------------------------------------------------------------- finite differences
-
-
 def compare_numeric(
     name: str, analytic: Any, coords: Any, numeric: Any, *, case: str, forward: str, shape: tuple[int, ...], threshold: float = NUMERIC_TOL,
     reference: Any = None, outputs: tuple[Any, list[Any]] | None = None,
