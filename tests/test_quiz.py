@@ -696,12 +696,12 @@ def test_q_at_a_number_or_shape_prompt_stops_the_quiz_keeping_answers(runner, wo
     result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", "-q", "fx-true-false",
                   input=f"a weighted sum of its inputs plus a bias\n{word}\nt\n")
     assert result.exit_code == 0, result.output
-    assert "Stopped early (stopped): 1 of 3 answered; those answers are saved." in result.output
+    assert "You stopped early: 1 of 3 answered; those answers are saved." in result.output
     assert "type a number such as" not in result.output
     assert "Question 3/3" not in result.output
     assert [(r.question_id, r.correct) for r in reviews()] == [("fx-choice", True)]
     result = quiz(runner, "-q", "fx-shape", input=f" {word} \n")
-    assert "Stopped early (stopped): 0 of 1 answered; nothing was recorded." in result.output
+    assert "You stopped early: 0 of 1 answered; nothing was recorded." in result.output
     assert len(reviews()) == 1
 
 
@@ -754,7 +754,7 @@ def test_an_interrupt_at_the_plain_prompt_starts_the_summary_on_a_line_of_its_ow
     result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
     assert result.exit_code == 130
     assert re.search(r"answer> *\n+Quiz summary", result.output), result.output
-    assert "Stopped early (interrupted): 1 of 2 answered" in result.output
+    assert "Stopped early: 1 of 2 answered." in result.output
 
 
 def test_a_summary_after_every_question_was_answered_does_not_say_stopped_early():
@@ -770,7 +770,7 @@ def test_a_summary_after_every_question_was_answered_does_not_say_stopped_early(
 
     results = [{"id": "a", "topic": "t", "correct": True, "saved": True}]
     assert "Stopped early" not in text(summary(results, None, stopped_early="interrupted", planned=1))
-    assert "Stopped early (interrupted): 1 of 2" in text(summary(results, None, stopped_early="interrupted", planned=2))
+    assert "Stopped early: 1 of 2 answered." in text(summary(results, None, stopped_early="interrupted", planned=2))
 
 
 def test_piped_answers_never_wait_before_the_summary(tmp_path):
@@ -782,3 +782,143 @@ def test_piped_answers_never_wait_before_the_summary(tmp_path):
                           capture_output=True, text=True, env=env, cwd=str(REPO), timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Quiz summary" in done.stdout and "Enter:" not in done.stdout + done.stderr
+
+
+# -- TERM=dumb at a terminal: a plain pause; the summary's wording after q and Ctrl-C; mixed shape separators --
+
+
+def _plain_terminal(monkeypatch, lines: int, columns: int = 60) -> None:
+    """stdin and stdout count as terminals, the prompts stay plain (as under TERM=dumb), the screen lines x columns."""
+    from tutor import console
+
+    monkeypatch.setattr(console, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(console, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("LINES", str(lines))
+    monkeypatch.setenv("COLUMNS", str(columns))
+
+
+def test_a_plain_terminal_pauses_where_the_next_question_would_push_the_verdict_off(runner, monkeypatch):
+    """Under TERM=dumb the quiz never paused: at 60x24 the verdict scrolled away under the next question."""
+    from tutor.commands.quiz import PLAIN_NEXT_HINT
+
+    _plain_terminal(monkeypatch, lines=12)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", input="a random number\n\n0.664\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert PLAIN_NEXT_HINT.strip() in out and len(PLAIN_NEXT_HINT) < 58
+    assert out.index("Not quite") < out.index(PLAIN_NEXT_HINT.strip()) < out.index("Question 2/2")
+    assert "Stopped early" not in out and "Quiz summary" in out
+    assert [(r.question_id, r.correct) for r in reviews()] == [("fx-choice", False), ("fx-number", True)]
+
+
+@pytest.mark.parametrize("word", ["q", "quit"])
+def test_q_at_the_plain_pause_stops_keeping_answers(runner, monkeypatch, word):
+    _plain_terminal(monkeypatch, lines=12)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", input=f"a random number\n{word}\n0.664\n")
+    assert result.exit_code == 0, result.output
+    assert "You stopped early: 1 of 2 answered; those answers are saved." in result.output
+    assert "Question 2/2" not in result.output and "(stopped)" not in result.output
+    assert [r.question_id for r in reviews()] == ["fx-choice"]
+
+
+def test_end_of_input_at_the_plain_pause_ends_the_quiz(runner, monkeypatch):
+    _plain_terminal(monkeypatch, lines=12)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number", input="a random number\n")
+    assert result.exit_code == 0, result.output
+    assert "Stopped early (end of input): 1 of 2 answered" in result.output
+
+
+def test_a_tall_plain_terminal_and_a_pipe_never_pause(runner, monkeypatch):
+    """Where the feedback and the next question fit there is no pause; and piped answers never wait, however
+    short the screen (LINES=12 without a terminal)."""
+    from tutor.commands.quiz import PLAIN_NEXT_HINT, PLAIN_SUMMARY_HINT
+
+    monkeypatch.setenv("LINES", "12")
+    piped = quiz(runner, "-q", "fx-choice", "-q", "fx-number", input="a random number\n0.664\n")
+    _plain_terminal(monkeypatch, lines=200)
+    tall = quiz(runner, "-q", "fx-choice", "-q", "fx-number", input="a random number\n0.664\n")
+    for result in (piped, tall):
+        assert result.exit_code == 0, result.output
+        assert "Quiz summary" in result.output and "Stopped early" not in result.output
+        assert PLAIN_NEXT_HINT.strip() not in result.output and PLAIN_SUMMARY_HINT.strip() not in result.output
+
+
+def test_the_plain_fit_measures_the_numbered_panel_and_the_answer_line(monkeypatch):
+    """The plain layout (numbered choices, an "answer> " line) is what is measured: the feedback and the next
+    question fit in exactly their rows, and not in one fewer."""
+    from tutor.commands.quiz import _fits_with_next, _rows
+    from tutor.quiz.select import Item
+    from tutor.render import quiz as view
+
+    bank = {q.id: q for q in load_bank(FIXTURE_BANK).questions}
+    said = view.feedback(bank["fx-number"], False, "0.5", "dnn-tutor lesson basics")
+    panel = view.question_panel(bank["fx-multi"], 2, 2, "asked", numbered_choices=True)
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("LINES", "100")
+    needed = _rows([said, panel]) + 1
+    item = Item(bank["fx-multi"], "asked")
+    monkeypatch.setenv("LINES", str(needed))
+    assert _fits_with_next([said], item, 2, 2, plain=True)
+    monkeypatch.setenv("LINES", str(needed - 1))
+    assert not _fits_with_next([said], item, 2, 2, plain=True)
+
+
+def test_the_summary_after_q_or_ctrl_c_says_each_thing_once():
+    """"Stopped early (stopped)" after q; after Ctrl-C "Stopped early (interrupted) ... those answers are saved."
+    followed by the command line's own "interrupted: anything already saved is kept."."""
+    from rich.console import Console
+
+    from tutor.render.quiz import INTERRUPTED, summary
+
+    def text(group):
+        out = Console(width=100, record=True, file=io.StringIO())
+        out.print(group)
+        return out.export_text()
+
+    results = [{"id": "a", "topic": "t", "correct": True, "saved": True}]
+    quit_text = text(summary(results, None, stopped_early=True, planned=2))
+    assert "You stopped early: 1 of 2 answered; those answers are saved." in quit_text and "(" not in quit_text
+    interrupted = text(summary(results, None, stopped_early=INTERRUPTED, planned=2))
+    assert "Stopped early: 1 of 2 answered." in interrupted
+    assert "saved" not in interrupted and "interrupted" not in interrupted
+    unsaved = [{**results[0], "saved": False}]
+    assert "1 of those answers could not be saved" in text(summary(unsaved, None, stopped_early=INTERRUPTED, planned=2))
+
+
+def test_ctrl_c_says_interrupted_and_kept_once(runner, monkeypatch):
+    import tutor.commands.quiz as command
+
+    lines = iter(["A weighted sum of its inputs plus a bias"])
+
+    def fake_read_line(prompt, screen=None):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(command, "read_line", fake_read_line)
+    result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
+    assert result.exit_code == 130
+    assert result.output.count("interrupted") == 1 and result.output.count("saved") == 1, result.output
+
+
+@pytest.mark.parametrize("typed, sizes", [("8x32,26x26", "8, 32, 26, 26 or 8x32x26x26"), ("32, 13 13", "32, 13, 13"),
+                                          ("32 13x13", "32x13x13"), ("(32, 1 3, 13)", "32, 1, 3, 13")])
+def test_a_shape_with_mixed_separators_is_refused_saying_why(typed, sizes):
+    """8x32,26x26 was read as (8, 32, 26, 26): one kind of separator throughout, and a reason that says so."""
+    with pytest.raises(answers.InvalidAnswer) as caught:
+        answers.parse(_q("shape", [8, 32, 26, 26]), typed)
+    assert caught.value.reason.startswith("use one separator: ") and sizes in caught.value.reason
+    assert len(caught.value.reason) < 58
+
+
+@pytest.mark.parametrize("typed", ["8, 32, 26, 26", "8x32x26x26", "8 x 32 × 26 * 26", "8 32 26 26", "(8, 32, 26, 26,)",
+                                   "8x32x26x26,"])
+def test_a_shape_with_one_kind_of_separator_is_read(typed):
+    assert answers.parse_shape(typed) == [8, 32, 26, 26]
+
+
+def test_a_long_mixed_shape_still_gets_a_one_line_reason():
+    with pytest.raises(answers.InvalidAnswer) as caught:
+        answers.parse_shape("1234567, 7654321 1234567x7654321 1234567")
+    assert "one separator" in caught.value.reason and len(caught.value.reason) < 58

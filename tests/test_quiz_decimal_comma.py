@@ -83,14 +83,17 @@ def test_a_point_grouping_thousands_in_a_count_is_asked_again_not_marked_wrong()
     assert parse(DECIMAL, "401.920") == pytest.approx(401.92)  # not a count: read as typed
 
 
-def test_a_count_written_with_decimals_is_that_number_unless_it_could_be_the_answer_grouped():
-    """12.000 is 12 (decimals typed); but for a count of 12000 it is a European 12 000: asked, not marked wrong."""
+def test_a_count_written_with_decimals_is_that_number_unless_grouped_it_is_nearer_the_answer():
+    """12.000 is 12 (decimals typed); but for a count of 12000 it is a European 12 000: asked, not marked wrong.
+
+    13.000 for that count used to be read as 13 (only the answer itself was asked again, which told the
+    learner 12.000 was right): now every reading nearer the answer grouped is asked again alike."""
     twelve, twelve_thousand = number(12.0, None), number(12000.0, None)
     assert parse(twelve, "12.000") == 12 and is_correct(twelve, 12.0, "12.000")
-    with pytest.raises(InvalidAnswer) as caught:
-        parse(twelve_thousand, "12.000")
-    assert "type 12000" in caught.value.reason and len(caught.value.reason) < 58
-    assert parse(twelve_thousand, "13.000") == 13  # could not be the answer grouped: read as typed
+    for typed in ("12.000", "13.000"):
+        with pytest.raises(InvalidAnswer) as caught:
+            parse(twelve_thousand, typed)
+        assert f"type {typed.replace('.', '')}" in caught.value.reason and len(caught.value.reason) < 58
 
 
 @pytest.mark.parametrize("typed", ["1 2", "40 1920", "1 2345", "3.14 15", "-1 23"])
@@ -143,3 +146,39 @@ def test_a_multi_choice_answer_may_be_one_choice_with_commas_of_its_own_or_label
     assert parse(q, flip) == [flip]
     assert parse(q, "1), 2)") == list(q.choices[:2]) and parse(q, "(1) (3)") == [q.choices[0], q.choices[2]]
     assert is_correct(number(0.6652, None), 0.6652, "0.6652.")  # a full stop ending the sentence is no digit
+
+
+@pytest.mark.parametrize("typed", ["401.408", "401.920", "400.000", "-401.408"])
+def test_a_grouped_count_is_asked_again_right_or_wrong(typed):
+    """Only a dotted count equal to the answer grouped was asked again; 401.408 (the count without its biases,
+    grouped European-style) was read as 401.408 and marked wrong, so being asked again told the learner
+    401.920 was right. Now both are asked the same way: the grouped reading is nearer the answer."""
+    whole = typed.replace(".", "")
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(COUNT, typed)
+    assert caught.value.reason == f"a point is a decimal point: type {whole} or {int(whole):,}"
+
+
+@pytest.mark.parametrize("answer, typed", [(422.0, "421.875"), (12.0, "12.000"), (401.0, "401.408"), (100.0, "99.000")])
+def test_a_dotted_count_nearer_the_answer_as_a_decimal_is_that_decimal(answer, typed):
+    count = number(answer, None)
+    assert parse(count, typed) == pytest.approx(float(typed))
+    assert is_correct(count, parse(count, typed), typed) is (float(typed) == answer)
+
+
+def test_a_dotted_number_is_read_as_typed_where_the_answer_is_not_a_count():
+    assert parse(number(401920.0, 0.5), "401.408") == pytest.approx(401.408)  # a tolerance: not a count
+    assert parse(number(401.5, None), "401.408") == pytest.approx(401.408)
+
+
+@pytest.mark.parametrize("typed, whole", [("18 496,000", "18496000"), ("18,496 000", "18496000"),
+                                          ("1 234,567", "1234567")])
+def test_a_count_with_spaces_and_commas_is_asked_without_mixed_separators(typed, whole):
+    """"18 496,000" for a count said "use a decimal point, e.g. 1.386": a count has no decimal point."""
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(COUNT, typed)
+    reason = caught.value.reason
+    assert f"type {whole} or {int(whole):,}" in reason and "decimal" not in reason and len(reason) < 58
+    with pytest.raises(InvalidAnswer) as caught:
+        parse(DECIMAL, typed)  # where decimals are wanted the comma may be one: the decimal-point hint stays
+    assert "decimal point" in caught.value.reason

@@ -112,7 +112,7 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
         child.expect("Question 2/3")
         child.expect("Your answer")
         child.send("q\r")
-        child.expect(r"Stopped early \(stopped\): 1 of 3 answered; those answers are saved")
+        child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
         child.expect(pexpect.EOF)
         output = child.before
         code = exit_code(child)
@@ -121,3 +121,60 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
     assert code == 0
     assert "Question 3/3" not in output and "Traceback" not in output
     assert reviews(tmp_path) == [("fx-choice", True)]
+
+
+def spawn_dumb(home: Path, rows: int, *args: str):
+    """The quiz in a 60-column terminal under TERM=dumb: plain numbered prompts, stdin and stdout terminals."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_") and k not in ("COLUMNS", "LINES")}
+    env.update(
+        TERM="dumb",
+        DNN_TUTOR_HOME=str(home),
+        DNN_TUTOR_QUESTIONS=str(REPO / "tests" / "fixtures" / "questions"),
+        DNN_TUTOR_LESSONS=str(REPO / "tests" / "fixtures" / "course"),
+    )
+    return pexpect.spawn(sys.executable, ["-m", "tutor", "quiz", *args], env=env, cwd=str(REPO),
+                         dimensions=(rows, 60), encoding="utf-8", timeout=30)
+
+
+def test_term_dumb_pauses_with_a_plain_line_where_the_next_question_would_push_the_verdict_off(tmp_path):
+    """Under TERM=dumb the quiz never paused: on a short screen the ✓/✗ verdict scrolled off unread."""
+    child = spawn_dumb(tmp_path, 14, "--question", "fx-choice", "--question", "fx-number")
+    try:
+        child.expect("answer> ")
+        child.send("a random number\r")
+        child.expect("Not quite")
+        child.expect("-- Enter: next question, q: stop here --")
+        assert "Question 2/2" not in child.before
+        child.send("\r")
+        child.expect("Question 2/2")
+        child.expect("answer> ")
+        child.send("0.664\r")
+        child.expect("Right")
+        child.expect("-- Enter: summary, q: stop here --")  # 14 rows: the summary would push it off too
+        assert "Quiz summary" not in child.before
+        child.send("\r")
+        child.expect("Quiz summary")
+        child.expect(pexpect.EOF)
+        code = exit_code(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert reviews(tmp_path) == [("fx-choice", False), ("fx-number", True)]
+
+
+def test_q_at_the_plain_pause_under_term_dumb_stops_keeping_answers(tmp_path):
+    child = spawn_dumb(tmp_path, 14, "--question", "fx-choice", "--question", "fx-number")
+    try:
+        child.expect("answer> ")
+        child.send("a random number\r")
+        child.expect("-- Enter: next question, q: stop here --")
+        child.send("q\r")
+        child.expect(r"You stopped early: 1 of 2 answered; those answers are saved\.")
+        child.expect(pexpect.EOF)
+        output = child.before
+        code = exit_code(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert "Question 2/2" not in output and "Traceback" not in output
+    assert reviews(tmp_path) == [("fx-choice", False)]

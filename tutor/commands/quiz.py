@@ -4,7 +4,9 @@ In a terminal (stdin and stdout both terminals, ``TERM`` not ``dumb``) choices
 are picked from a menu with arrow or digit keys; otherwise a numbered plain
 fallback reads one answer per line from stdin, stops after
 :data:`MAX_INVALID` unreadable answers in a row or at end of input, and never
-waits where the learner cannot see the question. Every answer is saved (and its
+waits where the learner cannot see the question; at a terminal with plain prompts
+(TERM=dumb) it pauses on a plain line where the next question would push the
+feedback off the screen (never from a pipe). Every answer is saved (and its
 card rescheduled) before the feedback is shown, so end of input, Ctrl-C and
 SIGTERM all keep what was answered. What to ask is decided in
 :func:`tutor.quiz.select.choose`.
@@ -30,6 +32,10 @@ QUIT_WORDS = ("q", "quit")  # typed at a number or shape prompt (never an answer
 NEXT_HINT = "Enter: next question · q: stop here"
 SUMMARY_HINT = "Enter: summary · q: stop here"
 NO_SUMMARY = "stopped at the last feedback"  # q at the pause before the summary: the feedback stays in view
+QUIT = "stopped"  # why the quiz ended when the learner typed q (the summary says "You stopped early")
+# The pause where stdin and stdout are terminals but prompts are plain (TERM=dumb): one line, Enter goes on
+PLAIN_NEXT_HINT = "-- Enter: next question, q: stop here -- "
+PLAIN_SUMMARY_HINT = "-- Enter: summary, q: stop here -- "
 
 
 class Stop(Exception):
@@ -130,7 +136,7 @@ def ask_plain(question, screen: Screen | None = None):
         try:
             text = read_line("answer> ", screen)
             if quits(question, text):
-                raise Stop("stopped")
+                raise Stop(QUIT)
             return parse(question, text), text
         except (InvalidAnswer, TooLong) as exc:
             misses += 1
@@ -188,7 +194,7 @@ def _ask_text(question, parse, invalid_answer):
     if text is None:
         raise EOFError
     if quits(question, text):
-        raise Stop("stopped")
+        raise Stop(QUIT)
     return parse(question, text), text
 
 
@@ -211,7 +217,7 @@ def _run(items, store, course, interactive: bool, screen: Screen, results: list[
 
     Each answer is saved before its feedback is shown. In a terminal, where the next question (or, after
     the last one, ``closing()``: the summary) would push the feedback off the screen, the quiz waits for
-    Enter first."""
+    Enter first: with a key in the menu's way, or with a plain line under TERM=dumb (never from a pipe)."""
     from tutor.quiz import schedule
     from tutor.quiz.answers import describe, is_correct
     from tutor.quiz.refs import reread_for
@@ -237,23 +243,46 @@ def _run(items, store, course, interactive: bool, screen: Screen, results: list[
         screen.show(said)
         if unsaved:
             console.error_line(unsaved)
-        if not interactive:
+        if not (interactive or _plain_pauses()):
             continue
-        # what the learner should still see: the answer picked in the menu (if any) and its feedback
-        block = [view.picked(q, value), said] if q.kind in ("choice", "true-false") else [said]
+        # what the learner should still see: the feedback, from its verdict on, and the answer picked in the
+        # menu (which is erased; the plain fallback's typed "answer> " line may scroll off, as the verdict says it)
+        block = [view.picked(q, value), said] if interactive and q.kind in ("choice", "true-false") else [said]
         last = number == len(items)
         if not last:
-            fits = _fits_with_next(block, items[number], number + 1, len(items))
+            fits = _fits_with_next(block, items[number], number + 1, len(items), plain=not interactive)
         else:
             fits = closing is None or _fits_above(block, closing())
         if fits:
             continue
         try:
-            if not _wait_for_next(SUMMARY_HINT if last else NEXT_HINT):
-                return NO_SUMMARY if last else "stopped"
+            if interactive:
+                go_on = _wait_for_next(SUMMARY_HINT if last else NEXT_HINT)
+            else:
+                go_on = _plain_pause(PLAIN_SUMMARY_HINT if last else PLAIN_NEXT_HINT, screen)
         except EOFError:
             return "" if last else "end of input"
+        except Stop as exc:
+            return str(exc)
+        if not go_on:
+            return NO_SUMMARY if last else QUIT
     return ""
+
+
+def _plain_pauses() -> bool:
+    """Whether the plain fallback may wait at a pause: a learner at a terminal (stdin and stdout both
+    terminals) whose prompts are plain (TERM=dumb). A pipe or a file never waits."""
+    return console.stdin_is_terminal() and console.stdout_is_terminal()
+
+
+def _plain_pause(hint: str, screen: Screen) -> bool:
+    """The pause of the plain fallback: one line; True to go on (Enter, or anything but q), False for q or quit.
+    EOFError at end of input (Ctrl-D)."""
+    try:
+        text = read_line(hint, screen)
+    except TooLong:
+        return True
+    return text.strip().lower() not in QUIT_WORDS
 
 
 def _rows(parts) -> int:
@@ -262,12 +291,17 @@ def _rows(parts) -> int:
     return sum(len(term.render_lines(part, term.options, pad=False)) for part in parts)
 
 
-def _fits_with_next(said, item, number: int, total: int) -> bool:
-    """Whether the feedback (renderables) stays on screen while the next question and its menu are shown below it."""
+def _fits_with_next(said, item, number: int, total: int, plain: bool = False) -> bool:
+    """Whether the feedback (renderables) stays on screen while the next question and its menu are shown below it.
+
+    ``plain``: the plain fallback's layout instead, numbered choices in the panel and an "answer> " line under it."""
     from tutor.render import quiz as view
 
     term = console.stdout_console()
-    needed = _rows([*said, view.question_panel(item.question, number, total, item.reason, numbered_choices=False)])
+    panel = view.question_panel(item.question, number, total, item.reason, numbered_choices=plain)
+    if plain:  # the layout is known exactly: the feedback, the panel, and the "answer> " line the cursor waits on
+        return _rows([*said, panel]) + 1 <= term.size.height
+    needed = _rows([*said, panel])
     needed += 2 + sum(1 + len(choice) // max(term.width - 8, 20) for choice in (item.question.choices or ["a line to type in"]))
     return needed <= term.size.height - 1
 
@@ -379,7 +413,7 @@ def _session(plan, store, course, known: set[str]) -> None:
     def closing():
         return view.summary(results, schedule.due_counts(store, known_ids=known), planned=planned)
 
-    stopped = "interrupted"
+    stopped = view.INTERRUPTED
     try:
         stopped = _run(plan.items, store, course, interactive, screen, results, closing)
     except BrokenPipeError:
@@ -388,15 +422,16 @@ def _session(plan, store, course, known: set[str]) -> None:
     finally:
         if interactive:
             show_cursor()
-        if stopped == "interrupted" and results:
+        if stopped == view.INTERRUPTED and results:
             with _no_broken_pipe():
                 if screen.mid_line:  # Ctrl-C at "answer> " (the terminal echoed ^C there): a line of its own
                     screen.write("\n")
-                screen.show(view.summary(results, None, stopped_early="interrupted", planned=planned))
+                screen.show(view.summary(results, None, stopped_early=view.INTERRUPTED, planned=planned))
     if stopped != NO_SUMMARY:
         with _no_broken_pipe():
             due = schedule.due_counts(store, known_ids=known)
-            screen.show(view.summary(results, due, stopped_early=stopped, planned=planned))
+            why: str | bool = True if stopped == QUIT else stopped
+            screen.show(view.summary(results, due, stopped_early=why, planned=planned))
     if any(not result["saved"] for result in results):
         raise typer.Exit(1)  # answered, but not all of it could be saved (each was said on stderr)
 

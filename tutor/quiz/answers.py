@@ -106,6 +106,7 @@ def parse(question, text: str):
             return False
         raise InvalidAnswer("answer true or false (t/f, yes/no also work)")
     if kind == "number":
+        _refuse_mixed_groups(question, text)
         _refuse_ambiguous_comma(question, text)
         _refuse_thousands_points(question, text)
         return parse_number(text)
@@ -174,6 +175,26 @@ def _clean(text: str) -> str:
     return re.sub(r"[ \u00a0\u2009\u202f]", "", text.strip().replace("_", "")).replace("\u2212", "-")
 
 
+def _is_count(question) -> bool:
+    """A whole-number answer without a tolerance (a parameter count): it has no decimals to type."""
+    try:
+        answer = float(question.answer)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(answer) and answer.is_integer() and getattr(question, "tolerance", None) is None
+
+
+def _refuse_mixed_groups(question, text: str) -> None:
+    """``18 496,000`` for a count: thousands grouped by spaces and commas at once. "Use a decimal point"
+    would mislead (a count has none): say how to type it with one kind of separator, or none."""
+    spaced = re.sub(r"[\u00a0\u2009\u202f]", " ", text.strip())
+    if not (" " in spaced and "," in spaced and re.fullmatch(r"[+-]?[1-9]\d{0,2}(?:(?: +|,)\d{3})+", spaced)):
+        return
+    if _is_count(question):
+        whole = re.sub(r"[ ,]", "", spaced)
+        raise InvalidAnswer(f"mixed separators: type {whole} or {int(whole):,}")
+
+
 def _refuse_ambiguous_comma(question, text: str) -> None:
     """``1,386`` is 1386 to some learners and 1.386 to others: ask again where the question's answer is not whole.
 
@@ -200,19 +221,26 @@ _UNIT_RE = re.compile(r"([+-]?(?:\d+(?:[.,]\d*)*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-
 
 def _refuse_thousands_points(question, text: str) -> None:
     """``401.920`` for a count: a point groups thousands in some countries but is a decimal point here,
-    and a count has no decimals, so ask rather than mark 401.92 wrong."""
+    and a count has no decimals, so ask rather than mark 401.92 wrong.
+
+    With one point the text is also a decimal (12.000 is 12): it is asked again whenever the grouped
+    reading is nearer the answer's order of magnitude than the decimal one, right or wrong, so that
+    being asked again never tells the learner their number was right (401.408, the count without its
+    biases, is asked like 401.920). Nearer as a decimal (421.875 for a count of 422), it is that decimal."""
     cleaned = _clean(text)
-    if not re.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+", cleaned):
-        return
-    try:
-        answer = float(question.answer)
-    except (TypeError, ValueError):
+    if not re.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+", cleaned) or not _is_count(question):
         return
     whole = cleaned.replace(".", "")
-    if cleaned.count(".") == 1 and float(whole) != answer:
-        return  # a decimal: 12.000 is 12; 421.875 for a count of 422 is wrong, not asked again as 421875
-    if answer.is_integer() and getattr(question, "tolerance", None) is None:  # a count, not "to 3 decimals"
-        raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
+    if cleaned.count(".") == 1 and not _nearer_grouped(float(whole), float(cleaned), float(question.answer)):
+        return
+    raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
+
+
+def _nearer_grouped(grouped: float, decimal: float, answer: float) -> bool:
+    """Whether ``grouped`` is nearer ``answer`` than ``decimal`` in order of magnitude (|log10 of the ratio|)."""
+    if answer == 0:
+        return False  # no order of magnitude to compare with: the number as typed
+    return abs(math.log10(abs(grouped / answer))) < abs(math.log10(abs(decimal / answer)))
 
 
 def _scientific(text: str) -> str:
@@ -287,17 +315,28 @@ def decimals_typed(text: str) -> int | None:
 
 SHAPE_HINT = "type a shape: (32, 13, 13), 32x13x13 or 32 13 13"  # the one wording, prompts and hints alike
 
-# one kind of separator: "32, 13, 13", "32x13x13" or "32 13 13" ("32, 1 3, 13" is a slip, not four sizes)
-_SHAPE_RE = re.compile(r"\d+(?:\s*(?:,|x|×|\*)\s*\d+)*\s*,?|\d+(?:\s+\d+)*")
+# one kind of separator throughout: "32, 13, 13", "32x13x13" (x, × or *) or "32 13 13"
+# ("32, 1 3, 13" is a slip, not four sizes; "8x32,26x26" is two ways of writing at once)
+_SHAPE_RE = re.compile(r"\d+(?:\s*,\s*\d+)*|\d+(?:\s*[x×*]\s*\d+)*|\d+(?:\s+\d+)*")
+_MIXED_SHAPE_RE = re.compile(r"\d+(?:\s*[,x×*]\s*\d+|\s+\d+)+")
+MAX_HINT = 57  # characters of a reason: one line of the 60-column prompt
 
 
 def parse_shape(text: str) -> list[int]:
     cleaned = text.strip().lower()
     cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
     cleaned = cleaned.rstrip(")").strip("()[] ")
-    if not _SHAPE_RE.fullmatch(cleaned):
-        raise InvalidAnswer(SHAPE_HINT)
-    return [int(p) for p in re.findall(r"\d+", cleaned)]
+    if cleaned.endswith(","):  # (32,) as Python writes a 1-tuple, or a sentence's comma
+        cleaned = cleaned[:-1].rstrip()
+    if _SHAPE_RE.fullmatch(cleaned):
+        return [int(p) for p in re.findall(r"\d+", cleaned)]
+    if _MIXED_SHAPE_RE.fullmatch(cleaned):  # sizes, but separated in more than one way: say how they read
+        sizes = re.findall(r"\d+", cleaned)
+        for reason in (f"use one separator: {', '.join(sizes)} or {'x'.join(sizes)}",
+                       f"use one separator: {'x'.join(sizes)}", "use one separator: commas, x or spaces"):
+            if len(reason) <= MAX_HINT:
+                raise InvalidAnswer(reason)
+    raise InvalidAnswer(SHAPE_HINT)
 
 
 def is_correct(question, value, typed: str | None = None) -> bool:

@@ -239,8 +239,13 @@ def nothing_to_ask(due: dict, review: bool) -> Text:
     return Text("No questions to ask for these lessons yet.", style="dim")
 
 
+INTERRUPTED = "interrupted"  # Ctrl-C or a signal: the command line then says "interrupted: anything already saved is kept."
+
+
 def summary(results: list[dict], due: dict | None = None, stopped_early: str | bool = "", planned: int = 0) -> Group:
-    """``results``: one dict per answer with ``topic`` and ``correct``; ``stopped_early``: why, if it did."""
+    """``results``: one dict per answer with ``topic`` and ``correct``; ``stopped_early``: why, if it did:
+    ``True`` when the learner stopped it (q), :data:`INTERRUPTED` after Ctrl-C or a signal (the summary then
+    leaves what is kept to the command line's own line), or a reason ("end of input")."""
     table = Table(title="Quiz summary", title_justify="left", show_footer=True, box=None, padding=(0, 2))
     per: dict[str, list[int]] = {}
     for r in results:
@@ -260,14 +265,17 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
     lines = []
     unsaved = sum(1 for r in results if r.get("saved") is False)
     if stopped_early and not (planned and asked >= planned):  # (Ctrl-C after the last answer stops nothing early)
-        why = f" ({stopped_early})" if isinstance(stopped_early, str) else ""
-        if not asked:
-            kept = "nothing was recorded"
-        elif unsaved:
-            kept = f"{unsaved} of those answers could not be saved (see above)"
+        head = "You stopped early" if stopped_early is True else "Stopped early"
+        why = f" ({stopped_early})" if isinstance(stopped_early, str) and stopped_early != INTERRUPTED else ""
+        if unsaved:
+            kept = f"; {unsaved} of those answers could not be saved (see above)"
+        elif stopped_early == INTERRUPTED:
+            kept = ""  # said once, by the command line: "interrupted: anything already saved is kept."
+        elif not asked:
+            kept = "; nothing was recorded"
         else:
-            kept = "those answers are saved"
-        lines.append(Text(f"Stopped early{why}: {asked} of {planned} answered; {kept}.", style="yellow"))
+            kept = "; those answers are saved"
+        lines.append(Text(f"{head}{why}: {asked} of {planned} answered{kept}.", style="yellow"))
     elif unsaved:
         lines.append(Text(f"{unsaved} of your {asked} answers could not be saved (see above).", style="yellow"))
     if due is not None:
