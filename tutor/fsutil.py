@@ -348,3 +348,23 @@ def _refuse_progress_files(target: Path, option: str) -> None:
         pass
     if same or (resolved.parent == folder and resolved.name in own):
         raise TutorError(f"{option} {target} is the progress database (or a file it keeps beside it); give another file name")
+
+
+def regular_files(folder: Path | str, accept: Callable[[str], bool]) -> list[Path]:
+    """The regular files (not links, FIFOs or folders) in ``folder`` whose names ``accept`` takes, by name;
+    [] when the folder cannot be listed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        if not accept(name):
+            continue
+        path = Path(folder) / name
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                found.append(path)
+        except OSError:
+            continue
+    return found

@@ -523,21 +523,9 @@ class StoreFile:
         """``progress.db.pending.<uuid>`` files: claimed by a run adding them. One whose run is still
         at it is locked (see :meth:`_claim`); one left by a killed run is not, and is taken over."""
         journal = self._pending_path()
-        try:
-            names = os.listdir(journal.parent)
-        except OSError:
-            return []
         prefix = journal.name + "."
-        found = []
-        for name in sorted(names):
-            if name.startswith(prefix) and _CLAIM_NAME.fullmatch(name[len(prefix):]):
-                path = journal.with_name(name)
-                try:
-                    if stat.S_ISREG(os.lstat(path).st_mode):
-                        found.append(path)
-                except OSError:
-                    continue
-        return found
+        return fsutil.regular_files(
+            journal.parent, lambda name: name.startswith(prefix) and bool(_CLAIM_NAME.fullmatch(name[len(prefix):])))
 
     def _claim(self, source: Path) -> _Claim | None:
         """Take ``source`` (the pending file, or a claim left by a killed run) for this run: lock it,

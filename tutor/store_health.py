@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -195,20 +194,9 @@ def set_aside(store: "Store") -> list[Path]:
     """Databases moved aside as unreadable (``progress.db.corrupt-*``) whose rows were not recovered yet."""
     real = Path(os.path.realpath(store.path))
     prefix = real.name + ".corrupt-"
-    try:
-        names = os.listdir(real.parent)
-    except OSError:
-        return []
-    found = []
-    for name in sorted(names):
-        if name.startswith(prefix) and not name.endswith(_SIDE_FILES):
-            path = real.with_name(name)
-            try:
-                if stat.S_ISREG(os.lstat(path).st_mode):
-                    found.append(path)
-            except OSError:
-                continue
-    return found
+    from tutor.fsutil import regular_files
+
+    return regular_files(real.parent, lambda name: name.startswith(prefix) and not name.endswith(_SIDE_FILES))
 
 
 def salvage(store: "Store", damaged: Path) -> SalvageResult:
