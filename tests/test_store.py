@@ -228,3 +228,16 @@ def test_rebuild_holds_the_write_lock_from_the_copy_until_the_new_file_is_in_pla
     with Store(path) as doctor:
         doctor.repair()
     assert seen and all("locked" in s for s in seen), seen  # no write could reach the file being replaced
+
+
+def test_a_very_long_answer_is_kept_shortened_so_the_export_imports_again(tmp_path, monkeypatch):
+    """A 50,000-character answer was stored whole; the export then held it, and import refused the whole file."""
+    from tutor.export_schema import MAX_TEXT
+
+    with Store(tmp_path / "a.db") as store:
+        store.record_review("dnn-softmax-stable", "x" * 50_000, False, {}, "2030-01-01T00:00:00+00:00")
+        data = store.export()
+        assert len(store.reviews()[0].answer) == MAX_TEXT and store.reviews()[0].answer.endswith("…")
+    with Store(tmp_path / "b.db") as other:
+        other.import_(data)
+        assert len(other.reviews()) == 1

@@ -71,7 +71,7 @@ def test_full_database_keeps_the_result_and_adds_it_on_the_next_run(tmp_path):
     assert not _aside(tmp_path), "a full disk is not corruption"
     _assert_intact(path)  # opening again adds the kept answer
     with Store(path) as store:
-        assert [r.answer for r in store.reviews("q-full")] == [big]
+        assert [r.answer for r in store.reviews("q-full")] == [big[:9_999] + "…"]  # kept as an export carries it
         assert not (tmp_path / "progress.db.pending").exists()
 
 
@@ -801,7 +801,7 @@ def test_every_kind_of_kept_result_passes_the_checks_when_replayed(tmp_path):
     with Store(path, on_warning=seen.append) as store:
         assert store.sections_read()["deep-networks"] == {3}
         assert [a.passed for a in store.attempts()] == [7]
-        assert [r.answer for r in store.reviews()] == ["x" * 50_000]
+        assert [r.answer for r in store.reviews()] == ["x" * 9_999 + "…"]  # kept as an export carries it
         assert set(store.cards()) == {"q1", "q2"}
         assert [r.device for r in store.demo_runs()] == ["cuda:0 (NVIDIA H200)"]
         assert store.hint_state("backprop")["position"] == 1

@@ -135,8 +135,16 @@ class Store(StoreFile):
 
     # -- quiz -----------------------------------------------------------------------
     def record_review(self, question_id: str, answer: str, correct: bool, state: dict, due: str) -> Review:
-        """Log one answer and store the card's new scheduling state in the same transaction."""
-        review = Review(str(question_id), str(answer), bool(correct), dict(state), str(due), clock.now_iso())
+        """Log one answer and store the card's new scheduling state in the same transaction.
+
+        An answer longer than an export may carry (``export_schema.MAX_TEXT``) is kept shortened, so
+        every export this store writes can be imported again."""
+        from tutor import export_schema
+
+        answer = str(answer)
+        if len(answer) > export_schema.MAX_TEXT:
+            answer = answer[: export_schema.MAX_TEXT - 1] + "…"
+        review = Review(str(question_id), answer, bool(correct), dict(state), str(due), clock.now_iso())
         self._commit("review", f"your answer to quiz question {review.question_id} ({review.answer!r})",
                      question_id=review.question_id, answer=review.answer, correct=review.correct,
                      state=dumps(review.state), due=review.due, at=review.at, force=True)
