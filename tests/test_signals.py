@@ -240,3 +240,23 @@ def test_the_exit_freezes_the_collector_unless_triton_is_loaded(monkeypatch):
     with pytest.raises(SystemExit):
         cli._quiet_exit(0)
     assert frozen == [True]
+
+
+def test_an_interrupt_re_raised_plain_after_a_signal_still_says_the_signal(monkeypatch):
+    """SIGTERM during `grade` or `check --watch` printed "interrupted:" (a clean-up re-raised a plain
+    KeyboardInterrupt); the exit code was right (143), the words were Ctrl-C's."""
+    from types import SimpleNamespace
+
+    from tutor import errors
+    from tutor.render.classroom import render_interrupted
+
+    monkeypatch.setattr(errors, "RECEIVED", [])
+    assert errors.interrupt_exit_code(KeyboardInterrupt()) == 130
+    monkeypatch.setattr(errors, "RECEIVED", [signal.SIGTERM])
+    assert errors.interrupt_exit_code(KeyboardInterrupt()) == 143
+    assert errors.interrupt_exit_code(errors.Interrupted(signal.SIGHUP)) == 129
+    assert errors.interrupt_name(143) == "SIGTERM"
+    run = SimpleNamespace(to_grade=3, graded=1, out="g.csv", exit_code=143)
+    assert str(render_interrupted(run)).startswith("stopped by SIGTERM: 1 graded row(s)")
+    run.exit_code = 130
+    assert str(render_interrupted(run)).startswith("interrupted: ")

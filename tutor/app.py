@@ -25,7 +25,7 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from tutor.errors import TutorError, interrupt_exit_code, os_error_exit_code, os_error_message
+from tutor.errors import TutorError, interrupt_exit_code, interrupt_name, os_error_exit_code, os_error_message
 
 
 def _usage_line(exc: UsageError) -> str:
@@ -87,7 +87,7 @@ class TutorGroup(TyperGroup):
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:
             code = interrupt_exit_code(exc)
-            how = "interrupted" if code == 130 else f"stopped by {getattr(exc, 'name', 'a signal')}"
+            how = "interrupted" if code == 130 else f"stopped by {interrupt_name(code)}"
             from tutor.terminal_menu import show_cursor
 
             show_cursor()  # a second Ctrl-C can cut short the clean-up that shows it again

@@ -23,7 +23,7 @@ try:  # from the first import on: Ctrl-C this early is a one-line "interrupted" 
     from tutor.commands import quiz  # noqa: F401  (quiz)
     from tutor.commands import grade  # noqa: F401  (grade, grade merge, grade report)
     from tutor import import_guard
-    from tutor.errors import Interrupted
+    from tutor.errors import RECEIVED, Interrupted
 except KeyboardInterrupt:  # Ctrl-C while the program is still starting: nothing has run yet
     try:
         sys.stderr.write("\ninterrupted\n")
@@ -38,6 +38,7 @@ _received: list[int] = []
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
+    RECEIVED.append(signum)  # for the command's own "stopped by SIGTERM" line
     # A second signal while the clean-up runs ends the program at once.
     signal.signal(signum, signal.SIG_DFL)
     raise Interrupted(signum)

@@ -65,9 +65,24 @@ class Interrupted(KeyboardInterrupt):
             return f"signal {self.signum}"
 
 
+RECEIVED: list[int] = []  # signals this process turned into Interrupted (the command line records them)
+
+
 def interrupt_exit_code(exc: BaseException) -> int:
-    """130 for Ctrl-C, 128 + N for a signal turned into :class:`Interrupted`."""
-    return int(getattr(exc, "exit_code", 130))
+    """130 for Ctrl-C, 128 + N for a signal turned into :class:`Interrupted` (also where the interrupt
+    reached the command as a plain KeyboardInterrupt, after a clean-up re-raised it)."""
+    code = getattr(exc, "exit_code", None)
+    if code is None:
+        return 128 + RECEIVED[0] if RECEIVED else 130
+    return int(code)
+
+
+def interrupt_name(code: int) -> str:
+    """"SIGTERM" for 143, and so on (``code`` from :func:`interrupt_exit_code`)."""
+    try:
+        return signal.Signals(code - 128).name
+    except ValueError:
+        return "a signal"
 
 
 _REASONS = {

@@ -59,9 +59,13 @@ def render_class_run(run) -> RenderableType:
 
 
 def render_interrupted(run) -> Text:
+    from tutor.errors import interrupt_name
+
     left = max(0, run.to_grade - run.graded)
+    code = run.exit_code or 130
+    how = "interrupted" if code == 130 else f"stopped by {interrupt_name(code)}"
     return Text(
-        f"interrupted: {run.graded} graded row(s) are saved in {run.out}; "
+        f"{how}: {run.graded} graded row(s) are saved in {run.out}; "
         f"run the same command again to grade the {left} left (graded files are skipped)."
     )
 
