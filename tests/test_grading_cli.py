@@ -810,3 +810,19 @@ def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(
     assert data["uses_torch"] is True and data["codes"] == ["uses-torch"] and data["status"] == "done"
     plain = json.loads(runner.invoke(app, ["check", str(SOLUTIONS / "backprop.py"), "--seed", "3", "--json"]).stdout)
     assert plain["uses_torch"] is False and plain["codes"] == []
+
+
+def test_check_no_record_keeps_nothing_in_the_progress(runner, workdir):
+    """A teacher reproducing a student's row with `check --seed` recorded an attempt, a quiz card and hint
+    state in their own progress."""
+    from tutor.store import Store
+
+    bug = planted(workdir / "exercises", "backprop", ("    dlogits /= n\n", ""))
+    result = runner.invoke(app, ["check", str(bug), "--seed", "2", "--json", "--no-record"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["recorded"] is False and data["quiz_scheduled"] is None
+    with Store() as store:
+        assert store.attempts() == [] and store.cards() == {} and store.hint_state("backprop") == {}
+    recorded = json.loads(runner.invoke(app, ["check", str(bug), "--seed", "2", "--json"]).stdout)
+    assert recorded["recorded"] is True

@@ -54,11 +54,12 @@ def exercises_command(
     console.out(render_exercise_table(rows))
 
 
-def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool, line: bool = False) -> int:
+def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool, line: bool = False,
+                save: bool = True) -> int:
     from tutor.grading import service
     from tutor.render import grading as render
 
-    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up,))
+    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up,), save=save)
     with verdict_output(record.exit_code):
         for warning in record.warnings:
             console.warning_line(warning)
@@ -156,6 +157,7 @@ def check_command(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI); with --watch, one JSON line per run."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
+    no_record: bool = typer.Option(False, "--no-record", help="Grade without keeping anything in your progress (the attempt, the quiz question, the hint ladder): e.g. a teacher reproducing a student's gradebook row with its --seed."),
     max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True, min=1, max=1_000_000,
                                            help="With --watch: stop after this many runs, 1 or more (for tests and scripts)."),
 ) -> None:
@@ -172,7 +174,7 @@ def check_command(
     info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:
-        return _grade_once(file, info, seed, timeout, as_json, line=watch)  # --watch --json: one line per run
+        return _grade_once(file, info, seed, timeout, as_json, line=watch, save=not no_record)  # --watch --json: a line a run
 
     if not watch:
         raise typer.Exit(once())

@@ -340,4 +340,5 @@ class CheckRecord:
         data = self.report.to_dict()
         data["quiz_scheduled"] = self.quiz_scheduled
         data["saved"] = self.unsaved is None
+        data["recorded"] = self.recorded  # False under --no-record (and for an untouched starter)
         return data

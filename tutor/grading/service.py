@@ -56,8 +56,10 @@ def grade_and_record(
     seed: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     prepare: Iterable[Callable[[], object]] = (),
+    save: bool = True,
 ) -> CheckRecord:
-    """Grade as ``check`` does, then record: the attempt, the quiz concept, the hint ladder's codes.
+    """Grade as ``check`` does, then record: the attempt, the quiz concept, the hint ladder's codes
+    (``save=False``: nothing, for ``check --no-record``).
 
     ``prepare``: the caller's own warm-up (e.g. importing its renderer), run
     with :func:`prepare_parent` before the learner's code may start.
@@ -74,6 +76,8 @@ def grade_and_record(
     recorded = False
     warnings: tuple[str, ...] = ()
     unsaved = None
+    if not save:
+        return CheckRecord(report=report, exercise=info)
     try:
         with Store() as store:
             warnings = tuple(getattr(store, "warnings", ()))
