@@ -35,6 +35,7 @@ CASES = [
     (["check", "exercises/backprop.py", "--seed", "-5"], 2, "--seed"),
     (["check", "exercises/backprop.py", "--seed", str(2**70)], 2, "--seed"),
     (["check", "exercises/nothing-here.py", "--exercise", "backprop"], 2, "no such file"),
+    (["check", "foo"], 2, "no such file: foo"),  # before "cannot tell which exercise foo is"
     (["check", "a-folder", "--exercise", "backprop"], 2, "is a folder"),
     (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
     (["check", f"{LONG}.py", "--exercise", "backprop"], 2, "too long"),  # a path that cannot be: usage, like a missing one

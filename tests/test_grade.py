@@ -373,8 +373,10 @@ def test_ctrl_c_while_the_fork_server_loads_torch_is_one_line(tmp_path, tutor_ho
     print that import's traceback on the teacher's terminal. It now starts with Ctrl-C ignored."""
     folder = tmp_path / "flat"
     folder.mkdir()
-    (folder / "a1.py").write_text(SOLUTION)
-    with _grade_in_the_background(str(folder), "-e", "backprop", "--out", str(tmp_path / "book.csv"), home=tutor_home) as proc:
+    for student in ("a1", "a2", "a3", "a4", "a5", "a6"):  # one worker grading six: still at it when Ctrl-C comes
+        (folder / f"{student}.py").write_text(SOLUTION)
+    with _grade_in_the_background(str(folder), "-e", "backprop", "-j", "1", "--out", str(tmp_path / "book.csv"),
+                                  home=tutor_home) as proc:
         deadline = time.monotonic() + 120
         server = []
         while not server:

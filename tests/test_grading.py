@@ -137,6 +137,9 @@ def test_a_loop_at_the_top_of_the_file_names_its_line(tmp_path):
     report = _bounded("backprop", path, timeout=1, limit=20)
     assert report.fatal.kind == "timeout"
     assert re.search(r"while importing your file, stuck at line [34] \((while True:|n \+= 1)\)", report.fatal.message), report.fatal.message
+    path.write_text("import numpy as np\nx = [i for i in iter(int, 1)]\n")  # inside a comprehension's own frame
+    report = _bounded("backprop", path, timeout=1, limit=20)
+    assert "stuck at line 2 (x = [i for i in iter(int, 1)])" in report.fatal.message, report.fatal.message
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ holds those signals while torch first imports (:mod:`tutor.import_guard`).
 
 from __future__ import annotations
 
+import os
 import sys
 
 try:  # from the first import on: Ctrl-C this early is a one-line "interrupted" too, not a traceback
@@ -34,13 +35,24 @@ except KeyboardInterrupt:  # Ctrl-C while the program is still starting: nothing
 __all__ = ["app", "main"]
 
 _received: list[int] = []
+_first_at: list[float] = []
+SAME_STOP_SECONDS = 1.0  # `timeout` signals the program and then its process group: one stop, said twice
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    import time
+
+    now = time.monotonic()
+    if _received:
+        if now - _first_at[0] < SAME_STOP_SECONDS:
+            return  # the same stop again (timeout's second copy): the clean-up goes on, the rows get written
+        # A second stop while the clean-up runs ends the program at once.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     _received.append(signum)
+    _first_at.append(now)
     RECEIVED.append(signum)  # for the command's own "stopped by SIGTERM" line
-    # A second signal while the clean-up runs ends the program at once.
-    signal.signal(signum, signal.SIG_DFL)
     raise Interrupted(signum)
 
 
@@ -64,6 +76,7 @@ def _quiet_exit(code: int) -> None:
     Python runs while it shuts down then skip them, which takes ~0.5 s off the exit of every
     command that imported torch (its hundreds of thousands of objects were walked, to free nothing).
     """
+    _ignore_stops()
     import gc
     import os
 
@@ -95,6 +108,26 @@ def _tame_size_variables() -> None:
         text = os.environ.get(name, "").strip()
         if len(text) > 9 and text.isascii() and text.isdecimal():
             os.environ[name] = most
+
+
+def _ignore_stops() -> None:
+    """While the program exits: a late signal would raise inside the final clean-up (a traceback).
+
+    A handler that does nothing, not SIG_IGN: an ignored signal stays ignored in every process started
+    after it (through exec), and a handler does not."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # (nohup's SIGHUP stays as it was)
+                signal.signal(signum, _noted)
+        except (ValueError, OSError):  # pragma: no cover - not the main thread
+            pass
+
+
+def _noted(signum: int, frame: FrameType | None) -> None:
+    """A signal that came while the program was already exiting: it is exiting anyway."""
 
 
 def _end_fork_server() -> None:

@@ -135,6 +135,12 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
             raise TutorError(f"{visible(file)} is a folder: give the path of your exercise file, e.g. {visible(file / 'backprop.py')}")
     except OSError as exc:
         raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
+    try:
+        missing = not file.exists() and not file.is_symlink()
+    except OSError:
+        missing = False
+    if missing and exercise is None and file.stem not in catalogue.load():  # `check foo`: no file, before no id
+        raise workspace.missing_file(file)
     info = catalogue.for_file(file, exercise)
     engine.check_timeout(timeout)
     engine.check_seed(seed)

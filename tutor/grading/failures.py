@@ -142,13 +142,13 @@ def stopped(end: Ending) -> Fatal:
         where = f" while running {end.running}()"
         if end.where is not None:
             function, line, quoted = end.where
-            inner = f" in {function}()" if function != end.running and function != "<module>" else ""
+            inner = f" in {function}()" if function != end.running and not function.startswith("<") else ""
             where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
     elif not end.imported and end.started:
         where = " while importing your file"
         if end.where is not None:
             function, line, quoted = end.where
-            inner = f" in {function}()" if function != "<module>" else ""
+            inner = f" in {function}()" if not function.startswith("<") else ""
             where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
     else:
         where = ""

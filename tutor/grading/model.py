@@ -331,6 +331,7 @@ class CheckRecord:
     recorded: bool = False
     warnings: tuple[str, ...] = ()  # the store's recovery notices, for stderr
     unsaved: str | None = None  # why the attempt could not be saved (a full disk, a read-only home), shown after the report
+    kept: bool = True  # False under check --no-record: nothing was to be saved
 
     @property
     def exit_code(self) -> int:
@@ -339,6 +340,6 @@ class CheckRecord:
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict()
         data["quiz_scheduled"] = self.quiz_scheduled
-        data["saved"] = self.unsaved is None
+        data["saved"] = self.kept and self.unsaved is None
         data["recorded"] = self.recorded  # False under --no-record (and for an untouched starter)
         return data

@@ -477,7 +477,8 @@ class Child:
                     result.calling = name
             elif tag == "where" and len(message) > 1 and isinstance(message[1], dict):
                 function, line = message[1].get("function"), message[1].get("line")
-                if (isinstance(function, str) and (function.isidentifier() or function == "<module>") and len(function) <= 100
+                if (isinstance(function, str) and (function.isidentifier() or re.fullmatch(r"<[a-z]+>", function) is not None)
+                        and len(function) <= 100
                         and type(line) is int and 1 <= line <= len(self._source_lines)):
                     result.stuck_at = (function, line)
             elif tag == "done":

@@ -77,7 +77,7 @@ def grade_and_record(
     warnings: tuple[str, ...] = ()
     unsaved = None
     if not save:
-        return CheckRecord(report=report, exercise=info)
+        return CheckRecord(report=report, exercise=info, kept=False)
     try:
         with Store() as store:
             warnings = tuple(getattr(store, "warnings", ()))

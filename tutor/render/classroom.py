@@ -46,14 +46,18 @@ def render_class_run(run) -> RenderableType:
         parts.append(table)
     summary = Text()
     done = sum(1 for r in run.rows if r.status == "done")
-    summary.append(f"{done} of {len(run.rows)} done", style="bold")
+    left = max(0, run.to_grade - run.graded) if run.interrupted else 0
+    summary.append(f"{done} of {len(run.rows)} done" + (f", {left} not graded yet" if left else ""), style="bold")
     summary.append(f"  ·  graded {run.graded}, skipped {run.skipped} unchanged")
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
     summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
     seeds = ", ".join(f"{ex} {seed}" for ex, seed in run.seeds.items())
     summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
-    summary.append(f"next: dnn-tutor grade report {visible(run.out)}", style="dim")
+    if left:
+        summary.append("next: run the same command again to grade the rest", style="dim")
+    else:
+        summary.append(f"next: dnn-tutor grade report {visible(run.out)}", style="dim")
     parts.append(summary)
     return Group(*parts)
 
