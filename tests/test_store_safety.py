@@ -870,3 +870,35 @@ def test_a_set_aside_file_that_cannot_be_salvaged_is_kept_and_said_so(runner, tu
     check = [c for c in data["checks"] if c["name"] == "progress database"][0]
     assert "could not recover the rows of" in check["detail"] and aside[0].name in check["detail"]
     assert _aside_dbs(tutor_home) == aside and aside[0].read_bytes().startswith(b"SQLite format 3")  # kept as it was
+
+
+def test_pending_results_an_export_would_refuse_are_set_aside_or_shortened():
+    """An attempt of an unknown exercise or with more checks passed than there are, and a 50,000-character
+    answer, were applied from the pending file; every export after that was refused by import."""
+    import json as _json
+
+    from tutor.store_schema import parse_pending
+
+    def line(op, **args):
+        return _json.dumps({"op": op, "args": args}).encode()
+
+    at = "2026-11-30T00:00:00+00:00"
+    for bad in (line("attempt", exercise_id="nope", file_hash="ab", passed=1, total=2, at=at),
+                line("attempt", exercise_id="conv", file_hash="ab", passed=9, total=7, at=at)):
+        with pytest.raises(ValueError):
+            parse_pending(bad)
+    assert parse_pending(line("attempt", exercise_id="conv", file_hash="ab", passed=3, total=7, at=at))[0] == "attempt"
+    _, args, _ = parse_pending(line("review", question_id="dnn-softmax-stable", answer="7" * 50_000, correct=False,
+                                    state="{}", due=at, at=at))
+    assert len(args["answer"]) == 10_000 and args["answer"].endswith("…")
+
+
+def test_an_old_long_answer_is_exported_shortened_so_it_imports(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        store._conn.execute("INSERT INTO quiz_reviews (question_id, answer, correct, state, due, at) VALUES (?, ?, 0, '{}', ?, ?)",
+                            ("dnn-softmax-stable", "x" * 50_000, "2030-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"))
+        store._conn.commit()
+        data = store.export()
+    with Store(tmp_path / "b.db") as other:
+        other.import_(data)
+        assert len(other.reviews()[0].answer) == 10_000

@@ -243,7 +243,7 @@ class Store(StoreFile):
                 for lid, at in self._rows("SELECT lesson_id, completed_at FROM lessons_completed ORDER BY completed_at")
             ],
             "exercise_attempts": [a.__dict__ for a in self.attempts()],
-            "quiz_reviews": [dict(r.__dict__) for r in self.reviews()],
+            "quiz_reviews": [_exportable_review(r.__dict__, export_schema.MAX_TEXT) for r in self.reviews()],
             "quiz_cards": [dict(c.__dict__) for c in self.cards().values()],
             "demo_runs": [{k: v for k, v in r.__dict__.items() if k != "id"} for r in self.demo_runs(limit=None)],
             "hint_state": [
@@ -306,3 +306,13 @@ class Store(StoreFile):
         from tutor.store_health import salvage
 
         return salvage(self, damaged)
+
+
+def _exportable_review(row: dict, limit: int) -> dict:
+    """A review as an export carries it: an answer longer than ``limit`` (kept by an older dnn-tutor)
+    shortened, as :meth:`Store.record_review` keeps new ones, so the export imports again."""
+    row = dict(row)
+    answer = str(row.get("answer", ""))
+    if len(answer) > limit:
+        row["answer"] = answer[: limit - 1] + "…"
+    return row

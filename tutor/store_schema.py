@@ -381,6 +381,15 @@ def parse_pending(raw: bytes) -> tuple[str, dict[str, Any], str]:
             clean[name] = check(args[name], ex.KnownIds())
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise ValueError(f"{op}: {name}: {str(exc)[:120]}") from None
+    if op == "attempt" and clean["passed"] > clean["total"]:
+        raise ValueError(f"attempt: {clean['passed']} checks passed out of {clean['total']}")
+    if op in ("attempt", "hint"):  # what an export of these rows would be refused for on import
+        from tutor.grading import catalogue
+
+        if clean["exercise_id"] not in catalogue.load():
+            raise ValueError(f"{op}: unknown exercise {ex._show(clean['exercise_id'])}")
+    if op == "review" and len(clean["answer"]) > ex.MAX_TEXT:  # kept as record_review keeps it, so it exports
+        clean["answer"] = clean["answer"][: ex.MAX_TEXT - 1] + "…"
     what = entry.get("what")
     if not (isinstance(what, str) and 0 < len(what) <= 300 and what.isprintable()):
         what = op
