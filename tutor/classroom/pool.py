@@ -348,8 +348,8 @@ def _serve(conn, log_path: str, ignore_sigint: bool = False) -> None:
     os.close(fd)
     _release_fork_server()
     _die_with_parent()
-    signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else _stop)
+    signal.signal(signal.SIGTERM, _stop)  # last: once SIGTERM is caught, every handler is in place
     try:
         while True:
             try:

@@ -68,9 +68,9 @@ def main() -> None:
     _die_with_parent()
     if os.getppid() != parent:
         return
-    signal.signal(signal.SIGTERM, _stop)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored like our parent ignores it
         signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)  # last: once SIGTERM is caught, every handler is in place
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the answers
     sys.stdout = sys.stderr
