@@ -34,8 +34,7 @@ except KeyboardInterrupt:  # Ctrl-C while the program is still starting: nothing
 
 __all__ = ["app", "main"]
 
-_received: list[int] = []
-_first_at: list[float] = []
+_first_at: list[float] = []  # when the first stop came (RECEIVED holds which)
 SAME_STOP_SECONDS = 1.0  # `timeout` signals the program and then its process group: one stop, said twice
 
 
@@ -43,16 +42,15 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     import time
 
     now = time.monotonic()
-    if _received:
+    if RECEIVED:
         if now - _first_at[0] < SAME_STOP_SECONDS:
             return  # the same stop again (timeout's second copy): the clean-up goes on, the rows get written
         # A second stop while the clean-up runs ends the program at once.
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
-    _received.append(signum)
     _first_at.append(now)
-    RECEIVED.append(signum)  # for the command's own "stopped by SIGTERM" line
+    RECEIVED.append(signum)  # the command's own "stopped by SIGTERM" line and the exit code read it
     raise Interrupted(signum)
 
 
@@ -78,7 +76,6 @@ def _quiet_exit(code: int) -> None:
     """
     _ignore_stops()
     import gc
-    import os
 
     if "triton" not in sys.modules:  # its nanobind objects, never freed, would each print a leak warning
         gc.freeze()
@@ -102,8 +99,6 @@ def _quiet_exit(code: int) -> None:
 def _tame_size_variables() -> None:
     """COLUMNS or LINES of thousands of digits: rich reads them with int() on every print (Python refuses
     past 4300 digits). They mean "huge", which the console caps anyway: say so in a number it can read."""
-    import os
-
     for name, most in (("COLUMNS", "100000"), ("LINES", "100000")):
         text = os.environ.get(name, "").strip()
         if len(text) > 9 and text.isascii() and text.isdecimal():
@@ -134,8 +129,6 @@ def _end_fork_server() -> None:
     """End the fork server `grade` started (its workers are already stopped). Left to notice our exit by
     itself, it lingered for seconds (busy importing torch after a Ctrl-C), and a worker asked for just
     before the Ctrl-C could still be forked after dnn-tutor had exited."""
-    import os
-
     forkserver = sys.modules.get("multiprocessing.forkserver")
     server = getattr(forkserver, "_forkserver", None)
     pid = getattr(server, "_forkserver_pid", None)
@@ -156,8 +149,8 @@ def main() -> None:
         app()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if _received and code == 130:  # a signal that arrived while the arguments were read
-            code = 128 + _received[0]
+        if RECEIVED and code == 130:  # a signal that arrived while the arguments were read
+            code = 128 + RECEIVED[0]
         _quiet_exit(code)
     except KeyboardInterrupt as exc:  # Ctrl-C or a signal outside a command (e.g. during start-up)
         try:
@@ -169,8 +162,6 @@ def main() -> None:
             pass
         _quiet_exit(int(getattr(exc, "exit_code", 130)))
     except Exception as exc:  # a bug in dnn-tutor: one line, and the traceback on request
-        import os
-
         if os.environ.get("DNN_TUTOR_DEBUG"):
             raise
         said = " ".join(str(exc).split())

@@ -136,20 +136,22 @@ class Ending:
     limit_mb: int
 
 
+def _stuck(where: tuple[str, int, str] | None, running: str | None) -> str:
+    """", stuck at line 12 in helper() (while True:)": the line the learner's code was at, where known
+    (the function named only when it is not the one already named, nor a module or comprehension)."""
+    if where is None:
+        return ""
+    function, line, quoted = where
+    inner = f" in {function}()" if function != running and not function.startswith("<") else ""
+    return f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
+
+
 def stopped(end: Ending) -> Fatal:
     """The run ended before the child said it was done: why, in one line."""
     if end.running:
-        where = f" while running {end.running}()"
-        if end.where is not None:
-            function, line, quoted = end.where
-            inner = f" in {function}()" if function != end.running and not function.startswith("<") else ""
-            where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
+        where = f" while running {end.running}()" + _stuck(end.where, end.running)
     elif not end.imported and end.started:
-        where = " while importing your file"
-        if end.where is not None:
-            function, line, quoted = end.where
-            inner = f" in {function}()" if not function.startswith("<") else ""
-            where += f", stuck at line {line}{inner}" + (f" ({quoted})" if quoted else "")
+        where = " while importing your file" + _stuck(end.where, None)
     else:
         where = ""
     if end.timed_out and not end.started:

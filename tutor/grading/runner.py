@@ -493,9 +493,7 @@ class Child:
         elif self._too_much_disk:
             result.fatal = failures.too_much_disk(DISK_LIMIT // MiB, MAX_FILES)
         if result.fatal is None:
-            result.fatal = self._memory_fatal(result)
-        if result.fatal is None:
-            result.fatal = self._file_too_large(result)
+            result.fatal = self._step_fatal(result)
         if result.output_truncated and (result.fatal is None or result.fatal.kind in ("import", "exit", "crash", "disk")):
             result.fatal = failures.output_flood()
         if result.fatal is None and protocol_error:
@@ -526,24 +524,17 @@ class Child:
             )
         return result
 
-    def _memory_fatal(self, result: ChildResult) -> Fatal | None:
-        for name, job in result.jobs.items():
-            for step in job.values():
-                error = step.get("error") if isinstance(step, dict) and not step.get("ok") else None
-                if isinstance(error, dict) and error.get("kind") == "memory":
-                    learner_error = LearnerError.from_wire(error)
-                    return failures.memory(f" in {learner_error.function or name.split('#')[0]}()", DATA_LIMIT // MiB, learner_error)
-        return None
-
-    def _file_too_large(self, result: ChildResult) -> Fatal | None:
-        for name, job in result.jobs.items():
-            for step in job.values():
-                error = step.get("error") if isinstance(step, dict) and not step.get("ok") else None
-                if isinstance(error, dict):
-                    learner_error = LearnerError.from_wire(error)
-                    if failures.too_large(learner_error):
-                        return failures.file_too_large(f" in {learner_error.function or name.split('#')[0]}()", learner_error,
-                                                       stopped=False)
+    def _step_fatal(self, result: ChildResult) -> Fatal | None:
+        """A step error that stops the run as a whole: out of memory first, then a file past the size cap."""
+        errors = [(LearnerError.from_wire(step["error"]), name.split("#")[0])
+                  for name, job in result.jobs.items() for step in job.values()
+                  if isinstance(step, dict) and not step.get("ok") and isinstance(step.get("error"), dict)]
+        for error, job in errors:
+            if error.kind == "memory":
+                return failures.memory(f" in {error.function or job}()", DATA_LIMIT // MiB, error)
+        for error, job in errors:
+            if failures.too_large(error):
+                return failures.file_too_large(f" in {error.function or job}()", error, stopped=False)
         return None
 
     def _read_output(self) -> tuple[str, bool]:

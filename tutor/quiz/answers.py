@@ -171,23 +171,32 @@ _THOUSANDS_RE = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 COMMA_HINT = "use a decimal point, e.g. 1.386 (a comma only groups thousands)"
 
 
+_SPACES = "[ \u00a0\u2009\u202f]"  # a space, a no-break space, a thin space, a narrow no-break space
+
+
 def _clean(text: str) -> str:
-    return re.sub(r"[ \u00a0\u2009\u202f]", "", text.strip().replace("_", "")).replace("\u2212", "-")
+    return re.sub(_SPACES, "", text.strip().replace("_", "")).replace("\u2212", "-")
+
+
+def _answer_value(question) -> float | None:
+    """The question's answer as a finite number, or None (not a number question)."""
+    try:
+        answer = float(question.answer)
+    except (TypeError, ValueError):
+        return None
+    return answer if math.isfinite(answer) else None
 
 
 def _is_count(question) -> bool:
     """A whole-number answer without a tolerance (a parameter count): it has no decimals to type."""
-    try:
-        answer = float(question.answer)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(answer) and answer.is_integer() and getattr(question, "tolerance", None) is None
+    answer = _answer_value(question)
+    return answer is not None and answer.is_integer() and getattr(question, "tolerance", None) is None
 
 
 def _refuse_mixed_groups(question, text: str) -> None:
     """``18 496,000`` for a count: thousands grouped by spaces and commas at once. "Use a decimal point"
     would mislead (a count has none): say how to type it with one kind of separator, or none."""
-    spaced = re.sub(r"[\u00a0\u2009\u202f]", " ", text.strip())
+    spaced = re.sub(_SPACES, " ", text.strip())
     if not (" " in spaced and "," in spaced and re.fullmatch(r"[+-]?[1-9]\d{0,2}(?:(?: +|,)\d{3})+", spaced)):
         return
     if _is_count(question):
@@ -203,11 +212,8 @@ def _refuse_ambiguous_comma(question, text: str) -> None:
     cleaned = _clean(text)
     if not re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", cleaned):  # (0,665 is refused by parse_number)
         return
-    try:
-        answer = float(question.answer)
-    except (TypeError, ValueError):
-        return
-    if math.isfinite(answer) and answer != int(answer):
+    answer = _answer_value(question)
+    if answer is not None and not answer.is_integer():
         raise InvalidAnswer(f"{cleaned}: type {cleaned.replace(',', '.')} or {cleaned.replace(',', '')} (no commas)")
 
 
@@ -254,7 +260,7 @@ def _scientific(text: str) -> str:
 
 
 # digits split by spaces: "12 000" and "0.000 001" group thousands; "1 2" is not a number
-_SPACED_DIGITS = re.compile(r"\d(?:[ \u00a0\u2009\u202f]+\d+)+")
+_SPACED_DIGITS = re.compile(r"\d(?:" + _SPACES + r"+\d+)+")
 
 
 def _refuse_spaced_digits(text: str) -> None:
