@@ -502,15 +502,7 @@ class StoreFile:
         entry = {"op": op, "what": what, "args": {**args, **({"force": False} if "force" in args else {})}}
         journal = self._pending_path()
         try:
-            line = (dumps(entry) + "\n").encode("utf-8")
-            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0), 0o600)
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device put there
-                    raise OSError(errno.EINVAL, "not a regular file", str(journal))
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._append_to(journal, (dumps(entry) + "\n").encode("utf-8"))
         except OSError as exc:
             if exc.filename is None:  # a failed write names no file: say which one
                 exc.filename = str(journal)
@@ -678,16 +670,21 @@ class StoreFile:
             return b""
 
     @staticmethod
-    def _append(journal: Path, data: bytes) -> bool:
+    def _append_to(journal: Path, data: bytes) -> None:
+        """Add ``data`` at the end of the pending file, on disk before it returns (raises OSError)."""
+        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0), 0o600)
         try:
-            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NONBLOCK", 0), 0o600)
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    return False
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device put there
+                raise OSError(errno.EINVAL, "not a regular file", str(journal))
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @classmethod
+    def _append(cls, journal: Path, data: bytes) -> bool:
+        try:
+            cls._append_to(journal, data)
         except OSError:
             return False
         return True
