@@ -110,18 +110,25 @@ def test_end_of_input_while_being_asked_again(runner):
     assert reviews() == []
 
 
-def test_ctrl_c_exits_130_and_keeps_answers(runner, monkeypatch):
+def _one_answer_then_ctrl_c(monkeypatch, echo_prompt: bool = False) -> None:
+    """The plain prompt reads the right answer to fx-choice, then the learner presses Ctrl-C."""
     import tutor.commands.quiz as command
 
     lines = iter(["A weighted sum of its inputs plus a bias"])
 
     def fake_read_line(prompt, screen=None):
+        if echo_prompt:
+            screen.write(prompt)  # as read_line does: the prompt, then the learner's keys
         try:
             return next(lines)
         except StopIteration:
             raise KeyboardInterrupt from None
 
     monkeypatch.setattr(command, "read_line", fake_read_line)
+
+
+def test_ctrl_c_exits_130_and_keeps_answers(runner, monkeypatch):
+    _one_answer_then_ctrl_c(monkeypatch)
     result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
     assert result.exit_code == 130
     assert "Traceback" not in result.output
@@ -741,18 +748,7 @@ def test_the_shape_prompt_has_one_wording_naming_every_accepted_form():
 
 def test_an_interrupt_at_the_plain_prompt_starts_the_summary_on_a_line_of_its_own(runner, monkeypatch):
     """Under TERM=dumb Ctrl-C at "answer> " left "^CQuiz summary" on one line."""
-    import tutor.commands.quiz as command
-
-    lines = iter(["A weighted sum of its inputs plus a bias"])
-
-    def fake_read_line(prompt, screen=None):
-        screen.write(prompt)  # as read_line does: the prompt, then the learner's keys
-        try:
-            return next(lines)
-        except StopIteration:
-            raise KeyboardInterrupt from None
-
-    monkeypatch.setattr(command, "read_line", fake_read_line)
+    _one_answer_then_ctrl_c(monkeypatch, echo_prompt=True)
     result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
     assert result.exit_code == 130
     assert re.search(r"answer> *\n+Quiz summary", result.output), result.output

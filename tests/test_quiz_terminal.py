@@ -34,6 +34,12 @@ def spawn(home: Path, *args: str):
     )
 
 
+def ended(child) -> tuple[str, int]:
+    """What the quiz wrote until it exited, and its exit code."""
+    child.expect(pexpect.EOF)
+    return child.before, exit_code(child)
+
+
 def reviews(home: Path):
     from tutor.store import Store
 
@@ -55,8 +61,7 @@ def test_arrow_keys_pick_a_choice_and_show_the_explanation(tmp_path):
         child.send("0.664\r")
         child.expect("Right")
         child.expect("Quiz summary")
-        child.expect(pexpect.EOF)
-        code = exit_code(child)
+        _, code = ended(child)
     finally:
         child.close(force=True)
     assert code == 0
@@ -72,9 +77,7 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
         child.expect("Right")
         child.expect("Your answer")
         child.sendintr()
-        child.expect(pexpect.EOF)
-        output = child.before
-        code = exit_code(child)
+        output, code = ended(child)
     finally:
         child.close(force=True)
     assert code == 130, output
@@ -113,9 +116,7 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
         child.expect("Your answer")
         child.send("q\r")
         child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
-        child.expect(pexpect.EOF)
-        output = child.before
-        code = exit_code(child)
+        output, code = ended(child)
     finally:
         child.close(force=True)
     assert code == 0
@@ -154,8 +155,7 @@ def test_term_dumb_pauses_with_a_plain_line_where_the_next_question_would_push_t
         assert "Quiz summary" not in child.before
         child.send("\r")
         child.expect("Quiz summary")
-        child.expect(pexpect.EOF)
-        code = exit_code(child)
+        _, code = ended(child)
     finally:
         child.close(force=True)
     assert code == 0
@@ -170,9 +170,7 @@ def test_q_at_the_plain_pause_under_term_dumb_stops_keeping_answers(tmp_path):
         child.expect("-- Enter: next question, q: stop here --")
         child.send("q\r")
         child.expect(r"You stopped early: 1 of 2 answered; those answers are saved\.")
-        child.expect(pexpect.EOF)
-        output = child.before
-        code = exit_code(child)
+        output, code = ended(child)
     finally:
         child.close(force=True)
     assert code == 0
