@@ -101,3 +101,25 @@ def test_reset_where_the_backups_folder_is_a_file_says_so_and_changes_nothing(ru
     result = runner.invoke(app, ["reset", "backprop", "--yes"])
     assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
     assert mine.read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["check", "exercises/backprop.py", "--seed", "abc"], "--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got 'abc'"),
+    (["check", "exercises/backprop.py", "--seed", "-1"], "--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got '-1'"),
+    (["check", "exercises/backprop.py", "--seed", "9" * 5000], f"--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got '{'9' * 37}...'"),
+    (["check", "exercises/backprop.py", "--timeout", "abc"], "--timeout: expected a number of seconds from 0.5 to 3,600, got 'abc'"),
+    (["grade", "exercises", "-e", "backprop", "--seed", "1.5"], "--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got '1.5'"),
+    (["grade", "exercises", "-e", "backprop", "--jobs", "abc"], "--jobs: expected a whole number from 1 to 256, got 'abc'"),
+    (["grade", "exercises", "-e", "backprop", "--timeout", "x"], "--timeout: expected a number of seconds from 0.5 to 3,600, got 'x'"),
+    (["quiz", "--seed", "x"], "--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got 'x'"),
+    (["quiz", "--count", "0"], "--count: expected a whole number from 1 to 200, got '0'"),
+    (["demo", "xor", "--seed", "x"], "--seed: expected a whole number from 0 to 4,294,967,295, got 'x'"),
+])
+def test_number_options_are_refused_in_one_wording_by_every_command(tmp_path, monkeypatch, runner, args, expected):
+    """`--seed abc` once read as click's "not a valid int", once as "must be ... (got -1)", once as
+    "not in the range 0<=x<=…": one form now, the demos': the flag, what it takes, what came."""
+    monkeypatch.chdir(_setup(tmp_path))
+    result = runner.invoke(app, args, input="")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.stderr

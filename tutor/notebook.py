@@ -152,15 +152,14 @@ def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: fl
     from tutor.classroom.pool import Task
 
     info = _find(exercise)
-    if not (0.5 <= timeout <= 3600):
-        raise UsageError(f"--timeout must be between 0.5 and 3600 seconds, not {timeout:g}")
-    if seed is not None:
-        from tutor.grading.engine import check_seed
+    from tutor.grading.engine import check_seed, check_timeout
 
-        try:
-            check_seed(seed)  # the range `check --seed` and `grade --seed` take
-        except TutorError as error:
-            raise UsageError(str(error)) from None
+    try:
+        timeout = check_timeout(timeout)  # the range `check` and `grade` take
+        if seed is not None:
+            check_seed(seed)
+    except TutorError as error:
+        raise UsageError(str(error)) from None
     from tutor.fsutil import remove_tree
     from tutor.grading.containment import remove_stale_dirs
 

@@ -10,7 +10,7 @@ import typer
 
 from tutor import console
 from tutor.app import app
-from tutor.commands.common import emit_json, open_store, verdict_output
+from tutor.commands.common import SEED_MAX, emit_json, open_store, verdict_output, whole_number
 from tutor.errors import TutorError
 from tutor.grading.text import visible
 
@@ -159,8 +159,8 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
 def check_command(
     file: Path = typer.Argument(..., help="Your exercise file, e.g. exercises/backprop.py.", show_default=False),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, when the file name is not the id."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Draw the same inputs as an earlier run (the report prints its seed; 0 to 2**63 - 1)."),
-    timeout: float = typer.Option(20.0, "--timeout", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
+    seed_text: Optional[str] = typer.Option(None, "--seed", metavar="INT", help="Draw the same inputs as an earlier run (the report prints its seed; 0 to 2**63 - 1)."),
+    timeout_text: str = typer.Option("20", "--timeout", metavar="SECONDS", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (for editors and CI); with --watch, one JSON line per run."),
     watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
     no_record: bool = typer.Option(False, "--no-record", help="Grade without keeping anything in your progress (the attempt, the quiz question, the hint ladder): e.g. a teacher reproducing a student's gradebook row with its --seed."),
@@ -177,6 +177,10 @@ def check_command(
     """
     if max_runs is not None and not watch:
         raise TutorError("--max-runs only applies with --watch (how many runs to watch for)")
+    seed = whole_number(seed_text, "--seed", 0, SEED_MAX)
+    from tutor.grading.engine import check_timeout
+
+    timeout = check_timeout(timeout_text)
     info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:

@@ -19,7 +19,7 @@ import typer
 
 from tutor import console
 from tutor.app import TutorGroup, app
-from tutor.commands.common import verdict_output
+from tutor.commands.common import SEED_MAX, verdict_output, whole_number
 from tutor.errors import TutorError
 
 DEFAULT = "run"
@@ -95,11 +95,11 @@ def _progress_callbacks(label: str):
 def grade_folder_command(
     submissions: Path = typer.Argument(..., help="The class folder: one folder per student (the name is the student id), or <student>.py files.", show_default=False),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, e.g. backprop (needed for <student>.py files; else every exercise found)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once (default: the number of cores).", show_default=False),
+    jobs_text: Optional[str] = typer.Option(None, "--jobs", "-j", metavar="INT", help="Submissions graded at once, 1 to 256 (default: the number of cores).", show_default=False),
     out: Path = typer.Option(Path("gradebook.csv"), "--out", "-o", help="The gradebook to write (CSV; JSON Lines when it ends in .jsonl). An existing one is resumed."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON Lines on stdout instead of the table."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Inputs for the whole class (default: derived from the exercise and the student list; recorded per row)."),
-    timeout: float = typer.Option(20.0, "--timeout", help="Seconds each submission may run before it is stopped."),
+    seed_text: Optional[str] = typer.Option(None, "--seed", metavar="INT", help="Inputs for the whole class, 0 to 2**63 - 1 (default: derived from the exercise and the student list; recorded per row)."),
+    timeout_text: str = typer.Option("20", "--timeout", metavar="SECONDS", help="Seconds each submission may run before it is stopped (0.5 to 3600)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Grade only part K of N (e.g. 3/8), chosen by a stable hash of the student id; combine with `grade merge`."),
 ) -> None:
     """Grade every submission in a class folder into a gradebook.
@@ -111,6 +111,11 @@ def grade_folder_command(
     from tutor.classroom import service
     from tutor.render.classroom import render_class_run, render_interrupted
 
+    from tutor.grading.engine import check_timeout
+
+    jobs = whole_number(jobs_text, "--jobs", 1, service.MAX_JOBS)
+    seed = whole_number(seed_text, "--seed", 0, SEED_MAX)
+    timeout = check_timeout(timeout_text)
     label = f"grading {exercise}" if exercise else "grading"
     on_start, on_row, close = _progress_callbacks(label)
     try:

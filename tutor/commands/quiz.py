@@ -332,11 +332,10 @@ EPILOG = (
 
 
 def _count(text: str) -> int:
-    digits = text.strip()
-    # ASCII digits only, as the demos' number options: int() would also take "1_0", "+2" or "١".
-    value = int(digits) if digits.isascii() and digits.isdecimal() and len(digits) <= 6 else 0
-    if not 1 <= value <= 200:
-        raise TutorError(f"--count must be a whole number from 1 to 200; got {text!r}")
+    from tutor.commands.common import whole_number
+
+    value = whole_number(text, "--count", 1, 200)
+    assert value is not None
     return value
 
 
@@ -363,12 +362,12 @@ def quiz(
     question: Optional[List[str]] = typer.Option(
         None, "--question", "-q", metavar="ID", help="Ask this question id (repeatable); lesson checkpoints point here."
     ),
-    seed: Optional[int] = typer.Option(
-        None, "--seed", metavar="N", min=0, max=2**63 - 1, help="Seed for the choice and order of questions and generated numbers."
+    seed: Optional[str] = typer.Option(
+        None, "--seed", metavar="INT", help="Seed for the choice and order of questions and generated numbers (0 to 2**63 - 1)."
     ),
 ) -> None:
     """Answer questions with spaced repetition: due reviews first, then new ones from the lessons you have read."""
-    from tutor.commands.common import emit_json, open_store
+    from tutor.commands.common import SEED_MAX, emit_json, open_store, whole_number
     from tutor.quiz import schedule
     from tutor.quiz.bank import load_bank
     from tutor.quiz.refs import lessons_read, load_course_or_none
@@ -377,6 +376,7 @@ def quiz(
     from tutor.render import quiz as view
 
     number = _count(count)
+    seed_value = whole_number(seed, "--seed", 0, SEED_MAX)
     course = load_course_or_none()
     entries = catalogue(load_bank(), course)
     with open_store() as store:
@@ -387,7 +387,7 @@ def quiz(
         now = schedule.utc_now()
         plan = choose(
             entries, store.cards(), now, course=course, lessons_read=lessons_read(store, course), lesson=lesson,
-            topic=topic, count=number, review=review, question_ids=question, rng=random.Random(seed),
+            topic=topic, count=number, review=review, question_ids=question, rng=random.Random(seed_value),
         )
         if not plan.items:
             console.out(view.nothing_to_ask(schedule.due_counts(store, now, known_ids=set(entries)), review))

@@ -170,13 +170,14 @@ def read_learner_file(path: Path) -> bytes:
         raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
 
 
-def check_timeout(timeout: float) -> float:
+def check_timeout(timeout: float | str) -> float:
     try:
         value = float(timeout)
     except (TypeError, ValueError):
-        raise TutorError(f"--timeout must be a number of seconds, not {timeout!r}") from None
+        value = math.nan
     if not math.isfinite(value) or value < 0.5 or value > MAX_TIMEOUT:
-        raise TutorError(f"--timeout must be between 0.5 and {MAX_TIMEOUT:g} seconds (got {timeout!r})")
+        shown = timeout if not isinstance(timeout, str) or len(timeout) <= 40 else timeout[:37] + "..."
+        raise TutorError(f"--timeout: expected a number of seconds from 0.5 to {MAX_TIMEOUT:,g}, got {shown!r}") from None
     return value
 
 
@@ -184,7 +185,7 @@ def check_seed(seed: int | None) -> int:
     if seed is None:
         return secrets.randbelow(2**31)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise TutorError(f"--seed must be a whole number from 0 to {MAX_SEED} (got {seed!r})")
+        raise TutorError(f"--seed: expected a whole number from 0 to {MAX_SEED:,}, got {seed!r}")
     return seed
 
 
