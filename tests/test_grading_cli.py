@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -411,6 +412,58 @@ def test_watch_goes_on_when_the_file_or_its_folder_goes_and_comes_back(tmp_path)
     assert calls == ["x = 1\n", "x = 2\n", "x = 2\n"]  # first run; back again; its change
     assert restarted == [1]
     assert len(said) == 1 and "is gone" in said[0]
+
+
+def test_watch_goes_on_when_the_watcher_fails_and_grades_a_save_it_missed(tmp_path):
+    """`mkdir $'\\xff'` beside the file ended `check --watch` with "internal error (WatchfilesRustInternalError:
+    Unable to decode path ...)". The watch now says so once, watches again, and grades a save made meanwhile."""
+    from tutor.commands.exercises import watch_loop
+
+    target = tmp_path / "backprop.py"
+    target.write_text("x = 1\n")
+    calls, said = [], []
+
+    def failing():
+        target.write_text("x = 2\n")  # saved while the watcher breaks: its event is lost with it
+        raise RuntimeError('Unable to decode path "/x/\\xFF" to string')
+        yield  # pragma: no cover
+
+    def restart():
+        return iter([set(), set()])
+
+    watch_loop(lambda: calls.append(target.read_text()) or 0, failing(), target, restart=restart, say=said.append, poll=0.01)
+    assert calls == ["x = 1\n", "x = 2\n"]
+    assert len(said) == 1 and "watching it again" in said[0] and "decode" in said[0]
+
+
+@pytest.mark.slow
+def test_check_watch_keeps_going_beside_a_folder_whose_name_is_not_utf8(runner, workdir):
+    """The real watcher, the real failure: a folder named b'\\xff\\xfe' appears beside the file, then the fix is saved."""
+    path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    finished = threading.Event()
+
+    def break_then_fix():
+        from tutor.store import Store
+
+        while not finished.is_set():
+            with Store() as store:
+                graded = bool(store.attempts("backprop"))
+            if graded:
+                os.makedirs(os.fsencode(path.parent) + b"/\xff\xfe", exist_ok=True)
+                time.sleep(0.5)
+                path.write_text((SOLUTIONS / "backprop.py").read_text())
+            finished.wait(1.0)
+
+    saver = threading.Thread(target=break_then_fix, daemon=True)
+    saver.start()
+    try:
+        result = runner.invoke(app, ["check", str(path), "--watch", "--max-runs", "2", "--seed", "4"])
+    finally:
+        finished.set()
+        saver.join()
+    assert result.exit_code == 0, result.output
+    assert "internal error" not in result.output
+    assert "15/15 checks" in result.output
 
 
 @pytest.mark.slow

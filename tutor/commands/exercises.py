@@ -93,6 +93,8 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
     names = {str(target), str(target.resolve())}
     gone = False
     events = iter(changes)
+    graded = _signature(target)
+    failures: set[str] = set()
     while True:
         try:
             batch = next(events)
@@ -100,6 +102,17 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
             if restart is None or target.parent.exists():
                 break
             batch = set()
+        except (RuntimeError, OSError) as exc:
+            # The watcher itself failed: e.g. a name in the folder that is not UTF-8 (`mkdir $'\xff'`) ends
+            # it. Say so once per kind of failure, watch again, and grade if the file changed meanwhile.
+            if restart is None:
+                raise
+            if str(exc) not in failures and say is not None:
+                say(f"watching {target.parent} failed ({visible(str(exc))[:200]}); watching it again")
+            failures.add(str(exc))
+            time.sleep(poll)
+            events = iter(restart())
+            batch = {(None, str(target))} if _signature(target) != graded else set()
         if restart is not None and not target.parent.exists():
             if not gone and say is not None:
                 say(f"{target} is gone (its folder too); still watching for it to come back")
@@ -118,11 +131,21 @@ def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_ru
             continue
         gone = False
         (redraw or (lambda: console.out("")))()
+        graded = _signature(target)
         code = grade()
         runs += 1
         if max_runs is not None and runs >= max_runs:
             break
     return code
+
+
+def _signature(path: Path) -> tuple | None:
+    """What tells a changed file from the one last graded, or None when it cannot be read."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], timeout: float) -> ExerciseInfo:
@@ -235,7 +258,9 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
 
     def changes() -> Iterable:
         # Empty batches every second: the loop notices a folder that went away (its watch went with it).
-        return watch_changes(folder, debounce=300, raise_interrupt=True, yield_on_timeout=True, rust_timeout=1000)
+        # The file's own folder, not the tree below it: a file kept in $HOME would otherwise watch all of $HOME.
+        return watch_changes(folder, debounce=300, raise_interrupt=True, yield_on_timeout=True, rust_timeout=1000,
+                             recursive=False)
 
     return watch_loop(keep_watching, changes(), file, max_runs, redraw=redraw, restart=changes, say=console.warning_line)
 
