@@ -1436,3 +1436,42 @@ def test_the_arguing_options_measure_can_fail():
     assert lone_unjustified_answers([q]) == ["x"]
     q["answer"] = q["choices"][1] = "B, since b"
     assert lone_unjustified_answers([q]) == []
+
+
+# --------------------------------------------------------------------------- wordings a teacher's review corrected
+
+
+def _section_text(number: int, slug: str) -> str:
+    lesson = _lessons_on_disk().get(number)
+    if lesson is None:
+        pytest.skip(f"no lesson {number} yet")
+    section = next(s for s in lesson.sections if s.slug == slug)
+    return section.title + "\n" + section.body
+
+
+def test_the_output_activation_checkpoint_rereads_the_section_that_pairs_outputs_with_losses():
+    """It pointed at "Activation functions", which never names the losses its options turn on."""
+    q = by_id()["dnn-output-activation"]
+    taught = _section_text(1, q["section"])
+    assert "nn.CrossEntropyLoss" in taught and "nn.BCEWithLogitsLoss" in taught
+
+
+@pytest.mark.parametrize("qid, says, never", [
+    # 224x224 is the size torchvision's ResNets were trained at, not one they need (adaptive pooling)
+    ("tl-input-prep", ["size it was trained at", "adaptive average pooling"], ["Images around 224x224"]),
+    ("dnn-regression-output", ["never negative", "no upper limit"], ["unbounded"]),  # a price is >= 0
+    ("of-bn-running-mean", ["4.5", "Keras's convention"], []),  # the other momentum convention's answer
+])
+def test_reviewed_wordings(qid, says, never):
+    q = by_id()[qid]
+    text = " ".join([q["explanation"], *q.get("choices", [])])
+    assert [s for s in says if s not in text] == [] and [n for n in never if n in text] == []
+
+
+def test_the_wrongly_rounded_vanishing_factor_is_rejected():
+    """Two significant digits of 0.25**10 = 9.537e-7 are 9.5e-7: 9.6e-7 is wrong, 9.5e-7 and 9.54e-7 are right."""
+    from tutor.quiz import answers
+
+    q = _loaded()["dnn-sigmoid-ten-layers"]
+    assert [answers.is_correct(q, answers.parse(q, t), t) for t in ("9.6e-7", "9.5e-7", "9.54e-7", "9.4e-7")] == [
+        False, True, True, False]

@@ -133,8 +133,9 @@ def test_ctrl_c_exits_130_and_keeps_answers(runner, monkeypatch):
     assert result.exit_code == 130
     assert "Traceback" not in result.output
     assert [(r.question_id, r.correct) for r in reviews()] == [("fx-choice", True)]
-    # the summary and the command's own line say "interrupted" and "saved" once between them
-    assert result.output.count("interrupted") == 1 and result.output.count("saved") == 1, result.output
+    # the summary says which answers are kept, as after q; the command's own line says "interrupted", once
+    assert "Stopped early: 1 of 2 answered; those answers are saved." in result.output
+    assert result.output.count("interrupted") == 1, result.output
 
 
 # -- selection from the command line ------------------------------------------------
@@ -288,6 +289,30 @@ def test_stats_table_and_json(runner):
     assert first - clock.utcnow() < timedelta(minutes=11)
     assert data["due"]["week"] >= 1 and data["due"]["week"] >= data["due"]["today"]
     assert data["due"]["today"] >= (1 if first <= schedule._end_of_local_day(clock.utcnow()) else 0)
+
+
+def test_stats_fold_the_topics_not_tried_into_one_line_and_json_keeps_them(runner):
+    """--stats printed a row for every topic: in a 24-line terminal the rows with answers scrolled off."""
+    quiz(runner, "-q", "fx-choice", input="A weighted sum of its inputs plus a bias\n")
+    out = quiz(runner, "--stats").output
+    rows = [line.split() for line in out.splitlines()]
+    assert ["1", "neurons", "1", "1", "100%", "1/2", "0"] in rows
+    assert not any(row[1:2] in (["activations"], ["cnn"]) for row in rows), out
+    assert "8 topics not tried yet: activations, parameters, cnn, conv-shapes, dropout, optimizers, gru, lstm" in out
+    assert "(of 1 card)." in out
+    data = json.loads(quiz(runner, "--stats", "--json").output)
+    assert {"neurons", "activations", "cnn", "lstm"} <= {row["topic"] for row in data["topics"]}
+    assert len(data["topics"]) == 9
+
+
+def test_stats_of_the_whole_course_fit_a_24_line_screen(runner, monkeypatch):
+    monkeypatch.delenv("DNN_TUTOR_QUESTIONS")
+    monkeypatch.delenv("DNN_TUTOR_LESSONS")
+    monkeypatch.setenv("COLUMNS", "80")
+    quiz(runner, "-q", "dnn-output-activation", input="1\n")
+    lines = quiz(runner, "--stats").output.splitlines()
+    assert len(lines) <= 23 and max(map(len, lines)) <= 80, lines
+    assert re.fullmatch(r"33 topics not tried yet: basics, depth, losses, .*…", next(x for x in lines if "not tried" in x))
 
 
 # -- the scheduler ---------------------------------------------------------------------
@@ -714,23 +739,45 @@ def test_q_at_a_number_or_shape_prompt_stops_the_quiz_keeping_answers(runner, wo
     assert len(reviews()) == 1
 
 
+@pytest.mark.parametrize("first", ["q", "QUIT"])
+def test_q_at_a_choice_multi_or_true_false_prompt_stops_the_quiz_keeping_answers(runner, first):
+    """Under TERM=dumb (and piped) a choice prompt refused q: "type a number from 1 to 4, or the exact text of a
+    choice", while number and shape prompts stopped."""
+    result = quiz(runner, "-q", "fx-number", "-q", "fx-choice", input=f"0.664\n{first}\n")
+    assert result.exit_code == 0, result.output
+    assert "You stopped early: 1 of 2 answered; those answers are saved." in result.output
+    assert "exact text of a choice" not in result.output
+    for qid in ("fx-multi", "fx-true-false"):
+        result = quiz(runner, "-q", qid, input="q\n")
+        assert "You stopped early: 0 of 1 answered; nothing was recorded." in result.output, result.output
+    assert [r.question_id for r in reviews()] == ["fx-number"]
+
+
 def test_q_is_an_answer_where_it_could_be_one_and_the_empty_prompt_says_q_stops():
-    """Only number and shape questions take q as "stop": a choice's text or label could be q."""
+    """q stops the quiz at every kind of prompt, except where a choice's text (or label) is q; the note for an
+    empty answer names q wherever it stops."""
     from tutor.commands.quiz import quits
 
     number = Question(id="n", lesson=1, topic="t", kind="number", prompt="?", answer=1.0, explanation="")
     shape = dataclasses.replace(number, kind="shape", answer=[1, 2])
     choice = dataclasses.replace(number, kind="choice", choices=("p", "q", "r"), answer="q")
+    plain = dataclasses.replace(choice, choices=("p", "r", "s"), answer="p")
+    multi = dataclasses.replace(plain, kind="multi", answer=["p"])
+    true_false = dataclasses.replace(number, kind="true-false", answer=True)
     assert quits(number, "q") and quits(shape, "QUIT") and quits(number, " q ")
+    assert quits(plain, "q") and quits(multi, "quit") and quits(true_false, "Q")
     assert not quits(choice, "q") and not quits(number, "quiet") and not quits(number, "1")
     assert answers.parse(choice, "q") == "q"
-    for question in (number, shape):
+    for question in (number, shape, plain, true_false):
         with pytest.raises(answers.InvalidAnswer) as caught:
             answers.parse(question, "  ")
-        assert "q or Ctrl-D" in caught.value.reason and len(caught.value.reason) < 58
+        assert caught.value.reason == "type an answer (q or Ctrl-D stops the quiz)"
+    with pytest.raises(answers.InvalidAnswer) as caught:
+        answers.parse(multi, "")
+    assert "'none' if no choice is right (q or Ctrl-D stops the quiz)" in caught.value.reason
     with pytest.raises(answers.InvalidAnswer) as caught:
         answers.parse(choice, "")
-    assert "q or" not in caught.value.reason  # q is one of its choices
+    assert caught.value.reason == "type an answer (Ctrl-D stops the quiz)"  # q is one of its choices
 
 
 def test_the_shape_prompt_has_one_wording_naming_every_accepted_form():
@@ -752,7 +799,7 @@ def test_an_interrupt_at_the_plain_prompt_starts_the_summary_on_a_line_of_its_ow
     result = quiz(runner, "-q", "fx-choice", "-q", "fx-number")
     assert result.exit_code == 130
     assert re.search(r"answer> *\n+Quiz summary", result.output), result.output
-    assert "Stopped early: 1 of 2 answered." in result.output
+    assert "Stopped early: 1 of 2 answered; those answers are saved." in result.output
 
 
 def test_a_summary_after_every_question_was_answered_does_not_say_stopped_early():
@@ -768,7 +815,7 @@ def test_a_summary_after_every_question_was_answered_does_not_say_stopped_early(
 
     results = [{"id": "a", "topic": "t", "correct": True, "saved": True}]
     assert "Stopped early" not in text(summary(results, None, stopped_early="interrupted", planned=1))
-    assert "Stopped early: 1 of 2 answered." in text(summary(results, None, stopped_early="interrupted", planned=2))
+    assert "Stopped early: 1 of 2 answered;" in text(summary(results, None, stopped_early="interrupted", planned=2))
 
 
 def test_piped_answers_never_wait_before_the_summary(tmp_path):
@@ -861,9 +908,10 @@ def test_the_plain_fit_measures_the_numbered_panel_and_the_answer_line(monkeypat
     assert not _fits_with_next([said], item, 2, 2, plain=True)
 
 
-def test_the_summary_after_q_or_ctrl_c_says_each_thing_once():
-    """"Stopped early (stopped)" after q; after Ctrl-C "Stopped early (interrupted) ... those answers are saved."
-    followed by the command line's own "interrupted: anything already saved is kept."."""
+def test_the_summary_after_q_or_ctrl_c_says_the_answers_are_saved():
+    """After q: "You stopped early: 4 of 5 answered; those answers are saved."; after Ctrl-C the summary said only
+    "Stopped early: 8 of 10 answered." and left the answers to the command line's vaguer "anything already saved
+    is kept"."""
     from rich.console import Console
 
     from tutor.render.quiz import INTERRUPTED, summary
@@ -877,10 +925,31 @@ def test_the_summary_after_q_or_ctrl_c_says_each_thing_once():
     quit_text = text(summary(results, None, stopped_early=True, planned=2))
     assert "You stopped early: 1 of 2 answered; those answers are saved." in quit_text and "(" not in quit_text
     interrupted = text(summary(results, None, stopped_early=INTERRUPTED, planned=2))
-    assert "Stopped early: 1 of 2 answered." in interrupted
-    assert "saved" not in interrupted and "interrupted" not in interrupted
+    assert "Stopped early: 1 of 2 answered; those answers are saved." in interrupted
+    assert "interrupted" not in interrupted  # (the command line's own line says it)
     unsaved = [{**results[0], "saved": False}]
     assert "1 of those answers could not be saved" in text(summary(unsaved, None, stopped_early=INTERRUPTED, planned=2))
+
+
+def test_counts_in_the_quiz_output_agree_with_their_nouns():
+    """"(of 1 cards)", "in 1 minutes" and "1 of your 1 answers could not be saved" were printed."""
+    from rich.console import Console
+
+    from tutor.render.quiz import stats_view, summary, when
+
+    def text(group):
+        out = Console(width=100, record=True, file=io.StringIO())
+        out.print(group)
+        return " ".join(out.export_text().split())
+
+    assert when(T0 + timedelta(seconds=75), T0) == "in 1 minute" and when(T0 + timedelta(minutes=5), T0) == "in 5 minutes"
+    results = [{"id": "a", "topic": "t", "correct": True, "saved": False}]
+    assert "1 answer of 1 could not be saved (see above)." in text(summary(results, None))
+    assert "2 answers of 2 could not be saved" in text(summary(results * 2, None))
+    due = {"now": 1, "next": None, "today": 1, "week": 1, "total": 1}
+    row = {"topic": "t", "lesson": 1, "answered": 1, "correct": 1, "seen": 1, "questions": 2, "due_now": 1}
+    shown = text(stats_view({"topics": [row], "answered": 1, "correct": 1, "due": due}))
+    assert "Due now: 1 card " in shown and "(of 1 card)." in shown
 
 
 @pytest.mark.parametrize("typed, sizes", [("8x32,26x26", "8, 32, 26, 26 or 8x32x26x26"), ("32, 13 13", "32, 13, 13"),

@@ -301,3 +301,13 @@ def test_conv_shapes_never_put_the_channel_count_where_a_side_could_be():
     for seed in range(400):
         c, h, w = generate("gen-conv-shape", random.Random(seed)).answer[-3:]
         assert c not in (h, w), (seed, c, h, w)
+
+
+def test_a_dense_layer_with_one_output_says_output_and_bias_in_the_singular():
+    """"produces 1 outputs" and "+ 1 biases" were generated for a layer with a single output."""
+    from tutor.quiz.builders import _build_dense
+
+    built = next(b for b in map(_build_dense, map(random.Random, range(500)))
+                 if b["params"]["n_out"] == 1 and b["params"]["bias"])
+    assert "produces 1 output, with a bias." in built["prompt"]
+    assert " + 1 bias = " in built["explanation"] and "outputs" not in built["prompt"]

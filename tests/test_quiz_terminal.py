@@ -124,6 +124,24 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
     assert reviews(tmp_path) == [("fx-choice", True)]
 
 
+def test_q_in_a_choice_menu_stops_the_quiz_keeping_answers(tmp_path):
+    """q did nothing in the arrow-key menu, although it stopped the quiz at a typed prompt and at the pause."""
+    child = spawn(tmp_path, "--question", "fx-number", "--question", "fx-choice", "--question", "fx-true-false")
+    try:
+        child.expect("Your answer")
+        child.send("0.664\r")
+        child.expect("Right")
+        child.expect(r"or press 1-\d; q stops\)")
+        child.send("q")
+        child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
+        output, code = ended(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert "Question 3/3" not in output and "Traceback" not in output
+    assert reviews(tmp_path) == [("fx-number", True)]
+
+
 def spawn_dumb(home: Path, rows: int, *args: str):
     """The quiz in a 60-column terminal under TERM=dumb: plain numbered prompts, stdin and stdout terminals."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_") and k not in ("COLUMNS", "LINES")}
@@ -176,3 +194,22 @@ def test_q_at_the_plain_pause_under_term_dumb_stops_keeping_answers(tmp_path):
     assert code == 0
     assert "Question 2/2" not in output and "Traceback" not in output
     assert reviews(tmp_path) == [("fx-choice", False)]
+
+
+def test_q_at_a_plain_choice_prompt_under_term_dumb_stops_and_the_empty_answer_note_names_it(tmp_path):
+    """Under TERM=dumb a choice prompt refused q ("type a number from 1 to 4, or the exact text of a choice") and its
+    note for an empty answer named only Ctrl-D."""
+    child = spawn_dumb(tmp_path, 40, "--question", "fx-choice", "--question", "fx-number")
+    try:
+        child.expect("answer> ")
+        child.send("\r")
+        child.expect(r"type an answer \(q or Ctrl-D stops the quiz\)")
+        child.expect("answer> ")
+        child.send("q\r")
+        child.expect(r"You stopped early: 0 of 2 answered; nothing was recorded\.")
+        output, code = ended(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert "exact text of a choice" not in output and "Question 2/2" not in output
+    assert reviews(tmp_path) == []

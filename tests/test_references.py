@@ -152,7 +152,7 @@ def test_every_target_term_is_used(course):
 
 # Each question id -> terms its section must contain (case and spacing ignored).
 KEY_TERMS: dict[str, tuple[str, ...]] = {
-    "dnn-output-activation": ("softmax", "sigmoid", "multi-label"),
+    "dnn-output-activation": ("softmax", "sigmoid", "independent labels"),
     "dnn-multiclass-softmax": ("softmax", "mutually exclusive"),
     "dnn-dense-params": ("401,920",),
     "dnn-xor-hidden": ("XOR", "straight"),

@@ -3,8 +3,9 @@
 Every option is shown in full: long options wrap at the terminal width with a
 hanging indent under their label, so nothing is cut mid-word at 60 columns.
 Options are numbered (or lettered); the label key picks an option at once
-(single choice) or ticks it (several choices). The menu is erased when done so
-the caller can print the answer as ordinary, wrapped text.
+(single choice) or ticks it (several choices); q (where it is no label) leaves the
+menu with nothing picked. The menu is erased when done so the caller can print
+the answer as ordinary, wrapped text.
 
 Only used when stdin and stdout are terminals and ``TERM`` is not ``dumb``
 (:func:`tutor.console.is_interactive`). Ctrl-C raises KeyboardInterrupt,
@@ -19,6 +20,8 @@ import contextlib
 import signal
 import textwrap
 from typing import Iterator, Sequence
+
+QUIT_KEY = "q"  # leaves a menu with nothing picked (the quiz stops), where it is not an option's label
 
 
 def wrap_option(text: str, prefix: str, width: int) -> list[str]:
@@ -45,9 +48,10 @@ def menu_help(labels: Sequence[str], *, multi: bool = False, ascii_only: bool = 
     """The line under a menu's title that says which keys work."""
     keys = label_keys(labels)
     if multi:
-        line = f"(↑/↓ move, space or {keys} ticks, Enter when done)" if keys else "(↑/↓ move, space ticks, Enter when done)"
+        line = f"(↑/↓ move, space or {keys} ticks, Enter when done" if keys else "(↑/↓ move, space ticks, Enter when done"
     else:
-        line = f"(↑/↓ and Enter, or press {keys})" if keys else "(↑/↓ and Enter)"
+        line = f"(↑/↓ and Enter, or press {keys}" if keys else "(↑/↓ and Enter"
+    line += ")" if QUIT_KEY in labels else f"; {QUIT_KEY} stops)"
     return line.replace("↑/↓", "up/down") if ascii_only else line
 
 
@@ -94,17 +98,18 @@ def show_cursor() -> None:
         pass
 
 
-def choose_one(title: str, options: Sequence[str], labels: Sequence[str], *, ascii_only: bool = False) -> int:
-    """The index of the option picked."""
-    return int(choose(title, options, labels, ascii_only=ascii_only))  # type: ignore[arg-type]
+def choose_one(title: str, options: Sequence[str], labels: Sequence[str], *, ascii_only: bool = False) -> int | None:
+    """The index of the option picked; None when q was pressed."""
+    picked = choose(title, options, labels, ascii_only=ascii_only)
+    return None if picked is None else int(picked)  # type: ignore[arg-type]
 
 
 def choose_many(
     title: str, options: Sequence[str], labels: Sequence[str], *, ascii_only: bool = False
-) -> list[int]:
-    """The sorted indices of the options ticked (possibly none)."""
+) -> list[int] | None:
+    """The sorted indices of the options ticked (possibly none); None when q was pressed."""
     picked = choose(title, options, labels, multi=True, ascii_only=ascii_only)
-    return list(picked) if isinstance(picked, list) else [picked]
+    return picked if isinstance(picked, list) or picked is None else [picked]
 
 
 def choose(
@@ -114,8 +119,9 @@ def choose(
     *,
     multi: bool = False,
     ascii_only: bool = False,
-) -> int | list[int]:
-    """The index of the option picked (or, with ``multi``, the sorted indices ticked)."""
+) -> int | list[int] | None:
+    """The index of the option picked (or, with ``multi``, the sorted indices ticked); None when q was pressed
+    (unless q is one of the labels)."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
     from prompt_toolkit.layout import HSplit, Layout, Window
@@ -200,6 +206,12 @@ def choose(
     def _space(event):
         if multi:
             toggle(state["at"])
+
+    if QUIT_KEY not in labels:
+
+        @bindings.add(QUIT_KEY)
+        def _quit(event):
+            event.app.exit(result=None)
 
     @bindings.add("enter")
     def _enter(event):

@@ -28,7 +28,7 @@ from tutor.grading.text import visible
 MAX_INVALID = 3  # piped answers that cannot be read, in a row, before the quiz stops
 MAX_LINE = 2000  # characters of one answer line
 MAX_SKIP = 64 * MAX_LINE  # characters of an over-long line skipped before giving up on the input
-QUIT_WORDS = ("q", "quit")  # typed at a number or shape prompt (never an answer there): stop the quiz
+QUIT_WORDS = ("q", "quit")  # typed at any prompt where it is not an answer: stop the quiz
 NEXT_HINT = "Enter: next question · q: stop here"
 SUMMARY_HINT = "Enter: summary · q: stop here"
 NO_SUMMARY = "stopped at the last feedback"  # q at the pause before the summary: the feedback stays in view
@@ -39,8 +39,8 @@ PLAIN_SUMMARY_HINT = "-- Enter: summary, q: stop here -- "
 
 
 class Stop(Exception):
-    """The quiz stops here (too many unreadable answers, or q typed at a number or shape prompt);
-    what was answered is kept. The message says why."""
+    """The quiz stops here (too many unreadable answers, or q typed at a prompt); what was answered is kept.
+    The message says why."""
 
 
 class TooLong(Exception):
@@ -115,17 +115,18 @@ def _skip_rest_of_line() -> None:
 
 
 def quits(question, text: str) -> bool:
-    """``q`` or ``quit`` typed where it cannot be an answer (a number or a shape): stop the quiz.
+    """``q`` or ``quit`` typed at any prompt: stop the quiz, unless it reads as an answer there (a choice
+    whose text or label is q)."""
+    from tutor.quiz.answers import takes
 
-    A choice question's label or text could be q, so there it is read as an answer."""
-    return question.kind in ("number", "shape") and text.strip().lower() in QUIT_WORDS
+    return text.strip().lower() in QUIT_WORDS and not takes(question, text)
 
 
 def ask_plain(question, screen: Screen | None = None):
     """(value, typed text) from the plain fallback; invalid input is asked again.
 
     From a pipe or file, :data:`MAX_INVALID` unreadable answers in a row raise :class:`Stop`;
-    so does q at a number or shape question (:func:`quits`).
+    so does q (:func:`quits`).
     """
     from tutor.quiz.answers import InvalidAnswer, parse
     from tutor.render import quiz as view
@@ -147,23 +148,31 @@ def ask_plain(question, screen: Screen | None = None):
 
 
 def ask_interactive(question):
-    """(value, typed text) from a menu or a typed line; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+    """(value, typed text) from a menu or a typed line; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError,
+    q :class:`Stop`."""
     from tutor.quiz.answers import InvalidAnswer, labels, parse
     from tutor.terminal_menu import choose_many, choose_one
 
     ascii_only = not console.encodes_unicode()
     marks = labels(question.choices)
     if question.kind == "multi":
-        value = [question.choices[i] for i in choose_many("Your answer (every right one)", question.choices, marks,
-                                                          ascii_only=ascii_only)]
+        value = [question.choices[i] for i in _picked(choose_many("Your answer (every right one)", question.choices,
+                                                                   marks, ascii_only=ascii_only))]
         return value, "; ".join(value)
     if question.kind == "choice":
-        text = question.choices[choose_one("Your answer", question.choices, marks, ascii_only=ascii_only)]
+        text = question.choices[_picked(choose_one("Your answer", question.choices, marks, ascii_only=ascii_only))]
         return text, text
     if question.kind == "true-false":
-        picked = choose_one("True or false?", ["true", "false"], ["t", "f"], ascii_only=ascii_only)
+        picked = _picked(choose_one("True or false?", ["true", "false"], ["t", "f"], ascii_only=ascii_only))
         return picked == 0, "true" if picked == 0 else "false"
     return _ask_text(question, parse, InvalidAnswer)
+
+
+def _picked(picked):
+    """What a menu returned; None (q pressed) stops the quiz."""
+    if picked is None:
+        raise Stop(QUIT)
+    return picked
 
 
 def _ask_text(question, parse, invalid_answer):
@@ -323,8 +332,8 @@ EPILOG = (
     "`dnn-tutor quiz --lesson 5 --count 5`; `dnn-tutor quiz --topic dropout`; `dnn-tutor quiz --review`; "
     "`dnn-tutor quiz --question dnn-dense-params`; `dnn-tutor quiz --stats --json`. "
     "In a terminal, pick with the arrow keys or press a choice's number; where the next question (or the "
-    "summary) would push the feedback off the screen, the quiz waits for Enter (q stops there, keeping your "
-    "answers); q also stops it at a number or shape prompt. "
+    "summary) would push the feedback off the screen, the quiz waits for Enter. q stops the quiz there and at "
+    "any prompt (unless q is the text of a choice), keeping your answers. "
     "Without a terminal, answers are read one per line from stdin: a choice's number or text, "
     "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13; "
     f"the quiz stops at end of input or after {MAX_INVALID} unreadable answers in a row."

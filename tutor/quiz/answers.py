@@ -90,10 +90,13 @@ def parse(question, text: str):
     """The learner's text as a value of ``question.kind`` (raises :class:`InvalidAnswer`)."""
     text = (text or "").strip()
     kind = question.kind
-    if not text and kind != "multi":
-        if kind in ("number", "shape"):  # where q cannot be an answer, it stops the quiz (tutor.commands.quiz)
-            raise InvalidAnswer("type an answer (q or Ctrl-D stops the quiz)")
-        raise InvalidAnswer("type an answer (or press Ctrl-D to stop the quiz)")
+    if not text:
+        wanted = "an answer"
+        if kind == "multi":
+            marks = labels(question.choices)
+            wanted = (f"the {'letters' if uses_letters(question.choices) else 'numbers'} of every right choice "
+                      f"({marks[0]}-{marks[-1]}), separated by commas or spaces; 'none' if no choice is right")
+        raise InvalidAnswer(f"type {wanted} ({_stops(question)})")
     if kind == "choice":
         return _parse_choice(question.choices, text)
     if kind == "multi":
@@ -115,6 +118,20 @@ def parse(question, text: str):
     raise InvalidAnswer(f"unknown question kind {kind!r}")  # pragma: no cover
 
 
+def takes(question, text: str) -> bool:
+    """Whether ``text`` reads as an answer to ``question`` (``q`` does where a choice's text or label is q)."""
+    try:
+        parse(question, text)
+    except InvalidAnswer:
+        return False
+    return True
+
+
+def _stops(question) -> str:
+    """How to stop the quiz at this prompt: q stops it (tutor.commands.quiz) unless q is an answer here."""
+    return "Ctrl-D stops the quiz" if takes(question, "q") else "q or Ctrl-D stops the quiz"
+
+
 def _parse_choice(choices, text: str) -> str:
     index = _choice_index(text.rstrip("."), choices)
     if index is None:
@@ -126,11 +143,6 @@ def _parse_choice(choices, text: str) -> str:
 
 def _parse_multi(choices, text: str) -> list[str]:
     marks = labels(choices)
-    if not text:
-        raise InvalidAnswer(
-            f"type the {'letters' if uses_letters(choices) else 'numbers'} of every right choice "
-            f"({marks[0]}-{marks[-1]}), separated by commas or spaces; 'none' if no choice is right"
-        )
     if text.lower() in {"none", "-"}:
         return []
     whole = _match_text(text, choices)

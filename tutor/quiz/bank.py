@@ -84,6 +84,11 @@ def format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """``1 card``, ``2 cards``; ``nouns`` where the plural is not ``noun + "s"`` (``1 bias``, ``2 biases``)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def questions_dir() -> Path:
     from tutor import paths
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 
+from tutor.quiz.bank import plural
 
 
 def _clear_of(answer: float, wrong: list[float], tolerance: float | None, margin: float = 3.0) -> bool:
@@ -84,12 +85,12 @@ def _build_dense(rng: random.Random) -> dict:
     bias = rng.random() < 0.8
     total = dense_params(n_in, n_out, bias)
     weights = n_in * n_out
-    how = f"{n_in} x {n_out} = {weights} weights" + (f" + {n_out} biases = {total}" if bias else f" and no biases = {total}")
+    how = f"{n_in} x {n_out} = {weights} weights" + (f" + {plural(n_out, 'bias', 'biases')} = {total}" if bias else f" and no biases = {total}")
     return {
         "kind": "number",
         "prompt": (
             f"A fully connected layer (Dense in Keras, nn.Linear in PyTorch) takes {n_in} inputs and "
-            f"produces {n_out} outputs, {_bias_words(bias)}. How many trainable parameters does it have?"
+            f"produces {plural(n_out, 'output')}, {_bias_words(bias)}. How many trainable parameters does it have?"
         ),
         "answer": float(total),
         "explanation": (
@@ -112,7 +113,7 @@ def _build_conv(rng: random.Random) -> dict:
     return {
         "kind": "number",
         "prompt": (
-            f"A 2-D convolution layer (Conv2D / nn.Conv2d) reads {c_in} input channel{'s' if c_in > 1 else ''} "
+            f"A 2-D convolution layer (Conv2D / nn.Conv2d) reads {plural(c_in, 'input channel')} "
             f"and has {c_out} filters of size {k}x{k}, {_bias_words(bias)}. "
             "How many trainable parameters does it have? (The image size does not matter.)"
         ),

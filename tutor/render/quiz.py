@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tutor.quiz.answers import SHAPE_HINT, labels, uses_letters
+from tutor.quiz.bank import plural
 
 REASONS = {
     "due": "due for review",
@@ -86,7 +87,7 @@ def when(due: datetime, now: datetime | None = None) -> str:
         return "now" if seconds <= 0 else "in a minute"
     minutes = seconds / 60
     if minutes < 90:
-        return f"in {round(minutes)} minutes"
+        return f"in {plural(round(minutes), 'minute')}"  # (61-89 seconds: 1 minute)
     hours = minutes / 60
     if hours < 36:
         return f"in {round(hours)} hours"
@@ -209,7 +210,7 @@ def due_line(due: dict, now: datetime | None = None) -> Text:
     line = Text()
     if due.get("now"):
         n = due["now"]
-        line.append(f"Due now: {n} card{'s' if n != 1 else ''} ", style="bold")
+        line.append(f"Due now: {plural(n, 'card')} ", style="bold")
         line.append("(dnn-tutor quiz --review).", style="cyan")
     else:
         line.append("Nothing is due now.")
@@ -239,13 +240,13 @@ def nothing_to_ask(due: dict, review: bool) -> Text:
     return Text("No questions to ask for these lessons yet.", style="dim")
 
 
-INTERRUPTED = "interrupted"  # Ctrl-C or a signal: the command line then says "interrupted: anything already saved is kept."
+INTERRUPTED = "interrupted"  # Ctrl-C or a signal (the command line then adds its own "interrupted: ..." line)
 
 
 def summary(results: list[dict], due: dict | None = None, stopped_early: str | bool = "", planned: int = 0) -> Group:
     """``results``: one dict per answer with ``topic`` and ``correct``; ``stopped_early``: why, if it did:
-    ``True`` when the learner stopped it (q), :data:`INTERRUPTED` after Ctrl-C or a signal (the summary then
-    leaves what is kept to the command line's own line), or a reason ("end of input")."""
+    ``True`` when the learner stopped it (q), :data:`INTERRUPTED` after Ctrl-C or a signal, or a reason
+    ("end of input"). Each says what became of the answers."""
     table = Table(title="Quiz summary", title_justify="left", show_footer=True, box=None, padding=(0, 2))
     per: dict[str, list[int]] = {}
     for r in results:
@@ -269,25 +270,27 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
         why = f" ({stopped_early})" if isinstance(stopped_early, str) and stopped_early != INTERRUPTED else ""
         if unsaved:
             kept = f"; {unsaved} of those answers could not be saved (see above)"
-        elif stopped_early == INTERRUPTED:
-            kept = ""  # said once, by the command line: "interrupted: anything already saved is kept."
         elif not asked:
             kept = "; nothing was recorded"
         else:
             kept = "; those answers are saved"
         lines.append(Text(f"{head}{why}: {asked} of {planned} answered{kept}.", style="yellow"))
     elif unsaved:
-        lines.append(Text(f"{unsaved} of your {asked} answers could not be saved (see above).", style="yellow"))
+        lines.append(Text(f"{plural(unsaved, 'answer')} of {asked} could not be saved (see above).", style="yellow"))
     if due is not None:
         lines.append(due_line(due))
     return Group(table, *lines) if asked else Group(*lines)
 
 
 def stats_view(stats: dict) -> Group:
+    """The topics answered so far, one row each; the topics never tried folded into one line (``--json`` has
+    every topic), so that what was answered stays on a 24-line screen."""
     table = Table(title="Quiz statistics", title_justify="left", show_footer=True, box=None, padding=(0, 1))
     rows = stats["topics"]
+    tried = [r for r in rows if r["answered"] or r["seen"] or r["due_now"]]
+    untried = [r["topic"] for r in rows if r not in tried]
     table.add_column("lesson", justify="right")
-    table.add_column("topic", footer="all", no_wrap=True, min_width=max([len(r["topic"]) for r in rows] + [5]))
+    table.add_column("topic", footer="all", no_wrap=True, min_width=max([len(r["topic"]) for r in tried] + [5]))
     table.add_column("answered", justify="right", footer=str(stats["answered"]))
     table.add_column("right", justify="right", footer=str(stats["correct"]))
     table.add_column("accuracy", justify="right", footer=_accuracy(stats["correct"], stats["answered"]))
@@ -295,7 +298,7 @@ def stats_view(stats: dict) -> Group:
         "seen", justify="right", footer=f"{sum(r['seen'] for r in rows)}/{sum(r['questions'] for r in rows)}"
     )
     table.add_column("due now", justify="right", footer=str(sum(r["due_now"] for r in rows)))
-    for r in rows:
+    for r in tried:
         acc = Text(_accuracy(r["correct"], r["answered"]))
         if r["answered"]:
             rate = r["correct"] / r["answered"]
@@ -305,9 +308,14 @@ def stats_view(stats: dict) -> Group:
             f"{r['seen']}/{r['questions']}", str(r["due_now"]),
         )
     due = stats["due"]
-    lines = [
+    lines = []
+    if untried:  # one line, cut with … at the screen's edge
+        lines.append(Text(f"{plural(len(untried), 'topic')} not tried yet: {', '.join(untried)}", style="dim",
+                          no_wrap=True, overflow="ellipsis"))
+    lines += [
         due_line(due),
-        Text(f"By the end of today: {due['today']}, this week: {due['week']} (of {due['total']} cards).", style="dim"),
+        Text(f"By the end of today: {due['today']}, this week: {due['week']} (of {plural(due['total'], 'card')}).",
+             style="dim"),
     ]
     if not stats["answered"]:
         lines.append(Text("No answers yet: start with `dnn-tutor quiz`.", style="dim"))
