@@ -230,3 +230,63 @@ def test_pictures_are_ascii_when_the_output_cannot_take_unicode(monkeypatch):
     assert "**" in pictures[1] and "oo" in pictures[1]
     monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: True)
     assert "▀" in rasters.render_boundary(grid, board, color=True).plain  # UTF-8 keeps the half blocks
+
+
+def _xor_view_lines(cols: int, rows: int) -> tuple[list[str], list[str]]:
+    """A one-model fit with a decision boundary (xor's view) after its last epoch in a ``cols`` x ``rows``
+    terminal: the lines of the live frame and of the final frame that stays on screen."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from tutor.render.live import LiveReporter
+    from tutor.training.protocol import Boundary, EpochRecord, FitInfo
+
+    rng = np.random.default_rng(0)
+    boundary = Boundary(rng.normal(size=(50, 2)), rng.integers(0, 2, 50), extent=(-1.3, 1.3, -1.3, 1.3))
+    reporter = LiveReporter()
+    console = Console(file=io.StringIO(), force_terminal=True, width=cols, height=rows, color_system="truecolor")
+    reporter.console = console
+    reporter.fit_start(FitInfo("", ["model"], "binary", 30, 32, 450, 150, True, boundary, {"model": "adam"}))
+
+    class View:
+        def boundary_grid(self, w, h):
+            probs = rng.random((h, w, 1))  # (rows, cols, 1)
+            return np.concatenate([1 - probs, probs], axis=-1)  # (rows, cols, 2)
+
+    for epoch in range(1, 31):
+        reporter.epoch_end(EpochRecord("model", epoch, 30, 0.7 / epoch, 0.5 + epoch / 60, 0.8 / epoch, 0.5 + epoch / 61,
+                                       1e-2, 0.01, 40000.0, last=epoch == 30), View())
+    reporter.live = None  # only the frames are looked at here
+
+    def lines(final: bool) -> list[str]:
+        rendered = console.render_lines(reporter._view(final), console.options, pad=False)
+        return ["".join(s.text for s in line).rstrip() for line in rendered]
+
+    return lines(False), lines(True)
+
+
+@pytest.mark.parametrize("cols", [60, 80])
+def test_xor_view_names_its_map_and_keeps_the_accuracy_chart_in_the_last_frame(cols):
+    """At 60x24 the map was headed `model` (the title did not fit 16 columns) and the last frame had no accuracy chart."""
+    live, final = _xor_view_lines(cols, 24)
+    assert len(live) <= 24  # while training the view fits the terminal
+    for frame in (live, final):
+        assert any(line.startswith(("decision boundary", "boundary")) for line in frame), frame
+        assert not any(line.strip() == "model" for line in frame)
+    assert any("accuracy" in line for line in final), "\n".join(final)
+    assert all(len(line) <= cols for line in final)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cols", [60, 80])
+def test_xor_in_a_dumb_terminal_prints_each_epoch_on_one_line(tmp_path, cols):
+    """With TERM=dumb at 80 columns every epoch line was 83 characters: the speed wrapped alone onto the next line."""
+    lines = screen_of(["demo", "xor", "--quick", "--epochs", "5", "--device", "cpu"], cols, 24,
+                      {"DNN_TUTOR_HOME": str(tmp_path), "TERM": "dumb"})
+    epochs = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
+    assert len(epochs) == 5, "\n".join(lines)
+    for i in epochs:
+        assert "train loss" in lines[i] and "val loss" in lines[i] and lines[i + 1].startswith(("epoch ", "done ")), lines[i:i + 2]
+    assert "(running, train mode)" not in "\n".join(lines)

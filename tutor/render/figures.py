@@ -149,8 +149,8 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
 
 def _settings_line(config: dict, limit: int = 110) -> str:
     """The run's settings, so a saved picture says what produced it (dataset, layers, lr ...)."""
-    from tutor.render.training import setting_text
+    from tutor.render.training import setting_item
 
-    line = "  ".join(f"{key}={setting_text(value)}" for key, value in (config or {}).items()
+    line = "  ".join(setting_item(key, value) for key, value in (config or {}).items()
                      if value is not None and key != "data_dir")
     return line if len(line) <= limit else line[: limit - 1].rsplit("  ", 1)[0] + " …"

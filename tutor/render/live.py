@@ -3,7 +3,8 @@
 - :class:`LiveReporter` (a terminal): ONE rich Live view for the whole run - progress bar (with
   "fit k of n" when a demo trains several times), metrics table, braille line charts and, for 2-D
   data, a half-block heat map of the decision boundary - sized to the terminal, refreshed at most
-  8 times a second. Notes print above it.
+  8 times a second. Notes print above it. The last frame stays on screen and may scroll, so it
+  keeps both charts where the terminal is too short to show them while training.
 - :class:`PlainReporter` (not a terminal): plain lines, no cursor codes: at most ~50 epoch lines
   per model, always the last; a demo that trains many times gets one line per training.
 - :class:`JsonReporter` (``--json``): one JSON object per line per epoch; notes go to stderr.
@@ -49,6 +50,14 @@ class PlainReporter(DemoReporter):
         console.out(Text(line), soft_wrap=self._soft_wrap())
 
     @staticmethod
+    def _width() -> int | None:
+        """The terminal's width (TERM=dumb), which an epoch line must fit; None off a terminal."""
+        from tutor import console
+
+        out = console.stdout_console()
+        return out.width if out.is_terminal else None
+
+    @staticmethod
     def _soft_wrap() -> bool:
         """Piped or to a file: one line per record, however long. In a terminal (TERM=dumb gets this
         reporter too): wrapped at spaces, or the terminal would break a number in two at its edge."""
@@ -76,7 +85,7 @@ class PlainReporter(DemoReporter):
         if self.fits > 1:
             return
         if record.epoch == 1 or record.last or record.epoch % self.every == 0:
-            self._print(epoch_line(record, self.named))
+            self._print(epoch_line(record, self.named, self._width()))
 
     def fit_end(self, results):
         if self.fits <= 1:
@@ -176,6 +185,8 @@ class LiveReporter(DemoReporter):
             acc_h = min(5, chart_spare - 2 * overhead - loss_h)
         else:
             loss_h, acc_h = min(7, chart_spare - overhead), 0
+        if final:  # the last frame stays on screen and may scroll: both charts, each readable
+            loss_h, acc_h = max(loss_h, 4), (max(acc_h, 4) if has_acc else 0)
         return {"side": side, "board_lines": per_board, "board_cols": board_cols, "chart_cols": chart_cols,
                 "loss_h": max(0, loss_h), "acc_h": max(0, acc_h), "width": width}
 
@@ -246,8 +257,8 @@ class LiveReporter(DemoReporter):
             for name, grid in list(self.grids.items())[:2 if b["side"] else 1]:
                 cached = self.boards.get(name)
                 if cached is None or cached[0] is not grid:  # rasterise a grid once, however often it is shown
-                    title = (f"boundary · {name}" if len(self.grids) > 1 else "decision boundary")
-                    title = title if len(title) <= b["board_cols"] else name[:b["board_cols"]]
+                    titles = [f"boundary · {name}", name] if len(self.grids) > 1 else ["decision boundary", "boundary"]
+                    title = next((t for t in titles if len(t) <= b["board_cols"]), titles[-1][:b["board_cols"]])
                     cached = self.boards[name] = (grid, render_boundary(grid, self.info.boundary, title=title,
                                                                         color=self.color, key=True))
                 boards.append(cached[1])

@@ -75,23 +75,49 @@ def fmt_cell(value, kind: str) -> str:
     return f"{value:g}"
 
 
-def epoch_line(record, named: bool = False) -> str:
-    """One plain line for an epoch (no styling)."""
+# What an epoch line loses, in this order, where the terminal is narrower than the whole line: the speed, the
+# time, the extra metrics, the running training accuracy (when there is a validation one), the words "epoch"
+# and "train", then the validation accuracy.
+EPOCH_LINE_CUTS = ("rate", "time", "extra", "train acc", "words", "val acc")
+
+
+def epoch_line(record, named: bool = False, width: int | None = None) -> str:
+    """One plain line for an epoch (no styling). With a ``width`` (a terminal's) it fits that width, losing
+    fields in the order of :data:`EPOCH_LINE_CUTS`: a terminal's wrap put the last number alone on a line.
+
+    Fields are measured at their widest (``100.0%``), so every line of a run loses the same fields."""
+    cut: set[str] = set()
+    for field in ("", *EPOCH_LINE_CUTS):
+        cut.add(field)
+        if width is None or len(_epoch_line(record, named, cut, widest=True)) <= width:
+            break
+    return _epoch_line(record, named, cut)
+
+
+def _epoch_line(record, named: bool, cut: set[str], widest: bool = False) -> str:
+    def pct(value) -> str:
+        return fmt_pct(value).rjust(6) if widest else fmt_pct(value)
+
+    words = "words" not in cut
     width = len(str(record.epochs))
-    parts = [f"{record.model}: " if named else "", f"epoch {record.epoch:>{width}}/{record.epochs}"]
-    parts.append(f"  train loss {fmt_loss(record.train_loss)}")
-    if record.train_acc is not None:
-        parts.append(f" acc {fmt_pct(record.train_acc)}")
+    parts = [f"{record.model}: " if named else "", "epoch " if words else "", f"{record.epoch:>{width}}/{record.epochs}"]
+    parts.append(f"  {'train ' if words else ''}loss {fmt_loss(record.train_loss)}")
+    if record.train_acc is not None and ("train acc" not in cut or record.val_acc is None):
+        parts.append(f" acc {pct(record.train_acc)}")
     if record.val_loss is not None:
         parts.append(f"  val loss {fmt_loss(record.val_loss)}")
-    if record.val_acc is not None:
-        parts.append(f" acc {fmt_pct(record.val_acc)}")
-    for key, value in list(record.extra.items())[:4]:
-        if isinstance(value, (int, float)):
-            parts.append(f"  {key} {value:.4g}")
-    parts.append(f"  {fmt_seconds(record.seconds)}  {fmt_rate(record.samples_per_s)}")
+    if record.val_acc is not None and "val acc" not in cut:
+        parts.append(f" acc {pct(record.val_acc)}")
+    if "extra" not in cut:
+        for key, value in list(record.extra.items())[:4]:
+            if isinstance(value, (int, float)):
+                parts.append(f"  {key} {value:.4g}")
+    if "time" not in cut:
+        parts.append("  " + fmt_seconds(record.seconds).rjust(6 if widest else 0))
+    if "rate" not in cut:
+        parts.append("  " + fmt_rate(record.samples_per_s).rjust(8 if widest else 0))
     if record.stopped:
-        parts.append("  (early stop)")
+        parts.append("  (early stop)" if words else "  (stopped)")
     return "".join(parts)
 
 
@@ -102,6 +128,11 @@ def setting_text(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return "auto" if value is None else str(value)
+
+
+def setting_item(key: str, value) -> str:
+    """A setting as ``key=value`` (see :func:`setting_text`); a batch size of 0 (spiral's) as ``full batch``."""
+    return "full batch" if key == "batch_size" and value == 0 else f"{key}={setting_text(value)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,7 +151,7 @@ def render_header(header: dict) -> Text:
         text.append(f", precision {header['precision']}")
     text.append("\nsettings: ", style="dim")
     skip = {"data_dir"} if header.get("config", {}).get("data_dir") is None else set()
-    text.append("  ".join(f"{k}={setting_text(v)}" for k, v in header.get("config", {}).items() if k not in skip))
+    text.append("  ".join(setting_item(k, v) for k, v in header.get("config", {}).items() if k not in skip))
     if header.get("quick"):
         text.append("  (--quick)", style="yellow")
     return text
@@ -196,14 +227,16 @@ def headline(metrics: dict) -> str:
         if key == "models" or not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
         label = key.replace("_", " ")
-        how = " (running, train mode)" if key.startswith("train_") else ""  # test figures are in eval mode
         if key.endswith("acc"):
-            parts.append(f"{label} {fmt_pct(value)}{how}")
+            parts.append(f"{label} {fmt_pct(value)}")
         elif key.endswith("loss"):
-            parts.append(f"{label} {fmt_loss(value)}{how}")
+            parts.append(f"{label} {fmt_loss(value)}")
         else:
             parts.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")
     return "  ".join(parts)
+
+
+TRAIN_FIGURES = "train figures: averaged over the last epoch while training, dropout on (if any)"
 
 
 def render_footer(outcome) -> Text:
@@ -214,8 +247,11 @@ def render_footer(outcome) -> Text:
         text.append(f" (of which training {fmt_seconds(outcome.train_seconds)} at "
                     f"{fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s)")
     if outcome.table is None:
+        metrics = {k: v for k, v in outcome.metrics.items() if k != "epochs_run"}
         text.append("\nresult: ", style="dim")
-        text.append(headline({k: v for k, v in outcome.metrics.items() if k != "epochs_run"}), style="bold")
+        text.append(headline(metrics), style="bold")
+        if any(k.startswith("train_") for k in metrics):  # said once; test figures are the finished net's
+            text.append(f"\n{TRAIN_FIGURES}", style="dim")
     if outcome.plot_path:
         text.append(f"\nplot saved to {outcome.plot_path}", style="dim")
     if outcome.journal_id is not None:
@@ -282,7 +318,7 @@ def _varying_settings(runs) -> dict[int, str]:
         for r in group:
             chosen = [k for k in keys if k not in skip and k in r.config
                       and (k in varying or k not in defaults or r.config.get(k) != defaults[k])]
-            shown[r.id] = " ".join(f"{k}={setting_text(r.config.get(k))}" for k in chosen) or "(defaults)"
+            shown[r.id] = " ".join(setting_item(k, r.config.get(k)) for k in chosen) or "(defaults)"
     return shown
 
 

@@ -1,0 +1,88 @@
+"""The words and lines of a demo's plain output: epoch lines that fit the terminal, a results line
+without jargon, and settings that say what they mean."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tutor.render.training import epoch_line, fmt_loss, render_footer, render_header
+from tutor.training.protocol import EpochRecord
+from tutor.training.session import DemoOutcome
+
+
+def record(model="model", epoch=22, epochs=30, acc=1.0, val_acc=1.0, val_loss=0.0245, stopped=False):
+    return EpochRecord(model, epoch, epochs, 0.0124, acc, val_loss, val_acc, 1e-2, 0.025, 18300.0, stopped=stopped)
+
+
+RECORDS = [  # (record, named): xor, spiral's default 2000 epochs, optimizers' longest name, an early stop, transfer
+    (record(), False), (record(epoch=1999, epochs=2000, acc=0.5), False), (record("adam-hi+cos", 10, 10), True),
+    (record("early-stop", 34, 80, 0.89, 0.864, stopped=True), True), (record("finetune", 15, 15, 1.0, None, None), True),
+]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_an_epoch_line_fits_the_terminal_and_keeps_its_losses(width):
+    """With TERM=dumb at 80 columns xor's 83-character lines put the speed alone on the next line."""
+    for r, named in RECORDS:
+        line = epoch_line(r, named, width)
+        assert len(line) <= width, (width, line)
+        assert fmt_loss(r.train_loss) in line and (r.val_loss is None or fmt_loss(r.val_loss) in line), line
+        assert not r.stopped or "stop" in line
+    assert epoch_line(record(), False, 80) == "epoch 22/30  train loss 0.0124 acc 100.0%  val loss 0.0245 acc 100.0%  25 ms"
+    assert epoch_line(record(), False) == epoch_line(record(), False, 200)  # piped: the whole line
+    assert "18.3k/s" in epoch_line(record(), False)
+    # Fields are measured at their widest: 50.0% and 100.0% lines of one run lose the same ones.
+    assert epoch_line(record(acc=0.5, val_acc=0.5), False, 60).count("acc") == epoch_line(record(), False, 60).count("acc")
+
+
+def test_a_dumb_terminal_gets_epoch_lines_that_fit_it(monkeypatch):
+    from rich.console import Console
+
+    from tutor import console
+    from tutor.render.live import PlainReporter
+    from tutor.training.protocol import FitInfo
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=60, color_system=None)
+    monkeypatch.setattr(console, "stdout_console", lambda: screen)
+    reporter = PlainReporter()
+    reporter.fit_start(FitInfo("", ["model"], "binary", 30, 32, 450, 150, True, None, {"model": "adam"}))
+    for epoch in (1, 2, 30):
+        reporter.epoch_end(record(epoch=epoch), None)
+    lines = screen.file.getvalue().splitlines()
+    assert len(lines) == 3 and all(line.startswith("epoch") and "val loss" in line for line in lines), lines
+
+
+def _outcome(metrics: dict) -> DemoOutcome:
+    return DemoOutcome("playground", "Your own 2-D dataset and network", {}, metrics, "cpu", "cpu", "asked", 1.0, 450, 1e4)
+
+
+def test_the_result_says_once_in_words_how_the_train_figures_were_measured():
+    """`train acc 98.0% (running, train mode)  train loss 0.0551 (running, train mode)`: jargon, twice on one line."""
+    text = render_footer(_outcome({"test_acc": 0.94, "test_loss": 0.13, "train_acc": 0.98, "train_loss": 0.0551})).plain
+    assert "running" not in text and "train mode" not in text
+    assert "result: test acc 94.0%  test loss 0.1300  train acc 98.0%  train loss 0.0551" in text
+    assert text.count("train figures: averaged over the last epoch while training") == 1
+    assert "train figures" not in render_footer(_outcome({"test_acc": 0.94})).plain  # nothing to explain
+
+
+def test_a_full_batch_is_shown_as_full_batch_not_batch_size_0(runner):
+    """spiral's settings line read `batch_size=0`, which looks like a bug."""
+    from tutor.cli import app
+    from tutor.render.figures import _settings_line
+    from tutor.render.training import setting_item
+    from tutor.store import Store
+
+    header = {"demo": "spiral", "title": "Two spirals", "device_label": "cpu", "device_reason": "asked",
+              "config": {"lr": 0.5, "batch_size": 0, "seed": 0}}
+    shown = render_header(header).plain
+    assert "lr=0.5  full batch  seed=0" in shown and "batch_size=0" not in shown
+    assert setting_item("batch_size", 32) == "batch_size=32"
+    assert "full batch" in _settings_line({"batch_size": 0}) and "batch_size=0" not in _settings_line({"batch_size": 0})
+    with Store() as store:
+        for batch_size in (0, 32):
+            store.record_demo_run("spiral", {"lr": 0.5, "batch_size": batch_size}, {"test_acc": 0.9}, "cpu", 1.0)
+    result = runner.invoke(app, ["demo", "--history"])
+    assert result.exit_code == 0, result.output
+    assert "full batch" in result.stdout and "batch_size=32" in result.stdout and "batch_size=0" not in result.stdout
