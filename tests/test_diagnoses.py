@@ -148,6 +148,62 @@ def test_variant_needs_a_match_tighter_than_the_threshold():
     assert matched.value.outcome.code == "step-count"
 
 
+def test_values_rounded_to_float16_or_float32_name_the_type():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch, compare
+
+    expected = np.random.default_rng(0).normal(size=(4, 5))
+    for narrow in (np.float16, np.float32):
+        with pytest.raises(Mismatch) as caught:
+            compare("out", expected, expected.astype(narrow).astype(np.float64), case="a")
+        name = np.dtype(narrow).name
+        assert caught.value.outcome.code == name, caught.value.outcome.message
+        assert f"carry {name} rounding" in caught.value.outcome.message
+
+
+@pytest.mark.parametrize("check_id", ["dense_backward.numeric", "mlp_forward_backward.numeric"])
+def test_a_float16_forward_is_not_called_a_placeholder(tmp_path, check_id):
+    source = plant("backprop", ("out = x @ W + b  # (N, M)", "out = (x @ W + b).astype(np.float16)"))
+    verdict = grade_source("backprop", source, tmp_path).by_id()[check_id]
+    assert (verdict.passed, verdict.code) == (False, "float16"), verdict.message
+    assert "went through float16" in verdict.message and "placeholder" not in verdict.message
+
+
+def test_a_float16_cache_names_float16():
+    import numpy as np
+
+    from tutor.grading.compare import Mismatch
+    from tutor.grading.specs._common import narrow_in_cache
+
+    narrow_in_cache((np.ones(3, np.float16), np.arange(3.0, dtype=np.float32)), "dense_forward", "a")  # exact: no slip
+    with pytest.raises(Mismatch) as caught:
+        narrow_in_cache((np.ones(3), np.full(3, 0.1, np.float16)), "dense_forward", "a")
+    assert caught.value.outcome.code == "float16"
+    assert "cache[1] is a float16 array" in caught.value.outcome.message and "float32" not in caught.value.outcome.message
+
+
+def _stopped(**facts):
+    from tutor.grading import failures
+
+    ending = dict(timed_out=False, started=True, imported=True, running="dense_forward", where=None, returncode=0, timeout=20.0,
+                  startup_allowance=10.0, output_truncated=False, memory_error_printed=False, limit_mb=1024)
+    return failures.stopped(failures.Ending(**{**ending, **facts}))
+
+
+def test_a_broken_channel_is_among_the_causes_only_where_the_facts_allow_it():
+    killed = _stopped(returncode=-9)  # the worker's watchdog ends the run with SIGKILL when its pipe from the grader breaks
+    assert killed.kind == "crash" and "SIGKILL while running dense_forward()" in killed.message
+    assert "file descriptors it does not own" in killed.message and "memory" in killed.message
+    assert "os.abort" not in killed.message and "segfault" not in killed.message
+    quiet = _stopped(returncode=0, imported=False, running=None)  # the worker exits 0 when it cannot write its results
+    assert quiet.kind == "exit" and "status 0 while importing your file" in quiet.message
+    assert "file descriptors it does not own" in quiet.message and "result channel" in quiet.message
+    assert "file descriptors" not in _stopped(returncode=3).message  # os._exit(3): not the worker's way out
+    aborted = _stopped(returncode=-6)
+    assert "SIGABRT" in aborted.message and "os.abort" in aborted.message and "file descriptors" not in aborted.message
+
+
 def test_non_finite_values_get_no_softmax_advice():
     import numpy as np
 

@@ -99,6 +99,20 @@ def test_a_float32_forward_is_called_float32_never_a_placeholder(tmp_path):
 
 
 
+def test_a_float16_forward_is_called_float16_never_a_placeholder(tmp_path):
+    path = planted(tmp_path, "backprop", ("    out = x @ W + b  # (N, M)", "    out = (x @ W + b).astype(np.float16)  # (N, M)"))
+    checks = {c.id: c for c in grade("backprop", path, seed=3).checks}
+    for check_id in ("dense_backward.numeric", "mlp_forward_backward.numeric"):
+        assert checks[check_id].code == "float16" and "went through float16" in checks[check_id].message, checks[check_id].message
+
+
+def test_closing_the_result_channel_at_import_is_named(tmp_path):
+    path = planted(tmp_path, "backprop", ("import numpy as np\n", "import os\nimport sys\n\nimport numpy as np\n\nos.close(int(sys.argv[2]))\n"))
+    report = grade("backprop", path)
+    assert report.fatal is not None and report.fatal.kind == "exit", report.fatal
+    assert "while importing your file" in report.fatal.message and "file descriptors it does not own" in report.fatal.message
+
+
 def test_gradients_in_another_order_are_named_so_by_the_finite_difference_check_too(tmp_path):
     path = planted(tmp_path, "backprop", ("    return dx, dW, db", "    return dW, dx, db"))
     checks = {c.id: c for c in grade("backprop", path, seed=1).checks}

@@ -14,6 +14,9 @@ BUGS = [
     ("momentum swapped", [('state["running_mean"] = momentum * running_mean + (1.0 - momentum) * mean', 'state["running_mean"] = (1.0 - momentum) * running_mean + momentum * mean')], "batchnorm_forward.running", "momentum-swapped", ["momentum"]),
     ("dx ignores mean and var", [("    dx = inv_std / n * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))  # (N, D)", "    dx = dx_hat * inv_std")], "batchnorm_backward.reference", "bn-dx-partial", ["constants"]),
     ("test mode uses batch stats", [("        x_hat = (x - running_mean) / np.sqrt(running_var + eps)  # (N, D)", "        x_hat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)")], "batchnorm_forward.eval", "eval-batch-stats", ["running"]),
+    ("test mode updates state too", [("        cache = None", '        cache = None\n        state["running_mean"] = momentum * running_mean + (1.0 - momentum) * x.mean(axis=0)\n'
+                                                            '        state["running_var"] = momentum * running_var + (1.0 - momentum) * x.var(axis=0)')],
+     "batchnorm_forward.eval_state", "bn-eval-updates-state", ["train=False", "running_mean", "if train:"]),
     ("dbeta averaged", [("    dbeta = dout.sum(axis=0)  # (D,)", "    dbeta = dout.mean(axis=0)")], "batchnorm_backward.reference", "bias-averaged", ["dbeta"]),
 ]
 

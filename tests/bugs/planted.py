@@ -12,6 +12,10 @@ SIGMOID = """    out = np.empty_like(x)
     out[~positive] = z / (1.0 + z)"""
 LOG_PROBS = "    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, C)"
 BN_DX = "    dx = inv_std / n * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))  # (N, D)"
+BN_UPDATE = """        state["running_mean"] = momentum * running_mean + (1.0 - momentum) * mean
+        state["running_var"] = momentum * running_var + (1.0 - momentum) * var
+"""
+BN_STATS = "        mean = x.mean(axis=0)  # (D,)\n        var = x.var(axis=0)  # (D,) biased: divides by N\n"
 POOL_ADD = "            dx[:, :, rows, cols] += mask * dout[:, :, i, j][:, :, None, None]"
 FREEZE = "    for parameter in backbone.parameters():\n        parameter.requires_grad = False\n"
 
@@ -21,6 +25,8 @@ BUGS: dict[str, list[tuple[str, list[tuple[str, str]], str, str]]] = {
         ("x @ W.T", [("out = x @ W + b  # (N, M)", "out = x @ W.T + b")], "dense_forward.values", "matmul-shape"),
         ("dense in float32", [("out = x @ W + b  # (N, M)", "out = (x.astype(np.float32) @ W.astype(np.float32)).astype(np.float64) + b")], "dense_backward.numeric", "float32"),
         ("float32 cache", [("out = x @ W + b  # (N, M)", "x = x.astype(np.float32)\n    W = W.astype(np.float32)\n    out = x @ W + b")], "dense_forward.values", "float32"),
+        ("dense returns float16", [("out = x @ W + b  # (N, M)", "out = (x @ W + b).astype(np.float16)")], "dense_backward.numeric", "float16"),
+        ("dense through float16", [("out = x @ W + b  # (N, M)", "out = (x @ W + b).astype(np.float16).astype(np.float64)")], "dense_forward.values", "float16"),
         ("naive sigmoid", [(SIGMOID, "    out = 1.0 / (1.0 + np.exp(-x))")], "sigmoid_forward.values", "overflow"),
         ("sigmoid as exp/(1+exp)", [(SIGMOID, "    out = np.exp(x) / (1.0 + np.exp(x))")], "sigmoid_forward.values", "overflow"),
         ("ReLU on the logits", [("        if i < layers:", "        if True:")], "mlp_forward_backward.loss", "relu-on-logits"),
@@ -46,6 +52,9 @@ BUGS: dict[str, list[tuple[str, list[tuple[str, str]], str, str]]] = {
         ("momentum swapped", [('state["running_mean"] = momentum * running_mean + (1.0 - momentum) * mean', 'state["running_mean"] = (1.0 - momentum) * running_mean + momentum * mean')], "batchnorm_forward.running", "momentum-swapped"),
         ("test mode uses batch stats", [("        x_hat = (x - running_mean) / np.sqrt(running_var + eps)  # (N, D)", "        x_hat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)")], "batchnorm_forward.eval", "eval-batch-stats"),
         ("output through float32", [("        out = gamma * x_hat + beta  # (N, D)", "        out = (gamma * x_hat + beta).astype(np.float32).astype(np.float64)")], "batchnorm_forward.values", "float32"),
+        ("test mode updates state too", [("    if train:\n" + BN_STATS, BN_STATS.replace("        ", "    ") + "    if train:\n"), (BN_UPDATE, ""),
+                                         ("    return out, cache", BN_UPDATE.replace("        ", "    ") + "    return out, cache")],
+         "batchnorm_forward.eval_state", "bn-eval-updates-state"),
         ("running var unbiased", [('state["running_var"] = momentum * running_var + (1.0 - momentum) * var', 'state["running_var"] = momentum * running_var + (1.0 - momentum) * x.var(axis=0, ddof=1)')], "batchnorm_forward.running", "biased-var"),
     ],
     "conv": [

@@ -14,8 +14,8 @@ Evidence rules:
   that fits every entry; for a single number (a loss) it must hold with the same
   ratio in at least two cases (:func:`judge_cases` weighs the cases together);
 - overflow is named only when numpy reported it (the stability cases run with
-  ``np.errstate(over="raise")``), float32 only when the values carry float32's
-  rounding; otherwise the message says what differs and where, and names no cause.
+  ``np.errstate(over="raise")``), float32 (or float16) only when the values carry
+  that type's rounding; otherwise the message says what differs and where, and names no cause.
 """
 
 from __future__ import annotations
@@ -194,32 +194,54 @@ def _extra_axes(got: tuple[int, ...], want: tuple[int, ...]) -> tuple[int, ...] 
     return None
 
 
-def float32_rounded(got: np.ndarray, expected: np.ndarray) -> bool:
-    """True when ``got`` holds float32 values where the float64 reference does not: it went through float32."""
+# The floats narrower than float64, narrowest first: (type, correct significant digits, the relative
+# error beyond which a slip is more than that type's rounding).
+NARROW_FLOATS = ((np.dtype(np.float16), 3, 1e-2), (np.dtype(np.float32), 7, 1e-5))
+
+
+def is_narrow(dtype: Any) -> bool:
+    return any(dtype == narrow for narrow, _, _ in NARROW_FLOATS)
+
+
+def narrow_code(dtype: Any) -> Diagnosis:
+    """The diagnosis for values that went through ``dtype`` (float16 or float32)."""
+    return D.FLOAT16 if dtype == np.float16 else D.FLOAT32
+
+
+def narrow_digits(dtype: Any) -> int:
+    return next(digits for narrow, digits, _ in NARROW_FLOATS if dtype == narrow)
+
+
+def narrow_rounding(got: np.ndarray, expected: np.ndarray) -> np.dtype | None:
+    """The narrower float (float16, float32) whose rounding ``got`` carries where the float64 reference does not:
+    the values went through that type. None when they carry no such rounding."""
     if got.shape != expected.shape or got.size == 0 or got.dtype != np.float64:
-        return False
+        return None
     with np.errstate(all="ignore"):
-        informative = np.isfinite(expected) & (expected.astype(np.float32).astype(np.float64) != expected) & (np.abs(expected) > 1e-30)
-        if int(informative.sum()) < max(1, informative.size // 2):
-            return False
-        values = got[informative]
-        if rel_error(values, expected[informative]) > 1e-5:  # far beyond float32 rounding: some other slip
-            return False
-        return bool(np.all(values.astype(np.float32).astype(np.float64) == values)) and not np.array_equal(values, expected[informative])
+        for narrow, _, beyond in NARROW_FLOATS:
+            informative = np.isfinite(expected) & (expected.astype(narrow).astype(np.float64) != expected) & (np.abs(expected) > 1e-30)
+            if int(informative.sum()) < max(1, informative.size // 2):
+                continue
+            values = got[informative]
+            if rel_error(values, expected[informative]) > beyond:  # far beyond this type's rounding: some other slip
+                continue
+            if np.all(values.astype(narrow).astype(np.float64) == values) and not np.array_equal(values, expected[informative]):
+                return narrow
+    return None
 
 
-def find_float32(value: Any, path: str = "") -> tuple[str, np.ndarray] | None:
-    """(where, array) of the first float32 array inside a returned structure (a cache), or None."""
+def find_narrow(value: Any, path: str = "") -> tuple[str, np.ndarray] | None:
+    """(where, array) of the first float16 or float32 array inside a returned structure (a cache), or None."""
     if isinstance(value, np.ndarray):
-        return (path or "the value", value) if value.dtype == np.float32 else None
+        return (path or "the value", value) if is_narrow(value.dtype) else None
     if isinstance(value, (tuple, list)):
         for i, item in enumerate(value):
-            found = find_float32(item, f"{path}[{i}]")
+            found = find_narrow(item, f"{path}[{i}]")
             if found:
                 return found
     if isinstance(value, dict) and "$object" not in value:
         for key, item in value.items():
-            found = find_float32(item, f"{path}[{key!r}]")
+            found = find_narrow(item, f"{path}[{key!r}]")
             if found:
                 return found
     return None
@@ -253,13 +275,14 @@ def compare(
             code=D.NAN,
             case=case,
         )
-    if not scalar and float32_rounded(arr, expected):
+    narrow = None if scalar else narrow_rounding(arr, expected)
+    if narrow is not None:
         error = rel_error(arr, expected)
         worst = _worst(name, expected, arr)
         raise fail(
-            f"{name}: the values carry float32 rounding (about 7 correct digits, relative error {error:.1e}): e.g. {at(name, worst['index'])} "
-            f"is {worst['got']!r}, expected {worst['expected']!r} — part of the computation runs in float32; keep every array float64 [{case}]",
-            code=D.FLOAT32,
+            f"{name}: the values carry {narrow} rounding (about {narrow_digits(narrow)} correct digits, relative error {error:.1e}): e.g. {at(name, worst['index'])} "
+            f"is {worst['got']!r}, expected {worst['expected']!r} — part of the computation runs in {narrow}; keep every array float64 [{case}]",
+            code=narrow_code(narrow),
             error=error,
             threshold=threshold,
             worst=worst,
@@ -464,24 +487,27 @@ def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any,
     return np.where(np.isfinite(values), truth, np.nan)
 
 
-def _through_float32(outputs: Any, ref_outputs: Any) -> bool:
-    """Whether a forward's outputs are float32 arrays or float64 values carrying float32 rounding.
+def _narrowed(outputs: Any, ref_outputs: Any) -> np.dtype | None:
+    """The narrower float (float16, float32) a forward's outputs went through: arrays of that type, or
+    float64 values carrying its rounding; None when they did not.
 
     (Agreeing with PyTorch only to about 1e-8 is no proof: a forward that adds noise does that too.)"""
     outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
     refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
     for out, want in zip(outs, refs):
-        if find_float32(out) is not None:
-            return True
+        found = find_narrow(out)
+        if found is not None:
+            return found[1].dtype
         if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "f"):
             got = np.asarray(out, dtype=np.float64).reshape(-1)
             try:
                 expected = np.asarray(want, dtype=np.float64).reshape(-1)
             except (TypeError, ValueError):
                 continue
-            if float32_rounded(got, expected):
-                return True
-    return False
+            narrow = narrow_rounding(got, expected)
+            if narrow is not None:
+                return narrow
+    return None
 
 
 def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:
@@ -524,11 +550,13 @@ def compare_numeric(
     keep = np.isfinite(numeric)
     a = flat[coords][keep]
     b = numeric[keep]
-    if a.size == 0 and coords.size and outputs is not None and _through_float32(*outputs):
+    # the type the forward's output went through, asked only where the differences gave up or came out 0
+    narrow = _narrowed(*outputs) if outputs is not None and coords.size and (a.size == 0 or not np.any(b)) else None
+    if a.size == 0 and narrow is not None:
         raise fail(
-            f"{name}: finite differences of your own {forward} could not be taken: its output went through float32, "
-            f"too coarse for steps that small; keep every array float64 [{case}]",
-            code=D.FLOAT32,
+            f"{name}: finite differences of your own {forward} could not be taken: its output went through {narrow} "
+            f"(about {narrow_digits(narrow)} significant digits), too coarse for steps that small; keep every array float64 [{case}]",
+            code=narrow_code(narrow),
             case=case,
         )
     if a.size == 0 and coords.size:  # every sampled point gave up: nothing was compared, so nothing passes
@@ -544,11 +572,11 @@ def compare_numeric(
     if reference is not None and b.size and not np.any(b):
         truth = np.asarray(reference, dtype=np.float64).reshape(-1)
         if truth.size == flat.size and float(np.max(np.abs(truth[coords][keep]))) > 1e-8:
-            if outputs is not None and _through_float32(*outputs):
+            if narrow is not None:
                 raise fail(
                     f"{name}: finite differences of your {forward} are 0 at every sampled point: its output went through "
-                    f"float32, too coarse to see steps that small; keep every array float64 [{case}]",
-                    code=D.FLOAT32,
+                    f"{narrow} (about {narrow_digits(narrow)} significant digits), too coarse to see steps that small; keep every array float64 [{case}]",
+                    code=narrow_code(narrow),
                     case=case,
                 )
             raise fail(

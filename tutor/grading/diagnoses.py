@@ -43,6 +43,7 @@ class Diagnosis(str, Enum):
     DTYPE = "dtype"
     KEYS = "keys"
     FLOAT32 = "float32"
+    FLOAT16 = "float16"
     MATMUL_SHAPE = "matmul-shape"
     BROADCAST = "broadcast"
     # -- values --------------------------------------------------------------
@@ -83,6 +84,7 @@ class Diagnosis(str, Enum):
     EVAL_BATCH_STATS = "eval-batch-stats"
     RUNNING_STATS = "running-stats"
     BN_RUNNING_IN_TRAIN = "bn-running-in-train"
+    BN_EVAL_UPDATES_STATE = "bn-eval-updates-state"
     BN_EPS_OUTSIDE = "bn-eps-outside"
     BN_DX_PARTIAL = "bn-dx-partial"
     BN_DX_NO_VAR = "bn-dx-no-var"
@@ -150,6 +152,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.DTYPE: ("an array came back with a dtype other than float64", "Keep everything in float64: no .astype(np.float32) and no integer arrays for values."),
     Diagnosis.KEYS: ("a returned dict lacks some of the expected keys", "Return a gradient for every key of params (zeros where a key gets no gradient)."),
     Diagnosis.FLOAT32: ("the values went through float32 somewhere (about 7 correct digits instead of 16)", "Keep every array in float64: look for np.float32, .astype(np.float32) or dtype=np.float32."),
+    Diagnosis.FLOAT16: ("the values went through float16 somewhere (about 3 correct digits instead of 16)", "Keep every array in float64: look for np.float16, .astype(np.float16) or dtype=np.float16."),
     Diagnosis.MATMUL_SHAPE: ("a matrix product whose inner dimensions do not agree", "For A @ B the last axis of A must equal the first axis of B: write the shapes down and check each transpose."),
     Diagnosis.BROADCAST: ("two arrays whose shapes cannot be broadcast together", "Print both shapes; a missing keepdims=True or a wrong axis is the usual cause."),
     Diagnosis.VALUES: ("the values differ from the reference, with no known cause", "Compare with the reference at the index the message names; recompute that entry by hand."),
@@ -186,6 +189,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.EVAL_BATCH_STATS: ("test mode normalised with the batch's own statistics", "At test time use state's running mean and variance."),
     Diagnosis.RUNNING_STATS: ("the running statistics are missing from state after training", "After a training call state must hold 'running_mean' and 'running_var'."),
     Diagnosis.BN_RUNNING_IN_TRAIN: ("training mode normalised with the running statistics instead of the batch's", "In training mode normalise with this batch's mean and variance; the running averages are for test mode."),
+    Diagnosis.BN_EVAL_UPDATES_STATE: ("test mode changed state (the running statistics)", "Update state only when train is True: the running-average update belongs inside `if train:`."),
     Diagnosis.BN_EPS_OUTSIDE: ("eps was added outside the square root (sqrt(var) + eps)", "Batch norm divides by sqrt(var + eps): eps goes inside the root."),
     Diagnosis.BN_DX_PARTIAL: ("the batch-norm backward treats the batch mean and variance as constants", "The mean and variance depend on x: dx has two more terms, through each of them."),
     Diagnosis.BN_DX_NO_VAR: ("the batch-norm backward misses the path through the variance", "Subtract x_hat times the batch mean of dx_hat * x_hat: that is the variance's share."),

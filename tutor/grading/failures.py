@@ -114,9 +114,12 @@ def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fata
     return Fatal("memory", f"your code ran out of memory{where} (the limit is {limit_mb} MB)", error)
 
 
+FOREIGN_FDS = "close or write to file descriptors it does not own"  # the grader's pipes: the run breaks without a word
+
+
 def protocol(detail: str = "") -> Fatal:
     why = f": {detail}" if detail else ""
-    return Fatal("protocol", f"the result channel was corrupted{why} (did your code write to file descriptors it does not own?)")
+    return Fatal("protocol", f"the result channel was corrupted{why} (did your code {FOREIGN_FDS}?)")
 
 
 @dataclass(frozen=True)
@@ -168,9 +171,14 @@ def stopped(end: Ending) -> Fatal:
             return Fatal("timeout", f"used more than {end.timeout:g} s of CPU{where}: is there an infinite loop?")
         if name in ("SIGKILL", "SIGSEGV", "SIGBUS") and not end.output_truncated and end.memory_error_printed:
             return memory(where, end.limit_mb)
+        if name == "SIGKILL":  # not the deadline (timed_out); the kernel's, or the worker's own when its pipe from the grader broke
+            return Fatal("crash", f"the Python process running your code was killed with SIGKILL{where} (running out of memory, "
+                                  f"or does your code {FOREIGN_FDS}? The run is stopped when the grader's pipes break)")
         return Fatal("crash", f"the Python process running your code crashed with {name}{where} (os.abort, a segfault, or running out of memory)")
     if end.output_truncated:
         return output_flood()
     if end.memory_error_printed:
         return memory(where, end.limit_mb)
-    return Fatal("exit", f"the process running your code exited early with status {code}{where} (does it call sys.exit() or os._exit()?)")
+    # status 0 is also how the worker ends, quietly, when it can no longer write its results
+    fds = f", or {FOREIGN_FDS}, such as the grader's result channel" if code == 0 else ""
+    return Fatal("exit", f"the process running your code exited early with status {code}{where} (does it call sys.exit() or os._exit(){fds}?)")

@@ -9,7 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from tutor.grading.compare import (
-    NUMERIC_TOL, STABILITY_ERRSTATE, TOL, Mismatch, compare, compare_numeric, fail, find_float32, judge_cases, refine, rel_error, unpack,
+    NUMERIC_TOL, STABILITY_ERRSTATE, TOL, Mismatch, compare, compare_numeric, fail, find_narrow, judge_cases, narrow_code, narrow_digits,
+    refine, rel_error, unpack,
 )
 from tutor.grading.diagnoses import Diagnosis
 from tutor.grading.engine import Plan, Results, call, numgrad, ref
@@ -76,19 +77,19 @@ def stable_call(fn: str, *args: Any, save: str, **kwargs: Any) -> dict[str, Any]
     return step
 
 
-def float32_in_cache(cache: Any, function: str, case: str) -> None:
-    """Fail when the cache keeps float32 arrays holding non-integer values: the layer ran in float32."""
-    found = find_float32(cache, "cache")
+def narrow_in_cache(cache: Any, function: str, case: str) -> None:
+    """Fail when the cache keeps float16/float32 arrays holding non-integer values: the layer ran in that type."""
+    found = find_narrow(cache, "cache")
     if found is None:
         return
     where, item = found
     with np.errstate(all="ignore"):
         if np.all(np.isfinite(item)) and np.all(item == np.round(item)):
-            return  # a 0/1 mask or integer indices are exact in float32
+            return  # a 0/1 mask or integer indices are exact in float32 (and float16)
     raise fail(
-        f"{function}: {where} is a float32 array: part of the layer is computed in float32 (about 7 digits), which makes "
-        f"finite differences and the backward disagree — keep every array float64 [{case}]",
-        code=Diagnosis.FLOAT32,
+        f"{function}: {where} is a {item.dtype} array: part of the layer is computed in {item.dtype} (about {narrow_digits(item.dtype)} digits), "
+        f"which makes finite differences and the backward disagree — keep every array float64 [{case}]",
+        code=narrow_code(item.dtype),
         case=case,
     )
 
@@ -154,7 +155,7 @@ def layer_checks(
             worst = 0.0
             for oname, out, want in zip(outputs, got, expected()[0]):
                 worst = max(worst, compare(oname, want, out, case=case.label, batch=case.batch, variants=extra.get(oname, ())))
-            float32_in_cache(got[-1], forward, case.label)
+            narrow_in_cache(got[-1], forward, case.label)
             return worst
 
         return judge_cases(partial(one, name, case, expected) for name, case, expected, _ in jobs)

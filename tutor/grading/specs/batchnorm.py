@@ -3,7 +3,7 @@
 Convention graded here (stated in the starter): running = momentum * running +
 (1 - momentum) * batch statistic, with the same biased variance (divide by N)
 that normalises the batch; a missing running mean starts at 0, a missing
-running variance at 1.
+running variance at 1; test mode reads state and leaves it unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.compare import TOL, compare, fail, judge_cases, unpack
+from tutor.grading.compare import TOL, at, compare, describe, fail, fmt_pair, judge_cases, unpack
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, var
 from tutor.grading.specs._common import LayerCase, check, label, layer_checks
@@ -87,6 +87,7 @@ def _running(p: Plan, rng: Any) -> None:
         steps = [call("batchnorm_forward", xb, gamma, beta, var("state"), train=True, momentum=momentum, save=f"train{i}") for i, xb in enumerate(batches)]
         steps.append({"op": "get", "var": "state", "save": "state"})
         steps.append(call("batchnorm_forward", test_x, gamma, beta, var("state"), train=False, momentum=momentum, save="test"))
+        steps.append({"op": "get", "var": "state", "save": "after_test"})
         name = p.job(f"batchnorm_forward#running{len(runs)}", *steps, variables={"state": {}})
         runs.append((name, label(N=n, D=d, momentum=momentum), batches, gamma, beta, test_x, momentum))
 
@@ -134,3 +135,45 @@ def _running(p: Plan, rng: Any) -> None:
         worst = max(worst, compare("out (train=False)", want, out, case=case,
                                    variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance")]))
         return worst
+
+    @check(p, "batchnorm_forward.eval_state", "batchnorm_forward", "test mode leaves state unchanged", None)
+    def _eval_state(results: Any) -> Any:
+        return judge_cases(partial(_one_frozen, results, *r) for r in runs)
+
+    def _one_frozen(results: Any, name: Any, case: Any, batches: Any, *_: Any) -> None:
+        for i in range(len(batches)):
+            results.get(name, f"train{i}", case)
+        results.get(name, "test", case)  # a failing test-mode call explains itself first
+        before, after = results.get(name, "state", case), results.get(name, "after_test", case)
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            return None
+        for key in sorted(set(before) | set(after), key=str):
+            if key not in after:
+                said = f"removed state[{key!r}]"
+            elif key not in before:
+                said = f"added state[{key!r}] ({describe(after[key])})"
+            elif _same(before[key], after[key]):
+                continue
+            else:
+                said = f"changed {_change(f'state[{key!r}]', before[key], after[key])}"
+            raise fail(f"state: the test-mode call (train=False) {said}; test mode must normalise with the running statistics and leave them "
+                       f"as they are — is the update of state outside `if train:`? [{case}]", code=D.BN_EVAL_UPDATES_STATE, case=case)
+        return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except (TypeError, ValueError):  # values that are not arrays of numbers
+        return repr(a) == repr(b)
+
+
+def _change(name: str, before: Any, after: Any) -> str:
+    """What changed: the entry that moved most, before and after the call."""
+    if not (isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype.kind == after.dtype.kind == "f"):
+        return f"{name} from {describe(before)} to {describe(after)}"
+    with np.errstate(all="ignore"):
+        diff = np.nan_to_num(np.abs(after - before), nan=np.inf)
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.shape else ()
+    was, now = fmt_pair(before[index], after[index])
+    return f"{at(name, index)} from {was} to {now}"
