@@ -865,6 +865,23 @@ def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(
     assert plain["uses_torch"] is False and plain["codes"] == []
 
 
+@pytest.mark.slow
+def test_torch_imported_by_any_route_is_flagged_and_a_self_test_either_way_round_is_not(runner, tmp_path):
+    """`importlib.import_module("to" + "rch")`, `exec("import torch")`, a helper module that imports it, or
+    `if __name__ != "__main__": import torch` all got 15/15 with no word: the file's text was all that was read.
+    The run is now watched too: libtorch mapped into the child cannot be hidden. `"__main__" == __name__`
+    is a self-test like `__name__ == "__main__"`, and no longer flagged."""
+    from tutor.grading.engine import imports_torch
+
+    assert imports_torch(b"if __name__ != '__main__':\n    import torch\n")
+    assert not imports_torch(b"if '__main__' == __name__:\n    import torch\n")
+    (tmp_path / "helper_t.py").write_text("import importlib\nimportlib.import_module('to' + 'rch')\n")
+    path = tmp_path / "backprop.py"
+    path.write_text("import helper_t  # torch, out of sight\n" + (SOLUTIONS / "backprop.py").read_text())
+    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "3", "--json", "--no-record"]).stdout)
+    assert data["status"] == "done" and data["uses_torch"] is True and data["codes"] == ["uses-torch"]
+
+
 def test_check_no_record_keeps_nothing_in_the_progress(runner, workdir):
     """A teacher reproducing a student's row with `check --seed` recorded an attempt, a quiz card and hint
     state in their own progress."""

@@ -235,7 +235,7 @@ def grade_file(
             child.close()
     tree = _syntax_tree(source)  # read once, for both questions below
     stubs = raising_stubs(tree)
-    uses_torch = not plan.needs_torch and imports_torch(tree)
+    uses_torch = not plan.needs_torch and (outcome.torch_loaded or imports_torch(tree))
     return Report(
         exercise_id=exercise_id,
         file=str(path),
@@ -289,12 +289,22 @@ def _outside_main_guard(tree: Any) -> Iterator[Any]:
     while stack:
         node = stack.pop()
         test = getattr(node, "test", None) if isinstance(node, ast.If) else None
-        if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
-                and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)):
+        if _is_main_guard(test):
             stack.extend(node.orelse)
             continue
         yield node
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_main_guard(test: Any) -> bool:
+    """``__name__ == "__main__"`` (either way round): a block the grader never runs. ``!=`` is the opposite."""
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = (test.left, test.comparators[0])
+    return (any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides)
+            and any(isinstance(side, ast.Constant) and side.value == "__main__" for side in sides))
 
 
 def raising_stubs(source: Any) -> frozenset[str]:

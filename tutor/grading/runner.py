@@ -192,6 +192,17 @@ class ChildResult:
     output_truncated: bool = False
     seconds: float = 0.0
     containment: tuple[str, ...] = ()
+    torch_loaded: bool = False  # libtorch was seen mapped in the child (however the learner's code imported it)
+
+
+def torch_mapped(pid: int) -> bool:
+    """Whether libtorch is mapped into process ``pid``: true once any code in it imported torch, by any route
+    (a helper module, ``importlib``, ``exec``), and no code can unmap it again. False where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            return any(b"/libtorch" in line for line in maps)
+    except OSError:
+        return False
 
 
 class Child:
@@ -250,6 +261,7 @@ class Child:
         self._broken = threading.Event()  # the channel was abused: end the run now
         self._too_many = False  # the learner's code started more than MAX_PROCESSES processes
         self._too_much_disk = False  # the run's folder grew past DISK_LIMIT or MAX_FILES
+        self._torch_loaded = False  # libtorch seen mapped in the child (a numpy exercise's run; see torch_mapped)
         self._ready = False
         self._sandboxed = False
         self._released = False
@@ -285,6 +297,17 @@ class Child:
         self._proc_start = containment.start_time(self.proc.pid)
         self._reader = threading.Thread(target=self._read, args=(result_read,), daemon=True)
         self._reader.start()
+        if not self.needs_torch:  # from the start: under Landlock the learner's code runs while we load the references
+            threading.Thread(target=self._watch_for_torch, daemon=True).start()
+
+    def _watch_for_torch(self) -> None:
+        """Until the child ends, look for libtorch in it: importing torch takes seconds, so a look every
+        0.1 s sees it however the learner's code imported it (see :func:`torch_mapped`)."""
+        while not self._closed and self.proc.poll() is None:
+            if torch_mapped(self.proc.pid):
+                self._torch_loaded = True
+                return
+            time.sleep(0.1)
 
     # -- the result channel (reader thread) ----------------------------------
 
@@ -448,6 +471,7 @@ class Child:
     def _collect(self, timed_out: bool) -> ChildResult:
         result = ChildResult(seconds=time.monotonic() - self.started)
         result.output, result.output_truncated = self._read_output()
+        result.torch_loaded = self._torch_loaded
         with self._lock:
             messages = list(self._messages)
             protocol_error = self._protocol_error
