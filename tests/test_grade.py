@@ -149,6 +149,9 @@ def test_every_student_gets_a_row_with_status_score_and_codes(graded):
         expected_sha = hashlib.sha256(source.encode()).hexdigest() if source is not None else ""
         assert row["sha256"] == expected_sha
     assert 0 < int(book["carol"]["passed"]) < 15
+    # why a row holds no grade, in its note: the syntax error itself, an empty folder
+    assert book["ivan"]["note"] == "SyntaxError line 3: expected ':'" and book["ken"]["note"] == "the folder is empty"
+    assert book["hank"]["timeout"] == TIMEOUT and book["ken"]["timeout"] == ""
     # the table on stdout names every student and the summary
     for student in CLASS:
         assert student in graded["output"]
@@ -218,6 +221,8 @@ def test_a_rerun_skips_graded_files_and_regrades_changed_ones(graded, tmp_path):
     result = cli("grade", str(folder), "-e", "backprop", "--timeout", TIMEOUT, "--out", str(book), home=graded["home"])
     assert result.returncode == 0, result.stderr
     assert "graded 2, skipped 9" in result.stdout
+    (backup,) = tmp_path.glob("gradebook.csv.bak-*")  # carol's earlier row is replaced: the gradebook before it is kept
+    assert backup.read_bytes() == before and f"the gradebook as it was is kept as {backup}" in result.stderr
     after, old = rows(book), rows(graded["book"])
     assert after["carol"]["status"] == "done" and after["ken"]["status"] == "done"
     assert after["ken"]["seed"] == str(SEED)  # the seed comes from the gradebook when not given

@@ -431,28 +431,35 @@ def test_a_folder_name_and_its_escaped_twin_are_one_student_twice(tmp_path):
     assert [(s.student, s.problem, s.others) for s in found] == [("a\\nb", "ambiguous", ("'a\\nb/'", "'a\\\\nb/'"))]
 
 
-def test_a_link_out_of_a_students_folder_is_not_graded_as_theirs(tmp_path):
-    """bob/backprop.py -> ../alice/backprop.py would give bob alice's grade; a link inside the folder, a
-    student folder that is itself a link and flat <student>.py links (a teacher's own class folder) are fine."""
+def test_a_link_is_unreadable_and_never_followed_in_either_layout(tmp_path):
+    """bob/backprop.py -> ../alice/backprop.py would give bob alice's grade, and so did `ln -s zed.py zedcopy.py`
+    in a flat class (`ln -s /etc/passwd linky.py` was read and run): in both layouts a link (the file, the
+    student's folder, or the exercises/ folder the file is in) is unreadable, wherever it points."""
     import os
 
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "carol").mkdir(parents=True)
     (elsewhere / "carol" / "backprop.py").write_text("x = 1\n")
     cls = tmp_path / "class"
-    for student in ("alice", "bob", "dave"):
+    for student in ("alice", "bob", "dave", "erin"):
         (cls / student).mkdir(parents=True)
     (cls / "alice" / "backprop.py").write_text("x = 1\n")
     os.symlink("../alice/backprop.py", cls / "bob" / "backprop.py")
     (cls / "dave" / "mine.py").write_text("x = 1\n")
     os.symlink("mine.py", cls / "dave" / "backprop.py")
     os.symlink(elsewhere / "carol", cls / "carol")
-    found = {s.student: s.problem for s in submissions.discover(cls, {"backprop": "backprop.py"}, "backprop")}
-    assert found == {"alice": "", "bob": "unreadable", "carol": "", "dave": ""}
+    os.symlink(elsewhere / "carol", cls / "erin" / "exercises")
+    found = {s.student: (s.problem, s.note) for s in submissions.discover(cls, {"backprop": "backprop.py"}, "backprop")}
+    link = ("unreadable", "a link, not followed")
+    assert found == {"alice": ("", ""), "bob": link, "carol": link, "dave": link, "erin": link}
     flat = tmp_path / "flat"
     flat.mkdir()
-    os.symlink(elsewhere / "carol" / "backprop.py", flat / "erin.py")
-    assert [s.problem for s in submissions.discover(flat, {"backprop": "backprop.py"}, "backprop")] == [""]
+    (flat / "zed.py").write_text("x = 1\n")
+    os.symlink("zed.py", flat / "zedcopy.py")
+    os.symlink(elsewhere / "carol" / "backprop.py", flat / "linky.py")
+    found = {s.student: s for s in submissions.discover(flat, {"backprop": "backprop.py"}, "backprop")}
+    assert {k: (s.problem, s.note) for k, s in found.items()} == {"zed": ("", ""), "zedcopy": link, "linky": link}
+    assert found["linky"].warning == "linky: linky.py is a link, not followed: not graded (unreadable)"
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path):
@@ -573,7 +580,10 @@ def test_a_misnamed_file_is_a_missing_row_with_one_warning(tmp_path):
     warnings: list[str] = []
     run = service.grade_class(folder, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
     assert {r.student: r.status for r in run.rows} == {"ken": "missing", "xia": "missing", "zoe": "missing"}
-    assert warnings == ["zoe has no backprop.py (the folder holds backprop (1).py): rename the file to grade it"]
+    assert warnings == [
+        "xia has no backprop.py (the folder holds dropout.py (another exercise))",
+        "zoe has no backprop.py (the folder holds backprop (1).py): rename the file to grade it",
+    ]
 
 
 def _signal_masks(pid: int) -> tuple[int, int]:
@@ -954,10 +964,11 @@ def test_a_late_canvas_resubmission_is_graded_and_the_older_one_passed_over(monk
     assert [Path(t.path).name for t in started] == ["frank_LATE_12345_67891_dropout-1.py"]
     assert rows["frank"].status == "done" and rows["frank"].passed == 15
     assert rows["frank"].sha256 == submissions.file_sha256(flat / "frank_LATE_12345_67891_dropout-1.py")
-    assert warnings == [
+    assert warnings[0] == (
         "frank: graded frank_LATE_12345_67891_dropout-1.py, Canvas's latest submission; "
         "passed over the older frank_12345_67890_dropout.py"
-    ]
+    )
+    assert len(warnings) == 2 and warnings[1].startswith("this run replaces earlier graded rows (frank's first)")
     # not Canvas's to say: one submission of two files, two user ids (two students with one name)
     for names in (
         ("gil_111_500_dropout.py", "gil_111_500_helpers.py"),

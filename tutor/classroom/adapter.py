@@ -52,6 +52,18 @@ def _nothing_written(report) -> bool:
     return int(report.passed) == 0 and bool(codes) and codes <= {"missing", "not-started"}
 
 
+def note_of(report) -> str:
+    """A stopped run's one-line error for the row's note ("SyntaxError line 12: expected ':'"), else ""."""
+    fatal = report.fatal
+    if not fatal:
+        return ""
+    error = getattr(fatal, "error", None)
+    if fatal.kind == "syntax" and error is not None:
+        where = f" in {Path(error.file).name}" if error.file and Path(error.file).name != Path(report.file).name else ""
+        return gradebook.note_line(f"SyntaxError{where} line {error.line}: {error.message}")
+    return gradebook.note_line(fatal.message)
+
+
 def row_from_report(student: str, report, seed: int) -> Row:
     codes = [c for c in report.codes]
     return Row(
@@ -64,6 +76,7 @@ def row_from_report(student: str, report, seed: int) -> Row:
         seconds=float(report.seconds),
         sha256=report.file_hash,
         seed=int(seed),
+        note=note_of(report),
     )
 
 
@@ -85,7 +98,8 @@ def grade_row(student: str, exercise_id: str, path: Path, *, seed: int, timeout:
         # The grader refuses a file it cannot read (gone, too large, not a regular file) with a TutorError.
         status = gradebook.UNREADABLE if isinstance(exc, TutorError) else gradebook.ERROR
         code = gradebook.UNREADABLE if isinstance(exc, TutorError) else "grader-error"
-        return Row(student, exercise_id, 0, 0, status, [code], time.monotonic() - started, digest, seed)
+        note = gradebook.note_line(str(exc) if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}")
+        return Row(student, exercise_id, 0, 0, status, [code], time.monotonic() - started, digest, seed, note=note)
     return row_from_report(student, report, seed)
 
 

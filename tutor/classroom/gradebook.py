@@ -3,7 +3,10 @@
 Columns: student, exercise, passed, total, score (passed / total, 0 to 1),
 status (done / partial / not started / an error kind such as timeout or
 syntax / missing), codes (the diagnosis codes, ``;``-separated in CSV),
-seconds, sha256 and seed.
+seconds, sha256, seed, timeout (the --timeout the file was graded with; empty
+for a row that ran nothing) and note (one line saying why: "a link, not
+followed", "holds submission.zip", "SyntaxError line 12: expected ':'").
+Gradebooks written before timeout and note existed are read as they are.
 
 sha256 identifies what was graded, so a rerun skips what has not changed: for a
 ``<student>.py`` file, and for a student folder whose only ``.py`` file is the
@@ -36,7 +39,8 @@ from typing import Iterable, Iterator
 
 from tutor.errors import TutorError
 
-COLUMNS = ("student", "exercise", "passed", "total", "score", "status", "codes", "seconds", "sha256", "seed")
+COLUMNS = ("student", "exercise", "passed", "total", "score", "status", "codes", "seconds", "sha256", "seed", "timeout", "note")
+OPTIONAL = ("timeout", "note")  # added later: a gradebook without them is read as it is
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_BYTES = 256 * 1024 * 1024
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -47,7 +51,7 @@ DONE = "done"
 PARTIAL = "partial"
 NOT_STARTED = "not started"
 MISSING = "missing"  # the student's folder has no file for the exercise
-UNREADABLE = "unreadable"  # the file could not be read (not a regular file, too big, no permission, a link out of the student's folder)
+UNREADABLE = "unreadable"  # the file could not be read (a link: never followed; not a regular file, too big, no permission)
 AMBIGUOUS = "ambiguous"  # two entries name the student (alice/ and alice.py): neither is graded until one goes
 ERROR = "error"  # the grader itself failed on this submission
 
@@ -63,6 +67,8 @@ class Row:
     seconds: float = 0.0
     sha256: str = ""
     seed: int = 0
+    timeout: float | None = None  # the --timeout it was graded with; None: it ran nothing (or an older gradebook)
+    note: str = ""  # one line saying why (a link, not followed; holds submission.zip; SyntaxError line 12: ...)
 
     @property
     def score(self) -> float:
@@ -84,6 +90,8 @@ class Row:
             "seconds": round(self.seconds, 2),
             "sha256": self.sha256,
             "seed": self.seed,
+            "timeout": self.timeout,
+            "note": self.note,
         }
 
     def same_result(self, other: "Row") -> bool:
@@ -100,7 +108,18 @@ class Row:
 # :func:`read` removes again. A cell that really starts with an apostrophe gets
 # one more, so every value survives the round trip.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-TEXT_COLUMNS = ("student", "exercise", "status", "codes")
+TEXT_COLUMNS = ("student", "exercise", "status", "codes", "note")
+
+
+NOTE_CAP = 160  # a note is one short line
+
+
+def note_line(text: object) -> str:
+    """``text`` as a row's note: one printable line (control characters shown as escapes), cut to NOTE_CAP."""
+    from tutor.grading.text import visible
+
+    line = visible(" ".join(str(text).split()))
+    return line if len(line) <= NOTE_CAP else line[: NOTE_CAP - 1] + "…"
 
 
 def csv_cell(text: str) -> str:
@@ -174,12 +193,12 @@ def _read_csv(text: str, name: str) -> list[Row]:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader)
         header = [h.strip() for h in header]
-        missing = [c for c in COLUMNS if c not in header]
+        missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL]
         extra = [h for h in header if h not in COLUMNS]
         if not any(c in header for c in COLUMNS):
             shown = ",".join(header)[:80]
             raise TutorError(f"{name} is not a gradebook: its header is {shown!r}; expected {','.join(COLUMNS)}")
-        if missing or extra or len(header) != len(COLUMNS):
+        if missing or extra or len(set(header)) != len(header):
             parts = []
             if missing:
                 parts.append("missing " + ", ".join(missing))
@@ -197,7 +216,7 @@ def _read_csv(text: str, name: str) -> list[Row]:
                 raise TutorError(f"{where}: {len(values)} values for {len(header)} columns")
             raw = dict(zip(header, values))
             for column in TEXT_COLUMNS:
-                raw[column] = _csv_value(raw[column])
+                raw[column] = _csv_value(raw.get(column, ""))
             codes = [c for c in raw["codes"].split(";") if c.strip()]
             rows.append(_row(raw, codes, where))
         return rows
@@ -219,7 +238,7 @@ def _read_jsonl(text: str, name: str) -> list[Row]:
             raise TutorError(f"{where}: not valid JSON for a gradebook row") from None
         if not isinstance(raw, dict):
             raise TutorError(f"{where}: expected a JSON object per line")
-        missing = [c for c in COLUMNS if c not in raw]
+        missing = [c for c in COLUMNS if c not in raw and c not in OPTIONAL]
         extra = [k for k in raw if k not in COLUMNS]
         if missing or extra:
             what = ("missing " + ", ".join(missing)) if missing else ("unknown " + ", ".join(map(repr, extra)))
@@ -227,7 +246,9 @@ def _read_jsonl(text: str, name: str) -> list[Row]:
         codes = raw["codes"]
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise TutorError(f"{where}: codes must be a list of strings")
-        rows.append(_row({k: raw[k] for k in COLUMNS}, codes, where))
+        if not isinstance(raw.get("note") or "", str):
+            raise TutorError(f"{where}: note must be a string")
+        rows.append(_row(raw, codes, where))
     return rows
 
 
@@ -279,6 +300,8 @@ def _row(raw: dict, codes: list[str], where: str) -> Row:
         seconds=number("seconds"),
         sha256=sha,
         seed=integer("seed"),
+        timeout=None if raw.get("timeout") is None or not str(raw["timeout"]).strip() else number("timeout"),
+        note=str(raw.get("note") or ""),
     )
 
 
@@ -297,6 +320,7 @@ def dumps(rows: Iterable[Row], jsonl: bool = False) -> str:
         d["codes"] = ";".join(row.codes)
         d["score"] = f"{row.score:.4f}".rstrip("0").rstrip(".") if row.total else "0"
         d["seconds"] = f"{row.seconds:.2f}"
+        d["timeout"] = "" if row.timeout is None else f"{row.timeout:g}"
         for column in TEXT_COLUMNS:
             d[column] = csv_cell(str(d[column]))
         writer.writerow([d[c] for c in COLUMNS])

@@ -362,14 +362,14 @@ def _serve(conn, log_path: str, ignore_sigint: bool = False) -> None:
     os._exit(0)  # the grading child is already stopped; skip the tear-down
 
 
-def _failed_row(task: Task, status: str, code: str, seconds: float) -> Row:
+def _failed_row(task: Task, status: str, code: str, seconds: float, note: str = "") -> Row:
     from tutor.classroom.submissions import file_sha256
 
     try:
         digest = file_sha256(Path(task.path))
     except OSError:
         digest = ""
-    return Row(task.student, task.exercise, 0, 0, status, [code], seconds, digest, task.seed)
+    return Row(task.student, task.exercise, 0, 0, status, [code], seconds, digest, task.seed, note=gradebook.note_line(note))
 
 
 def run(
@@ -441,7 +441,7 @@ def run(
                     if task is not None:
                         if on_warning:
                             on_warning(f"the grader stopped while grading {task.student} ({task.exercise}){': ' + why if why else ''}")
-                        on_row(_failed_row(task, gradebook.ERROR, "grader-crash", 0.0))
+                        on_row(_failed_row(task, gradebook.ERROR, "grader-crash", 0.0, f"the grader stopped{': ' + why if why else ''}"))
                         if pending:
                             give_work(add_worker())
                     continue
@@ -458,7 +458,7 @@ def run(
                 if worker.task is not None and now > worker.deadline:
                     task = worker.task
                     retire(worker, kill=True)
-                    on_row(_failed_row(task, "timeout", "timeout", task.timeout))
+                    on_row(_failed_row(task, "timeout", "timeout", task.timeout, "the grader gave no answer in time"))
                     if pending:
                         give_work(add_worker())
             for worker in list(workers):

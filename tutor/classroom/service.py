@@ -6,13 +6,17 @@ Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
 (:func:`submissions.submission_sha256`: the file, or every .py file of a folder
 that has helpers) is already in the gradebook for that exercise and seed. A row
 that holds no grade (missing, unreadable, ambiguous, a grader error) never
-replaces a graded one already there: that row is kept, with a warning. A run
+replaces a graded one already there: that row is kept, with a warning; before a
+run first replaces a graded row (a changed file), the gradebook as it was
+before the run is kept as ``<name>.bak-<timestamp>``. A timeout is graded again under a longer --timeout
+than the one its row records. A run
 holds the gradebook's lock (:func:`gradebook.lock`) from start to end: a second
 run on the same ``--out`` stops at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -43,6 +47,7 @@ class ClassRun:
     exit_code: int = 0  # 130 after Ctrl-C, 128 + N after a signal
     rows: list[Row] = field(default_factory=list)  # this run's exercises and students, after the run
     seconds: float = 0.0
+    backup: Path | None = None  # the gradebook as it was before this run first replaced a graded row in it
 
     def to_dict(self) -> dict:
         return {
@@ -55,6 +60,7 @@ class ClassRun:
             "skipped": self.skipped,
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 2),
+            "backup": str(self.backup) if self.backup else None,
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -137,6 +143,7 @@ def _grade_locked(
         functions = {i: tuple(info.functions) for i, info in infos.items()}
         submissions.check_defines(folder, functions, exercise, found)  # the same for a class of <student>.py files
     existing = gradebook.read(out) if out.exists() else []
+    original = out.read_bytes() if existing else b""  # what a copy kept before a graded row is replaced holds
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
     seeds: dict[str, int] = {}
@@ -156,15 +163,15 @@ def _grade_locked(
             seeds[ex] = submissions.class_seed(ex, everyone)
     chosen = [s for s in found if part is None or part.holds(s.student)]
     if on_warning:
-        for line in skipped:
+        for line in skipped + list(dict.fromkeys(s.warning for s in chosen if s.warning)):
             on_warning(line)
-        _warn_misnamed(chosen, files, on_warning)
     rows: dict[tuple[str, str], Row] = {r.key: r for r in existing}
     run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}))
     totals: dict[str, int] = {}
     instant: list[Row] = []
     tasks: list[pool.Task] = []
     folder_digests: dict[tuple[str, str], str] = {}  # folder submissions: what a finished row's sha256 must be
+    notes: dict[tuple[str, str], str] = {}  # graded submissions: what discovery had to say (Canvas's latest)
     for sub in chosen:
         ex_seed = seeds[sub.exercise]
         if sub.problem:
@@ -173,21 +180,26 @@ def _grade_locked(
             digest = ""
             if sub.path is not None and sub.problem != gradebook.UNREADABLE:
                 digest = submissions.file_sha256(sub.path)
-            instant.append(Row(sub.student, sub.exercise, 0, totals[sub.exercise], sub.problem, [sub.problem], 0.0, digest, ex_seed))
+            instant.append(Row(sub.student, sub.exercise, 0, totals[sub.exercise], sub.problem, [sub.problem], 0.0, digest, ex_seed, note=sub.note))
             continue
         try:
             digest = submissions.submission_sha256(sub.path, sub.root)  # type: ignore[arg-type]
-        except OSError:
-            instant.append(Row(sub.student, sub.exercise, 0, 0, gradebook.UNREADABLE, [gradebook.UNREADABLE], 0.0, "", ex_seed))
+        except OSError as exc:
+            note = gradebook.note_line(f"not readable ({exc.strerror or exc})")
+            if on_warning:
+                on_warning(f"{sub.student}: {submissions.student_id(sub.path.name)} is {note}: not graded (unreadable)")  # type: ignore[union-attr]
+            instant.append(Row(sub.student, sub.exercise, 0, 0, gradebook.UNREADABLE, [gradebook.UNREADABLE], 0.0, "", ex_seed, note=note))
             continue
         old_row = rows.get((sub.student, sub.exercise))
-        if old_row and old_row.sha256 == digest and old_row.seed == ex_seed and old_row.status not in RETRY_STATUSES:
+        if old_row and old_row.sha256 == digest and old_row.seed == ex_seed and not _regrade(old_row, timeout):
             run.skipped += 1
             continue
         own = str(Path(sub.root).resolve()) if sub.root is not None else ""
         tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
         if sub.root is not None and Path(sub.root).is_dir():
             folder_digests[(sub.student, sub.exercise)] = digest
+        if sub.note:
+            notes[(sub.student, sub.exercise)] = sub.note
 
     def keeps(row: Row) -> bool:
         """Whether the gradebook's graded row for ``row``'s student and exercise stays (``row`` holds no grade)."""
@@ -205,8 +217,23 @@ def _grade_locked(
     run.to_grade = len(tasks)
     if on_start:
         on_start(len(tasks))
+    on_disk = [len(existing)]  # how many rows the gradebook file holds, as last written
+
+    def write(unsaved: int) -> None:
+        """Save every row; when that fails (a full disk), one line says what is saved and what to do."""
+        try:
+            gradebook.write(out, rows.values())
+        except TutorError as exc:
+            lost = f"; {unsaved} graded row(s) could not be saved" if unsaved else ""
+            raise TutorError(
+                f"{exc.message}: it holds {on_disk[0]} row(s), {run.graded} of them graded in this run{lost}. "
+                "Free some space and run the same command again: the saved rows are skipped",
+                exit_code=1,
+            ) from None
+        on_disk[0] = len(rows)
 
     def save(row: Row) -> None:
+        row = dataclasses.replace(row, timeout=timeout, note=row.note or notes.get(row.key, ""))
         if row.sha256 and row.key in folder_digests:
             # the grader hashes the one file it ran; the row records the whole folder it was graded from,
             # or the next run would grade a student with helper files again every time
@@ -214,8 +241,11 @@ def _grade_locked(
         if keeps(row):
             row = rows[row.key]
         else:
+            old_row = rows.get(row.key)
+            if run.backup is None and old_row is not None and old_row.status not in NOT_GRADED and not old_row.same_result(row):
+                run.backup = _keep_copy(out, original, row, run.graded, on_warning)
             rows[row.key] = row
-            gradebook.write(out, rows.values())
+            write(1)
         run.graded += 1
         if on_row:
             on_row(row)
@@ -224,7 +254,7 @@ def _grade_locked(
     for row in instant:
         rows[row.key] = row
     if changed_instant or not out.exists():
-        gradebook.write(out, rows.values())
+        write(0)
     try:
         pool.run(tasks, jobs, save, on_warning)
     except KeyboardInterrupt as exc:
@@ -238,50 +268,36 @@ def _grade_locked(
     return run
 
 
-def _warn_misnamed(chosen, files: dict[str, str], on_warning: Callable[[str], None]) -> None:
-    """One line per student whose folder lacks the exercise file but holds other .py files (``backprop (1).py``)
-    or a near miss of it (``backprop.ipynb``: export it; ``backprop.py.txt``: rename it), one per student
-    named by two entries (``alice/`` and ``alice.py``), and one per student whose older Canvas files were passed
-    over for the latest."""
-    known_files = set(files.values())
-    missing: dict[str, list[str]] = {}
-    others: dict[str, list[str]] = {}
-    for sub in chosen:
-        if sub.problem != gradebook.MISSING:
-            continue
-        file = files[sub.exercise]
-        strays = [name for name in sub.others if _stray(name, file, known_files)]
-        if strays:
-            missing.setdefault(sub.student, []).append(file)
-            seen = others.setdefault(sub.student, [])
-            seen += [name for name in strays if name not in seen]
-    for student, wanted in missing.items():
-        held = others[student]
-        if any(name.lower().endswith(".ipynb") for name in held):
-            fix = submissions.NOTEBOOK_HINT.format(file=" / ".join(wanted))
-        else:
-            fix = "rename the file to grade it"
-        on_warning(f"{student} has no {', '.join(wanted)} (the folder holds {', '.join(held[:5])}): {fix}")
-    for sub in dict.fromkeys((s.student, s.others) for s in chosen if s.problem == gradebook.AMBIGUOUS):
-        student, entries = sub
-        on_warning(f"{student} is named by both {' and '.join(entries)}: not graded until one of them is renamed or moved")
-    for student, graded, older in dict.fromkeys(
-        (s.student, submissions.student_id(s.path.name), s.others)
-        for s in chosen
-        if s.problem not in (gradebook.MISSING, gradebook.AMBIGUOUS) and s.others and s.path is not None
-    ):
-        passed = ", ".join(older)
-        on_warning(f"{student}: graded {graded}, Canvas's latest submission; passed over the older {passed}")
-
-
-def _stray(name: str, wanted: str, known_files: set[str]) -> bool:
-    """Whether a file in a student's folder that lacks ``wanted`` is worth a warning: not another exercise's
-    file (``dropout.py``, ``dropout.ipynb``), unless it is a near miss of the one wanted."""
-    base = name.rsplit("/", 1)[-1]
-    if submissions.is_near_miss(base, wanted):
+def _regrade(row: Row, timeout: float) -> bool:
+    """Whether an unchanged submission's row is graded again: a grader error, or a timeout under a shorter
+    --timeout than this run's (or one not recorded: a gradebook from before the column)."""
+    if row.status in RETRY_STATUSES:
         return True
-    intended = submissions.intended_name(base) or base
-    return intended not in known_files and submissions.is_python(base)
+    return row.status == "timeout" and (row.timeout is None or timeout > row.timeout)
+
+
+def _keep_copy(out: Path, original: bytes, row: Row, saved: int, on_warning: Callable[[str], None] | None) -> Path:
+    """Keep the gradebook as it was before this run (``original``) beside it, before the run first replaces
+    a graded row (``row``'s), and say so in one line."""
+    from tutor import fsutil
+
+    backup = None
+    try:
+        backup = fsutil.backup_path(out)
+        fsutil.atomic_write_bytes(backup, original)
+    except OSError as exc:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
+        raise TutorError(
+            f"cannot keep a copy of {out} before replacing {row.student}'s earlier row: {exc.strerror or exc} "
+            f"(nothing was replaced): {saved} graded row(s) of this run are saved, {row.student}'s is not. "
+            "Free some space and run the same command again: the saved rows are skipped",
+            exit_code=1,
+        ) from None
+    if on_warning:
+        on_warning(f"this run replaces earlier graded rows ({row.student}'s first): the gradebook as it was is kept as {backup}")
+    return backup
 
 
 def _known_total(rows: list[Row], exercise: str) -> int:

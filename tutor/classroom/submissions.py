@@ -11,7 +11,10 @@ student (one user id), the one with the highest submission id is what Canvas
 holds as current: that one is graded, the older ones passed over. Names starting with ``.`` or
 ``_`` are ignored. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
-caller to show. Nothing here prints.
+caller to show. A link (a student's file or folder, or the folder their file is
+in) is never followed: it is ``unreadable``. Every submission that cannot be
+graded, or was chosen over another, carries a one-line note for the gradebook
+and a warning line saying what to do. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.classroom.gradebook import AMBIGUOUS, MISSING
+from tutor.classroom.gradebook import AMBIGUOUS, MISSING, UNREADABLE
 from tutor.errors import TutorError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # no real exercise file is this big
@@ -42,6 +45,8 @@ class Submission:
     # a graded Canvas file: the student's older Canvas files, passed over for it
     others: tuple[str, ...] = ()
     root: Path | None = None  # what the student handed in: their folder, or their one file
+    note: str = ""  # the gradebook's note: why it cannot be graded ("a link, not followed", "holds submission.zip")
+    warning: str = ""  # the same as a line for the teacher, with what to do; "" for nothing worth a warning
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def discover(
     if exercise is None:
         found = []
         for ex_id, file in exercise_files.items():
-            if any(_find_file(Path(e.path), file) is not None for e in dirs):
+            if any(_find_files(Path(e.path), file) for e in dirs if not e.is_symlink()):
                 found.append(ex_id)
         if not found:
             names = ", ".join(sorted(set(exercise_files.values())))
@@ -192,12 +197,15 @@ def discover(
         exercises = found
     else:
         exercises = [exercise]
+    graded = {exercise_files[ex_id] for ex_id in exercises}
     result = []
     for student, both in twice.items():  # neither is graded: which one the student meant is theirs to say
         named = tuple(student_id(name) for name in both)
         if len(set(named)) < len(named):  # "a<newline>b" and "a\\nb" print alike as ids: show the names as Python writes them
             named = tuple(repr(name) for name in both)
-        result += [Submission(student, ex_id, None, AMBIGUOUS, named) for ex_id in exercises]
+        note = f"named by both {' and '.join(named)}"
+        warning = f"{student} is {note}: not graded until one of them is renamed or moved"
+        result += [Submission(student, ex_id, None, AMBIGUOUS, named, note=note, warning=warning) for ex_id in exercises]
     for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
         student = student_id(flat_student(entry.name) if is_file else entry.name)
         if not student.strip() or student in twice:
@@ -207,17 +215,100 @@ def discover(
             if entry.name != latest[student][0]:
                 continue  # an older Canvas submission of the student's
             passed_over = latest[student][1]
+        root = Path(entry.path)
         for ex_id in exercises:
-            path = Path(entry.path) if is_file else _find_file(Path(entry.path), exercise_files[ex_id])
-            if path is None:
-                others = () if is_file else _python_files(Path(entry.path), exercise_files[ex_id])
-                result.append(Submission(student, ex_id, None, MISSING, others))
+            wanted = exercise_files[ex_id]
+            paths = [root] if is_file or entry.is_symlink() else _find_files(root, wanted)
+            if not paths:
+                note, warning, others = _missing(root, student, wanted, graded, set(exercise_files.values()))
+                result.append(Submission(student, ex_id, None, MISSING, others, note=note, warning=warning))
                 continue
-            problem = check_file(path)
-            if not problem and not is_file and not _inside(path, Path(entry.path)):
-                problem = "unreadable"  # a link out of the student's own folder (to a classmate's file, say)
-            result.append(Submission(student, ex_id, path, problem, passed_over, root=Path(entry.path)))
+            shown = [student_id(os.path.relpath(p, folder).replace(os.sep, "/")) + ("/" if p == root and not is_file else "") for p in paths]
+            if len(paths) > 1 and not _same_file(*paths):  # two copies: which one the student meant is theirs to say
+                note = f"holds both {' and '.join(shown)}"
+                warning = f"{student} {note}: not graded until one of them is removed"
+                result.append(Submission(student, ex_id, None, AMBIGUOUS, tuple(shown), note=note, warning=warning))
+                continue
+            note = unreadable_note(paths[0], root)
+            if note:
+                warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE})"
+                result.append(Submission(student, ex_id, paths[0], UNREADABLE, root=root, note=note, warning=warning))
+                continue
+            note = warning = ""
+            if passed_over:
+                note = f"Canvas's latest submission; passed over the older {', '.join(passed_over)}"
+                warning = f"{student}: graded {shown[0]}, {note}"
+            result.append(Submission(student, ex_id, paths[0], "", passed_over, root=root, note=note, warning=warning))
     return result
+
+
+def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], known: set[str]) -> tuple[str, str, tuple[str, ...]]:
+    """Why a student's folder has no ``wanted`` file: (the gradebook's note, a warning line or "", the .py files
+    and near misses it holds, for :func:`check_held`). ``graded``: the files of the exercises graded in this run
+    (not worth a word); ``known``: every exercise's file."""
+    others = _python_files(student_dir, wanted)
+    deeper = _find_deeper(student_dir, wanted)
+    if deeper:
+        fix = f"move it to {student}/{wanted} to grade it"
+        return f"found {deeper}", f"{student} has no {wanted} at the top of the folder (found {deeper}): {fix}", (deeper, *others)[:5]
+    try:
+        entries = sorted((e for e in os.scandir(student_dir) if _visible(e)), key=lambda e: e.name)
+    except OSError as exc:
+        note = f"the folder is not readable ({exc.strerror or exc})"
+        return note, f"{student}: {note}: not graded", others
+    if not entries:
+        return "the folder is empty", "", others
+    inner = any(name.startswith("exercises/") for name in others)
+    held = [n for n in others if n.rsplit("/", 1)[-1] not in graded]
+    held += [student_id(e.name) + "/" for e in entries if e.is_dir() and not (inner and e.name == "exercises")]
+    held += [student_id(e.name) for e in entries if not e.is_dir() and not is_python(e.name) and intended_name(e.name) is None]
+    if not held:
+        return "", "", others
+    strays = [name for name in held if _stray(name, wanted, known)]
+    theirs = [name for name in held if (intended_name(name.rsplit("/", 1)[-1]) or name.rsplit("/", 1)[-1]) in known]
+    if strays:
+        note = f"holds {some_of(strays, 5)}"
+        fix = NOTEBOOK_HINT.format(file=wanted) if any(n.lower().endswith(".ipynb") for n in strays) else "rename the file to grade it"
+    elif theirs:
+        note, fix = f"holds {some_of(theirs)} (another exercise)", ""
+    else:
+        note = f"holds {some_of(held)}"
+        fix = "unpack it into the folder to grade it" if any(n.lower().endswith(".zip") for n in held) else ""
+    return note, f"{student} has no {wanted} (the folder {note})" + (f": {fix}" if fix else ""), others
+
+
+def _stray(name: str, wanted: str, known_files: set[str]) -> bool:
+    """Whether a file in a student's folder that lacks ``wanted`` looks meant to be it: a near miss of it
+    (``backprop (1).py``, ``backprop.ipynb``) or a .py file that is no exercise's (``dropout.py`` is)."""
+    base = name.rsplit("/", 1)[-1]
+    if is_near_miss(base, wanted):
+        return True
+    intended = intended_name(base) or base
+    return intended not in known_files and is_python(base)
+
+
+def _find_deeper(student_dir: Path, wanted: str, most: int = 10_000) -> str | None:
+    """Where ``wanted`` is in a sub-folder of a student's folder that grade does not look in
+    (``hw1_submission/backprop.py``), or None (hidden folders and links are passed over; at most ``most`` entries)."""
+    seen = 0
+    for here, folders, names in os.walk(student_dir):
+        folders[:] = sorted(f for f in folders if not f.startswith((".", "_")))
+        rel = os.path.relpath(here, student_dir).replace(os.sep, "/")
+        same = sorted(n for n in names if n.lower() == wanted.lower())
+        if same and rel not in (".", "exercises"):
+            return student_id(f"{rel}/{same[0]}")
+        seen += len(folders) + len(names)
+        if seen > most:
+            break
+    return None
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two copies of the exercise file are one: both gradable and byte for byte the same."""
+    try:
+        return not unreadable_note(first) and not unreadable_note(second) and file_sha256(first) == file_sha256(second)
+    except OSError:
+        return False
 
 
 def canvas_latest(names: list[str]) -> str | None:
@@ -254,7 +345,7 @@ def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, foun
         dirs = [Path(e.path) for e in os.scandir(folder) if _visible(e) and e.is_dir()]
     except OSError:
         dirs = []
-    held = sorted({file for file in set(exercise_files.values()) - {wanted} if any(_find_file(d, file) for d in dirs)})
+    held = sorted({file for file in set(exercise_files.values()) - {wanted} if any(_find_files(d, file) for d in dirs)})
     if not held:
         held = sorted({name.rsplit("/", 1)[-1] for s in found for name in s.others})[:3]
     what = f"they hold {', '.join(held)}" if held else "their folders hold no .py file"
@@ -283,15 +374,15 @@ def check_defines(folder: Path, exercise_functions: dict[str, tuple[str, ...]], 
         if ex_id != exercise and count > best_count:
             best, best_count = ex_id, count
     if best:
-        what = f"{best}'s ({_some(f for f in exercise_functions[best] if f in everything)})"
+        what = f"{best}'s ({some_of(f for f in exercise_functions[best] if f in everything)})"
     else:
-        what = _some(sorted(everything))
+        what = some_of(sorted(everything))
     raise TutorError(
-        f"no submission in {folder} defines any of {exercise}'s functions ({_some(wanted)}); they define {what}: is --exercise right?"
+        f"no submission in {folder} defines any of {exercise}'s functions ({some_of(wanted)}); they define {what}: is --exercise right?"
     )
 
 
-def _some(names, shown: int = 3) -> str:
+def some_of(names, shown: int = 3) -> str:
     names = list(names)
     return ", ".join(names[:shown]) + (", …" if len(names) > shown else "")
 
@@ -345,24 +436,22 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _find_file(student_dir: Path, name: str) -> Path | None:
-    """The exercise file in a student's folder or its ``exercises/``: the exact name first, then the name in
-    another case (``BACKPROP.PY``)."""
+def _find_files(student_dir: Path, name: str) -> list[Path]:
+    """The exercise file in a student's folder and in its ``exercises/`` (a copied workspace): in each, the
+    exact name, else the name in another case (``BACKPROP.PY``). Whatever it is (a link, a folder): whether it
+    can be graded is :func:`unreadable_note`'s to say."""
+    found = []
     for folder in (student_dir, student_dir / "exercises"):
-        candidate = folder / name
-        try:
-            if candidate.exists() and not candidate.is_dir():
-                return candidate
-        except OSError:
+        if os.path.lexists(folder / name):
+            found.append(folder / name)
             continue
-    for folder in (student_dir, student_dir / "exercises"):
         try:
-            same = sorted(e.name for e in os.scandir(folder) if e.name.lower() == name.lower() and not e.is_dir())
+            same = sorted(e.name for e in os.scandir(folder) if e.name.lower() == name.lower())
         except OSError:
             continue
         if same:
-            return folder / same[0]
-    return None
+            found.append(folder / same[0])
+    return found
 
 
 def _python_files(student_dir: Path, wanted: str = "") -> tuple[str, ...]:
@@ -382,17 +471,32 @@ def _python_files(student_dir: Path, wanted: str = "") -> tuple[str, ...]:
     return tuple(names[:5])
 
 
-def check_file(path: Path) -> str:
-    """"" when the file can be graded, else "unreadable" (a FIFO, a device, too big, no permission; in a
-    student's folder also a link to a file outside it)."""
+LINK = "a link, not followed"
+
+
+def unreadable_note(path: Path, root: Path | None = None) -> str:
+    """"" when the file can be graded, else why not, in a few words: a link (the file, or a folder between
+    ``root``, the student's folder, and it: never followed, wherever it points), a folder, not a regular
+    file (a FIFO, a device), over 2 MB, not readable."""
+    here = Path(path)
+    while True:
+        if os.path.islink(here):
+            return LINK
+        if root is None or here == Path(root) or here.parent == here:
+            break
+        here = here.parent
     try:
-        info = os.stat(path)
-    except OSError:
-        return "unreadable"
-    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-        return "unreadable"
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"not readable ({exc.strerror or exc})"
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"over {MAX_FILE_BYTES // (1024 * 1024)} MB"
     if not os.access(path, os.R_OK):
-        return "unreadable"
+        return "not readable (no permission)"
     return ""
 
 

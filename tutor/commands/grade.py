@@ -106,7 +106,8 @@ def grade_folder_command(
 
     Each submission runs in its own contained child, exactly as `dnn-tutor check` runs it, N at a
     time. Every finished row is saved at once (Ctrl-C keeps them), and a rerun skips files whose
-    sha256 is already in the gradebook for that exercise and seed.
+    sha256 is already in the gradebook for that exercise and seed (a timeout is graded again under a
+    longer --timeout). Before a rerun replaces a graded row, the gradebook is copied to a .bak file.
     """
     from tutor.classroom import service
     from tutor.render.classroom import render_class_run, render_interrupted

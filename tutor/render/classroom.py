@@ -11,7 +11,8 @@ import io
 from pathlib import Path
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -26,24 +27,43 @@ def _status(status: str) -> Text:
     return Text(visible(status), style=STATUS_STYLE.get(status, "red"))
 
 
-def render_class_run(run) -> RenderableType:
-    parts: list[RenderableType] = []
-    if run.rows:
+class _RunTable:
+    """The run's rows; each row's codes on one line where the whole table fits the width, else one code per
+    line (and the exercise under the student): codes wrap between codes, never inside one (``backward-vs-for``
+    / ``ward`` at 60 columns)."""
+
+    def __init__(self, run) -> None:
+        self.run = run
+
+    def table(self, narrow: bool) -> Table:
+        many = len(self.run.exercises) > 1
         table = Table(box=box.SIMPLE, title_justify="left", pad_edge=False)
-        table.add_column("student", style="cyan", overflow="fold")
-        if len(run.exercises) > 1:
+        table.add_column("student" + (" / exercise" if many and narrow else ""), style="cyan", overflow="fold")
+        if many and not narrow:
             table.add_column("exercise", no_wrap=True)
         table.add_column("checks", justify="right", no_wrap=True)
         table.add_column("score", justify="right", no_wrap=True)
         table.add_column("status", no_wrap=True)
-        table.add_column("diagnoses", overflow="fold")
-        for row in run.rows:
-            cells = [visible(row.student)]
-            if len(run.exercises) > 1:
-                cells.append(row.exercise)
+        table.add_column("diagnoses", overflow="fold", no_wrap=narrow)
+        for row in self.run.rows:
+            student: Text | str = visible(row.student)
+            if many and narrow:
+                student = Text(f"{student}\n").append(row.exercise, style="default")
+            cells = [student] + ([row.exercise] if many and not narrow else [])
             cells += [f"{row.passed}/{row.total}", f"{row.score:.0%}"]
-            table.add_row(*cells, _status(row.status), visible(" ".join(row.codes)))
-        parts.append(table)
+            table.add_row(*cells, _status(row.status), ("\n" if narrow else " ").join(visible(code) for code in row.codes))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = self.table(narrow=False)
+        natural = Measurement.get(console, options.update_width(10_000), wide).maximum
+        yield wide if natural <= options.max_width else self.table(narrow=True)
+
+
+def render_class_run(run) -> RenderableType:
+    parts: list[RenderableType] = []
+    if run.rows:
+        parts.append(_RunTable(run))
     summary = Text()
     done = sum(1 for r in run.rows if r.status == "done")
     left = max(0, run.to_grade - run.graded) if run.interrupted else 0
