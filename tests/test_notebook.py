@@ -256,3 +256,49 @@ def test_magics_and_shell_lines_are_not_graded_but_keep_the_line_numbers():
     assert lines[0].startswith("pass  # %matplotlib inline") and lines[3].startswith("    pass  # !echo hi")
     assert "%kept inside a string" in lines[6] and "return x % 2" in lines[4]
     compile(graded, "<cell>", "exec")
+
+
+EXPORTED = (  # what File > Save and Export As > Python writes for a notebook with magics and shell lines
+    "#!/usr/bin/env python\n# coding: utf-8\n\n# In[1]:\n\n\nimport numpy as np\n"
+    "get_ipython().run_line_magic('matplotlib', 'inline')\n\n\n# In[2]:\n\n\n"
+    + SOLUTION
+    + "\n\n# In[3]:\n\n\nget_ipython().system('pip list | head -2')\n"
+    "get_ipython().run_cell_magic('time', '', 'x = 1\\n')\nif True:\n    !ls\n%timeit 1 + 1\n"
+    "text = '''\n%not a magic: inside a string\n'''\n"
+)
+
+
+def test_ipython_only_statements_become_pass_and_keep_every_line_number():
+    from tutor.grading.ipython import without_ipython
+
+    graded, lines = without_ipython(EXPORTED)
+    before, after = EXPORTED.split("\n"), graded.split("\n")
+    assert len(before) == len(after)
+    assert lines == tuple(i + 1 for i, line in enumerate(before) if "get_ipython()" in line or line.strip().startswith(("!", "%timeit")))
+    assert all(after[n - 1].strip().startswith("pass  # ") for n in lines)
+    assert "%not a magic: inside a string" in after  # a string's text is left as it is
+    compile(graded, "exported.py", "exec")  # the rest is Python
+    assert without_ipython("x = 1\n") == ("x = 1\n", ())
+    assert without_ipython("s = '''\n") == ("s = '''\n", ())  # does not tokenize: Python says what is wrong
+
+
+def test_a_notebook_exported_as_python_is_graded_by_check_and_grade(tmp_path, runner):
+    """A correct notebook exported the way grade's own warning says ("export it as backprop.py") got 0/15:
+    `NameError: name 'get_ipython' is not defined`; a bare `%matplotlib inline` line got `syntax`."""
+    from tutor.cli import app
+
+    path = tmp_path / "backprop.py"
+    path.write_text(EXPORTED)
+    result = runner.invoke(app, ["check", str(path), "--seed", "1", "--json", "--no-record"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["status"] == "done", result.output
+    assert data["ipython_lines"] and data["file_sha256"] == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    said = " ".join(runner.invoke(app, ["check", str(path), "--seed", "1", "--no-record"]).stdout.split())
+    assert "IPython only" in said and "graded as `pass`" in said
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "kate.py").write_text(EXPORTED)
+    out = tmp_path / "gradebook.jsonl"
+    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-e", "backprop", "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text().splitlines()[0])
+    assert row["student"] == "kate" and row["status"] == "done", row

@@ -109,31 +109,10 @@ def cell_source(cell: str) -> str:
 
 def _without_magics(cell: str) -> str:
     """IPython's line magics and shell lines (``%matplotlib inline``, ``!ls``) are not Python: each becomes
-    ``pass`` at its indentation for grading (the line numbers stay the cell's), and runs in the kernel as written.
-    A line inside a string is left alone (the tokenizer says where statements start)."""
-    import io
-    import tokenize
+    ``pass`` for grading (the line numbers stay the cell's), and runs in the kernel as written."""
+    from tutor.grading.ipython import without_ipython
 
-    starts: set[int] = set()
-    at_start = True
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(cell).readline):
-            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT):
-                at_start = at_start or token.type in (tokenize.NEWLINE, tokenize.NL)
-                continue
-            if at_start and token.string in ("%", "!", "%%") and token.start[1] == len(token.line) - len(token.line.lstrip()):
-                starts.add(token.start[0])
-            at_start = False
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return cell
-    if not starts:
-        return cell
-    lines = cell.split("\n")
-    for number in starts:
-        line = lines[number - 1]
-        indent = line[: len(line) - len(line.lstrip())]
-        lines[number - 1] = f"{indent}pass  # {line.strip()[:60]} (IPython only, not graded)"
-    return "\n".join(lines)
+    return without_ipython(cell)[0]
 
 
 def _relabel(value, path: str):

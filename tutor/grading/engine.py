@@ -221,7 +221,8 @@ def grade_file(
     seed = check_seed(seed)
     path = Path(path).resolve()
     source = read_learner_file(path)
-    digest = hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256(source).hexdigest()  # of the file as it is
+    source, ipython_lines = _without_ipython(source)  # a notebook's export: %matplotlib, get_ipython() run as `pass`
     plan = build_plan(exercise_id, seed)
     with containment.signals_interrupt():
         child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch, read_only=read_only)
@@ -248,7 +249,20 @@ def grade_file(
         seconds=time.monotonic() - started,
         containment=outcome.containment,
         uses_torch=uses_torch,
+        ipython_lines=ipython_lines,
     )
+
+
+def _without_ipython(source: bytes) -> tuple[bytes, tuple[int, ...]]:
+    """The bytes to run: the file's, with IPython-only statements made ``pass`` (see :mod:`tutor.grading.ipython`)."""
+    from tutor.grading.ipython import without_ipython
+
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError:
+        return source, ()  # Python says what is wrong with it
+    graded, lines = without_ipython(text)
+    return (graded.encode("utf-8"), lines) if lines else (source, ())
 
 
 def _syntax_tree(source: Any) -> Any:

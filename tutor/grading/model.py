@@ -219,6 +219,7 @@ class Report:
     seconds: float
     containment: tuple[str, ...] = field(default=())
     uses_torch: bool = False  # a numpy exercise whose file imports torch: the checks cannot tell derived numbers from autograd's
+    ipython_lines: tuple[int, ...] = ()  # IPython-only statements (%magic, !shell, get_ipython()) run as `pass`: where they start
 
     @property
     def passed(self) -> int:
@@ -282,7 +283,8 @@ class Report:
         got}, not_started, waits_for (the function that raised
         NotImplementedError), trace), codes (diagnoses of the failing checks,
         first first), output (the learner's prints), output_truncated, seconds,
-        containment (the protections that were in force for the learner's code).
+        containment (the protections that were in force for the learner's code), uses_torch,
+        ipython_lines (where IPython-only statements start, each graded as ``pass``).
         """
         return {
             "exercise": self.exercise_id,
@@ -301,6 +303,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "containment": list(self.containment),
             "uses_torch": self.uses_torch,
+            "ipython_lines": list(self.ipython_lines),
         }
 
     @classmethod
@@ -318,6 +321,7 @@ class Report:
             seconds=float(data.get("seconds", 0.0)),
             containment=tuple(str(x) for x in data.get("containment", ())),
             uses_torch=bool(data.get("uses_torch")),
+            ipython_lines=tuple(int(x) for x in data.get("ipython_lines", ())),
         )
 
 

@@ -75,6 +75,10 @@ def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_C
         parts.append(Text("note: this file imports torch. The exercise asks for numpy: the checks compare numbers, and "
                           "cannot tell numbers you derived from numbers PyTorch's autograd gave you (a teacher's "
                           "gradebook shows it as uses-torch).", style="yellow"))
+    if report.ipython_lines:
+        where = ", ".join(str(n) for n in report.ipython_lines[:5]) + (", …" if len(report.ipython_lines) > 5 else "")
+        parts.append(Text(f"note: line{'s' if len(report.ipython_lines) > 1 else ''} {where}: IPython only (%magic, !shell "
+                          "or get_ipython(), as a notebook exports them), graded as `pass`.", style="dim"))
     if report.output.strip():
         parts.append(_output(report.output, report.output_truncated))
     return Group(*parts)
