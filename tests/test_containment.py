@@ -830,3 +830,21 @@ def test_a_function_that_writes_a_file_past_the_cap_is_disk_and_names_itself(tmp
     report = grade("backprop", _learner(tmp_path, "", body=body), seed=1)
     assert report.fatal is not None and report.fatal.kind == "disk", report.fatal
     assert "larger than 4 MB in dense_backward(); that call failed there" in report.fatal.message
+
+
+def test_prints_past_the_cap_are_an_output_stop_even_when_the_code_catches_the_limit(tmp_path):
+    """A dense_forward that printed 300 kB with each print in `try: ... except BaseException: pass` was
+    'done', "output_truncated": false, its prints silently cut at 100,000 characters."""
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTIONS.joinpath("backprop.py").read_text().replace(
+        "def dense_forward(x, W, b):\n",
+        "def dense_forward(x, W, b):\n"
+        "    for _ in range(3000):\n"
+        "        try:\n"
+        "            print('x' * 95)\n"
+        "        except BaseException:\n"
+        "            pass\n", 1))
+    assert "range(3000)" in path.read_text()
+    report = grade("backprop", path, seed=1)
+    assert report.output_truncated and report.fatal is not None and report.fatal.kind == "output", report.fatal
+    assert not report.ok

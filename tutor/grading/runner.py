@@ -571,7 +571,8 @@ class Child:
         text = data.decode("utf-8", errors="replace")
         # print() stops at OUTPUT_CHARS characters (at most 4 bytes each);
         # anything beyond came from writes that bypassed sys.stdout.
-        truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
+        # Exactly OUTPUT_CHARS: print() hit the cap (code that catches OutputLimit goes on as if it had not).
+        truncated = size > OUTPUT_CHARS * 4 or len(text) >= OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
 
 
