@@ -301,3 +301,24 @@ def test_the_tables_codes_wrap_between_codes_never_inside_one(exercises):
         assert max(len(line.rstrip()) for line in text.splitlines()) <= width
         for code in ("bias-averaged", "backward-vs-forward", "relu-kink", "not-started"):
             assert code in text, (width, code, text)
+
+
+def test_a_stopped_run_scores_zero_whatever_ran_before_the_stop():
+    """A file that forks 50 sleeping children got passed = 0, 12, 6, 0, 12, 0, 12, 9 and 12 over nine runs
+    with one seed: how many checks ran before the process scan saw the fork bomb is timing. A stopped run
+    never counts (as `check` says), so it scores 0, and the note says how many had passed."""
+    from types import SimpleNamespace
+
+    from tutor.classroom.adapter import row_from_report
+
+    fatal = SimpleNamespace(kind="processes", message="your code started more than 32 processes; the run was stopped", error=None)
+    for passed in (0, 6, 12):
+        report = SimpleNamespace(exercise_id="backprop", file="/x/backprop.py", file_hash="a" * 64, passed=passed, total=15,
+                                 fatal=fatal, codes=["processes", "not-run"], seconds=1.0, not_started=False, ok=False)
+        row = row_from_report("forker", report, seed=7)
+        assert (row.passed, row.score, row.status) == (0, 0.0, "processes")
+        assert row.note.startswith("your code started more than 32 processes")
+        assert (f"{passed} of 15 checks passed before the stop" in row.note) == (passed > 0)
+    fine = SimpleNamespace(exercise_id="backprop", file="/x/backprop.py", file_hash="a" * 64, passed=11, total=15, fatal=None,
+                           codes=["bias-averaged"], seconds=1.0, not_started=False, ok=False)
+    assert row_from_report("carol", fine, seed=7).passed == 11

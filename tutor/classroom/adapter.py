@@ -65,18 +65,25 @@ def note_of(report) -> str:
 
 
 def row_from_report(student: str, report, seed: int) -> Row:
+    """The gradebook's row. A stopped run scores 0 (it never counts as done, as ``check`` says): how many
+    checks ran before the stop depends on timing (when a fork bomb was seen, when the deadline came), so
+    the same file would get a different score each run; the note says how many had passed."""
     codes = [c for c in report.codes]
+    note = note_of(report)
+    if report.fatal and report.passed:
+        note = gradebook.note_line(f"{note}; {report.passed} of {report.total} checks passed before the stop, "
+                                   "which does not count")
     return Row(
         student=student,
         exercise=report.exercise_id,
-        passed=int(report.passed),
+        passed=0 if report.fatal else int(report.passed),
         total=int(report.total),
         status=status_of(report),
         codes=codes,
         seconds=float(report.seconds),
         sha256=report.file_hash,
         seed=int(seed),
-        note=note_of(report),
+        note=note,
     )
 
 
