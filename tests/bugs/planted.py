@@ -79,6 +79,7 @@ BUGS: dict[str, list[tuple[str, list[tuple[str, str]], str, str]]] = {
         ("L2 without the 1/2", [("loss += 0.5 * lam * np.sum(value * value)", "loss += lam * np.sum(value * value)")], "l2_penalty.values", "l2-convention"),
         ("biases penalised", [('        if key.startswith("W"):', "        if True:")], "l2_penalty.values", "bias-penalised"),
         ("global RNG", [("keep = rng.random(x.shape) >= p", "keep = np.random.random(x.shape) >= p")], "dropout_forward.rng", "rng-ignored"),
+        ("rng=None not handled", [("    if rng is None:\n        rng = np.random.default_rng()\n", "")], "dropout_forward.train", "exception"),
         ("fixed pattern, no RNG", [("keep = rng.random(x.shape) >= p", "keep = ((np.arange(x.size) * 0.6180339887) % 1.0 >= p).reshape(x.shape)")],
          "dropout_forward.rng", "rng-ignored"),
         ("backward not rescaled", [("    dx = dout * scale", "    dx = dout * (scale != 0)")], "dropout_backward.reference", "mask-not-rescaled"),

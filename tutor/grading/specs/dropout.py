@@ -32,6 +32,24 @@ def _masked(x: Any, keep: Any, p: Any) -> Any:
     return x * keep / (1.0 - p)
 
 
+def _judge_train(out: Any, x: Any, prob: Any, case: str) -> float:
+    """A training-mode output: kept units scaled by 1/(1 - p), about p of them dropped (1,000 units or more)."""
+    if out.shape != x.shape:
+        raise fail(f"out: expected shape {x.shape}, got {out.shape} [{case}]", code=D.SHAPE, case=case)
+    keep = out != 0
+    worst = compare("out", _masked(x, keep, prob), out, case=case, variants=[
+        (D.MASK_NOT_RESCALED, x * keep, "the kept units are not rescaled: inverted dropout divides them by (1 − p) so the expected output equals x"),
+        (D.KEEP_PROB, x * keep / prob, "kept units are divided by p; p is the drop probability, so divide by (1 − p)"),
+    ])
+    if x.size >= 1000:
+        dropped = 1.0 - keep.mean()
+        sigma = np.sqrt(prob * (1 - prob) / x.size)
+        if abs(dropped - prob) > 6 * sigma:
+            code = D.KEEP_PROB if abs(dropped - (1 - prob)) <= 6 * sigma else D.DROP_RATE
+            raise fail(f"out: {dropped:.1%} of the units were dropped, expected about {prob:.0%} (p is the probability of dropping) [{case}]", code=code, case=case)
+    return worst
+
+
 def _dropout(p: Plan, rng: Any) -> None:
     cases: list[Any] = []
     for shape, prob in [((1, 7), 0.5), ((40, 50), 0.2), ((30, 60), 0.7), ((4, 3, 5), 0.5)]:
@@ -51,6 +69,7 @@ def _dropout(p: Plan, rng: Any) -> None:
             call("dropout_forward", x, prob, train=False, rng=g, save="eval"),
             call("dropout_backward", dout, ref("eval", 1), save="eval_bwd"),
             numgrad("dropout_forward", [x, prob], wrt=[[0]], coords=[coords], loss=[(0, dout)], save="num", train=True, rng=g),
+            call("dropout_forward", x, prob, train=True, save="no_rng"),  # the starter's promise: rng=None draws its own
         )
         cases.append((name, f"x{shape}, p={prob}", x, prob, dout, coords))
 
@@ -64,20 +83,9 @@ def _dropout(p: Plan, rng: Any) -> None:
     def _train(results: Any) -> Any:
         worst = 0.0
         for name, case, x, prob, dout, _ in cases:
-            out = forward_out(results, name, case)
-            if out.shape != x.shape:
-                raise fail(f"out: expected shape {x.shape}, got {out.shape} [{case}]", code=D.SHAPE, case=case)
-            keep = out != 0
-            worst = max(worst, compare("out", _masked(x, keep, prob), out, case=case, variants=[
-                (D.MASK_NOT_RESCALED, x * keep, "the kept units are not rescaled: inverted dropout divides them by (1 − p) so the expected output equals x"),
-                (D.KEEP_PROB, x * keep / prob, "kept units are divided by p; p is the drop probability, so divide by (1 − p)"),
-            ]))
-            if x.size >= 1000:
-                dropped = 1.0 - keep.mean()
-                sigma = np.sqrt(prob * (1 - prob) / x.size)
-                if abs(dropped - prob) > 6 * sigma:
-                    code = D.KEEP_PROB if abs(dropped - (1 - prob)) <= 6 * sigma else D.DROP_RATE
-                    raise fail(f"out: {dropped:.1%} of the units were dropped, expected about {prob:.0%} (p is the probability of dropping) [{case}]", code=code, case=case)
+            worst = max(worst, _judge_train(forward_out(results, name, case), x, prob, case))
+        for name, case, x, prob, dout, _ in cases:  # without rng (None): a generator of its own, the same rules
+            worst = max(worst, _judge_train(forward_out(results, name, f"{case}, rng=None", "no_rng"), x, prob, f"{case}, rng=None"))
         return worst
 
     @check(p, "dropout_forward.rng", "dropout_forward", "the mask comes from rng", None)
