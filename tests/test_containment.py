@@ -848,3 +848,28 @@ def test_prints_past_the_cap_are_an_output_stop_even_when_the_code_catches_the_l
     report = grade("backprop", path, seed=1)
     assert report.output_truncated and report.fatal is not None and report.fatal.kind == "output", report.fatal
     assert not report.ok
+
+
+@pytest.mark.slow
+def test_a_fork_bomb_that_reaches_the_deadline_unseen_is_called_processes_not_timeout(tmp_path, monkeypatch):
+    """On a busy machine (a class graded with --jobs 8 on two cores) the deadline came before any process scan
+    saw the sleeping children: the same fork bomb was `processes` in one run and `timeout` ("is there an
+    infinite loop?") in the next. The count is taken at the deadline too."""
+    from tutor.grading import runner
+
+    monkeypatch.setattr(runner, "PROCESS_SCAN_SECONDS", 1e9)  # no scan before the deadline: the busy machine's case
+    path = tmp_path / "backprop.py"
+    path.write_text(
+        "import os, time\n"
+        "def dense_forward(x, W, b):\n"
+        "    for _ in range(40):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(120)\n"
+        "            os._exit(0)\n"
+        "    time.sleep(120)\n"
+    )
+    before = descendants(os.getpid())
+    report = grade("backprop", path, timeout=2)
+    assert report.fatal is not None and report.fatal.kind == "processes", report.fatal
+    time.sleep(0.1)
+    assert not descendants(os.getpid()) - before

@@ -444,7 +444,11 @@ class Child:
                 remaining = self._deadline() - time.monotonic()
                 if remaining <= 0:
                     timed_out = self.proc.poll() is None
-                    if timed_out:
+                    if timed_out and containment.count_tree(self.proc.pid, self._proc_start) > MAX_PROCESSES:
+                        # a fork bomb whose children sleep reached the deadline before a scan saw it (a busy
+                        # machine): call it what it is, as on a quiet one
+                        self._too_many, timed_out = True, False
+                    elif timed_out:
                         self._ask_where()
                     break
                 try:
