@@ -302,3 +302,26 @@ def test_a_notebook_exported_as_python_is_graded_by_check_and_grade(tmp_path, ru
     assert result.exit_code == 0, result.output
     row = json.loads(out.read_text().splitlines()[0])
     assert row["student"] == "kate" and row["status"] == "done", row
+
+
+def test_the_ipython_forms_later_lines_need_keep_their_effect():
+    """`files = !ls` exports as `files = get_ipython().getoutput('ls')` and `%time y = 3` as
+    `get_ipython().run_line_magic('time', 'y = 3')`: made `pass`, the next line's `files` or `y` was a NameError."""
+    from tutor.grading.ipython import without_ipython
+
+    source = (
+        "files = get_ipython().getoutput('ls')\n"
+        "get_ipython().run_line_magic('time', 'y = 3')\n"
+        "%time z = 4\n"
+        "a = b = get_ipython().run_line_magic('timeit', '-o 1 + 1')\n"
+        "if True:\n"
+        "    w = get_ipython().getoutput('echo hi')\n"
+        "get_ipython().run_line_magic('time', 'import os; os.system(\"x\") if False else None')\n"
+        "result = (files, y, z, a, b, w)\n"
+    )
+    graded, lines = without_ipython(source)
+    assert lines == (1, 2, 3, 4, 6, 7)
+    assert len(graded.split("\n")) == len(source.split("\n"))
+    namespace: dict = {}
+    exec(compile(graded, "exported.py", "exec"), namespace)
+    assert namespace["result"] == ([], 3, 4, None, None, [])
