@@ -17,6 +17,8 @@ def _setup(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     (work / "exercises").mkdir(parents=True)
     (work / "exercises" / "backprop.py").write_text((SOLUTIONS / "backprop.py").read_text())
+    for name in ("backprop (1).py", "backprop-2.py", "backprop_v2.py", "LSTM (2).PY", "notes.py"):
+        (work / name).write_text((SOLUTIONS / "backprop.py").read_text())
     (work / "a-folder").mkdir()
     (work / "plain-file").write_text("x\n")
     os.mkfifo(work / "fifo.py")
@@ -37,6 +39,13 @@ CASES = [
     (["check", "exercises/nothing-here.py", "--exercise", "backprop"], 2, "no such file"),
     (["check", "foo"], 2, "no such file: foo"),  # before "cannot tell which exercise foo is"
     (["check", "a-folder", "--exercise", "backprop"], 2, "is a folder"),
+    # a near miss of an exercise's file name (a browser's second download, a copy) suggests the id, as grade does
+    (["check", "backprop (1).py"], 2, "cannot tell which exercise backprop (1).py is: the file name is not an exercise id "
+                                      "(did you mean --exercise backprop?)"),
+    (["check", "backprop-2.py"], 2, "(did you mean --exercise backprop?)"),
+    (["check", "backprop_v2.py"], 2, "(did you mean --exercise backprop?)"),
+    (["check", "LSTM (2).PY"], 2, "(did you mean --exercise lstm?)"),
+    (["check", "notes.py"], 2, "pass --exercise with one of: backprop, dropout"),
     (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
     (["check", f"{LONG}.py", "--exercise", "backprop"], 2, "too long"),  # a path that cannot be: usage, like a missing one
     (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),

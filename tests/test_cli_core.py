@@ -238,7 +238,7 @@ def test_home_screen_suggests_the_quiz_review_when_cards_are_due(runner, fixture
     result = runner.invoke(app, [])
     assert result.exit_code == 0, result.output
     assert "dnn-tutor quiz --review" in result.output
-    assert "1 quiz card(s) are due" in " ".join(result.output.split())
+    assert "1 quiz card is due for review now" in " ".join(result.output.split())
     data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
     assert data["next_steps"][0]["command"] == "dnn-tutor quiz --review"
 
@@ -257,7 +257,7 @@ def test_due_means_due_now_on_the_home_screen_as_in_quiz_review(runner, fixture_
         store.put_card(question, {}, soon)
         assert due_count(store) == 0
     home = " ".join(runner.invoke(app, []).output.split())
-    assert "0 quiz card(s) due now" in home
+    assert "0 quiz cards due now" in home
     assert "dnn-tutor quiz --review" not in home
     data = json.loads(runner.invoke(app, ["progress", "--json"]).stdout)
     assert data["quiz"]["due_now"] == 0
@@ -408,10 +408,28 @@ def test_next_steps_bring_up_unfinished_exercises_once_the_lessons_are_read():
     assert [s.command for s in steps] == ["dnn-tutor check exercises/backprop.py"]
     assert "4 of 15 checks" in steps[0].reason
     assert [s.command for s in next_steps(read, 0, (done, untried), files)] == ["dnn-tutor exercises"]
+    assert next_steps(read, 0, (done, untried), files)[0].reason == "every lesson is done; 1 exercise not tried yet"
+    assert next_steps(read, 0, (done, untried, untried), files)[0].reason.endswith("; 2 exercises not tried yet")
     assert [s.command for s in next_steps(read, 0, (done,), files)] == ["dnn-tutor quiz"]
     assert [s.command for s in next_steps(unread, 0, (done, untried), files)] == ["dnn-tutor lesson 1"]
     assert [s.command for s in next_steps(unread, 2, (half,), files)] == [
         "dnn-tutor quiz --review", "dnn-tutor lesson 1", "dnn-tutor check exercises/backprop.py"]
+    assert next_steps(unread, 2, (half,), files)[0].reason == "2 quiz cards are due for review now"
+
+
+def test_counts_outside_the_quiz_agree_with_their_nouns(runner, fixture_course):
+    """"0 quiz card(s) due now", "4 run(s) recorded" and "1 cards · 1 answers" on the home screen and the dashboard."""
+    from tutor.quiz.bank import load_bank
+
+    question = sorted(load_bank().by_id())[0]
+    with Store() as store:
+        store.record_review(question, "a", True, {}, "2020-01-01T00:00:00+00:00")  # answered, and long overdue
+        store.record_demo_run("xor", {}, {"test_acc": 1.0}, "cpu", 1.5)
+    home = " ".join(runner.invoke(app, []).output.split())
+    assert "1 quiz card due now" in home and "(s)" not in home
+    dashboard = " ".join(runner.invoke(app, ["progress"]).output.replace("│", " ").split())
+    assert "1 card · 1 answer · 100% right" in dashboard and "1 run recorded" in dashboard
+    assert "(s)" not in dashboard
 
 
 @pytest.mark.parametrize("args", [["lesson", "1", "--plain"], ["lessons"], ["progress"], ["exercises"], ["demos"]])

@@ -320,6 +320,33 @@ def test_demo_and_exercise_blocks(lessons, lesson_id):
         assert block.text.strip(), f"{lesson.path.name}: {block.kind} {block.ref} says nothing"
 
 
+# What each exercise file asks for (exercises/<id>.py, its functions in exercises/info.toml), as its box in the
+# lesson must name it: lesson 2's box named dense, ReLU and softmax cross-entropy but not the sigmoid or the MLP,
+# lesson 7's promised per-group learning rates that transfer.py never asks for.
+EXERCISE_BOX_NAMES = {
+    "backprop": (["dense", "relu", "sigmoid", "softmax cross-entropy", "mlp_forward_backward"], []),
+    "dropout": (["dropout", "forward", "backward", "l2"], []),
+    "batchnorm": (["batch normalisation", "forward", "backward", "running"], []),
+    "optimizers": (["momentum", "rmsprop", "adam"], []),
+    "conv": (["convolution", "max-pooling", "forward", "backward"], []),
+    "rnn": (["step", "sequence", "through time"], []),
+    "lstm": (["lstm step", "forward", "backward"], []),
+    "transfer": (["freeze", "head", "parameters"], ["learning rate"]),
+}
+
+
+def test_each_exercise_box_names_what_its_file_asks_for(course):
+    from tutor.grading import catalogue
+
+    assert sorted(EXERCISE_BOX_NAMES) == sorted(catalogue.load()), "every exercise needs its entry here"
+    for lesson in course.lessons:
+        for block in blocks_of(lesson, "exercise"):
+            text = block.text.lower()
+            named, absent = EXERCISE_BOX_NAMES[block.ref]
+            assert [word for word in named if word not in text] == [], f"{lesson.path.name}: {block.ref}: {block.text}"
+            assert [word for word in absent if word in text] == [], f"{lesson.path.name}: {block.ref}: {block.text}"
+
+
 def test_every_demo_and_exercise_is_introduced_somewhere(course):
     demos = {b.ref for l in course.lessons for b in blocks_of(l, "demo")}
     exercises = {b.ref for l in course.lessons for b in blocks_of(l, "exercise")}

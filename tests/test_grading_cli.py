@@ -43,6 +43,17 @@ def test_check_passing_exits_0_and_records_the_attempt(runner, workdir):
     assert best["backprop"].passed == best["backprop"].total == 15
 
 
+def test_check_reads_the_exercise_id_from_the_file_name_in_any_case(runner, workdir):
+    """`check n/Backprop.py` exited 2 ("the file name is not an exercise id") while `backprop.PY` was graded."""
+    from tutor.grading import catalogue
+
+    path = _copy_solution(workdir, name="Backprop.py")
+    result = runner.invoke(app, ["check", str(path), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "15/15 checks" in result.output
+    assert [catalogue.for_file(Path(name)).id for name in ("BACKPROP.PY", "Lstm.py", "conv")] == ["backprop", "lstm", "conv"]
+
+
 def test_check_failing_exits_1_with_the_diagnosis(runner, workdir, tmp_path):
     path = planted(workdir / "exercises", "backprop", ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
     result = runner.invoke(app, ["check", str(path), "--seed", "3"])
@@ -235,6 +246,8 @@ def test_init_copies_starters_and_never_overwrites(runner, tmp_path):
     target = tmp_path / "course"
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{len(IDS)} starters copied into" in said and "already there" not in said and "overwritten" not in said
     for exercise_id in IDS:
         copied = target / "exercises" / f"{exercise_id}.py"
         assert copied.read_text() == (STARTERS / f"{exercise_id}.py").read_text()
@@ -243,7 +256,11 @@ def test_init_copies_starters_and_never_overwrites(runner, tmp_path):
     again = runner.invoke(app, ["init", str(target)])
     assert again.exit_code == 0
     assert mine.read_text() == "# my work\n"
-    assert "kept" in again.output and "0 starter(s) copied" in again.output
+    said = " ".join(again.output.split())
+    assert "kept" in said and f"0 starters copied into {target / 'exercises'}; {len(IDS)} files already there were left untouched." in said
+    (target / "exercises" / "lstm.py").unlink()
+    said = " ".join(runner.invoke(app, ["init", str(target)]).output.split())
+    assert f"1 starter copied into {target / 'exercises'}; {len(IDS) - 1} files already there were left untouched." in said
 
 
 def test_init_defaults_to_the_current_folder(runner, tmp_path, monkeypatch):
@@ -748,6 +765,23 @@ def test_init_suggests_a_next_command_that_runs_as_written(runner, tmp_path, mon
     assert here.exit_code == 0 and "next: dnn-tutor check exercises/backprop.py" in here.output
     spaced = runner.invoke(app, ["init", "my course"])
     assert spaced.exit_code == 0 and "next: cd 'my course' && dnn-tutor check exercises/backprop.py" in spaced.output
+
+
+def test_init_suggests_the_first_exercise_not_done_yet(runner, tmp_path, monkeypatch):
+    """`init` suggested `check exercises/backprop.py` even once backprop was done."""
+    from tutor.grading import catalogue
+    from tutor.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    with Store() as store:
+        store.record_attempt("backprop", "h", 15, 15)
+        store.record_attempt("dropout", "h", 3, 7)  # started, not done: still the one to carry on with
+    assert "next: dnn-tutor check exercises/dropout.py" in runner.invoke(app, ["init", "a"]).output.replace("cd a && ", "")
+    with Store() as store:
+        for info in catalogue.load().values():
+            store.record_attempt(info.id, "h", 9, 9)
+    said = runner.invoke(app, ["init", "b"]).output
+    assert "next: dnn-tutor exercises" in said and "check exercises/" not in said
 
 
 def test_check_of_a_folder_says_it_is_a_folder(runner, workdir):

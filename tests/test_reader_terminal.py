@@ -304,6 +304,33 @@ def test_ascii_footer_names_the_arrow_keys_in_words(monkeypatch):
     assert "↑↓ g G" in footer_text()
 
 
+@pytest.mark.parametrize("cols, unicode_ok", [(80, True), (60, True), (60, False)])
+def test_the_footer_and_help_say_what_b_does_where_it_is_pressed(runner, monkeypatch, cols, unicode_ok):
+    """The README and --help called `b` "back", but mid-section it pages up; only at a section's top does it go back a
+    section. The footer names each, fitting 60 columns (ASCII arrows included) without cutting a key off."""
+    from tutor import console
+    from tutor.cli import app
+    from tutor.lessons import load_course
+    from tutor.pager import Pager
+
+    lesson = load_course(FIXTURE_COURSE).lessons[0]
+    pager = Pager(lesson, 3, lambda index: False, rows=8, cols=cols)  # the last section, long enough to page
+    monkeypatch.setattr(console, "encodes_unicode", lambda stream=None: unicode_ok)
+
+    def keys() -> str:
+        return pager._footer()[1][1]
+
+    assert not pager.at_end and keys().endswith("q quit")
+    assert ("b prev section" if cols == 80 else "b prev") in keys() and "page up" not in keys()
+    pager.page_down()
+    assert "b page up" in keys() and "prev" not in keys()
+    pager.scroll(-pager.top)
+    pager.back()  # at the section's top: the previous section, at its heading
+    assert (pager.index, pager.top) == (2, 0)
+    said = " ".join(runner.invoke(app, ["lesson", "--help"]).output.split())
+    assert "b a page up or, at a section's top, the previous section" in said
+
+
 def test_the_lesson_header_says_the_code_blocks_run_in_order():
     # A block in section 3 uses `nn` imported in section 2: pasted alone it fails with a NameError, and nothing
     # told the learner the blocks are meant to run one after another.
@@ -443,3 +470,85 @@ def test_a_dumb_terminal_pages_within_a_section_only_when_someone_can_press_ente
     assert read_plainly(lesson, 1, store_factory=store) is True
     shown = capsys.readouterr().out
     assert "continues" not in shown and "Check yourself" in shown
+
+
+def test_r_on_an_exercise_grades_the_copy_in_the_workspace_init_made(tmp_path, tutor_home, monkeypatch, capsys):
+    """After `init /tmp/x`, `r` on lesson 2's exercise from another folder said "run 'dnn-tutor init'", though
+    `check` knew the workspace. `r` grades that copy and says which file; the advice stays where there is none."""
+    from tutor import reader
+    from tutor.grading import workspace
+    from tutor.lessons import Block
+
+    class Finished:
+        def wait(self, timeout=None):
+            return 0
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(reader.subprocess, "Popen", lambda argv: ran.append(argv) or Finished())
+    block = Block("exercise", "Write it.", "backprop")
+    workspace.init(tmp_path / "x")
+    mine = str(tmp_path / "x" / "exercises" / "backprop.py")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for folder in (elsewhere, REPO):  # a folder without exercises/, and one with dnn-tutor's own starters
+        monkeypatch.chdir(folder)
+        reader._run_block(block)
+        assert ran.pop()[-2:] == ["check", mine]
+        said = capsys.readouterr()
+        assert "your exercises/backprop.py is not in this folder: grading" in said.out and "$ dnn-tutor check" in said.out
+        assert "init" not in said.err
+    monkeypatch.chdir(tmp_path / "x" / "exercises")  # inside the workspace: the file as this folder names it
+    reader._run_block(block)
+    assert ran.pop()[-2:] == ["check", "backprop.py"]
+    capsys.readouterr()
+    (tutor_home / "workspace.txt").unlink()  # no workspace known: the advice to run init, and nothing run
+    monkeypatch.chdir(elsewhere)
+    reader._run_block(block)
+    assert ran == [] and "run 'dnn-tutor init'" in capsys.readouterr().err
+
+
+def test_the_press_enter_prompt_is_not_left_behind_when_the_reader_closes(tmp_path):
+    """After `r` and Enter, quitting the reader left "Press Enter to go back to the lesson." above the `next:`
+    line in the terminal (the reader's own screen is the alternate one): the answered prompt is erased.
+    tmux keeps the real screen, alternate buffer and all, as a learner's terminal does."""
+    import shlex
+    import shutil
+    import tempfile
+    import time
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DNN_TUTOR_", "TMUX"))}
+    env.update(DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), PROMPT_TOOLKIT_NO_CPR="1",
+               NO_COLOR="1")
+    sockets = tempfile.TemporaryDirectory(prefix="dnn-tutor-tmux-")  # a short path: a socket's is limited
+    tmux = ["tmux", "-S", os.path.join(sockets.name, "s"), "-f", os.devnull]
+
+    def run(*args: str) -> str:
+        return subprocess.run([*tmux, *args], env=env, capture_output=True, text=True, timeout=30, check=True).stdout
+
+    def wait_for(text: str) -> str:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            screen = run("capture-pane", "-p", "-S", "-", "-t", "reader")  # with the lines scrolled off the top
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
+
+    command = " ".join(shlex.quote(word) for word in (sys.executable, "-m", "tutor", "lesson", "2"))
+    run("new-session", "-d", "-s", "reader", "-x", "100", "-y", "30", "-c", str(tmp_path), command,
+        ";", "set-option", "-t", "reader", "remain-on-exit", "on")
+    try:
+        wait_for("r run")
+        run("send-keys", "-t", "reader", "r")  # no exercises anywhere: the run says so and waits for Enter
+        wait_for("Press Enter to go back to the lesson")
+        run("send-keys", "-t", "reader", "Enter")
+        wait_for("r run")
+        run("send-keys", "-t", "reader", "q")
+        screen = wait_for("next: dnn-tutor")
+        assert "exercises/backprop.py is not here" in screen  # what the run said stays
+        assert "Press Enter" not in screen, screen
+    finally:
+        subprocess.run([*tmux, "kill-server"], env=env, capture_output=True, timeout=30)
+        sockets.cleanup()

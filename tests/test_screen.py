@@ -419,13 +419,13 @@ def test_first_section_does_not_offer_b_back(tmp_path):
     try:
         term.wait_for(r"section 1/3")
         footer = term.screen.display[-1]
-        assert "q quit" in footer and "b back" not in footer
+        assert "q quit" in footer and "b prev" not in footer
         term.send("b")  # does nothing: still section 1
         term.pump(0.3)
         assert "section 1/3" in term.text()
         term.send("n")
         term.wait_for(r"section 2/3")
-        assert "b back" in term.screen.display[-1]
+        assert "b prev section" in term.screen.display[-1]
         term.send("q")
     finally:
         assert term.finish() == 0

@@ -196,7 +196,7 @@ class Pager:
         if self.top > 0:
             keys.append("b page up")
         elif self.index > 1:
-            keys.append("b back")
+            keys.append("b prev section")
         keys.append("n next" if self.index < n else "n finish")
         keys.append("j jump")
         if self.runnable():
@@ -207,6 +207,8 @@ class Pager:
         line = " · ".join(keys)
         if len(line) > self.cols - 1:
             line = line.replace(" · ", " ")
+        if len(line) > self.cols - 1:  # "b prev" beside "n next" says it still, before a key is cut off
+            line = line.replace("b prev section", "b prev")
         return [("class:status", self._fit(status) + "\n"), ("class:keys", self._fit(line))]
 
     def _menu_view(self):

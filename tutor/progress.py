@@ -144,9 +144,12 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_now: int, exercises: tupl
     """What to do next. ``due_now`` counts the cards due at this moment: exactly what
     ``quiz --review`` asks (one meaning of "due" everywhere). An exercise with checks still
     failing comes next after the lessons; with every lesson read, one not yet tried does."""
+    from tutor.quiz.bank import plural
+
     steps: list[NextStep] = []
     if due_now:
-        steps.append(NextStep("dnn-tutor quiz --review", f"{due_now} quiz card(s) are due for review now"))
+        are = "is" if due_now == 1 else "are"
+        steps.append(NextStep("dnn-tutor quiz --review", f"{plural(due_now, 'quiz card')} {are} due for review now"))
     current = next((s for s in statuses if s.started and not s.done), None)
     upcoming = next((s for s in statuses if not s.done), None)
     target = current or upcoming
@@ -167,10 +170,15 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_now: int, exercises: tupl
         file = files.get(unfinished.id, f"{unfinished.id}.py")
         steps.append(NextStep(f"dnn-tutor check exercises/{file}", f"finish the {unfinished.id} exercise ({unfinished.label})"))
     elif target is None and statuses and untried:
-        steps.append(NextStep("dnn-tutor exercises", f"every lesson is done; {len(untried)} exercise(s) not tried yet"))
+        steps.append(NextStep("dnn-tutor exercises", f"every lesson is done; {plural(len(untried), 'exercise')} not tried yet"))
     if target is None and statuses and unfinished is None and not untried:
         steps.append(NextStep("dnn-tutor quiz", "every lesson and exercise is done: keep it fresh with a quiz"))
     return tuple(steps)
+
+
+def first_not_done(exercises: tuple[ExerciseStatus, ...]) -> ExerciseStatus | None:
+    """The first exercise in course order that is not done yet (None when every one is): what ``init`` suggests."""
+    return next((e for e in sorted(exercises, key=lambda e: e.lesson) if not e.done), None)
 
 
 def _exercise_files() -> dict[str, str]:

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from tutor import console
@@ -48,17 +50,22 @@ def _default_store():
 
 
 def _run_block(block: Block) -> None:
-    from pathlib import Path
-
     from rich.markup import escape
 
+    command = block.command
     if block.kind == "exercise":
-        target = Path(block.command[1])
-        if not target.exists():
+        from tutor.grading.workspace import find_elsewhere, is_shipped
+
+        target = Path(command[1])
+        found = find_elsewhere(target) if not target.exists() or is_shipped(target) else None
+        if found is not None:  # e.g. the workspace `init` made in another folder
+            command = [command[0], _shown(found)]
+            console.out(f"[dim]your {escape(str(target))} is not in this folder: grading {escape(command[1])}[/dim]")
+        elif not target.exists():
             console.warning_line(f"{target} is not here; run 'dnn-tutor init' to copy the starter exercises first")
             return
-    argv = [sys.executable, "-m", "tutor", *block.command]
-    console.out(f"[dim]$ dnn-tutor {escape(' '.join(block.command))}[/dim]")
+    argv = [sys.executable, "-m", "tutor", *command]
+    console.out(f"[dim]$ dnn-tutor {escape(shlex.join(command))}[/dim]")
     saved = _terminal_state()
     proc = subprocess.Popen(argv)
     try:
@@ -81,6 +88,14 @@ def _run_block(block: Block) -> None:
         console.out("[dim](stopped)[/dim]")
     else:
         _restore_terminal(saved)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder where it is inside it, else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except (OSError, ValueError):
+        return str(path)
 
 
 def _terminal_state() -> Any:
@@ -106,12 +121,22 @@ def _restore_terminal(saved: Any) -> None:
     show_cursor()
 
 
+BACK_PROMPT = "Press Enter to go back to the lesson. "
+
+
 def _wait_for_enter() -> None:
-    console.out("[dim]Press Enter to go back to the lesson.[/dim]")
+    """Wait for Enter below what the run printed, then take the prompt off the screen: answered, it was left
+    behind above the shell's next prompt once the reader closed (the reader's own screen is drawn elsewhere)."""
+    console.out(f"[dim]{BACK_PROMPT}[/dim]", end="")
     try:
-        sys.stdin.readline()
+        line = sys.stdin.readline()
     except (OSError, ValueError):
-        pass
+        line = ""
+    if console.stdout_is_terminal():
+        typed = len(BACK_PROMPT) + len(line.rstrip("\r\n"))  # the prompt and the echo of what was typed
+        up = (typed - 1) // _terminal_size()[1] + line.endswith("\n")  # lines to go back up to the prompt's first
+        sys.stdout.write("\r" + (f"\x1b[{up}A" if up else "") + "\x1b[J")  # ... and clear from there down
+        sys.stdout.flush()
 
 
 NEXT_STEP = "next: dnn-tutor (the course map and your next step)"  # the line left when the reader closes

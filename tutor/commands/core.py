@@ -68,7 +68,7 @@ def lesson_command(
     ),
     plain: bool = typer.Option(False, "--plain", help="Print the text once without prompts, even in a terminal."),
 ) -> None:
-    """Read a lesson. In a terminal: one section at a time, paged like less (space/b page, g/G top/end, n next, b at the top: back, j jump, r run, q quit).
+    """Read a lesson. In a terminal: one section at a time, paged like less (space a page down, b a page up or, at a section's top, the previous section; g/G top/end, n the next section, j jump, r run, q quit).
 
     A terminal without cursor keys (TERM=dumb): one section at a time, a screenful at a time (Enter for more, q stops).
     Piped or with --plain: the whole lesson (or --section K) is printed once, never waiting for input.
@@ -144,6 +144,7 @@ def _export(target: Path | None, force: bool, as_json: bool = False) -> None:
     from rich.text import Text
 
     from tutor import fsutil, jsonutil
+    from tutor.quiz.bank import plural
 
     if target is None:
         if sys.stdout is None:
@@ -166,7 +167,7 @@ def _export(target: Path | None, force: bool, as_json: bool = False) -> None:
     if as_json:
         emit_json({"exported": total, "file": str(target), "backup": None if backup is None else str(backup)})
     else:
-        console.out(Text(f"exported {total} entries to {target}"))
+        console.out(Text(f"exported {plural(total, 'entry', 'entries')} to {target}"))
 
 
 def import_progress(source: Path) -> dict[str, int]:

@@ -162,7 +162,7 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
         missing = not file.exists() and not file.is_symlink()
     except OSError:
         missing = False
-    if missing and exercise is None and file.stem not in catalogue.load():  # `check foo`: no file, before no id
+    if missing and exercise is None and catalogue.for_name(file.name) is None:  # `check foo`: no file, before no id
         raise workspace.missing_file(file)
     info = catalogue.for_file(file, exercise)
     engine.check_timeout(timeout)
@@ -298,17 +298,19 @@ def init_command(
 ) -> None:
     """Copy the starter exercises into DIRECTORY/exercises; files that exist are kept, never overwritten."""
     from tutor.errors import os_error_exit_code, os_error_message
-    from tutor.grading import workspace
-    from tutor.render.grading import render_init
-
+    from tutor.grading import catalogue, workspace
     from tutor.paths import expand_user
+    from tutor.progress import exercise_statuses, first_not_done
+    from tutor.render.grading import render_init
 
     directory = expand_user(directory)  # '~/course' made a folder named '~' here
     try:
         copied = workspace.init(directory)
     except OSError as exc:
         raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
-    console.out(render_init(copied, Path(directory) / "exercises"))
+    with open_store() as store:
+        todo = first_not_done(exercise_statuses(store))
+    console.out(render_init(copied, Path(directory) / "exercises", catalogue.find(todo.id).file if todo else None))
 
 
 def _confirm_reset(target: Path) -> bool:

@@ -70,15 +70,32 @@ def find(exercise_id: str) -> ExerciseInfo:
     return catalogue[exercise_id]
 
 
+def for_name(name: str) -> ExerciseInfo | None:
+    """The exercise a file name stands for, its id read in any case (``Backprop.py``, ``backprop.PY``,
+    ``backprop``), or None."""
+    return load().get(Path(name).stem.lower())
+
+
+def near_miss(name: str) -> str | None:
+    """The exercise a file name seems meant to be (``backprop (1).py``, ``backprop-2.py``, ``backprop_v2.py``), as
+    ``grade`` reads a student's file name; None when it looks like none."""
+    from tutor.classroom.submissions import is_near_miss
+
+    meant = [exercise_id for exercise_id, info in load().items() if is_near_miss(name, info.file)]
+    return max(meant, key=len) if meant else None
+
+
 def for_file(path: Path, exercise_id: str | None = None) -> ExerciseInfo:
-    """The exercise a file is graded as: ``--exercise`` if given, else the file's stem."""
+    """The exercise a file is graded as: ``--exercise`` if given, else the id its name stands for."""
     if exercise_id is not None:  # `--exercise ''` is a mistake, not "guess from the name"
         return find(exercise_id)
-    stem = Path(path).stem
-    catalogue = load()
-    if stem not in catalogue:
-        raise TutorError(
-            f"cannot tell which exercise {visible(Path(path).name)} is (the file name is not an exercise id); "
-            f"pass --exercise with one of: {', '.join(catalogue)}"
-        )
-    return catalogue[stem]
+    name = Path(path).name
+    info = for_name(name)
+    if info is not None:
+        return info
+    meant = near_miss(name)
+    if meant is not None:
+        raise TutorError(f"cannot tell which exercise {visible(name)} is: the file name is not an exercise id "
+                         f"(did you mean --exercise {meant}?)")
+    raise TutorError(f"cannot tell which exercise {visible(name)} is (the file name is not an exercise id); "
+                     f"pass --exercise with one of: {', '.join(load())}")

@@ -21,7 +21,7 @@ from tutor import paths
 from tutor.errors import TutorError
 from tutor.fsutil import current_umask
 from tutor.grading.text import visible
-from tutor.grading.catalogue import ExerciseInfo, load
+from tutor.grading.catalogue import ExerciseInfo, for_name, load
 
 WORK_ELSEWHERE = "run `dnn-tutor init DIR` and work on the copies in DIR/exercises"
 
@@ -109,35 +109,40 @@ def remembered(existing_only: bool = True) -> list[Path]:
     return found
 
 
-def missing_file(path: Path) -> TutorError:
-    """"no such file", saying where the learner's file is: the folder they are in (inside exercises/), a
-    workspace ``init`` made elsewhere, or the file an exercise id (``check backprop``) stands for."""
+def find_elsewhere(path: Path) -> Path | None:
+    """The learner's copy of the exercise file ``path`` names, where ``path`` itself is not it: in the folder they
+    are in (or its exercises/), else in a workspace ``init`` made (one with their own work in it before one that
+    holds the starter). None when there is none. An exercise id stands for its file (``backprop``)."""
     path = Path(path)
-    name = path.name if path.suffix else f"{path.name}.py"  # `check backprop`: the id of an exercise
+    info = for_name(path.name)
+    name = info.file if info is not None else path.name if path.suffix else f"{path.name}.py"
     try:
         here = Path.cwd()
     except OSError:
         here = None
-    tries: list[Path] = []
-    if here is not None:
-        tries += [here / name, here / "exercises" / name]
+    tries: list[Path] = [here / name, here / "exercises" / name] if here is not None else []
     elsewhere = [folder / name for folder in remembered()]
-    info = load().get(Path(name).stem)
-    if info is not None:  # a workspace with the learner's own work in it before one that holds the starter
+    if info is not None:
         elsewhere.sort(key=lambda candidate: holds_starter(info, candidate))
-    tries += elsewhere
-    for candidate in tries:
+    for candidate in tries + elsewhere:
         try:
-            if not candidate.is_file() or candidate.resolve() == path.resolve():
-                continue
+            if candidate.is_file() and candidate.resolve() != path.resolve() and not is_shipped(candidate):
+                return candidate
         except (OSError, RuntimeError):
             continue
-        try:
-            shown = candidate.relative_to(here) if here is not None else candidate
-        except ValueError:
-            shown = candidate
-        return TutorError(f"no such file: {visible(path)} (did you mean `dnn-tutor check {visible(shown)}`?)")
-    return TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)")
+    return None
+
+
+def missing_file(path: Path) -> TutorError:
+    """"no such file", saying where the learner's file is (:func:`find_elsewhere`)."""
+    found = find_elsewhere(path)
+    if found is None:
+        return TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)")
+    try:
+        shown = found.relative_to(Path.cwd())
+    except (OSError, ValueError):
+        shown = found
+    return TutorError(f"no such file: {visible(path)} (did you mean `dnn-tutor check {visible(shown)}`?)")
 
 
 def init(directory: Path) -> list[Copied]:

@@ -20,6 +20,7 @@ from rich.text import Text
 from tutor.grading.catalogue import ExerciseInfo
 from tutor.grading.model import CheckRecord, CheckResult, Fatal, Frame, LearnerError, Report
 from tutor.grading.text import visible
+from tutor.quiz.bank import plural
 
 OUTPUT_LINES = 15  # learner prints shown under the report
 OUTPUT_CHARS = 2000
@@ -314,7 +315,9 @@ def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
     )
 
 
-def render_init(copied: Iterable[Any], directory: Path) -> RenderableType:
+def render_init(copied: Iterable[Any], directory: Path, todo: str | None) -> RenderableType:
+    """What ``init`` did, and the next step: checking ``todo`` (the first exercise file not done yet), or the
+    exercise list once every exercise is done (``todo`` None)."""
     copied = list(copied)
     text = Text()
     for item in copied:
@@ -331,10 +334,15 @@ def render_init(copied: Iterable[Any], directory: Path) -> RenderableType:
             text.append("  (a link: not followed, left untouched)", style="dim")
         text.append("\n")
     new = sum(1 for c in copied if c.action == "copied")
-    text.append(f"{new} starter(s) copied into {visible(directory)}; existing files were not overwritten.\n")
+    left = len(copied) - new
+    kept = f"; {plural(left, 'file')} already there {'was' if left == 1 else 'were'} left untouched" if left else ""
+    text.append(f"{plural(new, 'starter')} copied into {visible(directory)}{kept}.\n")
+    if todo is None:
+        text.append("next: dnn-tutor exercises (every exercise is done)", style="dim")
+        return text
     where = directory.parent
     step = "" if str(where) in ("", ".") else f"cd {_shell_word(where)} && "
-    text.append(f"next: {step}dnn-tutor check exercises/backprop.py", style="dim")
+    text.append(f"next: {step}dnn-tutor check exercises/{todo}", style="dim")
     return text
 
 

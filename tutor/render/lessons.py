@@ -15,6 +15,7 @@ from rich.text import Text
 
 from tutor.lessons import Block, Lesson, Section
 from tutor.progress import Dashboard, LessonStatus
+from tutor.quiz.bank import plural
 
 CODE_THEME = "monokai"
 _QUOTE_RE = re.compile(r"^\s{0,3}>\s?")
@@ -299,7 +300,7 @@ def render_home(dashboard: Dashboard, version: str) -> RenderableType:
     # one line at 60 columns (demo runs are in `dnn-tutor progress`)
     intro.append(f"{done}/{len(dashboard.lessons)} lessons done", style="green" if done else "")
     exercises_done = sum(e.done for e in dashboard.exercises)
-    due_text = f"{dashboard.due_now} quiz card(s) due now"  # "due" means due now, as `quiz --review` counts it
+    due_text = f"{plural(dashboard.due_now, 'quiz card')} due now"  # "due" means due now, as `quiz --review` counts it
     intro.append(f" · {exercises_done}/{len(dashboard.exercises)} exercises · {due_text}")
 
     course_map = Table(box=None, show_header=False, padding=(0, 1))

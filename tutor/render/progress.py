@@ -10,6 +10,7 @@ from rich.text import Text
 
 from tutor.doctor import Report
 from tutor.progress import Dashboard
+from tutor.quiz.bank import plural
 from tutor.render.lessons import render_lessons_table, render_next_steps
 
 
@@ -29,7 +30,7 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
 
     quiz = Text()
     accuracy = f"{100 * dashboard.quiz_correct / dashboard.quiz_reviews:.0f}%" if dashboard.quiz_reviews else "—"
-    quiz.append(f"{dashboard.quiz_cards} cards · {dashboard.quiz_reviews} answers · {accuracy} right · ")
+    quiz.append(f"{plural(dashboard.quiz_cards, 'card')} · {plural(dashboard.quiz_reviews, 'answer')} · {accuracy} right · ")
     quiz.append(f"{dashboard.due_now} due now", style="bold yellow" if dashboard.due_now else "")
     later_today = dashboard.due_today - dashboard.due_now
     if later_today > 0:
@@ -39,7 +40,7 @@ def render_dashboard(dashboard: Dashboard) -> RenderableType:
         quiz.append(f" · next one due {_when(dashboard.next_due)}")
     parts.append(Panel(quiz, title="quiz", title_align="left", box=box.ROUNDED, border_style="yellow"))
 
-    demos = Text(f"{dashboard.demo_runs} run(s) recorded")
+    demos = Text(f"{plural(dashboard.demo_runs, 'run')} recorded")
     if dashboard.last_demo:
         last = dashboard.last_demo
         demos.append(f" · last: {last['demo_id']} on {last['device']} ({last['seconds']:.1f} s, {last['at'][:16].replace('T', ' ')})")
@@ -52,12 +53,12 @@ def render_import_result(counts: dict[str, int], source: str) -> RenderableType:
     skipped = counts.get("skipped", 0)
     added = {k: v for k, v in counts.items() if k != "skipped"}
     total = sum(added.values())
-    text = Text(f"imported from {source}: {total} new or updated entries", style="green" if total else "")
+    text = Text(f"imported from {source}: {plural(total, 'new or updated entry', 'new or updated entries')}", style="green" if total else "")
     details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in added.items() if v)
     if details:
         text.append(f" ({details})", style="dim")
     if skipped:
-        text.append(f"; left out {skipped} entries about quiz questions this version no longer asks", style="dim")
+        text.append(f"; left out {plural(skipped, 'entry', 'entries')} about quiz questions this version no longer asks", style="dim")
     return text
 
 
