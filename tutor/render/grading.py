@@ -79,7 +79,7 @@ def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_C
     if report.ipython_lines:
         where = ", ".join(str(n) for n in report.ipython_lines[:5]) + (", …" if len(report.ipython_lines) > 5 else "")
         parts.append(Text(f"note: line{'s' if len(report.ipython_lines) > 1 else ''} {where}: IPython only (%magic, !shell "
-                          "or get_ipython(), as a notebook exports them), graded as `pass`.", style="dim"))
+                          "or get_ipython(), as a notebook exports them), graded as `pass` (`%time CODE` as CODE, `x = !cmd` as `x = []`).", style="dim"))
     if report.output.strip():
         parts.append(_output(report.output, report.output_truncated))
     return Group(*parts)
