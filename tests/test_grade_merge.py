@@ -459,7 +459,10 @@ def test_a_link_is_unreadable_and_never_followed_in_either_layout(tmp_path):
     os.symlink(elsewhere / "carol" / "backprop.py", flat / "linky.py")
     found = {s.student: s for s in submissions.discover(flat, {"backprop": "backprop.py"}, "backprop")}
     assert {k: (s.problem, s.note) for k, s in found.items()} == {"zed": ("", ""), "zedcopy": link, "linky": link}
-    assert found["linky"].warning == "linky: linky.py is a link, not followed: not graded (unreadable)"
+    assert found["linky"].warning == (
+        "linky: linky.py is a link, not followed: not graded (unreadable); replace the link with a copy of the file "
+        "if it is the student's own work"
+    )
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path):
@@ -581,6 +584,7 @@ def test_a_misnamed_file_is_a_missing_row_with_one_warning(tmp_path):
     run = service.grade_class(folder, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
     assert {r.student: r.status for r in run.rows} == {"ken": "missing", "xia": "missing", "zoe": "missing"}
     assert warnings == [
+        "ken has no backprop.py (the folder is empty): nothing was handed in",
         "xia has no backprop.py (the folder holds dropout.py (another exercise))",
         "zoe has no backprop.py (the folder holds backprop (1).py): rename the file to grade it",
     ]

@@ -20,7 +20,8 @@ SHA = "a" * 64
 
 
 def _fake_pool(monkeypatch, status: str = "done") -> list:
-    """pool.run without workers: every task gets a ``status`` row, hashed as the grader hashes (the one file)."""
+    """pool.run without workers: every task gets a ``status`` row, hashed as the grader hashes (the one file);
+    a stopped run's row has a note, as the grader's always do."""
     started: list = []
 
     def run(tasks, jobs, on_row, on_warning=None, fork=True):
@@ -28,7 +29,7 @@ def _fake_pool(monkeypatch, status: str = "done") -> list:
             started.append(task)
             passed = 15 if status == "done" else 0
             on_row(Row(task.student, task.exercise, passed, 15, status, [] if passed else [status], 0.1,
-                       submissions.file_sha256(Path(task.path)), task.seed))
+                       submissions.file_sha256(Path(task.path)), task.seed, note="" if passed else f"the run stopped ({status})"))
 
     monkeypatch.setattr(pool, "run", run)
     return started
@@ -67,7 +68,8 @@ def test_a_link_in_a_flat_class_is_unreadable_named_in_a_warning_and_never_read(
     rows = {r.student: r for r in run.rows}
     for student in ("zedcopy", "linky", "dangling"):
         assert (rows[student].status, rows[student].note, rows[student].sha256) == ("unreadable", "a link, not followed", "")
-        assert f"{student}: {student}.py is a link, not followed: not graded (unreadable)" in warnings
+        assert (f"{student}: {student}.py is a link, not followed: not graded (unreadable); replace the link with a copy "
+                "of the file if it is the student's own work") in warnings
     assert _csv(book)["linky"]["note"] == "a link, not followed"
 
 
@@ -107,6 +109,7 @@ def test_every_row_without_a_grade_says_why_in_its_note_and_in_a_warning(monkeyp
     assert warnings == [
         "big: big/backprop.py is over 2 MB: not graded (unreadable)",
         "dir: dir/backprop.py is a folder, not a file: not graded (unreadable)",
+        "empty has no backprop.py (the folder is empty): nothing was handed in",
         "nbk has no backprop.py (the folder holds backprop.ipynb): grade cannot read notebooks: "
         "export it as backprop.py (File > Save and Export As > Python)",
         "nested has no backprop.py at the top of the folder (found hw1_submission/backprop.py): "
@@ -205,6 +208,35 @@ def test_a_timeout_row_is_graded_again_under_a_longer_timeout(monkeypatch, tmp_p
     assert len(started) == 2
 
 
+def test_a_stopped_run_kept_from_an_older_gradebook_is_graded_again_under_todays_rules(monkeypatch, tmp_path):
+    """A `processes` row with passed=12 (score 0.8) from before the stopped-runs-score-0 rule was "skipped
+    unchanged" while the same file graded fresh scored 0, and old stopped rows kept an empty note."""
+    started = _fake_pool(monkeypatch, status="processes")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for student in ("amy", "bo", "cy", "dee"):
+        (flat / f"{student}.py").write_text(f"x = '{student}'\n")
+
+    def old(student, passed, status, note=""):
+        return Row(student, "backprop", passed, 15, status, [status], 1.0, submissions.file_sha256(flat / f"{student}.py"), 7,
+                   20.0, note)
+
+    book = tmp_path / "g.csv"
+    gradebook.write(book, [old("amy", 12, "processes"), old("bo", 0, "memory"), old("cy", 0, "output", "you printed a lot"),
+                           old("dee", 12, "partial")])
+    run, warnings = _grade(flat, book)
+    assert sorted(t.student for t in started) == ["amy", "bo"] and run.skipped == 2
+    assert warnings[0] == ("graded again: 2 stopped run(s) kept from an older dnn-tutor (amy, bo) held credit for the "
+                           "checks passed before the stop, or no note; a stopped run scores 0 today")
+    assert {r.student: (r.passed, r.score, r.note) for r in gradebook.read(book)} == {
+        "amy": (0, 0.0, "the run stopped (processes)"), "bo": (0, 0.0, "the run stopped (processes)"),
+        "cy": (0, 0.0, "you printed a lot"), "dee": (12, 0.8, ""),
+    }
+    assert run.backup is not None and "amy" in _csv(run.backup)  # amy's 0.8 was replaced: the gradebook before is kept
+    run, warnings = _grade(flat, book)
+    assert len(started) == 2 and run.skipped == 4 and warnings == []
+
+
 # ---------------------------------------------------------------- 4. a copy before a graded row is replaced
 
 
@@ -231,6 +263,27 @@ def test_a_rerun_keeps_a_copy_before_it_replaces_a_graded_row(monkeypatch, tmp_p
     assert warnings == [f"this run replaces earlier graded rows (amy's first): the gradebook as it was is kept as {backup}"]
 
 
+def test_a_regrade_that_replaces_only_stopped_runs_scored_0_keeps_no_copy(monkeypatch, tmp_path):
+    """Every regrade under a longer --timeout wrote a .bak, though a timeout row had earned nothing."""
+    _fake_pool(monkeypatch, status="timeout")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "slow.py").write_text("x = 1\n")
+    (flat / "nil.py").write_text("x = 0\n")
+    book = tmp_path / "g.csv"
+    _grade(flat, book, timeout=3)
+    run, warnings = _grade(flat, book, timeout=5)
+    assert run.graded == 2 and {r.timeout for r in gradebook.read(book)} == {5.0}
+    assert run.backup is None and warnings == [] and list(tmp_path.glob("g.csv.bak*")) == []
+    _fake_pool(monkeypatch)  # now done: a row that earned something is replaced next
+    _grade(flat, book, timeout=10)
+    assert list(tmp_path.glob("g.csv.bak*")) == []  # timeout rows scored 0: still nothing earned was replaced
+    (flat / "slow.py").write_text("x = 2\n")
+    run, _ = _grade(flat, book, timeout=10)
+    (backup,) = tmp_path.glob("g.csv.bak-*")  # slow's done row is replaced: kept first
+    assert run.backup == backup
+
+
 # ---------------------------------------------------------------- 5. two copies in one student's folder
 
 
@@ -248,6 +301,68 @@ def test_two_copies_of_the_exercise_in_one_folder_are_ambiguous_unless_they_are_
     assert (rows["two"].status, rows["two"].note) == ("ambiguous", "holds both two/backprop.py and two/exercises/backprop.py")
     assert warnings == ["two holds both two/backprop.py and two/exercises/backprop.py: not graded until one of them is removed"]
     assert rows["same"].status == "done" and [t.student for t in started] == ["same"]
+
+
+def test_two_case_variants_of_the_file_in_one_folder_are_ambiguous_unless_they_are_the_same(monkeypatch, tmp_path):
+    """cat2/backprop.py (the untouched starter) beside cat2/BACKPROP.PY (a solution) was graded as the starter:
+    `not started`, 0/15, with no warning and an empty note."""
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    for student in ("cat2", "twin", "trio"):
+        (cls / student / "exercises").mkdir(parents=True)
+    (cls / "cat2" / "backprop.py").write_text("starter = 1\n")
+    (cls / "cat2" / "BACKPROP.PY").write_text("solution = 1\n")
+    (cls / "twin" / "Backprop.py").write_text("x = 1\n")
+    (cls / "twin" / "backprop.py").write_text("x = 1\n")
+    (cls / "trio" / "backprop.py").write_text("x = 1\n")
+    (cls / "trio" / "backprop.PY").write_text("x = 1\n")
+    (cls / "trio" / "exercises" / "BACKPROP.py").write_text("x = 2\n")
+    run, warnings = _grade(cls, tmp_path / "g.csv")
+    rows = {r.student: (r.status, r.note) for r in run.rows}
+    assert rows["cat2"] == ("ambiguous", "holds both cat2/backprop.py and cat2/BACKPROP.PY")
+    assert rows["trio"] == ("ambiguous", "holds trio/backprop.py, trio/backprop.PY and trio/exercises/BACKPROP.py")
+    assert warnings == [
+        "cat2 holds both cat2/backprop.py and cat2/BACKPROP.PY: not graded until one of them is removed",
+        "trio holds trio/backprop.py, trio/backprop.PY and trio/exercises/BACKPROP.py: not graded until one of them is removed",
+    ]
+    assert rows["twin"] == ("done", "") and [Path(t.path).name for t in started] == ["backprop.py"]  # byte-identical: one
+
+
+def test_a_link_beside_the_students_real_file_is_passed_over_and_the_file_graded(monkeypatch, tmp_path):
+    """dan/exercises/backprop.py -> ../backprop.py made dan `ambiguous` ("holds both"): a link was called a copy,
+    and a student with one real file got no grade."""
+    started = _fake_pool(monkeypatch)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "backprop.py").write_text("x = 2\n")
+    cls = tmp_path / "class"
+    for student in ("dan", "fay", "gus"):
+        (cls / student).mkdir(parents=True)
+    (cls / "dan" / "exercises").mkdir()
+    (cls / "dan" / "backprop.py").write_text("x = 1\n")
+    os.symlink("../backprop.py", cls / "dan" / "exercises" / "backprop.py")
+    (cls / "fay" / "backprop.py").write_text("x = 1\n")
+    os.symlink(elsewhere, cls / "fay" / "exercises")  # the folder the other candidate is in is the link
+    os.symlink(elsewhere / "backprop.py", cls / "gus" / "backprop.py")  # links only: unreadable, never "both"
+    os.symlink(elsewhere, cls / "gus" / "exercises")
+    os.symlink(elsewhere, cls / "hal")
+    run, warnings = _grade(cls, tmp_path / "g.csv")
+    rows = {r.student: (r.status, r.note) for r in run.rows}
+    assert rows == {
+        "dan": ("done", "passed over dan/exercises/backprop.py (a link, not followed)"),
+        "fay": ("done", "passed over fay/exercises/backprop.py (a link, not followed)"),
+        "gus": ("unreadable", "a link, not followed"),
+        "hal": ("unreadable", "a link, not followed"),
+    }
+    assert [t.path for t in started] == [str((cls / "dan" / "backprop.py").resolve()), str((cls / "fay" / "backprop.py").resolve())]
+    assert warnings == [
+        "dan: graded dan/backprop.py, passed over dan/exercises/backprop.py (a link, not followed)",
+        "fay: graded fay/backprop.py, passed over fay/exercises/backprop.py (a link, not followed)",
+        "gus: gus/backprop.py is a link, not followed: not graded (unreadable); replace the link with a copy of the file "
+        "if it is the student's own work",
+        "hal: hal/ is a link, not followed: not graded (unreadable); replace the link with a copy of the folder "
+        "if it is the student's own work",
+    ]
 
 
 # ---------------------------------------------------------------- 6. a full disk mid-run
@@ -311,14 +426,36 @@ def test_a_stopped_run_scores_zero_whatever_ran_before_the_stop():
 
     from tutor.classroom.adapter import row_from_report
 
-    fatal = SimpleNamespace(kind="processes", message="your code started more than 32 processes; the run was stopped", error=None)
+    from tutor.grading import failures
+
+    fatal = failures.too_many_processes(32)
     for passed in (0, 6, 12):
         report = SimpleNamespace(exercise_id="backprop", file="/x/backprop.py", file_hash="a" * 64, passed=passed, total=15,
                                  fatal=fatal, codes=["processes", "not-run"], seconds=1.0, not_started=False, ok=False)
         row = row_from_report("forker", report, seed=7)
         assert (row.passed, row.score, row.status) == (0, 0.0, "processes")
-        assert row.note.startswith("your code started more than 32 processes")
-        assert (f"{passed} of 15 checks passed before the stop" in row.note) == (passed > 0)
+        counted = f"{passed} of 15 checks passed before the stop (not counted); " if passed else ""
+        assert row.note == counted + fatal.message  # the count first, and the whole message: nothing cut
     fine = SimpleNamespace(exercise_id="backprop", file="/x/backprop.py", file_hash="a" * 64, passed=11, total=15, fatal=None,
                            codes=["bias-averaged"], seconds=1.0, not_started=False, ok=False)
     assert row_from_report("carol", fine, seed=7).passed == 11
+
+
+def test_a_long_note_keeps_what_the_teacher_acts_on():
+    """Notes were cut at 160 characters from the end: a PermissionError's note ended "…a submission may re…"
+    and a stopped run's lost its count of checks passed."""
+    from tutor.classroom import adapter
+    from tutor.grading import failures
+    from tutor.grading.model import LearnerError
+
+    where = "/home/teacher/courses/deep-learning-2024-autumn/submissions/alice/data/pretrained/weights.npy"
+    error = LearnerError("exception", "PermissionError", f"[Errno 13] Permission denied: '{where}'")
+    fatal = failures.at_import(error, "backprop.py", reads_limited=True)
+    assert len(fatal.message) > gradebook.NOTE_CAP
+    note = adapter.note_of(SimpleNamespace(fatal=fatal, file="/c/alice/backprop.py"))
+    assert len(note) == gradebook.NOTE_CAP and "…" in note
+    assert note.startswith("importing backprop.py raised PermissionError: [Errno 13] Permission denied")
+    assert note.endswith("a submission may read only its own folder (or, for <student>.py, its own file)")
+    silent = SimpleNamespace(exercise_id="backprop", file="/x/backprop.py", file_hash=SHA, passed=0, total=15, codes=[],
+                             fatal=SimpleNamespace(kind="crash", message="", error=None), seconds=1.0, not_started=False, ok=False)
+    assert adapter.row_from_report("eve", silent, seed=7).note == "the run stopped (crash)"  # never empty: see _outdated

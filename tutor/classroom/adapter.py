@@ -67,12 +67,12 @@ def note_of(report) -> str:
 def row_from_report(student: str, report, seed: int) -> Row:
     """The gradebook's row. A stopped run scores 0 (it never counts as done, as ``check`` says): how many
     checks ran before the stop depends on timing (when a fork bomb was seen, when the deadline came), so
-    the same file would get a different score each run; the note says how many had passed."""
+    the same file would get a different score each run; the note says how many had passed, then why it stopped
+    (never empty: a kept stopped-run row without a note is from an older gradebook and is graded again)."""
     codes = [c for c in report.codes]
-    note = note_of(report)
-    if report.fatal and report.passed:
-        note = gradebook.note_line(f"{note}; {report.passed} of {report.total} checks passed before the stop, "
-                                   "which does not count")
+    note = note_of(report) or (f"the run stopped ({status_of(report)})" if report.fatal else "")
+    if report.fatal and report.passed:  # the count first: a long message would push it past the note's cap
+        note = gradebook.note_line(f"{report.passed} of {report.total} checks passed before the stop (not counted); {note}")
     return Row(
         student=student,
         exercise=report.exercise_id,

@@ -111,15 +111,18 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 TEXT_COLUMNS = ("student", "exercise", "status", "codes", "note")
 
 
-NOTE_CAP = 160  # a note is one short line
+NOTE_CAP = 200  # a note is one short line: a stopped run's count and its message fit
 
 
 def note_line(text: object) -> str:
-    """``text`` as a row's note: one printable line (control characters shown as escapes), cut to NOTE_CAP."""
+    """``text`` as a row's note: one printable line (control characters shown as escapes), at most NOTE_CAP
+    characters. A longer one loses its middle (a long path, say), not its end: what went wrong comes first
+    and what to do last."""
     from tutor.grading.text import visible
 
     line = visible(" ".join(str(text).split()))
-    return line if len(line) <= NOTE_CAP else line[: NOTE_CAP - 1] + "…"
+    head = NOTE_CAP // 2
+    return line if len(line) <= NOTE_CAP else line[:head] + "…" + line[len(line) - (NOTE_CAP - head - 1):]
 
 
 def csv_cell(text: str) -> str:

@@ -7,9 +7,11 @@ Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
 that has helpers) is already in the gradebook for that exercise and seed. A row
 that holds no grade (missing, unreadable, ambiguous, a grader error) never
 replaces a graded one already there: that row is kept, with a warning; before a
-run first replaces a graded row (a changed file), the gradebook as it was
-before the run is kept as ``<name>.bak-<timestamp>``. A timeout is graded again under a longer --timeout
-than the one its row records. A run
+run first replaces a row that earned something (a score above 0, or done or
+partial: a changed file), the gradebook as it was before the run is kept as
+``<name>.bak-<timestamp>``. A timeout is graded again under a longer --timeout
+than the one its row records, and so is a stopped run's row an older dnn-tutor
+wrote (with credit for checks before the stop, or no note). A run
 holds the gradebook's lock (:func:`gradebook.lock`) from start to end: a second
 run on the same ``--out`` stops at once.
 """
@@ -170,6 +172,7 @@ def _grade_locked(
     totals: dict[str, int] = {}
     instant: list[Row] = []
     tasks: list[pool.Task] = []
+    outdated: list[str] = []  # unchanged files whose stopped-run rows an older dnn-tutor wrote: graded again
     folder_digests: dict[tuple[str, str], str] = {}  # folder submissions: what a finished row's sha256 must be
     notes: dict[tuple[str, str], str] = {}  # graded submissions: what discovery had to say (Canvas's latest)
     for sub in chosen:
@@ -191,9 +194,12 @@ def _grade_locked(
             instant.append(Row(sub.student, sub.exercise, 0, 0, gradebook.UNREADABLE, [gradebook.UNREADABLE], 0.0, "", ex_seed, note=note))
             continue
         old_row = rows.get((sub.student, sub.exercise))
-        if old_row and old_row.sha256 == digest and old_row.seed == ex_seed and not _regrade(old_row, timeout):
-            run.skipped += 1
-            continue
+        if old_row and old_row.sha256 == digest and old_row.seed == ex_seed:
+            if not _regrade(old_row, timeout):
+                run.skipped += 1
+                continue
+            if _outdated(old_row):
+                outdated.append(sub.student)
         own = str(Path(sub.root).resolve()) if sub.root is not None else ""
         tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
         if sub.root is not None and Path(sub.root).is_dir():
@@ -214,6 +220,11 @@ def _grade_locked(
         return True
 
     instant = [r for r in instant if not keeps(r)]
+    if outdated and on_warning:
+        on_warning(
+            f"graded again: {len(outdated)} stopped run(s) kept from an older dnn-tutor ({submissions.some_of(outdated)}) "
+            "held credit for the checks passed before the stop, or no note; a stopped run scores 0 today"
+        )
     run.to_grade = len(tasks)
     if on_start:
         on_start(len(tasks))
@@ -242,7 +253,7 @@ def _grade_locked(
             row = rows[row.key]
         else:
             old_row = rows.get(row.key)
-            if run.backup is None and old_row is not None and old_row.status not in NOT_GRADED and not old_row.same_result(row):
+            if run.backup is None and old_row is not None and _earned(old_row) and not old_row.same_result(row):
                 run.backup = _keep_copy(out, original, row, run.graded, on_warning)
             rows[row.key] = row
             write(1)
@@ -269,11 +280,27 @@ def _grade_locked(
 
 
 def _regrade(row: Row, timeout: float) -> bool:
-    """Whether an unchanged submission's row is graded again: a grader error, or a timeout under a shorter
-    --timeout than this run's (or one not recorded: a gradebook from before the column)."""
-    if row.status in RETRY_STATUSES:
+    """Whether an unchanged submission's row is graded again: a grader error, a stopped run an older dnn-tutor
+    graded (:func:`_outdated`), or a timeout under a shorter --timeout than this run's (or one not recorded:
+    a gradebook from before the column)."""
+    if row.status in RETRY_STATUSES or _outdated(row):
         return True
     return row.status == "timeout" and (row.timeout is None or timeout > row.timeout)
+
+
+def _outdated(row: Row) -> bool:
+    """A stopped run's row that today's rules would not write: credit for the checks passed before the stop
+    (a stopped run scores 0) or no note saying why it stopped. Kept as it is, one gradebook would score
+    identical stopped runs differently."""
+    from tutor.classroom.adapter import FATAL_KINDS
+
+    return row.status in FATAL_KINDS and (row.passed > 0 or not row.note)
+
+
+def _earned(row: Row) -> bool:
+    """Whether replacing ``row`` loses something earned, so a copy of the gradebook is kept first: a score
+    above 0, or a done or partial row. A stopped run's 0 (graded again under a longer --timeout) is not."""
+    return row.score > 0 or row.status in (gradebook.DONE, gradebook.PARTIAL)
 
 
 def _keep_copy(out: Path, original: bytes, row: Row, saved: int, on_warning: Callable[[str], None] | None) -> Path:

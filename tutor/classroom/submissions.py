@@ -12,7 +12,10 @@ holds as current: that one is graded, the older ones passed over. Names starting
 ``_`` are ignored. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
 caller to show. A link (a student's file or folder, or the folder their file is
-in) is never followed: it is ``unreadable``. Every submission that cannot be
+in) is never followed: it is ``unreadable``, or passed over where the folder
+also holds the real file. Two different copies of the file in a student's folder
+(``backprop.py`` and ``exercises/backprop.py``, or ``BACKPROP.PY`` beside
+``backprop.py``) are ``ambiguous``. Every submission that cannot be
 graded, or was chosen over another, carries a one-line note for the gradebook
 and a warning line saying what to do. Nothing here prints.
 """
@@ -223,20 +226,27 @@ def discover(
                 note, warning, others = _missing(root, student, wanted, graded, set(exercise_files.values()))
                 result.append(Submission(student, ex_id, None, MISSING, others, note=note, warning=warning))
                 continue
-            shown = [student_id(os.path.relpath(p, folder).replace(os.sep, "/")) + ("/" if p == root and not is_file else "") for p in paths]
-            if len(paths) > 1 and not _same_file(*paths):  # two copies: which one the student meant is theirs to say
-                note = f"holds both {' and '.join(shown)}"
+            real = [p for p in paths if unreadable_note(p, root) != LINK]
+            links = [_shown(p, folder) for p in paths if p not in real] if real else []  # beside a real file: passed over
+            paths = real or paths[:1]
+            shown = [_shown(p, folder) + ("/" if p == root and not is_file else "") for p in paths]
+            if len(paths) > 1 and not _same_file(paths):  # two copies: which one the student meant is theirs to say
+                note = f"holds {'both ' if len(shown) == 2 else ''}{', '.join(shown[:-1])} and {shown[-1]}"
                 warning = f"{student} {note}: not graded until one of them is removed"
                 result.append(Submission(student, ex_id, None, AMBIGUOUS, tuple(shown), note=note, warning=warning))
                 continue
             note = unreadable_note(paths[0], root)
             if note:
-                warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE})"
+                fix = f"; replace the link with a copy of the {'folder' if shown[0].endswith('/') else 'file'} if it is the student's own work"
+                warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE})" + (fix if note == LINK else "")
                 result.append(Submission(student, ex_id, paths[0], UNREADABLE, root=root, note=note, warning=warning))
                 continue
             note = warning = ""
             if passed_over:
                 note = f"Canvas's latest submission; passed over the older {', '.join(passed_over)}"
+                warning = f"{student}: graded {shown[0]}, {note}"
+            if links:
+                note = f"passed over {' and '.join(links)} ({LINK})"
                 warning = f"{student}: graded {shown[0]}, {note}"
             result.append(Submission(student, ex_id, paths[0], "", passed_over, root=root, note=note, warning=warning))
     return result
@@ -257,7 +267,7 @@ def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], kno
         note = f"the folder is not readable ({exc.strerror or exc})"
         return note, f"{student}: {note}: not graded", others
     if not entries:
-        return "the folder is empty", "", others
+        return "the folder is empty", f"{student} has no {wanted} (the folder is empty): nothing was handed in", others
     inner = any(name.startswith("exercises/") for name in others)
     held = [n for n in others if n.rsplit("/", 1)[-1] not in graded]
     held += [student_id(e.name) + "/" for e in entries if e.is_dir() and not (inner and e.name == "exercises")]
@@ -303,10 +313,15 @@ def _find_deeper(student_dir: Path, wanted: str, most: int = 10_000) -> str | No
     return None
 
 
-def _same_file(first: Path, second: Path) -> bool:
-    """Whether two copies of the exercise file are one: both gradable and byte for byte the same."""
+def _shown(path: Path, folder: Path) -> str:
+    """A path as warnings and notes name it: relative to the class folder, printable."""
+    return student_id(os.path.relpath(path, folder).replace(os.sep, "/"))
+
+
+def _same_file(paths: list[Path]) -> bool:
+    """Whether copies of the exercise file are one: each gradable and byte for byte the same."""
     try:
-        return not unreadable_note(first) and not unreadable_note(second) and file_sha256(first) == file_sha256(second)
+        return not any(unreadable_note(p) for p in paths) and len({file_sha256(p) for p in paths}) == 1
     except OSError:
         return False
 
@@ -437,20 +452,16 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _find_files(student_dir: Path, name: str) -> list[Path]:
-    """The exercise file in a student's folder and in its ``exercises/`` (a copied workspace): in each, the
-    exact name, else the name in another case (``BACKPROP.PY``). Whatever it is (a link, a folder): whether it
-    can be graded is :func:`unreadable_note`'s to say."""
+    """The exercise file in a student's folder and in its ``exercises/`` (a copied workspace), in any case: the
+    exact name first, then ``BACKPROP.PY`` and other case variants (more than one is for the caller to judge).
+    Whatever it is (a link, a folder): whether it can be graded is :func:`unreadable_note`'s to say."""
     found = []
     for folder in (student_dir, student_dir / "exercises"):
-        if os.path.lexists(folder / name):
-            found.append(folder / name)
-            continue
         try:
-            same = sorted(e.name for e in os.scandir(folder) if e.name.lower() == name.lower())
-        except OSError:
-            continue
-        if same:
-            found.append(folder / same[0])
+            same = sorted((e.name for e in os.scandir(folder) if e.name.lower() == name.lower()), key=lambda n: (n != name, n))
+        except OSError:  # a folder that cannot be listed may still hold the exact name
+            same = [name] if os.path.lexists(folder / name) else []
+        found += [folder / n for n in same]
     return found
 
 
