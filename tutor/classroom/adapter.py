@@ -53,9 +53,14 @@ def _nothing_written(report) -> bool:
 
 
 def note_of(report) -> str:
-    """A stopped run's one-line error for the row's note ("SyntaxError line 12: expected ':'"), else ""."""
+    """A stopped run's one-line error for the row's note ("SyntaxError line 12: expected ':'"); for a graded
+    run, the IPython-only lines of an exported notebook; else ""."""
     fatal = report.fatal
     if not fatal:
+        lines = tuple(getattr(report, "ipython_lines", ()))
+        if lines:  # an exported notebook: graded, but a teacher should know what was left out
+            shown = ", ".join(str(n) for n in lines[:5]) + (", …" if len(lines) > 5 else "")
+            return f"IPython-only line{'s' if len(lines) > 1 else ''} {shown} (an exported notebook's magics) graded as pass"
         return ""
     error = getattr(fatal, "error", None)
     if fatal.kind == "syntax" and error is not None:

@@ -244,7 +244,8 @@ def _grade_locked(
         on_disk[0] = len(rows)
 
     def save(row: Row) -> None:
-        row = dataclasses.replace(row, timeout=timeout, note=row.note or notes.get(row.key, ""))
+        note = "; ".join(n for n in (row.note, notes.get(row.key, "")) if n)  # the run's first, then discovery's
+        row = dataclasses.replace(row, timeout=timeout, note=gradebook.note_line(note))
         if row.sha256 and row.key in folder_digests:
             # the grader hashes the one file it ran; the row records the whole folder it was graded from,
             # or the next run would grade a student with helper files again every time
