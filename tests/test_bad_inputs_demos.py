@@ -337,7 +337,7 @@ def test_options_that_do_nothing_here_are_refused(runner):
     for seed in ("-1", str(2**70)):
         quizzed = runner.invoke(app, ["quiz", "--seed", seed])
         assert quizzed.exit_code == 2 and "--seed" in quizzed.stderr
-    graded = runner.invoke(app, ["grade", ".", "--jobs", "x"])
+    graded = runner.invoke(app, ["grade", ".", "--bogus"])
     assert graded.exit_code == 2 and "`dnn-tutor grade --help`" in graded.stderr
 
 

@@ -654,7 +654,7 @@ def test_a_forward_that_never_differentiates_cleanly_earns_no_finite_difference_
     backward that returns zeros, which used to earn it)."""
     noisy = SOLUTION.replace(
         "def dense_forward(x, W, b):",
-        "_noise = np.random.default_rng()\n\ndef dense_forward(x, W, b):\n"
+        "_noise = np.random.default_rng(0)\n\ndef dense_forward(x, W, b):\n"  # seeded: unseeded, one point in ~13 runs came out smooth
         "    out, cache = _dense_forward(x, W, b)\n    return out + _noise.normal(size=out.shape) * 1e-9, cache\n\n\n"
         "def _dense_forward(x, W, b):",
         1,
