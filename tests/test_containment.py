@@ -873,3 +873,52 @@ def test_a_fork_bomb_that_reaches_the_deadline_unseen_is_called_processes_not_ti
     assert report.fatal is not None and report.fatal.kind == "processes", report.fatal
     time.sleep(0.1)
     assert not descendants(os.getpid()) - before
+
+
+def test_exactly_the_cap_of_prints_is_honest_output_not_a_flood(tmp_path):
+    """print('x' * 99_999) (100,000 characters with its newline) was called a flood: the parent counted the cap
+    itself as past it. print() now lets one character past the cap through before it stops a run."""
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTIONS.joinpath("backprop.py").read_text() + "\nprint('x' * 99_999)\n")
+    report = grade("backprop", path, seed=1)
+    assert report.fatal is None and report.ok and not report.output_truncated, report.fatal
+    assert len(report.output) == 100_000
+
+
+def test_libtorch_is_looked_for_by_library_name_not_anywhere_in_a_path(tmp_path):
+    """A course folder named ~/libtorch-course/ (or a file libtorch_notes.npy) flagged every numpy exercise."""
+    from tutor.grading.runner import torch_mapped
+
+    script = (
+        "import mmap, os, sys, time\n"
+        "path = os.path.join(sys.argv[1], 'libtorch-course', 'libtorch_notes.npy')\n"
+        "os.makedirs(os.path.dirname(path)); open(path, 'wb').write(b'x' * 4096)\n"
+        "m = mmap.mmap(os.open(path, os.O_RDONLY), 4096, prot=mmap.PROT_READ)\n"
+        "print('ready', flush=True); time.sleep(30)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert b"libtorch_notes.npy" in open(f"/proc/{child.pid}/maps", "rb").read()
+        assert not torch_mapped(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.slow
+def test_torch_in_a_child_the_learners_code_forked_is_flagged(tmp_path):
+    """A file that forked a helper which imported torch and computed for it got 15/15 with no uses-torch: only
+    the worker's own maps were read."""
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTIONS.joinpath("backprop.py").read_text() + (
+        "\nimport os, time\n"
+        "if os.fork() == 0:\n"
+        "    import importlib\n"
+        "    importlib.import_module('to' + 'rch')\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(4)\n"
+    ))
+    report = grade("backprop", path, seed=1)
+    assert report.uses_torch, report.fatal

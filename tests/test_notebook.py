@@ -275,7 +275,7 @@ def test_ipython_only_statements_become_pass_and_keep_every_line_number():
     before, after = EXPORTED.split("\n"), graded.split("\n")
     assert len(before) == len(after)
     assert lines == tuple(i + 1 for i, line in enumerate(before) if "get_ipython()" in line or line.strip().startswith(("!", "%timeit")))
-    assert all(after[n - 1].strip().startswith("pass  # ") for n in lines)
+    assert all(after[n - 1].strip().startswith(("pass  # ", "exec('x = 1\\n')  # ")) for n in lines), [after[n - 1] for n in lines]
     assert "%not a magic: inside a string" in after  # a string's text is left as it is
     compile(graded, "exported.py", "exec")  # the rest is Python
     assert without_ipython("x = 1\n") == ("x = 1\n", ())
@@ -326,3 +326,43 @@ def test_the_ipython_forms_later_lines_need_keep_their_effect():
     namespace: dict = {}
     exec(compile(graded, "exported.py", "exec"), namespace)
     assert namespace["result"] == ([], 3, 4, None, None, [])
+
+
+@pytest.mark.parametrize("line, graded", [
+    ("get_ipython().run_line_magic('matplotlib', 'inline'); relu_forward = lambda x: (x * 0, x)", None),
+    ("get_ipython().foo = 1 if 0 else __import__('os')", None),
+    ("get_ipython().run_line_magic('time', name)", None),  # not a constant: not an export's
+    ("get_ipython().run_cell_magic('time', '', 'def f(x):\\n    return x\\n')", "exec('def f(x):\\n    return x\\n')"),
+    ("get_ipython().run_cell_magic('writefile', 'a.py', 'x = 1\\n')", "pass"),  # writes a file: nothing runs
+    ("%matplotlib inline; relu_forward = None", "pass"),  # IPython gives the whole line to the magic
+])
+def test_only_the_forms_an_export_writes_are_changed(line, graded):
+    """`get_ipython().run_line_magic(...); relu_forward = <a wrong one>` hid the wrong function from the grader
+    (15/15), and a %%time cell lost its functions (they were inside the magic's string)."""
+    from tutor.grading.ipython import without_ipython
+
+    out, lines = without_ipython(line + "\n")
+    if graded is None:
+        assert (out, lines) == (line + "\n", ())
+    else:
+        assert lines == (1,) and out.split("  # ")[0] == graded
+
+
+def test_a_bom_a_lone_cr_or_an_untokenizable_file_still_has_its_magic_lines_made_pass(tmp_path, runner):
+    """A BOM before `%matplotlib inline`, lone CR line ends, or a file that does not tokenize (a bad dedent at
+    its end) stopped at line 1's magic ("invalid syntax"), hiding the real error or the file's work."""
+    from tutor.cli import app
+    from tutor.grading.ipython import without_ipython
+
+    assert without_ipython("%matplotlib inline\rx = 1\r")[1] == (1,)
+    broken = "%matplotlib inline\nif True:\n        x = 1\n    y = 2\n"
+    out, lines = without_ipython(broken)
+    assert lines == (1,) and out.startswith("pass  # %matplotlib inline")
+    path = tmp_path / "backprop.py"
+    path.write_bytes(b"\xef\xbb\xbf%matplotlib inline\r\n" + SOLUTION.replace("\n", "\r\n").encode())
+    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "1", "--json", "--no-record"]).stdout)
+    assert data["status"] == "done" and data["ipython_lines"] == [1], data["fatal"]
+    path.write_text(broken)
+    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "1", "--json", "--no-record"]).stdout)
+    assert data["fatal"]["kind"] == "syntax" and "line 4" in data["fatal"]["message"], data["fatal"]
+

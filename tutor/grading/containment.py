@@ -196,7 +196,12 @@ def _victims(worker: int, worker_start: int, procs: dict[int, Proc]) -> set[int]
 
 def count_tree(worker: int, worker_start: int) -> int:
     """How many processes the worker has started that are still around (itself not counted)."""
-    return len(_victims(worker, worker_start, snapshot()))
+    return len(tree(worker, worker_start))
+
+
+def tree(worker: int, worker_start: int) -> set[int]:
+    """The processes the worker has started that are still around (itself not included)."""
+    return _victims(worker, worker_start, snapshot())
 
 
 def start_time(pid: int) -> int:

@@ -258,7 +258,7 @@ def _without_ipython(source: bytes) -> tuple[bytes, tuple[int, ...]]:
     from tutor.grading.ipython import without_ipython
 
     try:
-        text = source.decode("utf-8")
+        text = source.decode("utf-8-sig")  # a BOM is not part of the first line's statement
     except UnicodeDecodeError:
         return source, ()  # Python says what is wrong with it
     graded, lines = without_ipython(text)

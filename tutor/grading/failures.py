@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tutor.grading.model import Fatal, LearnerError
 
-OUTPUT_KB = 100  # the child's print cap, in kB, as learners read it
+OUTPUT_CHARS = 100_000  # the child's print cap (runner.OUTPUT_CHARS), as learners read it
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False) 
 
 
 def output_flood() -> Fatal:
-    return Fatal("output", f"your code printed more than {OUTPUT_KB} kB; the run was stopped (remove prints inside loops)")
+    return Fatal("output", f"your code printed more than {OUTPUT_CHARS:,} characters, the limit: its output was cut there and "
+                           "the run does not count (remove prints inside loops)")
 
 
 def too_many_processes(limit: int) -> Fatal:

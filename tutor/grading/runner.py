@@ -196,13 +196,20 @@ class ChildResult:
 
 
 def torch_mapped(pid: int) -> bool:
-    """Whether libtorch is mapped into process ``pid``: true once any code in it imported torch, by any route
-    (a helper module, ``importlib``, ``exec``), and no code can unmap it again. False where /proc cannot tell."""
+    """Whether libtorch (a ``libtorch*.so`` file) is mapped into process ``pid``: true once any code in it imported
+    torch, by any route (a helper module, ``importlib``, ``exec``), and no code can unmap it again. A process
+    whose maps we may not read (it made itself non-dumpable) counts as one; one that is gone does not."""
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
-            return any(b"/libtorch" in line for line in maps)
+            for line in maps:
+                name = line.rstrip(b"\n").rsplit(b"/", 1)[-1] if b"/" in line else b""
+                if name.startswith(b"libtorch") and b".so" in name:
+                    return True
+    except PermissionError:
+        return True
     except OSError:
         return False
+    return False
 
 
 class Child:
@@ -230,7 +237,7 @@ class Child:
         workdir = Path(self._dir.name)
         limits: dict[str, Any] = {
             "fsize": FILE_SIZE_LIMIT,
-            "output_chars": OUTPUT_CHARS,
+            "output_chars": OUTPUT_CHARS + 1,  # one past what we keep: a flood shows even where the learner catches it
             "cpu_seconds": int(min(self.timeout, 1e6)) + (40 if self.needs_torch else 10),
             "data": DATA_LIMIT,
             "nproc_extra": EXTRA_PROCESSES,
@@ -304,7 +311,11 @@ class Child:
         """Until the child ends, look for libtorch in it: importing torch takes seconds, so a look every
         0.1 s sees it however the learner's code imported it (see :func:`torch_mapped`)."""
         while not self._closed and self.proc.poll() is None:
-            if torch_mapped(self.proc.pid):
+            try:  # the worker and every process the learner's code started (a forked child may do the work)
+                tree = {self.proc.pid} | containment.tree(self.proc.pid, self._proc_start)
+            except OSError:
+                tree = {self.proc.pid}
+            if any(torch_mapped(pid) for pid in tree):
                 self._torch_loaded = True
                 return
             time.sleep(0.1)
@@ -575,8 +586,9 @@ class Child:
         text = data.decode("utf-8", errors="replace")
         # print() stops at OUTPUT_CHARS characters (at most 4 bytes each);
         # anything beyond came from writes that bypassed sys.stdout.
-        # Exactly OUTPUT_CHARS: print() hit the cap (code that catches OutputLimit goes on as if it had not).
-        truncated = size > OUTPUT_CHARS * 4 or len(text) >= OUTPUT_CHARS
+        # print() lets one character past OUTPUT_CHARS through before it raises, so a flood shows even when the
+        # learner's code catches OutputLimit and goes on; exactly OUTPUT_CHARS is honest output.
+        truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
 
 
