@@ -123,6 +123,9 @@ def test_reset_where_the_backups_folder_is_a_file_says_so_and_changes_nothing(ru
     (["quiz", "--seed", "x"], "--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got 'x'"),
     (["quiz", "--count", "0"], "--count: expected a whole number from 1 to 200, got '0'"),
     (["demo", "xor", "--seed", "x"], "--seed: expected a whole number from 0 to 4,294,967,295, got 'x'"),
+    (["check", "exercises/backprop.py", "--timeout", "1_0"], "--timeout: expected a number of seconds from 0.5 to 3,600, got '1_0'"),
+    (["check", "exercises/backprop.py", "--timeout", "+5"], "--timeout: expected a number of seconds from 0.5 to 3,600, got '+5'"),
+    (["grade", "exercises", "-e", "backprop", "--timeout", "\u0665"], "--timeout: expected a number of seconds from 0.5 to 3,600, got '\u0665'"),
 ])
 def test_number_options_are_refused_in_one_wording_by_every_command(tmp_path, monkeypatch, runner, args, expected):
     """`--seed abc` once read as click's "not a valid int", once as "must be ... (got -1)", once as
@@ -132,3 +135,12 @@ def test_number_options_are_refused_in_one_wording_by_every_command(tmp_path, mo
     assert result.exit_code == 2, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_options_read_numbers_as_people_type_them():
+    """ASCII digits, a point, an exponent; leading zeros do not count against a seed's length."""
+    from tutor.options import seconds, whole_number
+
+    assert [seconds(t, "--timeout", 0.5, 3600) for t in (" 5 ", "1e2", ".5", "5.", 7)] == [5.0, 100.0, 0.5, 5.0, 7.0]
+    assert whole_number("0" * 30 + "3", "--seed", 0, 2**63 - 1) == 3
+

@@ -56,8 +56,12 @@ def test_bad_magic_arguments_are_one_usage_line():
 
     with pytest.raises(UsageError, match="unknown exercise 'nope'"):
         _find("nope")
-    with pytest.raises(UsageError, match="invalid int value"):
-        _check_parser().parse_args(["backprop", "--seed", "x"])
+    from tutor.notebook import grade_cell
+
+    with pytest.raises(UsageError, match="--seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got 'x'"):
+        grade_cell("backprop", "x = 1\n", seed=_check_parser().parse_args(["backprop", "--seed", "x"]).seed)
+    with pytest.raises(UsageError, match="--timeout: expected a number of seconds from 0.5 to 3,600, got '1_0'"):
+        grade_cell("backprop", "x = 1\n", timeout=_check_parser().parse_args(["backprop", "--timeout", "1_0"]).timeout)
 
 
 @pytest.mark.parametrize("kind, runs", [(None, True), ("import", True), ("processes", False), ("timeout", False),

@@ -73,8 +73,8 @@ class _Parser(argparse.ArgumentParser):
 def _check_parser() -> _Parser:
     parser = _Parser(prog="%%dnn_check", add_help=False)
     parser.add_argument("exercise")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--seed", default=None)  # read as check reads them (tutor.options), in grade_cell
+    parser.add_argument("--timeout", default="20")
     parser.add_argument("--no-run", action="store_true", dest="no_run")
     return parser
 
@@ -126,15 +126,19 @@ def _relabel(value, path: str):
     return value
 
 
-def grade_cell(exercise: str, cell: str, *, seed: int | None = None, timeout: float = 20.0) -> dict:
+def grade_cell(exercise: str, cell: str, *, seed: int | str | None = None, timeout: float | str = 20.0) -> dict:
     """Grade a cell's source as ``exercise``; the answer of the grading process (report or error)."""
     from tutor.classroom.pool import Task
 
     info = _find(exercise)
     from tutor.grading.engine import check_seed, check_timeout
 
+    from tutor.options import SEED_MAX, whole_number
+
     try:
         timeout = check_timeout(timeout)  # the range `check` and `grade` take
+        if isinstance(seed, str):
+            seed = whole_number(seed, "--seed", 0, SEED_MAX)
         if seed is not None:
             check_seed(seed)
     except TutorError as error:

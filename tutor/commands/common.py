@@ -6,27 +6,9 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from tutor import console
-from tutor.errors import ReaderGone, TutorError
+from tutor.errors import ReaderGone
+from tutor.options import SEED_MAX, whole_number  # noqa: F401  (the commands' number options)
 from tutor.store import Store
-
-
-SEED_MAX = 2**63 - 1  # check, grade and quiz (the demos' seeds stop at 2**32 - 1, what their libraries take)
-
-
-def whole_number(text: str | None, flag: str, low: int, high: int) -> int | None:
-    """A whole-number option typed as text, in the demos' words when it is refused.
-
-    ASCII digits only (``int`` would also take ``1_0``, ``+2`` or ``١``), and no more of them than
-    the bound has, so a number thousands of digits long is refused, not converted."""
-    if text is None:
-        return None
-    digits = text.strip()
-    if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(high)):
-        value = int(digits)
-        if low <= value <= high:
-            return value
-    shown = text if len(text) <= 40 else text[:37] + "..."
-    raise TutorError(f"{flag}: expected a whole number from {low:,} to {high:,}, got {shown!r}")
 
 
 def open_store() -> Store:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -171,14 +170,9 @@ def read_learner_file(path: Path) -> bytes:
 
 
 def check_timeout(timeout: float | str) -> float:
-    try:
-        value = float(timeout)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value < 0.5 or value > MAX_TIMEOUT:
-        shown = timeout if not isinstance(timeout, str) or len(timeout) <= 40 else timeout[:37] + "..."
-        raise TutorError(f"--timeout: expected a number of seconds from 0.5 to {MAX_TIMEOUT:,g}, got {shown!r}") from None
-    return value
+    from tutor.options import seconds
+
+    return seconds(timeout, "--timeout", 0.5, MAX_TIMEOUT)
 
 
 def check_seed(seed: int | None) -> int:
