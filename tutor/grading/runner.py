@@ -308,14 +308,10 @@ class Child:
             threading.Thread(target=self._watch_for_torch, daemon=True).start()
 
     def _watch_for_torch(self) -> None:
-        """Until the child ends, look for libtorch in it: importing torch takes seconds, so a look every
+        """Until the worker ends, look for libtorch in it: importing torch takes seconds, so a look every
         0.1 s sees it however the learner's code imported it (see :func:`torch_mapped`)."""
-        while not self._closed and self.proc.poll() is None:
-            try:  # the worker and every process the learner's code started (a forked child may do the work)
-                tree = {self.proc.pid} | containment.tree(self.proc.pid, self._proc_start)
-            except OSError:
-                tree = {self.proc.pid}
-            if any(torch_mapped(pid) for pid in tree):
+        while not self._closed and self.proc.poll() is None and not self._torch_loaded:
+            if torch_mapped(self.proc.pid):  # the processes it started are looked at by wait()'s scans
                 self._torch_loaded = True
                 return
             time.sleep(0.1)
@@ -469,9 +465,12 @@ class Child:
                     pass
                 if time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + PROCESS_SCAN_SECONDS
-                    if containment.count_tree(self.proc.pid, self._proc_start) > MAX_PROCESSES:
+                    tree = containment.tree(self.proc.pid, self._proc_start)
+                    if len(tree) > MAX_PROCESSES:
                         self._too_many = True
                         break
+                    if not self.needs_torch and not self._torch_loaded and any(torch_mapped(pid) for pid in tree):
+                        self._torch_loaded = True  # a process the learner's code forked imported torch for it
                     if folder_over(Path(self._dir.name), DISK_LIMIT, MAX_FILES):
                         self._too_much_disk = True
                         break
