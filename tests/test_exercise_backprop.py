@@ -106,6 +106,14 @@ def test_a_float16_forward_is_called_float16_never_a_placeholder(tmp_path):
         assert checks[check_id].code == "float16" and "went through float16" in checks[check_id].message, checks[check_id].message
 
 
+def test_a_loss_rounded_inside_is_never_called_a_placeholder(tmp_path):
+    """A dense_forward that rounds through float16 but returns float64: the network's loss (1.5, close to PyTorch's)
+    got "does it still return a placeholder such as zeros?"."""
+    path = planted(tmp_path, "backprop", ("    out = x @ W + b  # (N, M)", "    out = (x @ W + b).astype(np.float16).astype(np.float64)  # (N, M)"))
+    check = {c.id: c for c in grade("backprop", path, seed=1).checks}["mlp_forward_backward.numeric"]
+    assert not check.passed and "placeholder" not in check.message and "rounds" in check.message, check.message
+
+
 def test_closing_the_result_channel_at_import_is_named(tmp_path):
     path = planted(tmp_path, "backprop", ("import numpy as np\n", "import os\nimport sys\n\nimport numpy as np\n\nos.close(int(sys.argv[2]))\n"))
     report = grade("backprop", path)

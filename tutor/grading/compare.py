@@ -487,6 +487,24 @@ def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any,
     return np.where(np.isfinite(values), truth, np.nan)
 
 
+def _close_to(outputs: Any, ref_outputs: Any) -> bool:
+    """Whether a forward's float outputs agree with PyTorch's to 1e-2 and are not all zeros (no placeholder)."""
+    outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+    refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
+    compared = False
+    for out, want in zip(outs, refs):
+        if not (isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "f")):
+            continue
+        try:
+            got, expected = np.asarray(out, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        if got.shape != expected.shape or not np.any(expected) or rel_error(got, expected) > 1e-2:
+            return False
+        compared = True
+    return compared
+
+
 def _narrowed(outputs: Any, ref_outputs: Any) -> np.dtype | None:
     """The narrower float (float16, float32) a forward's outputs went through: arrays of that type, or
     float64 values carrying its rounding; None when they did not.
@@ -577,6 +595,14 @@ def compare_numeric(
                     f"{name}: finite differences of your {forward} are 0 at every sampled point: its output went through "
                     f"{narrow} (about {narrow_digits(narrow)} significant digits), too coarse to see steps that small; keep every array float64 [{case}]",
                     code=narrow_code(narrow),
+                    case=case,
+                )
+            if outputs is not None and _close_to(*outputs):  # the right output, blind to small steps: rounded inside
+                raise fail(
+                    f"{name}: finite differences of your {forward} are 0 at every sampled point, where PyTorch's gradient is not, "
+                    f"yet its output is close to PyTorch's: it does not change under steps this small, so a step inside it rounds "
+                    f"(through float16 or float32, or np.round): keep every array float64 [{case}]",
+                    code=D.CONSTANT_FORWARD,
                     case=case,
                 )
             raise fail(
