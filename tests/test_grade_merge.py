@@ -546,7 +546,7 @@ def test_the_run_summary_fits_80_columns():
     console.print(render_class_run(run))
     lines = console.export_text(styles=False).splitlines()
     assert any(line.startswith("1 of 1 done") and line.rstrip().endswith("26.3 s") for line in lines)
-    assert any("gradebook:" in line and "seed backprop 1279229571" in line for line in lines)
+    assert any("gradebook:" in line and "seed 1279229571 (backprop)" in line for line in lines)
     assert any(line.startswith("next: dnn-tutor grade report") for line in lines)
 
 
@@ -972,7 +972,7 @@ def test_a_late_canvas_resubmission_is_graded_and_the_older_one_passed_over(monk
         "frank: graded frank_LATE_12345_67891_dropout-1.py, Canvas's latest submission; "
         "passed over the older frank_12345_67890_dropout.py"
     )
-    assert len(warnings) == 2 and warnings[1].startswith("this run replaces earlier graded rows (frank's first)")
+    assert len(warnings) == 2 and warnings[1].startswith("this run replaces an earlier graded row (frank's, and any after it)")
     # not Canvas's to say: one submission of two files, two user ids (two students with one name)
     for names in (
         ("gil_111_500_dropout.py", "gil_111_500_helpers.py"),

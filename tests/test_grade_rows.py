@@ -260,7 +260,7 @@ def test_a_rerun_keeps_a_copy_before_it_replaces_a_graded_row(monkeypatch, tmp_p
     run, warnings = _grade(cls, book)
     (backup,) = tmp_path.glob("g.csv.bak-*")
     assert run.backup == backup and backup.read_bytes() == second and first != second
-    assert warnings == [f"this run replaces earlier graded rows (amy's first): the gradebook as it was is kept as {backup}"]
+    assert warnings == [f"this run replaces an earlier graded row (amy's, and any after it): the gradebook as it was is kept as {backup}"]
 
 
 def test_a_regrade_that_replaces_only_stopped_runs_scored_0_keeps_no_copy(monkeypatch, tmp_path):

@@ -60,7 +60,7 @@ def note_of(report) -> str:
         lines = tuple(getattr(report, "ipython_lines", ()))
         if lines:  # an exported notebook: graded, but a teacher should know what was left out
             shown = ", ".join(str(n) for n in lines[:5]) + (", …" if len(lines) > 5 else "")
-            return f"IPython-only line{'s' if len(lines) > 1 else ''} {shown} (an exported notebook's magics) graded as pass"
+            return f"IPython-only line{'s' if len(lines) > 1 else ''} {shown} (an exported notebook's magics) run without IPython"
         return ""
     error = getattr(fatal, "error", None)
     if fatal.kind == "syntax" and error is not None:

@@ -324,7 +324,7 @@ def _keep_copy(out: Path, original: bytes, row: Row, saved: int, on_warning: Cal
             exit_code=1,
         ) from None
     if on_warning:
-        on_warning(f"this run replaces earlier graded rows ({row.student}'s first): the gradebook as it was is kept as {backup}")
+        on_warning(f"this run replaces an earlier graded row ({row.student}'s, and any after it): the gradebook as it was is kept as {backup}")
     return backup
 
 

@@ -72,7 +72,7 @@ def render_class_run(run) -> RenderableType:
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
     summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
-    seeds = ", ".join(f"{ex} {seed}" for ex, seed in run.seeds.items())
+    seeds = ", ".join(f"{seed} ({ex})" for ex, seed in run.seeds.items())
     summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
     if left:
         summary.append("next: run the same command again to grade the rest", style="dim")
