@@ -624,3 +624,25 @@ def test_ctrl_c_under_term_dumb_starts_the_summary_on_a_new_line(tmp_path, bank)
     assert any(line.startswith("Quiz summary") for line in term.screen.display), term.text()
     assert "^CQuiz" not in term.text()
     assert [(q, ok) for q, _, ok in reviews(home)] == [("long-choice", False)]
+
+
+def test_six_then_enter_in_the_jump_list_opens_the_section_at_its_top(tmp_path):
+    """`j`, `6`, Enter opened section 6 at "lines 2-23": the 6 picked the section at once and the Enter, meant
+    to confirm it, scrolled it a line, so its heading was off the screen. A later Enter still scrolls."""
+    term = Terminal([sys.executable, "-m", "tutor", "lesson", "1"], tmp_path, 80, 24)
+    try:
+        term.wait_for(r"section 1/8")
+        term.send("j")
+        term.wait_for("Jump to section")
+        term.child.send("6")
+        term.send("\r")
+        term.wait_for(r"section 6/8 · lines 1-\d+ of")
+        assert term.screen.display[0].startswith("6. What makes deep networks hard"), term.text()
+        time.sleep(1.6)  # past the moment an Enter confirms the pick
+        term.send("\r")
+        term.wait_for(r"section 6/8 · lines 2-\d+ of")
+        term.send("q")
+        assert term.finish() == 0
+    finally:
+        term.child.close(force=True)
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,6 +18,7 @@ from tutor import console
 from tutor.lessons import Block, Lesson
 
 SPECIAL_COMMANDS = {"demo", "check", "quiz"}
+ENTER_AFTER_DIGIT = 1.5  # seconds: an Enter this soon after a digit picked a section confirms it, it does not scroll
 
 
 def runnable_blocks(blocks: tuple[Block, ...], available: set[str] | None = None) -> list[Block]:
@@ -82,6 +84,7 @@ class Pager:
     message: str = ""
     read: set[int] = field(default_factory=set)
     cover: bool = True  # the lesson's title panel above section 1, on the first screen only
+    jumped_at: float = -1.0  # when a digit picked a section: the Enter typed after it (6 Enter) is not a scroll
     _cache: dict = field(default_factory=dict)
 
     # geometry ---------------------------------------------------------------
@@ -285,6 +288,9 @@ def _reading_keys(pager: Pager):
     @kb.add("down", filter=reading)
     @kb.add("enter", filter=reading)
     def _down(event):
+        if event.key_sequence[0].key != "down" and time.monotonic() - pager.jumped_at < ENTER_AFTER_DIGIT:
+            pager.jumped_at = -1.0  # "6 Enter" in the jump list: the 6 opened section 6 at its top; keep it there
+            return
         if pager.at_end and event.key_sequence[0].key != "down":  # Enter at the end moves on
             if last():
                 event.app.exit(result=("quit", None))
@@ -372,6 +378,7 @@ def _menu_keys(pager: Pager):
         def _digit(event, digit=digit):
             i = int(digit) - 1
             if i < entries():
+                pager.jumped_at = time.monotonic() if pager.mode == "jump" else -1.0
                 choose(event, i)
 
     @kb.add("escape", filter=in_menu, eager=True)
