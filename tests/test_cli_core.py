@@ -417,6 +417,23 @@ def test_next_steps_bring_up_unfinished_exercises_once_the_lessons_are_read():
     assert next_steps(unread, 2, (half,), files)[0].reason == "2 quiz cards are due for review now"
 
 
+def test_the_next_step_names_the_workspace_init_made_when_the_learner_is_elsewhere(runner, tmp_path, monkeypatch):
+    """From another folder, the home screen said `dnn-tutor check exercises/dropout.py`, a path that is not there."""
+    from tutor.progress import ExerciseStatus, LessonStatus, next_steps
+
+    (tmp_path / "my work").mkdir()
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    assert runner.invoke(app, ["init", str(tmp_path / "my work")]).exit_code == 0
+    (tmp_path / "my work" / "exercises" / "backprop.py").write_text("# my own work\n")
+    read = (LessonStatus(1, "deep-networks", "Deep", 30, 3, (1, 2, 3), "2026-01-01"),)
+    steps = next_steps(read, 0, (ExerciseStatus("backprop", 2, 4, 15, "2026-01-02"),), {"backprop": "backprop.py"})
+    assert [s.command for s in steps] == [f"dnn-tutor check '{tmp_path / 'my work' / 'exercises' / 'backprop.py'}'"]
+    monkeypatch.chdir(tmp_path / "my work")
+    steps = next_steps(read, 0, (ExerciseStatus("backprop", 2, 4, 15, "2026-01-02"),), {"backprop": "backprop.py"})
+    assert [s.command for s in steps] == ["dnn-tutor check exercises/backprop.py"]
+
+
 def test_counts_outside_the_quiz_agree_with_their_nouns(runner, fixture_course):
     """"0 quiz card(s) due now", "4 run(s) recorded" and "1 cards · 1 answers" on the home screen and the dashboard."""
     from tutor.quiz.bank import load_bank

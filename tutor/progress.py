@@ -168,7 +168,9 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_now: int, exercises: tupl
     untried = [e for e in exercises if not e.total]
     if unfinished is not None:
         file = files.get(unfinished.id, f"{unfinished.id}.py")
-        steps.append(NextStep(f"dnn-tutor check exercises/{file}", f"finish the {unfinished.id} exercise ({unfinished.label})"))
+        from tutor.grading.workspace import check_path
+
+        steps.append(NextStep(f"dnn-tutor check {check_path(file)}", f"finish the {unfinished.id} exercise ({unfinished.label})"))
     elif target is None and statuses and untried:
         steps.append(NextStep("dnn-tutor exercises", f"every lesson is done; {plural(len(untried), 'exercise')} not tried yet"))
     if target is None and statuses and unfinished is None and not untried:

@@ -133,6 +133,24 @@ def find_elsewhere(path: Path) -> Path | None:
     return None
 
 
+def check_path(file: str) -> str:
+    """The path to type in ``dnn-tutor check PATH`` for an exercise file from where the learner is:
+    ``exercises/<file>`` when it is here, else the copy a workspace ``init`` made (relative where it can be)."""
+    import shlex
+
+    here = Path("exercises") / file
+    try:
+        found = None if here.is_file() else find_elsewhere(here)
+    except OSError:
+        found = None
+    if found is None:
+        return shlex.quote(here.as_posix())
+    try:
+        return shlex.quote(found.relative_to(Path.cwd()).as_posix())
+    except (OSError, ValueError):
+        return shlex.quote(str(found))
+
+
 def missing_file(path: Path) -> TutorError:
     """"no such file", saying where the learner's file is (:func:`find_elsewhere`)."""
     found = find_elsewhere(path)
