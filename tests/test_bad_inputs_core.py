@@ -236,6 +236,7 @@ _any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_charact
     st.sampled_from(["[/red]", "[bold]", "-1", "--", "1e999", "nan", "-inf", "0x10", "١", "Ⅻ", " 1 ", "1" * 30])
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=_any_text, section=st.none() | _any_text)
 def test_any_lesson_and_section_text_is_read_or_refused_in_one_line(runner, fixture_course, key, section):

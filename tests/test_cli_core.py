@@ -190,6 +190,7 @@ def test_no_color_still_readable(runner, fixture_course, monkeypatch):
     assert "\x1b[3" not in result.output  # no foreground colours
 
 
+@pytest.mark.slow
 def test_torchvision_imports():
     # torch and torchvision must be a matching pair from the same index (see DEVELOPERS.md)
     import torch

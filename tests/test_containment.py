@@ -832,6 +832,7 @@ def test_a_function_that_writes_a_file_past_the_cap_is_disk_and_names_itself(tmp
     assert "larger than 4 MB in dense_backward(); that call failed there" in report.fatal.message
 
 
+@pytest.mark.slow
 def test_prints_past_the_cap_are_an_output_stop_even_when_the_code_catches_the_limit(tmp_path):
     """A dense_forward that printed 300 kB with each print in `try: ... except BaseException: pass` was
     'done', "output_truncated": false, its prints silently cut at 100,000 characters."""

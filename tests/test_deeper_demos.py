@@ -198,6 +198,7 @@ def test_transfer_resnet18_uses_cached_weights(runner, monkeypatch, tmp_path):
     assert 0.0 <= m["frozen_acc"] <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"not a checkpoint", "other-model"])
 def test_transfer_resnet18_with_a_damaged_cached_file_is_one_line(runner, monkeypatch, tmp_path, content):
     """A cut-short download or another model's file under ResNet-18's name: one line naming the file."""

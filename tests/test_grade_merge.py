@@ -195,6 +195,7 @@ def test_grade_never_overwrites_a_file_that_is_not_a_gradebook(runner, tmp_path)
     assert other.read_text() == "name,mark\nzed,A\n"
 
 
+@pytest.mark.slow
 def test_a_student_named_twice_gets_an_ambiguous_row_and_the_class_is_still_graded(runner, tmp_path):
     """zed/ and zed.py: which one zed meant is not ours to guess; the warning names both, the rest is graded."""
     klass = tmp_path / "class"

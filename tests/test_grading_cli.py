@@ -869,6 +869,7 @@ def test_reset_asks_plainly_in_a_dumb_terminal_and_needs_enter_elsewhere(workdir
     assert exit_code(child) == 1 and mine.read_text() == "# mine\n"  # Ctrl-D: no, nothing changed
 
 
+@pytest.mark.slow
 def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(runner, tmp_path):
     """torch.autograd inside the learner's file got 15/15 'Well done!' with no word: the checks compare
     numbers and cannot tell derived ones from autograd's."""

@@ -286,6 +286,7 @@ def test_ipython_only_statements_become_pass_and_keep_every_line_number():
     assert without_ipython("s = '''\n") == ("s = '''\n", ())  # does not tokenize: Python says what is wrong
 
 
+@pytest.mark.slow
 def test_a_notebook_exported_as_python_is_graded_by_check_and_grade(tmp_path, runner):
     """A correct notebook exported the way grade's own warning says ("export it as backprop.py") got 0/15:
     `NameError: name 'get_ipython' is not defined`; a bare `%matplotlib inline` line got `syntax`."""
