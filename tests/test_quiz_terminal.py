@@ -104,6 +104,15 @@ def test_a_second_enter_after_a_typed_answer_does_not_answer_the_next_question(t
         child.close(force=True)
 
 
+def stopped_after_the_first(child, home: Path, first: str) -> None:
+    """q was typed at the second of three questions: the quiz says so, ends with 0 and keeps the first answer."""
+    child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
+    output, code = ended(child)
+    assert code == 0
+    assert "Question 3/3" not in output and "Traceback" not in output
+    assert reviews(home) == [(first, True)]
+
+
 def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
     """q stopped the quiz at the Enter pause but was refused at a number prompt ("type a number such as ...")."""
     child = spawn(tmp_path, "--question", "fx-choice", "--question", "fx-number", "--question", "fx-shape")
@@ -115,13 +124,9 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
         child.expect("Question 2/3")
         child.expect("Your answer")
         child.send("q\r")
-        child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
-        output, code = ended(child)
+        stopped_after_the_first(child, tmp_path, "fx-choice")
     finally:
         child.close(force=True)
-    assert code == 0
-    assert "Question 3/3" not in output and "Traceback" not in output
-    assert reviews(tmp_path) == [("fx-choice", True)]
 
 
 def test_q_in_a_choice_menu_stops_the_quiz_keeping_answers(tmp_path):
@@ -133,13 +138,9 @@ def test_q_in_a_choice_menu_stops_the_quiz_keeping_answers(tmp_path):
         child.expect("Right")
         child.expect(r"or press 1-\d; q stops\)")
         child.send("q")
-        child.expect(r"You stopped early: 1 of 3 answered; those answers are saved")
-        output, code = ended(child)
+        stopped_after_the_first(child, tmp_path, "fx-number")
     finally:
         child.close(force=True)
-    assert code == 0
-    assert "Question 3/3" not in output and "Traceback" not in output
-    assert reviews(tmp_path) == [("fx-number", True)]
 
 
 def spawn_dumb(home: Path, rows: int, *args: str):
