@@ -17,7 +17,7 @@ def _setup(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     (work / "exercises").mkdir(parents=True)
     (work / "exercises" / "backprop.py").write_text((SOLUTIONS / "backprop.py").read_text())
-    for name in ("backprop (1).py", "backprop-2.py", "backprop_v2.py", "LSTM (2).PY", "notes.py"):
+    for name in ("backprop (1).py", "backprop-2.py", "backprop_v2.py", "LSTM (2).PY", "notes.py", "my_backprop.py", "compare_rnn_lstm.py"):
         (work / name).write_text((SOLUTIONS / "backprop.py").read_text())
     (work / "a-folder").mkdir()
     (work / "plain-file").write_text("x\n")
@@ -46,6 +46,8 @@ CASES = [
     (["check", "backprop_v2.py"], 2, "(did you mean --exercise backprop?)"),
     (["check", "LSTM (2).PY"], 2, "(did you mean --exercise lstm?)"),
     (["check", "notes.py"], 2, "pass --exercise with one of: backprop, dropout"),
+    (["check", "my_backprop.py"], 2, "(did you mean --exercise backprop?)"),  # the id as a word of the name
+    (["check", "compare_rnn_lstm.py"], 2, "pass --exercise with one of: backprop, dropout"),  # two ids: no guess
     (["check", "fifo.py", "--exercise", "backprop"], 2, "not a file"),
     (["check", f"{LONG}.py", "--exercise", "backprop"], 2, "too long"),  # a path that cannot be: usage, like a missing one
     (["check", "[/red]oops[bold].py", "--exercise", "backprop"], 2, "[/red]oops[bold].py"),

@@ -78,11 +78,18 @@ def for_name(name: str) -> ExerciseInfo | None:
 
 def near_miss(name: str) -> str | None:
     """The exercise a file name seems meant to be (``backprop (1).py``, ``backprop-2.py``, ``backprop_v2.py``), as
-    ``grade`` reads a student's file name; None when it looks like none."""
+    ``grade`` reads a student's file name, or the one exercise id it holds as a word (``my_backprop.py``); None
+    when it looks like none or like several."""
     from tutor.classroom.submissions import is_near_miss
 
     meant = [exercise_id for exercise_id, info in load().items() if is_near_miss(name, info.file)]
-    return max(meant, key=len) if meant else None
+    if meant:
+        return max(meant, key=len)
+    import re
+
+    words = set(re.split(r"[^a-z0-9]+", Path(name).stem.lower()))  # my_backprop.py, hw2-lstm.py
+    named = [exercise_id for exercise_id in load() if exercise_id in words]
+    return named[0] if len(named) == 1 else None
 
 
 def for_file(path: Path, exercise_id: str | None = None) -> ExerciseInfo:
