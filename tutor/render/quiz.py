@@ -289,15 +289,16 @@ def stats_view(stats: dict) -> Group:
     rows = stats["topics"]
     tried = [r for r in rows if r["answered"] or r["seen"] or r["due_now"]]
     untried = [r["topic"] for r in rows if r not in tried]
+    # short headers: the table fits 60 columns without cutting one ("answ…")
     table.add_column("lesson", justify="right")
     table.add_column("topic", footer="all", no_wrap=True, min_width=max([len(r["topic"]) for r in tried] + [5]))
-    table.add_column("answered", justify="right", footer=str(stats["answered"]))
+    table.add_column("asked", justify="right", footer=str(stats["answered"]))
     table.add_column("right", justify="right", footer=str(stats["correct"]))
-    table.add_column("accuracy", justify="right", footer=_accuracy(stats["correct"], stats["answered"]))
+    table.add_column("%", justify="right", footer=_accuracy(stats["correct"], stats["answered"]))
     table.add_column(
         "seen", justify="right", footer=f"{sum(r['seen'] for r in rows)}/{sum(r['questions'] for r in rows)}"
     )
-    table.add_column("due now", justify="right", footer=str(sum(r["due_now"] for r in rows)))
+    table.add_column("due", justify="right", footer=str(sum(r["due_now"] for r in rows)))
     for r in tried:
         acc = Text(_accuracy(r["correct"], r["answered"]))
         if r["answered"]:
@@ -310,8 +311,8 @@ def stats_view(stats: dict) -> Group:
     due = stats["due"]
     lines = []
     if untried:  # one line, cut with … at the screen's edge
-        lines.append(Text(f"{plural(len(untried), 'topic')} not tried yet: {', '.join(untried)}", style="dim",
-                          no_wrap=True, overflow="ellipsis"))
+        lines.append(Text(f"{plural(len(untried), 'topic')} not tried yet (all in --stats --json): {', '.join(untried)}",
+                          style="dim", no_wrap=True, overflow="ellipsis"))
     lines += [
         due_line(due),
         Text(f"By the end of today: {due['today']}, this week: {due['week']} (of {plural(due['total'], 'card')}).",
