@@ -123,6 +123,7 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
         child.expect("Right")
         child.expect("Question 2/3")
         child.expect("Your answer")
+        child.expect(r"\(q stops\)")  # said at the prompt, as the menus say it
         child.send("q\r")
         stopped_after_the_first(child, tmp_path, "fx-choice")
     finally:

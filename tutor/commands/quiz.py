@@ -192,7 +192,11 @@ def _ask_text(question, parse, invalid_answer):
 
     with signals_end_cleanly():
         try:
-            question_app = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True)
+            from tutor.quiz.answers import takes
+
+            hint = None if takes(question, "q") else "(q stops)"  # as the menus say it
+            question_app = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True,
+                                            instruction=hint)
             drop_typeahead(question_app.application)
             try:
                 text = question_app.unsafe_ask()
