@@ -210,8 +210,9 @@ def _hint_ladder(value: Any, ids: KnownIds) -> dict:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    from tutor.options import shown
+
+    return shown(repr(value))
 
 
 # -- the sections of an export ---------------------------------------------------

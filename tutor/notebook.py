@@ -101,18 +101,12 @@ def cell_source(cell: str) -> str:
     A notebook usually imports numpy in an earlier cell; the import goes last
     so every line number in a message is the cell's own.
     """
-    cell = _without_magics(cell)
+    from tutor.grading.ipython import without_ipython
+
+    cell = without_ipython(cell)[0]  # %matplotlib, !ls: `pass` for grading; they run in the kernel as written
     if _NUMPY_IMPORT.search(cell):
         return cell
     return cell.rstrip("\n") + "\n\nimport numpy as np  # added by %%dnn_check: the cell is graded on its own\n"
-
-
-def _without_magics(cell: str) -> str:
-    """IPython's line magics and shell lines (``%matplotlib inline``, ``!ls``) are not Python: each becomes
-    ``pass`` for grading (the line numbers stay the cell's), and runs in the kernel as written."""
-    from tutor.grading.ipython import without_ipython
-
-    return without_ipython(cell)[0]
 
 
 def _relabel(value, path: str):

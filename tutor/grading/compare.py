@@ -487,12 +487,17 @@ def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any,
     return np.where(np.isfinite(values), truth, np.nan)
 
 
-def _close_to(outputs: Any, ref_outputs: Any) -> bool:
-    """Whether a forward's float outputs agree with PyTorch's to 1e-2 and are not all zeros (no placeholder)."""
+def _pairs(outputs: Any, ref_outputs: Any) -> Any:
+    """A forward's outputs beside PyTorch's, one pair each (a lone output is one pair)."""
     outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
     refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
+    return zip(outs, refs)
+
+
+def _close_to(outputs: Any, ref_outputs: Any) -> bool:
+    """Whether a forward's float outputs agree with PyTorch's to 1e-2 and are not all zeros (no placeholder)."""
     compared = False
-    for out, want in zip(outs, refs):
+    for out, want in _pairs(outputs, ref_outputs):
         if not (isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "f")):
             continue
         try:
@@ -510,9 +515,7 @@ def _narrowed(outputs: Any, ref_outputs: Any) -> np.dtype | None:
     float64 values carrying its rounding; None when they did not.
 
     (Agreeing with PyTorch only to about 1e-8 is no proof: a forward that adds noise does that too.)"""
-    outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
-    refs = list(ref_outputs) if isinstance(ref_outputs, (tuple, list)) else [ref_outputs]
-    for out, want in zip(outs, refs):
+    for out, want in _pairs(outputs, ref_outputs):
         found = find_narrow(out)
         if found is not None:
             return found[1].dtype

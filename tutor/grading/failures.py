@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tutor.grading.model import Fatal, LearnerError
 
-OUTPUT_CHARS = 100_000  # the child's print cap (runner.OUTPUT_CHARS), as learners read it
+OUTPUT_CHARS = 100_000  # learner prints kept by the parent (runner.OUTPUT_CHARS), as messages name the cap
 
 
 @dataclass(frozen=True)

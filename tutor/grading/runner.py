@@ -42,7 +42,7 @@ MiB = 1024 * 1024
 # torch's large shared libraries (the transfer exercise, or a learner who
 # imports torch to compare) while still stopping a memory hog.
 DATA_LIMIT = 2048 * MiB
-OUTPUT_CHARS = 100_000  # learner prints kept (and the most they may print)
+OUTPUT_CHARS = failures.OUTPUT_CHARS  # learner prints kept (and the most they may print)
 FILE_SIZE_LIMIT = 4 * MiB  # backstop for writes that bypass sys.stdout
 STARTUP_ALLOWANCE = 60.0  # seconds for the worker's own imports (numpy, torch), before the learner's time starts
 MAX_FRAME = 32 * MiB  # a frame header announcing more is refused before a byte of it is read

@@ -162,8 +162,9 @@ def parse_value(source: str, raw: Any, annotation: Any, meta: dict | None = None
             return tuple(_scalar(p, element or "str", meta) for p in items)
         return _scalar(text, base, meta)
     except _Invalid:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise TutorError(f"{source}: expected {describe(annotation, meta)}, got {shown!r}") from None
+        from tutor.options import shown
+
+        raise TutorError(f"{source}: expected {describe(annotation, meta)}, got {shown(text)!r}") from None
 
 
 def field_specs(cls) -> dict[str, dataclasses.Field]:
@@ -193,8 +194,9 @@ def parse_sets(items: list[str] | None) -> dict[str, tuple[str, str]]:
     given: dict[str, tuple[str, str]] = {}
     for item in items or []:
         if "=" not in item:
-            shown = item if len(item) <= 40 else item[:37] + "..."
-            raise TutorError(f"--set: expected KEY=VALUE (e.g. --set noise=0.2), got {shown!r}")
+            from tutor.options import shown
+
+            raise TutorError(f"--set: expected KEY=VALUE (e.g. --set noise=0.2), got {shown(item)!r}")
         key, value = item.split("=", 1)
         key = key.strip().replace("-", "_")
         if not key.isidentifier():
