@@ -86,3 +86,66 @@ def test_a_full_batch_is_shown_as_full_batch_not_batch_size_0(runner):
     result = runner.invoke(app, ["demo", "--history"])
     assert result.exit_code == 0, result.output
     assert "full batch" in result.stdout and "batch_size=32" in result.stdout and "batch_size=0" not in result.stdout
+
+
+def test_the_summary_and_the_footer_say_what_auto_precision_chose():
+    """`--precision auto` was journaled as "auto": nobody could tell whether the run took bf16 or fp32."""
+    from types import SimpleNamespace
+
+    outcome = _outcome({"test_acc": 0.94})
+    outcome.train_seconds = 0.5
+    assert outcome.summary()["precision"] is None  # no fit, nothing to say
+    outcome.results = [SimpleNamespace(precision="fp32")]
+    assert outcome.summary()["precision"] == "fp32"
+    assert " in fp32" not in render_footer(outcome).plain  # the usual case goes unsaid
+    outcome.results = [SimpleNamespace(precision="bf16"), SimpleNamespace(precision="fp32")]
+    assert outcome.summary()["precision"] == "bf16, fp32"
+    assert "samples/s in bf16, fp32)" in render_footer(outcome).plain
+
+
+def test_a_demo_summary_names_the_precision_it_ran_in(runner):
+    import json
+
+    from tutor.cli import app
+
+    result = runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu", "--precision", "fp32", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads([line for line in result.output.splitlines() if '"summary"' in line][-1])
+    assert summary["precision"] == "fp32" and summary["config"]["precision"] == "fp32"
+
+
+def _bench_result(default: str, engine_label: str = "engine, adam fused, fp32") -> dict:
+    def figures(label, seconds, precision):
+        return {"label": label, "precision": precision, "seconds_per_epoch": seconds, "samples_per_s": 8000 / seconds,
+                "x_floor": seconds / 0.25, "test_acc": 0.943}
+
+    result = {"model": "mnist-mlp", "data": "MNIST", "device": "cpu", "batch_size": 128, "epochs": 2, "repeats": 3,
+              "threads": 1, "engine": figures(engine_label, 0.336, "fp32"),
+              "dataloader": figures("DataLoader loop, adam default, fp32", 0.463, "fp32"), "engine_default": None,
+              "speedup": 1.40, "speedup_default": 1.40,
+              "precision": {"default": default, "reason": f"auto: cpu {'computes bf16 natively' if default == 'bf16' else 'has no native bf16'}"},
+              "floor": {"flops_per_epoch": 27.19e9, "matmul_gflops": 107.7, "seconds_per_epoch": 0.252}}
+    if default == "bf16":
+        result["engine_default"] = figures("engine, adam fused, bf16", 0.264, "bf16")
+        result["speedup_default"] = 1.75
+    return result
+
+
+def test_bench_shows_the_default_precision_beside_the_fp32_comparison():
+    """On a CPU with native bf16 the JSON had the bf16 row and its speed-up; the table showed neither."""
+    from rich.console import Console
+
+    def shown(result):
+        screen = Console(file=io.StringIO(), width=100, color_system=None)
+        from tutor.render.training import render_bench
+
+        screen.print(render_bench(result))
+        return " ".join(screen.file.getvalue().split())  # words, whatever the wrapping
+
+    text = shown(_bench_result("bf16"))
+    assert "engine, adam fused, bf16" in text and "0.264" in text
+    assert "engine in bf16 / DataLoader in fp32: 1.75x faster (auto: cpu computes bf16 natively)" in text
+    plain = shown(_bench_result("fp32"))
+    assert "bf16" not in plain.replace("has no native bf16", "") and "engine / DataLoader: 1.40x faster" in plain
+    assert "CUDA graph" not in plain
+    assert "each step one replayed CUDA graph" in shown(_bench_result("fp32", "engine, adam fused, CUDA graph, fp32"))

@@ -71,7 +71,9 @@ def test_plain_output_one_line_per_epoch_no_escapes(runner):
     assert "\x1b" not in result.stdout
     lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == [f"{i:>2}/12".strip() for i in range(1, 13)]
-    assert "device: cpu" in result.stdout
+    from tutor.device import pick_device
+
+    assert f"device: {pick_device().label} (" in result.stdout  # the automatic choice: cpu here, cuda on a GPU
     assert "samples/s" in result.stdout and "done in" in result.stdout
 
 

@@ -245,7 +245,8 @@ def render_footer(outcome) -> Text:
     text.append(f"in {fmt_seconds(outcome.seconds)} on {outcome.device_label}")
     if outcome.train_seconds:
         text.append(f" (of which training {fmt_seconds(outcome.train_seconds)} at "
-                    f"{fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s)")
+                    f"{fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s"
+                    f"{' in ' + outcome.precision if 'bf16' in outcome.precision else ''})")
     if outcome.table is None:
         metrics = {k: v for k, v in outcome.metrics.items() if k != "epochs_run"}
         text.append("\nresult: ", style="dim")
@@ -382,16 +383,23 @@ def render_bench(result: dict) -> RenderableType:
     table.add_column("loop")
     for header in ("s/epoch", "samples/s", "x floor", "test acc (mean)"):
         table.add_column(header, justify="right", no_wrap=True)
-    for key in ("engine", "dataloader"):
-        r = result[key]
+    for key in ("engine", "dataloader", "engine_default"):
+        r = result.get(key)
+        if not r:  # engine_default: only where the engine's default precision is not fp32
+            continue
         table.add_row(r["label"], f"{r['seconds_per_epoch']:.3f}", f"{r['samples_per_s']:,.0f}",
                       f"{r['x_floor']:.2f}" if r.get("x_floor") else "—", fmt_pct(r["test_acc"]))
     floor = result["floor"]
     summary = Text()
-    summary.append("engine: data on the device, one permutation per epoch, fused optimiser, metrics read once "
+    graph = ", each step one replayed CUDA graph" if "CUDA graph" in result["engine"]["label"] else ""
+    summary.append(f"engine: data on the device, one permutation per epoch, fused optimiser{graph}, metrics read once "
                    "per epoch\nDataLoader loop: TensorDataset + DataLoader(shuffle=True), default Adam, "
                    "loss.item() per batch\n", style="dim")
     summary.append(f"engine / DataLoader: {result['speedup']:.2f}x faster\n", style="bold green" if result["speedup"] >= 1 else "bold red")
+    if result.get("engine_default"):
+        default = result["precision"]
+        summary.append(f"engine in {default['default']} / DataLoader in fp32: {result['speedup_default']:.2f}x faster "
+                       f"({default['reason']})\n", style="bold green" if result["speedup_default"] >= 1 else "bold red")
     summary.append(
         f"arithmetic floor: {floor['flops_per_epoch'] / 1e9:.2f} GFLOP per epoch / {floor['matmul_gflops']:.1f} GFLOP/s "
         f"measured matmul rate = {floor['seconds_per_epoch']:.3f} s/epoch"

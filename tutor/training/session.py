@@ -301,12 +301,18 @@ class DemoOutcome:
     journal_id: int | None = None
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def precision(self) -> str:
+        """What the fits ran in once ``auto`` was resolved: "fp32", "bf16" or "bf16, fp32"; "" without a fit."""
+        return ", ".join(sorted({getattr(r, "precision", "fp32") for r in self.results}))
+
     def summary(self) -> dict:
         """The JSON summary object (``--json``'s last line)."""
         return finite({
             "type": "summary", "demo": self.demo_id, "title": self.title, "device": self.device,
             "device_label": self.device_label, "device_reason": self.device_reason,
             "seed": self.config.get("seed"), "config": self.config, "metrics": self.metrics,
+            "precision": self.precision or None,
             "seconds": round(self.seconds, 3), "train_seconds": round(self.train_seconds, 3),
             "samples": self.samples, "samples_per_s": round(self.samples_per_s, 1), "notes": self.notes,
             "table": self.table, "figures": self.figures,
