@@ -2,7 +2,8 @@
 # Check dnn-tutor on a machine with an NVIDIA GPU, in under 5 minutes:
 #   1. the device choice: automatic choice is cuda, `--device cpu` still wins, precision auto -> bf16/TF32;
 #   2. every demo with --quick on CUDA (`dnn-tutor demo <id> --quick --device cuda --json`);
-#   3. `dnn-tutor bench` on CUDA (target: engine >= 3x the DataLoader loop there).
+#   3. `dnn-tutor bench` on CUDA (target: engine >= 3x the DataLoader loop there);
+#   4. steps 2 and 3 again with DNN_TUTOR_CUDA_GRAPHS=1, after tests/test_cudagraph.py (when pytest is there).
 #
 #   bash benchmarks/gpu_check.sh [RESULTS_DIR]
 #
@@ -111,22 +112,26 @@ else
 fi
 dnn-tutor doctor --json >"$RESULTS/doctor.json" 2>&1 || fail "dnn-tutor doctor exited non-zero"
 
-# --- 3. every demo with --quick on CUDA -----------------------------------------------------------
+# --- 3. every demo with --quick on CUDA, then 4. bench there; both with and without CUDA graphs ------
 DEMOS=${GPU_CHECK_DEMOS:-}
 [ -n "$DEMOS" ] || DEMOS=$(dnn-tutor demos --json | "$PY" -c 'import json, sys; print(" ".join(d["id"] for d in json.load(sys.stdin)))') \
     || { fail "dnn-tutor demos --json"; DEMOS=""; }
-printf '%-14s %-6s %8s  %s\n' demo status seconds "device / final metrics" | tee "$RESULTS/demos.txt"
-for demo in $DEMOS; do
-    if [ "$(elapsed)" -ge "$BUDGET" ]; then
-        fail "time budget used up before demo $demo"
-        continue
-    fi
-    t0=$(date +%s.%N)
-    timeout "$DEMO_TIMEOUT" dnn-tutor demo "$demo" --quick --device "$DEV" --json \
-        >"$RESULTS/demo-$demo.jsonl" 2>"$RESULTS/demo-$demo.err"
-    rc=$?
-    secs=$("$PY" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
-    summary=$("$PY" - "$RESULTS/demo-$demo.jsonl" "$DEV" <<'EOF'
+
+# demos TAG: every demo once; logs as demo-<id><TAG>.*, the table in demos<TAG>.txt
+demos() {
+    local tag=$1 demo t0 rc secs summary ok status
+    printf '%-14s %-6s %8s  %s\n' demo status seconds "device, precision / final metrics" | tee "$RESULTS/demos$tag.txt"
+    for demo in $DEMOS; do
+        if [ "$(elapsed)" -ge "$BUDGET" ]; then
+            fail "time budget used up before demo $demo$tag"
+            continue
+        fi
+        t0=$(date +%s.%N)
+        timeout "$DEMO_TIMEOUT" dnn-tutor demo "$demo" --quick --device "$DEV" --json \
+            >"$RESULTS/demo-$demo$tag.jsonl" 2>"$RESULTS/demo-$demo$tag.err"
+        rc=$?
+        secs=$("$PY" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+        summary=$("$PY" - "$RESULTS/demo-$demo$tag.jsonl" "$DEV" <<'EOF'
 import json, sys
 last = None
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
@@ -141,30 +146,40 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
 if last is None:
     print("no summary")
     sys.exit(1)
-metrics = {k: round(v, 4) if isinstance(v, float) else v for k, v in (last.get("metrics") or {}).items()}
-print(f"{last.get('device_label', last.get('device'))}  {metrics}")
+metrics = {k: round(v, 4) if isinstance(v, float) else v for k, v in (last.get("metrics") or {}).items()
+           if not isinstance(v, (dict, list))}
+print(f"{last.get('device_label', last.get('device'))}, {last.get('precision') or 'no fit'}  {metrics}")
 sys.exit(0 if str(last.get("device", "")).startswith(sys.argv[2]) else 1)
 EOF
 )
-    ok=$?
-    if [ "$rc" -eq 0 ] && [ "$ok" -eq 0 ]; then status=ok; else status=FAIL; fi
-    printf '%-14s %-6s %8s  %s\n' "$demo" "$status" "$secs" "$summary" | tee -a "$RESULTS/demos.txt"
-    [ "$status" = ok ] || fail "demo $demo (exit $rc; see $RESULTS/demo-$demo.err)"
-done
+        ok=$?
+        if [ "$rc" -eq 0 ] && [ "$ok" -eq 0 ]; then status=ok; else status=FAIL; fi
+        printf '%-14s %-6s %8s  %s\n' "$demo" "$status" "$secs" "$summary" | tee -a "$RESULTS/demos$tag.txt"
+        [ "$status" = ok ] || fail "demo $demo$tag (exit $rc; see $RESULTS/demo-$demo$tag.err)"
+    done
+}
 
-# --- 4. bench on CUDA ----------------------------------------------------------------------------
-if [ "$(elapsed)" -lt "$BUDGET" ]; then
+# bench TAG: dnn-tutor bench once; bench<TAG>.json and bench<TAG>.txt
+bench() {
+    local tag=$1
+    if [ "$(elapsed)" -ge "$BUDGET" ]; then
+        fail "time budget used up before bench$tag"
+        return
+    fi
     # shellcheck disable=SC2086  # BENCH_ARGS is a list of options
-    if timeout "$BENCH_TIMEOUT" dnn-tutor bench --device "$DEV" --json $BENCH_ARGS \
-            >"$RESULTS/bench.json" 2>"$RESULTS/bench.err"; then
-        "$PY" - "$RESULTS/bench.json" <<'EOF' | tee "$RESULTS/bench.txt"
+    if ! timeout "$BENCH_TIMEOUT" dnn-tutor bench --device "$DEV" --json $BENCH_ARGS \
+            >"$RESULTS/bench$tag.json" 2>"$RESULTS/bench$tag.err"; then
+        fail "dnn-tutor bench$tag on $DEV (see $RESULTS/bench$tag.err)"
+        return
+    fi
+    "$PY" - "$RESULTS/bench$tag.json" <<'EOF' | tee "$RESULTS/bench$tag.txt"
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"bench: {r['model']} on {r['data']}, {r['device']}, batch {r['batch_size']}")
 for key in ("engine", "dataloader", "engine_default"):
     f = r.get(key)
     if f:
-        print(f"  {f['label']:<40} {f['seconds_per_epoch']:.4f} s/epoch {f['samples_per_s']:>11,.0f} samples/s "
+        print(f"  {f['label']:<44} {f['seconds_per_epoch']:.4f} s/epoch {f['samples_per_s']:>11,.0f} samples/s "
               f"acc {100 * f['test_acc']:.2f}%")
 target = "target >= 3x on a GPU: " + ("met" if r["speedup"] >= 3 else "NOT met") if r["device"].startswith("cuda") else "CPU dry run"
 print(f"  engine/DataLoader fp32: {r['speedup']:.2f}x (paired median; {target})")
@@ -172,12 +187,24 @@ if r.get("engine_default"):
     print(f"  engine {r['precision']['default']}/DataLoader fp32: {r['speedup_default']:.2f}x")
 print(f"  precision: {r['precision']['label']} ({r['precision']['reason']})")
 EOF
+}
+
+say "--- the usual steps"
+demos ""
+bench ""
+say "--- CUDA graphs (DNN_TUTOR_CUDA_GRAPHS=1)"
+export DNN_TUTOR_CUDA_GRAPHS=1
+if [ -f "$ROOT/tests/test_cudagraph.py" ] && "$PY" -c "import pytest" 2>/dev/null; then
+    if timeout 120 "$PY" -m pytest -q -n 0 -p no:cacheprovider "$ROOT/tests/test_cudagraph.py" >"$RESULTS/tests-graphs.txt" 2>&1; then
+        say "tests/test_cudagraph.py: $(tail -n 1 "$RESULTS/tests-graphs.txt")"
     else
-        fail "dnn-tutor bench on $DEV (see $RESULTS/bench.err)"
+        tail -n 30 "$RESULTS/tests-graphs.txt" >&2
+        fail "tests/test_cudagraph.py (see $RESULTS/tests-graphs.txt)"
     fi
-else
-    fail "time budget used up before bench"
 fi
+demos "-graphs"
+bench "-graphs"
+unset DNN_TUTOR_CUDA_GRAPHS
 
 rm -rf "$DNN_TUTOR_HOME"
 say "finished in $(elapsed) s: $([ "$FAILED" -eq 0 ] && echo 'all checks passed' || echo 'some checks FAILED') (logs in $RESULTS)"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from tutor.training.callbacks import Callback, EpochView, Reporter, as_callbacks
+from tutor.training.cudagraph import StepGraph, graph_ready
 from tutor.training.evaluation import (correct_count, evaluate, fit_shape, model_device, seed_everything,
                                        task_loss, to_tensor)
 from tutor.training.optim import make_optimizer, make_scheduler, optimizer_label
@@ -77,6 +78,9 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
                      n_batches, dev, has_val=val is not None) for t in trainees]
     run = _Run(task=task, hooks=hooks, augment=augment, clip_grad=clip_grad, precision=prec, reporter=reporter,
                report_every=max(1, n_batches // 20), weights=weights)
+    for s in states:  # on a GPU, each step one replayed CUDA graph where the step is always the same
+        if graph_ready(dev, s.opt, s.impl, s.sched, augment, clip_grad, run.after_backward):
+            s.graph = StepGraph(s.t.model, s.opt, s.loss_fn, task, prec, bs, dev)
 
     with ThreadPlan(trainees[0].model, bs, dev, threads) as plan, matmul_scope(dev):
         reporter.fit_start(FitInfo(title=title, names=[t.name for t in trainees], task=task, epochs=epochs,
@@ -132,6 +136,8 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     from the device once at the end: nothing is read back to the host inside the epoch."""
     import torch
 
+    if s.graph is not None:
+        return _train_epoch_graphed(s, batches, epoch, run)
     model, opt, loss_fn, task = s.t.model, s.opt, s.loss_fn, run.task
     model.train()
     losses, preds, labels, counts = [], [], [], []
@@ -169,6 +175,26 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     return loss_total, n_correct
 
 
+def _train_epoch_graphed(s: "_State", batches, epoch: int, run: _Run):
+    """:func:`_train_epoch` where each step replays a CUDA graph (:mod:`~tutor.training.cudagraph`):
+    the same steps, the same (loss sum, correct count), one read back at the end."""
+    graph = s.graph
+    assert graph is not None
+    s.t.model.train()
+    graph.reset()
+    for b, (xb, yb) in enumerate(batches):
+        graph.step(xb, yb)
+        s.step += 1
+        if (b + 1) % run.report_every == 0 and b + 1 < len(batches):
+            run.reporter.batch_end(s.t.name, epoch, b + 1, len(batches))
+    totals = graph.totals()
+    if graph.captured and "CUDA graph" not in s.opt_label:
+        s.opt_label = s.opt_label[:-1] + ", CUDA graph)" if s.opt_label.endswith(")") else s.opt_label + " (CUDA graph)"
+    if graph.failed:  # the usual step from here on
+        s.graph = None
+    return totals
+
+
 class _State:
     """One trainee during a fit: its optimiser, scheduler, loss, early stopping and history."""
 
@@ -181,6 +207,8 @@ class _State:
             self.opt, impl = make_optimizer(t.optimizer_name or optimizer, t.model.parameters(), own_lr, wd, momentum)
         else:
             self.opt, impl = t.optimizer, "given"
+        self.impl = impl
+        self.graph: StepGraph | None = None  # set by fit() where the steps can replay a CUDA graph
         self.opt_label = optimizer_label(self.opt, impl)
         self.sched, self.per_batch = make_scheduler(t.scheduler if t.scheduler is not None else scheduler,
                                                     self.opt, epochs, n_batches, own_lr)

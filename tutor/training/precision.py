@@ -42,13 +42,14 @@ class Precision:
             return "fp32 (TF32 matmuls)"
         return self.name
 
-    def autocast(self):
-        """The context the forward pass and the loss run in (a no-op for fp32)."""
+    def autocast(self, cache: bool = True):
+        """The context the forward pass and the loss run in (a no-op for fp32). ``cache=False`` for a
+        step recorded as a CUDA graph, where autocast's cache of cast weights cannot live."""
         if self.name != "bf16":
             return contextlib.nullcontext()
         import torch
 
-        return torch.autocast(device_type=self.device_type, dtype=torch.bfloat16)
+        return torch.autocast(device_type=self.device_type, dtype=torch.bfloat16, cache_enabled=cache)
 
 
 def _cpu_flags() -> set[str]:
