@@ -799,6 +799,44 @@ def test_read_roots_cover_a_folder_that_holds_the_class_except_the_class(tmp_pat
     assert not any(r.endswith(("a-link", "up-link")) for r in roots)
 
 
+def test_read_roots_leave_out_a_checkouts_tests_and_history(tmp_path, monkeypatch):
+    """Run from a source checkout, the package's parent folder was readable whole, tests/solutions too."""
+    from tutor.grading import sandbox
+
+    top = tmp_path / "checkout"
+    for folder in ("tutor/grading", "tests/solutions", ".git/objects", "exercises"):
+        (top / folder).mkdir(parents=True)
+    (top / "tutor" / "grading" / "worker.py").write_text("")
+    (top / "pyproject.toml").write_text("")
+    (top / "answers").symlink_to(top / "tests")
+    student = tmp_path / "class" / "mallory"
+    student.mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "SYSTEM_READ_ROOTS", ())
+    monkeypatch.setattr(sys, "argv", [str(top / "tutor" / "grading" / "worker.py")])
+    monkeypatch.setattr(sys, "path", [str(top), str(top / "tests")])  # an editable install; a test runner's path
+    real = {os.path.realpath(r) for r in sandbox.read_roots([str(student)])}
+    assert {str(top / "tutor"), str(top / "exercises"), str(student)} <= real
+    for hidden in (top, top / "tests", top / "tests" / "solutions", top / ".git"):
+        assert str(hidden) not in real, hidden
+    (top / "pyproject.toml").unlink()  # an installed package: nothing beside it to hide
+    assert str(top) in {os.path.realpath(r) for r in sandbox.read_roots([str(student)])}
+
+
+@pytest.mark.slow
+def test_a_graded_submission_cannot_run_the_checkouts_reference_solution(tmp_path):
+    """A file that exec'd tests/solutions/backprop.py, found from the worker's own path, got 15/15 done."""
+    from tutor.classroom import adapter
+
+    student = tmp_path / "class" / "mallory"
+    student.mkdir(parents=True)
+    (student / "backprop.py").write_text(
+        "import os, sys\n"
+        "top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0]))))\n"
+        "exec(open(os.path.join(top, 'tests', 'solutions', 'backprop.py')).read())\n")
+    row = adapter.grade_row("mallory", "backprop", student / "backprop.py", seed=3, timeout=20, own=str(student))
+    assert row.passed == 0 and row.status != "done", row
+
+
 @pytest.mark.slow
 def test_a_class_kept_inside_a_readable_system_folder_still_reads_only_its_own_files():
     """/dev/shm lies beneath /dev, which a contained run may read: the class inside it must not be."""

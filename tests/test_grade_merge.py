@@ -779,10 +779,13 @@ def test_a_changed_helper_file_grades_a_folder_submission_again(monkeypatch, tmp
         service.grade_class(cls, exercise="backprop", out=book, jobs=1, seed=7)
         return {r.student: r for r in gradebook.read(book)}
 
+    (cls / "cy").mkdir()
+    (cls / "cy" / "backprop.py").write_text("x = 2\n")
     first = grade()
-    assert sorted(t.student for t in started) == ["amy", "bo"]
+    assert sorted(t.student for t in started) == ["amy", "bo", "cy"]
     # a folder holding only the exercise's file keeps the digest gradebooks have always held: the file's
-    assert first["bo"].sha256 == hashlib.sha256(b"x = 1\n").hexdigest()
+    assert first["cy"].sha256 == hashlib.sha256(b"x = 2\n").hexdigest()
+    assert first["bo"].sha256 != hashlib.sha256(b"x = 1\n").hexdigest()  # and its notes, which the code may read
     assert first["amy"].sha256 == submissions.submission_sha256(cls / "amy" / "exercises" / "backprop.py", cls / "amy")
     assert first["amy"].sha256 != submissions.file_sha256(cls / "amy" / "exercises" / "backprop.py")
     grade()
@@ -792,13 +795,40 @@ def test_a_changed_helper_file_grades_a_folder_submission_again(monkeypatch, tmp
     assert [t.student for t in started] == ["amy"]
     (cls / "amy" / "more").mkdir()
     (cls / "amy" / "more" / "util.py").write_text("y = 2\n")  # a new helper, in a subfolder
-    (cls / "bo" / "notes.txt").write_text("still not python\n")  # not something the grader imports
     grade()
     assert [t.student for t in started] == ["amy"]
+    (cls / "bo" / "notes.txt").write_text("still not python\n")  # the graded code may read it
+    grade()
+    assert [t.student for t in started] == ["bo"]
     flat = tmp_path / "flat"
     flat.mkdir()
     (flat / "cy.py").write_text("z = 3\n")
     assert submissions.submission_sha256(flat / "cy.py", flat / "cy.py") == hashlib.sha256(b"z = 3\n").hexdigest()
+
+
+def test_a_changed_data_file_hidden_file_or_compiled_helper_grades_a_folder_again(monkeypatch, tmp_path):
+    """A submission that reads scale.txt kept its 15/15 after scale.txt changed: only .py files were hashed,
+    and a rerun said "skipped 1 unchanged" where a fresh run gave 10/15."""
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    (cls / "dave" / ".sub").mkdir(parents=True)
+    (cls / "dave" / "backprop.py").write_text("k = float(open('scale.txt').read())\n")
+    (cls / "dave" / "scale.txt").write_text("1.0\n")
+    book = tmp_path / "g.csv"
+
+    def graded() -> list[str]:
+        started.clear()
+        service.grade_class(cls, exercise="backprop", out=book, jobs=1, seed=7)
+        return [t.student for t in started]
+
+    assert graded() == ["dave"]
+    assert graded() == []
+    for name, content in (("scale.txt", b"2.0\n"), (".sub/helpers.pyc", b"\x00"), (".hidden.zip", b"PK")):
+        (cls / "dave" / name).write_bytes(content)
+        assert graded() == ["dave"], name
+        assert graded() == [], name
 
 
 def test_odd_names_in_a_flat_folder_are_graded_or_named_in_a_warning(monkeypatch, tmp_path):

@@ -9,13 +9,13 @@ followed", "holds submission.zip", "SyntaxError line 12: expected ':'").
 Gradebooks written before timeout and note existed are read as they are.
 
 sha256 identifies what was graded, so a rerun skips what has not changed: for a
-``<student>.py`` file, and for a student folder whose only ``.py`` file is the
-graded one, it is the sha256 of that file's bytes; for a folder with more
-``.py`` files (helpers the exercise may import), it is the sha256 of the list
-of every ``.py`` file in the folder (hidden folders left out), one
+``<student>.py`` file, and for a student folder that holds only the graded
+file, it is the sha256 of that file's bytes; for a folder with more files
+(helpers, data or weights the code may read), it is the sha256 of the list
+of every file in the folder (hidden ones included), one
 ``<relative path>\\0<sha256 of its bytes>\\n`` line each in sorted path order
-(see :func:`tutor.classroom.submissions.submission_sha256`), so changing a
-helper grades the student again.
+(see :func:`tutor.classroom.submissions.submission_sha256`), so changing any
+of them grades the student again.
 
 Only the parent process writes a gradebook, always whole and atomically (a
 temporary file in the same folder, then a rename), so a crash, Ctrl-C or a full

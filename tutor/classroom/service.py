@@ -3,8 +3,8 @@
 :func:`grade_class` does the work and returns a :class:`ClassRun`; it never
 prints (progress goes to a callback). Every finished row is saved at once, so
 Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
-(:func:`submissions.submission_sha256`: the file, or every .py file of a folder
-that has helpers) is already in the gradebook for that exercise and seed. A row
+(:func:`submissions.submission_sha256`: the file, or every file of a folder
+that holds more) is already in the gradebook for that exercise and seed. A row
 that holds no grade (missing, unreadable, ambiguous, a grader error) never
 replaces a graded one already there: that row is kept, with a warning; before a
 run first replaces a row that earned something (a score above 0, or done or

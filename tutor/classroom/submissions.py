@@ -519,11 +519,12 @@ def file_sha256(path: Path) -> str:
 def submission_sha256(path: Path, root: Path | None) -> str:
     """What the gradebook's sha256 column holds for a submission: a changed value means grade it again.
 
-    For a ``<student>.py`` file, and for a student folder whose only ``.py`` file is the graded one, the
+    For a ``<student>.py`` file, and for a student folder that holds nothing but the graded file, the
     sha256 of the graded file (:func:`file_sha256`, as gradebooks have always held). For a folder with
-    other ``.py`` files too (helpers the exercise may import, in any subfolder but hidden ones), the sha256
-    of ``<relative path>\\0<sha256 of the file>\\n`` for each of them, in sorted path order: changing,
-    adding, removing or renaming a helper changes it. Raises OSError when the graded file cannot be read.
+    other files too, the sha256 of ``<relative path>\\0<sha256 of the file>\\n`` for every file in it, in
+    any subfolder, hidden ones included, in sorted path order: the graded code may read or import any of
+    them (helpers, data, weights, a ``.pyc`` or a ``.zip``), so changing, adding, removing or renaming
+    any one changes it. Raises OSError when the graded file cannot be read.
     """
     own = file_sha256(path)
     if root is None or not os.path.isdir(root):
@@ -531,10 +532,8 @@ def submission_sha256(path: Path, root: Path | None) -> str:
     graded = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
     parts: dict[bytes, str] = {graded.encode("utf-8", "surrogateescape"): own}
     for here, folders, names in os.walk(root):  # links to folders are not followed
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        folders[:] = sorted(folders)
         for name in names:
-            if name.startswith(".") or not is_python(name):
-                continue
             full = os.path.join(here, name)
             rel = os.path.relpath(full, root).replace(os.sep, "/").encode("utf-8", "surrogateescape")
             if rel not in parts:

@@ -137,19 +137,36 @@ def read_roots(own: list[str]) -> list[str]:
     # The class folder (what holds each student's folder or file) is never readable as a whole, even where it
     # lies inside a folder that is (a class kept in the project's checkout, /opt, /dev/shm): only `own` is.
     classes = sorted({os.path.dirname(p) for p in mine} - {"/"})
+    private = _checkout_private(grader)
+    hidden = classes + [p for p in private if p not in classes]
     found: list[str] = []
     for root in roots:
         for candidate in (root, os.path.realpath(root)):
             if candidate in found or not os.path.exists(candidate):
                 continue
             real = os.path.realpath(candidate)
-            above = [c for c in classes if c == real or c.startswith(real.rstrip("/") + "/")]
+            if any(_within(real, p) for p in private):
+                continue  # the checkout's tests (reference solutions) or its history
+            above = [c for c in hidden if c == real or c.startswith(real.rstrip("/") + "/")]
             if not above or any(_within(real, c) and real != c for c in classes):
                 found.append(candidate)  # outside every class folder, or inside one (this Python, the grader)
             else:
                 found += [p for p in _around(real, above) if p not in found]
     found += [p for p in own + mine if p not in found and os.path.exists(p)]
     return found
+
+
+def _checkout_private(grader: str) -> list[str]:
+    """Run from a source checkout (an editable install), the folders beside the package that a graded
+    submission must not read: ``tests`` (the reference solutions and planted bugs) and ``.git`` (the same,
+    in its history). An installed package has neither beside it."""
+    if not grader:
+        return []
+    top = os.path.dirname(os.path.dirname(os.path.dirname(grader)))  # .../<checkout>/tutor/grading/worker.py
+    if not os.path.isfile(os.path.join(top, "pyproject.toml")):
+        return []
+    return [os.path.realpath(os.path.join(top, name)) for name in ("tests", ".git")
+            if os.path.lexists(os.path.join(top, name))]
 
 
 def _within(path: str, folder: str) -> bool:
