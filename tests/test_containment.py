@@ -837,6 +837,44 @@ def test_a_graded_submission_cannot_run_the_checkouts_reference_solution(tmp_pat
     assert row.passed == 0 and row.status != "done", row
 
 
+def _forged_cache(helper: Path, code_from: str) -> None:
+    """A __pycache__ entry for ``helper`` holding other code, stamped with the helper's size and time."""
+    import importlib.util
+    import marshal
+    import struct
+
+    st = helper.stat()
+    code = compile(code_from, str(helper), "exec")
+    (helper.parent / "__pycache__").mkdir(exist_ok=True)
+    (helper.parent / "__pycache__" / f"{helper.stem}.{sys.implementation.cache_tag}.pyc").write_bytes(
+        importlib.util.MAGIC_NUMBER + struct.pack("<III", 0, int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF)
+        + marshal.dumps(code))
+
+
+@pytest.mark.parametrize("mode", ["check", "grade"])
+def test_a_helpers_forged_bytecode_cache_never_runs_in_place_of_its_source(tmp_path, mode):
+    """helpers.py held the starter and __pycache__ a compiled solution with the same size and time: 15/15."""
+    from tutor.classroom import adapter
+
+    student = tmp_path / "class" / "eve"
+    student.mkdir(parents=True)
+    starter = Path(__file__).resolve().parents[1] / "exercises" / "backprop.py"
+    (student / "helpers.py").write_text(starter.read_text())
+    (student / "backprop.py").write_text("from helpers import *\n")
+    _forged_cache(student / "helpers.py", SOLUTION)
+    (student / "extra.pyc").write_bytes((student / "__pycache__" / f"helpers.{sys.implementation.cache_tag}.pyc").read_bytes())
+    if mode == "check":
+        report = grade("backprop", student / "backprop.py", seed=1)
+        assert report.passed == 0 and not report.ok
+    else:
+        row = adapter.grade_row("eve", "backprop", student / "backprop.py", seed=3, timeout=20, own=str(student))
+        assert row.passed == 0 and row.status != "done", row
+    sourceless = student / "backprop.py"
+    sourceless.write_text("from extra import *\n")  # a .pyc with no source: nothing to read, so nothing runs
+    report = grade("backprop", sourceless, seed=1)
+    assert report.fatal is not None and report.passed == 0 and "extra" in report.fatal.message
+
+
 @pytest.mark.slow
 def test_a_class_kept_inside_a_readable_system_folder_still_reads_only_its_own_files():
     """/dev/shm lies beneath /dev, which a contained run may read: the class inside it must not be."""

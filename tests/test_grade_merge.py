@@ -829,6 +829,9 @@ def test_a_changed_data_file_hidden_file_or_compiled_helper_grades_a_folder_agai
         (cls / "dave" / name).write_bytes(content)
         assert graded() == ["dave"], name
         assert graded() == [], name
+    (cls / "dave" / "__pycache__").mkdir()  # a teacher's own `python backprop.py`: the grader never runs it
+    (cls / "dave" / "__pycache__" / "helpers.cpython-311.pyc").write_bytes(b"\x00")
+    assert graded() == []
 
 
 def test_odd_names_in_a_flat_folder_are_graded_or_named_in_a_warning(monkeypatch, tmp_path):

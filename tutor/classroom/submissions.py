@@ -522,9 +522,10 @@ def submission_sha256(path: Path, root: Path | None) -> str:
     For a ``<student>.py`` file, and for a student folder that holds nothing but the graded file, the
     sha256 of the graded file (:func:`file_sha256`, as gradebooks have always held). For a folder with
     other files too, the sha256 of ``<relative path>\\0<sha256 of the file>\\n`` for every file in it, in
-    any subfolder, hidden ones included, in sorted path order: the graded code may read or import any of
-    them (helpers, data, weights, a ``.pyc`` or a ``.zip``), so changing, adding, removing or renaming
-    any one changes it. Raises OSError when the graded file cannot be read.
+    any subfolder, hidden ones included, in sorted path order: the graded code may import or read any of
+    them (helpers, data, weights), so changing, adding, removing or renaming any one changes it. Python's
+    ``__pycache__`` folders are left out: the grader never runs them (a local ``python`` run would
+    otherwise grade the student again). Raises OSError when the graded file cannot be read.
     """
     own = file_sha256(path)
     if root is None or not os.path.isdir(root):
@@ -532,7 +533,7 @@ def submission_sha256(path: Path, root: Path | None) -> str:
     graded = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
     parts: dict[bytes, str] = {graded.encode("utf-8", "surrogateescape"): own}
     for here, folders, names in os.walk(root):  # links to folders are not followed
-        folders[:] = sorted(folders)
+        folders[:] = sorted(f for f in folders if f != "__pycache__")  # never run: the grader imports sources only
         for name in names:
             full = os.path.join(here, name)
             rel = os.path.relpath(full, root).replace(os.sep, "/").encode("utf-8", "surrogateescape")

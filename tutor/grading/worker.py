@@ -377,6 +377,46 @@ def _compile_learner(source: bytes, learner_path: str) -> ModuleType:
     return module
 
 
+def _source_only_below(roots: list[str]) -> None:
+    """Imports from the learner's folder (and a student's own folders) come from ``.py`` sources alone.
+
+    Python would otherwise run ``__pycache__/helpers.cpython-*.pyc`` in place of ``helpers.py`` when
+    the cache's recorded size and time match the source's, and a sourceless ``helpers.pyc``, a ``.so``
+    or a ``.zip`` put on ``sys.path``: code that nobody reading the submission can see (a forged cache
+    beside a starter-looking helper scored 15/15). Paths elsewhere (this Python, its packages) keep
+    the usual finders and their caches.
+    """
+    import importlib.machinery as machinery
+
+    class SourceOnly(machinery.SourceFileLoader):
+        def get_code(self, fullname: str | None) -> Any:  # never a cached .pyc
+            return self.source_to_code(self.get_data(self.path), self.path)
+
+        def set_data(self, *args: Any, **kwargs: Any) -> None:  # and never writes one
+            return None
+
+    class Nothing:
+        """The finder for a file (a zip, say) inside those folders: it finds nothing."""
+
+        def find_spec(self, fullname: str, target: Any = None) -> None:
+            return None
+
+        def invalidate_caches(self) -> None:
+            return None
+
+    sources = machinery.FileFinder.path_hook((SourceOnly, machinery.SOURCE_SUFFIXES))
+    reals = [os.path.realpath(r) for r in roots]
+
+    def hook(path: str) -> Any:
+        real = os.path.realpath(path or os.getcwd())
+        if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in reals):
+            raise ImportError("not a learner's folder")  # the next hook decides
+        return sources(path) if os.path.isdir(real) else Nothing()
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+
+
 def _wait_for_go(go_fd: int) -> bool:
     """Block until the parent says the learner's code may run (False: the parent is gone).
 
@@ -494,6 +534,7 @@ def main(argv: list[str]) -> int:
     own = plan.get("limits", {}).get("read_only")  # grading a class: the student's own folder, or only their file
     if own is None or any(os.path.isdir(r) and (folder == r or folder.startswith(r.rstrip("/") + "/")) for r in own):
         sys.path.append(folder)  # helpers next to the file; last, so they shadow nothing
+    _source_only_below([folder] + [r for r in (own or []) if os.path.isdir(r)])
     channel.send("ready", applied)
     if not _wait_for_go(go_fd):
         return 0
