@@ -34,6 +34,36 @@ def test_every_solution_passes(exercise):
     assert report.ok, failing(report)
 
 
+def _renamed_parameters(source: str) -> str:
+    """Every function of ``source`` with each parameter renamed (``lr`` -> ``lr_``), defaults kept,
+    and its first line putting the old names back: the same code under other parameter names."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.args.args:
+            names = [a.arg for a in node.args.args]
+            for a in node.args.args:
+                a.arg += "_"
+            back = ast.parse(f"{', '.join(names)}, = {', '.join(n + '_' for n in names)},").body
+            start = 1 if node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) else 0
+            node.body[start:start] = back
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", [e for e in EXERCISES if e != "transfer"])
+def test_a_solution_with_its_parameters_renamed_passes(exercise, tmp_path):
+    """adam(params, grads, st, learning_rate, b1, b2, epsilon) got 2/6 and conv2d_forward(x, w, b, s=1, p=0)
+    0/6 ("unexpected keyword argument 'lr'"): the checks passed keywords by the starter's names."""
+    renamed = tmp_path / f"{exercise}.py"
+    renamed.write_text(_renamed_parameters((SOLUTIONS / f"{exercise}.py").read_text()))
+    assert "lr_" in renamed.read_text() or exercise != "optimizers"
+    report = grade(exercise, renamed, seed=11)
+    assert report.fatal is None, report.fatal
+    assert report.ok, failing(report)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", ["backprop", "batchnorm", "conv"])
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -191,6 +191,33 @@ def build_plan(exercise_id: str, seed: int) -> Plan:
     return plan
 
 
+def starter_signatures(exercise_id: str) -> dict[str, list]:
+    """Each top-level function of the exercise's starter: its parameters in order, as
+    ``[name, has_default, default]`` (a default that is not a plain literal counts as none)."""
+    import ast
+
+    from tutor.grading import catalogue
+
+    try:
+        tree = ast.parse(catalogue.find(exercise_id).starter().read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[str, list] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        params = node.args.posonlyargs + node.args.args
+        defaults: list[ast.expr | None] = [None] * (len(params) - len(node.args.defaults)) + list(node.args.defaults)
+        entries = []
+        for param, default in zip(params, defaults):
+            try:
+                entries.append([param.arg, True, ast.literal_eval(default)] if default is not None else [param.arg, False, None])
+            except ValueError:
+                entries.append([param.arg, False, None])
+        found[node.name] = entries
+    return found
+
+
 def grade_file(
     exercise_id: str,
     path: Path,
@@ -219,7 +246,8 @@ def grade_file(
     source, ipython_lines = _without_ipython(source)  # a notebook's export: %matplotlib, get_ipython() run as `pass`
     plan = build_plan(exercise_id, seed)
     with containment.signals_interrupt():
-        child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch, read_only=read_only)
+        child = runner.start(path, source, plan.jobs, timeout=timeout, needs_torch=plan.needs_torch, read_only=read_only,
+                             signatures=starter_signatures(exercise_id))
         try:
             for lazy in plan.lazies:  # the references, computed while the child starts
                 lazy()

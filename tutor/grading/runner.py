@@ -216,9 +216,10 @@ class Child:
     """One contained run of the learner's code."""
 
     def __init__(self, learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
-                 read_only: list[str] | None = None):
+                 read_only: list[str] | None = None, signatures: dict[str, list] | None = None):
         self.learner = Path(learner)
         self.read_only = read_only
+        self.signatures = signatures or {}
         self.timeout = float(timeout)
         self.needs_torch = needs_torch
         containment.remove_stale_dirs()
@@ -247,7 +248,8 @@ class Child:
         self._job_names = [str(job.get("name")) for job in jobs]
         self._functions = set(_functions_called(jobs))
         self._source_lines = source.decode("utf-8", "replace").splitlines()
-        plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs}
+        plan = {"learner": str(self.learner), "source": source, "parent": os.getpid(), "limits": limits, "needs_torch": self.needs_torch, "jobs": jobs,
+                "signatures": self.signatures}
         jobs_path = workdir / "jobs.pkl"
         jobs_path.write_bytes(pickle.dumps(plan, protocol=4))
         self._capture_path = workdir / "output.txt"
@@ -620,8 +622,11 @@ def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
 
 
 def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
-          read_only: list[str] | None = None) -> Child:
-    return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch, read_only=read_only)
+          read_only: list[str] | None = None, signatures: dict[str, list] | None = None) -> Child:
+    """``signatures``: each graded function's parameters in the starter, ``[name, has_default, default]``,
+    for the worker to place keyword arguments by position when the learner renamed a parameter."""
+    return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch, read_only=read_only,
+                 signatures=signatures)
 
 
 def _functions_called(value: Any) -> Iterator[str]:

@@ -61,11 +61,39 @@ else:  # this process never imports the tutor package: the sibling is loaded by 
 
 
 class Runner:
-    def __init__(self, module: ModuleType, learner_path: str, channel: Channel):
+    def __init__(self, module: ModuleType, learner_path: str, channel: Channel, signatures: dict[str, list] | None = None):
         self.module = module
         self.learner_path = learner_path
         self.channel = channel
+        self.signatures = signatures or {}  # the starter's parameters of each function: [name, has_default, default]
         self._calling: str | None = None  # the learner function last announced to the parent
+
+    def placed(self, fn_name: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """The call's arguments, keyword arguments by position where the learner renamed the starter's
+        parameters (``learning_rate`` for ``lr``, ``s`` for ``stride``): the checks name the starter's
+        parameters, and a renamed one is still the same argument in the same place."""
+        import inspect
+
+        if not kwargs:
+            return args, kwargs
+        try:
+            inspect.signature(fn).bind(*args, **kwargs)
+            return args, kwargs  # the learner's names take the call as it is
+        except (TypeError, ValueError):
+            pass
+        except BaseException:  # noqa: BLE001 - an odd __signature__: the call as it is, and its own error
+            return args, kwargs
+        positional, rest = list(args), dict(kwargs)
+        for name, has_default, default in self.signatures.get(fn_name, [])[len(args):]:
+            if not rest:
+                break
+            if name in rest:
+                positional.append(rest.pop(name))
+            elif has_default:
+                positional.append(copy.deepcopy(default))  # the starter's default, as the check assumes
+            else:
+                return args, kwargs
+        return (positional, {}) if not rest else (args, kwargs)
 
     def function(self, name: str) -> Callable[..., Any]:
         fn = getattr(self.module, name, None)
@@ -96,6 +124,7 @@ class Runner:
             self._calling = fn_name
             self.channel.send("calling", fn_name)
         try:
+            args, kwargs = self.placed(fn_name, fn, args, kwargs)
             return fn(*args, **kwargs)
         except OutputLimit:
             raise
@@ -548,7 +577,7 @@ def main(argv: list[str]) -> int:
         channel.send("import-error", describe_exception(exc, learner_path))
         return 0
     channel.send("imported")
-    runner = Runner(module, learner_path, channel)
+    runner = Runner(module, learner_path, channel, plan.get("signatures"))
     for job in plan["jobs"]:
         channel.send("begin", job["name"])
         try:
