@@ -847,13 +847,34 @@ def test_odd_names_in_a_flat_folder_are_graded_or_named_in_a_warning(monkeypatch
     os.mkdir(flat / " ")
     warnings: list[str] = []
     run = service.grade_class(flat, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
-    assert sorted(r.student for r in run.rows) == sorted(["ann", "BEN", "cat", "eve (1)"])
+    assert sorted(r.student for r in run.rows) == sorted(["ann", "BEN", "cat", "eve (1)", "dan", "fay"])
+    assert {r.student: r.status for r in run.rows}["fay"] == "missing"  # a row of their own, with the reason
     assert sorted(Path(t.path).name for t in started) == sorted(["ann.py", "BEN.PY", "cat.Py", "eve (1).py"])
     assert len(warnings) == 4, warnings
     assert any("dan.py.txt" in w and "rename it dan.py" in w for w in warnings)
     assert any("fay.ipynb" in w and "cannot read notebooks" in w and "fay.py" in w for w in warnings)
     assert any("' '" in w and "blank name" in w and "folder" in w for w in warnings)
     assert any("' .py'" in w and "blank name" in w for w in warnings)
+
+
+def test_a_flat_class_gives_a_row_to_a_student_who_handed_in_an_archive(monkeypatch, tmp_path):
+    """bob.zip and Canvas's bobsmith_45678_72000_submission.zip beside amy.py: "1 of 1 done", no row, no word."""
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "amy.py").write_text("x = 1\n")
+    for name in ("bob.zip", "bobsmith_45678_72000_submission.zip", "cy.tar.gz", "notes.txt", "amy.zip"):
+        (flat / name).write_bytes(b"PK")
+    warnings: list[str] = []
+    run = service.grade_class(flat, exercise="rnn", out=tmp_path / "g.csv", jobs=1, seed=7, on_warning=warnings.append)
+    rows = {r.student: r for r in run.rows}
+    assert sorted(rows) == ["amy", "bob", "bobsmith", "cy"]  # notes.txt names nobody; amy.zip is beside her file
+    assert [Path(t.path).name for t in started] == ["amy.py"]
+    assert rows["bob"].status == "missing" and rows["bob"].note == "holds bob.zip"
+    assert rows["cy"].note == "holds cy.tar.gz"
+    assert any("bobsmith has no .py file" in w and "unpack it" in w and "bobsmith.py" in w for w in warnings)
 
 
 def test_a_students_near_miss_is_graded_or_warned_about(monkeypatch, tmp_path):

@@ -168,7 +168,10 @@ def discover(
         raise TutorError(f"cannot read {folder}: {exc.strerror or exc}") from None
     dirs = [e for e in entries if e.is_dir()]
     files = [e for e in entries if is_python(e.name) and not e.is_dir()]
+    handed = _flat_hand_ins(entries, files)
     for entry in entries:
+        if any(entry.name in names for names in handed.values()):
+            continue  # said in the student's own row
         note = _skipped_warning(entry.name, entry.is_dir())
         if note is not None and warnings is not None:
             warnings.append(note)
@@ -249,7 +252,45 @@ def discover(
                 note = f"passed over {' and '.join(links)} ({LINK})"
                 warning = f"{student}: graded {shown[0]}, {note}"
             result.append(Submission(student, ex_id, paths[0], "", passed_over, root=root, note=note, warning=warning))
+    for student, names in handed.items():  # a flat class: a hand-in that is no .py file is still the student's row
+        shown = [student_id(n) for n in names]
+        note = f"holds {some_of(shown)}"
+        if any(n.lower().endswith(".ipynb") for n in names):
+            fix = NOTEBOOK_HINT.format(file=f"{student}.py")
+        elif any(n.lower().endswith(ARCHIVES) for n in names):
+            fix = f"unpack it and save the exercise as {student}.py to grade it"
+        else:
+            fix = f"rename it {student_id(intended_name(names[0]) or names[0])} to grade it"
+        warning = f"{student} has no .py file (the class folder {note}): {fix}"
+        result += [Submission(student, ex_id, None, MISSING, tuple(shown), note=note, warning=warning) for ex_id in exercises]
     return result
+
+
+ARCHIVES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+
+
+def _flat_hand_ins(entries: list[os.DirEntry], files: list[os.DirEntry]) -> dict[str, list[str]]:
+    """In a class folder of ``<student>.py`` files, the students whose only hand-in is something else: an
+    archive (``bob.zip``, Canvas's ``bobsmith_1_2_submission.zip``), a notebook or a near miss
+    (``carl.PY.bak``), mapped to those entries' names. A teacher's own ``notes.txt`` names nobody."""
+    if not files:
+        return {}
+    flat = {student_id(flat_student(f.name)) for f in files}
+    found: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.is_dir() or is_python(entry.name):
+            continue
+        lower = entry.name.lower()
+        intended = intended_name(entry.name)
+        if intended is None:
+            archive = next((a for a in ARCHIVES if lower.endswith(a)), None)
+            if archive is None:
+                continue
+            intended = entry.name[: len(entry.name) - len(archive)] + ".py"
+        student = student_id(flat_student(intended))
+        if student.strip() and student not in flat:
+            found.setdefault(student, []).append(entry.name)
+    return found
 
 
 def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], known: set[str]) -> tuple[str, str, tuple[str, ...]]:
