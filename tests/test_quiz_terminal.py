@@ -82,7 +82,8 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
         child.close(force=True)
     assert code == 130, output
     assert "Traceback" not in output
-    assert "interrupted" in output
+    assert "You stopped early with Ctrl-C: 1 of 2 answered; those answers are saved." in output
+    assert "interrupted" not in output  # one line about it, not two
     assert reviews(tmp_path) == [("fx-choice", True)]
 
 

@@ -32,6 +32,7 @@ class Report:
     datasets: dict[str, str]
     database: dict
     checks: list[Check] = field(default_factory=list)
+    workspace: str | None = None  # the exercises folder `dnn-tutor init` made last (None: none yet)
 
     @property
     def ok(self) -> bool:
@@ -46,6 +47,7 @@ class Report:
             "datasets": self.datasets,
             "database": self.database,
             "checks": [c.__dict__ for c in self.checks],
+            "workspace": self.workspace,
         }
 
 
@@ -69,6 +71,35 @@ def mnist_status() -> str:
     return "not downloaded (dnn-tutor data download mnist; offline, demos use scikit-learn's 8x8 digits)"
 
 
+def torch_build() -> str:
+    """Which accelerator this PyTorch was built for: ``CUDA 12.4``, ``ROCm 6.2``, ``Apple Metal (MPS)`` or
+    ``CPU only`` (a CPU-only build never uses a GPU, whatever the machine has)."""
+    try:
+        import torch
+    except ImportError as exc:
+        return f"not importable ({exc})"
+    version = getattr(torch, "version", None)
+    if getattr(version, "cuda", None):
+        return f"CUDA {version.cuda}"  # type: ignore[union-attr]
+    if getattr(version, "hip", None):
+        return f"ROCm {version.hip}"  # type: ignore[union-attr]
+    mps = getattr(torch.backends, "mps", None)
+    try:
+        if mps is not None and mps.is_built():
+            return "Apple Metal (MPS)"
+    except Exception:  # noqa: BLE001 - a probe; a build without it is CPU only
+        pass
+    return "CPU only"
+
+
+def workspace_folder() -> str | None:
+    """The exercises folder ``dnn-tutor init`` made most recently that is still there (None: none yet)."""
+    from tutor.grading.workspace import remembered
+
+    found = remembered()
+    return str(found[0]) if found else None
+
+
 def gather(requested_device: str | None = None, repair: bool = False) -> Report:
     from tutor.errors import TutorError
 
@@ -87,7 +118,8 @@ def gather(requested_device: str | None = None, repair: bool = False) -> Report:
         from tutor.device import pick_device
 
         choice = pick_device(requested_device)
-        device = {"name": choice.name, "torch": choice.torch_name, "reason": choice.reason, **choice.detail}
+        device = {"name": choice.name, "torch": choice.torch_name, "reason": choice.reason, **choice.detail,
+                  "torch_build": torch_build()}
         checks.append(Check("device", True, f"{choice.label}: {choice.reason}"))
     except TutorError as exc:
         if requested_device:
@@ -119,7 +151,7 @@ def gather(requested_device: str | None = None, repair: bool = False) -> Report:
     checks.append(db_check)
     lessons_ok = paths.lessons_dir().is_dir()
     checks.append(Check("lessons folder", lessons_ok, folders["lessons"]))
-    return Report(versions, device, folders, datasets, database, checks)
+    return Report(versions, device, folders, datasets, database, checks, workspace=workspace_folder())
 
 
 def database_report(repair: bool = False) -> tuple[dict, Check]:
@@ -186,7 +218,9 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
             detail += f" (and {len(health.problems) - 1} more finding(s))"
         detail += "; run `dnn-tutor doctor --repair` to rebuild it from every readable row (the damaged file is kept)"
         return database, Check("progress database", False, detail + _aside_detail(still_aside, failed_salvage))
-    detail = f"integrity {health.integrity}, schema v{health.schema_version}, {health.journal_mode} mode"
+    detail = f"{'healthy' if health.ok else 'not healthy'} (integrity {health.integrity}, {journal_words(health.journal_mode)})"
+    if health.schema_version != health.expected_version:
+        detail += f"; its format is v{health.schema_version}, this dnn-tutor expects v{health.expected_version}"
     ok = health.ok and not still_aside
     if health.read_only:
         detail += ", read-only: nothing new can be saved"
@@ -204,6 +238,21 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
             detail += (f"; recovered {sum(item['rows_read'].values())} row(s) from the unreadable database set aside "
                        f"earlier ({item['rows_added']} were new); it is kept as {item['kept']}")
     return database, Check("progress database", ok, detail + _aside_detail(still_aside, failed_salvage))
+
+
+JOURNALS = {  # SQLite's journal modes, for a learner: how a write survives a crash
+    "wal": "write-ahead log",
+    "delete": "rollback journal",
+    "truncate": "rollback journal",
+    "persist": "rollback journal",
+    "memory": "journal in memory only",
+    "off": "no journal",
+}
+
+
+def journal_words(mode: str) -> str:
+    """``write-ahead log`` for SQLite's ``wal``; an unknown mode as it is."""
+    return JOURNALS.get(str(mode).lower(), f"{mode} journal")
 
 
 def _aside_detail(still_aside: list, failed: dict[str, str]) -> str:

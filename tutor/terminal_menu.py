@@ -4,7 +4,8 @@ Every option is shown in full: long options wrap at the terminal width with a
 hanging indent under their label, so nothing is cut mid-word at 60 columns.
 Options are numbered (or lettered); the label key picks an option at once
 (single choice) or ticks it (several choices); q (where it is no label) leaves the
-menu with nothing picked. The menu is erased when done so the caller can print
+menu with nothing picked; any other character typed shows one short line naming
+the keys that work (``1 means nothing here: press t or f (q stops)``). The menu is erased when done so the caller can print
 the answer as ordinary, wrapped text.
 
 Only used when stdin and stdout are terminals and ``TERM`` is not ``dumb``
@@ -53,6 +54,27 @@ def menu_help(labels: Sequence[str], *, multi: bool = False, ascii_only: bool = 
         line = f"(↑/↓ and Enter, or press {keys}" if keys else "(↑/↓ and Enter"
     line += ")" if QUIT_KEY in labels else f"; {QUIT_KEY} stops)"
     return line.replace("↑/↓", "up/down") if ascii_only else line
+
+
+def stray_key_hint(labels: Sequence[str], *, multi: bool = False) -> str:
+    """What the menu says when a key that means nothing there is pressed: the keys that do, in short
+    (``press t or f (q stops)``, ``tick with 1-4 or space, then Enter (q stops)``)."""
+    keys = label_keys(labels)
+    if multi:
+        line = f"tick with {keys} or space, then Enter" if keys else "tick with space, then Enter"
+    else:
+        line = f"press {keys}" if keys else "move with the arrows, then Enter"
+    return line if QUIT_KEY in labels else f"{line} ({QUIT_KEY} stops)"
+
+
+def _stray(key) -> str | None:
+    """The printable character a key press typed (``1``, ``Q``), or None for a key that types none (an arrow,
+    a terminal's reply): only a typed character earns the hint."""
+    from prompt_toolkit.keys import Keys
+
+    if isinstance(key, Keys) or not isinstance(key, str) or len(key) != 1 or not key.isprintable():
+        return None
+    return key
 
 
 @contextlib.contextmanager
@@ -124,6 +146,7 @@ def choose(
     (unless q is one of the labels)."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.keys import Keys
     from prompt_toolkit.layout import HSplit, Layout, Window
     from prompt_toolkit.layout.controls import FormattedTextControl
     from prompt_toolkit.styles import Style
@@ -150,6 +173,10 @@ def choose(
         if state.get("nothing") and not state["ticked"]:
             for line in wrap_option("nothing is ticked yet: tick at least one option, then Enter", "  ", cols):
                 out.append(("class:here", line + "\n"))
+        elif state.get("stray"):  # a key that means nothing here: say which keys do, in short
+            said = f"{state['stray']} means nothing here: {stray_key_hint(labels, multi=multi)}"
+            for line in wrap_option(said, "  ", cols):
+                out.append(("class:here", line + "\n"))
         for i, (label, text) in enumerate(zip(labels, options)):
             here = i == state["at"]
             box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
@@ -165,15 +192,21 @@ def choose(
 
     bindings = KeyBindings()
 
+    @bindings.add(Keys.Any)
+    def _other(event):
+        state["stray"] = _stray(event.key_sequence[0].key) or state.get("stray")
+
     @bindings.add("up")
     @bindings.add("s-tab")
     def _up(event):
+        state["stray"] = None
         state["down"] = state["at"] == 0  # wrapping round to the last option moves down the screen
         state["at"] = (state["at"] - 1) % len(options)
 
     @bindings.add("down")
     @bindings.add("tab")
     def _down(event):
+        state["stray"] = None
         state["down"] = state["at"] != len(options) - 1
         state["at"] = (state["at"] + 1) % len(options)
 
@@ -188,6 +221,7 @@ def choose(
         state["at"] = len(options) - 1
 
     def toggle(index: int) -> None:
+        state["stray"] = None
         state["ticked"] ^= {index}
 
     for index, label in enumerate(labels):

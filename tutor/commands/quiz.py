@@ -410,6 +410,7 @@ def quiz(
 
 def _session(plan, store, course, known: set[str]) -> None:
     """Ask the plan's items and show the summary (also after Ctrl-C, SIGTERM or a closed pipe)."""
+    from tutor.errors import interrupt_name
     from tutor.quiz import schedule
     from tutor.render import quiz as view
     from tutor.terminal_menu import show_cursor
@@ -426,20 +427,30 @@ def _session(plan, store, course, known: set[str]) -> None:
     def closing():
         return view.summary(results, schedule.due_counts(store, known_ids=known), planned=planned)
 
-    stopped = view.INTERRUPTED
+    stopped = view.CUT_SHORT  # unless _run returns (or Ctrl-C or a signal is caught below): an error came through
+    exit_code = None  # after Ctrl-C or a signal, once the summary has said so
     try:
         stopped = _run(plan.items, store, course, interactive, screen, results, closing)
     except BrokenPipeError:
         _quiet_stdout()
         return  # the reader of our output went away; every answer given is saved
+    except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: SIGTERM/SIGHUP at a menu (terminal_menu)
+        exit_code = _interrupt_code(exc)
+        if exit_code is None or not results or len(results) >= planned:
+            raise  # no "stopped early" line to show: the command line's own ("interrupted: ...") is the one
+        stopped = view.INTERRUPTED if exit_code == 130 else view.SIGNALLED + interrupt_name(exit_code)
     finally:
         if interactive:
             show_cursor()
-        if stopped == view.INTERRUPTED and results:
+        if (exit_code is not None or stopped == view.CUT_SHORT) and results:
             with _no_broken_pipe():
                 if screen.mid_line:  # Ctrl-C at "answer> " (the terminal echoed ^C there): a line of its own
                     screen.write("\n")
-                screen.show(view.summary(results, None, stopped_early=view.INTERRUPTED, planned=planned))
+                screen.show(view.summary(results, None, stopped_early=stopped, planned=planned))
+    if exit_code is not None:
+        # The summary's line says the quiz was stopped and that the answers are saved: exit without the
+        # command line's generic "interrupted: anything already saved is kept." under it.
+        raise typer.Exit(exit_code)
     if stopped != NO_SUMMARY:
         with _no_broken_pipe():
             due = schedule.due_counts(store, known_ids=known)
@@ -447,6 +458,16 @@ def _session(plan, store, course, known: set[str]) -> None:
             screen.show(view.summary(results, due, stopped_early=why, planned=planned))
     if any(not result["saved"] for result in results):
         raise typer.Exit(1)  # answered, but not all of it could be saved (each was said on stderr)
+
+
+def _interrupt_code(exc: BaseException) -> int | None:
+    """The exit code for Ctrl-C (130) or a signal (128 + N); None for an exit that is neither."""
+    from tutor.errors import interrupt_exit_code
+
+    if isinstance(exc, KeyboardInterrupt):
+        return interrupt_exit_code(exc)
+    code = exc.code if isinstance(exc, SystemExit) else None
+    return code if isinstance(code, int) and code in (129, 130, 143) else None
 
 
 class _no_broken_pipe:

@@ -107,14 +107,14 @@ def parse(question, text: str):
             return True
         if word in FALSE_WORDS:
             return False
-        raise InvalidAnswer("answer true or false (t/f, yes/no also work)")
+        raise InvalidAnswer("answer true or false: t or f, yes or no (q stops)")
     if kind == "number":
         _refuse_mixed_groups(question, text)
         _refuse_ambiguous_comma(question, text)
         _refuse_thousands_points(question, text)
         return parse_number(text)
     if kind == "shape":
-        return parse_shape(text)
+        return parse_shape(text, shape_hint(question.answer))
     raise InvalidAnswer(f"unknown question kind {kind!r}")  # pragma: no cover
 
 
@@ -132,12 +132,17 @@ def _stops(question) -> str:
     return "Ctrl-D stops the quiz" if takes(question, "q") else "q or Ctrl-D stops the quiz"
 
 
+def _q_stops(choices) -> str:
+    """`` (q stops)`` where q stops the quiz (tutor.commands.quiz): where it is no choice's label or text."""
+    return "" if _choice_index("q", choices) is not None or _match_text("q", choices) is not None else " (q stops)"
+
+
 def _parse_choice(choices, text: str) -> str:
     index = _choice_index(text.rstrip("."), choices)
     if index is None:
         index = _match_text(text, choices)
     if index is None:
-        raise InvalidAnswer(f"type a {_label_range(choices)}, or the exact text of a choice")
+        raise InvalidAnswer(f"type a {_label_range(choices)} or a choice's text{_q_stops(choices)}")
     return choices[index]
 
 
@@ -156,7 +161,7 @@ def _parse_multi(choices, text: str) -> list[str]:
             if index is None and uses_letters(choices):
                 index = _match_text(t, choices)  # "0, 2" for the choices reading 0 and 2
             if index is None:
-                raise InvalidAnswer(f"{t} is not a choice; the choices are {marks[0]} to {marks[-1]}")
+                raise InvalidAnswer(f"{t} is not a choice; the choices are {marks[0]} to {marks[-1]}{_q_stops(choices)}")
             if choices[index] not in picked:
                 picked.append(choices[index])
         return picked
@@ -332,6 +337,32 @@ def decimals_typed(text: str) -> int | None:
 
 
 SHAPE_HINT = "type a shape: (32, 13, 13), 32x13x13 or 32 13 13"  # the one wording, prompts and hints alike
+# example sizes for an answer of so many dimensions; a size the answer has is swapped for a spare one
+_SHAPE_EXAMPLES = {1: (7,), 2: (32, 13), 3: (32, 13, 13), 4: (8, 32, 13, 13)}
+_SPARE_SIZES = (5, 7, 9, 11, 3, 6, 17, 24, 48, 96, 2, 4, 10, 12, 14, 15, 20, 21)
+
+
+def shape_hint(answer=None) -> str:
+    """:data:`SHAPE_HINT` with an example of as many dimensions as ``answer`` (a 2-D answer gets a 2-D example),
+    none of whose sizes is one of the answer's, so the example never gives the answer (or part of it) away."""
+    try:
+        sizes = [int(size) for size in answer] if answer is not None else []
+    except (TypeError, ValueError):
+        sizes = []
+    if not sizes:
+        return SHAPE_HINT
+    example = _SHAPE_EXAMPLES.get(len(sizes)) or (8,) * (len(sizes) - 3) + (32, 13, 13)
+    spare = (n for n in _SPARE_SIZES + tuple(range(22, 10_000)) if n not in sizes and n not in example)
+    swapped: dict[int, int] = {}
+    shown = [swapped.setdefault(n, next(spare)) if n in sizes else n for n in example]
+    if len(shown) == 1:
+        return f"type a shape: {shown[0]} or ({shown[0]},)"
+    forms = [f"({', '.join(map(str, shown))})", "x".join(map(str, shown)), " ".join(map(str, shown))]
+    for hint in (f"type a shape: {forms[0]}, {forms[1]} or {forms[2]}", f"type a shape: {forms[0]} or {forms[1]}",
+                 f"type a shape: {forms[1]}"):
+        if len(hint) <= MAX_HINT:
+            return hint
+    return hint
 
 # one kind of separator throughout: "32, 13, 13", "32x13x13" (x, × or *) or "32 13 13"
 # ("32, 1 3, 13" is a slip, not four sizes; "8x32,26x26" is two ways of writing at once)
@@ -340,7 +371,8 @@ _MIXED_SHAPE_RE = re.compile(r"\d+(?:\s*[,x×*]\s*\d+|\s+\d+)+")
 MAX_HINT = 57  # characters of a reason: one line of the 60-column prompt
 
 
-def parse_shape(text: str) -> list[int]:
+def parse_shape(text: str, hint: str = SHAPE_HINT) -> list[int]:
+    """The sizes in ``text``; :class:`InvalidAnswer` with ``hint`` (how to type a shape) when it has none."""
     cleaned = text.strip().lower()
     cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
     cleaned = cleaned.rstrip(")").strip("()[] ")
@@ -354,7 +386,7 @@ def parse_shape(text: str) -> list[int]:
                        f"use one separator: {'x'.join(sizes)}", "use one separator: commas, x or spaces"):
             if len(reason) <= MAX_HINT:
                 raise InvalidAnswer(reason)
-    raise InvalidAnswer(SHAPE_HINT)
+    raise InvalidAnswer(hint)
 
 
 def is_correct(question, value, typed: str | None = None) -> bool:

@@ -8,18 +8,22 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tutor.doctor import Report
+from tutor.doctor import Report, journal_words
 from tutor.progress import Dashboard
 from tutor.quiz.bank import plural
 from tutor.render.lessons import render_lessons_table, render_next_steps
+
+LESSON_NUMBER = "lesson #"  # the Exercises table's lesson column: a number, as the Lessons table's "#" is
 
 
 def render_dashboard(dashboard: Dashboard) -> RenderableType:
     parts: list[RenderableType] = [render_lessons_table(dashboard.lessons)]
 
-    exercises = Table(title="Exercises (best attempt)", box=box.SIMPLE_HEAVY, title_justify="left")
+    # collapse_padding: with the longer "lesson #" header a full row still fits 60 columns on one line
+    exercises = Table(title="Exercises (best attempt)", box=box.SIMPLE_HEAVY, title_justify="left", collapse_padding=True)
     exercises.add_column("exercise", style="cyan")
-    exercises.add_column("lesson", justify="right")
+    # the lesson's number, headed as the Lessons table above heads it ("#"; its "lesson" column is the title)
+    exercises.add_column(LESSON_NUMBER, justify="right")
     exercises.add_column("status")
     exercises.add_column("when", style="dim")
     for e in dashboard.exercises:
@@ -62,6 +66,81 @@ def render_import_result(counts: dict[str, int], source: str) -> RenderableType:
     return text
 
 
+FOLDER_LABELS = {  # doctor's folder rows, named for a learner (the --json keys stay as they are)
+    "learner data": "your progress",
+    "exercises (starters)": "exercise starters",
+}
+DATABASE_ROWS = {  # the progress database's tables, as a learner knows what they hold: "{n} ..."
+    "sections_read": ("lesson section read", "lesson sections read"),
+    "lessons_completed": ("lesson completed", "lessons completed"),
+    "exercise_attempts": ("exercise check run", "exercise check runs"),
+    "quiz_reviews": ("quiz answer", "quiz answers"),
+    "quiz_cards": ("quiz card", "quiz cards"),
+    "demo_runs": ("demo run", "demo runs"),
+    "hint_state": ("exercise with hints opened", "exercises with hints opened"),
+}
+
+
+def _count(table: str, rows: int | None) -> str:
+    """``1 quiz answer``, ``3 demo runs``; ``quiz answers: unreadable`` for a table that cannot be read."""
+    one, many = DATABASE_ROWS.get(table, (table.replace("_", " "), table.replace("_", " ")))
+    return f"{many}: unreadable" if rows is None else plural(rows, one, many)
+
+
+def device_rows(device: dict) -> list[tuple[str, str]]:
+    """doctor's device facts in a learner's words: where training runs and why, what PyTorch was built for,
+    and whether bf16 arithmetic is in hardware (``native_bf16``). Facts it has no words for are shown as
+    they are."""
+    left = dict(device)
+    name = str(left.pop("name", ""))
+    torch_name = str(left.pop("torch", "") or "")
+    gpu = left.pop("gpu_name", None)
+    rows: list[tuple[str, str]] = []
+    where = {"cpu": "the CPU", "cuda": f"the GPU {gpu}" if gpu else "a CUDA GPU", "mps": "the Apple GPU (Metal)"}
+    if name in where:
+        runs = where[name]
+        if torch_name not in ("", name, f"{name}:0"):  # cuda:1: which of several
+            runs += f" (PyTorch device {torch_name})"
+        rows.append(("training runs on", runs))
+    else:
+        rows.append(("training runs on", "no usable device"))
+    if "reason" in left:
+        rows.append(("why", str(left.pop("reason"))))
+    if "torch_build" in left:
+        rows.append(("PyTorch build", str(left.pop("torch_build"))))
+    left.pop("cuda_version", None)  # the build line says it
+    if "memory_gib" in left:
+        rows.append(("GPU memory", f"{left.pop('memory_gib')} GiB"))
+    if "count" in left:
+        rows.append(("GPUs visible", str(left.pop("count"))))
+    if "capability" in left:
+        rows.append(("GPU generation", f"compute capability {left.pop('capability')}"))
+    if "threads" in left or "cores" in left:
+        threads, cores = left.pop("threads", None), left.pop("cores", None)
+        said = [plural(cores, "core")] if isinstance(cores, int) else []
+        if isinstance(threads, int):
+            said.append(f"training uses {plural(threads, 'thread')}")
+        rows.append(("CPU", "; ".join(said) or "unknown"))
+    if "native_bf16" in left:
+        chip = "GPU" if name in ("cuda", "mps") else "CPU"
+        if left.pop("native_bf16"):
+            rows.append(("bf16 arithmetic", f"in hardware on this {chip} (training uses fp32 unless you pass "
+                                             "--precision bf16 or auto)"))
+        else:
+            rows.append(("bf16 arithmetic", f"not in hardware on this {chip} (training uses fp32)"))
+    rows += [(str(key).replace("_", " "), str(value)) for key, value in left.items()]
+    return rows
+
+
+def _size(size: int) -> str:
+    """``76 KiB``, ``3.2 MiB``."""
+    for unit in ("bytes", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size:.0f} {unit}" if unit != "MiB" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size} bytes"  # pragma: no cover
+
+
 def render_doctor(report: Report) -> RenderableType:
     checks = Table(title="Checks", box=box.SIMPLE_HEAVY, title_justify="left")
     checks.add_column("")
@@ -73,8 +152,8 @@ def render_doctor(report: Report) -> RenderableType:
     device = Table(box=None, show_header=False)
     device.add_column(style="bold")
     device.add_column(overflow="fold")
-    for key, value in report.device.items():
-        device.add_row(Text(str(key)), Text(str(value)))
+    for key, value in device_rows(report.device):
+        device.add_row(Text(key), Text(value))
 
     versions = Table(title="Versions", box=box.SIMPLE, title_justify="left", show_header=False)
     versions.add_column(style="bold")
@@ -86,7 +165,10 @@ def render_doctor(report: Report) -> RenderableType:
     folders.add_column(style="bold")
     folders.add_column(overflow="fold")
     for key, value in report.folders.items():
-        folders.add_row(Text(key), Text(str(value)))
+        folders.add_row(Text(FOLDER_LABELS.get(key, key)), Text(str(value)))
+        if key == "exercises (starters)":  # the learner's own copies (`init`), next to the starters
+            folders.add_row(Text("your exercises"), Text(report.workspace) if report.workspace else
+                            Text("none yet: run `dnn-tutor init` in the folder you want to work in", style="yellow"))
     for key, value in report.datasets.items():
         folders.add_row(Text(f"dataset {key}"), Text(str(value)))
 
@@ -95,12 +177,15 @@ def render_doctor(report: Report) -> RenderableType:
         db_text = Text(f"{db['path']}\n", style="")
         db_text.append(db["error"], style="red")
     else:
-        rows = ", ".join(
-            f"{k.replace('_', ' ')} {'unreadable' if v is None else v}" for k, v in db["rows"].items()
-        )
+        rows = " · ".join(_count(table, count) for table, count in db["rows"].items())
+        healthy = db["integrity"] == "ok" and not db.get("problems") and db["schema_version"] == db["expected_version"]
+        state = f"healthy (integrity {db['integrity']})" if healthy else f"integrity {db['integrity']}"
+        version = f"format v{db['schema_version']}"
+        if db["schema_version"] != db["expected_version"]:
+            version += f" (this dnn-tutor expects v{db['expected_version']})"
         db_text = Text(
-            f"{db['path']}\nschema v{db['schema_version']} (expected v{db['expected_version']}) · integrity {db['integrity']} · "
-            f"{db['journal_mode']} · {db['size_bytes']} bytes\n{rows}"
+            f"{db['path']}\n{state} · {journal_words(db['journal_mode'])} · {_size(db['size_bytes'])} · {version}\n"
+            f"{rows}"
         )
         for problem in db.get("problems", [])[:10]:
             db_text.append(f"\n✗ {problem}", style="red")

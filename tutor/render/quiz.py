@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tutor.quiz.answers import SHAPE_HINT, labels, uses_letters
+from tutor.quiz.answers import SHAPE_HINT, labels, shape_hint, uses_letters
 from tutor.quiz.bank import plural
 
 REASONS = {
@@ -62,6 +62,8 @@ def question_panel(question, number: int, total: int, reason: str, numbered_choi
             options.add_row(Text(f"  {label})", style="bold"), rich_text(choice))
         parts += [Text(""), options]
     hint = (PLAIN_HINTS if numbered_choices else KIND_HINTS)[question.kind]
+    if question.kind == "shape":  # an example with as many sizes as the answer has (none of them its own)
+        hint = shape_hint(question.answer)
     if numbered_choices and question.choices and uses_letters(question.choices):
         hint = hint.replace("number of your choice", "letter of your choice").replace("numbers", "letters")
         hint = hint.replace("e.g. 1,3", "e.g. a,c")
@@ -240,13 +242,15 @@ def nothing_to_ask(due: dict, review: bool) -> Text:
     return Text("No questions to ask for these lessons yet.", style="dim")
 
 
-INTERRUPTED = "interrupted"  # Ctrl-C or a signal (the command line then adds its own "interrupted: ..." line)
+INTERRUPTED = "interrupted"  # Ctrl-C: "You stopped early with Ctrl-C: ..." (the quiz's one line about it)
+SIGNALLED = "signal "  # + a signal's name ("signal SIGTERM"): "Stopped early by SIGTERM: ..."
+CUT_SHORT = "cut short"  # by an error, which its own line on stderr explains: "Stopped early: ..."
 
 
 def summary(results: list[dict], due: dict | None = None, stopped_early: str | bool = "", planned: int = 0) -> Group:
     """``results``: one dict per answer with ``topic`` and ``correct``; ``stopped_early``: why, if it did:
-    ``True`` when the learner stopped it (q), :data:`INTERRUPTED` after Ctrl-C or a signal, or a reason
-    ("end of input"). Each says what became of the answers."""
+    ``True`` when the learner stopped it (q), :data:`INTERRUPTED` after Ctrl-C, :data:`SIGNALLED` + a signal's
+    name after a signal, or a reason ("end of input"). Each says, in one line, what became of the answers."""
     table = Table(title="Quiz summary", title_justify="left", show_footer=True, box=None, padding=(0, 2))
     per: dict[str, list[int]] = {}
     for r in results:
@@ -266,8 +270,15 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
     lines = []
     unsaved = sum(1 for r in results if r.get("saved") is False)
     if stopped_early and not (planned and asked >= planned):  # (Ctrl-C after the last answer stops nothing early)
-        head = "You stopped early" if stopped_early is True else "Stopped early"
-        why = f" ({stopped_early})" if isinstance(stopped_early, str) and stopped_early != INTERRUPTED else ""
+        head, why = "Stopped early", f" ({stopped_early})"
+        if stopped_early is True:
+            head, why = "You stopped early", ""
+        elif stopped_early == INTERRUPTED:
+            head, why = "You stopped early with Ctrl-C", ""
+        elif isinstance(stopped_early, str) and stopped_early.startswith(SIGNALLED):
+            head, why = f"Stopped early by {stopped_early[len(SIGNALLED):]}", ""
+        elif stopped_early == CUT_SHORT:
+            why = ""
         if unsaved:
             kept = f"; {unsaved} of those answers could not be saved (see above)"
         elif not asked:
@@ -283,8 +294,8 @@ def summary(results: list[dict], due: dict | None = None, stopped_early: str | b
 
 
 def stats_view(stats: dict) -> Group:
-    """The topics answered so far, one row each; the topics never tried folded into one line (``--json`` has
-    every topic), so that what was answered stays on a 24-line screen."""
+    """The topics answered so far, one row each; the topics never tried as one wrapped list of names after the
+    table (not a row each), so that what was answered stays in view."""
     table = Table(title="Quiz statistics", title_justify="left", show_footer=True, box=None, padding=(0, 1))
     rows = stats["topics"]
     tried = [r for r in rows if r["answered"] or r["seen"] or r["due_now"]]
@@ -310,9 +321,8 @@ def stats_view(stats: dict) -> Group:
         )
     due = stats["due"]
     lines = []
-    if untried:  # one line, cut with … at the screen's edge
-        lines.append(Text(f"{plural(len(untried), 'topic')} not tried yet (all in --stats --json): {', '.join(untried)}",
-                          style="dim", no_wrap=True, overflow="ellipsis"))
+    if untried:  # every name, wrapped over as many lines as it takes (never cut: a beginner reads them here)
+        lines += [Text(f"{plural(len(untried), 'topic')} not tried yet: {', '.join(untried)}.", style="dim"), Text("")]
     lines += [
         due_line(due),
         Text(f"By the end of today: {due['today']}, this week: {due['week']} (of {plural(due['total'], 'card')}).",
