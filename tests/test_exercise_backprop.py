@@ -74,8 +74,8 @@ LOG_OF_SOFTMAX = [("    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1,
 @pytest.mark.parametrize(
     "replacements, check, code, fragments",
     [
-        (NAIVE_SIGMOID, "sigmoid_forward.values", "overflow", ["overflowed in exp", "its result is finite only because", "line", "±800"]),
-        (RATIO_SIGMOID, "sigmoid_forward.values", "overflow", ["overflow in exp", "a finite value was expected", "line", "±800"]),
+        (NAIVE_SIGMOID, "sigmoid_forward.values", "overflow", ["overflowed: exp gave inf at line", "rounded the inf away", "Fix: exponentiate only numbers ≤ 0", "±800"]),
+        (RATIO_SIGMOID, "sigmoid_forward.values", "overflow", ["overflowed: exp gave inf at line", "a finite value was expected", "±800"]),
         (LOG_OF_SOFTMAX, "softmax_cross_entropy.stable", "log-zero", ["log(0)", "±1000"]),
         ([("out = x @ W + b  # (N, M)", "out = x @ W.T + b")], "dense_forward.values", "matmul-shape", ["inner dimensions", "x @ W.T"]),
     ],
@@ -85,7 +85,24 @@ def test_stability_and_numpy_errors_through_the_child(tmp_path, replacements, ch
     # The stability cases run with numpy raising on overflow inside the child; the message is in plain words.
     report = grade("backprop", planted(tmp_path, "backprop", *replacements), seed=7)
     assert_diagnosis(report, check, code, *fragments)
-    assert "gufunc" not in {c.id: c for c in report.checks}[check].message
+    message = {c.id: c for c in report.checks}[check].message
+    assert "gufunc" not in message
+    assert message.count(" at line ") == 1 and message.count("Fix: ") == 1 and message.endswith(".")  # said once, the fix last
+
+
+def test_an_overflow_is_said_once_in_four_lines_at_60_columns(tmp_path):
+    """At 60 columns the naive sigmoid's diagnosis ran to 8 lines, saying twice that exp must not overflow and
+    running its fix into the quoted line ("only exponentiate numbers ≤ 0 at line 72: s = ...")."""
+    from rich.console import Console
+
+    report = grade("backprop", planted(tmp_path, "backprop", *NAIVE_SIGMOID), seed=7)
+    message = {c.id: c for c in report.checks}["sigmoid_forward.values"].message
+    console = Console(width=60, record=True, color_system=None)
+    console.print("✗ sigmoid_forward: " + message, markup=False)
+    lines = [line for line in console.export_text().splitlines() if line.strip()]
+    assert len(lines) <= 4, lines
+    assert "np.exp(-x)" not in message  # the traceback panel under it quotes the line
+    assert message.count("overflow") == 1
 
 
 def test_a_float32_forward_is_called_float32_never_a_placeholder(tmp_path):

@@ -6,10 +6,11 @@ Pure logic over the course and the store: returns dataclasses, never prints.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # importing this module stays cheap: the grader uses exercise_label
     from tutor.export_schema import KnownIds
+    from tutor.grading.catalogue import ExerciseInfo
     from tutor.lessons import Course
     from tutor.store import Store
 
@@ -78,6 +79,7 @@ class ExerciseStatus:
     at: str  # "" until the first graded attempt
     last_passed: int | None = None  # the latest attempt, where it scored below the best (a later edit broke it)
     last_total: int | None = None
+    file_reset: bool = False  # attempted, but the learner's file holds the starter again (`reset`): the record stays
 
     @property
     def done(self) -> bool:
@@ -178,6 +180,44 @@ def next_steps(statuses: tuple[LessonStatus, ...], due_now: int, exercises: tupl
     return tuple(steps)
 
 
+def after_pass(exercise_id: str, exercises: tuple[ExerciseStatus, ...], lessons: Callable[[], tuple[LessonStatus, ...]],
+               files: dict[str, str] | None = None) -> NextStep:
+    """What to do after every check of ``exercise_id`` passed: the next exercise not done yet (in course order,
+    after this one first), with its check command; when every exercise is done, the lesson to read next or a
+    quiz. ``lessons`` is called only then (reading the course costs a little)."""
+    from tutor.quiz.bank import plural
+
+    ordered = sorted(exercises, key=lambda e: e.lesson)
+    at = next((i for i, e in enumerate(ordered) if e.id == exercise_id), -1)
+    todo = next((e for e in ordered[at + 1:] + ordered[:at + 1] if e.id != exercise_id and not e.done), None)
+    if todo is not None:
+        from tutor.grading.workspace import check_path
+
+        file = (files or {}).get(todo.id, f"{todo.id}.py")
+        state = f"{todo.passed} of {todo.total} checks so far" if todo.total else "not started yet"
+        return NextStep(f"dnn-tutor check {check_path(file)}", f"the {todo.id} exercise (lesson {todo.lesson}), {state}")
+    statuses = lessons()
+    for step in next_steps(statuses, 0, exercises, files):
+        if step.command.startswith("dnn-tutor lesson "):
+            return NextStep(step.command, f"every exercise is done; {step.reason}")
+        return step
+    return NextStep("dnn-tutor quiz", f"every exercise is done ({plural(len(exercises), 'exercise')}): keep it fresh with a quiz")
+
+
+def next_after_pass(store: Store, exercise_id: str) -> NextStep:
+    """:func:`after_pass` for the learner's own progress (after their check was recorded)."""
+
+    def lessons() -> tuple[LessonStatus, ...]:
+        from tutor.lessons import LessonError, load_course
+
+        try:
+            return lesson_statuses(load_course(), store)
+        except LessonError:  # a broken DNN_TUTOR_LESSONS: the quiz is still a next step
+            return ()
+
+    return after_pass(exercise_id, exercise_statuses(store), lessons, _exercise_files())
+
+
 def first_not_done(exercises: tuple[ExerciseStatus, ...]) -> ExerciseStatus | None:
     """The first exercise in course order that is not done yet (None when every one is): what ``init`` suggests."""
     return next((e for e in sorted(exercises, key=lambda e: e.lesson) if not e.done), None)
@@ -189,8 +229,21 @@ def _exercise_files() -> dict[str, str]:
     return {info.id: info.file for info in catalogue.load().values()}
 
 
+def _file_reset(info: ExerciseInfo) -> bool:
+    """Whether the learner's file for ``info`` (the one ``check`` would be pointed at from here) holds the
+    untouched starter: after ``reset`` (or a fresh ``init``) its next check starts from "not started"."""
+    from tutor.grading import workspace
+
+    try:
+        copy = workspace.learner_copy(info)
+        return copy is not None and workspace.holds_starter(info, copy)
+    except (OSError, ValueError):
+        return False
+
+
 def exercise_statuses(store: Store) -> tuple[ExerciseStatus, ...]:
-    """Every exercise of the catalogue with its best graded attempt (total 0 when none)."""
+    """Every exercise of the catalogue with its best graded attempt (total 0 when none). The record is never
+    changed by a file: an attempted exercise whose file holds the starter again has ``file_reset`` set."""
     from tutor.grading import catalogue
 
     best = store.best_attempts()
@@ -204,7 +257,8 @@ def exercise_statuses(store: Store) -> tuple[ExerciseStatus, ...]:
         last = latest.get(info.id)
         worse = last is not None and last.total > 0 and last.passed * attempt.total < attempt.passed * last.total
         statuses.append(ExerciseStatus(info.id, info.lesson, attempt.passed, attempt.total, attempt.at,
-                                       last.passed if worse and last else None, last.total if worse and last else None))
+                                       last.passed if worse and last else None, last.total if worse and last else None,
+                                       file_reset=_file_reset(info)))
     return tuple(statuses)
 
 

@@ -16,6 +16,7 @@ from tutor.grading.text import visible
 
 if TYPE_CHECKING:
     from tutor.grading.catalogue import ExerciseInfo
+    from tutor.progress import NextStep
 
 
 @app.command("exercises")
@@ -25,9 +26,10 @@ def exercises_command(
     """List the exercises: id, lesson, file and your status (not started / n of m checks / done).
 
     The status is your best check; where your latest check scored less (the file changed since), it is
-    shown beside it, e.g. "done, now 11/15".
+    shown beside it, e.g. "done, now 11/15"; where your file holds the starter again (after `reset`),
+    "done before · file reset". Before `init` the last lines say to run it first.
     """
-    from tutor.grading import catalogue
+    from tutor.grading import catalogue, workspace
     from tutor.progress import exercise_statuses
     from tutor.render.grading import render_exercise_table
 
@@ -45,13 +47,15 @@ def exercises_command(
             "total": status.total or None,
             "last_passed": status.last_passed,  # the latest check, where it scored below the best (else null)
             "last_total": status.last_total,
+            "file_reset": status.file_reset,  # your file holds the starter again; the status is still your best
         }
         for status in statuses
     ]
     if as_json:
         emit_json(rows)
         return
-    console.out(render_exercise_table(rows))
+    folder = workspace.workspace_folder()
+    console.out(render_exercise_table(rows, folder, here=folder is not None and folder == workspace.here_folder()))
 
 
 def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: float, as_json: bool, line: bool = False,
@@ -59,17 +63,37 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
     from tutor.grading import service
     from tutor.render import grading as render
 
-    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up,), save=save)
+    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up, _warm_next_step),
+                                      save=save)
+    step = _next_step(info.id) if record.report.ok and record.kept and not record.report.uses_torch and not as_json else None
     with verdict_output(record.exit_code):
         for warning in record.warnings:
             console.warning_line(warning)
         if as_json:
             emit_json(record.to_dict(), line=line)
         else:
-            console.out(render.render_check(record))
+            console.out(render.render_check(record, step))
     if record.unsaved:
         console.error_line(record.unsaved)
     return record.exit_code
+
+
+def _warm_next_step() -> None:
+    """Import what :func:`_next_step` runs after the learner's code, before that code may start."""
+    import tutor.grading.workspace  # noqa: F401
+    import tutor.lessons  # noqa: F401
+    import tutor.progress  # noqa: F401
+
+
+def _next_step(exercise_id: str) -> NextStep | None:
+    """After a full pass: what to do next (None when the progress cannot be read: the verdict still stands)."""
+    from tutor.progress import next_after_pass
+
+    try:
+        with open_store() as store:
+            return next_after_pass(store, exercise_id)
+    except TutorError:
+        return None
 
 
 def watch_loop(grade: Callable[[], int], changes: Iterable, target: Path, max_runs: int | None = None,
@@ -265,9 +289,20 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
     return watch_loop(keep_watching, changes(), file, max_runs, redraw=redraw, restart=changes, say=console.warning_line)
 
 
+def _exercise_id(exercise: Optional[str], command: str) -> str:
+    """The id given to ``hint`` or ``reset``; without one, a line that lists the ids (exit 2)."""
+    if exercise is None:
+        from tutor.grading import catalogue
+
+        ids = list(catalogue.load())
+        example = f" (e.g. dnn-tutor {command} {ids[0]})" if ids else ""
+        raise TutorError(f"give an exercise id, one of: {', '.join(ids)}{example}")
+    return exercise
+
+
 @app.command("hint")
 def hint_command(
-    exercise: str = typer.Argument(..., help="Exercise id, e.g. backprop.", show_default=False),
+    exercise: Optional[str] = typer.Argument(None, metavar="EXERCISE", help="Exercise id, e.g. backprop.", show_default=False),
     restart: bool = typer.Option(False, "--restart", help="Start the ladder again from the first hint."),
 ) -> None:
     """Show the next hint for an exercise: general first, more specific each time.
@@ -277,7 +312,7 @@ def hint_command(
     from tutor.grading import catalogue, hints
     from tutor.render.grading import render_hint
 
-    info = catalogue.find(exercise)
+    info = catalogue.find(_exercise_id(exercise, "hint"))
     if restart:
         try:
             hints.reset_ladder(info.id)
@@ -339,16 +374,20 @@ def _confirm_reset(target: Path) -> bool:
 
 @app.command("reset")
 def reset_command(
-    exercise: str = typer.Argument(..., help="Exercise id, e.g. backprop.", show_default=False),
+    exercise: Optional[str] = typer.Argument(None, metavar="EXERCISE", help="Exercise id, e.g. backprop.", show_default=False),
     file: Optional[Path] = typer.Option(None, "--file", help="The file to restore (default: exercises/<id>.py here)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (for scripts)."),
 ) -> None:
-    """Restore an exercise's starter file; your old file is first copied to exercises/.backups/."""
+    """Restore an exercise's starter file; your old file is first copied to exercises/.backups/.
+
+    Your progress keeps what you earned: `exercises` shows a passed exercise as "done before · file reset".
+    """
     from tutor.errors import os_error_exit_code, os_error_message
     from tutor.grading import catalogue, workspace
+    from tutor.progress import exercise_statuses
     from tutor.render.grading import render_reset
 
-    info = catalogue.find(exercise)
+    info = catalogue.find(_exercise_id(exercise, "reset"))
     target = file or workspace.default_file(info)
     if target.is_dir():  # before asking: the answer could not be used
         raise TutorError(f"{visible(target)} is not a file (it is a folder): give the exercise file, e.g. exercises/{info.file}")
@@ -365,4 +404,9 @@ def reset_command(
         backup = workspace.reset(info, target)
     except OSError as exc:
         raise TutorError(visible(os_error_message(exc)), exit_code=os_error_exit_code(exc)) from None
-    console.out(render_reset(target, backup))
+    try:
+        with open_store() as store:
+            earned = next((s for s in exercise_statuses(store) if s.id == info.id and s.total), None)
+    except TutorError:  # the file is restored; only the note about the record is left out
+        earned = None
+    console.out(render_reset(target, backup, earned.label if earned else None))

@@ -415,42 +415,43 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
     m = _MATMUL.search(message)
     if m:
         right, left = m.group(3), m.group(4)
-        plain = (f"a matrix product A @ B whose inner dimensions do not agree: A's last axis has {left} entries, B's first axis has {right} "
-                 f"(they must be equal) — write down both shapes; a .T is missing or in the wrong place")
-        return _refined(outcome, message.replace(m.group(0), plain), D.MATMUL_SHAPE)
+        plain = f"a matrix product A @ B whose inner dimensions do not agree: A's last axis has {left} entries, B's first axis has {right}"
+        return _refined(outcome, _fix_last(message.replace(m.group(0), plain), _MATMUL_FIX), D.MATMUL_SHAPE)
     m = _DOT.search(message)
     if m:
-        plain = (f"a matrix product of shapes ({m.group(1)}) and ({m.group(2)}) whose inner dimensions do not agree ({m.group(3)} vs {m.group(5)}) "
-                 f"— write down both shapes; a .T is missing or in the wrong place")
-        return _refined(outcome, message.replace(m.group(0), plain), D.MATMUL_SHAPE)
+        plain = f"a matrix product of shapes ({m.group(1)}) and ({m.group(2)}) whose inner dimensions do not agree ({m.group(3)} vs {m.group(5)})"
+        return _refined(outcome, _fix_last(message.replace(m.group(0), plain), _MATMUL_FIX), D.MATMUL_SHAPE)
     m = _BROADCAST.search(message)
     if m:
         shapes = re.findall(r"\([\d,]*\)|\[[^\]]*\]", m.group(0))
-        plain = f"arrays of shapes {' and '.join(shapes)} cannot be combined element by element (broadcasting needs each axis equal or 1, matched from the right) — a missing keepdims=True or a wrong axis?"
-        return _refined(outcome, message.replace(m.group(0), plain), D.BROADCAST)
+        plain = f"arrays of shapes {' and '.join(shapes)} cannot be combined element by element"
+        fix = "broadcasting needs each axis equal or 1, matched from the right: a missing keepdims=True or a wrong axis?"
+        return _refined(outcome, _fix_last(message.replace(m.group(0), plain), fix), D.BROADCAST)
     m = _INPLACE.search(message)
     if m:
-        plain = (f"an in-place update (+= or -=) of an array of shape {m.group(1)} with a value of shape {m.group(2)}: the value must fit the array "
-                 f"— is the added value missing a sum over an axis?")
-        return _refined(outcome, message.replace(m.group(0), plain), D.BROADCAST)
+        plain = f"an in-place update (+= or -=) of an array of shape {m.group(1)} with a value of shape {m.group(2)}"
+        fix = "the value must fit the array: is it missing a sum over an axis?"
+        return _refined(outcome, _fix_last(message.replace(m.group(0), plain), fix), D.BROADCAST)
     m = _FPE.search(message)
     if m:
         kind, ufunc = m.group(1), m.group(2)
         if kind == "overflow":
             code = overflow if ufunc in ("exp", "power", "exp2", "expm1") else D.OVERFLOW
-            why = ("exp of a large positive number is inf in float64; only exponentiate numbers ≤ 0"
-                   if code == D.OVERFLOW else "exp of a large logit is inf in float64; subtract each row's maximum logit before exponentiating")
-            if "where(" in message:  # the failing line, quoted in the message, uses np.where
-                why += " (np.where computes both branches for every element, so the branch it throws away overflows too: exponentiate −|x|)"
+            if code != D.OVERFLOW:
+                fix = "subtract each row's maximum logit before exponentiating"
+            elif "where(" in message:  # np.where computes both branches, the one it throws away too
+                fix = "np.where computes both branches, so exponentiate only −|x|"
+            else:
+                fix = "exponentiate only numbers ≤ 0"
             if OVERFLOW_WARNED in message:  # the result was finite: the overflow happened on the way
-                text = (f"overflowed in {ufunc} on this case's large inputs: its result is finite only because numpy turns the overflow "
-                        f"into inf (with a RuntimeWarning) and the formula then rounds it away; the exercise asks for a form that never "
-                        f"overflows — {why}")
-                return _refined(outcome, message.replace(OVERFLOW_WARNED, "").replace(m.group(0), text), code)
-            return _refined(outcome, message.replace(m.group(0), f"hit an overflow in {ufunc} on this case's large inputs (a finite value was expected) — {why}"), code)
+                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf", "; the formula then rounded the inf away, so the result looked right", fix)
+            else:
+                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf", " where a finite value was expected", fix)
+            return _refined(outcome, said, code)
         if kind == "divide by zero" and ufunc in ("log", "log2", "log10"):
-            text = "took log(0): a probability underflowed to exactly 0 before the log — compute log-probabilities as shifted − log(Σ exp(shifted)) instead of log(softmax)"
-            return _refined(outcome, message.replace(m.group(0), text), D.LOG_ZERO)
+            said = _said_once(outcome, m, "took log(0)", ": a probability underflowed to exactly 0",
+                              "compute log-probabilities as shifted − log(Σ exp(shifted)), not log(softmax)")
+            return _refined(outcome, said, D.LOG_ZERO)
         if kind == "divide by zero":
             return _refined(outcome, message.replace(m.group(0), f"divided by zero in {ufunc}"), D.NAN)
     return outcome
@@ -529,6 +530,24 @@ def _narrowed(outputs: Any, ref_outputs: Any) -> np.dtype | None:
             if narrow is not None:
                 return narrow
     return None
+
+
+_MATMUL_FIX = "write down both shapes; a .T is missing or in the wrong place"
+
+
+def _fix_last(message: str, fix: str) -> str:
+    """The fix after where it happened (line, code, case): never run into the quoted line."""
+    return f"{message}. Fix: {fix}."
+
+
+def _said_once(outcome: Outcome, match: re.Match[str], what: str, why: str, fix: str) -> str:
+    """A numpy floating-point error said once: what went wrong, where (the line, the case), why, then the fix.
+
+    The line's code is left out: the report's traceback panel shows it right below."""
+    head = outcome.message[:match.start()]  # "sigmoid_forward " (after any "f needs g: ")
+    line = f" at line {outcome.trace[-1].line}" if outcome.trace else ""
+    case = f" [{outcome.case}]" if outcome.case else ""
+    return f"{head}{what}{line}{case}{why}. Fix: {fix}."
 
 
 def _refined(outcome: Outcome, message: str, code: Diagnosis) -> Outcome:

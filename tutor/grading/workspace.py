@@ -1,6 +1,6 @@
 """The learner's workspace: copying starters into it (``init``) and restoring one (``reset``).
 
-Learner files live in ``DIR/exercises`` made by ``dnn-tutor init DIR``; the
+Learner files live in ``DIR/exercises`` made by ``dnn-tutor init [DIR]``; the
 package's own starters (``exercises/`` at the root of a source checkout, or
 inside the installed package) are never graded as an attempt, reset or
 written. Nothing the learner wrote is overwritten without a copy: ``init``
@@ -151,11 +151,47 @@ def check_path(file: str) -> str:
         return shlex.quote(str(found))
 
 
+def here_folder() -> Path | None:
+    """``./exercises`` when it is a learner's workspace (a folder that is not dnn-tutor's own starters), else None."""
+    folder = Path("exercises")
+    try:
+        return folder if folder.is_dir() and not is_shipped(folder) else None
+    except OSError:
+        return None
+
+
+def workspace_folder() -> Path | None:
+    """The learner's exercises folder: ``./exercises`` when it is one, else the one ``init`` made last (None
+    before the first ``init``)."""
+    here = here_folder()
+    if here is not None:
+        return here
+    return next((folder for folder in remembered() if not is_shipped(folder)), None)
+
+
+def learner_copy(info: ExerciseInfo) -> Path | None:
+    """The learner's file for ``info`` as :func:`check_path` finds it from where they are: ``exercises/<file>``
+    here, else a copy in a workspace ``init`` made (None when there is none)."""
+    here = Path("exercises") / info.file
+    try:
+        if here.is_file() and not is_shipped(here):
+            return here
+    except OSError:
+        pass
+    return find_elsewhere(here)
+
+
 def missing_file(path: Path) -> TutorError:
-    """"no such file", saying where the learner's file is (:func:`find_elsewhere`)."""
+    """"no such file", saying where the learner's file is (:func:`find_elsewhere`), or how to get one."""
     found = find_elsewhere(path)
     if found is None:
-        return TutorError(f"no such file: {visible(path)} (copy the starters with `dnn-tutor init DIR`)")
+        if here_folder() is not None:  # a workspace here, without this file: a typo, or a file deleted
+            return TutorError(f"no such file: {visible(path)} (`dnn-tutor exercises` lists the exercise files; "
+                              f"`dnn-tutor init` copies back any starter that is missing)")
+        info = for_name(Path(path).name)
+        then = f"exercises/{info.file}" if info is not None else "exercises/<id>.py"
+        return TutorError(f"no such file: {visible(path)} (run `dnn-tutor init` to copy the starters into "
+                          f"./exercises, then `dnn-tutor check {then}`)")
     try:
         shown = found.relative_to(Path.cwd())
     except (OSError, ValueError):

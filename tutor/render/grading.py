@@ -9,7 +9,7 @@ rich markup is never interpreted (all text is built as :class:`~rich.text.Text`)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -22,13 +22,18 @@ from tutor.grading.model import CheckRecord, CheckResult, Fatal, Frame, LearnerE
 from tutor.grading.text import visible
 from tutor.quiz.bank import plural
 
+if TYPE_CHECKING:
+    from tutor.progress import NextStep
+
 OUTPUT_LINES = 15  # learner prints shown under the report
 OUTPUT_CHARS = 2000
 def _t(text: object, style: str = "", *, multiline: bool = False) -> Text:
     return Text(visible(text, multiline=multiline), style=style)
 
 
-def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
+def render_exercise_table(rows: list[dict[str, Any]], folder: Path | None = None, here: bool = True) -> RenderableType:
+    """The exercise list, and how to start: ``folder`` is the learner's exercises folder (None before the first
+    ``init``: the last lines say to run it first), ``here`` whether it is ./exercises."""
     # No outer padding: the four columns fit 60 terminal columns whole (ids and paths are never cut).
     table = Table(title="Exercises", box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False,
                   show_edge=False, collapse_padding=True)
@@ -40,11 +45,28 @@ def render_exercise_table(rows: list[dict[str, Any]]) -> RenderableType:
         status = row["status"]
         style = "green" if status == "done" else ("dim" if status == "not started" else "yellow")
         mark = "✓ " if status == "done" else ""
-        if row.get("last_total"):  # earned earlier; the latest check scored less (the file changed since)
+        if row.get("file_reset"):  # earned earlier, kept in the progress; the file holds the starter again
+            status += " before · file reset"
+        elif row.get("last_total"):  # earned earlier; the latest check scored less (the file changed since)
             status += f", now {row['last_passed']}/{row['last_total']}"
         table.add_row(_t(row["id"]), _t(row["lesson"]), _t(row["file"]), _t(mark + status, style))
-    footer = Text("grade one: dnn-tutor check exercises/<id>.py\na nudge:   dnn-tutor hint <id>", style="dim")
-    return Group(table, footer)
+    return Group(table, _start_lines(folder, here))
+
+
+def _start_lines(folder: Path | None, here: bool) -> Text:
+    """The lines under the exercise list: how to grade one, from where the learner is."""
+    if folder is None:  # no workspace yet: exercises/<id>.py does not exist until `init` makes it
+        return Text("first:     dnn-tutor init  (starters into ./exercises)\n"
+                    "then:      dnn-tutor check exercises/<id>.py\n"
+                    "a nudge:   dnn-tutor hint <id>", style="dim")
+    text = Text(style="dim")
+    if not here:
+        text.append(f"your exercises are in {visible(folder)}\n")
+        text.append(f"grade one: cd {_shell_word(folder.parent)} && dnn-tutor check exercises/<id>.py\n")
+    else:
+        text.append("grade one: dnn-tutor check exercises/<id>.py\n")
+    text.append("a nudge:   dnn-tutor hint <id>")
+    return text
 
 
 HINT_COMMAND = "dnn-tutor hint {id}"  # the notebook passes "%dnn_hint {id}"
@@ -85,13 +107,25 @@ def render_report(report: Report, info: ExerciseInfo, hint_command: str = HINT_C
     return Group(*parts)
 
 
-def render_check(record: CheckRecord) -> RenderableType:
-    """The report of ``check``, with the quiz question it brought forward."""
-    report = render_report(record.report, record.exercise)
-    if not record.quiz_scheduled:
-        return report
-    note = Text(f"quiz: question {visible(record.quiz_scheduled)} will come up in your next `dnn-tutor quiz`", style="dim")
-    return Group(report, note)
+def render_check(record: CheckRecord, next_step: NextStep | None = None) -> RenderableType:
+    """The report of ``check``, with the quiz question it brought forward, and after a full pass the
+    ``next_step`` (what to do next, and its command)."""
+    parts: list[RenderableType] = [render_report(record.report, record.exercise)]
+    if record.quiz_scheduled:
+        parts.append(Text(f"quiz: question {visible(record.quiz_scheduled)} will come up in your next `dnn-tutor quiz`",
+                          style="dim"))
+    if next_step is not None:
+        parts.append(render_next_step(next_step))
+    return parts[0] if len(parts) == 1 else Group(*parts)
+
+
+def render_next_step(step: NextStep) -> Text:
+    """``next: <what>`` and the command on its own line (whole at 60 columns)."""
+    text = Text()
+    text.append("next: ", style="bold")
+    text.append(visible(step.reason) + "\n")
+    text.append("  " + visible(step.command), style="bold cyan")
+    return text
 
 
 def _error_cell(check: CheckResult) -> str:
@@ -216,7 +250,8 @@ def _score(report: Report, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
         score.append(f"  — but the run was stopped ({visible(report.fatal.kind)}, see above), so it does not count yet", style="yellow")
     else:
         score.append(f"  — stuck? {hint_command.format(id=info.id)}", style="dim")
-    score.append(f"   seed {report.seed} (--seed repeats these inputs)", style="dim")
+    if not report.ok:  # repeating the inputs matters where something failed (--json always has the seed)
+        score.append(f"   seed {report.seed} (--seed repeats these inputs)", style="dim")
     return score
 
 
@@ -353,13 +388,17 @@ def _shell_word(path: Path) -> str:
     return visible(shlex.quote(str(path)))
 
 
-def render_reset(file: Path, backup: Path | None) -> RenderableType:
+def render_reset(file: Path, backup: Path | None, earned: str | None = None) -> RenderableType:
+    """What ``reset`` did; ``earned``: the exercise's recorded status ("done", "7 of 15 checks"), which stays."""
     text = Text()
     text.append(f"restored the starter into {visible(file)}\n", style="green")
     if backup:
         text.append(f"your previous file is kept at {visible(backup)}")
     else:
         text.append("(there was no previous file)", style="dim")
+    if earned:
+        what = "your earlier pass" if earned == "done" else f"your best check so far ({visible(earned)})"
+        text.append(f"\n{what} stays in your progress; the file starts again from \"not started\"", style="dim")
     return text
 
 
