@@ -126,13 +126,26 @@ def test_sigterm_while_waiting_for_a_lock_ends_at_once(tmp_path):
     holder = sqlite3.connect(tmp_path / "progress.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another program writes for a long time
     try:
-        proc = _start(["lesson", "1", "--plain"], tmp_path, stdout=subprocess.PIPE)
+        import pty
+
+        screen, side = pty.openpty()  # a terminal: what is printed there is recorded (a pipe records nothing)
+        proc = _start(["lesson", "1", "--plain"], tmp_path, stdout=side)
+        os.close(side)
+        shown = os.fdopen(screen, "rb", buffering=0)
         try:
             import threading
 
-            _wait_for(proc.stdout, b"Lesson 1")
-            # Read everything, as a reader would: the sections are then recorded, which waits for the lock.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            _wait_for(shown, b"Lesson 1")
+
+            def read_all():  # as a learner's terminal does; it ends when the program's side closes
+                try:
+                    while shown.read(65536):
+                        pass
+                except OSError:
+                    pass
+
+            # Read everything: the sections are then recorded, which waits for the lock.
+            threading.Thread(target=read_all, daemon=True).start()
             time.sleep(2)
             assert proc.poll() is None, "the lesson did not wait for the lock"
             sent = time.monotonic()

@@ -193,6 +193,7 @@ def test_read_only_file_system(read_only_disk, runner, monkeypatch):
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["lessons"][0]["sections_read"] == [1, 2]
     assert shown.stderr.count("warning:") == 1
+    monkeypatch.setattr("tutor.console.stdout_is_terminal", lambda: True)  # read on a screen: a section to record
     wrote = runner.invoke(app, ["lesson", "1", "--section", "3"])
     assert wrote.exit_code == 1
     assert wrote.stderr.count("error:") == 1 and "Traceback" not in wrote.output
@@ -238,6 +239,7 @@ def test_a_read_only_home_without_a_database_still_lists_lessons(tmp_path, runne
         listed = runner.invoke(app, ["lessons"])
         assert listed.exit_code == 0 and "Fixture basics" in listed.stdout
         assert listed.stderr.count("warning:") == 1 and "nothing can be saved" in listed.stderr
+        monkeypatch.setattr("tutor.console.stdout_is_terminal", lambda: True)  # read on a screen: sections to record
         wrote = runner.invoke(app, ["lesson", "1"])
         assert wrote.exit_code == 1 and "Traceback" not in wrote.output
         errors = [line for line in wrote.stderr.splitlines() if line.startswith("error:")]

@@ -134,6 +134,33 @@ class Course:
         return {l.id: l for l in self.lessons}
 
 
+def section_ranges(numbers) -> str:
+    """``[2, 3, 4, 6]`` -> ``"2-4, 6"``: section numbers as a learner reads them."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+@dataclass(frozen=True)
+class ReadingState:
+    """Where a learner stands in one lesson, as the reader says it on closing: the same facts the home
+    screen and ``dnn-tutor lessons`` show (sections read, done or not, what to run next)."""
+
+    number: int
+    total: int  # sections in the lesson
+    read: tuple[int, ...]  # the sections read, sorted
+    complete: bool  # the lesson counts as done (every section read at some time)
+    next_command: str  # e.g. "dnn-tutor lesson 2 --section 3"; "dnn-tutor" when every lesson is done
+
+    @property
+    def unread(self) -> tuple[int, ...]:
+        return tuple(i for i in range(1, self.total + 1) if i not in self.read)
+
+
 def slugify(title: str) -> str:
     """``"Stride, padding and output size"`` -> ``"stride-padding-and-output-size"``."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

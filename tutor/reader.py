@@ -9,20 +9,25 @@ at its heading on a clean screen; a section longer than the terminal pages like
 * ``n`` the next section, ``b`` at the top of a section the previous one (the
   footer always says what ``b`` does; on the first section's top it does
   nothing and is not offered), ``j`` jump to a section, ``r`` run the section's
-  demo, exercise or checkpoint, ``q`` quit.
+  demo, exercise or checkpoint, ``/`` search the lesson (``/`` and Enter alone:
+  the next match), ``?`` or ``h`` the keys, ``q`` quit.
 
-A section counts as read when its end has been on the screen (recorded at once,
-so Ctrl-C keeps it); sections read in earlier sessions are ticked in the jump list.
+What counts as read is one rule everywhere: a section counts once its end has
+been on a screen that someone is looking at.
 
-:func:`read_plainly` (a terminal without cursor keys, ``TERM=dumb``): one section
-at a time, a screenful at a time, Enter for more; a section counts as read once
-its end was written.
+* In the reader: once its last line was on the screen (recorded at once, so
+  Ctrl-C keeps it); sections read in earlier sessions are ticked in the jump list.
+* :func:`read_plainly` (a terminal without cursor keys, ``TERM=dumb``): one
+  section at a time, a screenful at a time, Enter for more; a section counts
+  once its end was written to the terminal.
+* :func:`print_lesson` (``--plain``, or no keyboard): the sections written to a
+  terminal count; written to a pipe or a file (``dnn-tutor lesson 5 | grep``,
+  ``> notes.txt``) nothing is recorded, since nobody is seen reading it.
+  Printing starts with the lesson's title panel, or with a one-line title when
+  it starts further in (``--section 2``).
 
-:func:`print_lesson` (plain or piped): the sections are written one by one and
-count as read only when the output was written completely: a closed pipe
-(``dnn-tutor lesson 5 | head -3``) records nothing, and a pager still reading
-records the sections it has taken in. Printing starts with the lesson's title
-panel, or with a one-line title when it starts further in (``--section 2``).
+:func:`reading_state` says where the learner stands afterwards (it prints
+nothing): the command hands it to a renderer.
 
 This module is part of the command layer's toolkit: it prints, and it is
 imported only by ``tutor.commands``. It imports neither ``tutor.commands`` nor
@@ -40,7 +45,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tutor import console
-from tutor.lessons import Block, Lesson
+from tutor.lessons import Block, Course, Lesson, ReadingState
 from tutor.pager import Pager, pager_app, runnable_blocks  # noqa: F401  (runnable_blocks: re-exported)
 
 def _default_store():
@@ -139,9 +144,6 @@ def _wait_for_enter() -> None:
         sys.stdout.flush()
 
 
-NEXT_STEP = "next: dnn-tutor (the course map and your next step)"  # the line left when the reader closes
-
-
 def read_interactively(
     lesson: Lesson,
     start: int | None = None,
@@ -176,7 +178,24 @@ def read_interactively(
                 break
             _run_block(block)
             _wait_for_enter()
-    console.out(f"[dim]{NEXT_STEP}[/dim]")
+
+
+def reading_state(course: Course, lesson: Lesson, store_factory: Callable = _default_store) -> ReadingState:
+    """Where the learner stands in ``lesson`` now, from the same records (and the same next step) as the
+    home screen and ``dnn-tutor lessons``. Prints nothing."""
+    from tutor.progress import lesson_statuses, next_steps
+
+    with store_factory() as store:
+        statuses = lesson_statuses(course, store)
+    status = next(s for s in statuses if s.id == lesson.id)
+    if status.done:  # the course's next lesson step, as the home screen gives it; the map once all are done
+        steps = (s.command for s in next_steps(statuses, 0) if s.command.startswith("dnn-tutor lesson "))
+        command = next(steps, "dnn-tutor")
+    elif status.started:
+        command = f"dnn-tutor lesson {lesson.number} --section {status.next_section}"
+    else:
+        command = f"dnn-tutor lesson {lesson.number}"
+    return ReadingState(lesson.number, status.sections_total, status.sections_read, status.done, command)
 
 
 def _terminal_size() -> tuple[int, int]:
@@ -208,7 +227,7 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
     """A terminal that takes no cursor keys (TERM=dumb): one section at a time, Enter for the next and
     q to stop. A section longer than the screen stops after each screenful (Enter for more), so its start,
     and the lesson's title panel above the first one, are read before they scroll away. A section is
-    recorded once its end was written. Returns True when the lesson became complete.
+    recorded once its end was written to the terminal. Returns True when the lesson became complete.
 
     (Printed in one go, the whole lesson counted as read there, though the learner saw its end.)
     """
@@ -228,10 +247,12 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
             text = "".join(_rendered(out, piece) for _, piece in _pieces(lesson, sections, header=number == start))
             if not _write_paged(out, text, f"-- section {number}/{total} continues: Enter for more, q to stop -- "):
                 break  # stopped before the section's end: not recorded
-            with store_factory() as store:
-                completed = store.mark_section_read(lesson.id, number, total) or completed
+            if console.stdout_is_terminal():  # on the screen, not into a file
+                with store_factory() as store:
+                    completed = store.mark_section_read(lesson.id, number, total) or completed
         else:
-            completed = print_lesson(lesson, sections, store_factory=store_factory, header=number == start) or completed
+            printed = print_lesson(lesson, sections, store_factory=store_factory, header=number == start)
+            completed = printed == COMPLETED or completed
         if number == total:
             break
         if not _go_on(f"-- section {number}/{total}: Enter for the next, q to stop -- "):
@@ -294,40 +315,41 @@ def _rendered(out, renderable) -> str:
     return captured.get()
 
 
-def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store, header: bool = True) -> bool:
-    """Write ``sections`` to stdout in full and record those written completely.
+SHOWN = "shown"  # written to a terminal: the sections written were recorded
+COMPLETED = "completed"  # ... and that completed the lesson
+UNSEEN = "unseen"  # written in full to a pipe or a file: nothing recorded
+CLOSED = "closed"  # the pipe's reader went away before the end (`| head`): nothing recorded
 
-    Returns True when the lesson became complete. A closed pipe stops quietly
-    and records nothing; a consumer that has not read everything yet (a pager)
-    gets only the sections it has taken in recorded.
+
+def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default_store, header: bool = True) -> str:
+    """Write ``sections`` to stdout in full; record them only where a person can see them (a terminal).
+
+    Returns :data:`SHOWN` or :data:`COMPLETED` (on a terminal, recorded), :data:`UNSEEN` (a pipe or a
+    file: ``| grep``, ``> notes.txt``, ``>/dev/null``; nothing recorded) or :data:`CLOSED` (the reader
+    closed the pipe early; it ends quietly, nothing recorded).
     """
     if sys.stdout is None:  # started with its output closed (`>&-`): nothing can be shown
         from tutor.errors import TutorError
 
         raise TutorError("standard output is closed, so the lesson cannot be shown; nothing was marked read", 1)
     out = console.stdout_console()
-    ends: list[tuple[int, int]] = []  # (section index, bytes written up to its end)
-    written = 0
+    written: list[int] = []
     try:
         for index, renderable in _pieces(lesson, sections, header):
-            text = _rendered(out, renderable)
-            out.file.write(text)  # through the console's stream: ASCII stand-ins where needed
+            out.file.write(_rendered(out, renderable))  # through the console's stream: ASCII stand-ins where needed
             out.file.flush()
-            written += len(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", "replace"))
             if index is not None:
-                ends.append((index, written))
+                written.append(index)
     except BrokenPipeError:
         _quiet_stdout()
-        return False
-    taken = _bytes_taken_in(written)
-    if taken is None:
-        return False  # the reader went away before the end: what it showed is unknown
+        return CLOSED
+    if not console.stdout_is_terminal():
+        return UNSEEN
     completed = False
     with store_factory() as store:
-        for index, end in ends:
-            if end <= taken:
-                completed = store.mark_section_read(lesson.id, index, len(lesson.sections)) or completed
-    return completed
+        for index in written:
+            completed = store.mark_section_read(lesson.id, index, len(lesson.sections)) or completed
+    return COMPLETED if completed else SHOWN
 
 
 def _quiet_stdout() -> None:
@@ -336,53 +358,3 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass
-
-
-def _bytes_taken_in(written: int, wait: float = 0.3) -> int | None:
-    """How much of what was written the reader has taken in (all of it for files and terminals).
-
-    For a pipe: wait up to ``wait`` seconds for it to drain. None when the reader closed it early.
-    """
-    import stat
-    import time
-
-    try:
-        fd = sys.stdout.fileno()
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            return written
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return written
-    deadline = time.monotonic() + wait
-    while True:
-        if _closed(fd):
-            return None  # `| head`: the reader stopped early
-        pending = _unread(fd)
-        if pending == 0 or pending is None:
-            return written
-        if time.monotonic() >= deadline:
-            return written - pending
-        time.sleep(0.01)
-
-
-def _unread(fd: int) -> int | None:
-    try:
-        import array
-        import fcntl
-        import termios
-
-        buf = array.array("i", [0])
-        fcntl.ioctl(fd, termios.FIONREAD, buf, True)
-        return int(buf[0])
-    except (ImportError, OSError, AttributeError):
-        return None
-
-
-def _closed(fd: int) -> bool:
-    try:
-        import select
-
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
-    except (ImportError, OSError, AttributeError, ValueError):
-        return False

@@ -68,13 +68,16 @@ def lesson_command(
     ),
     plain: bool = typer.Option(False, "--plain", help="Print the text once without prompts, even in a terminal."),
 ) -> None:
-    """Read a lesson. In a terminal: one section at a time, paged like less (space a page down, b a page up or, at a section's top, the previous section; g/G top/end, n the next section, j jump, r run, q quit).
+    """Read a lesson. In a terminal: one section at a time, paged like less (space a page down, b a page up or, at a section's top, the previous section; g/G top/end, n the next section, j jump, r run, / search the lesson (/ then Enter alone: the next match), ? or h the keys, q quit).
 
     A terminal without cursor keys (TERM=dumb): one section at a time, a screenful at a time (Enter for more, q stops).
-    Piped or with --plain: the whole lesson (or --section K) is printed once, never waiting for input.
-    Reading a section records it; reading every section completes the lesson.
+    With --plain, or piped: the whole lesson (or --section K) is printed once, never waiting for input.
+    A section counts as read once its end has been on your screen: in the reader, or printed to the terminal.
+    Output piped or written to a file marks nothing read. Reading every section completes the lesson;
+    on closing, the reader says which sections are still to read.
     """
     from tutor.lessons import load_course
+    from tutor.render.lessons import render_reading_state
 
     course = load_course()
     lesson = course.find(key)
@@ -82,19 +85,28 @@ def lesson_command(
     if not plain and console.is_dumb() and console.stdin_is_terminal() and console.stdout_is_terminal():
         from tutor.reader import read_plainly  # a person at a terminal without cursor keys: section by section
 
-        if read_plainly(lesson, start.index if start else None, store_factory=open_store):
-            console.out(f"lesson {lesson.number} complete")
-        return
-    if plain or not console.is_interactive():
-        from tutor.reader import print_lesson
+        read_plainly(lesson, start.index if start else None, store_factory=open_store)
+    elif plain or not console.is_interactive():
+        from tutor.reader import CLOSED, UNSEEN, print_lesson
 
         shown = [start] if start is not None else list(lesson.sections)
-        if print_lesson(lesson, shown, store_factory=open_store):  # records only what was written in full
-            console.out(f"[green]✓ lesson {lesson.number} complete[/green]")
-        return
-    from tutor.reader import read_interactively
+        printed = print_lesson(lesson, shown, store_factory=open_store)  # records only what reached a screen
+        if printed == CLOSED:
+            return  # `| head`: the reader has gone; nothing to add
+        if printed == UNSEEN:
+            if console.stderr_is_terminal():  # someone is at the terminal, though the lesson went elsewhere
+                from tutor.render.lessons import render_not_recorded
 
-    read_interactively(lesson, start.index if start else None, store_factory=open_store)
+                again = f"dnn-tutor lesson {lesson.number}" + (f" --section {start.index}" if start else "")
+                console.err(render_not_recorded(lesson, again))
+            return
+    else:
+        from tutor.reader import read_interactively
+
+        read_interactively(lesson, start.index if start else None, store_factory=open_store)
+    from tutor.reader import reading_state
+
+    console.out(render_reading_state(reading_state(course, lesson, store_factory=open_store)))
 
 
 @app.command("progress")

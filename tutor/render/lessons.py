@@ -13,7 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from tutor.lessons import Block, Lesson, Section
+from tutor.lessons import Block, Lesson, ReadingState, Section, section_ranges
 from tutor.progress import Dashboard, LessonStatus
 from tutor.quiz.bank import plural
 
@@ -250,6 +250,36 @@ def render_lesson_title(lesson: Lesson) -> RenderableType:
     """One line naming the lesson: what a section printed on its own (``--section K``) opens with, in place
     of the lesson's title panel (the section's heading below it gives its place in the lesson)."""
     return Text(f"Lesson {lesson.number} · {lesson.title}", style="bold")
+
+
+COURSE_MAP = "dnn-tutor (the course map and your next step)"
+
+
+def render_reading_state(state: ReadingState) -> Text:
+    """What the reader leaves behind: the lesson's state in the words of `dnn-tutor lessons` and the home
+    screen (sections read, which are left), then the command to run next. Each line fits 60 columns."""
+    text = Text()
+    if state.complete:
+        text.append(f"Lesson {state.number} complete ✓", style="green")
+        if len(state.read) >= state.total > 1:
+            text.append(f" (all {plural(state.total, 'section')} read)")
+    elif state.read:
+        text.append(f"Lesson {state.number}: {len(state.read)} of {plural(state.total, 'section')} read", style="yellow")
+        text.append(f"; not read yet: {section_ranges(state.unread)}")
+    else:
+        text.append(f"Lesson {state.number}: no section read yet ({plural(state.total, 'section')})", style="yellow")
+    text.append("\nnext: ", style="dim")
+    text.append(COURSE_MAP if state.next_command == "dnn-tutor" else state.next_command, style="bold cyan")
+    return text
+
+
+def render_not_recorded(lesson: Lesson, again: str) -> Text:
+    """The note for output that went to a pipe or a file: nobody was seen reading it, so nothing was recorded.
+    Two lines of at most 60 columns (lesson and section numbers up to two digits)."""
+    text = Text(f"note: lesson {lesson.number} not marked read: it went to a pipe or a file\n")
+    text.append("to record it, read it here: ")
+    text.append(again, style="bold cyan")
+    return text
 
 
 def render_lesson(lesson: Lesson, sections: list[Section]) -> RenderableType:
