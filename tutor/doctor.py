@@ -190,6 +190,7 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
         still_aside = store.set_aside()
         warnings = list(store.warnings)
     failed_salvage = {item["set_aside"]: item["error"] for item in salvaged if item["error"]}
+    given_up = [item for item in salvaged if item["error"] and item["kept"] and item["kept"] != item["set_aside"]]
     aside_problems = [
         f"an unreadable progress database was set aside as {path}; the progress in it is not shown"
         + (f" (its rows could not be recovered: {failed_salvage[str(path)]}; the file is kept)"
@@ -237,6 +238,9 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
         if not item["error"]:
             detail += (f"; recovered {sum(item['rows_read'].values())} row(s) from the unreadable database set aside "
                        f"earlier ({item['rows_added']} were new); it is kept as {item['kept']}")
+    for item in given_up:
+        detail += (f"; the database set aside earlier is too damaged to recover any row ({item['error']}): it is kept "
+                   f"as {item['kept']}, which you may delete; doctor will not ask about it again")
     return database, Check("progress database", ok, detail + _aside_detail(still_aside, failed_salvage))
 
 

@@ -213,9 +213,9 @@ def salvage(store: "Store", damaged: Path) -> SalvageResult:
             patched, tables = _patched_copy(damaged, Path(folder))
             rows, added = _copy_into(store, patched, tables)
     except _NotSalvageable as exc:
-        return SalvageResult(damaged, damaged, {}, 0, str(exc))
-    except sqlite3.Error as exc:
-        return SalvageResult(damaged, damaged, {}, 0, describe_error(exc))
+        return _unrecoverable(store, damaged, str(exc))
+    except sqlite3.Error as exc:  # the file's own pages: this is what describe_error's advice would lead back to
+        return _unrecoverable(store, damaged, "its pages cannot be read: " + describe_error(exc).split(" (`")[0])
     except OSError as exc:
         return SalvageResult(damaged, damaged, {}, 0, os_error_message(exc))
     except _TargetFailed as exc:
@@ -235,6 +235,23 @@ def salvage(store: "Store", damaged: Path) -> SalvageResult:
                 kept.unlink(missing_ok=True)  # the reserved name, left empty
             kept = damaged
     return SalvageResult(damaged, kept, rows, added)
+
+
+def _unrecoverable(store: "Store", damaged: Path, reason: str) -> SalvageResult:
+    """A set-aside file whose rows no salvage can read: renamed ``progress.db.unrecoverable-<time>`` (kept,
+    never deleted), so that doctor stops asking for a ``--repair`` that would fail the same way again."""
+    kept = damaged
+    try:
+        target = fsutil.backup_path(Path(os.path.realpath(store.path)), "unrecoverable")
+        os.replace(damaged, target)
+        kept = target
+        for suffix in _SIDE_FILES:
+            side = damaged.with_name(damaged.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+    except OSError:
+        pass  # kept where it is; the next --repair tries again
+    return SalvageResult(damaged, kept, {}, 0, reason)
 
 
 class _NotSalvageable(Exception):
