@@ -17,6 +17,10 @@ from tutor.classroom.gradebook import Row
 
 # Kinds of a fatal stop that a row reports as its status (the runner's words).
 FATAL_KINDS = ("timeout", "memory", "output", "crash", "exit", "import", "syntax", "protocol", "processes", "disk")
+USES_TORCH = "uses-torch"  # the grader's code for a numpy exercise whose file imports torch (model.USES_TORCH)
+EMPTY = "empty"  # the code of a row whose file holds nothing but blanks ("missing" is for no file at all)
+TORCH_NOTE = "imports torch: its checks cannot tell its gradients from autograd's"
+MAX_PEEK = 64 * 1024  # enough of a file to tell it holds more than blanks
 
 
 def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float, own: str | None = None):
@@ -36,6 +40,8 @@ def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout:
 
 
 def status_of(report) -> str:
+    """done, partial (some checks passed), failed (the file ran and no check passed), not started (nothing of
+    the exercise written: a starter, an empty file) or how the run stopped."""
     if report.fatal:
         kind = str(getattr(report.fatal, "kind", "") or "error")
         return kind if kind in FATAL_KINDS else gradebook.ERROR
@@ -43,13 +49,41 @@ def status_of(report) -> str:
         return gradebook.NOT_STARTED
     if report.ok:
         return gradebook.DONE
-    return gradebook.PARTIAL
+    return gradebook.PARTIAL if int(report.passed) > 0 else gradebook.FAILED
 
 
 def _nothing_written(report) -> bool:
     """No check passed and the only diagnosis is that the functions are not there (an empty file)."""
     codes = set(report.codes) - {"uses-torch"}  # `import torch` alone is not work
     return int(report.passed) == 0 and bool(codes) and codes <= {"missing", "not-started"}
+
+
+def _is_empty(path: object) -> bool:
+    """Whether the graded file holds nothing but whitespace (False when it cannot be read)."""
+    try:
+        with open(str(path), "rb") as handle:
+            return not handle.read(MAX_PEEK).strip()
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def failing_summary(report, most: int = 2) -> str:
+    """The first failing function(s) of a graded run, each with its diagnosis code and the tensor that was
+    off, for a partial or failed row's note: ``rnn_step_backward: bias-averaged (db); rnn_backward:
+    batch-mean (db)``. A function that fails only because one it needs failed is left out (its message
+    starts "<function> needs "); more than ``most`` functions end with "+N more"."""
+    failing = [c for c in tuple(getattr(report, "checks", ()) or ()) if not getattr(c, "passed", True)]
+    own = [c for c in failing if not str(getattr(c, "message", "")).startswith(f"{c.function} needs ")] or failing
+    parts: dict[str, str] = {}
+    for check in own:
+        function = str(getattr(check, "function", "") or getattr(check, "id", "") or "a check")
+        if function in parts:
+            continue
+        worst = getattr(check, "worst", None)
+        tensor = worst.get("tensor") if isinstance(worst, dict) else None
+        parts[function] = f"{function}: {check.code or 'fails'}" + (f" ({tensor})" if tensor else "")
+    shown = list(parts.values())
+    return "; ".join(shown[:most]) + (f"; +{len(shown) - most} more" if len(shown) > most else "")
 
 
 def note_of(report) -> str:
@@ -73,23 +107,45 @@ def row_from_report(student: str, report, seed: int) -> Row:
     """The gradebook's row. A stopped run scores 0 (it never counts as done, as ``check`` says): how many
     checks ran before the stop depends on timing (when a fork bomb was seen, when the deadline came), so
     the same file would get a different score each run; the note says how many had passed, then why it stopped
-    (never empty: a kept stopped-run row without a note is from an older gradebook and is graded again)."""
+    (never empty: a kept stopped-run row without a note is from an older gradebook and is graded again).
+    A partial or failed row's note names its first failing function(s) (:func:`failing_summary`); an empty
+    file's row has the code ``empty`` (not ``missing``: that is a student without the file) and says so; a
+    numpy exercise that imports torch says its checks cannot tell."""
     codes = [c for c in report.codes]
-    note = note_of(report) or (f"the run stopped ({status_of(report)})" if report.fatal else "")
+    status = status_of(report)
+    note = note_of(report) or (f"the run stopped ({status})" if report.fatal else "")
     if report.fatal and report.passed:  # the count first: a long message would push it past the note's cap
         note = gradebook.note_line(f"{report.passed} of {report.total} checks passed before the stop (not counted); {note}")
+    elif not report.fatal:
+        said = []
+        if status == gradebook.NOT_STARTED and set(codes) - {USES_TORCH} == {"missing"}:
+            if _is_empty(getattr(report, "file", "")):
+                codes = [EMPTY if c == "missing" else c for c in codes]
+                said.append("the file is empty")
+            else:
+                functions = list(dict.fromkeys(str(c.function) for c in getattr(report, "checks", ()) or () if c.function))
+                said.append("the file defines none of the exercise's functions" + (f" ({_some(functions)})" if functions else ""))
+        elif status in (gradebook.PARTIAL, gradebook.FAILED):
+            said.append(failing_summary(report))
+        if USES_TORCH in codes:
+            said.append(TORCH_NOTE)
+        note = gradebook.note_line("; ".join(n for n in [*said, note] if n))
     return Row(
         student=student,
         exercise=report.exercise_id,
         passed=0 if report.fatal else int(report.passed),
         total=int(report.total),
-        status=status_of(report),
+        status=status,
         codes=codes,
         seconds=float(report.seconds),
         sha256=report.file_hash,
         seed=int(seed),
         note=note,
     )
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (", …" if len(names) > shown else "")
 
 
 def grade_row(student: str, exercise_id: str, path: Path, *, seed: int, timeout: float, own: str | None = None) -> Row:

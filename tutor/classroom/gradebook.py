@@ -1,8 +1,8 @@
 """The gradebook: one row per student and exercise, as CSV or JSON Lines.
 
 Columns: student, exercise, passed, total, score (passed / total, 0 to 1),
-status (done / partial / not started / an error kind such as timeout or
-syntax / missing), codes (the diagnosis codes, ``;``-separated in CSV),
+status (done / partial / failed / not started / an error kind such as
+timeout or syntax / missing), codes (the diagnosis codes, ``;``-separated in CSV),
 seconds, sha256, seed, timeout (the --timeout the file was graded with; empty
 for a row that ran nothing) and note (one line saying why: "a link, not
 followed", "holds submission.zip", "SyntaxError line 12: expected ':'").
@@ -48,12 +48,15 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 # status words besides the runner's error kinds (timeout, syntax, memory, crash, exit, import, output, protocol,
 # processes)
 DONE = "done"
-PARTIAL = "partial"
+PARTIAL = "partial"  # some checks passed, not all
+FAILED = "failed"  # the file ran to the end and no check passed (it is not a mere starter: see NOT_STARTED)
 NOT_STARTED = "not started"
 MISSING = "missing"  # the student's folder has no file for the exercise
 UNREADABLE = "unreadable"  # the file could not be read (a link: never followed; not a regular file, too big, no permission)
 AMBIGUOUS = "ambiguous"  # two entries name the student (alice/ and alice.py): neither is graded until one goes
 ERROR = "error"  # the grader itself failed on this submission
+# rows that hold no grade: one never replaces a graded row, and the report's graded mean leaves them out
+NO_GRADE = (MISSING, UNREADABLE, AMBIGUOUS, ERROR)
 
 
 @dataclass

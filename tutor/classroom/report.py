@@ -6,7 +6,13 @@ mistake (the one to fix first; a first mistake often trips later checks too,
 so the count of all students showing a code comes second) (each with
 its one-line meaning, the hint to give, the lesson section to teach again and
 the quiz concept it maps to), how the runs ended (done / partial / timeout /
-syntax ...) and the score distribution. Nothing here prints.
+syntax ...) and the score distribution. The mean, median and distribution are
+kept over every row (``mean``, ``median``, ``distribution``: a row without a
+grade counts as 0) and over the rows that hold a grade (``graded_mean`` ...:
+``missing``, ``unreadable``, ``ambiguous`` and grader ``error`` rows left out,
+and counted beside it). Rows whose file imports torch in a numpy exercise
+(code ``uses-torch``: their checks cannot tell) are listed by student.
+Nothing here prints.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ NOT_MISCONCEPTIONS = set(FATAL_KINDS) | {
     gradebook.MISSING,
     gradebook.UNREADABLE,
     gradebook.AMBIGUOUS,
+    "empty",
     "uses-torch",
     "grader-error",
     "grader-crash",
 }
 BINS = ((0.0, 0.0, "0%"), (0.0, 0.25, "1-24%"), (0.25, 0.5, "25-49%"), (0.5, 0.75, "50-74%"), (0.75, 1.0, "75-99%"), (1.0, 1.0, "100%"))
-STATUS_ORDER = ("done", "partial", "not started", "missing")
+STATUS_ORDER = ("done", "partial", "failed", "not started", "missing")
+USES_TORCH = "uses-torch"
 
 
 @dataclass
@@ -68,10 +76,19 @@ class ExerciseReport:
     statuses: list[tuple[str, int]]
     mistakes: list[Mistake]
     seed: int | None
+    # added keys (the ones above keep their meaning: over every row, a row without a grade counting as 0)
+    graded: int = 0  # rows that hold a grade (not missing, unreadable, ambiguous or a grader error)
+    missing: int = 0  # rows of students without the file
+    ungraded: int = 0  # the other rows without a grade: unreadable, ambiguous, grader error
+    graded_mean: float | None = None  # over the graded rows only; None when there is none
+    graded_median: float | None = None
+    graded_distribution: list[tuple[str, int]] = field(default_factory=list)
+    uses_torch: list[str] = field(default_factory=list)  # students whose file imports torch: the checks cannot tell
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["distribution"] = [{"range": label, "students": n} for label, n in self.distribution]
+        data["graded_distribution"] = [{"range": label, "students": n} for label, n in self.graded_distribution]
         data["statuses"] = [{"status": s, "students": n} for s, n in self.statuses]
         for mistake, entry in zip(self.mistakes, data["mistakes"]):
             entry["teach"] = mistake.teach
@@ -192,6 +209,11 @@ def build(rows: list[Row]) -> list[ExerciseReport]:
         distribution = {label: 0 for _, _, label in BINS}
         for score in scores:
             distribution[_bin(score)] += 1
+        graded = [r.score for r in mine if r.status not in gradebook.NO_GRADE]
+        graded_distribution = {label: 0 for _, _, label in BINS}
+        for score in graded:
+            graded_distribution[_bin(score)] += 1
+        missing = sum(1 for r in mine if r.status == gradebook.MISSING)
         seeds = {r.seed for r in mine}
         reports.append(
             ExerciseReport(
@@ -204,6 +226,13 @@ def build(rows: list[Row]) -> list[ExerciseReport]:
                 statuses=ordered,
                 mistakes=mistakes,
                 seed=seeds.pop() if len(seeds) == 1 else None,
+                graded=len(graded),
+                missing=missing,
+                ungraded=students - len(graded) - missing,
+                graded_mean=round(statistics.fmean(graded), 4) if graded else None,
+                graded_median=round(statistics.median(graded), 4) if graded else None,
+                graded_distribution=list(graded_distribution.items()),
+                uses_torch=sorted({r.student for r in mine if USES_TORCH in r.codes}),
             )
         )
     return reports

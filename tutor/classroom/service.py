@@ -7,8 +7,8 @@ Ctrl-C or a crash keeps all of them, and a rerun skips submissions whose sha256
 that holds more) is already in the gradebook for that exercise and seed. A row
 that holds no grade (missing, unreadable, ambiguous, a grader error) never
 replaces a graded one already there: that row is kept, with a warning; before a
-run first replaces a row that earned something (a score above 0, or done or
-partial: a changed file), the gradebook as it was before the run is kept as
+run first replaces a row that earned something (a score above 0, or done,
+partial or failed: a changed file), the gradebook as it was before the run is kept as
 ``<name>.bak-<timestamp>``. A timeout is graded again under a longer --timeout
 than the one its row records, and so is a stopped run's row an older dnn-tutor
 wrote (with credit for checks before the stop, or no note). A run
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from tutor.errors import TutorError
 
 RETRY_STATUSES = (gradebook.ERROR,)  # rows a rerun grades again even when the file is unchanged
 # rows that hold no grade: one never replaces a graded row already in the gradebook (that row is kept, with a warning)
-NOT_GRADED = (gradebook.MISSING, gradebook.UNREADABLE, gradebook.AMBIGUOUS, gradebook.ERROR)
+NOT_GRADED = gradebook.NO_GRADE
 
 
 @dataclass
@@ -50,6 +51,8 @@ class ClassRun:
     rows: list[Row] = field(default_factory=list)  # this run's exercises and students, after the run
     seconds: float = 0.0
     backup: Path | None = None  # the gradebook as it was before this run first replaced a graded row in it
+    absent: list[str] = field(default_factory=list)  # students whose rows (of this run's exercises) the gradebook
+    # keeps though the class folder no longer names them: kept, as nothing earned is dropped
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +66,7 @@ class ClassRun:
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 2),
             "backup": str(self.backup) if self.backup else None,
+            "absent": list(self.absent),
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -117,9 +121,11 @@ def grade_class(
     out = expand_user(out)
 
     check_output_file(out, option="--out", force=True)  # an existing gradebook is resumed, not replaced
-    with gradebook.lock(out):  # two runs writing one gradebook would each drop the other's rows
+    # two runs writing one gradebook would each drop the other's rows; a Canvas submission of several files is
+    # graded from a copy of them under their uploaded names (staging), removed when the run ends
+    with gradebook.lock(out), tempfile.TemporaryDirectory(prefix="dnn-tutor-grade-") as staging:
         return _grade_locked(
-            Path(folder), infos, exercise, out, jobs, seed, timeout, part, started, on_start, on_row, on_warning
+            Path(folder), infos, exercise, out, jobs, seed, timeout, part, started, on_start, on_row, on_warning, Path(staging)
         )
 
 
@@ -136,6 +142,7 @@ def _grade_locked(
     on_start: Callable[[int], None] | None,
     on_row: Callable[[Row], None] | None,
     on_warning: Callable[[str], None] | None,
+    staging: Path,
 ) -> ClassRun:
     files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in
     skipped: list[str] = []  # entries discovery passed over, one warning line each
@@ -164,11 +171,21 @@ def _grade_locked(
         else:
             seeds[ex] = submissions.class_seed(ex, everyone)
     chosen = [s for s in found if part is None or part.holds(s.student)]
+    # rows of students the folder no longer names (a folder deleted): kept, as nothing earned is dropped, but said,
+    # for `grade report` counts them while this run's summary does not
+    named = set(everyone)
+    absent = sorted({r.student for r in existing if r.exercise in exercises and r.student not in named})
     if on_warning:
         for line in skipped + list(dict.fromkeys(s.warning for s in chosen if s.warning)):
             on_warning(line)
+        if absent:
+            on_warning(
+                f"{out} keeps {len(absent)} row(s) of student(s) no longer in {folder} ({submissions.some_of(absent)}): "
+                "kept (nothing earned is dropped), and `grade report` counts them; if they left the class, delete "
+                "their rows from the gradebook"
+            )
     rows: dict[tuple[str, str], Row] = {r.key: r for r in existing}
-    run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}))
+    run = ClassRun(out, exercises, seeds, str(part) if part else None, len({s.student for s in chosen}), absent=absent)
     totals: dict[str, int] = {}
     instant: list[Row] = []
     tasks: list[pool.Task] = []
@@ -186,6 +203,8 @@ def _grade_locked(
             instant.append(Row(sub.student, sub.exercise, 0, totals[sub.exercise], sub.problem, [sub.problem], 0.0, digest, ex_seed, note=sub.note))
             continue
         try:
+            if sub.helpers:  # one Canvas submission of several files: graded from a copy under the uploaded names
+                sub = _stage(sub, staging)
             digest = submissions.submission_sha256(sub.path, sub.root)  # type: ignore[arg-type]
         except OSError as exc:
             note = gradebook.note_line(f"not readable ({exc.strerror or exc})")
@@ -280,6 +299,70 @@ def _grade_locked(
     return run
 
 
+def _stage(sub: submissions.Submission, staging: Path) -> submissions.Submission:
+    """A Canvas submission of several files (the exercise's file and a helper it imports), copied into a folder
+    of its own under the names the student uploaded (``rnn.py`` beside ``helpers.py``), so the helper imports as
+    on the student's machine: the submission graded from there, that folder its own. Only regular files up to
+    :data:`submissions.MAX_FILE_BYTES` are copied (a link is never followed). Raises OSError."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=staging))
+    graded = folder / sub.upload
+    shutil.copyfile(sub.path, graded, follow_symlinks=False)  # type: ignore[arg-type]
+    for name, path in sub.helpers:
+        target = folder / name
+        if os.path.lexists(target) or "/" in name or name in (".", ".."):
+            continue  # two files uploaded under one name: the first is kept (the graded one always)
+        if submissions.unreadable_note(path) == "":
+            shutil.copyfile(path, target, follow_symlinks=False)
+    return dataclasses.replace(sub, path=graded, root=folder)
+
+
+def check_merge_seeds(paths: list[Path]) -> None:
+    """Before ``grade merge``: raise :class:`TutorError` when the parts graded one exercise with different seeds,
+    saying why that happens. Without --seed a part's seed comes from the list of students
+    (:func:`submissions.class_seed`), so a student who arrived (or left) between two shard runs gives the parts
+    different seeds although the teacher never passed one. A part that cannot be read is left to the merge to
+    refuse."""
+    parts: list[tuple[Path, list[Row]]] = []
+    for path in dict.fromkeys(Path(p) for p in paths):
+        try:
+            parts.append((path, gradebook.read(path)))
+        except TutorError:
+            return
+    for exercise in dict.fromkeys(r.exercise for _, rows in parts for r in rows):
+        seeds: dict[int, Path] = {}
+        for path, rows in parts:
+            for row in rows:
+                if row.exercise == exercise:
+                    seeds.setdefault(row.seed, path)
+        if len(seeds) < 2:
+            continue
+        (first, first_path), (other, other_path) = list(seeds.items())[:2]
+        students = sorted({r.student for _, rows in parts for r in rows if r.exercise == exercise})
+        derived = _derived_seeds(exercise, students)
+        said = f"{other_path} graded {exercise} with seed {other} but {first_path} with seed {first}"
+        fix = f"grade every part again with the same --seed (e.g. --seed {first}), each into a new --out, then merge those"
+        if derived & set(seeds):
+            raise TutorError(
+                f"{said}: the class changed between the shard runs (without --seed, the seed comes from the list of "
+                f"students, and a student was added or removed in between); {fix}"
+            )
+        raise TutorError(
+            f"{said}: grade every part with the same --seed (without it, the seed comes from the list of students, "
+            f"so a class that changed between the shard runs gets another); {fix}"
+        )
+
+
+def _derived_seeds(exercise: str, students: list[str], most: int = 2000) -> set[int]:
+    """The seeds a run without --seed gives ``students`` (every part's students together), or that class less any
+    one student (a part graded before that student's folder arrived)."""
+    seeds = {submissions.class_seed(exercise, students)}
+    if len(students) <= most:
+        seeds |= {submissions.class_seed(exercise, students[:i] + students[i + 1:]) for i in range(len(students))}
+    return seeds
+
+
 def _regrade(row: Row, timeout: float) -> bool:
     """Whether an unchanged submission's row is graded again: a grader error, a stopped run an older dnn-tutor
     graded (:func:`_outdated`), or a timeout under a shorter --timeout than this run's (or one not recorded:
@@ -300,8 +383,9 @@ def _outdated(row: Row) -> bool:
 
 def _earned(row: Row) -> bool:
     """Whether replacing ``row`` loses something earned, so a copy of the gradebook is kept first: a score
-    above 0, or a done or partial row. A stopped run's 0 (graded again under a longer --timeout) is not."""
-    return row.score > 0 or row.status in (gradebook.DONE, gradebook.PARTIAL)
+    above 0, or a done, partial or failed row (a graded file, its diagnoses). A stopped run's 0 (graded again
+    under a longer --timeout) is not."""
+    return row.score > 0 or row.status in (gradebook.DONE, gradebook.PARTIAL, gradebook.FAILED)
 
 
 def _keep_copy(out: Path, original: bytes, row: Row, saved: int, on_warning: Callable[[str], None] | None) -> Path:

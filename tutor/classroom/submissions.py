@@ -8,7 +8,10 @@ case (``BEN.PY``, ``alice/BACKPROP.PY``). A file named as Canvas downloads
 submissions, ``<name>[_LATE]_<user id>_<submission id>_<original name>.py``
 with both ids all digits, belongs to ``<name>``; of several such files of one
 student (one user id), the one with the highest submission id is what Canvas
-holds as current: that one is graded, the older ones passed over. Names starting with ``.`` or
+holds as current: that one is graded, the older ones passed over; of one Canvas submission of several
+files, the one uploaded as the exercise's file is graded, with the others beside it (see
+:attr:`Submission.helpers`). Moodle's folders, ``<name>_<id>_assignsubmission_<plugin>_`` (one per
+plugin: ``file``, ``onlinetext``), are one student, ``<name>``, whose file is looked for in each. Names starting with ``.`` or
 ``_`` are ignored. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
 caller to show. A link (a student's file or folder, or the folder their file is
@@ -36,6 +39,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024  # no real exercise file is this big
 # Canvas's "Download submissions": <name>[_LATE]_<user id>_<submission id>_<the name the student uploaded>
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)(?:_late)?_(?P<user>[0-9]+)_(?P<submission>[0-9]+)_(?P<file>.+)$", re.IGNORECASE)
 NOTEBOOK_HINT = "grade cannot read notebooks: export it as {file} (File > Save and Export As > Python)"
+# Moodle's "Download all submissions", one folder per plugin of a student: <full name>_<id>_assignsubmission_<plugin>_
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>[0-9]+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)_?$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class Submission:
     root: Path | None = None  # what the student handed in: their folder, or their one file
     note: str = ""  # the gradebook's note: why it cannot be graded ("a link, not followed", "holds submission.zip")
     warning: str = ""  # the same as a line for the teacher, with what to do; "" for nothing worth a warning
+    # one Canvas submission of several files: the graded file's name as uploaded (the exercise's file) and the
+    # other files of that submission, (name as uploaded, path), to be graded beside it
+    upload: str = ""
+    helpers: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,17 +188,25 @@ def discover(
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
+    units = _units(dirs, files)  # (student, their entries: one, or a Moodle student's plugin folders, is a file)
     naming: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
-    for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
-        student = student_id(flat_student(entry.name) if is_file else entry.name)
+    for student, group, is_file in units:
         if student.strip():
-            naming.setdefault(student, []).append(entry.name + ("" if is_file else "/"))
+            naming.setdefault(student, []).append(group[0].name + ("" if is_file else "/"))
     twice = {student: both for student, both in naming.items() if len(both) > 1}
     latest: dict[str, tuple[str, tuple[str, ...]]] = {}  # student -> (the Canvas file graded, the older ones)
+    bundles: dict[str, tuple[str, tuple[str, ...]]] = {}  # student -> (the graded file's upload, the files beside it)
     for student, both in twice.items():
         newest = canvas_latest(both)
+        if newest is None and exercise is not None:
+            picked = canvas_pick(both, exercise_files[exercise])
+            if picked is not None:
+                newest, beside = picked
+                bundles[student] = (canvas_upload(newest), beside)
         if newest is not None:
-            latest[student] = (newest, tuple(student_id(name) for name in both if name != newest))
+            newest_sub = CANVAS_NAME.match(newest).group("submission")  # type: ignore[union-attr]
+            older = [name for name in both if CANVAS_NAME.match(name).group("submission") != newest_sub]  # type: ignore[union-attr]
+            latest[student] = (newest, tuple(student_id(name) for name in older))
     for student in latest:
         del twice[student]
     if exercise is None:
@@ -198,8 +215,8 @@ def discover(
             if any(_find_files(Path(e.path), file) for e in dirs if not e.is_symlink()):
                 found.append(ex_id)
         if not found:
-            names = ", ".join(sorted(set(exercise_files.values())))
-            raise TutorError(f"no student folder in {folder} holds an exercise file ({names}); name the exercise with --exercise")
+            every = ", ".join(sorted(set(exercise_files.values())))
+            raise TutorError(f"no student folder in {folder} holds an exercise file ({every}); name the exercise with --exercise")
         exercises = found
     else:
         exercises = [exercise]
@@ -211,47 +228,86 @@ def discover(
             named = tuple(repr(name) for name in both)
         note = f"named by both {' and '.join(named)}"
         warning = f"{student} is {note}: not graded until one of them is renamed or moved"
+        uploads = canvas_one_submission(both)
+        if uploads and exercise is not None:  # one Canvas submission of several files, none uploaded as the exercise's
+            wanted = exercise_files[exercise]
+            prefix = both[0][: len(both[0]) - len(CANVAS_NAME.match(both[0]).group("file"))]  # type: ignore[union-attr]
+            note = f"one Canvas submission of {len(uploads)} files ({some_of(uploads)}), none uploaded as {wanted}"
+            fix = f"rename the exercise's one {student_id(prefix)}{wanted} to grade it (the others stay beside it)"
+            warning = f"{student}: {note}: not graded; {fix}"
         result += [Submission(student, ex_id, None, AMBIGUOUS, named, note=note, warning=warning) for ex_id in exercises]
-    for entry, is_file in [(d, False) for d in dirs] + [(f, True) for f in files]:
-        student = student_id(flat_student(entry.name) if is_file else entry.name)
+    for student, group, is_file in units:
         if not student.strip() or student in twice:
             continue
+        entry = group[0]
         passed_over: tuple[str, ...] = ()
         if student in latest:
             if entry.name != latest[student][0]:
-                continue  # an older Canvas submission of the student's
+                continue  # an older Canvas submission of the student's, or another file of the graded one
             passed_over = latest[student][1]
-        root = Path(entry.path)
+        roots = [Path(e.path) for e in group]  # a Moodle student's plugin folders: the file is in one of them
         for ex_id in exercises:
             wanted = exercise_files[ex_id]
-            paths = [root] if is_file or entry.is_symlink() else _find_files(root, wanted)
+            owner: dict[Path, Path] = {}  # each copy of the exercise file found -> the folder (or file) it was found in
+            for here in roots:
+                for found_path in [here] if is_file or entry.is_symlink() else _find_files(here, wanted):
+                    owner.setdefault(found_path, here)
+            paths = list(owner)
             if not paths:
-                note, warning, others = _missing(root, student, wanted, graded, set(exercise_files.values()))
+                note, warning, others = _missing(roots[0], student, wanted, graded, set(exercise_files.values()))
                 result.append(Submission(student, ex_id, None, MISSING, others, note=note, warning=warning))
                 continue
-            real = [p for p in paths if unreadable_note(p, root) != LINK]
+            real = [p for p in paths if unreadable_note(p, owner[p]) != LINK]
             links = [_shown(p, folder) for p in paths if p not in real] if real else []  # beside a real file: passed over
             paths = real or paths[:1]
-            shown = [_shown(p, folder) + ("/" if p == root and not is_file else "") for p in paths]
+            shown = [_shown(p, folder) + ("/" if p == owner[p] and not is_file else "") for p in paths]
             if len(paths) > 1 and not _same_file(paths):  # two copies: which one the student meant is theirs to say
                 note = f"holds {'both ' if len(shown) == 2 else ''}{', '.join(shown[:-1])} and {shown[-1]}"
                 warning = f"{student} {note}: not graded until one of them is removed"
                 result.append(Submission(student, ex_id, None, AMBIGUOUS, tuple(shown), note=note, warning=warning))
                 continue
+            root = owner[paths[0]]
             note = unreadable_note(paths[0], root)
             if note:
                 fix = f"; replace the link with a copy of the {'folder' if shown[0].endswith('/') else 'file'} if it is the student's own work"
                 warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE})" + (fix if note == LINK else "")
                 result.append(Submission(student, ex_id, paths[0], UNREADABLE, root=root, note=note, warning=warning))
                 continue
-            note = warning = ""
+            notes: list[str] = []
+            upload = ""
+            helpers: tuple[tuple[str, Path], ...] = ()
+            if student in bundles:
+                upload = bundles[student][0]
+                helpers = tuple((canvas_upload(name), folder / name) for name in _same_submission(entry.name, entries))
+                notes.append(
+                    f"uploaded as {upload} in one Canvas submission with {some_of([name for name, _ in helpers])}, "
+                    "graded beside it"
+                )
             if passed_over:
-                note = f"Canvas's latest submission; passed over the older {', '.join(passed_over)}"
-                warning = f"{student}: graded {shown[0]}, {note}"
+                notes.append(f"Canvas's latest submission; passed over the older {', '.join(passed_over)}")
+            if is_file:
+                newer = _newer_canvas_hand_in(entry.name, entries)
+                if newer:  # said in the row, not only in the warning about the notebook
+                    as_py = student_id(re.sub(r"\.[^.]*$", "", newer) + ".py")  # the newest Canvas name: graded next run
+                    if newer.lower().endswith(".ipynb"):
+                        why = f"a notebook: {NOTEBOOK_HINT.format(file=as_py)}"
+                    else:
+                        why = f"not a .py file: save the exercise as {as_py} to grade it"
+                    notes.append(f"an older submission; Canvas's latest, {student_id(newer)}, is {why}")
             if links:
-                note = f"passed over {' and '.join(links)} ({LINK})"
-                warning = f"{student}: graded {shown[0]}, {note}"
-            result.append(Submission(student, ex_id, paths[0], "", passed_over, root=root, note=note, warning=warning))
+                notes.append(f"passed over {' and '.join(links)} ({LINK})")
+            if not is_file:
+                copies = _copies_beside(paths[0], wanted)
+                if copies:
+                    notes.append(
+                        f"passed over {some_of(copies)}, a different copy beside it "
+                        f"(rename it {wanted} if it is the one to grade)"
+                    )
+            note = "; ".join(notes)
+            warning = f"{student}: graded {shown[0]}, {note}" if note else ""
+            result.append(
+                Submission(student, ex_id, paths[0], "", passed_over, root=root, note=note, warning=warning, upload=upload, helpers=helpers)
+            )
     for student, names in handed.items():  # a flat class: a hand-in that is no .py file is still the student's row
         shown = [student_id(n) for n in names]
         note = f"holds {some_of(shown)}"
@@ -267,6 +323,145 @@ def discover(
 
 
 ARCHIVES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+
+
+def _units(dirs: list[os.DirEntry], files: list[os.DirEntry]) -> list[tuple[str, list[os.DirEntry], bool]]:
+    """(student, their entries, whether a file) for every entry that names a student: a folder or a
+    ``<student>.py`` file each, except that Moodle's plugin folders of one ``<name>_<id>`` are one student
+    (:func:`moodle_students`), the ``file`` plugin's folder first."""
+    moodle = moodle_students([d.name for d in dirs if not d.is_symlink()])
+    units: list[tuple[str, list[os.DirEntry], bool]] = []
+    groups: dict[str, list[os.DirEntry]] = {}
+    for entry in dirs:
+        if entry.name in moodle:
+            student = student_id(moodle[entry.name])
+            if student in groups:
+                groups[student].append(entry)
+                continue
+            groups[student] = [entry]
+            units.append((student, groups[student], False))
+        else:
+            units.append((student_id(entry.name), [entry], False))
+    for group in groups.values():
+        group.sort(key=lambda e: (MOODLE_FOLDER.match(e.name).group("plugin").lower() != "file", e.name))  # type: ignore[union-attr]
+    units += [(student_id(flat_student(f.name)), [f], True) for f in files]
+    return units
+
+
+def moodle_students(names: list[str]) -> dict[str, str]:
+    """Of a class folder's folder names, those Moodle names ``<full name>_<id>_assignsubmission_<plugin>_``,
+    mapped to the student they belong to: ``<full name>`` (``Doe, Jane``), or ``<full name>_<id>`` where two
+    ids share one full name (two students called Jane Doe)."""
+    ids: dict[str, set[str]] = {}
+    matched = {}
+    for name in names:
+        moodle = MOODLE_FOLDER.match(name)
+        if moodle is not None and moodle.group("name").strip():
+            matched[name] = (moodle.group("name"), moodle.group("user"))
+            ids.setdefault(moodle.group("name"), set()).add(moodle.group("user"))
+    return {name: full if len(ids[full]) == 1 else f"{full}_{user}" for name, (full, user) in matched.items()}
+
+
+def canvas_upload(name: str) -> str:
+    """The name a student uploaded, from Canvas's download name, without the ``-1`` Canvas adds to a file
+    uploaded again (``smithjohn_LATE_12345_67891_backprop-1.py`` -> ``backprop.py``)."""
+    canvas = CANVAS_NAME.match(name)
+    upload = canvas.group("file") if canvas is not None else name
+    return re.sub(r"-[0-9]+(\.[^.]+)$", r"\1", upload)
+
+
+def canvas_pick(names: list[str], wanted: str) -> tuple[str, tuple[str, ...]] | None:
+    """Of the Canvas files of one student whose newest submission holds several .py files (a helper beside the
+    exercise), the one uploaded as the exercise's file ``wanted`` and the other files of that submission;
+    None when that is not exactly one file (or the names are not all Canvas files of one user id)."""
+    ids: dict[str, tuple[str, int]] = {}
+    for name in names:
+        canvas = CANVAS_NAME.match(name)
+        if name.endswith("/") or canvas is None or not canvas.group("file")[:-3].strip():
+            return None
+        ids[name] = (canvas.group("user"), int(canvas.group("submission")))
+    if len(ids) < 2 or len({user for user, _ in ids.values()}) != 1:
+        return None
+    top = max(number for _, number in ids.values())
+    newest = [name for name, (_, number) in ids.items() if number == top]
+    chosen = [name for name in newest if canvas_upload(name).lower() == wanted.lower()]
+    if len(newest) < 2 or len(chosen) != 1:
+        return None
+    return chosen[0], tuple(name for name in newest if name != chosen[0])
+
+
+def canvas_one_submission(names: list[str]) -> list[str]:
+    """The uploaded names, when ``names`` are the Canvas files of one submission (one user id, one submission
+    id); else []."""
+    found = [CANVAS_NAME.match(name) for name in names]
+    if any(c is None for c in found) or len({(c.group("user"), c.group("submission")) for c in found if c}) != 1:
+        return []
+    return [student_id(canvas_upload(name)) for name in names]
+
+
+def _same_submission(name: str, entries: list[os.DirEntry]) -> list[str]:
+    """The other files of the Canvas submission ``name`` belongs to (same name, user id and submission id):
+    helpers, data. Only regular files: a link is never followed."""
+    canvas = CANVAS_NAME.match(name)
+    if canvas is None:
+        return []
+    key = (canvas.group("name").lower(), canvas.group("user"), canvas.group("submission"))
+    others = []
+    for entry in entries:
+        other = CANVAS_NAME.match(entry.name)
+        if entry.name == name or other is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            continue
+        if (other.group("name").lower(), other.group("user"), other.group("submission")) == key:
+            others.append(entry.name)
+    return others
+
+
+def _newer_canvas_hand_in(name: str, entries: list[os.DirEntry]) -> str | None:
+    """For a graded Canvas file, a newer Canvas submission of the same student that is no .py file (a
+    notebook, an archive), which grade cannot read: the older .py is what was graded. None when there is none."""
+    canvas = CANVAS_NAME.match(name)
+    if canvas is None:
+        return None
+    newer = []
+    for entry in entries:
+        other = CANVAS_NAME.match(entry.name)
+        if other is None or is_python(entry.name) or entry.is_dir():
+            continue
+        same = (other.group("name").lower(), other.group("user")) == (canvas.group("name").lower(), canvas.group("user"))
+        if same and int(other.group("submission")) > int(canvas.group("submission")):
+            newer.append((int(other.group("submission")), entry.name))
+    return max(newer)[1] if newer else None
+
+
+# Copies of a file that a download or an editor makes: "rnn (1).py", "rnn-2.py", "rnn copy.py", "rnn - Copy.py",
+# "rnn_old.py", "rnn_v2.py", "rnn-final.py"
+_COPY = r"(?:\s*\(\d+\)|[-_ ]\d+|\s*-?\s*copy(?:\s*\(?\d+\)?)?|[-_ ]copy\d*|[-_ ](?:old|new|final|v\d+))"
+
+
+def is_copy_name(name: str, wanted: str) -> bool:
+    """Whether ``name`` is how a copy of ``wanted`` is named (``rnn (1).py``, ``rnn-2.py``, ``rnn copy.py``)."""
+    stem = wanted[:-3] if is_python(wanted) else wanted
+    return re.fullmatch(re.escape(stem) + _COPY + r"\.py", name, re.IGNORECASE) is not None
+
+
+def _copies_beside(path: Path, wanted: str) -> list[str]:
+    """The copies of the graded file beside it (:func:`is_copy_name`) that differ from it: the student may have
+    meant one of them (a correct ``rnn (1).py`` beside a buggy ``rnn.py``). Regular files only."""
+    try:
+        graded = file_sha256(path)
+        entries = sorted(os.scandir(path.parent), key=lambda e: e.name)
+    except OSError:
+        return []
+    copies = []
+    for entry in entries:
+        if not is_copy_name(entry.name, wanted) or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if os.stat(entry.path).st_size <= MAX_FILE_BYTES and file_sha256(Path(entry.path)) != graded:
+                copies.append(student_id(entry.name))
+        except OSError:
+            continue
+    return copies
 
 
 def _flat_hand_ins(entries: list[os.DirEntry], files: list[os.DirEntry]) -> dict[str, list[str]]:
@@ -315,17 +510,60 @@ def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], kno
     held += [student_id(e.name) for e in entries if not e.is_dir() and not is_python(e.name) and intended_name(e.name) is None]
     if not held:
         return "", "", others
-    strays = [name for name in held if _stray(name, wanted, known)]
-    theirs = [name for name in held if (intended_name(name.rsplit("/", 1)[-1]) or name.rsplit("/", 1)[-1]) in known]
+    imported = _imported_names(student_dir)
+    helpers = [name for name in held if is_python(name) and name.rsplit("/", 1)[-1][:-3] in imported]
+    theirs = [name for name in held if _another_exercises(name, wanted, known)]
+    strays = [name for name in held if _stray(name, wanted, known) and name not in helpers and name not in theirs]
     if strays:
         note = f"holds {some_of(strays, 5)}"
         fix = NOTEBOOK_HINT.format(file=wanted) if any(n.lower().endswith(".ipynb") for n in strays) else "rename the file to grade it"
     elif theirs:
         note, fix = f"holds {some_of(theirs)} (another exercise)", ""
+    elif helpers:
+        note, fix = f"holds {some_of(helpers)}, a helper its other files import", ""
     else:
         note = f"holds {some_of(held)}"
         fix = "unpack it into the folder to grade it" if any(n.lower().endswith(".zip") for n in held) else ""
     return note, f"{student} has no {wanted} (the folder {note})" + (f": {fix}" if fix else ""), others
+
+
+def _another_exercises(name: str, wanted: str, known_files: set[str]) -> bool:
+    """Whether a file in a student's folder is another exercise's: its file (``dropout.py``), a near miss of it
+    (``rnn.ipynb``) or a copy of it (``rnn (1).py``: never one to rename to ``wanted``)."""
+    base = name.rsplit("/", 1)[-1]
+    if is_near_miss(base, wanted):
+        return False
+    if (intended_name(base) or base) in known_files:
+        return True
+    return any(is_copy_name(intended_name(base) or base, other) for other in known_files if other != wanted)
+
+
+IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t].*$", re.MULTILINE)
+
+
+def _imported_names(student_dir: Path, most: int = 50) -> set[str]:
+    """Every name on an ``import`` or ``from ... import`` line of the .py files in a student's folder (and its
+    exercises/): a file whose module name is among them is a helper another file imports, never one to
+    rename. At most ``most`` files, each read up to :data:`MAX_FILE_BYTES`; links are not followed."""
+    names: set[str] = set()
+    seen = 0
+    for folder in (student_dir, student_dir / "exercises"):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not is_python(entry.name) or entry.is_symlink() or not entry.is_file(follow_symlinks=False) or seen >= most:
+                continue
+            seen += 1
+            try:
+                with open(entry.path, "rb") as handle:
+                    text = handle.read(MAX_FILE_BYTES).decode("utf-8", "replace")
+            except OSError:
+                continue
+            for line in IMPORT_LINE.findall(text):
+                names.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line.split("#", 1)[0]))
+    return names
 
 
 def _stray(name: str, wanted: str, known_files: set[str]) -> bool:

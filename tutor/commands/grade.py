@@ -134,7 +134,7 @@ def grade_folder_command(
         )
     finally:
         close()
-    failed = [r for r in run.rows if r.status == "error"]
+    failed = [r for r in run.rows if r.status == "error"]  # the grader's own failures (a "failed" row is the student's)
     with verdict_output((run.exit_code or 130) if run.interrupted else (1 if failed else 0)):
         if as_json:
             for row in run.rows:
@@ -167,7 +167,10 @@ def grade_merge_command(
 
     from tutor.paths import expand_user
 
+    from tutor.classroom.service import check_merge_seeds
+
     out = expand_user(out)
+    check_merge_seeds(list(parts))  # parts of different seeds: says why (a class that changed between shard runs)
     merged = merge(list(parts))
     from tutor.fsutil import check_output_file
 
@@ -237,7 +240,8 @@ def grade_report_command(
 
         atomic_write_bytes(save_plot, plot_png(reports))
     if as_json:
-        data = {"gradebook": str(book), "exercises": [r.to_dict() for r in reports], "plot": str(save_plot) if save_plot else None}
+        data = {"gradebook": str(book), "exercises": [r.to_dict() for r in reports], "plot": str(save_plot) if save_plot else None,
+                "uses_torch": [{"student": s, "exercise": r.exercise} for r in reports for s in r.uses_torch]}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     console.out(render_class_report(reports))

@@ -20,7 +20,7 @@ from rich.text import Text
 from tutor.grading.text import visible
 from tutor.render.grading import ByWidth
 
-STATUS_STYLE = {"done": "green", "partial": "yellow", "not started": "dim", "missing": "dim"}
+STATUS_STYLE = {"done": "green", "partial": "yellow", "failed": "red", "not started": "dim", "missing": "dim"}
 
 
 def _status(status: str) -> Text:
@@ -74,6 +74,14 @@ def render_class_run(run) -> RenderableType:
     summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
     seeds = ", ".join(f"{seed} ({ex})" for ex, seed in run.seeds.items())
     summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
+    absent = getattr(run, "absent", ())
+    if absent:  # why `grade report` counts more students than this summary
+        summary.append(
+            f"the gradebook also keeps the rows of {len(absent)} student(s) no longer in the folder "
+            f"({', '.join(visible(s) for s in absent[:3])}{', …' if len(absent) > 3 else ''}): "
+            "grade report counts them\n",
+            style="yellow",
+        )
     if left:
         summary.append("next: run the same command again to grade the rest", style="dim")
     else:
@@ -142,10 +150,13 @@ def render_class_report(reports: list) -> RenderableType:
     for rep in reports:
         head = Text()
         head.append(rep.exercise, style="bold cyan")
-        head.append(f" — {rep.title}: {rep.students} student(s), mean score {rep.mean:.0%}, median {rep.median:.0%}")
+        head.append(f" — {rep.title}: {rep.students} student(s)")
+        head.append(_scores_line(rep))
         if rep.seed is not None:
             head.append(f"  (seed {rep.seed})", style="dim")
         parts.append(head)
+        if rep.uses_torch:
+            parts.append(_torch_warning(rep))
         if rep.mistakes:
             table = Table(title="The class's mistakes, most shared first", title_justify="left", box=box.SIMPLE, pad_edge=False)
             table.add_column("#", justify="right", no_wrap=True)
@@ -181,15 +192,60 @@ def render_class_report(reports: list) -> RenderableType:
         statuses = Text("how the runs ended: ", style="bold")
         statuses.append("  ".join(f"{visible(s)} {n}" for s, n in rep.statuses))
         parts.append(statuses)
-        dist = Table(title="Score distribution", title_justify="left", box=box.SIMPLE, pad_edge=False, show_header=False)
+        shown, title = _distribution(rep)
+        dist = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, show_header=False)
         dist.add_column("range", justify="right", no_wrap=True)
         dist.add_column("students", justify="right", no_wrap=True)
         dist.add_column("bar", style="cyan", no_wrap=True)
-        most = max((n for _, n in rep.distribution), default=0)
-        for label, n in rep.distribution:
+        most = max((n for _, n in shown), default=0)
+        for label, n in shown:
             dist.add_row(label, str(n), _bar(n, most))
+        for label, n in (("missing", rep.missing), ("no grade", rep.ungraded)):
+            if n:
+                dist.add_row(Text(label, style="dim"), Text(str(n), style="dim"), "")
         parts.append(dist)
     return Group(*parts)
+
+
+def _without_grade(rep, short: bool = False) -> str:
+    """"25 missing", "25 missing, 1 with no grade (unreadable, ...)" or ""."""
+    said = [f"{rep.missing} missing"] if rep.missing else []
+    if rep.ungraded:
+        said.append(f"{rep.ungraded} with no grade" + ("" if short else " (unreadable, ambiguous or a grader error)"))
+    return ", ".join(said)
+
+
+def _scores_line(rep) -> str:
+    """The mean and median over the graded rows, with how many rows have no grade beside it; the old figure
+    (every row, a missing one as 0) in brackets where it differs."""
+    if rep.graded_mean is None and not rep.graded:  # a report built without the graded figures
+        if rep.missing or rep.ungraded:
+            return f": no row holds a grade ({_without_grade(rep)})"
+        return f", mean score {rep.mean:.0%}, median {rep.median:.0%}"
+    line = f", mean score {rep.graded_mean:.0%}, median {rep.graded_median:.0%}"
+    others = _without_grade(rep)
+    if others:
+        line += f" over the {rep.graded} graded ({others}; {rep.mean:.0%} counting them as 0)"
+    return line
+
+
+def _torch_warning(rep) -> Text:
+    """The students whose file of a numpy exercise imports torch: their checks cannot tell their gradients
+    from autograd's, so a `done` there proves nothing."""
+    text = Text("⚠ uses torch: ", style="bold red")
+    text.append(", ".join(f"{visible(s)} ({rep.exercise})" for s in rep.uses_torch), style="bold")
+    text.append(
+        f" — {'this file imports' if len(rep.uses_torch) == 1 else 'these files import'} torch, and the checks cannot "
+        "tell gradients derived by hand from autograd's: read the file before you count the grade"
+    )
+    return text
+
+
+def _distribution(rep) -> tuple[list, str]:
+    """The score distribution to show, and its title: over the graded rows where there are rows without a grade."""
+    if (rep.missing or rep.ungraded) and rep.graded_distribution:
+        return rep.graded_distribution, "Score distribution (graded rows)"
+    return rep.distribution, "Score distribution"
 
 
 def plot_png(reports: list) -> bytes:
@@ -220,11 +276,16 @@ def plot_png(reports: list) -> bytes:
                 left.set_yticks([])
                 left.set_xticks([])
             left.set_title(f"{rep.exercise}: mistakes ({rep.students} students)", loc="left")
-            labels = [label for label, _ in rep.distribution]
-            counts = [n for _, n in rep.distribution]
+            shown, _ = _distribution(rep)
+            labels = [label for label, _ in shown]
+            counts = [n for _, n in shown]
             bars = right.bar(labels, counts, color="#2e86c1")
             right.bar_label(bars, padding=2)
-            right.set_title(f"scores (mean {rep.mean:.0%})", loc="left")
+            if shown is rep.distribution:
+                right.set_title(f"scores (mean {rep.mean:.0%})", loc="left")
+            else:
+                mean = f"{rep.graded_mean:.0%}" if rep.graded_mean is not None else "-"
+                right.set_title(f"scores of the {rep.graded} graded (mean {mean}; {_without_grade(rep, short=True)})", loc="left")
             right.set_ylabel("students")
             right.set_ylim(0, max(counts + [1]) * 1.2)
             right.yaxis.get_major_locator().set_params(integer=True)
