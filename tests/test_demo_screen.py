@@ -288,5 +288,5 @@ def test_xor_in_a_dumb_terminal_prints_each_epoch_on_one_line(tmp_path, cols):
     epochs = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
     assert len(epochs) == 5, "\n".join(lines)
     for i in epochs:
-        assert "train loss" in lines[i] and "val loss" in lines[i] and lines[i + 1].startswith(("epoch ", "done ")), lines[i:i + 2]
+        assert "train loss" in lines[i] and "test loss" in lines[i] and lines[i + 1].startswith(("epoch ", "done ")), lines[i:i + 2]
     assert "(running, train mode)" not in "\n".join(lines)

@@ -85,7 +85,8 @@ def test_a_full_batch_is_shown_as_full_batch_not_batch_size_0(runner):
             store.record_demo_run("spiral", {"lr": 0.5, "batch_size": batch_size}, {"test_acc": 0.9}, "cpu", 1.0)
     result = runner.invoke(app, ["demo", "--history"])
     assert result.exit_code == 0, result.output
-    assert "full batch" in result.stdout and "batch_size=32" in result.stdout and "batch_size=0" not in result.stdout
+    # spiral's own full batch is its default: not listed (only settings that differ from the defaults are)
+    assert "(defaults)" in result.stdout and "batch_size=32" in result.stdout and "batch_size=0" not in result.stdout
 
 
 def test_the_summary_and_the_footer_say_what_auto_precision_chose():

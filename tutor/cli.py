@@ -5,7 +5,8 @@ Importing this module changes no process-wide state; :func:`main` (the
 :class:`~tutor.errors.Interrupted` (a ``KeyboardInterrupt``) where the program
 is, so every clean-up written for Ctrl-C runs (the cursor comes back, a grading
 child is stopped and its folder removed) and the exit code is 143 or 129. It also
-holds those signals while torch first imports (:mod:`tutor.import_guard`).
+holds those signals while torch first imports (:mod:`tutor.import_guard`), and
+meanwhile shows "loading PyTorch…" on a terminal's stderr.
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ def _end_fork_server() -> None:
 def main() -> None:
     install_signal_handlers()
     _tame_size_variables()
-    import_guard.install()  # Ctrl-C during `import torch` would abort the process
+    from tutor import console
+
+    # Ctrl-C during `import torch` would abort the process; and its seconds get a "loading PyTorch…" line
+    import_guard.install(notice=console.loading_notice)
     try:
         app()
     except SystemExit as exc:

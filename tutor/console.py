@@ -296,3 +296,30 @@ def stdout_is_terminal() -> bool:
 
 def stderr_is_terminal() -> bool:
     return _isatty(sys.stderr)
+
+
+LIBRARIES = {"torch": "PyTorch", "torchvision": "PyTorch"}
+
+
+def loading_notice(name: str):
+    """For :mod:`tutor.import_guard`: ``loading PyTorch…`` on stderr while torch first imports (seconds
+    of a blank screen otherwise), erased when the import ends. Only where stderr is a terminal: a pipe or
+    a file gets nothing. Plain text and a carriage return, no colour and no cursor codes (TERM=dumb too)."""
+    stream = sys.stderr
+    if not _isatty(stream):
+        return None
+    text = for_stream(f"loading {LIBRARIES.get(name, name)}…", stream)
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        return None
+
+    def erase() -> None:
+        try:
+            stream.write("\r" + " " * len(text) + "\r")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    return erase

@@ -9,7 +9,9 @@ exit status 134 and perhaps a core file, instead of a clean exit 130.
 :func:`install` puts a finder in front of :data:`sys.meta_path` that runs the first import of torch
 and torchvision with :func:`signals_held`: a signal that arrives meanwhile is noted, and its own
 handler runs as soon as the import has finished (or failed). Nothing else changes: the modules are
-found and loaded by the usual finders and keep their usual loaders. No printing.
+found and loaded by the usual finders and keep their usual loaders. No printing: a ``notice`` given
+to :func:`install` is told when that first import starts (it may show "loading PyTorch…") and
+what it returns is called when it ends, however it ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import signal
 import sys
 import threading
 from types import FrameType, ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 GUARDED = frozenset({"torch", "torchvision"})
 SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -30,6 +32,32 @@ SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 _depth = 0  # holds open now (torchvision's import holds, and imports torch, which holds again)
 _seen: list[int] = []  # signals any open hold has taken
+
+# Told "torch" (or "torchvision") when the first import of PyTorch starts; returns what to call when it ends.
+Notice = Callable[[str], Optional[Callable[[], None]]]
+_notice: Notice | None = None
+_loading = 0  # guarded imports running now (torchvision's runs torch's inside it)
+
+
+def _announce(name: str) -> Callable[[], None] | None:
+    """The start of a guarded import: the notice is told about the outermost one, and only while torch
+    itself is still to load (torchvision alone, after torch, is quick and may come while a display is up)."""
+    global _loading
+    _loading += 1
+    if _notice is None or _loading > 1 or (name != "torch" and "torch" in sys.modules):
+        return None
+    try:
+        return _notice(name)
+    except Exception:  # noqa: BLE001 - a notice must never fail an import
+        return None
+
+
+def _ended(done: Callable[[], None] | None) -> None:
+    global _loading
+    _loading -= 1
+    if done is not None:
+        with contextlib.suppress(Exception):
+            done()
 
 
 class _Hold:
@@ -116,6 +144,7 @@ class _HeldLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         ran = False
         self._put_back(module)
+        done = _announce(module.__name__)
         try:
             with signals_held():
                 self.inner.exec_module(module)
@@ -126,6 +155,7 @@ class _HeldLoader(importlib.abc.Loader):
             raise
         finally:
             self._put_back(module)
+            _ended(done)
 
     def _put_back(self, module: ModuleType) -> None:
         module.__loader__ = self.inner
@@ -174,7 +204,11 @@ class _Finder(importlib.abc.MetaPathFinder):
 _finder = _Finder()
 
 
-def install() -> None:
-    """Guard the first import of torch and torchvision in this process (idempotent)."""
+def install(notice: Notice | None = None) -> None:
+    """Guard the first import of torch and torchvision in this process (idempotent). ``notice(name)`` is
+    called when the first import of PyTorch starts; what it returns (if anything) when that import ends."""
+    global _notice
+    if notice is not None:
+        _notice = notice
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)

@@ -21,7 +21,12 @@ from tutor.commands.common import emit_json
 from tutor.errors import TutorError
 
 DEVICE_HELP = "Device to train on: auto, cpu, cuda, cuda:N or mps (default: auto, or DNN_TUTOR_DEVICE)."
-PRECISION_HELP = "Arithmetic for training: fp32, bf16 (bfloat16 autocast where the device supports it) or auto."
+PRECISION_HELP = ("Arithmetic for training (default: fp32): fp32, bf16 (bfloat16 autocast: fast where the device "
+                  "computes bf16 natively, emulated and slower elsewhere) or auto (bf16 where native and the net "
+                  "is big enough to gain, else fp32).")
+BENCH_PRECISION_HELP = ("The engine's precision, timed beside the two fp32 loops when it is not fp32 (default: auto): "
+                        "fp32, bf16 or auto (bf16 where the device computes it natively and the net is big enough "
+                        "to gain, else fp32).")
 SEED_HELP = "Random seed (0 to 4294967295) for the data, the initial weights and the shuffles (default: the demo's own)."
 EPOCHS_HELP = "Passes over the training data (default: the demo's own)."
 LR_HELP = "Learning rate, above 0 (default: the demo's own)."
@@ -34,8 +39,9 @@ DATA_DIR_HELP = "Folder with the MNIST IDX files (gzipped or not; also MNIST/raw
 SET_HELP = "Change any setting of the demo's config, e.g. --set hidden=32,16 (repeatable)."
 
 
-def _emit(outcome, as_json: bool) -> None:
-    """The end of a run: warnings, then the JSON summary or the final table, heat maps and footer."""
+def _emit(outcome, as_json: bool, plain: bool = False) -> None:
+    """The end of a run: warnings, then the JSON summary or the final table, heat maps and footer
+    (``plain``: no pictures were drawn, and the footer says how to see them)."""
     from tutor.render.training import render_outcome
 
     for warning in outcome.warnings:
@@ -43,7 +49,7 @@ def _emit(outcome, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary(), default=str, allow_nan=False) + "\n")
     else:
-        console.out(render_outcome(outcome, console.stdout_console().width))
+        console.out(render_outcome(outcome, console.stdout_console().width, plain))
 
 
 def _run(request, as_json: bool) -> None:
@@ -51,7 +57,26 @@ def _run(request, as_json: bool) -> None:
     from tutor.training.flow import prepare_demo, run_demo_flow
 
     prepared = prepare_demo(request)  # every check, before torch loads or a display starts
-    _emit(run_demo_flow(prepared, make_reporter(prepared.info.id, as_json)), as_json)
+    reporter = make_reporter(prepared.info.id, as_json)
+    _emit(run_demo_flow(prepared, reporter), as_json, plain=not getattr(reporter, "draws_pictures", True))
+
+
+def _demo_list():
+    """The demo list, each demo's lesson by its number (and title where the line has room)."""
+    from tutor.demos import registry
+    from tutor.render.training import render_demo_list
+
+    return render_demo_list(registry.all_demos(), _lesson_names(), console.stdout_console().width)
+
+
+def _lesson_names() -> dict:
+    """``{lesson id: (number, title)}`` of the course; {} where it cannot be read (the ids are shown then)."""
+    from tutor.lessons import load_course
+
+    try:
+        return {lesson.id: (lesson.number, lesson.title) for lesson in load_course().lessons}
+    except (TutorError, OSError, ValueError):
+        return {}
 
 
 @app.command("demos")
@@ -60,13 +85,11 @@ def demos_command(
 ) -> None:
     """List the live demos: id, lesson, what it shows, typical time on a CPU."""
     from tutor.demos import registry
-    from tutor.render.training import render_demo_list
 
-    demos = registry.all_demos()
     if as_json:
-        emit_json([d.__dict__ for d in demos])
+        emit_json([d.__dict__ for d in registry.all_demos()])
     else:
-        console.out(render_demo_list(demos))
+        console.out(_demo_list())
 
 
 def _history(demo_id: str | None, limit: str | None, as_json: bool) -> None:
@@ -117,11 +140,10 @@ def demo_command(
                          "to train on fewer images, use --set limit=N (mnist-mlp, cnn)")
     if demo_id is None:
         from tutor.demos import registry
-        from tutor.render.training import render_demo_list
 
         if as_json:
             raise TutorError(f"name a demo to run: dnn-tutor demo <id> (ids: {', '.join(registry.ids())})")
-        return console.out(render_demo_list(registry.all_demos()))
+        return console.out(_demo_list())
     from tutor.training.flow import DemoRequest
 
     flags = {"--seed": seed, "--epochs": epochs, "--lr": lr, "--batch-size": batch_size,
@@ -199,7 +221,7 @@ def data_download(
 @app.command("bench")
 def bench_command(
     device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
-    precision: Optional[str] = typer.Option(None, "--precision", help=PRECISION_HELP, metavar="fp32|bf16|auto"),
+    precision: Optional[str] = typer.Option(None, "--precision", help=BENCH_PRECISION_HELP, metavar="fp32|bf16|auto"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP + " Default: the shared MNIST test set when present, else the digits."),
     epochs: Optional[str] = typer.Option(None, "--epochs", help="Epochs per timed repeat (1 to 1,000; default 2).", metavar="INT"),
     repeats: Optional[str] = typer.Option(None, "--repeats", help="Timed repeats of each loop, interleaved, after one warm-up (1 to 100; default 3).", metavar="INT"),

@@ -36,7 +36,7 @@ class Config:
     n_symbols: int = setting(4, min=2, max=64)  # recall: how many symbols (chance = 1 / n_symbols)
     hidden: int = setting(32, min=1, max=4096)  # hidden units of each recurrent layer
     n_train: int = setting(3000, min=10, max=1_000_000)  # training sequences
-    n_val: int = setting(500, min=10, max=1_000_000)  # validation sequences
+    n_val: int = setting(500, min=10, max=1_000_000)  # held-out sequences: a test set, only ever scored
     epochs: int = setting(12, min=1, max=10_000)  # passes over the training sequences
     batch_size: int = setting(64, min=1, max=65_536)  # sequences per gradient step
     lr: float = setting(2e-3, above=0, max=10)  # Adam's learning rate (all three)
@@ -93,7 +93,7 @@ def run(cfg: Config, session) -> dict:
     session.figure("grad_norms_trained", {k: [float(f"{v:.4g}") for v in g] for k, g in trained.items()})
     if task == "regression":
         session.figure("forecast", _forecast(results, cfg))
-    score = ("val acc", "pct") if task == "classification" else ("val MSE", "loss")
+    score = ("test acc", "pct") if task == "classification" else ("test MSE", "loss")
     first = "the first symbol" if cfg.task == "recall" else "the oldest value"
     session.table(
         f"{'remember the first of' if cfg.task == 'recall' else 'forecast from'} {cfg.length} steps: who learns, and why",
@@ -139,7 +139,7 @@ def save_plot(outcome, path):
         values = r.curve("val_loss") if sine else [100 * v for v in r.curve("val_acc")]
         curve_ax.plot(epochs, values, marker="o", ms=3, color=colors.get(r.name), label=r.name)
     if sine:
-        curve_ax.set(title="validation MSE", xlabel="epoch", yscale="log")
+        curve_ax.set(title="test MSE", xlabel="epoch", yscale="log")
         fc = outcome.figures["forecast"]
         fc_ax = fig.add_subplot(grid[0, 2])
         fc_ax.plot(fc["true"], color="black", lw=2, label="true")
@@ -149,7 +149,7 @@ def save_plot(outcome, path):
         fc_ax.legend(fontsize=8)
     else:
         curve_ax.axhline(100 / outcome.config.get("n_symbols", 4), color="gray", ls=":", label="chance")
-        curve_ax.set(title=f"validation accuracy (%), T = {m['length']}", xlabel="epoch")
+        curve_ax.set(title=f"test accuracy (%), T = {m['length']}", xlabel="epoch")
     curve_ax.grid(alpha=0.3)
     curve_ax.legend(fontsize=8)
     norms = outcome.figures["grad_norms"]

@@ -2,8 +2,8 @@
 the decision boundary; and :func:`write_figure`, which every demo's own figure uses to save.
 
 matplotlib (Agg backend, no window) is imported inside the functions. Every panel says how its
-numbers were measured (the training curves are running averages in train mode; validation
-figures are measured in eval mode after each epoch).
+numbers were measured (the training curves are running averages in train mode; the held-out
+figures, "val" or "test" as the demo names its held-out set, are measured in eval mode after each epoch).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
 
     path = Path(path)
     results = outcome.results
+    held = getattr(outcome, "held_out", "val")  # "val" when the held-out set chose something, else "test"
     boundary_results = [r for r in results if r.boundary is not None][-3:]  # the last three 2-D fits
     n_boards = len(boundary_results)
     if n_boards <= 1:  # one row: [boundary] loss accuracy
@@ -94,7 +95,7 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
                        edgecolors="white", linewidths=0.4, label=f"class {c}")
         acc = result.final.get("val_acc")
         label = f"{name}: " if len(boundary_results) > 1 else ""
-        ax.set_title(f"{label}decision boundary" + (f" (val acc {100 * acc:.1f}%, eval mode)" if acc is not None else ""),
+        ax.set_title(f"{label}decision boundary" + (f" ({held} acc {100 * acc:.1f}%, eval mode)" if acc is not None else ""),
                      fontsize=10)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
@@ -114,7 +115,7 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
         loss_ax.plot(epochs, train_loss, color=color, lw=1.2, ls="--" if several else "-",
                      alpha=0.7, label=f"{prefix}train")
         if any(v is not None for v in val_loss):
-            loss_ax.plot(epochs, val_loss, color=color if several else SERIES_COLORS[1], lw=1.6, label=f"{prefix}val")
+            loss_ax.plot(epochs, val_loss, color=color if several else SERIES_COLORS[1], lw=1.6, label=f"{prefix}{held}")
         train_acc = [r.train_acc for r in result.history]
         val_acc = [r.val_acc for r in result.history]
         if any(v is not None for v in train_acc):
@@ -122,15 +123,15 @@ def save_demo_plot(outcome, path: Path | str) -> Path:
                         alpha=0.7, label=f"{prefix}train")
         if any(v is not None for v in val_acc):
             acc_ax.plot(epochs, [100 * v for v in val_acc], color=color if several else SERIES_COLORS[1], lw=1.6,
-                        label=f"{prefix}val")
+                        label=f"{prefix}{held}")
         if result.stopped_epoch:
             loss_ax.axvline(result.stopped_epoch, color=color, ls=":", lw=1)
-    loss_ax.set_title("loss (train: running mean in train mode; val: eval mode)", fontsize=9)
+    loss_ax.set_title(f"loss (train: running mean in train mode; {held}: eval mode)", fontsize=9)
     loss_ax.set_xlabel("epoch")
     losses = [v for r in results for h in r.history for v in (h.train_loss, h.val_loss) if v is not None]
     if losses and min(losses) > 0 and max(losses) / min(losses) > 20:  # log scale only when it spans decades
         loss_ax.set_yscale("log")
-    acc_ax.set_title("accuracy (%) (train: running, train mode; val: eval mode)", fontsize=9)
+    acc_ax.set_title(f"accuracy (%) (train: running, train mode; {held}: eval mode)", fontsize=9)
     acc_ax.set_xlabel("epoch")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)

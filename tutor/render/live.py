@@ -26,16 +26,24 @@ from rich.text import Text
 
 from tutor.render.rasters import render_boundary, render_chart
 from tutor.render.training import (
-    epoch_line, fmt_loss, fmt_pct, fmt_seconds, render_header, render_metrics_table, render_result_table,
+    epoch_line, fmt_loss, fmt_pct, fmt_seconds, precision_phrase, render_header, render_metrics_table,
+    render_result_table, render_title,
 )
 from tutor.training.session import DemoReporter, finite
 
 MAX_REFRESH_PER_S = 8.0
 MAX_PLAIN_LINES = 50
+# What follows the last frame of a live view: the footer (six lines at 60 columns: the time, the result, how the
+# train figures were measured, the journal) and the shell's prompt. The last frame leaves them room.
+FOOTER_ROOM = 7
+SIDE_WIDTH = 76  # from this width the boundary sits beside the charts while training
+FINAL_SIDE_WIDTH = 56  # the last frame of a one-model view puts them side by side from here: it then fits 24 lines
 
 
 class PlainReporter(DemoReporter):
     """Not a terminal: plain lines, at most ~50 epoch lines per model, always the last epoch."""
+
+    draws_pictures = False  # no curves, no boundary: the footer says how to see them (--save-plot)
 
     def __init__(self):
         self.every = 1
@@ -43,6 +51,7 @@ class PlainReporter(DemoReporter):
         self.fits = 1
         self.fit_index = 0
         self.title = ""
+        self.held = "val"  # what the held-out set is called (the session says: "val" or "test")
 
     def _print(self, line: str) -> None:
         from tutor import console
@@ -73,6 +82,9 @@ class PlainReporter(DemoReporter):
     def plan(self, fits):
         self.fits = max(1, fits)
 
+    def held_out(self, name):
+        self.held = name
+
     def fit_start(self, info):
         self.fit_index += 1
         self.title = info.title
@@ -85,7 +97,7 @@ class PlainReporter(DemoReporter):
         if self.fits > 1:
             return
         if record.epoch == 1 or record.last or record.epoch % self.every == 0:
-            self._print(epoch_line(record, self.named, self._width()))
+            self._print(epoch_line(record, self.named, self._width(), self.held))
 
     def fit_end(self, results):
         if self.fits <= 1:
@@ -105,8 +117,18 @@ class PlainReporter(DemoReporter):
 class JsonReporter(DemoReporter):
     """``--json``: one compact JSON object per epoch on stdout; notes on stderr."""
 
+    draws_pictures = True  # the JSON holds the numbers: no hint about pictures
+
     def __init__(self, demo_id: str):
         self.demo_id = demo_id
+
+    def run_start(self, header):
+        """No header on stdout (it is JSON); a precision that slows the run down is said on stderr."""
+        from tutor import console
+
+        phrase = precision_phrase(header)
+        if "emulated" in phrase:
+            console.err(Text(f"note: precision {phrase}"))
 
     def epoch_end(self, record, view):
         line = finite({"type": "epoch", "demo": self.demo_id, **record.to_dict()})
@@ -122,11 +144,20 @@ class JsonReporter(DemoReporter):
 class LiveReporter(DemoReporter):
     """A terminal: one rich Live view per run, refreshed at most :data:`MAX_REFRESH_PER_S` times a second."""
 
+    draws_pictures = True
+
     def __init__(self):
         from tutor import console
 
         self.console = console.stdout_console()
         self.live = None
+        self.header: dict = {}
+        self.held = "val"  # what the held-out set is called (the session says: "val" or "test")
+        self.printed = 0  # lines printed above the view (header, notes): they scroll away first
+        self.title_again = False  # the last frame repeats the header's title line (the header scrolled away)
+        self.views: dict[str, Any] = {}  # model -> the last EpochView (to draw its boundary at the last frame's size)
+        self.fit_done = False  # the fit shown ran to its end
+        self.run_seconds: float | None = None  # the run's own time, once it has ended
         self.info: Any = None  # the engine's FitInfo of the fit being shown
         self.records: dict = {}
         self.histories: dict[str, list] = {}
@@ -157,15 +188,22 @@ class LiveReporter(DemoReporter):
         """Lines and columns for the boundary and the charts, so the whole view fits the terminal.
 
         ``left``: the width the boundaries beside the charts really take (their key line can be wider
-        than the picture), when it is known."""
+        than the picture), when it is known. The last frame (``final``) of a run without a results table
+        leaves :data:`FOOTER_ROOM` lines for the footer, so that the title, the boundary and both charts are
+        on the last screen."""
         width, height = self._size()
         names = list(self.info.names) if self.info else ["model"]
-        used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + len(names)
-        if self._shows_table(final) and self.partial_table:
-            used += len(self.partial_table["rows"]) + 5
-        spare = max(4, height - used - 1)
         has_board = self.info is not None and self.info.boundary is not None
-        side = has_board and width >= 76
+        compact = final and self._compact_end()
+        if compact:
+            spare = max(4, height - FOOTER_ROOM - self._fixed_lines(width))
+            side = has_board and (width >= SIDE_WIDTH or (width >= FINAL_SIDE_WIDTH and len(names) == 1))
+        else:
+            used = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0) + 3 + len(names)
+            if self._shows_table(final) and self.partial_table:
+                used += len(self.partial_table["rows"]) + 5
+            spare = max(4, height - used - 1)
+            side = has_board and width >= SIDE_WIDTH
         board_lines, chart_spare = 0, spare
         if has_board:
             board_lines = max(4, min(16, spare - 2 if side else (spare - 2) // 2))  # less its title and key lines
@@ -177,7 +215,13 @@ class LiveReporter(DemoReporter):
         board_cols = max(16, min(44, 2 * per_board, (width // 2 - 4) if side else width - 2))
         room = (width - max(board_cols, left) - 3) if side else width
         chart_cols = max(16, min(60, room - 11))  # less the axis labels ("-1.23e-05 ┤")
-        legend = len("accuracy (train, running)") + sum(len(n) + 5 for n in (names if len(names) > 1 else ["train", "val"]))
+        train_label = "train (running)"
+        if len(names) == 1 and len(f"accuracy  ── {train_label}  ── {self.held}") > room:
+            train_label = "train"  # a legend on two lines costs each chart a line; the footer says how train was measured
+        if len(names) > 1:
+            legend = len("accuracy (train, running)") + sum(len(n) + 5 for n in names)
+        else:
+            legend = len(f"accuracy  ── {train_label}  ── {self.held}")
         overhead = 2 + math.ceil(legend / room)  # title and legend lines, the axis and its labels
         has_acc = bool(self.records) and any(r.train_acc is not None for r in self.records.values())
         if has_acc and chart_spare >= 2 * overhead + 5:
@@ -186,9 +230,30 @@ class LiveReporter(DemoReporter):
         else:
             loss_h, acc_h = min(7, chart_spare - overhead), 0
         if final:  # the last frame stays on screen and may scroll: both charts, each readable
-            loss_h, acc_h = max(loss_h, 4), (max(acc_h, 4) if has_acc else 0)
+            least = 3 if compact else 4
+            loss_h, acc_h = max(loss_h, least), (max(acc_h, least) if has_acc else 0)
         return {"side": side, "board_lines": per_board, "board_cols": board_cols, "chart_cols": chart_cols,
-                "loss_h": max(0, loss_h), "acc_h": max(0, acc_h), "width": width}
+                "loss_h": max(0, loss_h), "acc_h": max(0, acc_h), "width": width, "train_label": train_label}
+
+    def _compact_end(self) -> bool:
+        """Whether the last frame is sized to share the last screen with the footer: not where a results table
+        (and heat maps) come after it, which take that screen whatever the frame does."""
+        return not self.partial_table
+
+    def _fixed_lines(self, width: int) -> int:
+        """The last frame's lines above the pictures: the title again (when it is repeated), the progress
+        bar, the fit's title and the metrics table as it is drawn at ``width``."""
+        lines = 1 + (1 if self.fits > 1 or (self.info and self.info.title) else 0)
+        if self.title_again and self.header:
+            lines += self._lines(render_title(self.header), width)
+        if self.records and self.info is not None:
+            table = render_metrics_table(self.records, width, self.info.has_val, self.held)
+            lines += self._lines(table, width)
+        return lines
+
+    def _lines(self, renderable: RenderableType, width: int | None = None) -> int:
+        options = self.console.options if width is None else self.console.options.update_width(width)
+        return len(self.console.render_lines(renderable, options, pad=False))
 
     def _shows_table(self, final: bool) -> bool:
         """The results so far, under the view, while a demo that trains many times is running."""
@@ -202,7 +267,7 @@ class LiveReporter(DemoReporter):
             b, nb = self.batch
             fraction = (done + b / nb) / max(epochs, 1)
         overall = (max(self.fit_index - 1, 0) + min(fraction, 1.0)) / self.fits
-        elapsed = time.perf_counter() - self.started
+        elapsed = self.run_seconds if self.run_seconds is not None else time.perf_counter() - self.started
         eta = elapsed / overall * (1 - overall) if overall > 0 else None
         width, _ = self._size()
         grid = Table.grid(padding=(0, 1))
@@ -218,6 +283,7 @@ class LiveReporter(DemoReporter):
         names = list(self.histories)
         several = len(names) > 1
         has_val = self.info.has_val
+        train = b.get("train_label", "train (running)")
         loss_series, acc_series = [], []
         for name in names:
             hist = self.histories[name]
@@ -227,14 +293,14 @@ class LiveReporter(DemoReporter):
                 if hist and hist[-1].train_acc is not None:
                     acc_series.append((name, [getattr(r, f"{key}_acc") for r in hist]))
             else:
-                loss_series.append(("train (running)", [r.train_loss for r in hist]))
+                loss_series.append((train, [r.train_loss for r in hist]))
                 if has_val:
-                    loss_series.append(("val", [r.val_loss for r in hist]))
+                    loss_series.append((self.held, [r.val_loss for r in hist]))
                 if hist and hist[-1].train_acc is not None:
-                    acc_series.append(("train (running)", [r.train_acc for r in hist]))
+                    acc_series.append((train, [r.train_acc for r in hist]))
                     if has_val:
-                        acc_series.append(("val", [r.val_acc for r in hist]))
-        which = (" (val)" if has_val else " (train, running)") if several else ""
+                        acc_series.append((self.held, [r.val_acc for r in hist]))
+        which = (f" ({self.held})" if has_val else " (train, running)") if several else ""
         parts: list[RenderableType] = []
         if b["loss_h"] >= 2:
             parts.append(render_chart(loss_series, b["chart_cols"], b["loss_h"], title="loss" + which, log=True,
@@ -247,11 +313,12 @@ class LiveReporter(DemoReporter):
         if self.info is None:
             return Text("getting the data and the network ready...", style="dim")
         b = self._budget(final)
-        parts: list[RenderableType] = [self._progress()]
+        parts: list[RenderableType] = [render_title(self.header)] if final and self.title_again and self.header else []
+        parts.append(self._progress())
         if self.info and (self.fits > 1 or self.info.title):
             parts.append(Text(self.info.title, style="bold"))
         if self.records:
-            parts.append(render_metrics_table(self.records, b["width"], self.info.has_val))
+            parts.append(render_metrics_table(self.records, b["width"], self.info.has_val, self.held))
         boards = []
         if self.info and self.info.boundary is not None:
             for name, grid in list(self.grids.items())[:2 if b["side"] else 1]:
@@ -279,14 +346,32 @@ class LiveReporter(DemoReporter):
             parts.append(render_result_table({**self.partial_table, "caption": ""}, b["width"]))
         return Group(*parts)
 
-    def _grid_shape(self) -> tuple[int, int]:
-        b = self._budget()
+    def _grid_shape(self, final: bool = False) -> tuple[int, int]:
+        b = self._budget(final)
         return b["board_cols"], (2 * b["board_lines"] if self.color else b["board_lines"])
+
+    def _fit_boards(self) -> None:
+        """Draw each boundary again at the last frame's size (the live frame's may be taller than the last
+        screen has room for), from the weights the fit ended with. Only after a fit that ran to its end."""
+        if not self.fit_done or self.info is None or self.info.boundary is None or not self._compact_end():
+            return
+        w, h = self._grid_shape(final=True)
+        for name, view in self.views.items():
+            grid = self.grids.get(name)
+            if grid is not None and tuple(grid.shape[:2]) == (h, w):
+                continue
+            try:
+                self.grids[name] = view.boundary_grid(w, h)
+            except Exception:  # noqa: BLE001 - the picture drawn while training stays
+                pass
 
     # -- reporter --------------------------------------------------------------
     def run_start(self, header):
         self.started = header.get("started", time.perf_counter())
-        self.console.print(render_header(header))
+        self.header = header
+        shown = render_header(header)
+        self.console.print(shown)
+        self.printed += self._lines(shown)
         self._start_live()
         self._catch_suspend()
 
@@ -337,10 +422,14 @@ class LiveReporter(DemoReporter):
     def plan(self, fits):
         self.fits = max(1, fits)
 
+    def held_out(self, name):
+        self.held = name
+
     def fit_start(self, info):
         self.info = info
         self.fit_index += 1
         self.records, self.histories, self.grids, self.boards = {}, {n: [] for n in info.names}, {}, {}
+        self.views, self.fit_done = {}, False
         self.batch = None
         self._refresh(time.perf_counter())
 
@@ -360,6 +449,7 @@ class LiveReporter(DemoReporter):
             if self.info.boundary is not None:
                 w, h = self._grid_shape()
                 self.grids[record.model] = view.boundary_grid(w, h)
+                self.views[record.model] = view
             if due or record.last:
                 self._refresh(now)
 
@@ -369,6 +459,9 @@ class LiveReporter(DemoReporter):
             self._write(lambda: self.live.update(view, refresh=True))
         self.last_refresh = now
 
+    def fit_end(self, results):
+        self.fit_done = True
+
     def table(self, spec):
         self.partial_table = spec
         self._refresh(time.perf_counter())
@@ -376,6 +469,7 @@ class LiveReporter(DemoReporter):
     def note(self, text):
         line = Text("note: ", style="dim")
         line.append(text)
+        self.printed += self._lines(line)
         self._write(lambda: self.console.print(line))
 
     def _write(self, write) -> None:
@@ -389,6 +483,7 @@ class LiveReporter(DemoReporter):
             self._stop_here()
 
     def run_end(self, outcome):
+        self.run_seconds = outcome.seconds  # the last frame's clock stops where the footer's does
         self.close()
 
     def close(self):
@@ -403,9 +498,21 @@ class LiveReporter(DemoReporter):
             self._suspend_saved = None
         if self.live is not None:
             if self.info is not None:
-                self.live.update(self._view(final=True), refresh=True)
+                self.live.update(self.final_view(), refresh=True)
             self.live.stop()
             self.live = None
+
+    def final_view(self) -> RenderableType:
+        """The frame that stays on screen: sized to leave room for the footer; where what was printed above it
+        (the header, the notes) will have scrolled away by then, it starts with the title line again."""
+        self.title_again = False
+        self._fit_boards()
+        view = self._view(final=True)
+        if self.header and self._compact_end() and self.printed + self._lines(view) + FOOTER_ROOM > self._size()[1]:
+            self.title_again = True
+            self._fit_boards()
+            view = self._view(final=True)
+        return view
 
 
 def make_reporter(demo_id: str, as_json: bool) -> DemoReporter:

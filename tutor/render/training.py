@@ -81,20 +81,21 @@ def fmt_cell(value, kind: str) -> str:
 EPOCH_LINE_CUTS = ("rate", "time", "extra", "train acc", "words", "val acc")
 
 
-def epoch_line(record, named: bool = False, width: int | None = None) -> str:
+def epoch_line(record, named: bool = False, width: int | None = None, held: str = "val") -> str:
     """One plain line for an epoch (no styling). With a ``width`` (a terminal's) it fits that width, losing
     fields in the order of :data:`EPOCH_LINE_CUTS`: a terminal's wrap put the last number alone on a line.
+    ``held``: what the held-out set is called, ``val`` or ``test`` (the demo's own word for it).
 
     Fields are measured at their widest (``100.0%``), so every line of a run loses the same fields."""
     cut: set[str] = set()
     for field in ("", *EPOCH_LINE_CUTS):
         cut.add(field)
-        if width is None or len(_epoch_line(record, named, cut, widest=True)) <= width:
+        if width is None or len(_epoch_line(record, named, cut, widest=True, held=held)) <= width:
             break
-    return _epoch_line(record, named, cut)
+    return _epoch_line(record, named, cut, held=held)
 
 
-def _epoch_line(record, named: bool, cut: set[str], widest: bool = False) -> str:
+def _epoch_line(record, named: bool, cut: set[str], widest: bool = False, held: str = "val") -> str:
     def pct(value) -> str:
         return fmt_pct(value).rjust(6) if widest else fmt_pct(value)
 
@@ -105,7 +106,7 @@ def _epoch_line(record, named: bool, cut: set[str], widest: bool = False) -> str
     if record.train_acc is not None and ("train acc" not in cut or record.val_acc is None):
         parts.append(f" acc {pct(record.train_acc)}")
     if record.val_loss is not None:
-        parts.append(f"  val loss {fmt_loss(record.val_loss)}")
+        parts.append(f"  {held} loss {fmt_loss(record.val_loss)}")
     if record.val_acc is not None and "val acc" not in cut:
         parts.append(f" acc {pct(record.val_acc)}")
     if "extra" not in cut:
@@ -140,15 +141,39 @@ def setting_item(key: str, value) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def render_header(header: dict) -> Text:
+def precision_phrase(header: dict) -> str:
+    """``--precision`` as the run will use it, and why: ``auto → fp32 (cpu has no native bf16)``, or
+    ``bf16 — this device has no native bf16, so it is emulated (slower)``; "" when it was not given."""
+    requested = header.get("precision")
+    if not requested:
+        return ""
+    used = header.get("precision_used") or requested
+    reason = str(header.get("precision_reason") or "")
+    why = reason.split("; ", 1)[1] if reason.startswith("asked for") and "; " in reason else reason.removeprefix("auto: ")
+    if requested == "auto":
+        return f"auto → {used}" + (f" ({why})" if why else "")
+    if used == "fp32" or not why:
+        return str(used)
+    return f"{used} — {why}"
+
+
+def render_title(header: dict) -> Text:
+    """The first line of a run's header: the demo's id and title."""
     text = Text()
     text.append(f"{header['demo']}", style="bold cyan")
-    text.append(f"  {header['title']}\n", style="bold")
-    text.append("device: ", style="dim")
+    text.append(f"  {header['title']}", style="bold")
+    return text
+
+
+def render_header(header: dict) -> Text:
+    text = render_title(header)
+    text.append("\ndevice: ", style="dim")
     text.append(header["device_label"], style="bold")
     text.append(f" ({header['device_reason']})")
-    if header.get("precision"):
-        text.append(f", precision {header['precision']}")
+    precision = precision_phrase(header)
+    if precision:
+        text.append("\nprecision: ", style="dim")
+        text.append(precision, style="yellow" if "emulated" in precision else "")
     text.append("\nsettings: ", style="dim")
     skip = {"data_dir"} if header.get("config", {}).get("data_dir") is None else set()
     text.append("  ".join(setting_item(k, v) for k, v in header.get("config", {}).items() if k not in skip))
@@ -181,13 +206,14 @@ def _numeric_table(columns: list[tuple[str, str]], rows: list[list[str]], width:
     return table
 
 
-def render_metrics_table(records: dict, width: int | None = None, has_val: bool = True) -> Table:
-    """Latest metrics per model: ``records`` maps model name -> last EpochRecord (train: running, train mode)."""
+def render_metrics_table(records: dict, width: int | None = None, has_val: bool = True, held: str = "val") -> Table:
+    """Latest metrics per model: ``records`` maps model name -> last EpochRecord (train: running, train mode);
+    ``held``: what the held-out set is called (``val`` or ``test``)."""
     named = len(records) > 1
     has_acc = any(r.train_acc is not None for r in records.values())
     columns = ([("model", "text")] if named else []) + [("epoch", "n"), ("train loss", "n")]
     columns += [("train acc", "n")] if has_acc else []
-    columns += ([("val loss", "n")] + ([("val acc", "n")] if has_acc else [])) if has_val else []
+    columns += ([(f"{held} loss", "n")] + ([(f"{held} acc", "n")] if has_acc else [])) if has_val else []
     wide = width is None or width >= 86 + (12 if named else 0)
     columns += [("time/epoch", "n"), ("samples/s", "n")] if wide else []
     rows = []
@@ -239,14 +265,22 @@ def headline(metrics: dict) -> str:
 TRAIN_FIGURES = "train figures: averaged over the last epoch while training, dropout on (if any)"
 
 
-def render_footer(outcome) -> Text:
+def render_footer(outcome, plain: bool = False) -> Text:
+    """The last lines of a run: its time (and the whole command's, start-up included), the result, the plot
+    and the journal. ``plain``: the curves and boundary were not drawn (plain lines, TERM=dumb): say how to
+    see them."""
     text = Text()
     text.append("done ", style="bold green")
-    text.append(f"in {fmt_seconds(outcome.seconds)} on {outcome.device_label}")
+    text.append(f"in {fmt_seconds(outcome.seconds)}")
+    wall = getattr(outcome, "wall_seconds", None)  # the whole command: Python, PyTorch's import, plot, journal
+    if not _bad(wall) and fmt_seconds(wall) != fmt_seconds(outcome.seconds):
+        text.append(f" ({fmt_seconds(wall)} with start-up)")
+    text.append(f" on {outcome.device_label}")
     if outcome.train_seconds:
         text.append(f" (of which training {fmt_seconds(outcome.train_seconds)} at "
                     f"{fmt_rate(outcome.samples_per_s).replace('/s', '')} samples/s"
                     f"{' in ' + outcome.precision if 'bf16' in outcome.precision else ''})")
+
     if outcome.table is None:
         metrics = {k: v for k, v in outcome.metrics.items() if k != "epochs_run"}
         text.append("\nresult: ", style="dim")
@@ -257,17 +291,20 @@ def render_footer(outcome) -> Text:
         text.append(f"\nplot saved to {outcome.plot_path}", style="dim")
     if outcome.journal_id is not None:
         text.append("\nrecorded in your demo journal (dnn-tutor demo --history)", style="dim")
+    if plain and not outcome.plot_path and outcome.results:
+        what = "the curves and the boundary" if outcome.boundary is not None else "the curves"
+        text.append(f"\nsee {what}: add --save-plot FILE.png")  # one line, even at 60 columns
     return text
 
 
-def render_outcome(outcome, width: int | None = None) -> RenderableType:
-    """After the live view: the final table, the demo's heat maps, then the footer."""
+def render_outcome(outcome, width: int | None = None, plain: bool = False) -> RenderableType:
+    """After the live view: the final table, the demo's heat maps, then the footer (see :func:`render_footer`)."""
     parts: list[RenderableType] = []
     if outcome.table:
         parts.append(render_result_table(outcome.table, width))
     for group in outcome.figures.get("heatmaps", []):
         parts.append(render_heatmaps(group, width or 80))
-    parts.append(render_footer(outcome))
+    parts.append(render_footer(outcome, plain))
     return Group(*parts)
 
 
@@ -276,16 +313,22 @@ def render_outcome(outcome, width: int | None = None) -> RenderableType:
 # --------------------------------------------------------------------------------------------
 
 
-def render_demo_list(demos) -> RenderableType:
+def render_demo_list(demos, lessons: dict | None = None, width: int | None = None) -> RenderableType:
     """One block per demo: its id, lesson and typical time on a line, what it shows wrapped below.
 
-    A block reads whole at any width (a four-column table squeezed its descriptions into one word
-    per line at 60 columns)."""
+    ``lessons`` maps a lesson id to ``(number, title)``: the lesson is named by its number, as every other
+    list names it, with its title where the line has room (``width``). A block reads whole at any width
+    (a four-column table squeezed its descriptions into one word per line at 60 columns)."""
     parts: list[RenderableType] = [Text("Demos (run one: dnn-tutor demo <id>)", style="bold")]
     for d in demos:
         head = Text()
         head.append(str(d.id), style="bold cyan")
-        head.append(f"  lesson {d.lesson}  ·  typical CPU time {d.cpu_time}", style="dim")
+        number, title = (lessons or {}).get(d.lesson, (d.lesson, ""))
+        tail = f"  ·  typical CPU time {d.cpu_time}"
+        lesson = f"lesson {number}"
+        if title and len(f"{d.id}  {lesson} ({title}){tail}") <= (width or 80):
+            lesson += f" ({title})"
+        head.append(f"  {lesson}{tail}", style="dim")
         parts.append(head)
         parts.append(Padding(Text(str(d.shows)), (0, 0, 0, 4)))
     return Group(*parts)
@@ -304,22 +347,24 @@ def _defaults(demo_id: str) -> dict:
         return {}
 
 
-def _varying_settings(runs) -> dict[int, str]:
-    """Per run, the settings worth reading, in the demo's own order: those that differ from the
-    demo's defaults or between runs of the same demo (the seed and data folder are left out)."""
+def _changed_settings(runs) -> dict[int, str]:
+    """Per run, the settings that differ from the demo's defaults, in the demo's own order (the seed and the
+    data folder are left out; a precision of fp32 is the default). A setting at its default is not listed,
+    even where other runs changed it: the caption says "those that differ from the demo's defaults"."""
+    from tutor.training.session import DEFAULT_PRECISION
+
     skip = {"seed", "data_dir"}
-    by_demo: dict[str, list] = {}
-    for run in runs:
-        by_demo.setdefault(str(run.demo_id), []).append(run)
     shown: dict[int, str] = {}
-    for demo_id, group in by_demo.items():
-        defaults = _defaults(demo_id)
-        keys = list(defaults) + sorted({str(k) for r in group for k in r.config} - set(defaults))
-        varying = {k for k in keys if len({repr(r.config.get(k)) for r in group}) > 1}
-        for r in group:
-            chosen = [k for k in keys if k not in skip and k in r.config
-                      and (k in varying or k not in defaults or r.config.get(k) != defaults[k])]
-            shown[r.id] = " ".join(setting_item(k, r.config.get(k)) for k in chosen) or "(defaults)"
+    known: dict[str, dict] = {}
+    for r in runs:
+        demo_id = str(r.demo_id)
+        if demo_id not in known:
+            known[demo_id] = {**_defaults(demo_id), "precision": DEFAULT_PRECISION}
+        defaults = known[demo_id]
+        config = r.config if isinstance(r.config, dict) else {}
+        keys = [k for k in defaults if k in config] + sorted(str(k) for k in config if k not in defaults)
+        chosen = [k for k in keys if k not in skip and (k not in defaults or config.get(k) != defaults[k])]
+        shown[r.id] = " ".join(setting_item(k, config.get(k)) for k in chosen) or "(defaults)"
     return shown
 
 
@@ -334,11 +379,11 @@ def _key_result(metrics: dict) -> str:
 
 
 def render_history(runs) -> RenderableType:
-    """The journal as a compact table: one line per run, at most 80 columns."""
+    """The journal as a compact table: one line per run at 80 columns (the settings wrap where it is narrower)."""
     if not runs:
         return Text("No demo runs recorded yet: try dnn-tutor demo xor", style="dim")
     try:
-        settings = _varying_settings(runs)
+        settings = _changed_settings(runs)
     except Exception:  # noqa: BLE001 - an odd imported row must not hide the others
         settings = {}
     rows = []
@@ -353,7 +398,8 @@ def render_history(runs) -> RenderableType:
     for i, header in enumerate(("when (UTC)", "demo", "result", "time")):
         table.add_column(header, style="dim" if i == 0 else "cyan" if i == 1 else None, no_wrap=True,
                          justify="right" if i == 3 else "left", min_width=max(len(r[i]) for r in rows))
-    table.add_column("settings", no_wrap=True, overflow="ellipsis", max_width=40)
+    # Wrapped between settings where the terminal is narrow: a cut hid the one setting two runs differ in.
+    table.add_column("settings", overflow="fold", max_width=40)
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # journal text is data, never markup
     return table

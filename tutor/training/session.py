@@ -23,6 +23,7 @@ from typing import Any
 from tutor.errors import TutorError
 
 SEED_MAX = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+DEFAULT_PRECISION = "fp32"  # what a demo trains in when --precision is not given (the engine's default)
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,6 +271,9 @@ class DemoReporter:
     def note(self, text: str) -> None:
         pass
 
+    def held_out(self, name: str) -> None:
+        """What the next fit's held-out set is called: ``"val"`` (it chooses something) or ``"test"``."""
+
     def table(self, spec: dict) -> None:
         pass
 
@@ -300,6 +304,8 @@ class DemoOutcome:
     plot_path: Any = None  # the PNG written by --save-plot
     journal_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    held_out: str = "val"  # what the last fit's held-out set is called: "val" or "test" (see held_out_name)
+    wall_seconds: float | None = None  # since the process started (start-up, plot and journal included)
 
     @property
     def precision(self) -> str:
@@ -352,6 +358,9 @@ class Session:
         self.final_table: dict | None = None
         self.figures: dict = {}
         self.resolved: dict = {}
+        self.held_out = "val"
+        self.precision_shown: Any = None  # the Precision the header stated (see run_demo)
+        self._precision_notes: set[tuple[str, str]] = set()
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -381,19 +390,71 @@ class Session:
         options.setdefault("reporter", self.reporter)
         if self.precision is not None and "precision" in _fit_parameters():
             options.setdefault("precision", self.precision)
+            self._note_precision(models, train, options)
         elif self.precision not in (None, "fp32"):
             raise TutorError(f"--precision {self.precision}: this training engine trains in fp32 only")
+        self.held_out = held_out_name(models, options) if val is not None else self.held_out
+        tell = getattr(self.reporter, "held_out", None)
+        if val is not None and callable(tell):
+            tell(self.held_out)
         result = engine.fit(models, train, val, **options)
         self.results.extend(result if isinstance(result, list) else [result])
         if options.get("boundary") is not None:
             self.boundary = options["boundary"]
         return result
 
+    def _note_precision(self, models, train, options: dict) -> None:
+        """``auto`` decides per fit (a net too small for bf16 stays in fp32): where a fit's choice is not the
+        one the header stated, say so once. Resolved as the engine resolves it (its first model, its batch)."""
+        shown = self.precision_shown
+        if shown is None or options.get("precision") != "auto":
+            return
+        from tutor.training.precision import resolve_precision
+        from tutor.training.protocol import Trainee
+
+        first = (models if isinstance(models, (list, tuple)) else [models])[0]
+        model = first.model if isinstance(first, Trainee) else first
+        batch = options.get("batch_size", 32)
+        try:
+            chosen = resolve_precision("auto", self.device, model, batch or len(train[0]))
+        except Exception:  # noqa: BLE001 - the engine reports its own errors
+            return
+        key = (chosen.name, chosen.reason)
+        if chosen.name != shown.name and key not in self._precision_notes:
+            self._precision_notes.add(key)
+            self.note(f"precision auto → {chosen.name} for this net ({chosen.reason.removeprefix('auto: ')})")
+
     def evaluate(self, model, x, y, task: str = "classification", **options) -> dict:
         from tutor.training import engine
 
         options.setdefault("device", self.device)
         return engine.evaluate(model, x, y, task, **options)
+
+
+def held_out_name(models, options: dict) -> str:
+    """What a fit's held-out set is, in the course's words: ``"val"`` (validation) when it chooses something
+    (early stopping on a ``val_`` metric, which also puts back the best epoch's weights), else ``"test"``:
+    a set that is only ever measured is a test set."""
+    from tutor.training.protocol import EarlyStopping, Trainee
+
+    fit_level = options.get("early_stopping")
+    for item in models if isinstance(models, (list, tuple)) else [models]:
+        own = item.early_stopping if isinstance(item, Trainee) else None
+        stopper = fit_level if own is None else own
+        if isinstance(stopper, EarlyStopping) and str(stopper.monitor).startswith("val"):
+            return "val"
+    return "test"
+
+
+def precision_for_header(requested: str | None, device):
+    """The Precision a run's header states for ``--precision`` (None when it was not given): what ``auto``
+    and ``bf16`` become on this device, and why (emulated bf16 is slower). Per-model choices of ``auto``
+    that differ are noted by :meth:`Session.fit`."""
+    if requested is None:
+        return None
+    from tutor.training.precision import resolve_precision
+
+    return resolve_precision(requested, device)
 
 
 def _fit_parameters() -> set[str]:
@@ -439,12 +500,14 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
     seed = int(getattr(cfg, "seed", 0) or 0)
     seed_everything(seed)
     session = Session(demo_id, choice, reporter, seed=seed, quick=quick, precision=precision)
+    shown = session.precision_shown = precision_for_header(precision, session.device)
     config = config_dict(cfg)
     start = time.perf_counter()
     reporter.run_start({
         "demo": demo_id, "title": title, "device": choice.name, "device_label": choice.label,
         "device_reason": choice.reason, "seed": seed, "config": config, "quick": quick, "started": start,
-        "precision": precision,
+        "precision": precision, "precision_used": shown.name if shown else None,
+        "precision_reason": shown.reason if shown else None,
     })
     headline = module.run(cfg, session) or {}
     diverged = divergence_note(session.results)
@@ -471,7 +534,7 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
         device_label=choice.label, device_reason=choice.reason, seconds=seconds, samples=samples,
         samples_per_s=samples / train_seconds if train_seconds else 0.0, train_seconds=train_seconds,
         results=results, boundary=session.boundary, notes=session.notes, table=session.final_table,
-        figures=session.figures,
+        figures=session.figures, held_out=session.held_out,
     )
     reporter.run_end(outcome)
     return outcome
