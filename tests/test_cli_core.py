@@ -6,6 +6,8 @@ import json
 import os
 import re
 
+from pathlib import Path
+
 import pytest
 
 from tutor import __version__
@@ -378,6 +380,31 @@ def test_json_with_stdout_closed_is_no_internal_error(tutor_home):
                           env={**os.environ, "DNN_TUTOR_HOME": str(tutor_home)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_json_of_a_demo_a_grade_and_a_report_with_stdout_closed_is_no_internal_error(tutor_home, tmp_path):
+    """`demo xor --quick --json >&-`, `grade ... --json >&-` and `grade report ... --json >&-` each ended in
+    "internal error (AttributeError: 'NoneType' object has no attribute 'write')"; the demo stopped at its first epoch."""
+    import shutil
+    import subprocess
+    import sys
+
+    klass = tmp_path / "class"
+    klass.mkdir()
+    shutil.copy(Path(__file__).parent / "solutions" / "backprop.py", klass / "amy.py")
+    book = tmp_path / "g.csv"
+    env = {**os.environ, "DNN_TUTOR_HOME": str(tutor_home)}
+    for args in (["demo", "xor", "--quick", "--json"], ["grade", str(klass), "-e", "backprop", "-o", str(book), "--json"],
+                 ["grade", "report", str(book), "--json"]):
+        done = subprocess.run([sys.executable, "-m", "tutor", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=180, preexec_fn=lambda: os.close(1))
+        assert done.returncode == 0, (args, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, args
+    assert book.exists()
+    history = subprocess.run([sys.executable, "-m", "tutor", "demo", "--history", "--json"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert '"xor"' in history.stdout  # the run went on to its end and was recorded
 
 
 def test_doctor_reports_an_unusable_cache_folder_and_keeps_checking(runner, monkeypatch):

@@ -298,6 +298,17 @@ def stderr_is_terminal() -> bool:
     return _isatty(sys.stderr)
 
 
+def write_out(text: str, *, flush: bool = False) -> None:
+    """Machine-readable text (JSON) on stdout as it is; nothing where the program was started with
+    stdout closed (``>&-``): there is nowhere to write, and that is no internal error."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    stream.write(text)
+    if flush:
+        stream.flush()
+
+
 LIBRARIES = {"torch": "PyTorch", "torchvision": "PyTorch"}
 
 

@@ -9,7 +9,6 @@ Torch is imported only when something trains (``demos`` and ``--help`` stay ligh
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -47,7 +46,7 @@ def _emit(outcome, as_json: bool, plain: bool = False) -> None:
     for warning in outcome.warnings:
         console.warning_line(warning)
     if as_json:
-        sys.stdout.write(json.dumps(outcome.summary(), default=str, allow_nan=False) + "\n")
+        console.write_out(json.dumps(outcome.summary(), default=str, allow_nan=False) + "\n")
     else:
         console.out(render_outcome(outcome, console.stdout_console().width, plain))
 

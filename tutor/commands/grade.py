@@ -137,9 +137,7 @@ def grade_folder_command(
     failed = [r for r in run.rows if r.status == "error"]  # the grader's own failures (a "failed" row is the student's)
     with verdict_output((run.exit_code or 130) if run.interrupted else (1 if failed else 0)):
         if as_json:
-            for row in run.rows:
-                sys.stdout.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            console.write_out("".join(json.dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in run.rows), flush=True)
         else:
             console.out(render_class_run(run))
     if run.interrupted:
@@ -179,7 +177,7 @@ def grade_merge_command(
         backup = _make_room(out, force)
         gradebook.write(out, merged.rows)
     if as_json:
-        sys.stdout.write(json.dumps(merged.to_dict(out, backup)) + "\n")
+        console.write_out(json.dumps(merged.to_dict(out, backup)) + "\n")
     else:
         console.out(render_merged(merged, out, backup))
 
@@ -242,7 +240,7 @@ def grade_report_command(
     if as_json:
         data = {"gradebook": str(book), "exercises": [r.to_dict() for r in reports], "plot": str(save_plot) if save_plot else None,
                 "uses_torch": [{"student": s, "exercise": r.exercise} for r in reports for s in r.uses_torch]}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        console.write_out(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     console.out(render_class_report(reports))
     if save_plot is not None:

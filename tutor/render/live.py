@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from typing import Any
 
@@ -131,9 +130,10 @@ class JsonReporter(DemoReporter):
             console.err(Text(f"note: precision {phrase}"))
 
     def epoch_end(self, record, view):
+        from tutor import console
+
         line = finite({"type": "epoch", "demo": self.demo_id, **record.to_dict()})
-        sys.stdout.write(json.dumps(line, default=str, allow_nan=False) + "\n")
-        sys.stdout.flush()
+        console.write_out(json.dumps(line, default=str, allow_nan=False) + "\n", flush=True)
 
     def note(self, text):
         from tutor import console
