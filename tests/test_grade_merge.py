@@ -877,6 +877,23 @@ def test_a_flat_class_gives_a_row_to_a_student_who_handed_in_an_archive(monkeypa
     assert any("bobsmith has no .py file" in w and "unpack it" in w and "bobsmith.py" in w for w in warnings)
 
 
+def test_a_symlink_loop_in_a_class_folder_is_one_unreadable_row_not_the_end_of_the_run(monkeypatch, tmp_path):
+    """`ln -s loop.py loop.py` beside amy.py: exit 2, "cannot use .../loop.py: too many symbolic links", nobody graded."""
+    from tutor.classroom import service
+
+    started = _fake_pool(monkeypatch)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "amy.py").write_text("x = 1\n")
+    (flat / "loop.py").symlink_to("loop.py")
+    (flat / "knot").symlink_to("knot")
+    run = service.grade_class(flat, exercise="backprop", out=tmp_path / "g.csv", jobs=1, seed=7)
+    rows = {r.student: r for r in run.rows}
+    assert [Path(t.path).name for t in started] == ["amy.py"]
+    assert rows["loop"].status == "unreadable" and "link" in rows["loop"].note
+    assert "knot" not in rows
+
+
 def test_a_students_near_miss_is_graded_or_warned_about(monkeypatch, tmp_path):
     from tutor.classroom import service
 

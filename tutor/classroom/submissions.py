@@ -105,6 +105,15 @@ def student_id(name: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether an entry is a folder (or a link to one); a link loop or an entry that cannot be looked at
+    is no folder (it becomes an unreadable row, never an error that stops the class)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _visible(entry: os.DirEntry) -> bool:
     return not entry.name.startswith((".", "_"))
 
@@ -175,13 +184,13 @@ def discover(
         entries = sorted((e for e in os.scandir(folder) if _visible(e)), key=lambda e: e.name)
     except OSError as exc:
         raise TutorError(f"cannot read {folder}: {exc.strerror or exc}") from None
-    dirs = [e for e in entries if e.is_dir()]
-    files = [e for e in entries if is_python(e.name) and not e.is_dir()]
+    dirs = [e for e in entries if _is_dir(e)]
+    files = [e for e in entries if is_python(e.name) and not _is_dir(e)]
     handed = _flat_hand_ins(entries, files)
     for entry in entries:
         if any(entry.name in names for names in handed.values()):
             continue  # said in the student's own row
-        note = _skipped_warning(entry.name, entry.is_dir())
+        note = _skipped_warning(entry.name, _is_dir(entry))
         if note is not None and warnings is not None:
             warnings.append(note)
     if not dirs and not files:
@@ -425,7 +434,7 @@ def _newer_canvas_hand_in(name: str, entries: list[os.DirEntry]) -> str | None:
     newer = []
     for entry in entries:
         other = CANVAS_NAME.match(entry.name)
-        if other is None or is_python(entry.name) or entry.is_dir():
+        if other is None or is_python(entry.name) or _is_dir(entry):
             continue
         same = (other.group("name").lower(), other.group("user")) == (canvas.group("name").lower(), canvas.group("user"))
         if same and int(other.group("submission")) > int(canvas.group("submission")):
@@ -473,7 +482,7 @@ def _flat_hand_ins(entries: list[os.DirEntry], files: list[os.DirEntry]) -> dict
     flat = {student_id(flat_student(f.name)) for f in files}
     found: dict[str, list[str]] = {}
     for entry in entries:
-        if entry.is_dir() or is_python(entry.name):
+        if _is_dir(entry) or is_python(entry.name):
             continue
         lower = entry.name.lower()
         intended = intended_name(entry.name)
@@ -506,8 +515,8 @@ def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], kno
         return "the folder is empty", f"{student} has no {wanted} (the folder is empty): nothing was handed in", others
     inner = any(name.startswith("exercises/") for name in others)
     held = [n for n in others if n.rsplit("/", 1)[-1] not in graded]
-    held += [student_id(e.name) + "/" for e in entries if e.is_dir() and not (inner and e.name == "exercises")]
-    held += [student_id(e.name) for e in entries if not e.is_dir() and not is_python(e.name) and intended_name(e.name) is None]
+    held += [student_id(e.name) + "/" for e in entries if _is_dir(e) and not (inner and e.name == "exercises")]
+    held += [student_id(e.name) for e in entries if not _is_dir(e) and not is_python(e.name) and intended_name(e.name) is None]
     if not held:
         return "", "", others
     imported = _imported_names(student_dir)
@@ -636,7 +645,7 @@ def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, foun
     if any(is_near_miss(name, wanted) for s in found for name in s.others):
         return
     try:
-        dirs = [Path(e.path) for e in os.scandir(folder) if _visible(e) and e.is_dir()]
+        dirs = [Path(e.path) for e in os.scandir(folder) if _visible(e) and _is_dir(e)]
     except OSError:
         dirs = []
     held = sorted({file for file in set(exercise_files.values()) - {wanted} if any(_find_files(d, file) for d in dirs)})
@@ -753,7 +762,7 @@ def _python_files(student_dir: Path, wanted: str = "") -> tuple[str, ...]:
             names += sorted(
                 prefix + student_id(e.name)
                 for e in os.scandir(folder)
-                if _visible(e) and (is_python(e.name) or intended_name(e.name) is not None) and not e.is_dir()
+                if _visible(e) and (is_python(e.name) or intended_name(e.name) is not None) and not _is_dir(e)
             )
         except OSError:
             continue
