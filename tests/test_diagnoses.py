@@ -264,7 +264,9 @@ def test_correct_and_unusual_solutions_pass(tmp_path, exercise, path):
         assert report.ok, (seed, report.failing())
 
 
-@pytest.mark.parametrize("name", ["Adam eps inside the root", "TensorFlow-form Adam", "step count frozen", "RMSprop eps inside the root"])
+@pytest.mark.parametrize("name", ["Adam eps inside the root", "TensorFlow-form Adam", "step count frozen", "RMSprop eps inside the root",
+                                  "v corrected with beta1", "step count read before its increment", "v corrected with the old step count",
+                                  "correction skipped on the first call, then one behind"])
 def test_optimizer_slips_get_the_same_name_whatever_the_seed(tmp_path, name):
     (_, replacements, check_id, code), = [b for b in BUGS["optimizers"] if b[0] == name]
     source = plant("optimizers", *replacements)
@@ -309,3 +311,60 @@ def test_an_np_where_sigmoid_is_told_that_both_branches_run(tmp_path):
     verdict = grade_source("backprop", source[:start] + where + source[end:], tmp_path).by_id()["sigmoid_forward.values"]
     assert not verdict.passed and verdict.code == "overflow", verdict.message
     assert "np.where computes both branches" in verdict.message
+
+
+# ---------------------------------------------------------------- one slip, one name
+
+ONE_NAME = [
+    ("lstm", "forget-gate gradient dropped"),
+    ("lstm", "forget-gate gradient without c_prev"),
+    ("optimizers", "v corrected with beta1"),
+    ("optimizers", "step count read before its increment"),
+    ("optimizers", "v corrected with the old step count"),
+    ("batchnorm", "unbiased variance"),
+    ("batchnorm", "backward recomputes inv_std with ddof=1"),
+    ("batchnorm", "backward recomputes x_hat and inv_std with ddof=1"),
+    ("conv", "dx cropped one row and column late"),
+    ("conv", "backward pads with pad + 1"),
+    ("rnn", "bias averaged"),
+]
+KNOCK_ON = {"backward-vs-forward", "shape"}  # the finite-difference check cannot name a cause, only where it fails
+
+
+@pytest.mark.parametrize("exercise, name", ONE_NAME, ids=[f"{e}: {n}" for e, n in ONE_NAME])
+def test_a_known_slip_is_named_by_one_code_and_never_as_values(tmp_path, exercise, name):
+    (replacements, check_id, code), = [b[1:] for b in BUGS[exercise] if b[0] == name]
+    for seed in (0, 7):
+        report = grade_source(exercise, plant(exercise, *replacements), tmp_path, seed=seed)
+        assert report.codes[0] == code, (seed, report.failing())
+        assert set(report.codes[1:]) <= KNOCK_ON, (seed, report.failing())
+
+
+def test_the_new_codes_say_where_and_what(tmp_path):
+    def message(exercise, name):
+        (replacements, check_id, code), = [b[1:] for b in BUGS[exercise] if b[0] == name]
+        return grade_source(exercise, plant(exercise, *replacements), tmp_path).by_id()[check_id].message
+
+    assert "df = (total dc)·c_prev·f·(1 − f)" in message("lstm", "forget-gate gradient dropped")
+    said = message("optimizers", "step count read before its increment")
+    assert "got nan at w after step 1[" in said and "t − 1" in said and "first call uses t = 1" in said
+    assert "v is bias-corrected with beta1" in message("optimizers", "v corrected with beta1")
+    said = message("batchnorm", "backward recomputes inv_std with ddof=1")
+    assert said.startswith("dx: ") and "unbiased variance (N − 1)" in said and "expected" in said
+    said = message("conv", "dx cropped one row and column late")
+    assert "expected shape" in said and "[pad + 1:pad + 1 + H]" in said
+    assert message("conv", "backward pads with pad + 1").startswith("dw: matches a backward that pads x with pad + 1")
+
+
+def test_an_adam_that_is_nan_throughout_gets_a_cause_only_with_evidence(tmp_path):
+    """sqrt(-v_hat) is nan from the first step like a correction with t = 0, but zero gradients do not make it divide by zero."""
+    source = plant("optimizers", ("    return w - lr * m_hat / (np.sqrt(v_hat) + eps)", "    return w - lr * m_hat / (np.sqrt(-v_hat) + eps)"))
+    verdict = grade_source("optimizers", source, tmp_path).by_id()["adam.first"]
+    assert (verdict.passed, verdict.code) == (False, "nan"), verdict.message
+
+
+def test_an_adam_that_never_moves_is_not_called_one_step_off(tmp_path):
+    """v corrected with t − 1 leaves w where it was on step 1, as a w never updated does; only the whole trajectory tells them apart."""
+    source = plant("optimizers", ("    return w - lr * m_hat / (np.sqrt(v_hat) + eps)", "    return w.copy()"))
+    report = grade_source("optimizers", source, tmp_path)
+    assert report.by_id()["adam.first"].code == "values", report.failing()

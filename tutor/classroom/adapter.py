@@ -70,7 +70,7 @@ def _is_empty(path: object) -> bool:
 def failing_summary(report, most: int = 2) -> str:
     """The first failing function(s) of a graded run, each with its diagnosis code and the tensor that was
     off, for a partial or failed row's note: ``rnn_step_backward: bias-averaged (db); rnn_backward:
-    batch-mean (db)``. A function that fails only because one it needs failed is left out (its message
+    bias-averaged (db)``. A function that fails only because one it needs failed is left out (its message
     starts "<function> needs "); more than ``most`` functions end with "+N more"."""
     failing = [c for c in tuple(getattr(report, "checks", ()) or ()) if not getattr(c, "passed", True)]
     own = [c for c in failing if not str(getattr(c, "message", "")).startswith(f"{c.function} needs ")] or failing

@@ -89,12 +89,14 @@ class Diagnosis(str, Enum):
     BN_DX_PARTIAL = "bn-dx-partial"
     BN_DX_NO_VAR = "bn-dx-no-var"
     BN_DX_NO_MEAN = "bn-dx-no-mean"
+    BN_DX_UNBIASED_VAR = "bn-dx-unbiased-var"
     # -- convolution and pooling -------------------------------------------------
     KERNEL_FLIPPED = "kernel-flipped"
     CONV_DX_PADDED = "conv-dx-padded"
     CONV_DX_CROP = "conv-dx-crop"
     CONV_STRIDE_BACKWARD = "conv-stride-backward"
     CONV_DW_OVERWRITTEN = "conv-dw-overwritten"
+    CONV_PAD_OFFSET = "conv-pad-offset"
     POOL_AVERAGE = "pool-average"
     POOL_OVERWRITE = "pool-overwrite"
     # -- recurrent ---------------------------------------------------------------
@@ -105,6 +107,7 @@ class Diagnosis(str, Enum):
     LSTM_DC_MISSING = "lstm-dc-missing"
     LSTM_DC_THROUGH_H = "lstm-dc-through-h"
     LSTM_DC_PREV_FORGET = "lstm-dc-prev-forget"
+    LSTM_FORGET_GRAD = "lstm-forget-grad"
     # -- optimisers --------------------------------------------------------------
     MOMENTUM_DAMPENED = "momentum-dampened"
     MOMENTUM_SIGN = "momentum-sign"
@@ -114,6 +117,8 @@ class Diagnosis(str, Enum):
     STEP_COUNT = "step-count"
     ADAM_TF_FORM = "adam-tf-form"
     RMSPROP_NO_SQRT = "rmsprop-no-sqrt"
+    BIAS_CORRECTION_BETA = "bias-correction-beta"
+    STEP_COUNT_OFF_BY_ONE = "step-count-off-by-one"
     # -- transfer learning -------------------------------------------------------
     NOT_FROZEN = "not-frozen"
     HEAD_FROZEN = "head-frozen"
@@ -194,11 +199,13 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.BN_DX_PARTIAL: ("the batch-norm backward treats the batch mean and variance as constants", "The mean and variance depend on x: dx has two more terms, through each of them."),
     Diagnosis.BN_DX_NO_VAR: ("the batch-norm backward misses the path through the variance", "Subtract x_hat times the batch mean of dx_hat * x_hat: that is the variance's share."),
     Diagnosis.BN_DX_NO_MEAN: ("the batch-norm backward misses the path through the mean", "Subtract the batch mean of dx_hat: that is the mean's share."),
+    Diagnosis.BN_DX_UNBIASED_VAR: ("the batch-norm backward uses the unbiased variance (N - 1) for 1/sqrt(var + eps), where the forward normalised with the biased one (N)", "Use the forward's own 1/sqrt(var + eps), with var = x.var(axis=0) (divides by N): keep it in the cache instead of recomputing it."),
     Diagnosis.KERNEL_FLIPPED: ("the convolution flips its kernel", "Deep-learning convolution is a cross-correlation: use w as it is."),
     Diagnosis.CONV_DX_PADDED: ("the convolution's dx still carries its zero padding", "Cut the padding off the padded gradient: rows and columns pad .. pad + H and pad .. pad + W."),
     Diagnosis.CONV_DX_CROP: ("the padding was cut with [pad:-pad], which is empty when pad = 0", "Slice with [pad:pad + H] (or the input's own size), which also works when pad = 0."),
     Diagnosis.CONV_STRIDE_BACKWARD: ("the convolution's backward ignores the stride", "The backward must visit exactly the forward's windows: they start at i * stride, j * stride."),
     Diagnosis.CONV_DW_OVERWRITTEN: ("the weight gradient is overwritten at every output position (= instead of +=)", "Every output position uses the same kernel, so each one adds its share to dw: accumulate with +=."),
+    Diagnosis.CONV_PAD_OFFSET: ("the convolution's backward pads x, or cuts dx out of the padded gradient, one row and column off from the forward", "Pad exactly as the forward does (pad on each side) and cut dx with [pad:pad + H, pad:pad + W]: row pad of the padded gradient is row 0 of x."),
     Diagnosis.POOL_AVERAGE: ("the pooling gradient is spread over the window instead of going to its maximum", "Each window's gradient belongs to its maximum only."),
     Diagnosis.POOL_OVERWRITE: ("overlapping pooling windows overwrite each other's gradient (= instead of +=)", "Where windows overlap an input can win several of them: add with +=."),
     Diagnosis.BPTT_CARRY: ("backpropagation through time drops the gradient arriving from the next step", "Add the dh_prev of step t + 1 to dh[:, t] before the step's backward."),
@@ -208,6 +215,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.LSTM_DC_MISSING: ("the LSTM backward ignores the gradient arriving in dc", "The cell's total gradient is dc plus the part that flows back through h."),
     Diagnosis.LSTM_DC_THROUGH_H: ("the LSTM backward misses the cell gradient that flows through h = o * tanh(c)", "Add dh * o * (1 - tanh(c)**2) to dc before the gates' gradients."),
     Diagnosis.LSTM_DC_PREV_FORGET: ("dc_prev lacks the forget gate factor", "c = f * c_prev + i * g, so dc_prev = (total dc) * f."),
+    Diagnosis.LSTM_FORGET_GRAD: ("the LSTM backward gets the forget gate's gradient df wrong or drops it (the path from c through f)", "c = f * c_prev + i * g, so df = (total dc) * c_prev * f * (1 - f): the forget gate's share of the cell gradient."),
     Diagnosis.MOMENTUM_DAMPENED: ("the velocity mixes in (1 - momentum) * dw, which torch's SGD does not", "torch's SGD: v = momentum * v + dw."),
     Diagnosis.MOMENTUM_SIGN: ("the momentum step has the wrong sign: it climbs the loss", "Step against the gradient: w - lr * v."),
     Diagnosis.STATE_NOT_KEPT: ("the optimiser's buffers are not kept in state between calls", "Store the buffers in the state dict so the next call sees them."),
@@ -216,6 +224,8 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.STEP_COUNT: ("the bias correction always uses t = 1", "Count the steps in state: t grows by one on every call."),
     Diagnosis.ADAM_TF_FORM: ("Adam in the form that folds the bias correction into the learning rate (eps not corrected)", "torch corrects m and v themselves: m_hat / (sqrt(v_hat) + eps), not lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + eps)."),
     Diagnosis.RMSPROP_NO_SQRT: ("RMSprop divides by the running mean of dw**2 without its square root", "Divide by sqrt(s) + eps."),
+    Diagnosis.BIAS_CORRECTION_BETA: ("Adam bias-corrects a moment with the other moment's beta (v by 1 - beta1**t, or m by 1 - beta2**t)", "Each average is corrected with its own beta: m by (1 - beta1**t), v by (1 - beta2**t)."),
+    Diagnosis.STEP_COUNT_OFF_BY_ONE: ("the bias correction uses a step count one off: the count read before this call's increment (0 on the first call), or one past it", "Add 1 to the stored count first, then correct with it: the first call uses t = 1, the second t = 2."),
     Diagnosis.NOT_FROZEN: ("backbone parameters still require gradients", "Set requires_grad = False on every backbone parameter."),
     Diagnosis.HEAD_FROZEN: ("the new head does not require gradients", "Freeze first, then replace the head."),
     Diagnosis.HEAD: ("the head was not replaced by Linear(in_features, num_classes) where it was", "Replace only the last Linear layer, keeping its in_features."),

@@ -131,6 +131,8 @@ def layer_checks(
     backward_title: str | None = None,
     reshaped: Callable[[LayerCase], dict[str, list[Any]]] | None = None,  # grad name -> [(code, test(got) -> bool, text)]
     overflow: Diagnosis = Diagnosis.OVERFLOW,
+    # like ``variants``, also given the learner's own forward outputs (None where the forward did not return them)
+    forward_aware_variants: Callable[[LayerCase, list[Any], list[Any], "list[Any] | None"], dict[str, list[Any]]] | None = None,
 ) -> None:
     """Three checks for a forward/backward pair: forward values, backward vs PyTorch, backward vs your forward."""
     k = len(outputs)
@@ -167,6 +169,9 @@ def layer_checks(
             ref_grads = expected()[1]
             _refuse_order(grads, ref_grads, grad_names, backward, forward, case.label)
             extra = variants(case, expected()[0], ref_grads) if variants else {}
+            if forward_aware_variants:
+                aware = forward_aware_variants(case, expected()[0], ref_grads, _outputs_or_none(results, name, case.label, k))
+                extra = {g: [*extra.get(g, []), *aware.get(g, [])] for g in {*extra, *aware}}
             shapes = reshaped(case) if reshaped else {}
             worst = 0.0
             for gname, got, want in zip(grad_names, grads, ref_grads):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.compare import TOL, at, compare, describe, fail, fmt_pair, judge_cases, unpack
+from tutor.grading.compare import TOL, VARIANT_TOL, at, compare, describe, fail, fmt_pair, judge_cases, rel_error, unpack
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, var
 from tutor.grading.specs._common import LayerCase, check, label, layer_checks
@@ -69,10 +69,43 @@ def plan(rng: np.random.Generator) -> Plan:
         found["dgamma"] = [(D.BIAS_AVERAGED, dgamma / n, "dgamma is averaged over the batch; sum it")]
         return found
 
+    def unbiased_variants(case: Any, outs: Any, grads: Any, learner_outs: Any) -> Any:
+        """dx (and dgamma) of a backward that uses the unbiased variance (N − 1): named after the learner's forward."""
+        from tutor.grading.specs._common import torch_reference
+
+        x, gamma, beta, _ = case.args
+        n, dx_hat = case.batch, case.dout * gamma
+        centred = x - x.mean(axis=0)
+        biased_hat = centred / np.sqrt(x.var(axis=0) + EPS)
+        inv_std = 1.0 / np.sqrt(x.var(axis=0, ddof=1) + EPS)
+        unbiased_hat = centred * inv_std
+
+        def compact(x_hat: Any) -> Any:
+            return inv_std / n * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))
+
+        (unbiased_out,), (exact_dx, exact_dgamma, _) = torch_reference(lambda x, g, b, s: _train(x, g, b, unbiased=True), case.args, [0, 1, 2], [case.dout])
+        out = learner_outs[0] if learner_outs else None
+        forward_unbiased = (isinstance(out, np.ndarray) and out.shape == unbiased_out.shape and out.dtype.kind == "f"
+                            and rel_error(out, unbiased_out) <= VARIANT_TOL)
+        if forward_unbiased:  # one slip, already named by the forward's check: name it the same here
+            code, said = D.BIASED_VAR, ("matches the backward of a forward that normalises with the unbiased variance (N − 1), as yours does; "
+                                        "normalise with the biased one (divide by N), x.var(axis=0), and the backward follows")
+        else:
+            code, said = D.BN_DX_UNBIASED_VAR, ("matches a backward that uses the unbiased variance (N − 1) where your forward normalised with the "
+                                                "biased one (N): use the forward's own 1/sqrt(var + eps), from the cache, with var = x.var(axis=0)")
+        return {
+            "dx": [(D.BN_DX_UNBIASED_VAR, compact(biased_hat),
+                    "matches a backward whose 1/sqrt(var + eps) uses the unbiased variance (N − 1) while x_hat uses the biased one (N): "
+                    "use the forward's own 1/sqrt(var + eps), from the cache, with var = x.var(axis=0)"),
+                   (code, compact(unbiased_hat), said), (code, exact_dx, said)],
+            "dgamma": [(code, (case.dout * unbiased_hat).sum(axis=0), said), (code, exact_dgamma, said)],
+        }
+
     layer_checks(
         p, rng, forward="batchnorm_forward", backward="batchnorm_backward", cases=cases,
         reference=lambda x, g, b, s: _train(x, g, b), grad_names=("dx", "dgamma", "dbeta"), grad_of=[0, 1, 2],
         variants=variants, forward_variants=forward_variants, forward_title="out vs PyTorch (train mode)",
+        forward_aware_variants=unbiased_variants,
     )
     _running(p, rng)
     return p
@@ -132,8 +165,12 @@ def _running(p: Plan, rng: Any) -> None:
         mean, v = expected(batches, momentum)
         want = gamma * (test_x - mean) / np.sqrt(v + EPS) + beta
         batch_stats = gamma * (test_x - test_x.mean(axis=0)) / np.sqrt(test_x.var(axis=0) + EPS) + beta
+        un_mean, un_v = expected(batches, momentum, unbiased=True)
+        unbiased = gamma * (test_x - un_mean) / np.sqrt(un_v + EPS) + beta
         worst = max(worst, compare("out (train=False)", want, out, case=case,
-                                   variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance")]))
+                                   variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance"),
+                                             (D.BIASED_VAR, unbiased, "test mode normalised with a running variance fed the unbiased variance (N − 1); "
+                                                                      "this exercise keeps the biased one (N) in state['running_var']")]))
         return worst
 
     @check(p, "batchnorm_forward.eval_state", "batchnorm_forward", "test mode leaves state unchanged", None)

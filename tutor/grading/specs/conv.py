@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.compare import TOL, rel_error
+from tutor.grading.compare import TOL, VARIANT_TOL, rel_error
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan
 from tutor.grading.specs._common import LayerCase, label, layer_checks
@@ -67,6 +67,10 @@ def _conv(p: Plan, rng: Any) -> None:
         found["dw"].append((D.CONV_DW_OVERWRITTEN, _dw_of_last_position(case),
                             "dw holds only the last output position's share: `dw = ...` inside the loop overwrites what "
                             "the earlier positions added; every position uses the same kernel, so accumulate with +="))
+        for (dx_off, dw_off), text in _offset_slips(case):
+            if dx_off.shape == dx.shape:
+                found["dx"].append((D.CONV_PAD_OFFSET, dx_off, text))
+            found["dw"].append((D.CONV_PAD_OFFSET, dw_off, text))
         if case.kwargs["stride"] > 1:
             sdx, sdw = _backward_ignoring_stride(case)
             text = "matches a backward that ignores the stride: the forward's windows start at i·stride, j·stride, and the backward must visit the same ones"
@@ -87,9 +91,15 @@ def _conv(p: Plan, rng: Any) -> None:
         def cropped_empty(got: Any, expected: Any) -> Any:
             return pad == 0 and got.ndim == 4 and got.shape[:2] == x.shape[:2] and 0 in got.shape[2:]
 
+        def offset(want: Any) -> Any:
+            return lambda got, expected: got.shape == want.shape and rel_error(got, want) <= VARIANT_TOL
+
+        cut_off = [(D.CONV_PAD_OFFSET, offset(dx_off), text) for (dx_off, _), text in _offset_slips(case)
+                   if dx_off.shape != x.shape and dx_off.size]  # cut one off, dx lost a row and a column (an empty one is [pad:-pad])
         return {"dx": [
             (D.CONV_DX_PADDED, still_padded, f"dx still carries the padding (pad={pad} on each side): cut it off, keeping rows pad..pad+H and columns pad..pad+W"),
             (D.CONV_DX_CROP, cropped_empty, "dx is empty when pad = 0: [pad:-pad] becomes [0:0]; slice with [pad:pad + H, pad:pad + W] instead"),
+            *cut_off,
         ]}
 
     layer_checks(
@@ -107,6 +117,38 @@ def _dw_of_last_position(case: Any) -> Any:
     i, j = case.dout.shape[2] - 1, case.dout.shape[3] - 1
     patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]  # (N, C, KH, KW)
     return np.tensordot(case.dout[:, :, i, j], patch, axes=([0], [0]))  # (F, C, KH, KW)
+
+
+def _offset_backward(case: Any, padding: int, start: int) -> Any:
+    """dx and dw of a backward that pads x with ``padding`` and cuts dx out of the padded gradient from row and column ``start``
+    (numpy's slicing, so a cut past the end loses rows): the forward's windows are where they are for padding = start = pad."""
+    x, w, _b = case.args
+    dout, stride = case.dout, case.kwargs["stride"]
+    kh, kw = w.shape[2], w.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))  # (N, C, H + 2p, W + 2p)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+            g = dout[:, :, i, j]  # (N, F)
+            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))
+            dxp[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))
+    return dxp[:, :, start:start + x.shape[2], start:start + x.shape[3]], dw
+
+
+def _offset_slips(case: Any) -> list[Any]:
+    """((dx, dw), text) of backwards whose padding or crop is one off the forward's pad."""
+    pad = case.kwargs["pad"]
+    right = f"pad by pad = {pad} as the forward does and cut dx with [pad:pad + H, pad:pad + W] (row pad of the padded gradient is row 0 of x)"
+    slips = [(_offset_backward(case, pad, pad + 1), f"matches dx cut out of the padded gradient one row and one column late ([pad + 1:pad + 1 + H]): {right}")]
+    if pad > 0:
+        slips.append((_offset_backward(case, pad, pad - 1), f"matches dx cut out of the padded gradient one row and one column early ([pad − 1:pad − 1 + H]): {right}"))
+    slips.append((_offset_backward(case, pad + 1, pad),
+                  f"matches a backward that pads x with pad + 1 = {pad + 1}: its windows sit one row and column off the forward's, so dw reads the wrong pixels; {right}"))
+    slips.append((_offset_backward(case, pad + 1, pad + 1),
+                  f"matches a backward that pads x with pad + 1 = {pad + 1} and cuts dx at pad + 1: its windows sit one row and column off the forward's; {right}"))
+    return slips
 
 
 def _backward_ignoring_stride(case: Any) -> Any:

@@ -26,6 +26,12 @@ def _numpy_step(x: Any, h_prev: Any, c_prev: Any, Wx: Any, Wh: Any, b: Any, dh: 
     dc_total = {"dc-missing": through_h, "dc-through-h": dc}.get(slip, dc + through_h)
     di = dc_total * g * i * (1.0 - i)
     df = dc_total * c_prev * ((1.0 - f * f) if slip == "forget-tanh" else f * (1.0 - f))
+    if slip == "df-zero":
+        df = np.zeros_like(f)
+    elif slip == "df-no-c-prev":
+        df = dc_total * f * (1.0 - f)
+    elif slip == "df-new-c":
+        df = dc_total * c * f * (1.0 - f)
     local = {"tanh-derivative": 1.0 - g, "tanh-as-sigmoid": g * (1.0 - g)}.get(slip, 1.0 - g * g)
     dg = dc_total * i * local
     do = dh * tc * o * (1.0 - o)
@@ -42,6 +48,12 @@ SLIPS = {
     "tanh-as-sigmoid": (D.TANH_DERIVATIVE, "matches the candidate gate g with the sigmoid's derivative g·(1 − g); g is a tanh, whose derivative is 1 − g²"),
     "tanh-c-missing": (D.TANH_DERIVATIVE, "matches a backward where the gradient reaching c through h = o·tanh(c) lacks tanh's derivative: it is dh·o·(1 − tanh(c)²), not dh·o"),
     "forget-tanh": (D.LSTM_FORGET_TANH, "matches a forget gate computed with tanh: f is a sigmoid, like i and o"),
+    "df-zero": (D.LSTM_FORGET_GRAD, "matches a backward where the forget gate gets no gradient (df = 0): c = f·c_prev + i·g, "
+                "so the forget gate's share of the cell gradient is df = (total dc)·c_prev·f·(1 − f)"),
+    "df-no-c-prev": (D.LSTM_FORGET_GRAD, "matches a forget-gate gradient without its c_prev factor: c = f·c_prev + i·g, "
+                     "so df = (total dc)·c_prev·f·(1 − f)"),
+    "df-new-c": (D.LSTM_FORGET_GRAD, "matches a forget-gate gradient that multiplies by the new cell c instead of c_prev: "
+                 "f scales the old cell, so df = (total dc)·c_prev·f·(1 − f)"),
 }
 
 
@@ -88,7 +100,8 @@ def plan(rng: np.random.Generator) -> Plan:
         found: dict[str, list[Any]] = {name: [] for name in ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")}
         if case.batch > 1:
             found["db"].append((D.BIAS_AVERAGED, db / case.batch, "the bias gradient is averaged over the batch; sum it"))
-        for slip in ("dc-missing", "dc-through-h", "dc-prev-forget", "tanh-derivative", "tanh-as-sigmoid", "tanh-c-missing"):
+        for slip in ("dc-missing", "dc-through-h", "dc-prev-forget", "tanh-derivative", "tanh-as-sigmoid", "tanh-c-missing",
+                     "df-zero", "df-no-c-prev", "df-new-c"):
             code, text = SLIPS[slip]
             _, slipped = _numpy_step(*case.args, *case.dout, slip=slip)  # type: ignore[misc,call-arg]
             for name, value in zip(found, slipped):

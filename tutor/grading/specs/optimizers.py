@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.compare import TOL, Mismatch, compare, fail
+from tutor.grading.compare import TOL, VARIANT_TOL, Mismatch, at, compare, fail, fmt, rel_error
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan
 from tutor.grading.specs._common import check
@@ -170,6 +170,69 @@ def _variants(name: str, w0: Any, grads: Any, hyper: Any) -> list[tuple[Any, lis
     return found
 
 
+def _adam_slips(w0: Any, grads: Any, hyper: Any) -> list[tuple[Any, list[Any], str]]:
+    """Adam trajectories of slips in the bias correction that are named only where they match every step the learner returned.
+
+    A step count one behind divides by 1 − beta**0 = 0 on the first call, which gives inf or nan; a
+    moment corrected with t − 1 alone leaves w where it was on the first step. Neither is evidence on
+    one step alone (a w that is never updated stays put too), so :func:`_judge` asks the whole trajectory.
+    """
+    lr, b1, b2, eps = hyper["lr"], hyper["beta1"], hyper["beta2"], hyper["eps"]
+
+    def run(m_beta: float, v_beta: float, m_shift: int = 0, v_shift: int = 0, guarded: bool = False) -> list[Any]:
+        w, out = w0.copy(), []
+        m, v = np.zeros_like(w0), np.zeros_like(w0)
+        with np.errstate(all="ignore"):
+            for t, g in enumerate(grads, start=1):
+                m = b1 * m + (1 - b1) * g
+                v = b2 * v + (1 - b2) * g * g
+                tm, tv = t + m_shift, t + v_shift
+                m_hat = m if guarded and tm == 0 else m / (1 - m_beta**tm)
+                v_hat = v if guarded and tv == 0 else v / (1 - v_beta**tv)
+                w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+                out.append(w)
+        return out
+
+    found: list[tuple[Any, list[Any], str]] = [
+        (D.BIAS_CORRECTION_BETA, run(b1, b1), "v is bias-corrected with beta1: divide v by (1 − beta2^t), its own beta, and m by (1 − beta1^t)"),
+        (D.BIAS_CORRECTION_BETA, run(b2, b2), "m is bias-corrected with beta2: divide m by (1 − beta1^t), its own beta, and v by (1 − beta2^t)"),
+        (D.BIAS_CORRECTION_BETA, run(b2, b1), "the betas of the two corrections are swapped: m is divided by (1 − beta1^t), v by (1 − beta2^t)"),
+    ]
+    before = "the count read before this call's increment (0 on the first call, where 1 − beta^0 = 0)"
+    late = {(-1, -1): f"both corrections use t − 1, {before}",
+            (-1, 0): f"m is corrected with t − 1, {before}, while v uses t",
+            (0, -1): f"v is corrected with t − 1, {before}, while m uses t",
+            (1, 1): "both corrections use t + 1, one past the step count",
+            (1, 0): "m is corrected with t + 1, one past the step count, while v uses t",
+            (0, 1): "v is corrected with t + 1, one past the step count, while m uses t"}
+    fix = ": add 1 to the stored count first and correct with the result, so the first call uses t = 1"
+    for (m_shift, v_shift), said in late.items():
+        found.append((D.STEP_COUNT_OFF_BY_ONE, run(b1, b2, m_shift, v_shift), f"the bias correction is one step off: {said}{fix}"))
+    found.append((D.STEP_COUNT_OFF_BY_ONE, run(b1, b2, -1, -1, guarded=True),
+                  f"the bias correction is one step off: it is skipped on the first call (t = 0) and uses t − 1 after that{fix}"))
+    return found
+
+
+def _follows(trace: Any, trajectory: list[Any]) -> bool:
+    """Whether the learner's w after every step it returned is this trajectory's, inf and nan included, to VARIANT_TOL."""
+    if not trace or len(trace) > len(trajectory):
+        return False
+    for got, want in zip(trace, trajectory):
+        if not isinstance(got, np.ndarray) or got.dtype != np.float64 or got.shape != want.shape:
+            return False
+        bad = ~np.isfinite(want)
+        if not np.array_equal(~np.isfinite(got), bad) or not np.array_equal(got[bad], want[bad], equal_nan=True):
+            return False
+        if (~bad).any() and rel_error(got[~bad], want[~bad]) > VARIANT_TOL:
+            return False
+    return True
+
+
+def _informative(trajectory: list[Any]) -> bool:
+    """False for a trajectory that is nan everywhere from the first step: many slips end there, so matching it proves nothing."""
+    return not np.all(np.isnan(trajectory[0]))
+
+
 def plan(rng: np.random.Generator) -> Plan:
     p = Plan()
     settings = {
@@ -186,21 +249,41 @@ def plan(rng: np.random.Generator) -> Plan:
             expected = p.lazy(partial(_torch_trajectory, name, w0, grads, hyper))
             case = f"w{shape}, " + ", ".join(f"{k}={v}" for k, v in hyper.items())
             runs.append((job, case, w0, grads, hyper, expected))
-        check(p, f"{name}.first", name, "first step vs torch.optim", TOL)(_judge(name, runs, steps=1))
-        check(p, f"{name}.steps", name, f"{STEPS} steps vs torch.optim", TOL)(_judge(name, runs))
+        probe = None
+        if name == "adam":  # zero gradients: a correct Adam stays put (0 / (0 + eps)); one dividing by 1 − beta^0 = 0 gives 0/0
+            probe = p.job("adam#zero-grads", {"op": "fold", "fn": name, "w0": np.array([0.5, -1.5]), "grads": [np.zeros(2)] * 2,
+                                               "kwargs": hypers[0], "save": "trace"})
+        check(p, f"{name}.first", name, "first step vs torch.optim", TOL)(_judge(name, runs, steps=1, probe=probe))
+        check(p, f"{name}.steps", name, f"{STEPS} steps vs torch.optim", TOL)(_judge(name, runs, probe=probe))
     return p
 
 
-def _judge(name: Any, runs: Any, steps: Any = None) -> Any:
+def _divides_by_zero(results: Any, probe: str | None) -> bool:
+    """Whether the learner's optimiser turns zero gradients into inf or nan on the first step (the probe job)."""
+    if probe is None:
+        return False
+    try:
+        trace = results.get(probe, "trace", "zero gradients")
+    except Mismatch:
+        return False
+    first = trace[0] if isinstance(trace, list) and trace else None
+    return isinstance(first, np.ndarray) and first.dtype.kind == "f" and first.size > 0 and not np.any(np.isfinite(first))
+
+
+def _judge(name: Any, runs: Any, steps: Any = None, probe: str | None = None) -> Any:
     def judge(results: Any) -> Any:
         worst = 0.0
         for job, case, w0, grads, hyper, expected in runs:
             trace = results.get(job, "trace", case)
             want = expected()[:steps]
             variants = _variants(name, w0, grads, hyper)
+            if name == "adam":  # matched on every step, so they come first; a w that is nan throughout says little alone
+                slips = [s for s in _adam_slips(w0, grads, hyper) if _follows(trace, s[1]) and (_informative(s[1]) or _divides_by_zero(results, probe))]
+                variants = slips + variants
             for t, target in enumerate(want):
                 if t >= len(trace):
                     raise fail(f"{name} stopped returning arrays after step {len(trace)}: it should return the updated w every time [{case}]", code=D.NONE, case=case)
+                _refuse_non_finite_slip(trace[t], target, t, variants, case)
                 try:
                     worst = max(worst, compare(f"w after step {t + 1}", target, trace[t], case=case,
                                                variants=[(code, traj[t], text) for code, traj, text in variants]))
@@ -212,3 +295,17 @@ def _judge(name: Any, runs: Any, steps: Any = None) -> Any:
         return worst
 
     return judge
+
+
+def _refuse_non_finite_slip(got: Any, target: Any, t: int, variants: Any, case: str) -> None:
+    """Name a known slip whose w after step t + 1 is inf or nan just as the learner's (compare stops at any non-finite value)."""
+    if not isinstance(got, np.ndarray) or got.dtype != np.float64 or np.all(np.isfinite(got)):
+        return
+    for code, trajectory, text in variants:
+        want = trajectory[t]
+        if np.all(np.isfinite(want)) or not _follows([got], [want]):
+            continue
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+        name = f"w after step {t + 1}"
+        raise fail(f"{name}: got {fmt(got[index])} at {at(name, index)} where {fmt(target[index])} was expected — {text} [{case}]",
+                   code=code, case=case)

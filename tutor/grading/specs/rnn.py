@@ -95,6 +95,9 @@ def plan(rng: np.random.Generator) -> Plan:
             found[name].append((D.GRAD_OVERWRITTEN, value, f"{name} holds only the first time step's share: the weights are shared by every step, so add each step's gradient (+=) instead of assigning it"))
         for name, value in zip(names, _numpy_bptt(*case.args, case.dout, slip="tanh-derivative")):  # type: ignore[misc,call-arg]
             found[name].append((D.TANH_DERIVATIVE, value, TANH_TEXT))
+        if case.batch > 1:  # rnn_step_backward's db averaged: every step's share, so the sum over time, is 1/N of it
+            found["db"].append((D.BIAS_AVERAGED, grads[4] / case.batch,
+                                "the bias gradient is averaged over the batch; sum it over the batch (and add up the time steps)"))
         return found
 
     layer_checks(
