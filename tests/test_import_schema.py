@@ -270,6 +270,21 @@ def test_a_key_given_twice_is_refused_not_guessed():
     assert jsonutil.loads_strict('{"a": {"k": 1}, "b": {"k": 2}}') == {"a": {"k": 1}, "b": {"k": 2}}
 
 
+def test_a_whole_number_of_thousands_of_digits_is_refused_in_plain_words(runner, tmp_path):
+    """"version": 999...9 (5,000 digits) gave Python's advice: "use sys.set_int_max_str_digits()"."""
+    from tutor import jsonutil
+    from tutor.cli import app
+
+    with pytest.raises(ValueError, match="a whole number of 5,000 digits"):
+        jsonutil.loads_strict('{"version": ' + "9" * 5000 + "}")
+    assert jsonutil.loads_strict('{"n": -123456789012345678901234567890}') == {"n": -123456789012345678901234567890}
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"format": "dnn-tutor-progress", "version": ' + "9" * 5000 + "}")
+    result = runner.invoke(app, ["progress", "--import", str(huge)])
+    assert result.exit_code == 2 and "a whole number of 5,000 digits" in result.output
+    assert "sys.set_int_max_str_digits" not in result.output and result.output.count("\n") == 1
+
+
 @pytest.mark.parametrize("config, metrics", [
     ({"[/red]": 1}, {"test_acc": 0.5}),
     ({"optimizer": "[/bold]adam"}, {"test_acc": 0.5}),

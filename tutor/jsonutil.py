@@ -59,7 +59,19 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
+MAX_INT_DIGITS = 30  # far past any count, id or time the tutor writes
+
+
 def loads_strict(text: str | bytes) -> Any:
-    """Parse JSON, refusing the ``NaN``/``Infinity`` extensions Python would accept and objects
-    that repeat a key (which value was meant is anyone's guess)."""
-    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates)
+    """Parse JSON, refusing the ``NaN``/``Infinity`` extensions Python would accept, objects
+    that repeat a key (which value was meant is anyone's guess) and whole numbers of more than
+    :data:`MAX_INT_DIGITS` digits (Python's own refusal past 4,300 digits advises a Python setting)."""
+    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates,
+                      parse_int=_bounded_int)
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(f"a whole number of {digits:,} digits (at most {MAX_INT_DIGITS} are accepted)")
+    return int(text)
