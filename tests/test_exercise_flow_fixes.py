@@ -203,3 +203,47 @@ def test_hint_and_reset_without_an_id_list_the_ids(runner, fresh, command):
     assert all(exercise in lines[0] for exercise in IDS)
     assert f"dnn-tutor {command} backprop" in lines[0]
     assert not Path(fresh / "exercises").exists()  # reset without an id touches nothing
+
+
+def test_a_full_disk_during_init_or_a_backup_names_the_file(tmp_path, monkeypatch):
+    """`init` and `reset` on a full disk said only "operating system error: no space left on the device"."""
+    import errno
+    import os
+
+    from tutor import fsutil
+    from tutor.errors import os_error_message
+    from tutor.grading import workspace
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fd, mode):
+            self.handle = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as the OS reports it: no file named
+
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    monkeypatch.setattr(workspace.os, "fdopen", Full)
+    with pytest.raises(OSError) as caught:
+        workspace._create_new(tmp_path / "backprop.py", b"x = 1\n")
+    assert os_error_message(caught.value) == f"cannot use {tmp_path / 'backprop.py'}: no space left on the device"
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+    def full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    mine = tmp_path / "mine.py"
+    mine.write_text("x = 2\n")
+    with pytest.raises(OSError) as caught:
+        fsutil._to_backup(mine, "bak", full)
+    assert "mine.py.bak" in os_error_message(caught.value) or ".bak" in os_error_message(caught.value)
+    assert "no space left on the device" in os_error_message(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.py"] and mine.read_text() == "x = 2\n"

@@ -131,11 +131,13 @@ def _to_backup(path: Path, tag: str, action: Callable[[Path, Path], object]) -> 
     target = backup_path(path, tag)
     try:
         action(path, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             target.unlink()
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None:  # a full disk: the OS names no file
+            raise type(exc)(exc.errno, exc.strerror or str(exc), str(target)) from None
         raise
     return target
 

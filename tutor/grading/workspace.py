@@ -55,12 +55,18 @@ def refuse_shipped(path: Path, doing: str) -> None:
 
 def _create_new(dest: Path, data: bytes) -> bool:
     """Write ``dest`` whole, only if nothing (not even a dangling link) is there. False if something was."""
-    fd, tmp = tempfile.mkstemp(prefix=".dnn-tutor-", suffix=".tmp", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd, tmp = tempfile.mkstemp(prefix=".dnn-tutor-", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise _named(exc, dest) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # a full disk: the OS names no file
+            raise _named(exc, dest) from None
         os.chmod(tmp, 0o644 & ~current_umask())
         try:
             os.link(tmp, dest)  # fails if dest exists in any form; never follows a link
@@ -73,6 +79,11 @@ def _create_new(dest: Path, data: bytes) -> bool:
         except OSError:
             pass
 
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path`` (the file being made, not a temporary one) where it names none."""
+    return exc if exc.filename is not None else type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 WORKSPACE_NOTE = "workspace.txt"  # in the learner's data folder: where `init` last put the exercises
