@@ -822,6 +822,20 @@ def test_read_roots_leave_out_a_checkouts_tests_and_history(tmp_path, monkeypatc
     assert str(top) in {os.path.realpath(r) for r in sandbox.read_roots([str(student)])}
 
 
+def test_a_write_beside_the_file_is_called_a_write_not_a_read_outside_the_folder():
+    """zara's rnn.py appended to run.log in her own folder: the note said "a submission may read only its own folder"."""
+    from tutor.grading import failures
+    from tutor.grading.model import LearnerError
+
+    denied = LearnerError(kind="exception", type="PermissionError", message="[Errno 13] Permission denied: '/class/zara/run.log'")
+    wrote = failures.at_import(denied, "rnn.py", reads_limited=True, own=["/class/zara"]).message
+    assert "exercises write no files" in wrote and "may read only" not in wrote
+    outside = LearnerError(kind="exception", type="PermissionError", message="[Errno 13] Permission denied: '/class/amy/rnn.py'")
+    read = failures.at_import(outside, "rnn.py", reads_limited=True, own=["/class/zara"]).message
+    assert "may read only its own folder" in read
+    assert "write" not in failures.at_import(outside, "rnn.py").message  # a plain check: nothing to add
+
+
 @pytest.mark.slow
 def test_a_graded_submission_cannot_run_the_checkouts_reference_solution(tmp_path):
     """A file that exec'd tests/solutions/backprop.py, found from the worker's own path, got 15/15 done."""

@@ -65,9 +65,11 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
     return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}", "exception")
 
 
-def at_import(error: LearnerError, file_name: str, reads_limited: bool = False) -> Fatal:
+def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, own: list[str] | None = None) -> Fatal:
     """The learner's module failed while it was being imported. ``reads_limited``: grading one of a class,
-    where a PermissionError most likely means a read outside the student's own files."""
+    where a PermissionError most likely means a read outside the student's own files. ``own``: the
+    learner's own folders (the file's, and a student's): a PermissionError on a path inside them, which
+    may be read, was a write."""
     if error.kind == "syntax":
         return Fatal("syntax", f"syntax error in {error.file}, line {error.line}: {error.message}", error)
     if error.kind == "exit":
@@ -78,9 +80,28 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False) 
     if too_large(error):
         return file_too_large(f" while {file_name} was being imported{where}", error)
     why = ""
-    if reads_limited and error.type == "PermissionError":
+    if error.type == "PermissionError" and _inside_any(_denied_path(error.message), own or []):
+        why = "; exercises write no files: while it is graded, code may not write beside itself (not even in its own folder)"
+    elif reads_limited and error.type == "PermissionError":
         why = "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
     return Fatal("import", f"importing {file_name} raised {headline(error)}{where}{why}", error)
+
+
+def _denied_path(message: str) -> str | None:
+    """The path of ``[Errno 13] Permission denied: '/class/zara/run.log'``; None if there is none."""
+    import re
+
+    found = re.search(r"Permission denied: '(.+)'$", message or "")
+    return found.group(1) if found else None
+
+
+def _inside_any(path: str | None, folders: list[str]) -> bool:
+    import os
+
+    if not path or not os.path.isabs(path):
+        return False
+    real = os.path.realpath(path)
+    return any(real == f or real.startswith(f.rstrip("/") + "/") for f in (os.path.realpath(x) for x in folders))
 
 
 def output_flood() -> Fatal:

@@ -525,7 +525,8 @@ class Child:
                 done = True
             elif tag == "import-error" and len(message) > 1:
                 result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name,
-                                                  reads_limited=self.read_only is not None)
+                                                  reads_limited=self.read_only is not None,
+                                                  own=[str(self.learner.parent), *(self.read_only or [])])
             elif tag == "fatal":
                 result.fatal = failures.output_flood()
         if self._too_many:
