@@ -379,10 +379,9 @@ def canvas_upload(name: str) -> str:
     return re.sub(r"-[0-9]+(\.[^.]+)$", r"\1", upload)
 
 
-def canvas_pick(names: list[str], wanted: str) -> tuple[str, tuple[str, ...]] | None:
-    """Of the Canvas files of one student whose newest submission holds several .py files (a helper beside the
-    exercise), the one uploaded as the exercise's file ``wanted`` and the other files of that submission;
-    None when that is not exactly one file (or the names are not all Canvas files of one user id)."""
+def _canvas_newest(names: list[str]) -> list[str] | None:
+    """The names of the newest Canvas submission among ``names`` (several when it holds several files);
+    None unless every name is a Canvas-named file of one user id and there are two or more."""
     ids: dict[str, tuple[str, int]] = {}
     for name in names:
         canvas = CANVAS_NAME.match(name)
@@ -392,7 +391,16 @@ def canvas_pick(names: list[str], wanted: str) -> tuple[str, tuple[str, ...]] | 
     if len(ids) < 2 or len({user for user, _ in ids.values()}) != 1:
         return None
     top = max(number for _, number in ids.values())
-    newest = [name for name, (_, number) in ids.items() if number == top]
+    return [name for name, (_, number) in ids.items() if number == top]
+
+
+def canvas_pick(names: list[str], wanted: str) -> tuple[str, tuple[str, ...]] | None:
+    """Of the Canvas files of one student whose newest submission holds several .py files (a helper beside the
+    exercise), the one uploaded as the exercise's file ``wanted`` and the other files of that submission;
+    None when that is not exactly one file (or the names are not all Canvas files of one user id)."""
+    newest = _canvas_newest(names)
+    if newest is None:
+        return None
     chosen = [name for name in newest if canvas_upload(name).lower() == wanted.lower()]
     if len(newest) < 2 or len(chosen) != 1:
         return None
@@ -622,16 +630,9 @@ def canvas_latest(names: list[str]) -> str | None:
     ``smithjohn_12345_67890_backprop.py``). Files that share the highest id (one submission of several
     files), or two user ids (two students with one name), are not for us to choose between: None.
     """
-    ids: dict[str, tuple[str, int]] = {}
-    for name in names:
-        canvas = CANVAS_NAME.match(name)
-        if name.endswith("/") or canvas is None or not canvas.group("file")[:-3].strip():
-            return None
-        ids[name] = (canvas.group("user"), int(canvas.group("submission")))
-    if len(ids) < 2 or len({user for user, _ in ids.values()}) != 1:
+    newest = _canvas_newest(names)
+    if newest is None:
         return None
-    top = max(number for _, number in ids.values())
-    newest = [name for name, (_, number) in ids.items() if number == top]
     return newest[0] if len(newest) == 1 else None
 
 
