@@ -17,3 +17,38 @@ def exit_code(child, timeout: float = 20.0) -> int:
         time.sleep(0.02)
     child.close(force=True)
     return child.exitstatus if child.exitstatus is not None else -(child.signalstatus or 0)
+
+
+def read_until(stream, text: bytes, timeout: float = 60) -> bytes:
+    """Read a child's pipe until ``text`` has come (everything read so far), failing the test on a timeout
+    or on the pipe's end."""
+    import os
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"never saw {text!r}; got {seen[-300:]!r}"
+        ready, _, _ = select.select([stream], [], [], left)
+        if ready:
+            chunk = os.read(stream.fileno(), 65536)
+            assert chunk, f"the program ended before {text!r}; got {seen[-300:]!r}"
+            seen += chunk
+    return seen
+
+
+def thirty_epochs(reporter, rng) -> None:
+    """Thirty made-up epochs of a 2-D binary fit into ``reporter``, each with a random decision boundary."""
+    import numpy as np
+
+    from tutor.training.protocol import EpochRecord
+
+    class View:
+        def boundary_grid(self, w, h):
+            probs = rng.random((h, w, 1))  # (rows, cols, 1)
+            return np.concatenate([1 - probs, probs], axis=-1)  # (rows, cols, 2)
+
+    for epoch in range(1, 31):
+        reporter.epoch_end(EpochRecord("model", epoch, 30, 0.7 / epoch, 0.5 + epoch / 60, 0.8 / epoch, 0.5 + epoch / 61,
+                                       1e-2, 0.01, 40000.0, last=epoch == 30), View())

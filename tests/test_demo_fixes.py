@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from terminal_helpers import exit_code
+from terminal_helpers import exit_code, thirty_epochs
 from tutor.cli import app
 
 pytest.importorskip("torch")
@@ -91,7 +91,7 @@ def _xor_reporter(cols: int = 60, rows: int = 24, held: str | None = "test", pri
     from rich.console import Console
 
     from tutor.render.live import LiveReporter
-    from tutor.training.protocol import Boundary, EpochRecord, FitInfo
+    from tutor.training.protocol import Boundary, FitInfo
 
     rng = np.random.default_rng(0)
     boundary = Boundary(rng.normal(size=(50, 2)), rng.integers(0, 2, 50), extent=(-1.3, 1.3, -1.3, 1.3))
@@ -103,14 +103,7 @@ def _xor_reporter(cols: int = 60, rows: int = 24, held: str | None = "test", pri
         reporter.held_out(held)
     reporter.fit_start(FitInfo("", ["model"], "binary", 30, 32, 450, 150, True, boundary, {"model": "adam"}))
 
-    class View:
-        def boundary_grid(self, w, h):
-            probs = rng.random((h, w, 1))  # (rows, cols, 1)
-            return np.concatenate([1 - probs, probs], axis=-1)  # (rows, cols, 2)
-
-    for epoch in range(1, 31):
-        reporter.epoch_end(EpochRecord("model", epoch, 30, 0.7 / epoch, 0.5 + epoch / 60, 0.8 / epoch, 0.5 + epoch / 61,
-                                       1e-2, 0.01, 40000.0, last=epoch == 30), View())
+    thirty_epochs(reporter, rng)
     reporter.fit_end([])
     reporter.live = None  # only the frames are looked at here
     return reporter

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from terminal_helpers import exit_code
+from terminal_helpers import exit_code, thirty_epochs
 from tutor.cli import app
 
 pytest.importorskip("torch")
@@ -241,7 +241,7 @@ def _xor_view_lines(cols: int, rows: int) -> tuple[list[str], list[str]]:
     from rich.console import Console
 
     from tutor.render.live import LiveReporter
-    from tutor.training.protocol import Boundary, EpochRecord, FitInfo
+    from tutor.training.protocol import Boundary, FitInfo
 
     rng = np.random.default_rng(0)
     boundary = Boundary(rng.normal(size=(50, 2)), rng.integers(0, 2, 50), extent=(-1.3, 1.3, -1.3, 1.3))
@@ -250,14 +250,7 @@ def _xor_view_lines(cols: int, rows: int) -> tuple[list[str], list[str]]:
     reporter.console = console
     reporter.fit_start(FitInfo("", ["model"], "binary", 30, 32, 450, 150, True, boundary, {"model": "adam"}))
 
-    class View:
-        def boundary_grid(self, w, h):
-            probs = rng.random((h, w, 1))  # (rows, cols, 1)
-            return np.concatenate([1 - probs, probs], axis=-1)  # (rows, cols, 2)
-
-    for epoch in range(1, 31):
-        reporter.epoch_end(EpochRecord("model", epoch, 30, 0.7 / epoch, 0.5 + epoch / 60, 0.8 / epoch, 0.5 + epoch / 61,
-                                       1e-2, 0.01, 40000.0, last=epoch == 30), View())
+    thirty_epochs(reporter, rng)
     reporter.live = None  # only the frames are looked at here
 
     def lines(final: bool) -> list[str]:

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from terminal_helpers import exit_code
+from terminal_helpers import exit_code, read_until
 
 try:
     from pexpect import EOF
@@ -146,27 +145,13 @@ def _quiz_process(tmp_path: Path, *args: str) -> subprocess.Popen:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _read_until(stream, text: bytes, timeout: float = 60) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while text not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"never saw {text!r}; got {seen[-300:]!r}"
-        ready, _, _ = select.select([stream], [], [], left)
-        if ready:
-            chunk = os.read(stream.fileno(), 65536)
-            assert chunk, f"the program ended before {text!r}; got {seen[-300:]!r}"
-            seen += chunk
-    return seen
-
-
 def test_sigterm_after_an_answer_is_one_line_in_the_summary(tmp_path):
     proc = _quiz_process(tmp_path, "-q", "fx-choice", "-q", "fx-number")
     try:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(b"1\n")
         proc.stdin.flush()
-        seen = _read_until(proc.stdout, b"Question 2/2")
+        seen = read_until(proc.stdout, b"Question 2/2")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:

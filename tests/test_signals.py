@@ -4,7 +4,6 @@ clean-ups run, no traceback); Ctrl-C exits 130; a reader that goes away ends the
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -12,26 +11,14 @@ import time
 
 import pytest
 
+from terminal_helpers import read_until
+
 pytestmark = pytest.mark.slow
 
 
 def _start(args, home, **kwargs):
     env = dict(os.environ, DNN_TUTOR_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="80")
     return subprocess.Popen([sys.executable, "-m", "tutor", *args], env=env, stderr=subprocess.PIPE, **kwargs)
-
-
-def _wait_for(stream, text: bytes, timeout: float = 60) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while text not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"never saw {text!r}; got {seen[-300:]!r}"
-        ready, _, _ = select.select([stream], [], [], left)
-        if ready:
-            chunk = os.read(stream.fileno(), 65536)
-            assert chunk, f"the program ended before {text!r}; got {seen[-300:]!r}"
-            seen += chunk
-    return seen
 
 
 @pytest.mark.parametrize("signum, code, said", [
@@ -42,7 +29,7 @@ def _wait_for(stream, text: bytes, timeout: float = 60) -> bytes:
 def test_a_signal_while_the_quiz_waits_ends_like_ctrl_c(tmp_path, signum, code, said):
     proc = _start(["quiz", "--count", "2"], tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
-        _wait_for(proc.stdout, b"answer")  # the quiz is now waiting for input that never comes
+        read_until(proc.stdout, b"answer")  # the quiz is now waiting for input that never comes
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -135,7 +122,7 @@ def test_sigterm_while_waiting_for_a_lock_ends_at_once(tmp_path):
         try:
             import threading
 
-            _wait_for(shown, b"Lesson 1")
+            read_until(shown, b"Lesson 1")
 
             def read_all():  # as a learner's terminal does; it ends when the program's side closes
                 try:
