@@ -304,6 +304,11 @@ def test_history_at_60_columns_cuts_no_setting_unseen(runner, monkeypatch):
     assert all(len(line) <= 60 for line in result.stdout.splitlines())
     for setting in ("epochs=3", "limit=2000", "precision=auto", "precision=bf16"):
         assert setting in result.stdout, result.stdout
+    with Store() as store:  # the overfitting demo's settings: "hidden=256\n,256" and "patience=1\n5" were folded
+        store.record_demo_run("overfitting", {"n_val": 500, "hidden": [256, 256], "epochs": 80, "patience": 15},
+                              {"best_val_acc": 0.866}, "cpu", 2.7)
+    words = runner.invoke(app, ["demo", "--history"]).stdout.split()
+    assert {"hidden=256,256", "patience=15", "n_val=500"} <= set(words), words
 
 
 @pytest.mark.parametrize("cols", [60, 80])

@@ -149,7 +149,9 @@ def test_reset_keeps_the_pass_and_the_list_says_the_file_was_reset(runner, fresh
     assert "file reset" not in runner.invoke(app, ["exercises"]).output
     result = runner.invoke(app, ["reset", "backprop", "--yes"])
     assert result.exit_code == 0, result.output
-    assert "your earlier pass stays in your progress" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "your earlier pass stays in your progress" in said
+    assert '"done before · file reset"' in said and "starts again from" not in said  # what the list then shows
     assert mine.read_bytes() == (STARTERS / "backprop.py").read_bytes()
     table = " ".join(runner.invoke(app, ["exercises"]).output.split())
     assert "✓ done before · file reset" in table

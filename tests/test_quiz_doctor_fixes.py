@@ -330,7 +330,7 @@ def test_doctor_words_each_device_line_for_a_learner():
     said = words_of(render_doctor(_report(CPU)), width=120)
     for words in ("training runs on the CPU", "PyTorch build CPU only", "4 cores; training uses 2 threads",
                   "bf16 arithmetic not in hardware on this CPU (training uses fp32)",
-                  "healthy (integrity ok) · write-ahead log · 76 KiB", "1 exercise with hints opened",
+                  "healthy (integrity ok) · write-ahead log · 76 KiB", "1 exercise checked",
                   "3 lesson sections read"):
         assert words in said, said
     for jargon in ("native_bf16", "native bf16", "torch cpu", "wal", "hint state", "False"):

@@ -298,6 +298,16 @@ def stderr_is_terminal() -> bool:
     return _isatty(sys.stderr)
 
 
+def stdout_is_pipe() -> bool:
+    """Whether stdout is a pipe (``| less``, ``| grep``), as opposed to a file, a terminal or closed."""
+    import stat
+
+    try:
+        return sys.stdout is not None and stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def write_out(text: str, *, flush: bool = False) -> None:
     """Machine-readable text (JSON) on stdout as it is; nothing where the program was started with
     stdout closed (``>&-``): there is nowhere to write, and that is no internal error."""

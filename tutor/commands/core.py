@@ -94,7 +94,9 @@ def lesson_command(
         if printed == CLOSED:
             return  # `| head`: the reader has gone; nothing to add
         if printed == UNSEEN:
-            if console.stderr_is_terminal():  # someone is at the terminal, though the lesson went elsewhere
+            # Someone is at the terminal, though the lesson went to a file. Not into a pipe: a pager there
+            # (`| less`) shares the terminal, and a note written under it scrambles its screen.
+            if console.stderr_is_terminal() and not console.stdout_is_pipe():
                 from tutor.render.lessons import render_not_recorded
 
                 again = f"dnn-tutor lesson {lesson.number}" + (f" --section {start.index}" if start else "")

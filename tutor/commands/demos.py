@@ -100,7 +100,7 @@ def _history(demo_id: str | None, limit: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([finite(dict(r.__dict__)) for r in runs])
     else:
-        console.out(render_history(runs))
+        console.out(render_history(runs, console.stdout_console().width))
 
 
 @app.command("demo")

@@ -398,7 +398,9 @@ def render_reset(file: Path, backup: Path | None, earned: str | None = None) -> 
         text.append("(there was no previous file)", style="dim")
     if earned:
         what = "your earlier pass" if earned == "done" else f"your best check so far ({visible(earned)})"
-        text.append(f"\n{what} stays in your progress; the file starts again from \"not started\"", style="dim")
+        shown = f"{visible(earned)} before · file reset"
+        text.append(f"\n{what} stays in your progress: the list shows \"{shown}\" until you change the file",
+                    style="dim")
     return text
 
 

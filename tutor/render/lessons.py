@@ -274,9 +274,9 @@ def render_reading_state(state: ReadingState) -> Text:
 
 
 def render_not_recorded(lesson: Lesson, again: str) -> Text:
-    """The note for output that went to a pipe or a file: nobody was seen reading it, so nothing was recorded.
-    Two lines of at most 60 columns (lesson and section numbers up to two digits)."""
-    text = Text(f"note: lesson {lesson.number} not marked read: it went to a pipe or a file\n")
+    """The note for output that went to a file: nobody was seen reading it, so nothing was recorded (a pipe
+    gets no note: a pager there shares the terminal). Two lines of at most 60 columns."""
+    text = Text(f"note: lesson {lesson.number} not marked read: it went to a file\n")
     text.append("to record it, read it here: ")
     text.append(again, style="bold cyan")
     return text

@@ -77,7 +77,7 @@ DATABASE_ROWS = {  # the progress database's tables, as a learner knows what the
     "quiz_reviews": ("quiz answer", "quiz answers"),
     "quiz_cards": ("quiz card", "quiz cards"),
     "demo_runs": ("demo run", "demo runs"),
-    "hint_state": ("exercise with hints opened", "exercises with hints opened"),
+    "hint_state": ("exercise checked", "exercises checked"),  # one row per exercise once checked (its hint ladder)
 }
 
 

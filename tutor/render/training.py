@@ -378,8 +378,9 @@ def _key_result(metrics: dict) -> str:
     return "—"
 
 
-def render_history(runs) -> RenderableType:
-    """The journal as a compact table: one line per run at 80 columns (the settings wrap where it is narrower)."""
+def render_history(runs, width: int | None = None) -> RenderableType:
+    """The journal as a compact table: one line per run at 80 columns. Narrower (``width`` under 80), each
+    run is one line with its settings indented under it, wrapped between settings, never inside one."""
     if not runs:
         return Text("No demo runs recorded yet: try dnn-tutor demo xor", style="dim")
     try:
@@ -392,6 +393,17 @@ def render_history(runs) -> RenderableType:
         rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20], _key_result(metrics),
                      fmt_seconds(run.seconds if isinstance(run.seconds, (int, float)) else None),
                      settings.get(run.id, "")])
+    if width is not None and width < 80:
+        parts: list[RenderableType] = [Text("Demo journal, newest first", style="italic")]
+        for when, demo, result, seconds, changed in rows:
+            line = Text(f"{when}  ", style="dim")
+            line.append(demo, style="cyan")
+            line.append(f"  {result}  {seconds}")
+            parts.append(line)
+            if changed:
+                parts.append(Padding(Text(changed), (0, 0, 0, 4)))
+        parts.append(Text("settings (indented): those that differ from the demo's defaults", style="dim"))
+        return Group(*parts)
     table = Table(title="Demo journal, newest first", caption="settings: those that differ from the demo's defaults",
                   box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left", pad_edge=False,
                   show_edge=False, collapse_padding=True)
