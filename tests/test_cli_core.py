@@ -407,6 +407,7 @@ def test_json_of_a_demo_a_grade_and_a_report_with_stdout_closed_is_no_internal_e
     assert '"xor"' in history.stdout  # the run went on to its end and was recorded
 
 
+@pytest.mark.slow
 def test_doctor_reports_an_unusable_cache_folder_and_keeps_checking(runner, monkeypatch):
     from tutor import paths
 

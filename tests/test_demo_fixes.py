@@ -182,6 +182,7 @@ def test_history_lists_a_precision_only_where_it_differs_from_the_default(runner
 # -- 3. a line while PyTorch loads; an honest clock ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_guard_tells_its_notice_when_pytorch_starts_and_ends_loading():
     probe = (
         "import json\n"
@@ -223,6 +224,7 @@ def test_a_terminal_sees_loading_pytorch_until_it_has_loaded(tutor_home):
     assert code == 0 and "loading" not in lessons  # a command that never imports torch says nothing
 
 
+@pytest.mark.slow
 def test_a_pipe_gets_no_loading_line(tutor_home):
     out = subprocess.run([sys.executable, "-m", "tutor", *QUICK_XOR], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "DNN_TUTOR_HOME": str(tutor_home)})
@@ -248,6 +250,7 @@ def test_the_footer_counts_the_start_up_too(runner):
 # -- 4. pictures in a small or a dumb terminal ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plain_output_says_how_to_see_the_pictures(runner, tmp_path):
     result = runner.invoke(app, QUICK_XOR)
     assert result.exit_code == 0, result.output
