@@ -140,7 +140,7 @@ def test_bf16_without_hardware_says_it_is_emulated_and_slower(runner, no_native_
 def test_auto_precision_says_what_it_picked(runner, no_native_bf16):
     result = runner.invoke(app, QUICK_XOR + ["--precision", "auto"])
     assert result.exit_code == 0, result.output
-    assert "precision: auto → fp32 (cpu has no native bf16)" in result.stdout
+    assert "precision: auto → fp32 (cpu has no bf16 in hardware)" in result.stdout
 
 
 def test_auto_on_bf16_hardware_says_when_a_net_is_too_small_for_it(runner, monkeypatch):

@@ -124,7 +124,7 @@ def _bench_result(default: str, engine_label: str = "engine, adam fused, fp32") 
               "threads": 1, "engine": figures(engine_label, 0.336, "fp32"),
               "dataloader": figures("DataLoader loop, adam default, fp32", 0.463, "fp32"), "engine_default": None,
               "speedup": 1.40, "speedup_default": 1.40,
-              "precision": {"default": default, "reason": f"auto: cpu {'computes bf16 natively' if default == 'bf16' else 'has no native bf16'}"},
+              "precision": {"default": default, "reason": f"auto: cpu {'computes bf16 in hardware' if default == 'bf16' else 'has no bf16 in hardware'}"},
               "floor": {"flops_per_epoch": 27.19e9, "matmul_gflops": 107.7, "seconds_per_epoch": 0.252}}
     if default == "bf16":
         result["engine_default"] = figures("engine, adam fused, bf16", 0.264, "bf16")
@@ -145,8 +145,8 @@ def test_bench_shows_the_default_precision_beside_the_fp32_comparison():
 
     text = shown(_bench_result("bf16"))
     assert "engine, adam fused, bf16" in text and "0.264" in text
-    assert "engine in bf16 / DataLoader in fp32: 1.75x faster (auto: cpu computes bf16 natively)" in text
+    assert "engine in bf16 / DataLoader in fp32: 1.75x faster (auto: cpu computes bf16 in hardware)" in text
     plain = shown(_bench_result("fp32"))
-    assert "bf16" not in plain.replace("has no native bf16", "") and "engine / DataLoader: 1.40x faster" in plain
+    assert "bf16" not in plain.replace("has no bf16 in hardware", "") and "engine / DataLoader: 1.40x faster" in plain
     assert "CUDA graph" not in plain
     assert "each step one replayed CUDA graph" in shown(_bench_result("fp32", "engine, adam fused, CUDA graph, fp32"))

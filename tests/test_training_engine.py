@@ -353,7 +353,7 @@ def test_resolve_precision(monkeypatch):
             precision_mod.resolve_precision(bad, cpu)
     monkeypatch.setattr(precision_mod, "native_bf16", lambda device: False)
     auto = precision_mod.resolve_precision("auto", cpu, big, 128)
-    assert auto.name == "fp32" and "no native bf16" in auto.reason
+    assert auto.name == "fp32" and "no bf16 in hardware" in auto.reason
     assert "emulated" in precision_mod.resolve_precision("bf16", cpu).reason
     monkeypatch.setattr(precision_mod, "native_bf16", lambda device: True)
     assert precision_mod.resolve_precision("auto", cpu, big, 128).name == "bf16"

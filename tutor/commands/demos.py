@@ -21,10 +21,10 @@ from tutor.errors import TutorError
 
 DEVICE_HELP = "Device to train on: auto, cpu, cuda, cuda:N or mps (default: auto, or DNN_TUTOR_DEVICE)."
 PRECISION_HELP = ("Arithmetic for training (default: fp32): fp32, bf16 (bfloat16 autocast: fast where the device "
-                  "computes bf16 natively, emulated and slower elsewhere) or auto (bf16 where native and the net "
+                  "computes bf16 in hardware, emulated and slower elsewhere) or auto (bf16 where it is in hardware and the net "
                   "is big enough to gain, else fp32).")
 BENCH_PRECISION_HELP = ("The engine's precision, timed beside the two fp32 loops when it is not fp32 (default: auto): "
-                        "fp32, bf16 or auto (bf16 where the device computes it natively and the net is big enough "
+                        "fp32, bf16 or auto (bf16 where the device computes it in hardware and the net is big enough "
                         "to gain, else fp32).")
 SEED_HELP = "Random seed (0 to 4294967295) for the data, the initial weights and the shuffles (default: the demo's own)."
 EPOCHS_HELP = "Passes over the training data (default: the demo's own)."

@@ -142,8 +142,8 @@ def setting_item(key: str, value) -> str:
 
 
 def precision_phrase(header: dict) -> str:
-    """``--precision`` as the run will use it, and why: ``auto → fp32 (cpu has no native bf16)``, or
-    ``bf16 — this device has no native bf16, so it is emulated (slower)``; "" when it was not given."""
+    """``--precision`` as the run will use it, and why: ``auto → fp32 (cpu has no bf16 in hardware)``, or
+    ``bf16 — this device has no bf16 in hardware, so it is emulated (slower)``; "" when it was not given."""
     requested = header.get("precision")
     if not requested:
         return ""

@@ -111,13 +111,13 @@ def resolve_precision(requested: str | None, device, model=None, batch_size: int
         if not torch.amp.is_autocast_available(kind):
             raise TutorError(f"precision bf16 is not available on {kind}; use --precision fp32 or auto")
         if native:
-            return Precision("bf16", kind, "asked for bf16; this device computes bf16 natively")
-        return Precision("bf16", kind, "asked for bf16; this device has no native bf16, so it is emulated (slower)")
+            return Precision("bf16", kind, "asked for bf16; this device computes bf16 in hardware")
+        return Precision("bf16", kind, "asked for bf16; this device has no bf16 in hardware, so it is emulated (slower)")
     if not native:
-        return Precision("fp32", kind, f"auto: {kind} has no native bf16")
+        return Precision("fp32", kind, f"auto: {kind} has no bf16 in hardware")
     if model is not None and _work(model, batch_size) < BF16_MIN_WORK:  # casts would cost more than they save
         return Precision("fp32", kind, "auto: the model is too small for bf16 to pay")
-    return Precision("bf16", kind, f"auto: {kind} computes bf16 natively")
+    return Precision("bf16", kind, f"auto: {kind} computes bf16 in hardware")
 
 
 def channels_last_wanted(model, example, device) -> bool:
