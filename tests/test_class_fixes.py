@@ -6,6 +6,7 @@ code runs."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -276,3 +277,18 @@ def test_the_report_mean_is_over_graded_rows_with_the_missing_counted_beside_it(
     text = " ".join(runner.invoke(app, ["grade", "report", str(book)]).stdout.split())
     assert "mean score 75%, median 75% over the 2 graded (6 missing; 19% counting them as 0)" in text
     assert "missing 6" in text
+
+
+def test_a_mistake_says_what_its_share_is_of_and_what_the_later_count_means():
+    """`the first mistake of 1 student (12%)` beside a mean over graded rows, and `+1 after another`: unclear bases."""
+    from rich.console import Console
+
+    from tutor.classroom.report import Mistake
+    from tutor.render.classroom import _stacked_mistakes
+
+    mistake = Mistake("backward-vs-forward", 1, 2, 0.125, "the gradient disagrees with the forward", "", None, None, "", None)
+    screen = Console(file=io.StringIO(), width=60, color_system=None)
+    screen.print(_stacked_mistakes([mistake]))
+    words = " ".join(screen.file.getvalue().split())
+    assert "the first mistake of 1 student (12% of the class)" in words
+    assert "1 more has it after an earlier mistake" in words and "after another" not in words

@@ -129,11 +129,12 @@ def _stacked_mistakes(mistakes: list) -> RenderableType:
         head = Text(f"{rank}. ", style="bold")
         head.append(m.code, style="red")
         if m.first:
-            head.append(f"  the first mistake of {m.first} student{'s' if m.first != 1 else ''} ({m.share:.0%})")
+            head.append(f"  the first mistake of {m.first} student{'s' if m.first != 1 else ''} ({m.share:.0%} of the class)")
         else:
             head.append("  nobody's first mistake")
         if m.students > m.first:
-            head.append(f"; +{m.students - m.first} after another", style="dim")
+            later = m.students - m.first
+            head.append(f"; {later} more {'has' if later == 1 else 'have'} it after an earlier mistake", style="dim")
         body = Text(m.meaning)
         if m.section_title:
             body.append(f"\nteach again: {m.section_title}")
@@ -167,7 +168,7 @@ def render_class_report(reports: list) -> RenderableType:
             for rank, m in enumerate(rep.mistakes, start=1):
                 count = Text(f"{m.first} ({m.share:.0%})")
                 if m.students > m.first:
-                    count.append(f"\n+{m.students - m.first} after another", style="dim")
+                    count.append(f"\n+{m.students - m.first} not first", style="dim")
                 where = Text(m.section_title or "")
                 if m.teach:
                     where.append(f"\n{m.teach}", style="dim")
