@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from rich.console import Console
 
 from tutor.classroom import gradebook, pool, report, service, submissions
@@ -180,7 +182,9 @@ def test_one_canvas_submission_of_the_exercise_and_a_helper_is_graded_with_the_h
     rows = {r.student: r for r in run.rows}
     assert rows["leekim"].status == "done" and "uploaded as rnn.py in one Canvas submission with helpers.py" in rows["leekim"].note
     assert [Path(t.path).name for t in started] == ["rnn.py"] and seen == [["helpers.py", "rnn.py"]]
-    assert started[0].own == str(Path(started[0].path).parent) and not Path(started[0].path).exists()  # staged, then removed
+    own = started[0].own.split("\0")  # the copy's folder, then the uploads themselves: the class folder stays hidden
+    assert own[0] == str(Path(started[0].path).parent) and not Path(started[0].path).exists()  # staged, then removed
+    assert sorted(Path(p).name for p in own[1:]) == ["leekim_34567_71000_helpers.py", "leekim_34567_71000_rnn.py"]
     assert rows["oz"].status == "ambiguous" and rows["oz"].note == "one Canvas submission of 2 files (main.py, util.py), none uploaded as rnn.py"
     assert any("oz_777_70002_rnn.py" in w for w in warnings)
     run, _ = _grade(flat, tmp_path / "g.csv")
@@ -292,3 +296,27 @@ def test_a_mistake_says_what_its_share_is_of_and_what_the_later_count_means():
     words = " ".join(screen.file.getvalue().split())
     assert "the first mistake of 1 student (12% of the class)" in words
     assert "1 more has it after an earlier mistake" in words and "after another" not in words
+
+
+@pytest.mark.slow
+def test_a_canvas_submission_graded_from_a_copy_still_cannot_read_a_classmate():
+    """smithjohn's rnn.py + helpers.py (one Canvas submission, graded from a copy) exec'd doejane's file from the
+    class folder for 6/6: only the copy's folder was hidden, not the class folder it came from."""
+    import os
+    import tempfile
+
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("needs a writable /dev/shm (a class folder inside a folder a graded run may read)")
+    solution = (Path(__file__).parent / "solutions" / "rnn.py").read_text()
+    starter = (Path(__file__).resolve().parents[1] / "exercises" / "rnn.py").read_text()
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
+        klass = Path(folder) / "class"
+        klass.mkdir()
+        (klass / "doejane_124_457_rnn.py").write_text(solution)
+        (klass / "smithjohn_123_456_rnn.py").write_text(starter + "\nfrom helpers import *\n")
+        (klass / "smithjohn_123_456_helpers.py").write_text(
+            f"import glob\nfor _p in glob.glob({str(klass)!r} + '/doejane*_rnn.py'):\n    exec(open(_p).read())\n")
+        run = service.grade_class(klass, exercise="rnn", out=Path(folder) / "g.csv", jobs=1, seed=3)
+        rows = {r.student: r for r in run.rows}
+        assert rows["doejane"].status == "done"
+        assert rows["smithjohn"].passed == 0 and rows["smithjohn"].status != "done", rows["smithjohn"]

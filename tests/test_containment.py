@@ -889,6 +889,32 @@ def test_a_helpers_forged_bytecode_cache_never_runs_in_place_of_its_source(tmp_p
     assert report.fatal is not None and report.passed == 0 and "extra" in report.fatal.message
 
 
+def test_code_hidden_in_a_utf7_comment_or_in_pycache_never_runs(tmp_path):
+    """A helper declaring `coding: utf-7` turned one comment of +AAoA... into the whole solution (6/6), and
+    `from __pycache__.impl import *` ran a .py that the hash and a teacher's eye both pass over."""
+    import codecs
+
+    starter = (Path(__file__).resolve().parents[1] / "exercises" / "backprop.py").read_text()
+    hidden = codecs.encode("\n" + SOLUTION, "utf-7").decode("ascii")
+    utf7 = tmp_path / "u7"
+    utf7.mkdir()
+    (utf7 / "helpers.py").write_bytes(b"# -*- coding: utf-7 -*-\n# build id: " + hidden.encode("ascii") + b"\n")
+    (utf7 / "backprop.py").write_text(starter + "\nfrom helpers import *\n")
+    report = grade("backprop", utf7 / "backprop.py", seed=1)
+    assert report.passed == 0 and report.fatal is not None and "utf-7" in report.fatal.message
+    (utf7 / "backprop.py").write_bytes(b"# -*- coding: utf-7 -*-\n" + SOLUTION.encode())
+    assert grade("backprop", utf7 / "backprop.py", seed=1).passed == 0  # the graded file itself, too
+    cached = tmp_path / "pc"
+    (cached / "__pycache__").mkdir(parents=True)
+    (cached / "__pycache__" / "impl.py").write_text(SOLUTION)
+    (cached / "backprop.py").write_text(starter + "\nfrom __pycache__.impl import *\n")
+    assert grade("backprop", cached / "backprop.py", seed=1).passed == 0
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "backprop.py").write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + SOLUTION.encode())
+    assert grade("backprop", latin / "backprop.py", seed=1).ok  # an encoding editors save in still runs
+
+
 @pytest.mark.slow
 def test_a_class_kept_inside_a_readable_system_folder_still_reads_only_its_own_files():
     """/dev/shm lies beneath /dev, which a contained run may read: the class inside it must not be."""

@@ -64,6 +64,19 @@ def test_a_solution_with_its_parameters_renamed_passes(exercise, tmp_path):
     assert report.ok, failing(report)
 
 
+def test_a_keyword_the_learner_names_goes_by_name_never_into_another_place(tmp_path):
+    """conv2d_forward(x, w, b, pad=0, s=1) with `stride, pad = pad, s` (wrong) got 6/6: every keyword was placed
+    by the starter's order, so stride landed in pad and pad in s."""
+    source = (SOLUTIONS / "conv.py").read_text()
+    header = re.search(r"def conv2d_forward\(x, w, b, stride=1, pad=0\):\n", source)
+    assert header is not None
+    swapped = tmp_path / "conv.py"
+    swapped.write_text(source.replace(header.group(0), "def conv2d_forward(x, w, b, pad=0, s=1):\n    stride, pad = pad, s\n"))
+    report = grade("conv", swapped, seed=11)
+    assert not report.ok
+    assert not {c.id: c for c in report.checks}["conv2d_forward.values"].passed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", ["backprop", "batchnorm", "conv"])
 @pytest.mark.parametrize("seed", [1, 2, 3])

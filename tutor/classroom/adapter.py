@@ -28,7 +28,8 @@ def grade(exercise_id: str, path: Path, *, seed: int | None, timeout: float, own
     the student's folder (or file): the child may read nothing else of the class."""
     from tutor.grading import service
 
-    return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout, read_only=[own] if own else None)
+    readable = [p for p in own.split("\0") if p] if own else None  # NUL, which no path holds, separates several
+    return service.grade_file(exercise_id, Path(path), seed=seed, timeout=timeout, read_only=readable or None)
 
 
 def grade_and_record(exercise_id: str, path: Path, *, seed: int | None, timeout: float):

@@ -51,6 +51,7 @@ class Task:
     timeout: float
     mode: str = "grade"  # "grade": a gradebook row; "check": grade and record, the full report
     own: str = ""  # "grade": what the student handed in (their folder, or their one file); the only thing of theirs it may read
+    # (several paths joined by NUL for a Canvas submission graded from a copy: the copy's folder and the uploads)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)

@@ -202,8 +202,10 @@ def _grade_locked(
                 digest = submissions.file_sha256(sub.path)
             instant.append(Row(sub.student, sub.exercise, 0, totals[sub.exercise], sub.problem, [sub.problem], 0.0, digest, ex_seed, note=sub.note))
             continue
+        staged_from: list[str] = []
         try:
             if sub.helpers:  # one Canvas submission of several files: graded from a copy under the uploaded names
+                staged_from = [str(Path(p).resolve()) for p in (sub.path, *(path for _, path in sub.helpers))]  # type: ignore[arg-type]
                 sub = _stage(sub, staging)
             digest = submissions.submission_sha256(sub.path, sub.root)  # type: ignore[arg-type]
         except OSError as exc:
@@ -220,6 +222,8 @@ def _grade_locked(
             if _outdated(old_row):
                 outdated.append(sub.student)
         own = str(Path(sub.root).resolve()) if sub.root is not None else ""
+        if staged_from:  # the student's own uploads as well: their folder, the class folder, stays hidden
+            own = "\0".join([own, *staged_from])  # (the copy's folder alone hid only the staging folder)
         tasks.append(pool.Task(sub.student, sub.exercise, str(Path(sub.path).resolve()), ex_seed, timeout, own=own))  # type: ignore[arg-type]
         if sub.root is not None and Path(sub.root).is_dir():
             folder_digests[(sub.student, sub.exercise)] = digest

@@ -83,17 +83,28 @@ class Runner:
             pass
         except BaseException:  # noqa: BLE001 - an odd __signature__: the call as it is, and its own error
             return args, kwargs
-        positional, rest = list(args), dict(kwargs)
-        for name, has_default, default in self.signatures.get(fn_name, [])[len(args):]:
-            if not rest:
-                break
-            if name in rest:
-                positional.append(rest.pop(name))
-            elif has_default:
-                positional.append(copy.deepcopy(default))  # the starter's default, as the check assumes
+        # A keyword the learner's function names is passed by that name; one it does not name goes to the
+        # learner's parameter in the starter's place for it (``learning_rate`` where the starter has ``lr``).
+        # A place already filled (the learner moved a parameter and renamed another) stays unguessed.
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except BaseException:  # noqa: BLE001
+            return args, kwargs
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        named = {p.name for p in params if p.kind in kinds}
+        places = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        starter = [entry[0] for entry in self.signatures.get(fn_name, [])]
+        placed, taken = {}, set(places[:len(args)])
+        for key, value in kwargs.items():
+            if key in named:
+                placed[key] = value
+            elif key in starter and starter.index(key) < len(places):
+                placed[places[starter.index(key)]] = value
             else:
                 return args, kwargs
-        return (positional, {}) if not rest else (args, kwargs)
+        if len(placed) != len(kwargs) or taken & set(placed):
+            return args, kwargs  # two keywords for one place, or a place a positional argument filled
+        return args, placed
 
     def function(self, name: str) -> Callable[..., Any]:
         fn = getattr(self.module, name, None)
@@ -367,6 +378,26 @@ class Runner:
         return results
 
 
+READABLE_ENCODINGS = ("utf-8", "utf-8-sig", "ascii", "iso-8859-1", "latin-1", "cp1252")
+
+
+def _readable_encoding(encoding: str, path: str) -> None:
+    """Refuse a coding cookie whose text a person reading the file does not see as Python would run it:
+    ``# -*- coding: utf-7 -*-`` turns a comment of +AAoA... into whole lines of code (a full solution hid
+    in one comment of a helper). The encodings editors save code in pass."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return  # the decode below says so
+    if name not in {codecs.lookup(e).name for e in READABLE_ENCODINGS}:
+        error = SyntaxError(f"the file declares the encoding {encoding!r}, which hides code from a reader: "
+                            "save it as UTF-8 and remove the coding line")
+        error.filename, error.lineno = path, 1
+        raise error
+
+
 def _check_encoding(source: bytes, learner_path: str) -> None:
     """Refuse what ``python file.py`` refuses: bytes that are not in the file's declared encoding (UTF-8
     unless it says otherwise). compile() of bytes lets some through (a stray Latin-1 byte in a comment)."""
@@ -377,6 +408,7 @@ def _check_encoding(source: bytes, learner_path: str) -> None:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError:  # a first line that is not UTF-8 either: found below
         encoding = "utf-8"
+    _readable_encoding(encoding, learner_path)
     try:
         source.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -419,7 +451,16 @@ def _source_only_below(roots: list[str]) -> None:
 
     class SourceOnly(machinery.SourceFileLoader):
         def get_code(self, fullname: str | None) -> Any:  # never a cached .pyc
-            return self.source_to_code(self.get_data(self.path), self.path)
+            import io
+            import tokenize
+
+            data = self.get_data(self.path)
+            try:
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            except SyntaxError:
+                encoding = "utf-8"
+            _readable_encoding(encoding, self.path)
+            return self.source_to_code(data, self.path)
 
         def set_data(self, *args: Any, **kwargs: Any) -> None:  # and never writes one
             return None
@@ -440,6 +481,8 @@ def _source_only_below(roots: list[str]) -> None:
         real = os.path.realpath(path or os.getcwd())
         if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in reals):
             raise ImportError("not a learner's folder")  # the next hook decides
+        if "__pycache__" in real.split(os.sep):  # Python's cache folder: nobody reads the code kept there
+            return Nothing()
         return sources(path) if os.path.isdir(real) else Nothing()
 
     sys.path_hooks.insert(0, hook)
