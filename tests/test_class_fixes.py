@@ -155,6 +155,22 @@ def test_moodles_plugin_folders_of_one_student_are_one_student(monkeypatch, tmp_
     assert warnings == [] and run.students == 2
 
 
+def test_moodle_folders_of_two_user_ids_are_never_one_student(monkeypatch, tmp_path):
+    """A full name "Jane Doe_111" with user id 5 read as "Jane Doe_111", the id made for the Jane Doe with user
+    id 111: user 5's solution graded 6/6 in the row of a Jane who handed in nothing."""
+    started = _fake_pool(monkeypatch)
+    cls = tmp_path / "class"
+    for name in ("Jane Doe_111_assignsubmission_file_", "Jane Doe_111_assignsubmission_onlinetext_",
+                 "Jane Doe_222_assignsubmission_file_", "Jane Doe_111_5_assignsubmission_file_"):
+        (cls / name).mkdir(parents=True)
+    (cls / "Jane Doe_222_assignsubmission_file_" / "rnn.py").write_text("x = 1\n")
+    (cls / "Jane Doe_111_5_assignsubmission_file_" / "rnn.py").write_text("x = 2\n")
+    run, _ = _grade(cls, tmp_path / "g.csv")
+    rows = {r.student: r for r in run.rows}
+    assert rows["Jane Doe_111"].status == "ambiguous"  # two students behind one id: said, not guessed
+    assert [Path(t.path).parent.name for t in started] == ["Jane Doe_222_assignsubmission_file_"]
+
+
 def test_a_different_copy_beside_the_graded_file_is_named_in_the_note(monkeypatch, tmp_path):
     _fake_pool(monkeypatch)
     cls = tmp_path / "class"

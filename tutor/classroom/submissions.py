@@ -340,15 +340,17 @@ def _units(dirs: list[os.DirEntry], files: list[os.DirEntry]) -> list[tuple[str,
     (:func:`moodle_students`), the ``file`` plugin's folder first."""
     moodle = moodle_students([d.name for d in dirs if not d.is_symlink()])
     units: list[tuple[str, list[os.DirEntry], bool]] = []
-    groups: dict[str, list[os.DirEntry]] = {}
+    groups: dict[tuple[str, str], list[os.DirEntry]] = {}
     for entry in dirs:
         if entry.name in moodle:
             student = student_id(moodle[entry.name])
-            if student in groups:
-                groups[student].append(entry)
+            found = MOODLE_FOLDER.match(entry.name)
+            key = (found.group("name"), found.group("user")) if found else (entry.name, "")
+            if key in groups:  # one student's plugin folders: by name and Moodle's user id, never by the shown id alone
+                groups[key].append(entry)
                 continue
-            groups[student] = [entry]
-            units.append((student, groups[student], False))
+            groups[key] = [entry]
+            units.append((student, groups[key], False))
         else:
             units.append((student_id(entry.name), [entry], False))
     for group in groups.values():
