@@ -155,6 +155,19 @@ def test_moodles_plugin_folders_of_one_student_are_one_student(monkeypatch, tmp_
     assert warnings == [] and run.students == 2
 
 
+def test_a_canvas_file_left_out_of_the_copy_is_named_in_the_note(monkeypatch, tmp_path):
+    """A helper over 2 MB was not copied beside the graded file and the note still listed it as graded beside it."""
+    _fake_pool(monkeypatch)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "kimlee_7_8_rnn.py").write_text("import numpy as np\nw = np.load('w.npy')\n")
+    (flat / "kimlee_7_8_helpers.py").write_text("x = 1\n")
+    (flat / "kimlee_7_8_w.npy").write_bytes(b"\0" * (3 * 1024 * 1024))
+    run, _ = _grade(flat, tmp_path / "g.csv")
+    note = {r.student: r.note for r in run.rows}["kimlee"]
+    assert "not copied beside it: kimlee_7_8_w.npy (over 2 MB)" in note, note
+
+
 def test_moodle_folders_of_two_user_ids_are_never_one_student(monkeypatch, tmp_path):
     """A full name "Jane Doe_111" with user id 5 read as "Jane Doe_111", the id made for the Jane Doe with user
     id 111: user 5's solution graded 6/6 in the row of a Jane who handed in nothing."""

@@ -313,13 +313,21 @@ def _stage(sub: submissions.Submission, staging: Path) -> submissions.Submission
     folder = Path(tempfile.mkdtemp(prefix="submission-", dir=staging))
     graded = folder / sub.upload
     shutil.copyfile(sub.path, graded, follow_symlinks=False)  # type: ignore[arg-type]
+    left: list[str] = []  # what the copy does not hold, said in the row's note
     for name, path in sub.helpers:
         target = folder / name
         if os.path.lexists(target) or "/" in name or name in (".", ".."):
+            left.append(f"{submissions.student_id(Path(path).name)} (a second file uploaded as {submissions.student_id(name)})")
             continue  # two files uploaded under one name: the first is kept (the graded one always)
-        if submissions.unreadable_note(path) == "":
+        why = submissions.unreadable_note(path)
+        if why == "":
             shutil.copyfile(path, target, follow_symlinks=False)
-    return dataclasses.replace(sub, path=graded, root=folder)
+        else:
+            left.append(f"{submissions.student_id(Path(path).name)} ({why})")
+    note = sub.note
+    if left:
+        note = (f"{note}; " if note else "") + f"not copied beside it: {submissions.some_of(left, 2)}"
+    return dataclasses.replace(sub, path=graded, root=folder, note=note)
 
 
 def check_merge_seeds(paths: list[Path]) -> None:
