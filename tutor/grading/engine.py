@@ -191,9 +191,9 @@ def build_plan(exercise_id: str, seed: int) -> Plan:
     return plan
 
 
-def starter_signatures(exercise_id: str) -> dict[str, list]:
-    """Each top-level function of the exercise's starter: its parameters in order, as
-    ``[name, has_default, default]`` (a default that is not a plain literal counts as none)."""
+def starter_signatures(exercise_id: str) -> dict[str, list[str]]:
+    """Each top-level function of the exercise's starter: its parameter names, in order (the worker
+    places a keyword the learner renamed by where the starter has it)."""
     import ast
 
     from tutor.grading import catalogue
@@ -202,20 +202,8 @@ def starter_signatures(exercise_id: str) -> dict[str, list]:
         tree = ast.parse(catalogue.find(exercise_id).starter().read_bytes())
     except (OSError, SyntaxError, ValueError):
         return {}
-    found: dict[str, list] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        params = node.args.posonlyargs + node.args.args
-        defaults: list[ast.expr | None] = [None] * (len(params) - len(node.args.defaults)) + list(node.args.defaults)
-        entries = []
-        for param, default in zip(params, defaults):
-            try:
-                entries.append([param.arg, True, ast.literal_eval(default)] if default is not None else [param.arg, False, None])
-            except ValueError:
-                entries.append([param.arg, False, None])
-        found[node.name] = entries
-    return found
+    return {node.name: [p.arg for p in node.args.posonlyargs + node.args.args]
+            for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
 def grade_file(

@@ -98,10 +98,11 @@ def _denied_path(message: str) -> str | None:
 def _inside_any(path: str | None, folders: list[str]) -> bool:
     import os
 
+    from tutor.grading.sandbox import _within
+
     if not path or not os.path.isabs(path):
         return False
-    real = os.path.realpath(path)
-    return any(real == f or real.startswith(f.rstrip("/") + "/") for f in (os.path.realpath(x) for x in folders))
+    return any(_within(os.path.realpath(path), os.path.realpath(folder)) for folder in folders)
 
 
 def output_flood() -> Fatal:

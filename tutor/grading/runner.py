@@ -216,7 +216,7 @@ class Child:
     """One contained run of the learner's code."""
 
     def __init__(self, learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
-                 read_only: list[str] | None = None, signatures: dict[str, list] | None = None):
+                 read_only: list[str] | None = None, signatures: dict[str, list[str]] | None = None):
         self.learner = Path(learner)
         self.read_only = read_only
         self.signatures = signatures or {}
@@ -623,9 +623,9 @@ def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
 
 
 def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
-          read_only: list[str] | None = None, signatures: dict[str, list] | None = None) -> Child:
-    """``signatures``: each graded function's parameters in the starter, ``[name, has_default, default]``,
-    for the worker to place keyword arguments by position when the learner renamed a parameter."""
+          read_only: list[str] | None = None, signatures: dict[str, list[str]] | None = None) -> Child:
+    """``signatures``: each graded function's parameter names in the starter, for the worker to place a
+    keyword argument where the learner renamed that parameter."""
     return Child(learner, source, jobs, timeout=timeout, needs_torch=needs_torch, read_only=read_only,
                  signatures=signatures)
 

@@ -61,11 +61,11 @@ else:  # this process never imports the tutor package: the sibling is loaded by 
 
 
 class Runner:
-    def __init__(self, module: ModuleType, learner_path: str, channel: Channel, signatures: dict[str, list] | None = None):
+    def __init__(self, module: ModuleType, learner_path: str, channel: Channel, signatures: dict[str, list[str]] | None = None):
         self.module = module
         self.learner_path = learner_path
         self.channel = channel
-        self.signatures = signatures or {}  # the starter's parameters of each function: [name, has_default, default]
+        self.signatures = signatures or {}  # the starter's parameter names of each function, in order
         self._calling: str | None = None  # the learner function last announced to the parent
 
     def placed(self, fn_name: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -77,7 +77,8 @@ class Runner:
         if not kwargs:
             return args, kwargs
         try:
-            inspect.signature(fn).bind(*args, **kwargs)
+            signature = inspect.signature(fn)
+            signature.bind(*args, **kwargs)
             return args, kwargs  # the learner's names take the call as it is
         except (TypeError, ValueError):
             pass
@@ -87,13 +88,13 @@ class Runner:
         # learner's parameter in the starter's place for it (``learning_rate`` where the starter has ``lr``).
         # A place already filled (the learner moved a parameter and renamed another) stays unguessed.
         try:
-            params = list(inspect.signature(fn).parameters.values())
-        except BaseException:  # noqa: BLE001
+            params = list(signature.parameters.values())
+        except BaseException:  # noqa: BLE001 - no signature at all (bind raised ValueError)
             return args, kwargs
         kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         named = {p.name for p in params if p.kind in kinds}
         places = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
-        starter = [entry[0] for entry in self.signatures.get(fn_name, [])]
+        starter = self.signatures.get(fn_name, [])
         placed, taken = {}, set(places[:len(args)])
         for key, value in kwargs.items():
             if key in named:
@@ -381,6 +382,17 @@ class Runner:
 READABLE_ENCODINGS = ("utf-8", "utf-8-sig", "ascii", "iso-8859-1", "latin-1", "cp1252")
 
 
+def _declared_encoding(source: bytes) -> str:
+    """The encoding a Python file declares (its coding line or BOM); UTF-8 where the first lines are unreadable."""
+    import io
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError:  # a first line that is not UTF-8 either: the decode says so
+        return "utf-8"
+
+
 def _readable_encoding(encoding: str, path: str) -> None:
     """Refuse a coding cookie whose text a person reading the file does not see as Python would run it:
     ``# -*- coding: utf-7 -*-`` turns a comment of +AAoA... into whole lines of code (a full solution hid
@@ -401,13 +413,7 @@ def _readable_encoding(encoding: str, path: str) -> None:
 def _check_encoding(source: bytes, learner_path: str) -> None:
     """Refuse what ``python file.py`` refuses: bytes that are not in the file's declared encoding (UTF-8
     unless it says otherwise). compile() of bytes lets some through (a stray Latin-1 byte in a comment)."""
-    import io
-    import tokenize
-
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError:  # a first line that is not UTF-8 either: found below
-        encoding = "utf-8"
+    encoding = _declared_encoding(source)
     _readable_encoding(encoding, learner_path)
     try:
         source.decode(encoding)
@@ -451,15 +457,8 @@ def _source_only_below(roots: list[str]) -> None:
 
     class SourceOnly(machinery.SourceFileLoader):
         def get_code(self, fullname: str | None) -> Any:  # never a cached .pyc
-            import io
-            import tokenize
-
             data = self.get_data(self.path)
-            try:
-                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            except SyntaxError:
-                encoding = "utf-8"
-            _readable_encoding(encoding, self.path)
+            _readable_encoding(_declared_encoding(data), self.path)
             return self.source_to_code(data, self.path)
 
         def set_data(self, *args: Any, **kwargs: Any) -> None:  # and never writes one

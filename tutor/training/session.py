@@ -446,17 +446,6 @@ def held_out_name(models, options: dict) -> str:
     return "test"
 
 
-def precision_for_header(requested: str | None, device):
-    """The Precision a run's header states for ``--precision`` (None when it was not given): what ``auto``
-    and ``bf16`` become on this device, and why (emulated bf16 is slower). Per-model choices of ``auto``
-    that differ are noted by :meth:`Session.fit`."""
-    if requested is None:
-        return None
-    from tutor.training.precision import resolve_precision
-
-    return resolve_precision(requested, device)
-
-
 def _fit_parameters() -> set[str]:
     import inspect
 
@@ -495,12 +484,15 @@ def run_demo(demo_id: str, title: str, module, cfg, choice, reporter: DemoReport
     import torch  # noqa: F401 - loaded before the clock starts: the run's time is the demo's own
 
     from tutor.training.engine import seed_everything
+    from tutor.training.precision import resolve_precision
 
     reporter = reporter or DemoReporter()
     seed = int(getattr(cfg, "seed", 0) or 0)
     seed_everything(seed)
     session = Session(demo_id, choice, reporter, seed=seed, quick=quick, precision=precision)
-    shown = session.precision_shown = precision_for_header(precision, session.device)
+    # The header states what --precision becomes on this device, and why (emulated bf16 is slower); per-model
+    # choices of auto that differ are noted by Session.fit.
+    shown = session.precision_shown = resolve_precision(precision, session.device) if precision is not None else None
     config = config_dict(cfg)
     start = time.perf_counter()
     reporter.run_start({
