@@ -3,7 +3,8 @@
 #   1. the device choice: automatic choice is cuda, `--device cpu` still wins, precision auto -> bf16/TF32;
 #   2. every demo with --quick on CUDA (`dnn-tutor demo <id> --quick --device cuda --json`);
 #   3. `dnn-tutor bench` on CUDA (target: engine >= 3x the DataLoader loop there);
-#   4. steps 2 and 3 again with DNN_TUTOR_CUDA_GRAPHS=1, after tests/test_cudagraph.py (when pytest is there).
+#   4. tests/test_cudagraph.py (when pytest is there), then steps 2 and 3 again without CUDA graphs
+#      (DNN_TUTOR_CUDA_GRAPHS=0), to show what the graphs are worth.
 #
 #   bash benchmarks/gpu_check.sh [RESULTS_DIR]
 #
@@ -30,7 +31,7 @@ RESULTS=${1:-$(mktemp -d "${TMPDIR:-/tmp}/dnn-tutor-gpu-check.XXXXXX")}
 mkdir -p "$RESULTS" || { echo "gpu_check: cannot create $RESULTS" >&2; exit 3; }
 export DNN_TUTOR_HOME
 DNN_TUTOR_HOME=$(mktemp -d "${TMPDIR:-/tmp}/dnn-tutor-home.XXXXXX")
-unset DNN_TUTOR_DEVICE DNN_TUTOR_THREADS
+unset DNN_TUTOR_DEVICE DNN_TUTOR_THREADS DNN_TUTOR_CUDA_GRAPHS
 export NO_COLOR=1 PYTHONUNBUFFERED=1
 
 say() { printf '%s\n' "gpu_check: $*"; }
@@ -189,11 +190,9 @@ print(f"  precision: {r['precision']['label']} ({r['precision']['reason']})")
 EOF
 }
 
-say "--- the usual steps"
+say "--- the usual steps (CUDA graphs on, as by default)"
 demos ""
 bench ""
-say "--- CUDA graphs (DNN_TUTOR_CUDA_GRAPHS=1)"
-export DNN_TUTOR_CUDA_GRAPHS=1
 if [ -f "$ROOT/tests/test_cudagraph.py" ] && "$PY" -c "import pytest" 2>/dev/null; then
     if timeout 120 "$PY" -m pytest -q -n 0 -p no:cacheprovider "$ROOT/tests/test_cudagraph.py" >"$RESULTS/tests-graphs.txt" 2>&1; then
         say "tests/test_cudagraph.py: $(tail -n 1 "$RESULTS/tests-graphs.txt")"
@@ -202,8 +201,10 @@ if [ -f "$ROOT/tests/test_cudagraph.py" ] && "$PY" -c "import pytest" 2>/dev/nul
         fail "tests/test_cudagraph.py (see $RESULTS/tests-graphs.txt)"
     fi
 fi
-demos "-graphs"
-bench "-graphs"
+say "--- without CUDA graphs (DNN_TUTOR_CUDA_GRAPHS=0), for comparison"
+export DNN_TUTOR_CUDA_GRAPHS=0
+demos "-nographs"
+bench "-nographs"
 unset DNN_TUTOR_CUDA_GRAPHS
 
 rm -rf "$DNN_TUTOR_HOME"

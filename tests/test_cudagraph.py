@@ -31,11 +31,14 @@ def test_graphs_only_where_every_step_is_the_same(monkeypatch):
     assert not graph_ready(cuda, opt, impl, None, None, None, [object()])  # after-backward hooks
     sgd, sgd_impl = make_optimizer("momentum", torch.nn.Linear(2, 2).parameters(), 1e-2)
     assert not graph_ready(cuda, sgd, sgd_impl, None, None, None, [])
-    for off in ("0", "", "yes"):
+    for off in ("0", "off", "No", "false"):
         monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", off)
         assert not graph_ready(cuda, opt, impl, None, None, None, [])
+    for on in ("1", "", "yes"):
+        monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", on)
+        assert graph_ready(cuda, opt, impl, None, None, None, [])
     monkeypatch.delenv("DNN_TUTOR_CUDA_GRAPHS")
-    assert not graph_ready(cuda, opt, impl, None, None, None, [])  # off by default
+    assert graph_ready(cuda, opt, impl, None, None, None, [])  # on by default
 
 
 def _data(n=1000, seed=0):
@@ -51,12 +54,12 @@ def _net(dropout=0.0):
                                torch.nn.Dropout(dropout), torch.nn.Linear(64, 3))
 
 
-def _fit(monkeypatch, graphs: bool, net=None, **kwargs):
+def _fit(monkeypatch, graphs: bool, net=None, epochs=4, **kwargs):
     from tutor.training.engine import fit
 
     monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", "1" if graphs else "0")
     x, y = _data()
-    return fit(net if net is not None else _net(), (x[:800], y[:800]), (x[800:], y[800:]), epochs=4,
+    return fit(net if net is not None else _net(), (x[:800], y[:800]), (x[800:], y[800:]), epochs=epochs,
                batch_size=96, device="cuda", **kwargs)
 
 
@@ -75,12 +78,40 @@ def test_a_graphed_fit_trains_as_the_usual_steps_do(monkeypatch, precision):
         assert torch.allclose(p.float(), q.float(), rtol=tol, atol=tol), name
 
 
+class _Masks(torch.nn.Module):
+    """A net with dropout that also counts, for each row of the batch, how often a dropout kept it."""
+
+    def __init__(self, batch: int):
+        super().__init__()
+        self.net = _net(0.3)
+        self.register_buffer("kept", torch.zeros(batch))  # (B,) times row j was kept
+
+    def forward(self, x):  # x: (b, 20)
+        if self.training:
+            keep = torch.nn.functional.dropout(torch.ones(len(x), device=x.device), 0.5, True) > 0  # (b,)
+            self.kept[: len(x)].add_(keep.float())
+        return self.net(x)
+
+
 @needs_cuda
-def test_a_graphed_fit_with_dropout_learns_and_repeats_itself(monkeypatch):
-    first = _fit(monkeypatch, True, net=_net(0.3), seed=3)
-    again = _fit(monkeypatch, True, net=_net(0.3), seed=3)
+def test_a_graphed_fit_draws_new_dropout_masks_each_step_and_repeats_itself(monkeypatch):
+    first = _fit(monkeypatch, True, net=_Masks(96), seed=3)
+    again = _fit(monkeypatch, True, net=_Masks(96), seed=3)
+    assert "CUDA graph" in first.optimizer
     assert [r.train_loss for r in first.history] == [r.train_loss for r in again.history]
-    assert first.history[-1].val_acc > 0.8
+    kept = first.model.kept.cpu()  # (96,) out of 36 steps (32 replays of the graph)
+    # A mask recorded once and replayed would keep each row about 0 or 30 times; fresh masks about 18.
+    assert kept.std() < 6 and 10 < kept.mean() < 26, kept
+
+
+@needs_cuda
+def test_a_graphed_fit_with_dropout_learns_as_the_usual_steps_do(monkeypatch):
+    usual = _fit(monkeypatch, False, net=_net(0.3), seed=3, epochs=10)
+    graphed = _fit(monkeypatch, True, net=_net(0.3), seed=3, epochs=10)
+    assert "CUDA graph" in graphed.optimizer
+    assert graphed.history[-1].train_loss == pytest.approx(usual.history[-1].train_loss, rel=0.15)
+    assert graphed.history[-1].val_acc == pytest.approx(usual.history[-1].val_acc, abs=0.08)
+    assert graphed.history[-1].val_acc > graphed.history[0].val_acc
 
 
 class _Peeks(torch.nn.Module):
