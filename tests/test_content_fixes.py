@@ -140,3 +140,30 @@ def test_shortcut_is_not_said_to_need_a_projection():
 def test_diagnosis_codes_bring_forward_a_fitting_question(exercise, code, question):
     assert _concepts(exercise)[code] == question
     assert question in _questions()
+
+
+# --------------------------------------------------------------------------- three-decimal answers, graded alike
+
+
+def test_a_three_decimal_question_takes_the_rounded_value_and_never_a_two_decimal_one():
+    from tutor.quiz.answers import number_matches
+
+    asked = {qid: q for qid, q in _questions().items() if "three decimal" in q.get("prompt", "").lower()}
+    assert len(asked) >= 9
+    for qid, q in asked.items():
+        answer, tol = float(q["answer"]), float(q["tolerance"])
+        assert number_matches(round(answer, 3), answer, tol), qid  # the correctly rounded value
+        assert not number_matches(round(answer, 2), answer, tol), qid  # 2.30 for ln 10, 1.61 for ln 5: too coarse
+        assert not number_matches(round(answer, 3) + 0.001, answer, tol), qid  # mis-rounded by one in the last place
+
+
+def test_max_pool_hint_sends_a_tied_window_gradient_to_one_place():
+    data = tomllib.loads((REPO / "exercises" / "info.toml").read_text(encoding="utf-8"))
+    hints = " ".join(next(e for e in data["exercise"] if e["id"] == "conv")["hints"])
+    assert "position(s)" not in hints and "counts it twice" in hints
+
+
+def test_summed_grey_kernels_are_equal_only_before_per_channel_normalisation():
+    assert "as long as the three channels really are equal" in _lesson("07-transfer.md")
+    assert "before any per-channel normalisation" in _questions()["tl-grey-images"]["explanation"]
+    assert "Hinton and colleagues introduced it in 2012" in _lesson("03-overfitting.md")

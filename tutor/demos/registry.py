@@ -26,7 +26,7 @@ class DemoInfo:
 DEMOS: list[DemoInfo] = [
     DemoInfo("xor", "xor", "XOR with a 2-6-4-1 network", "deep-networks",
              "a hidden layer bends the boundary around the four XOR quadrants", "~5 s"),
-    DemoInfo("spiral", "spiral", "Two spirals with a 2-16-8-4-1 network, full-batch gradient descent", "deep-networks",
+    DemoInfo("spiral", "spiral", "Two spirals with a 2-16-8-4-1 network, full-batch gradient descent", "backprop",
              "depth carves two interleaved spiral arms apart, epoch by epoch", "~6 s"),
     DemoInfo("mnist-mlp", "mnist_mlp", "MNIST digits with a 512-256-128 MLP (batch norm, dropout, Adam)", "deep-networks",
              "a deep MLP with batch norm and dropout reading handwritten digits", "~5 s"),

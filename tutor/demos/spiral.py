@@ -1,9 +1,9 @@
-"""Two spirals: the 2-16-8-4-1 ReLU network of the numpy lesson, trained by plain gradient descent.
+"""Two spirals: a deeper 2-16-8-4-1 ReLU cousin of lesson 2's numpy network, trained by plain gradient descent.
 
 Two arms wind around the origin, one inside the other; no straight line (or any single bend)
-separates them. Every epoch is ONE full-batch gradient step with a fixed learning rate, exactly as
-in the from-scratch numpy network: He initialisation, ReLU hidden layers, a sigmoid output and
-binary cross-entropy. Watch the boundary start as a straight cut and curl into the spiral.
+separates them. Every epoch is ONE full-batch gradient step with a fixed learning rate, as in
+lesson 2's from-scratch numpy network (2-32-32-2, softmax cross-entropy); here He initialisation,
+ReLU hidden layers, one sigmoid output and binary cross-entropy. Watch the boundary start as a straight cut and curl into the spiral.
 Try --set turns=1.5 (a harder spiral) or --set optimizer=adam --lr 0.02.
 """
 

@@ -5,7 +5,7 @@
 :func:`is_correct` compares a parsed value with the right answer.
 
 Numbers: a question with a ``tolerance`` states the precision it wants
-("three decimals" is a tolerance of 0.001) and is graded to exactly that
+("three decimals" is a tolerance of 0.0005, half the last decimal) and is graded to exactly that
 precision: an answer further off is wrong, however it was rounded, so the
 misconception a question exists to catch (the unchanged weight 2 for 1.99,
 the exact derivative 12 for the centred difference's 12.0001) is never
