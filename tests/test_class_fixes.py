@@ -270,6 +270,7 @@ def test_merging_shards_graded_before_and_after_a_late_student_says_the_class_ch
     result = runner.invoke(app, ["grade", "merge", *map(str, parts), "--out", str(tmp_path / "L.csv")])
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "the class changed between the shard runs" in result.stderr and "the same --seed" in result.stderr
+    assert "another machine or account" in result.stderr
     assert "new --out" in result.stderr and not (tmp_path / "L.csv").exists()
 
 

@@ -1039,3 +1039,14 @@ def test_torch_in_a_child_the_learners_code_forked_is_flagged(tmp_path):
     ))
     report = grade("backprop", path, seed=1)
     assert report.uses_torch, report.fatal
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["os.kill(os.getpid(), signal.SIGSTOP)", "os.killpg(0, signal.SIGSTOP)"])
+def test_code_that_stops_its_own_process_is_called_stopped_not_an_infinite_loop(tmp_path, how):
+    path = tmp_path / "backprop.py"
+    path.write_text(SOLUTION + f"\nimport os, signal\n{how}\n")
+    report = grade("backprop", path, timeout=1.0)
+    assert report.fatal is not None and report.fatal.kind == "timeout"
+    assert "stopped by a signal" in report.fatal.message and "infinite loop" not in report.fatal.message, report.fatal.message
+    assert "while importing your file" in report.fatal.message

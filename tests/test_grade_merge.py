@@ -153,6 +153,25 @@ def test_class_seed_is_the_same_for_every_shard_of_a_folder():
     assert 0 <= a < 2**31
 
 
+def test_the_default_class_seed_needs_the_graders_private_key(tmp_path, monkeypatch):
+    """A student who knows the class list cannot work out the seed (and so the inputs) without the key."""
+    import hashlib
+    import os
+    import stat
+
+    mine = submissions.class_seed("backprop", ["alice", "bob"])
+    key = (tmp_path / "home" / "class-key")
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and len(key.read_bytes().strip()) == 64
+    assert mine == submissions.class_seed("backprop", ["bob", "alice"])  # kept: reruns and shards agree
+    old = int.from_bytes(hashlib.sha256(b"backprop\nalice\nbob").digest()[:4], "big") % 2**31
+    assert mine != old  # the list of students alone no longer gives it
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(tmp_path / "another-account"))
+    assert submissions.class_seed("backprop", ["alice", "bob"]) != mine
+    (tmp_path / "another-account" / "class-key").write_text("not a key\n")
+    with pytest.raises(submissions.TutorError, match="class key .* is damaged: pass --seed"):
+        submissions.class_seed("backprop", ["alice", "bob"])
+
+
 # ---------------------------------------------------------------- bad input to grade
 
 

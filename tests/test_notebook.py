@@ -214,14 +214,18 @@ def test_a_real_notebook_grades_cells_in_a_kernel(tutor_home, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_cell_graded_from_a_thread_leaves_the_grader_running_for_the_next_cell(tmp_path):
+def test_a_cell_graded_from_a_thread_leaves_the_grader_running_for_the_next_cell(tmp_path, monkeypatch):
     """The grader dies with the thread that started it (PR_SET_PDEATHSIG): it must be started from one
-    that lives as long as the kernel, so a cell graded from a short-lived thread costs the next nothing."""
+    that lives as long as the kernel, so a cell graded from a short-lived thread costs the next nothing.
+    A random.py or numpy.py beside the notebook is never imported by the grading process."""
     import threading
 
     from tutor.classroom.notebook_worker import NotebookWorker
     from tutor.classroom.pool import Task
 
+    for shadow in ("random.py", "numpy.py", "tempfile.py"):  # the notebook's folder is where the kernel runs
+        (tmp_path / shadow).write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "backprop.py"
     path.write_text(SOLUTION)
     grader = NotebookWorker()
@@ -231,6 +235,7 @@ def test_a_cell_graded_from_a_thread_leaves_the_grader_running_for_the_next_cell
         thread.start()
         thread.join(120)
         assert not thread.is_alive() and "report" in answers[0], answers
+        assert all(c["passed"] for c in answers[0]["report"]["checks"]), answers
         first = grader.worker.proc.pid
         time.sleep(1.0)  # the signal that ends a worker whose starting thread is gone comes at once
         assert grader.worker.proc.poll() is None, "the grader ended with the thread that started it"

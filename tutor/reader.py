@@ -69,7 +69,9 @@ def _run_block(block: Block) -> None:
         elif not target.exists():
             console.warning_line(f"{target} is not here; run 'dnn-tutor init' to copy the starter exercises first")
             return
-    argv = [sys.executable, "-m", "tutor", *command]
+    from tutor.pyproc import module_argv
+
+    argv = module_argv("tutor", *command)  # a numpy.py or random.py in this folder is not imported in place of the real one
     console.out(f"[dim]$ dnn-tutor {escape(shlex.join(command))}[/dim]")
     saved = _terminal_state()
     proc = subprocess.Popen(argv)

@@ -33,6 +33,7 @@ from tutor.classroom import gradebook
 from tutor.classroom.gradebook import Row
 from tutor.classroom.worker_process import _die_with_parent, _handle, _stop, main  # noqa: F401  (main: `python -m tutor.classroom.pool`)
 from tutor.errors import TutorError
+from tutor.pyproc import module_argv
 
 LOG_PREFIX = "dnn-tutor-grade-"  # the fork workers' logs in the temporary folder: dnn-tutor-grade-<pid>-….log
 
@@ -70,7 +71,7 @@ class Worker:
     def __init__(self) -> None:
         self.log = tempfile.TemporaryFile(prefix="dnn-tutor-grade-")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tutor.classroom.pool"],
+            module_argv("tutor.classroom.pool"),  # never the notebook's folder first on its path
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,

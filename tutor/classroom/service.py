@@ -357,21 +357,27 @@ def check_merge_seeds(paths: list[Path]) -> None:
         fix = f"grade every part again with the same --seed (e.g. --seed {first}), each into a new --out, then merge those"
         if derived & set(seeds):
             raise TutorError(
-                f"{said}: the class changed between the shard runs (without --seed, the seed comes from the list of "
-                f"students, and a student was added or removed in between); {fix}"
+                f"{said}: without --seed the seed comes from the list of students and the grading account's private "
+                f"class key, so either the class changed between the shard runs (a student added or removed) or a part "
+                f"was graded on another machine or account; {fix}"
             )
         raise TutorError(
-            f"{said}: grade every part with the same --seed (without it, the seed comes from the list of students, "
-            f"so a class that changed between the shard runs gets another); {fix}"
+            f"{said}: grade every part with the same --seed (without it, the seed comes from the list of students and "
+            f"the grading account's private class key, so a part graded on another machine or account, or after the "
+            f"class changed, gets another); {fix}"
         )
 
 
 def _derived_seeds(exercise: str, students: list[str], most: int = 2000) -> set[int]:
     """The seeds a run without --seed gives ``students`` (every part's students together), or that class less any
     one student (a part graded before that student's folder arrived)."""
-    seeds = {submissions.class_seed(exercise, students)}
+    try:
+        key = submissions.class_key()
+    except TutorError:
+        return set()
+    seeds = {submissions.class_seed(exercise, students, key)}
     if len(students) <= most:
-        seeds |= {submissions.class_seed(exercise, students[:i] + students[i + 1:]) for i in range(len(students))}
+        seeds |= {submissions.class_seed(exercise, students[:i] + students[i + 1:], key) for i in range(len(students))}
     return seeds
 
 

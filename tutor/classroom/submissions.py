@@ -851,7 +851,57 @@ def _helper_sha256(path: str, root: Path) -> str:
         return hashlib.sha256(b"unreadable").hexdigest()
 
 
-def class_seed(exercise: str, students: list[str]) -> int:
-    """The seed a class is graded with when none is given: the same for every shard of the same folder."""
+CLASS_KEY = "class-key"  # in the learner data folder: this account's secret for class seeds
+
+
+def class_key() -> bytes:
+    """This account's private key for class seeds: 32 random bytes (as hex), made once in the learner data
+    folder, readable by its owner only. Without a secret in it, a student who knows the class list could work
+    out the seed, draw the very inputs the grader will use and hand in a table of answers."""
+    import secrets
+
+    from tutor import paths
+
+    path = paths.home_dir() / CLASS_KEY
+    for _ in range(2):
+        try:
+            key = path.read_bytes().strip()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise TutorError(f"cannot read the class key {path} ({exc.strerror or exc}): pass --seed instead") from None
+        else:
+            if re.fullmatch(rb"[0-9a-f]{64}", key):
+                return key
+            raise TutorError(f"the class key {path} is damaged: pass --seed, or remove the file to make a new key "
+                             f"(gradebooks being resumed keep their own seed)")
+        temp = path.with_name(f".{CLASS_KEY}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, secrets.token_hex(32).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(temp, path)  # appears whole, and never replaces a key another run made first
+            except FileExistsError:
+                pass
+        except OSError as exc:
+            raise TutorError(f"cannot keep a class key in {path.parent} ({exc.strerror or exc}): pass --seed instead") from None
+        finally:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+    raise TutorError(f"cannot keep a class key in {path.parent}: pass --seed instead")
+
+
+def class_seed(exercise: str, students: list[str], key: bytes | None = None) -> int:
+    """The seed a class is graded with when none is given: the same for every shard of the same folder graded
+    by this account (:func:`class_key`), and not one a student can work out from the class list."""
+    import hmac
+
     text = exercise + "\n" + "\n".join(sorted(set(students)))
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()[:4], "big") % (2**31)
+    digest = hmac.new(class_key() if key is None else key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31)

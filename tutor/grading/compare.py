@@ -460,14 +460,21 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
 EXACT_FORWARD = 1e-10  # a float64 forward that matches PyTorch this closely is the same function
 
 
-def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any, ref_outputs: list[Any]) -> Any:
+SAME_FUNCTION_TOL = 1e-3  # float64 centred differences of PyTorch's own function land far closer than this
+
+
+def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any, ref_outputs: list[Any], *,
+                         name: str, forward: str, case: str) -> Any:
     """The finite differences to judge a backward by, at ``coords``.
 
     They are taken in the learner's process, where the learner's code could rewrite them. Where
     every output of the forward matches PyTorch to float64 precision, the forward is PyTorch's
     function, so its centred differences are PyTorch's gradient: that is used instead (at the
     points the child found smooth), and rewritten numbers gain nothing. Otherwise the child's own
-    differences are the only evidence, as before.
+    differences are the only evidence, as before. Where the forward matches PyTorch exactly at the
+    inputs but its own differences (at smooth points) are far from PyTorch's gradient, it is not
+    PyTorch's function around them (an answer looked up for these inputs, or differences rewritten):
+    that fails.
     """
     outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
     if len(outs) < len(ref_outputs) or not isinstance(ref_grad, np.ndarray):
@@ -485,7 +492,18 @@ def _checked_differences(claimed: Any, coords: Any, ref_grad: Any, outputs: Any,
     if values.shape != points.shape or (points.size and points.max() >= ref_grad.size):
         return claimed
     truth = ref_grad.reshape(-1)[points].astype(np.float64)
-    return np.where(np.isfinite(values), truth, np.nan)
+    smooth = np.isfinite(values)
+    off = np.abs(values - truth) > SAME_FUNCTION_TOL * float(np.max(np.abs(truth), initial=0.0)) + 1e-7
+    if np.any(smooth & off):  # exact at the inputs, not around them: an answer looked up, or numbers rewritten
+        i = int(np.flatnonzero(smooth & off)[0])
+        raise fail(
+            f"{name}: your {forward} matches PyTorch exactly at the inputs, yet its finite differences around them "
+            f"disagree with PyTorch's gradient (at flat index {int(points[i])}: {values[i]:.6g} against {truth[i]:.6g}): "
+            f"it is not the same function near the inputs (does it special-case these inputs, or change between calls?) [{case}]",
+            code=D.BACKWARD_VS_FORWARD,
+            case=case,
+        )
+    return np.where(smooth, truth, np.nan)
 
 
 def _pairs(outputs: Any, ref_outputs: Any) -> Any:
@@ -572,7 +590,7 @@ def compare_numeric(
     (:func:`_checked_differences`).
     """
     if reference is not None and outputs is not None:
-        numeric = _checked_differences(numeric, coords, reference, *outputs)
+        numeric = _checked_differences(numeric, coords, reference, *outputs, name=name, forward=forward, case=case)
     if not isinstance(analytic, np.ndarray) or analytic.dtype.kind != "f":
         raise fail(f"{name}: your backward returned {describe(analytic)}, which cannot be compared with finite differences [{case}]", code=D.NOT_ARRAY, case=case)
     if analytic.shape != tuple(shape):

@@ -160,6 +160,7 @@ class Ending:
     output_truncated: bool
     memory_error_printed: bool
     limit_mb: int
+    suspended: bool = False  # at the deadline the process was stopped by a signal (SIGSTOP, SIGTSTP), not running
 
 
 def _stuck(where: tuple[str, int, str] | None, running: str | None) -> str:
@@ -182,6 +183,10 @@ def stopped(end: Ending) -> Fatal:
         where = ""
     if end.timed_out and not end.started:
         return Fatal("timeout", f"the grading process did not start within {end.startup_allowance:g} s (is the machine very busy?)")
+    if end.timed_out and end.suspended:
+        return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: the process running your code was stopped "
+                                f"by a signal (SIGSTOP or SIGTSTP: does your code call os.kill or signal.raise_signal?), "
+                                f"so it could not go on")
     if end.timed_out:
         return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: is there an infinite loop?")
     code = end.returncode
