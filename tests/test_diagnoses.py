@@ -191,6 +191,18 @@ def _stopped(**facts):
     return failures.stopped(failures.Ending(**{**ending, **facts}))
 
 
+def test_a_run_stuck_on_an_import_line_is_a_slow_import_not_a_loop():
+    slow = _stopped(timed_out=True, imported=False, running=None, where=("<module>", 1, "import torch"), timeout=0.5)
+    assert slow.kind == "timeout" and "stuck at line 1 (import torch)" in slow.message
+    assert "still importing" in slow.message and "longer --timeout" in slow.message and "infinite loop" not in slow.message
+    again = _stopped(timed_out=True, imported=False, running=None, where=("<module>", 3, "from scipy import special"))
+    assert "still importing" in again.message
+    loop = _stopped(timed_out=True, where=("dense_forward", 7, "while True:"))
+    assert "infinite loop" in loop.message and "importing" not in loop.message
+    stopped = _stopped(timed_out=True, suspended=True, where=("<module>", 9, "os.kill(os.getpid(), signal.SIGSTOP)"))
+    assert "stopped by a signal" in stopped.message and "infinite loop" not in stopped.message
+
+
 def test_a_broken_channel_is_among_the_causes_only_where_the_facts_allow_it():
     killed = _stopped(returncode=-9)  # the worker's watchdog ends the run with SIGKILL when its pipe from the grader breaks
     assert killed.kind == "crash" and "SIGKILL while running dense_forward()" in killed.message

@@ -10,6 +10,7 @@ No printing.
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import dataclass
 
@@ -163,6 +164,9 @@ class Ending:
     suspended: bool = False  # at the deadline the process was stopped by a signal (SIGSTOP, SIGTSTP), not running
 
 
+_IMPORT_LINE = re.compile(r"^(import\s+[\w.]+|from\s+[\w.]+\s+import\b)")  # the line the run was stuck at imports a module
+
+
 def _stuck(where: tuple[str, int, str] | None, running: str | None) -> str:
     """", stuck at line 12 in helper() (while True:)": the line the learner's code was at, where known
     (the function named only when it is not the one already named, nor a module or comprehension)."""
@@ -187,6 +191,9 @@ def stopped(end: Ending) -> Fatal:
         return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: the process running your code was stopped "
                                 f"by a signal (SIGSTOP or SIGTSTP: does your code call os.kill or signal.raise_signal?), "
                                 f"so it could not go on")
+    if end.timed_out and end.where is not None and _IMPORT_LINE.match(end.where[2]):
+        return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: still importing, which is slow (a large "
+                                f"library such as torch takes seconds), not a loop; give a longer --timeout")
     if end.timed_out:
         return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: is there an infinite loop?")
     code = end.returncode
