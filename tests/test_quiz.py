@@ -428,6 +428,20 @@ def test_numbers_are_checked_forgivingly(typed, ok):
     assert answers.is_correct(q, answers.parse(q, typed), typed) is ok
 
 
+@pytest.mark.parametrize("answer, tolerance, shown", [(0.25 ** 10, 5e-9, "9.5e-07"), (0.665241, 0.0005, "0.665"),
+                                                      (-1.341639, 0.0005, "-1.342"), (12.0001, 1e-5, "12.0001"), (3.0, 0.01, "3")])
+def test_a_wrong_answer_is_told_the_right_one_to_the_precision_asked(answer, tolerance, shown):
+    from rich.console import Console
+
+    from tutor.render.quiz import feedback
+
+    q = _q("number", answer, tolerance=tolerance)
+    assert q.answer_as_asked() == shown
+    screen = Console(width=80, record=True, color_system=None)
+    screen.print(feedback(q, False, "2.5", None))
+    assert f"The answer is {shown}; you answered 2.5." in " ".join(screen.export_text().split())
+
+
 @pytest.mark.parametrize("typed, ok", [("401920", True), ("401,920", True), ("4.0192e5", True), ("401408", False), ("4.02e5", False)])
 def test_whole_number_answers_must_be_exact(typed, ok):
     q = _q("number", 401920.0)

@@ -135,7 +135,7 @@ def test_a_dumb_terminal_still_completes_a_lesson_and_says_so(tmp_path):
     child = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1"], env=_env(tmp_path, TERM="dumb"),
                           dimensions=(40, 100), encoding="utf-8", timeout=30)
     for number in (1, 2):
-        child.expect_exact(f"-- section {number}/3: Enter for the next, q to stop --")
+        child.expect_exact(f"-- section {number}/3: Enter for the next, q+Enter stops --")
         child.send("\r")
     child.expect(pexpect.EOF)
     assert exit_code(child) == 0

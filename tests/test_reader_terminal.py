@@ -409,7 +409,7 @@ def test_a_dumb_terminal_reads_section_by_section_and_records_only_what_was_show
     env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), TERM="dumb")
     child = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1"], env=env, dimensions=(40, 100), encoding="utf-8", timeout=30)
     child.expect("First steps")
-    child.expect_exact("-- section 1/3: Enter for the next, q to stop --")
+    child.expect_exact("-- section 1/3: Enter for the next, q+Enter stops --")
     assert "Try it" not in child.before
     child.send("\r")
     child.expect("Try it")
@@ -419,7 +419,7 @@ def test_a_dumb_terminal_reads_section_by_section_and_records_only_what_was_show
     assert exit_code(child) == 0
     again = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1", "--section", "1"], env=env, dimensions=(40, 100),
                           encoding="utf-8", timeout=30)
-    again.expect_exact("-- section 1/3: Enter for the next, q to stop --")
+    again.expect_exact("-- section 1/3: Enter for the next, q+Enter stops --")
     again.sendeof()  # Ctrl-D: stops, with the shell's prompt on a line of its own
     again.expect(pexpect.EOF)
     assert again.before.endswith("\n") and exit_code(again) == 0
@@ -465,7 +465,7 @@ def test_a_dumb_terminal_pages_within_a_section_only_when_someone_can_press_ente
     monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
     assert read_plainly(lesson, 1, store_factory=store) is False
     shown = capsys.readouterr().out
-    assert shown.count("\n") == 5 and shown.endswith("-- section 1/3 continues: Enter for more, q to stop -- ")
+    assert shown.count("\n") == 5 and shown.endswith("-- section 1/3 continues: Enter for more, q+Enter stops -- ")
     with Store(tmp_path / "progress.db") as db:
         assert db.sections_read().get("basics", set()) == set()  # stopped before the end: not read
 

@@ -488,7 +488,7 @@ def test_a_dumb_terminal_pages_a_long_section_a_screenful_at_a_time(tmp_path, co
     total = len(target.sections)
     home = tmp_path / "home"
     term = lesson(home, str(target.number), cols=cols, rows=24, TERM="dumb", **extra)
-    more = f"-- section 1/{total} continues: Enter for more, q to stop --"
+    more = f"-- section 1/{total} continues: Enter for more, q+Enter stops --"
     try:
         term.wait_for(re.escape(more))
         first_page = term.raw.split(more)[0]
@@ -502,7 +502,7 @@ def test_a_dumb_terminal_pages_a_long_section_a_screenful_at_a_time(tmp_path, co
             end = time.monotonic() + 30
             while not re.search(r"-- section 1/\d+(:| continues:)", term.raw[before:]) and time.monotonic() < end:
                 term.pump(0.1)
-            if f"-- section 1/{total}: Enter for the next, q to stop --" in term.raw[before:]:
+            if f"-- section 1/{total}: Enter for the next, q+Enter stops --" in term.raw[before:]:
                 break
         else:
             raise AssertionError(term.text())

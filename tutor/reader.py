@@ -247,7 +247,7 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
             rows, cols = _terminal_size()
             out.size = (cols, rows)  # lines that fit the screen, or counting them per screenful is off
             text = "".join(_rendered(out, piece) for _, piece in _pieces(lesson, sections, header=number == start))
-            if not _write_paged(out, text, f"-- section {number}/{total} continues: Enter for more, q to stop -- "):
+            if not _write_paged(out, text, f"-- section {number}/{total} continues: Enter for more, q+Enter stops -- "):
                 break  # stopped before the section's end: not recorded
             if console.stdout_is_terminal():  # on the screen, not into a file
                 with store_factory() as store:
@@ -257,7 +257,7 @@ def read_plainly(lesson: Lesson, start: int | None = None, *, store_factory: Cal
             completed = printed == COMPLETED or completed
         if number == total:
             break
-        if not _go_on(f"-- section {number}/{total}: Enter for the next, q to stop -- "):
+        if not _go_on(f"-- section {number}/{total}: Enter for the next, q+Enter stops -- "):
             break
     return completed
 

@@ -267,7 +267,10 @@ def _watch(file: Path, once: Callable[[], int], as_json: bool, max_runs: Optiona
 
     def keep_watching() -> int:
         try:
-            return once()
+            code = once()
+            if not as_json and _stdout_is_terminal():  # the report scrolls the first line away: say it under the report
+                console.out(render_watching(file))
+            return code
         except TutorError as exc:  # e.g. the file is gone for a moment: say so and keep watching
             console.error_line(exc.message)
             if as_json:  # one line per run, so an editor reading them never shows the last result as current

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -61,6 +62,18 @@ class Question:
     def answer_text(self) -> str:
         """The right answer as a learner would write it."""
         return format_answer(self, self.answer)
+
+    def answer_as_asked(self) -> str:
+        """The right answer to the precision the question asks for (its tolerance): ``9.5e-07`` where two
+        significant digits are wanted, ``0.665`` for three decimals; other kinds as :meth:`answer_text`."""
+        if self.kind != "number" or not self.tolerance or not _is_number(self.answer):
+            return self.answer_text()
+        value = float(self.answer)  # type: ignore[arg-type]
+        if value == int(value) and abs(value) < 1e15 or not math.isfinite(value):
+            return self.answer_text()
+        decimals = math.ceil(-math.log10(2 * float(self.tolerance)) - 1e-9)  # the last decimal the tolerance resolves
+        digits = max(1, decimals + math.floor(math.log10(abs(value))) + 1) if value else 1
+        return f"{value:.{min(digits, 15)}g}"
 
 
 def format_answer(question: Question, value: Any) -> str:

@@ -162,7 +162,7 @@ def feedback(
         else:
             tidy = _unstopped if question.kind == "choice" else str
             head.append(" The answer is ")
-            head.append(tidy(question.answer_text()), style="bold")
+            head.append(tidy(question.answer_as_asked()), style="bold")
             if given:
                 head.append(f"; you answered {tidy(given)}", style="dim")
             head.append(".")
