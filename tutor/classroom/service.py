@@ -147,11 +147,11 @@ def _grade_locked(
     files = {i: info.file for i, info in infos.items()}  # exercise id -> the file a student hands in
     skipped: list[str] = []  # entries discovery passed over, one warning line each
     found = submissions.discover(folder, files, exercise, skipped)
+    functions = {i: tuple(info.functions) for i, info in infos.items()}  # exercise id -> the functions it asks for
     if exercise is not None:
         submissions.check_held(folder, files, exercise, found)  # a typo'd --exercise: refused, nothing written
-        functions = {i: tuple(info.functions) for i, info in infos.items()}
         submissions.check_defines(folder, functions, exercise, found)  # the same for a class of <student>.py files
-    existing = gradebook.read(out) if out.exists() else []
+    existing = _nfc_students(gradebook.read(out)) if out.exists() else []
     original = out.read_bytes() if existing else b""  # what a copy kept before a graded row is replaced holds
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
@@ -192,6 +192,7 @@ def _grade_locked(
     outdated: list[str] = []  # unchanged files whose stopped-run rows an older dnn-tutor wrote: graded again
     folder_digests: dict[tuple[str, str], str] = {}  # folder submissions: what a finished row's sha256 must be
     notes: dict[tuple[str, str], str] = {}  # graded submissions: what discovery had to say (Canvas's latest)
+    graded_files: dict[tuple[str, str], Path] = {}  # graded submissions: the file graded
     for sub in chosen:
         ex_seed = seeds[sub.exercise]
         if sub.problem:
@@ -229,6 +230,7 @@ def _grade_locked(
             folder_digests[(sub.student, sub.exercise)] = digest
         if sub.note:
             notes[(sub.student, sub.exercise)] = sub.note
+        graded_files[(sub.student, sub.exercise)] = Path(sub.path)  # type: ignore[arg-type]
 
     def keeps(row: Row) -> bool:
         """Whether the gradebook's graded row for ``row``'s student and exercise stays (``row`` holds no grade)."""
@@ -267,7 +269,10 @@ def _grade_locked(
         on_disk[0] = len(rows)
 
     def save(row: Row) -> None:
-        note = "; ".join(n for n in (row.note, notes.get(row.key, "")) if n)  # the run's first, then discovery's
+        instead = ""  # another exercise's solution saved under this one's name: which exercise it is
+        if row.status == gradebook.NOT_STARTED and row.key in graded_files:
+            instead = submissions.defines_other(graded_files[row.key], functions, row.exercise)
+        note = "; ".join(n for n in (row.note, instead, notes.get(row.key, "")) if n)  # the run's first, then discovery's
         row = dataclasses.replace(row, timeout=timeout, note=gradebook.note_line(note))
         if row.sha256 and row.key in folder_digests:
             # the grader hashes the one file it ran; the row records the whole folder it was graded from,
@@ -301,6 +306,24 @@ def _grade_locked(
     run.rows = gradebook.sort_rows(r for k, r in rows.items() if k in chosen_keys)
     run.seconds = time.monotonic() - started
     return run
+
+
+def _nfc_students(rows: list[Row]) -> list[Row]:
+    """A gradebook's rows with each student id in Unicode's composed form (NFC), as
+    :func:`submissions.student_id` makes ids: a row written for ``José`` with a combining accent (a class folder
+    unzipped on macOS) is the same student's row. A row whose composed id another row of the exercise already
+    has is left as it is (nothing is dropped)."""
+    import unicodedata
+
+    taken = {r.key for r in rows}
+    result = []
+    for row in rows:
+        student = unicodedata.normalize("NFC", row.student)
+        if student != row.student and (student, row.exercise) not in taken:
+            taken.add((student, row.exercise))
+            row = dataclasses.replace(row, student=student)
+        result.append(row)
+    return result
 
 
 def _stage(sub: submissions.Submission, staging: Path) -> submissions.Submission:

@@ -6,12 +6,14 @@ the student id) with the exercise's file in it (``alice/backprop.py``, or
 ``<student>.py`` (then the exercise must be named). ``.py`` is matched in any
 case (``BEN.PY``, ``alice/BACKPROP.PY``). A file named as Canvas downloads
 submissions, ``<name>[_LATE]_<user id>_<submission id>_<original name>.py``
-with both ids all digits, belongs to ``<name>``; of several such files of one
+with both ids all digits, belongs to ``<name>`` (``<name>_<user id>`` where two user ids
+share the name: two students); of several such files of one
 student (one user id), the one with the highest submission id is what Canvas
 holds as current: that one is graded, the older ones passed over; of one Canvas submission of several
 files, the one uploaded as the exercise's file is graded, with the others beside it (see
 :attr:`Submission.helpers`). Moodle's folders, ``<name>_<id>_assignsubmission_<plugin>_`` (one per
-plugin: ``file``, ``onlinetext``), are one student, ``<name>``, whose file is looked for in each. Names starting with ``.`` or
+plugin: ``file``, ``onlinetext``), are one student, ``<name>``, whose file is looked for in each. Every id is
+in Unicode's composed form (:func:`student_id`): one name in two forms is one student. Names starting with ``.`` or
 ``_`` are ignored. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
 caller to show. A link (a student's file or folder, or the folder their file is
@@ -29,6 +31,7 @@ import hashlib
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,9 +102,12 @@ def student_id(name: str) -> str:
 
     Bytes that are not UTF-8 become ``\\xff`` and control characters (a newline,
     a tab, an escape sequence) their escapes, so an id can go into a CSV file,
-    JSON and a terminal as it is. The name itself is still what is read.
+    JSON and a terminal as it is. The id is in Unicode's composed form (NFC): ``José`` is one
+    student whether the name holds ``é`` or ``e`` and a combining accent (as macOS's unzip writes
+    it). The name itself is still what is read.
     """
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = unicodedata.normalize("NFC", text)
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
@@ -186,7 +192,8 @@ def discover(
         raise TutorError(f"cannot read {folder}: {exc.strerror or exc}") from None
     dirs = [e for e in entries if _is_dir(e)]
     files = [e for e in entries if is_python(e.name) and not _is_dir(e)]
-    handed = _flat_hand_ins(entries, files)
+    shared = canvas_shared([e.name for e in entries if not _is_dir(e)])  # two students with one Canvas name
+    handed = _flat_hand_ins(entries, files, shared)
     for entry in entries:
         if any(entry.name in names for names in handed.values()):
             continue  # said in the student's own row
@@ -197,7 +204,7 @@ def discover(
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
-    units = _units(dirs, files)  # (student, their entries: one, or a Moodle student's plugin folders, is a file)
+    units = _units(dirs, files, shared)  # (student, their entries: one, or a Moodle student's plugin folders, is a file)
     naming: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
     for student, group, is_file in units:
         if student.strip():
@@ -233,9 +240,13 @@ def discover(
     result = []
     for student, both in twice.items():  # neither is graded: which one the student meant is theirs to say
         named = tuple(student_id(name) for name in both)
+        forms = ""
         if len(set(named)) < len(named):  # "a<newline>b" and "a\\nb" print alike as ids: show the names as Python writes them
             named = tuple(repr(name) for name in both)
-        note = f"named by both {' and '.join(named)}"
+        if len({_nfc(name) for name in named}) < len(named):  # "é" and "e" with a combining accent: escaped, said why
+            named = tuple(ascii(name) for name in both)
+            forms = " (one name in two Unicode forms: composed and decomposed, as macOS's unzip writes it)"
+        note = f"named by both {' and '.join(named)}{forms}"
         warning = f"{student} is {note}: not graded until one of them is renamed or moved"
         uploads = canvas_one_submission(both)
         if uploads and exercise is not None:  # one Canvas submission of several files, none uploaded as the exercise's
@@ -334,10 +345,13 @@ def discover(
 ARCHIVES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".bz2", ".xz", ".7z", ".rar")
 
 
-def _units(dirs: list[os.DirEntry], files: list[os.DirEntry]) -> list[tuple[str, list[os.DirEntry], bool]]:
+def _units(
+    dirs: list[os.DirEntry], files: list[os.DirEntry], shared: frozenset[str] = frozenset()
+) -> list[tuple[str, list[os.DirEntry], bool]]:
     """(student, their entries, whether a file) for every entry that names a student: a folder or a
     ``<student>.py`` file each, except that Moodle's plugin folders of one ``<name>_<id>`` are one student
-    (:func:`moodle_students`), the ``file`` plugin's folder first."""
+    (:func:`moodle_students`), the ``file`` plugin's folder first. ``shared``: the Canvas names two user
+    ids share (:func:`canvas_shared`), whose files are told apart by user id (:func:`flat_id`)."""
     moodle = moodle_students([d.name for d in dirs if not d.is_symlink()])
     units: list[tuple[str, list[os.DirEntry], bool]] = []
     groups: dict[tuple[str, str], list[os.DirEntry]] = {}
@@ -345,7 +359,7 @@ def _units(dirs: list[os.DirEntry], files: list[os.DirEntry]) -> list[tuple[str,
         if entry.name in moodle:
             student = student_id(moodle[entry.name])
             found = MOODLE_FOLDER.match(entry.name)
-            key = (found.group("name"), found.group("user")) if found else (entry.name, "")
+            key = (_nfc(found.group("name")), found.group("user")) if found else (entry.name, "")
             if key in groups:  # one student's plugin folders: by name and Moodle's user id, never by the shown id alone
                 groups[key].append(entry)
                 continue
@@ -355,8 +369,36 @@ def _units(dirs: list[os.DirEntry], files: list[os.DirEntry]) -> list[tuple[str,
             units.append((student_id(entry.name), [entry], False))
     for group in groups.values():
         group.sort(key=lambda e: (MOODLE_FOLDER.match(e.name).group("plugin").lower() != "file", e.name))  # type: ignore[union-attr]
-    units += [(student_id(flat_student(f.name)), [f], True) for f in files]
+    units += [(flat_id(f.name, shared), [f], True) for f in files]
     return units
+
+
+def _nfc(name: str) -> str:
+    """A name in Unicode's composed form (NFC), bytes that are not UTF-8 kept as they are: for telling names apart
+    as :func:`student_id` does, without its escapes."""
+    return unicodedata.normalize("NFC", name)
+
+
+def canvas_shared(names: list[str]) -> frozenset[str]:
+    """Of a class folder's file names, the Canvas names (``smithjohn``, as :func:`student_id` gives it) that
+    two or more user ids share: two students whose names Canvas shortens alike, told apart by :func:`flat_id`."""
+    users: dict[str, set[str]] = {}
+    for name in names:
+        canvas = CANVAS_NAME.match(name)
+        if canvas is not None:
+            users.setdefault(student_id(canvas.group("name")), set()).add(canvas.group("user"))
+    return frozenset(name for name, ids in users.items() if len(ids) > 1)
+
+
+def flat_id(name: str, shared: frozenset[str] = frozenset()) -> str:
+    """The student id a ``<student>.py`` file (or a hand-in meant to be one) gives: :func:`flat_student`, made
+    printable; a Canvas name two user ids share (``shared``, :func:`canvas_shared`) -> ``<name>_<user id>``
+    (``smithjohn_22222``), as Moodle tells two students of one name apart. One user id keeps the plain name."""
+    student = student_id(flat_student(name))
+    canvas = CANVAS_NAME.match(name)
+    if canvas is not None and student in shared and student == student_id(canvas.group("name")):
+        return f"{student}_{canvas.group('user')}"
+    return student
 
 
 def moodle_students(names: list[str]) -> dict[str, str]:
@@ -368,8 +410,9 @@ def moodle_students(names: list[str]) -> dict[str, str]:
     for name in names:
         moodle = MOODLE_FOLDER.match(name)
         if moodle is not None and moodle.group("name").strip():
-            matched[name] = (moodle.group("name"), moodle.group("user"))
-            ids.setdefault(moodle.group("name"), set()).add(moodle.group("user"))
+            full = _nfc(moodle.group("name"))  # one name in two Unicode forms is one name
+            matched[name] = (full, moodle.group("user"))
+            ids.setdefault(full, set()).add(moodle.group("user"))
     return {name: full if len(ids[full]) == 1 else f"{full}_{user}" for name, (full, user) in matched.items()}
 
 
@@ -424,13 +467,13 @@ def _same_submission(name: str, entries: list[os.DirEntry]) -> list[str]:
     canvas = CANVAS_NAME.match(name)
     if canvas is None:
         return []
-    key = (canvas.group("name").lower(), canvas.group("user"), canvas.group("submission"))
+    key = (_nfc(canvas.group("name")).lower(), canvas.group("user"), canvas.group("submission"))
     others = []
     for entry in entries:
         other = CANVAS_NAME.match(entry.name)
         if entry.name == name or other is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             continue
-        if (other.group("name").lower(), other.group("user"), other.group("submission")) == key:
+        if (_nfc(other.group("name")).lower(), other.group("user"), other.group("submission")) == key:
             others.append(entry.name)
     return others
 
@@ -446,7 +489,9 @@ def _newer_canvas_hand_in(name: str, entries: list[os.DirEntry]) -> str | None:
         other = CANVAS_NAME.match(entry.name)
         if other is None or is_python(entry.name) or _is_dir(entry):
             continue
-        same = (other.group("name").lower(), other.group("user")) == (canvas.group("name").lower(), canvas.group("user"))
+        same = (_nfc(other.group("name")).lower(), other.group("user")) == (
+            _nfc(canvas.group("name")).lower(), canvas.group("user")
+        )
         if same and int(other.group("submission")) > int(canvas.group("submission")):
             newer.append((int(other.group("submission")), entry.name))
     return max(newer)[1] if newer else None
@@ -483,13 +528,16 @@ def _copies_beside(path: Path, wanted: str) -> list[str]:
     return copies
 
 
-def _flat_hand_ins(entries: list[os.DirEntry], files: list[os.DirEntry]) -> dict[str, list[str]]:
+def _flat_hand_ins(
+    entries: list[os.DirEntry], files: list[os.DirEntry], shared: frozenset[str] = frozenset()
+) -> dict[str, list[str]]:
     """In a class folder of ``<student>.py`` files, the students whose only hand-in is something else: an
     archive (``bob.zip``, Canvas's ``bobsmith_1_2_submission.zip``), a notebook or a near miss
-    (``carl.PY.bak``), mapped to those entries' names. A teacher's own ``notes.txt`` names nobody."""
+    (``carl.PY.bak``), mapped to those entries' names. A teacher's own ``notes.txt`` names nobody.
+    ``shared``: as for :func:`flat_id`."""
     if not files:
         return {}
-    flat = {student_id(flat_student(f.name)) for f in files}
+    flat = {flat_id(f.name, shared) for f in files}
     found: dict[str, list[str]] = {}
     for entry in entries:
         if _is_dir(entry) or is_python(entry.name):
@@ -501,7 +549,7 @@ def _flat_hand_ins(entries: list[os.DirEntry], files: list[os.DirEntry]) -> dict
             if archive is None:
                 continue
             intended = entry.name[: len(entry.name) - len(archive)] + ".py"
-        student = student_id(flat_student(intended))
+        student = flat_id(intended, shared)
         if student.strip() and student not in flat:
             found.setdefault(student, []).append(entry.name)
     return found
@@ -524,14 +572,15 @@ def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], kno
     if not entries:
         return "the folder is empty", f"{student} has no {wanted} (the folder is empty): nothing was handed in", others
     inner = any(name.startswith("exercises/") for name in others)
-    held = [n for n in others if n.rsplit("/", 1)[-1] not in graded]
+    lower_graded = {file.lower() for file in graded}  # gus/Backprop.py is graded as backprop in this run too
+    held = [n for n in others if n.rsplit("/", 1)[-1].lower() not in lower_graded]
     held += [student_id(e.name) + "/" for e in entries if _is_dir(e) and not (inner and e.name == "exercises")]
     held += [student_id(e.name) for e in entries if not _is_dir(e) and not is_python(e.name) and intended_name(e.name) is None]
     if not held:
         return "", "", others
     imported = _imported_names(student_dir)
     helpers = [name for name in held if is_python(name) and name.rsplit("/", 1)[-1][:-3] in imported]
-    theirs = [name for name in held if _another_exercises(name, wanted, known)]
+    theirs = [name for name in held if _another_exercises(name, wanted, known, near=name not in helpers)]
     strays = [name for name in held if _stray(name, wanted, known) and name not in helpers and name not in theirs]
     if strays:
         note = f"holds {some_of(strays, 5)}"
@@ -546,15 +595,19 @@ def _missing(student_dir: Path, student: str, wanted: str, graded: set[str], kno
     return note, f"{student} has no {wanted} (the folder {note})" + (f": {fix}" if fix else ""), others
 
 
-def _another_exercises(name: str, wanted: str, known_files: set[str]) -> bool:
-    """Whether a file in a student's folder is another exercise's: its file (``dropout.py``), a near miss of it
-    (``rnn.ipynb``) or a copy of it (``rnn (1).py``: never one to rename to ``wanted``)."""
+def _another_exercises(name: str, wanted: str, known_files: set[str], near: bool = True) -> bool:
+    """Whether a file in a student's folder is another exercise's: its file in any case (``dropout.py``,
+    ``Dropout.py``), a copy of it (``rnn (1).py``), or with ``near`` a near miss of it (``rnn.ipynb``,
+    ``rnn2.py``; a helper the student's files import, ``rnn_utils.py``, is not): never one to rename to
+    ``wanted``."""
     base = name.rsplit("/", 1)[-1]
     if is_near_miss(base, wanted):
         return False
-    if (intended_name(base) or base) in known_files:
+    intended = intended_name(base) or base
+    if intended.lower() in {file.lower() for file in known_files}:
         return True
-    return any(is_copy_name(intended_name(base) or base, other) for other in known_files if other != wanted)
+    others = [other for other in known_files if other != wanted]
+    return any(is_copy_name(intended, other) or (near and is_near_miss(base, other)) for other in others)
 
 
 IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t].*$", re.MULTILINE)
@@ -592,7 +645,7 @@ def _stray(name: str, wanted: str, known_files: set[str]) -> bool:
     if is_near_miss(base, wanted):
         return True
     intended = intended_name(base) or base
-    return intended not in known_files and is_python(base)
+    return intended.lower() not in {file.lower() for file in known_files} and is_python(base)
 
 
 def _find_deeper(student_dir: Path, wanted: str, most: int = 10_000) -> str | None:
@@ -674,11 +727,7 @@ def check_defines(folder: Path, exercise_functions: dict[str, tuple[str, ...]], 
     everything = set().union(*defined)
     if not everything or everything & set(wanted):
         return
-    best, best_count = "", 0
-    for ex_id, functions in exercise_functions.items():
-        count = sum(1 for names in defined if names & set(functions))
-        if ex_id != exercise and count > best_count:
-            best, best_count = ex_id, count
+    best = _defining_exercise(defined, exercise_functions, exercise)
     if best:
         what = f"{best}'s ({some_of(f for f in exercise_functions[best] if f in everything)})"
     else:
@@ -686,6 +735,31 @@ def check_defines(folder: Path, exercise_functions: dict[str, tuple[str, ...]], 
     raise TutorError(
         f"no submission in {folder} defines any of {exercise}'s functions ({some_of(wanted)}); they define {what}: is --exercise right?"
     )
+
+
+def _defining_exercise(defined: list[set[str]], exercise_functions: dict[str, tuple[str, ...]], exercise: str) -> str:
+    """The exercise other than ``exercise`` whose functions the most of ``defined`` (each file's functions)
+    define, or ""."""
+    best, best_count = "", 0
+    for ex_id, functions in exercise_functions.items():
+        count = sum(1 for names in defined if names & set(functions))
+        if ex_id != exercise and count > best_count:
+            best, best_count = ex_id, count
+    return best
+
+
+def defines_other(path: Path | None, exercise_functions: dict[str, tuple[str, ...]], exercise: str) -> str:
+    """For a file graded ``not started`` (none of ``exercise``'s functions), what it defines instead when that
+    is another exercise's functions (another exercise's solution under this one's name), as the gradebook's note
+    says it: ``it defines dropout's functions instead (dropout_forward, dropout_backward)``; else "". What
+    :func:`check_defines` says of a whole class of ``<student>.py`` files, for one file of either layout."""
+    names = top_level_functions(path)
+    if names & set(exercise_functions.get(exercise, ())):
+        return ""
+    best = _defining_exercise([names], exercise_functions, exercise)
+    if not best:
+        return ""
+    return f"it defines {best}'s functions instead ({some_of(f for f in exercise_functions[best] if f in names)})"
 
 
 def some_of(names, shown: int = 3) -> str:
