@@ -399,6 +399,26 @@ def test_student_names_cannot_draw_on_the_terminal(tmp_path):
     assert "eve\\x1b[31m" in text and "eve\x1b[31m" not in text
 
 
+def test_a_run_with_timeouts_says_to_try_a_longer_timeout(tmp_path):
+    import dataclasses
+
+    from rich.console import Console
+
+    from tutor.classroom.service import ClassRun
+    from tutor.render.classroom import render_class_run
+
+    slow = dataclasses.replace(_row("gina", passed=12, status="timeout"), timeout=5.0)
+    run = ClassRun(tmp_path / "g.csv", ["backprop"], {"backprop": 7}, None, 2, rows=[_row("alice"), slow])
+    console = Console(record=True, width=200)
+    console.print(render_class_run(run))
+    said = " ".join(console.export_text(styles=False).split())
+    assert "1 submission(s) ran out of time under --timeout 5: if the machine was busy" in said
+    assert "--timeout 10" in said
+    console = Console(record=True, width=200)
+    console.print(render_class_run(ClassRun(tmp_path / "g.csv", ["backprop"], {"backprop": 7}, None, 1, rows=[_row("alice")])))
+    assert "ran out of time" not in console.export_text(styles=False)
+
+
 def test_a_grader_that_cannot_start_stops_the_run_in_one_line(monkeypatch, tmp_path):
     import shutil
     import sys

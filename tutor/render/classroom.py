@@ -82,6 +82,15 @@ def render_class_run(run) -> RenderableType:
             "grade report counts them\n",
             style="yellow",
         )
+    timed_out = [r for r in run.rows if r.status == "timeout"]
+    if timed_out:  # a busy machine (or --jobs above the cores) stops correct code too
+        longest = max((r.timeout for r in timed_out if isinstance(r.timeout, (int, float))), default=0) or 20
+        summary.append(
+            f"{len(timed_out)} submission(s) ran out of time under --timeout {longest:g}: if the machine was busy or "
+            f"the code is just slow, run again with a longer one (e.g. --timeout {min(3600, 2 * longest):g}); only "
+            "those are graded again\n",
+            style="yellow",
+        )
     if left:
         summary.append("next: run the same command again to grade the rest", style="dim")
     else:
