@@ -81,6 +81,9 @@ def test_ctrl_c_exits_130_and_keeps_what_was_read(tmp_path):
     code = exit_code(child)
     assert code == 130
     assert "Traceback" not in output
+    said = " ".join(output.split())
+    assert "1 of 3 sections read; not read yet: 1, 3" in said and "next:" in said  # as closing with q says it
+    assert said.index("not read yet") < said.index("interrupted")
     store = _read_sections(tmp_path)
     assert store.sections_read()["basics"] == {2}
     store.close()

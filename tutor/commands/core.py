@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -85,7 +87,8 @@ def lesson_command(
     if not plain and console.is_dumb() and console.stdin_is_terminal() and console.stdout_is_terminal():
         from tutor.reader import read_plainly  # a person at a terminal without cursor keys: section by section
 
-        read_plainly(lesson, start.index if start else None, store_factory=open_store)
+        with _state_on_interrupt(course, lesson):
+            read_plainly(lesson, start.index if start else None, store_factory=open_store)
     elif plain or not console.is_interactive():
         from tutor.reader import CLOSED, UNSEEN, print_lesson
 
@@ -105,10 +108,28 @@ def lesson_command(
     else:
         from tutor.reader import read_interactively
 
-        read_interactively(lesson, start.index if start else None, store_factory=open_store)
+        with _state_on_interrupt(course, lesson):
+            read_interactively(lesson, start.index if start else None, store_factory=open_store)
     from tutor.reader import reading_state
 
     console.out(render_reading_state(reading_state(course, lesson, store_factory=open_store)))
+
+
+@contextlib.contextmanager
+def _state_on_interrupt(course, lesson) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) while reading: the lesson's state and next step, as closing with q shows them,
+    then the interruption goes on (exit 130 and its line)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from tutor.reader import reading_state
+        from tutor.render.lessons import render_reading_state
+
+        try:
+            console.out(render_reading_state(reading_state(course, lesson, store_factory=open_store)))
+        except Exception:  # noqa: BLE001 - the state is a courtesy; the interruption is what matters
+            pass
+        raise
 
 
 @app.command("progress")
