@@ -352,3 +352,33 @@ def test_a_setting_given_twice_is_refused(runner):
     """`--epochs 1 --set epochs=garbage` ran one epoch and dropped the --set without a word."""
     result = runner.invoke(app, ["demo", "xor", "--quick", "--device", "cpu", "--epochs", "1", "--set", "epochs=garbage"])
     assert result.exit_code == 2 and "both set epochs" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_data_folder_may_have_any_name_and_a_file_is_not_one(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Téléchargements").mkdir()
+    (tmp_path / "afile").write_text("x")
+    accepted = runner.invoke(app, ["demo", "mnist-mlp", "--quick", "--data-dir", "Téléchargements"])
+    assert accepted.exit_code != 0 and "no MNIST IDX files in" in accepted.stderr and "Téléchargements" in accepted.stderr
+    assert "expected a word" not in accepted.stderr
+    a_file = runner.invoke(app, ["demo", "cnn", "--quick", "--data-dir", "afile"])
+    assert a_file.exit_code == 2 and "--data-dir: is not a folder: afile" in a_file.stderr
+    missing = runner.invoke(app, ["demo", "cnn", "--quick", "--set", "data_dir=nowhere"])
+    assert missing.exit_code == 2 and "no such folder: nowhere" in missing.stderr
+
+
+def test_a_plot_name_that_is_not_utf8_is_a_file_name_like_any_other(tmp_path):
+    import os
+
+    from tutor.training.flow import check_plot_path
+
+    name = os.fsdecode(b"n\xff.png")  # a Latin-1 name on a UTF-8 system
+    assert check_plot_path(str(tmp_path / name), False) == tmp_path / name
+
+
+def test_a_bad_cuda_graphs_setting_is_one_line_before_anything_runs(runner, monkeypatch):
+    monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", "garbage")
+    result = runner.invoke(app, ["demo", "xor", "--quick"])
+    assert result.exit_code == 2 and result.stderr.strip().endswith("give 1 (on, the default) or 0 (off)")
+    assert len(result.stderr.strip().splitlines()) == 1

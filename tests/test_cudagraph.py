@@ -34,9 +34,15 @@ def test_graphs_only_where_every_step_is_the_same(monkeypatch):
     for off in ("0", "off", "No", "false"):
         monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", off)
         assert not graph_ready(cuda, opt, impl, None, None, None, [])
-    for on in ("1", "", "yes"):
+    for on in ("1", "", "yes", " On "):
         monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", on)
         assert graph_ready(cuda, opt, impl, None, None, None, [])
+    from tutor.errors import TutorError
+
+    for bad in ("garbage", "2", "-1"):
+        monkeypatch.setenv("DNN_TUTOR_CUDA_GRAPHS", bad)
+        with pytest.raises(TutorError, match="DNN_TUTOR_CUDA_GRAPHS is .*: give 1 \\(on, the default\\) or 0 \\(off\\)"):
+            graph_ready(cuda, opt, impl, None, None, None, [])
     monkeypatch.delenv("DNN_TUTOR_CUDA_GRAPHS")
     assert graph_ready(cuda, opt, impl, None, None, None, [])  # on by default
 

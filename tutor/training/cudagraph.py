@@ -33,8 +33,17 @@ WARMUP = 3  # usual steps before the capture (PyTorch's guidance for whole-netwo
 
 
 def graphs_enabled() -> bool:
-    """Whether ``DNN_TUTOR_CUDA_GRAPHS`` leaves CUDA graphs on (they are on unless it says 0/off/no/false)."""
-    return os.environ.get("DNN_TUTOR_CUDA_GRAPHS", "").strip().lower() not in ("0", "off", "no", "false")
+    """Whether ``DNN_TUTOR_CUDA_GRAPHS`` leaves CUDA graphs on: on unset (or 1/on/yes/true), off for
+    0/off/no/false; anything else is one clear error (exit 2), as for the other settings."""
+    value = os.environ.get("DNN_TUTOR_CUDA_GRAPHS", "").strip().lower()
+    if value in ("", "1", "on", "yes", "true"):
+        return True
+    if value in ("0", "off", "no", "false"):
+        return False
+    from tutor.errors import TutorError
+
+    shown = os.environ["DNN_TUTOR_CUDA_GRAPHS"]
+    raise TutorError(f"DNN_TUTOR_CUDA_GRAPHS is {shown[:40]!r}: give 1 (on, the default) or 0 (off)", exit_code=2)
 
 
 def graph_ready(device, opt, implementation: str, scheduler, augment, clip_grad, after_backward) -> bool:

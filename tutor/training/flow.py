@@ -18,6 +18,7 @@ from typing import Any
 
 from tutor import paths
 from tutor.errors import TutorError
+from tutor.training.cudagraph import graphs_enabled
 from tutor.training.session import (
     DemoOutcome, DemoReporter, parse_sets, parse_value, run_demo, seed_setting, setting, validate,
 )
@@ -89,8 +90,8 @@ def check_plot_path(save_plot, force: bool = False) -> Path | None:
 def _check_plot_path(path: Path, shown: str, force: bool) -> Path:
     if path.suffix.lower() != ".png":
         raise TutorError(f"--save-plot {shown}: the file name must end in .png")
-    if len(path.name.encode()) > 255:
-        raise TutorError(f"--save-plot: the file name is longer than 255 bytes ({len(path.name.encode())})")
+    if len(os.fsencode(path.name)) > 255:  # as the file system counts: a name that is not UTF-8 is its own bytes
+        raise TutorError(f"--save-plot: the file name is longer than 255 bytes ({len(os.fsencode(path.name))})")
     if path.is_dir():
         raise TutorError(f"--save-plot {shown} is a folder; give a file name ending in .png")
     if not path.parent.is_dir():
@@ -177,11 +178,18 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
             raise TutorError(f"{source}: expected a folder with the MNIST IDX files, got {str(folder)!r}")
         expanded = paths.expand_user(str(folder))  # "~/mnist" typed in quotes, or --set
         if not expanded.is_dir():
-            raise TutorError(f"{source}: no such folder: {folder}")
+            state = "is not a folder" if os.path.lexists(expanded) else "no such folder"
+            raise TutorError(f"{source}: {state}: {folder}")
         given["data_dir"] = (source, str(expanded))
+    data_dir: str | None = None
+    if "data_dir" in given and any(f.name == "data_dir" for f in dataclasses.fields(module.Config)):
+        data_dir = given.pop("data_dir")[1]  # any folder name (Téléchargements): not a setting word to check
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
+    if data_dir is not None:
+        config = dataclasses.replace(config, data_dir=data_dir)
     check_device(request.device)
+    graphs_enabled()  # a bad DNN_TUTOR_CUDA_GRAPHS is one line before anything runs, on any device
     check_precision(request.precision)
     plot_path = check_plot_path(request.save_plot, request.force)
     from tutor.training.threads import env_threads
@@ -318,11 +326,12 @@ def run_bench_flow(flags: dict[str, Any], *, device: str | None = None, precisio
 
     settings = bench_settings(flags)
     check_device(device)
+    graphs_enabled()
     precision = check_precision(precision)
     if data_dir is not None:
         data_dir = paths.expand_user(data_dir)  # "~/mnist" typed in quotes
         if not data_dir.is_dir():
-            raise TutorError(f"--data-dir {data_dir}: no such folder")
+            raise TutorError(f"--data-dir {data_dir}: {'not a folder' if os.path.lexists(data_dir) else 'no such folder'}")
     quiet_openmp_spin()
     from tutor.training.bench import run_bench
 
