@@ -260,3 +260,19 @@ def test_an_interrupt_re_raised_plain_after_a_signal_still_says_the_signal(monke
     assert str(render_interrupted(run)).startswith("stopped by SIGTERM: 1 graded row(s)")
     run.exit_code = 130
     assert str(render_interrupted(run)).startswith("interrupted: ")
+
+
+def test_an_interruption_off_a_terminal_is_one_line(monkeypatch):
+    """The leading newline (past the ^C a terminal echoes) only where stderr is a terminal: a log gets one line."""
+    from typer.testing import CliRunner
+
+    import tutor.lessons
+    from tutor.cli import app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tutor.lessons, "load_course", interrupted)
+    result = CliRunner().invoke(app, ["lessons"])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted: anything already saved is kept.\n"

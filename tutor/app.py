@@ -92,7 +92,8 @@ class TutorGroup(TyperGroup):
 
             show_cursor()  # a second Ctrl-C can cut short the clean-up that shows it again
             try:
-                console.err(f"\n{how}: anything already saved is kept.", markup=False)
+                lead = "\n" if console.stderr_is_terminal() else ""  # past the ^C the terminal echoed; one line elsewhere
+                console.err(f"{lead}{how}: anything already saved is kept.", markup=False)
             except (OSError, ValueError):
                 pass
             raise typer.Exit(code) from None
