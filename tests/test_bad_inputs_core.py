@@ -453,3 +453,16 @@ def test_with_stderr_closed_errors_never_land_on_stdout(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tutor", "lesson", "99"], env=env, capture_output=False,
                           stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), timeout=60)
     assert done.returncode == 2 and done.stdout == b""
+
+
+def test_an_option_without_its_value_points_at_its_own_commands_help():
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    for argv, where in ((["demo", "xor", "--seed"], "dnn-tutor demo --help"), (["check", "--seed"], "dnn-tutor check --help"),
+                        (["grade", "--jobs"], "dnn-tutor grade --help"), (["grade", "merge", "--out"], "dnn-tutor grade merge --help"),
+                        (["quiz", "--topic"], "dnn-tutor quiz --help"), (["--colour"], "dnn-tutor --help")):
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 2, argv
+        assert result.stderr.strip().endswith(f"(see `{where}`)") and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -28,13 +28,22 @@ from typer.core import TyperGroup
 from tutor.errors import TutorError, interrupt_exit_code, interrupt_name, os_error_exit_code, os_error_message
 
 
-def _usage_line(exc: UsageError) -> str:
+def _usage_line(exc: UsageError, root: Any = None) -> str:
     message = " ".join(exc.format_message().split())
     ctx = exc.ctx
     while ctx is not None and ctx.parent is not None and getattr(ctx.command, "hidden", False):
         ctx = ctx.parent  # a hidden default command (`grade` runs `grade run`): point at what the learner typed
-    path = ctx.command_path if ctx is not None else "dnn-tutor"
+    path = ctx.command_path if ctx is not None else _typed_command(root)
     return f"{message} (see `{path} --help`)"
+
+
+def _typed_command(root: Any) -> str:
+    """``dnn-tutor demo`` for `dnn-tutor demo xor --seed` (an option's parser error carries no context): the
+    group's path and the command it was starting."""
+    path = getattr(root, "command_path", "") or "dnn-tutor"
+    name = getattr(root, "invoked_subcommand", None)
+    sub = getattr(getattr(root, "command", None), "commands", {}).get(name) if name else None
+    return f"{path} {name}" if sub is not None and not getattr(sub, "hidden", False) else path
 
 
 def _silence_stdout() -> None:
@@ -83,7 +92,7 @@ class TutorGroup(TyperGroup):
         except NoArgsIsHelpError:
             raise
         except UsageError as exc:
-            _say(_usage_line(exc))
+            _say(_usage_line(exc, ctx))
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:
             code = interrupt_exit_code(exc)
