@@ -182,3 +182,9 @@ def test_a_count_with_spaces_and_commas_is_asked_without_mixed_separators(typed,
     with pytest.raises(InvalidAnswer) as caught:
         parse(DECIMAL, typed)  # where decimals are wanted the comma may be one: the decimal-point hint stays
     assert "decimal point" in caught.value.reason
+
+
+@pytest.mark.parametrize("typed", ["1e308/1e-308", "1e400/2", "2/1e400"])
+def test_a_fraction_that_is_not_a_finite_number_is_asked_again(typed):
+    with pytest.raises(InvalidAnswer, match="type a finite number"):
+        parse(DECIMAL, typed)

@@ -312,7 +312,13 @@ def parse_number(text: str) -> float:
     if "/" in cleaned:  # a simple fraction such as 1/3
         top, _, bottom = cleaned.partition("/")
         if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom) and float(bottom) != 0:
-            return float(top) / float(bottom)
+            try:
+                quotient = float(top) / float(bottom)
+            except OverflowError:
+                quotient = math.inf
+            if not (math.isfinite(quotient) and math.isfinite(float(top)) and math.isfinite(float(bottom))):
+                raise InvalidAnswer("type a finite number")  # 1e308/1e-308 is inf: no answer is that
+            return quotient
         raise InvalidAnswer("type a number such as 0.25, 1e-3, 1/3 or 1234")
     if cleaned.endswith("%") and _NUMBER_RE.match(cleaned[:-1]):
         raise InvalidAnswer("type the number without '%' (e.g. 0.25 rather than 25%)")
