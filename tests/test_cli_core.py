@@ -378,7 +378,8 @@ def test_json_with_stdout_closed_is_no_internal_error(tutor_home):
     script = "import sys; sys.argv = ['dnn-tutor', 'progress', '--json']; from tutor.cli import main; main()"
     done = subprocess.run(f'"{sys.executable}" -c "{script}" >&-', shell=True, capture_output=True, text=True,
                           env={**os.environ, "DNN_TUTOR_HOME": str(tutor_home)}, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # one line: nothing could be shown (as `lessons --json >&-`)
+    assert done.stderr.strip() == "error: standard output is closed, so the dashboard cannot be shown"
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
 
 

@@ -308,6 +308,27 @@ def stdout_is_pipe() -> bool:
         return False
 
 
+def stdout_closed() -> bool:
+    """Whether the program was started with stdout closed (``>&-``): Python then has no ``sys.stdout``,
+    and rich quietly writes into nothing."""
+    return sys.stdout is None
+
+
+def require_stdout(what: str, consequence: str = "") -> None:
+    """For a command whose result is what it prints (a list, a report, a quiz): refuse at once, as one
+    line and exit 1, where stdout is closed (``>&-``), before anything is read, asked or recorded.
+
+    ``what`` names what cannot be shown ("the lesson list"); ``consequence`` (optional) says what was
+    therefore left alone ("nothing was recorded"). Output to /dev/null, a file or a pipe is not closed;
+    a pipe whose reader goes away later (``| head -1``) still ends quietly, as before."""
+    if not stdout_closed():
+        return
+    from tutor.errors import TutorError
+
+    message = f"standard output is closed, so {what} cannot be shown"
+    raise TutorError(message + (f"; {consequence}" if consequence else ""), 1)
+
+
 def write_out(text: str, *, flush: bool = False) -> None:
     """Machine-readable text (JSON) on stdout as it is; nothing where the program was started with
     stdout closed (``>&-``): there is nowhere to write, and that is no internal error."""

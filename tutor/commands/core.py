@@ -34,6 +34,7 @@ def home(
     """
     if ctx.invoked_subcommand is not None:
         return
+    console.require_stdout("the home screen")
     from tutor.lessons import load_course
     from tutor.progress import dashboard
     from tutor.render.lessons import render_home
@@ -53,6 +54,7 @@ def lessons_command(
     from tutor.progress import lesson_statuses
     from tutor.render.lessons import render_lessons_table
 
+    console.require_stdout("the lesson list")
     course = load_course()
     with open_store() as store:
         statuses = lesson_statuses(course, store)
@@ -163,6 +165,7 @@ def progress_command(
         else:
             console.out(render_import_result(counts, str(source)))
         return
+    console.require_stdout("the dashboard")
     course = load_course()
     with open_store() as store:
         board = dashboard(course, store)
@@ -243,6 +246,7 @@ def doctor_command(
     from tutor.render.progress import render_doctor
 
     check_name(device)  # a typo is one line at once, not after torch and torchvision have loaded
+    console.require_stdout("the report", "nothing was checked or repaired")
     report = gather(device, repair=repair)
     with verdict_output(0 if report.ok else 1):
         if as_json:

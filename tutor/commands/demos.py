@@ -85,6 +85,7 @@ def demos_command(
     """List the live demos: id, lesson, what it shows, typical time on a CPU."""
     from tutor.demos import registry
 
+    console.require_stdout("the demo list")
     if as_json:
         emit_json([d.__dict__ for d in registry.all_demos()])
     else:
@@ -96,6 +97,7 @@ def _history(demo_id: str | None, limit: str | None, as_json: bool) -> None:
     from tutor.training.flow import demo_history
     from tutor.training.session import finite
 
+    console.require_stdout("the history of runs")
     runs = demo_history(demo_id, limit)
     if as_json:
         emit_json([finite(dict(r.__dict__)) for r in runs])
@@ -142,6 +144,7 @@ def demo_command(
 
         if as_json:
             raise TutorError(f"name a demo to run: dnn-tutor demo <id> (ids: {', '.join(registry.ids())})")
+        console.require_stdout("the demo list")
         return console.out(_demo_list())
     from tutor.training.flow import DemoRequest
 
@@ -197,6 +200,7 @@ def data_status(
     from tutor.render.training import render_data_status
     from tutor.training.data import describe_cache
 
+    console.require_stdout("the cache status")
     status = describe_cache()
     if as_json:
         emit_json(status)
@@ -237,6 +241,7 @@ def bench_command(
 
     flags = {"--epochs": epochs, "--repeats": repeats, "--batch-size": batch_size, "--limit": limit,
              "--hidden": hidden, "--seed": seed, "--threads": threads}
+    console.require_stdout("the timings", "nothing was timed")
     result = run_bench_flow(flags, device=device, precision=precision, data_dir=data_dir,
                             note=None if as_json else console.out)
     if as_json:

@@ -33,6 +33,7 @@ def exercises_command(
     from tutor.progress import exercise_statuses
     from tutor.render.grading import render_exercise_table
 
+    console.require_stdout("the exercise list")
     infos = catalogue.load()
     with open_store() as store:
         statuses = exercise_statuses(store)

@@ -390,6 +390,10 @@ def quiz(
 
     number = _count(count)
     seed_value = whole_number(seed, "--seed", 0, SEED_MAX)
+    if stats or json_out:
+        console.require_stdout("the statistics")
+    else:  # the learner would answer questions never seen (their choices shuffled): nothing is asked
+        console.require_stdout("the questions", "nothing was asked or recorded")
     course = load_course_or_none()
     entries = catalogue(load_bank(), course)
     with open_store() as store:
