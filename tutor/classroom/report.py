@@ -11,8 +11,10 @@ kept over every row (``mean``, ``median``, ``distribution``: a row without a
 grade counts as 0) and over the rows that hold a grade (``graded_mean`` ...:
 ``missing``, ``unreadable``, ``ambiguous`` and grader ``error`` rows left out,
 and counted beside it). Rows whose file imports torch in a numpy exercise
-(code ``uses-torch``: their checks cannot tell) are listed by student.
-Nothing here prints.
+(code ``uses-torch``: their checks cannot tell) are listed by student. An
+exercise id the catalogue does not know keeps its rows, titled
+:data:`UNKNOWN_EXERCISE`. Ids, codes and statuses are kept as the file has
+them (the renderers make control characters visible). Nothing here prints.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ NOT_MISCONCEPTIONS = set(FATAL_KINDS) | {
 BINS = ((0.0, 0.0, "0%"), (0.0, 0.25, "1-24%"), (0.25, 0.5, "25-49%"), (0.5, 0.75, "50-74%"), (0.75, 1.0, "75-99%"), (1.0, 1.0, "100%"))
 STATUS_ORDER = ("done", "partial", "failed", "not started", "missing")
 USES_TORCH = "uses-torch"
+UNKNOWN_EXERCISE = "(an exercise this version of dnn-tutor does not know)"  # the title of an id not in the catalogue
 
 
 @dataclass
@@ -218,7 +221,7 @@ def build(rows: list[Row]) -> list[ExerciseReport]:
         reports.append(
             ExerciseReport(
                 exercise=exercise,
-                title=info.title if info else exercise,
+                title=info.title if info else UNKNOWN_EXERCISE,
                 students=students,
                 mean=round(statistics.fmean(scores), 4) if scores else 0.0,
                 median=round(statistics.median(scores), 4) if scores else 0.0,

@@ -246,4 +246,6 @@ def grade_report_command(
     if save_plot is not None:
         from rich.text import Text
 
-        console.out(Text(f"chart saved to {save_plot}", style="dim"))
+        from tutor.render.classroom import visible
+
+        console.out(Text(f"chart saved to {visible(str(save_plot))}", style="dim"))

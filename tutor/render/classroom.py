@@ -1,13 +1,16 @@
 """Renderers for ``grade``, ``grade merge`` and ``grade report``; they return rich objects.
 
 :func:`plot_png` draws the mistakes chart with matplotlib (imported only there).
-Student ids come from folder names, so every one is shown with control
-characters made visible.
+Student ids come from folder names, and a gradebook's exercise ids, codes
+and statuses from a file anyone can edit, so every one of them (and every file
+name) is shown with control characters made visible, in the terminal and in
+the chart.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 from rich import box
@@ -25,6 +28,12 @@ STATUS_STYLE = {"done": "green", "partial": "yellow", "failed": "red", "not star
 
 def _status(status: str) -> Text:
     return Text(visible(status), style=STATUS_STYLE.get(status, "red"))
+
+
+def _shown(text: object, style: str = "") -> Text:
+    """A student id, exercise id, code or file name from a file as a table cell: control characters made
+    visible, and never read as rich markup (a code ``[/x]`` is shown as it is, not an error)."""
+    return Text(visible(text), style=style)
 
 
 class _RunTable:
@@ -46,12 +55,14 @@ class _RunTable:
         table.add_column("status", no_wrap=True)
         table.add_column("diagnoses", overflow="fold", no_wrap=narrow)
         for row in self.run.rows:
-            student: Text | str = visible(row.student)
+            student = _shown(row.student)
             if many and narrow:
-                student = Text(f"{student}\n").append(row.exercise, style="default")
-            cells = [student] + ([row.exercise] if many and not narrow else [])
+                student.append("\n").append(visible(row.exercise), style="default")
+            cells: list[RenderableType] = [student]
+            if many and not narrow:
+                cells.append(_shown(row.exercise))
             cells += [f"{row.passed}/{row.total}", f"{row.score:.0%}"]
-            table.add_row(*cells, _status(row.status), ("\n" if narrow else " ").join(visible(code) for code in row.codes))
+            table.add_row(*cells, _status(row.status), Text(("\n" if narrow else " ").join(visible(code) for code in row.codes)))
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -72,7 +83,7 @@ def render_class_run(run) -> RenderableType:
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
     summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
-    seeds = ", ".join(f"{seed} ({ex})" for ex, seed in run.seeds.items())
+    seeds = ", ".join(f"{seed} ({visible(ex)})" for ex, seed in run.seeds.items())
     summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
     absent = getattr(run, "absent", ())
     if absent:  # why `grade report` counts more students than this summary
@@ -106,7 +117,7 @@ def render_interrupted(run) -> Text:
     code = run.exit_code or 130
     how = "interrupted" if code == 130 else f"stopped by {interrupt_name(code)}"
     return Text(
-        f"{how}: {run.graded} graded row(s) are saved in {run.out}; "
+        f"{how}: {run.graded} graded row(s) are saved in {visible(run.out)}; "
         f"run the same command again to grade the {left} left (graded files are skipped)."
     )
 
@@ -116,10 +127,10 @@ def render_merged(merged, out: Path, backup: Path | None) -> RenderableType:
     students = len({r.student for r in merged.rows})
     text.append(f"merged {merged.parts} part(s): {len(merged.rows)} row(s), {students} student(s)", style="bold")
     if merged.seeds:
-        text.append("  ·  " + ", ".join(f"{ex} seed {s}" for ex, s in merged.seeds.items()), style="dim")
-    text.append(f"\ngradebook: {out}", style="dim")
+        text.append("  ·  " + ", ".join(f"{visible(ex)} seed {s}" for ex, s in merged.seeds.items()), style="dim")
+    text.append(f"\ngradebook: {visible(out)}", style="dim")
     if backup:
-        text.append(f"\nthe previous {out.name} is kept at {backup}", style="dim")
+        text.append(f"\nthe previous {visible(out.name)} is kept at {visible(backup)}", style="dim")
     return text
 
 
@@ -136,7 +147,7 @@ def _stacked_mistakes(mistakes: list) -> RenderableType:
     blocks: list[RenderableType] = [Text("The class's mistakes, most shared first", style="italic")]
     for rank, m in enumerate(mistakes, start=1):
         head = Text(f"{rank}. ", style="bold")
-        head.append(m.code, style="red")
+        head.append(visible(m.code), style="red")
         if m.first:
             head.append(f"  the first mistake of {m.first} student{'s' if m.first != 1 else ''} ({m.share:.0%} of the class)")
         else:
@@ -159,8 +170,8 @@ def render_class_report(reports: list) -> RenderableType:
     parts: list[RenderableType] = []
     for rep in reports:
         head = Text()
-        head.append(rep.exercise, style="bold cyan")
-        head.append(f" — {rep.title}: {rep.students} student(s)")
+        head.append(visible(rep.exercise), style="bold cyan")
+        head.append(f" — {visible(rep.title)}: {rep.students} student(s)")
         head.append(_scores_line(rep))
         if rep.seed is not None:
             head.append(f"  (seed {rep.seed})", style="dim")
@@ -183,14 +194,14 @@ def render_class_report(reports: list) -> RenderableType:
                     where.append(f"\n{m.teach}", style="dim")
                 if m.concept:
                     where.append(f"\nquiz: {m.concept}", style="magenta")
-                table.add_row(str(rank), m.code, count, m.meaning, where)
+                table.add_row(str(rank), _shown(m.code), count, Text(m.meaning), where)
             parts.append(ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
             given = [(rank, m) for rank, m in enumerate(rep.mistakes[:5], start=1) if m.hint]
             if given:
                 parts.append(Text("Hints to give (dnn-tutor hint shows the same after a failing check):", style="bold"))
                 for rank, m in given:  # a hanging indent: wrapped lines start under the hint, not at the margin
                     hint = Text()
-                    hint.append(f"{m.code}: ", style="red")
+                    hint.append(f"{visible(m.code)}: ", style="red")
                     hint.append(m.hint)
                     grid = Table.grid(padding=(0, 1))
                     grid.add_column(no_wrap=True)
@@ -209,7 +220,7 @@ def render_class_report(reports: list) -> RenderableType:
         dist.add_column("bar", style="cyan", no_wrap=True)
         most = max((n for _, n in shown), default=0)
         for label, n in shown:
-            dist.add_row(label, str(n), _bar(n, most))
+            dist.add_row(Text(label), str(n), _bar(n, most))
         for label, n in (("missing", rep.missing), ("no grade", rep.ungraded)):
             if n:
                 dist.add_row(Text(label, style="dim"), Text(str(n), style="dim"), "")
@@ -243,7 +254,7 @@ def _torch_warning(rep) -> Text:
     """The students whose file of a numpy exercise imports torch: their checks cannot tell their gradients
     from autograd's, so a `done` there proves nothing."""
     text = Text("⚠ uses torch: ", style="bold red")
-    text.append(", ".join(f"{visible(s)} ({rep.exercise})" for s in rep.uses_torch), style="bold")
+    text.append(", ".join(f"{visible(s)} ({visible(rep.exercise)})" for s in rep.uses_torch), style="bold")
     text.append(
         f" — {'this file imports' if len(rep.uses_torch) == 1 else 'these files import'} torch, and the checks cannot "
         "tell gradients derived by hand from autograd's: read the file before you count the grade"
@@ -258,51 +269,70 @@ def _distribution(rep) -> tuple[list, str]:
     return rep.distribution, "Score distribution"
 
 
+def _label(text: object) -> str:
+    """``text`` from a gradebook as a chart label: control characters made visible (a font has no glyph for
+    ESC), and every ``$`` kept a dollar sign (matplotlib would read ``$...$`` as mathtext, and fail on a bad one)."""
+    return visible(text).replace("$", r"\$")
+
+
 def plot_png(reports: list) -> bytes:
-    """PNG bytes: per exercise, the mistakes as horizontal bars (most shared on top) and the score distribution."""
+    """PNG bytes: per exercise, the mistakes as horizontal bars (most shared on top) and the score distribution.
+
+    matplotlib's own warnings (a glyph missing from the font, say) are kept off the terminal: the command
+    says what it has to say in its own lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = max(1, len(reports))
-    fig, axes = plt.subplots(rows, 2, figsize=(12, 1.5 + 3.2 * rows), squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
-    try:
-        for (left, right), rep in zip(axes, reports):
-            shown = rep.mistakes[:12]
-            if shown:
-                labels = [m.code for m in shown][::-1]
-                firsts = [m.first for m in shown][::-1]
-                later = [m.students - m.first for m in shown][::-1]
-                left.barh(labels, firsts, color="#c0392b", label="first mistake")
-                bars = left.barh(labels, later, left=firsts, color="#f5b7b1", label="also, after another")
-                left.bar_label(bars, labels=[str(f + x) for f, x in zip(firsts, later)], padding=3)
-                left.set_xlim(0, max(f + x for f, x in zip(firsts, later)) * 1.15 + 0.5)
-                left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
-                left.xaxis.get_major_locator().set_params(integer=True)
-                left.set_xlabel("students")
-            else:
-                left.text(0.5, 0.5, "no diagnosis: every run passed or stopped early", ha="center", va="center", transform=left.transAxes)
-                left.set_yticks([])
-                left.set_xticks([])
-            left.set_title(f"{rep.exercise}: mistakes ({rep.students} students)", loc="left")
-            shown, _ = _distribution(rep)
-            labels = [label for label, _ in shown]
-            counts = [n for _, n in shown]
-            bars = right.bar(labels, counts, color="#2e86c1")
-            right.bar_label(bars, padding=2)
-            if shown is rep.distribution:
-                right.set_title(f"scores (mean {rep.mean:.0%})", loc="left")
-            else:
-                mean = f"{rep.graded_mean:.0%}" if rep.graded_mean is not None else "-"
-                right.set_title(f"scores of the {rep.graded} graded (mean {mean}; {_without_grade(rep, short=True)})", loc="left")
-            right.set_ylabel("students")
-            right.set_ylim(0, max(counts + [1]) * 1.2)
-            right.yaxis.get_major_locator().set_params(integer=True)
-            right.tick_params(axis="x", labelsize=8)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = max(1, len(reports))
+        fig, axes = plt.subplots(rows, 2, figsize=(12, 1.5 + 3.2 * rows), squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
+        try:
+            for (left, right), rep in zip(axes, reports):
+                _draw(left, right, rep)
+            fig.tight_layout()
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=110)
+            return buffer.getvalue()
+        finally:
+            plt.close(fig)
+
+
+def _draw(left, right, rep) -> None:
+    """One exercise's row of the chart: its mistakes on the left, its score distribution on the right."""
+    shown = rep.mistakes[:12]
+    if shown:
+        # bars at positions, the codes as tick labels: two codes alike once made visible stay two bars
+        where = list(range(len(shown)))
+        labels = [_label(m.code) for m in shown][::-1]
+        firsts = [m.first for m in shown][::-1]
+        later = [m.students - m.first for m in shown][::-1]
+        left.barh(where, firsts, color="#c0392b", label="first mistake")
+        bars = left.barh(where, later, left=firsts, color="#f5b7b1", label="also, after another")
+        left.set_yticks(where, labels)
+        left.bar_label(bars, labels=[str(f + x) for f, x in zip(firsts, later)], padding=3)
+        left.set_xlim(0, max(f + x for f, x in zip(firsts, later)) * 1.15 + 0.5)
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+        left.xaxis.get_major_locator().set_params(integer=True)
+        left.set_xlabel("students")
+    else:
+        left.text(0.5, 0.5, "no diagnosis: every run passed or stopped early", ha="center", va="center", transform=left.transAxes)
+        left.set_yticks([])
+        left.set_xticks([])
+    left.set_title(f"{_label(rep.exercise)}: mistakes ({rep.students} students)", loc="left")
+    dist, _ = _distribution(rep)
+    labels = [label for label, _ in dist]
+    counts = [n for _, n in dist]
+    bars = right.bar(labels, counts, color="#2e86c1")
+    right.bar_label(bars, padding=2)
+    if dist is rep.distribution:
+        right.set_title(f"scores (mean {rep.mean:.0%})", loc="left")
+    else:
+        mean = f"{rep.graded_mean:.0%}" if rep.graded_mean is not None else "-"
+        right.set_title(f"scores of the {rep.graded} graded (mean {mean}; {_without_grade(rep, short=True)})", loc="left")
+    right.set_ylabel("students")
+    right.set_ylim(0, max(counts + [1]) * 1.2)
+    right.yaxis.get_major_locator().set_params(integer=True)
+    right.tick_params(axis="x", labelsize=8)
