@@ -87,7 +87,7 @@ def run_block(block: CodeBlock, namespace: dict, path: Path) -> list[str]:
 
 
 # Lessons whose code trains small networks for a few seconds run in the full suite only.
-_SLOW_LESSONS = {"04-training", "08-practice", "03-overfitting", "07-transfer"}
+_SLOW_LESSONS = {"01-deep-networks", "04-training", "08-practice", "03-overfitting", "07-transfer"}
 _RUNNABLE = [pytest.param(p, id=p.stem, marks=pytest.mark.slow) if p.stem in _SLOW_LESSONS else pytest.param(p, id=p.stem)
              for p in LESSONS]
 
