@@ -37,12 +37,17 @@ def _wide(monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
 
 
+def _report(runner, tmp_path, monkeypatch, columns: str, text: str):
+    """`grade report` of a gradebook holding ``text`` at ``columns`` wide; it must succeed."""
+    monkeypatch.setenv("COLUMNS", columns)
+    result = runner.invoke(app, ["grade", "report", str(_book(tmp_path, text))])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 @pytest.mark.parametrize("columns", ["80", "200"])
 def test_report_shows_escape_codes_from_a_gradebook_as_text(runner, tmp_path, monkeypatch, columns):
-    monkeypatch.setenv("COLUMNS", columns)
-    book = _book(tmp_path, ESCAPED)
-    result = runner.invoke(app, ["grade", "report", str(book)])
-    assert result.exit_code == 0, result.output
+    result = _report(runner, tmp_path, monkeypatch, columns, ESCAPED)
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
     out = result.stdout
     assert "\\x1b[2Jex" in out  # the exercise, in the heading and in the uses-torch warning
@@ -64,10 +69,7 @@ def test_report_json_keeps_the_fields_as_they_are(runner, tmp_path):
 
 @pytest.mark.parametrize("columns", ["80", "200"])
 def test_report_never_reads_a_gradebook_field_as_markup(runner, tmp_path, monkeypatch, columns):
-    monkeypatch.setenv("COLUMNS", columns)
-    book = _book(tmp_path, MARKUP)
-    result = runner.invoke(app, ["grade", "report", str(book)])
-    assert result.exit_code == 0, result.output
+    result = _report(runner, tmp_path, monkeypatch, columns, MARKUP)
     assert "internal error" not in result.output
     for shown in ("[/x]ex", "[/oops]", "[bold]b", "[/y] 1"):
         assert shown in result.stdout
