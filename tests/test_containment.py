@@ -1050,3 +1050,26 @@ def test_code_that_stops_its_own_process_is_called_stopped_not_an_infinite_loop(
     assert report.fatal is not None and report.fatal.kind == "timeout"
     assert "stopped by a signal" in report.fatal.message and "infinite loop" not in report.fatal.message, report.fatal.message
     assert "while importing your file" in report.fatal.message
+
+
+@pytest.mark.slow
+def test_grade_never_imports_from_the_folder_it_is_started_in(tmp_path):
+    """The fork server that grades a class ran `python -c`, whose working directory comes first on its path:
+    started beside a numpy.py or a tutor/ folder, it imported them, outside any sandbox."""
+    import shutil
+
+    script = Path(sys.executable).parent / "dnn-tutor"
+    if not script.exists():
+        pytest.skip("dnn-tutor is not installed beside this Python")
+    here, klass, marks = tmp_path / "here", tmp_path / "class", tmp_path / "marks"
+    for folder in (here, klass, marks, here / "tutor"):
+        folder.mkdir()
+    for name in ("numpy.py", "torch.py", "tutor/__init__.py"):
+        (here / name).write_text(f"open({str(marks / name.replace('/', '_'))!r}, 'w').close()\n")
+    shutil.copy(SOLUTIONS / "backprop.py", klass / "alice.py")
+    env = {**os.environ, "DNN_TUTOR_HOME": str(tmp_path / "home")}
+    done = subprocess.run([str(script), "grade", str(klass), "-e", "backprop", "-o", str(tmp_path / "g.csv"), "--json"],
+                          cwd=here, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert not list(marks.iterdir()), "a module from the working folder was imported"
+    assert '"status": "done"' in done.stdout

@@ -193,13 +193,42 @@ def _start_fork_server() -> None:
     import threading
     from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread():
-        return  # no handlers to change here; starting the worker starts the server as before
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    main = threading.current_thread() is threading.main_thread()  # elsewhere there are no handlers to change
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    here, safe_path = os.getcwd(), os.environ.get("PYTHONSAFEPATH")
+    # The server runs `python -c ...`, which puts its working directory first on sys.path (and CPython
+    # 3.11's server ignores the path it is sent): started in the class folder, a student's numpy.py
+    # or tutor/ would be imported by the process that grades everyone, outside any sandbox. So it
+    # starts in an empty folder of its own, and without that entry where Python knows PYTHONSAFEPATH.
+    os.chdir(_server_home())
+    os.environ["PYTHONSAFEPATH"] = "1"
     try:
         forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        os.chdir(here)
+        if safe_path is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = safe_path
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+_SERVER_HOME: list[str] = []
+
+
+def _server_home() -> str:
+    """An empty folder, made once and removed at exit: the fork server's working directory."""
+    if not _SERVER_HOME:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="dnn-tutor-forkserver-")
+        os.chmod(folder, 0o500)  # nothing can be put in it
+        _SERVER_HOME.append(folder)
+        atexit.register(shutil.rmtree, folder, True)
+    return _SERVER_HOME[0]
 
 
 class ForkWorker:
