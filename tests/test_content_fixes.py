@@ -148,13 +148,16 @@ def test_diagnosis_codes_bring_forward_a_fitting_question(exercise, code, questi
 def test_a_three_decimal_question_takes_the_rounded_value_and_never_a_two_decimal_one():
     from tutor.quiz.answers import number_matches
 
-    asked = {qid: q for qid, q in _questions().items() if "three decimal" in q.get("prompt", "").lower()}
-    assert len(asked) >= 9
-    for qid, q in asked.items():
-        answer, tol = float(q["answer"]), float(q["tolerance"])
-        assert number_matches(round(answer, 3), answer, tol), qid  # the correctly rounded value
-        assert not number_matches(round(answer, 2), answer, tol), qid  # 2.30 for ln 10, 1.61 for ln 5: too coarse
-        assert not number_matches(round(answer, 3) + 0.001, answer, tol), qid  # mis-rounded by one in the last place
+    for words, places, at_least in (("three decimal", 3, 9), ("four decimal", 4, 3)):
+        asked = {qid: q for qid, q in _questions().items() if words in q.get("prompt", "").lower()}
+        assert len(asked) >= at_least, words
+        for qid, q in asked.items():
+            answer, tol = float(q["answer"]), float(q["tolerance"])
+            step = 10.0 ** -places
+            assert number_matches(round(answer, places), answer, tol), qid  # the correctly rounded value
+            if round(answer, places - 1) != round(answer, places):  # 2.30 for ln 10, 1.61 for ln 5: too coarse
+                assert not number_matches(round(answer, places - 1), answer, tol), qid
+            assert not number_matches(round(answer, places) + step, answer, tol), qid  # one off in the last place
 
 
 def test_max_pool_hint_sends_a_tied_window_gradient_to_one_place():

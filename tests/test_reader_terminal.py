@@ -560,3 +560,14 @@ def test_the_press_enter_prompt_is_not_left_behind_when_the_reader_closes(tmp_pa
     finally:
         subprocess.run([*tmux, "kill-server"], env=env, capture_output=True, timeout=30)
         sockets.cleanup()
+
+
+def test_ctrl_c_at_a_dumb_terminals_page_prompt_starts_the_state_on_a_line_of_its_own(tmp_path):
+    env = dict(os.environ, DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), TERM="dumb")
+    child = pexpect.spawn(sys.executable, ["-m", "tutor", "lesson", "1"], env=env, dimensions=(4, 60), encoding="utf-8", timeout=30)
+    child.expect_exact("q+Enter stops --")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    lines = (child.before or "").replace("\r", "").split("\n")
+    assert exit_code(child) == 130
+    assert any(line.startswith("Lesson 1: no section read yet") for line in lines), lines  # not glued to the echoed ^C

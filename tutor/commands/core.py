@@ -89,7 +89,7 @@ def lesson_command(
     if not plain and console.is_dumb() and console.stdin_is_terminal() and console.stdout_is_terminal():
         from tutor.reader import read_plainly  # a person at a terminal without cursor keys: section by section
 
-        with _state_on_interrupt(course, lesson):
+        with _state_on_interrupt(course, lesson, newline=True):  # the cursor is still on the page's prompt line
             read_plainly(lesson, start.index if start else None, store_factory=open_store)
     elif plain or not console.is_interactive():
         from tutor.reader import CLOSED, UNSEEN, print_lesson
@@ -118,7 +118,7 @@ def lesson_command(
 
 
 @contextlib.contextmanager
-def _state_on_interrupt(course, lesson) -> Iterator[None]:
+def _state_on_interrupt(course, lesson, newline: bool = False) -> Iterator[None]:
     """Ctrl-C (or SIGTERM) while reading: the lesson's state and next step, as closing with q shows them,
     then the interruption goes on (exit 130 and its line)."""
     try:
@@ -128,6 +128,8 @@ def _state_on_interrupt(course, lesson) -> Iterator[None]:
         from tutor.render.lessons import render_reading_state
 
         try:
+            if newline:
+                console.out("")
             console.out(render_reading_state(reading_state(course, lesson, store_factory=open_store)))
         except Exception:  # noqa: BLE001 - the state is a courtesy; the interruption is what matters
             pass
