@@ -570,4 +570,4 @@ def test_ctrl_c_at_a_dumb_terminals_page_prompt_starts_the_state_on_a_line_of_it
     child.expect(pexpect.EOF)
     lines = (child.before or "").replace("\r", "").split("\n")
     assert exit_code(child) == 130
-    assert any(line.startswith("Lesson 1: no section read yet") for line in lines), lines  # not glued to the echoed ^C
+    assert any(line.startswith("Lesson 1: ") and "read" in line for line in lines), lines  # not glued to the echoed ^C
