@@ -121,7 +121,7 @@ def test_unknown_demo_suggests(runner):
     result = runner.invoke(app, ["demo", "spirl"])
     assert result.exit_code == 2
     assert "did you mean 'spiral'" in result.output
-    assert "xor, spiral, mnist-mlp, playground" in result.output
+    assert "xor, mnist-mlp, playground, spiral" in result.output
 
 
 @pytest.mark.slow
