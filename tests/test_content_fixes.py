@@ -168,5 +168,7 @@ def test_max_pool_hint_sends_a_tied_window_gradient_to_one_place():
 
 def test_summed_grey_kernels_are_equal_only_before_per_channel_normalisation():
     assert "as long as the three channels really are equal" in _lesson("07-transfer.md")
+    assert "must be made three-channel first" not in _lesson("07-transfer.md")  # it is one of two ways
+    assert "exact only away from the border" in _lesson("07-transfer.md")
     assert "before any per-channel normalisation" in _questions()["tl-grey-images"]["explanation"]
     assert "Hinton and colleagues introduced it in 2012" in _lesson("03-overfitting.md")
