@@ -1073,3 +1073,18 @@ def test_grade_never_imports_from_the_folder_it_is_started_in(tmp_path):
     assert done.returncode == 0, done.stderr
     assert not list(marks.iterdir()), "a module from the working folder was imported"
     assert '"status": "done"' in done.stdout
+
+
+def test_a_module_started_by_its_own_argv_imports_nothing_from_the_working_folder(tmp_path):
+    """The notebook's grading process and the reader's runs start through tutor.pyproc.module_argv: even the
+    modules its own start-up needs (warnings, types, importlib...) never come from the folder it runs in."""
+    from tutor.pyproc import module_argv
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    for name in ("warnings", "types", "functools", "collections", "contextlib", "numpy", "tutor"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marks / name)!r}, 'w').close()\n")
+    done = subprocess.run(module_argv("tutor", "--version"), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DNN_TUTOR_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in marks.iterdir()) == []

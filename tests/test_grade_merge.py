@@ -170,6 +170,14 @@ def test_the_default_class_seed_needs_the_graders_private_key(tmp_path, monkeypa
     (tmp_path / "another-account" / "class-key").write_text("not a key\n")
     with pytest.raises(submissions.TutorError, match="class key .* is damaged: pass --seed"):
         submissions.class_seed("backprop", ["alice", "bob"])
+    (tmp_path / "another-account" / "class-key").unlink()
+    os.mkfifo(tmp_path / "another-account" / "class-key")  # never waited on: refused at once
+    with pytest.raises(submissions.TutorError, match="class key .* is damaged: pass --seed"):
+        submissions.class_seed("backprop", ["alice", "bob"])
+    (tmp_path / "another-account" / "class-key").unlink()
+    (tmp_path / "another-account" / "class-key").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(submissions.TutorError, match="is a link that leads nowhere"):
+        submissions.class_seed("backprop", ["alice", "bob"])
 
 
 # ---------------------------------------------------------------- bad input to grade

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 _BOOT = (
-    "import sys, runpy; "
-    "sys.path[:] = [p for p in sys.path[1:]] + [sys.argv[2]]; "  # no '' (the working directory) first
+    "import sys; "  # built in: nothing is looked up on the path for it
+    "sys.path[:] = sys.path[1:] + [sys.argv[2]]; "  # '' (the working directory) gone before any other import
+    "import runpy; "  # ... for runpy's own imports (warnings, types, importlib...) come from the path too
     "module = sys.argv[1]; sys.argv[:] = [sys.argv[0]] + sys.argv[3:]; "
     "runpy.run_module(module, run_name='__main__', alter_sys=True)"
 )

@@ -939,9 +939,11 @@ def class_key() -> bytes:
     path = paths.home_dir() / CLASS_KEY
     for _ in range(2):
         try:
-            key = path.read_bytes().strip()
+            key = _read_key(path)
         except FileNotFoundError:
-            pass
+            if os.path.islink(path):
+                raise TutorError(f"the class key {path} is a link that leads nowhere: remove it (a new key is made) "
+                                 f"or pass --seed") from None
         except OSError as exc:
             raise TutorError(f"cannot read the class key {path} ({exc.strerror or exc}): pass --seed instead") from None
         else:
@@ -969,6 +971,18 @@ def class_key() -> bytes:
             except OSError:
                 pass
     raise TutorError(f"cannot keep a class key in {path.parent}: pass --seed instead")
+
+
+def _read_key(path: Path) -> bytes:
+    """The key file's bytes (stripped), read without blocking on a FIFO and never more than a key's size;
+    anything but a regular file is damaged (b"")."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return os.read(fd, 256).strip()
+    finally:
+        os.close(fd)
 
 
 def class_seed(exercise: str, students: list[str], key: bytes | None = None) -> int:
