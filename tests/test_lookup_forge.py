@@ -84,3 +84,23 @@ def test_a_table_of_answers_for_a_known_seed_fails_the_finite_difference_checks(
     assert {c.code for c in failed} >= {"backward-vs-forward"}
     honest = grade_file("backprop", SOLUTIONS / "backprop.py", seed=SEED)
     assert all(c.passed for c in honest.checks)  # the same seed, a real implementation: every check passes
+
+
+def test_differences_of_a_forward_a_hair_off_pytorch_are_checked_too():
+    """A forward off by 1e-9 (still a right answer) skipped the check and let the child's own, rewritable
+    differences stand alone; now any float64 forward within 1e-6 of PyTorch's is held to its gradient."""
+    from tutor.grading.compare import Mismatch, _checked_differences
+
+    rng = np.random.default_rng(0)
+    ref_out = rng.normal(size=(4, 3))  # (N, D) PyTorch's forward
+    ref_grad = rng.normal(size=(4, 3))  # (N, D) PyTorch's gradient
+    coords = np.array([0, 5, 11])
+    near = ref_out * (1 + 1e-9)
+    honest = ref_grad.reshape(-1)[coords] * (1 + 1e-7)  # differences of a correct forward
+    kept = _checked_differences(honest, coords, ref_grad, near, [ref_out], name="f_backward dx", forward="f_forward", case="c")
+    assert np.array_equal(kept, honest)  # not exact: its own differences stand, once they agree
+    rewritten = honest * 1.3  # numbers rewritten to agree with a wrong backward
+    with pytest.raises(Mismatch, match=r"matches PyTorch to \de-1\d at the inputs, yet its finite differences"):
+        _checked_differences(rewritten, coords, ref_grad, near, [ref_out], name="f_backward dx", forward="f_forward", case="c")
+    narrow = ref_out.astype(np.float32).astype(np.float64)  # float32 inside: rounding, named by the other judges
+    assert _checked_differences(rewritten, coords, ref_grad, narrow, [ref_out], name="f", forward="g", case="c") is rewritten
