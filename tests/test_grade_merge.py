@@ -178,6 +178,14 @@ def test_the_default_class_seed_needs_the_graders_private_key(tmp_path, monkeypa
     (tmp_path / "another-account" / "class-key").symlink_to(tmp_path / "nowhere")
     with pytest.raises(submissions.TutorError, match="is a link that leads nowhere"):
         submissions.class_seed("backprop", ["alice", "bob"])
+    (tmp_path / "another-account" / "class-key").unlink()
+    (tmp_path / "another-account" / "class-key").symlink_to(key)  # someone else's key, by a link: not used
+    with pytest.raises(submissions.TutorError, match="is a link to another file"):
+        submissions.class_seed("backprop", ["alice", "bob"])
+    os.chmod(key, 0o644)  # made readable by others: made private again, and still the same key
+    monkeypatch.setenv("DNN_TUTOR_HOME", str(tmp_path / "home"))
+    assert submissions.class_seed("backprop", ["alice", "bob"]) == mine
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
 
 
 # ---------------------------------------------------------------- bad input to grade

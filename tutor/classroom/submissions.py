@@ -941,9 +941,7 @@ def class_key() -> bytes:
         try:
             key = _read_key(path)
         except FileNotFoundError:
-            if os.path.islink(path):
-                raise TutorError(f"the class key {path} is a link that leads nowhere: remove it (a new key is made) "
-                                 f"or pass --seed") from None
+            pass
         except OSError as exc:
             raise TutorError(f"cannot read the class key {path} ({exc.strerror or exc}): pass --seed instead") from None
         else:
@@ -976,10 +974,19 @@ def class_key() -> bytes:
 def _read_key(path: Path) -> bytes:
     """The key file's bytes (stripped), read without blocking on a FIFO and never more than a key's size;
     anything but a regular file is damaged (b"")."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    if os.path.islink(path):
+        where = "to another file" if os.path.exists(path) else "that leads nowhere"
+        raise TutorError(f"the class key {path} is a link {where}: remove it (a new key is made) or pass --seed")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return b""
+        if info.st_mode & 0o077:  # readable by others: the key is only as private as its file
+            try:
+                os.fchmod(fd, 0o600)
+            except OSError:
+                pass
         return os.read(fd, 256).strip()
     finally:
         os.close(fd)
