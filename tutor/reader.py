@@ -330,10 +330,7 @@ def print_lesson(lesson: Lesson, sections, *, store_factory: Callable = _default
     file: ``| grep``, ``> notes.txt``, ``>/dev/null``; nothing recorded) or :data:`CLOSED` (the reader
     closed the pipe early; it ends quietly, nothing recorded).
     """
-    if sys.stdout is None:  # started with its output closed (`>&-`): nothing can be shown
-        from tutor.errors import TutorError
-
-        raise TutorError("standard output is closed, so the lesson cannot be shown; nothing was marked read", 1)
+    console.require_stdout("the lesson", "nothing was marked read")  # started with its output closed (`>&-`)
     out = console.stdout_console()
     written: list[int] = []
     try:

@@ -313,12 +313,10 @@ def _nfc_students(rows: list[Row]) -> list[Row]:
     :func:`submissions.student_id` makes ids: a row written for ``José`` with a combining accent (a class folder
     unzipped on macOS) is the same student's row. A row whose composed id another row of the exercise already
     has is left as it is (nothing is dropped)."""
-    import unicodedata
-
     taken = {r.key for r in rows}
     result = []
     for row in rows:
-        student = unicodedata.normalize("NFC", row.student)
+        student = submissions.nfc(row.student)
         if student != row.student and (student, row.exercise) not in taken:
             taken.add((student, row.exercise))
             row = dataclasses.replace(row, student=student)

@@ -243,7 +243,7 @@ def discover(
         forms = ""
         if len(set(named)) < len(named):  # "a<newline>b" and "a\\nb" print alike as ids: show the names as Python writes them
             named = tuple(repr(name) for name in both)
-        if len({_nfc(name) for name in named}) < len(named):  # "é" and "e" with a combining accent: escaped, said why
+        if len({nfc(name) for name in named}) < len(named):  # "é" and "e" with a combining accent: escaped, said why
             named = tuple(ascii(name) for name in both)
             forms = " (one name in two Unicode forms: composed and decomposed, as macOS's unzip writes it)"
         note = f"named by both {' and '.join(named)}{forms}"
@@ -359,7 +359,7 @@ def _units(
         if entry.name in moodle:
             student = student_id(moodle[entry.name])
             found = MOODLE_FOLDER.match(entry.name)
-            key = (_nfc(found.group("name")), found.group("user")) if found else (entry.name, "")
+            key = (nfc(found.group("name")), found.group("user")) if found else (entry.name, "")
             if key in groups:  # one student's plugin folders: by name and Moodle's user id, never by the shown id alone
                 groups[key].append(entry)
                 continue
@@ -373,7 +373,7 @@ def _units(
     return units
 
 
-def _nfc(name: str) -> str:
+def nfc(name: str) -> str:
     """A name in Unicode's composed form (NFC), bytes that are not UTF-8 kept as they are: for telling names apart
     as :func:`student_id` does, without its escapes."""
     return unicodedata.normalize("NFC", name)
@@ -410,7 +410,7 @@ def moodle_students(names: list[str]) -> dict[str, str]:
     for name in names:
         moodle = MOODLE_FOLDER.match(name)
         if moodle is not None and moodle.group("name").strip():
-            full = _nfc(moodle.group("name"))  # one name in two Unicode forms is one name
+            full = nfc(moodle.group("name"))  # one name in two Unicode forms is one name
             matched[name] = (full, moodle.group("user"))
             ids.setdefault(full, set()).add(moodle.group("user"))
     return {name: full if len(ids[full]) == 1 else f"{full}_{user}" for name, (full, user) in matched.items()}
@@ -467,13 +467,13 @@ def _same_submission(name: str, entries: list[os.DirEntry]) -> list[str]:
     canvas = CANVAS_NAME.match(name)
     if canvas is None:
         return []
-    key = (_nfc(canvas.group("name")).lower(), canvas.group("user"), canvas.group("submission"))
+    key = (nfc(canvas.group("name")).lower(), canvas.group("user"), canvas.group("submission"))
     others = []
     for entry in entries:
         other = CANVAS_NAME.match(entry.name)
         if entry.name == name or other is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             continue
-        if (_nfc(other.group("name")).lower(), other.group("user"), other.group("submission")) == key:
+        if (nfc(other.group("name")).lower(), other.group("user"), other.group("submission")) == key:
             others.append(entry.name)
     return others
 
@@ -489,8 +489,8 @@ def _newer_canvas_hand_in(name: str, entries: list[os.DirEntry]) -> str | None:
         other = CANVAS_NAME.match(entry.name)
         if other is None or is_python(entry.name) or _is_dir(entry):
             continue
-        same = (_nfc(other.group("name")).lower(), other.group("user")) == (
-            _nfc(canvas.group("name")).lower(), canvas.group("user")
+        same = (nfc(other.group("name")).lower(), other.group("user")) == (
+            nfc(canvas.group("name")).lower(), canvas.group("user")
         )
         if same and int(other.group("submission")) > int(canvas.group("submission")):
             newer.append((int(other.group("submission")), entry.name))

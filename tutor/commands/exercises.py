@@ -322,10 +322,7 @@ def hint_command(
             hints.reset_ladder(info.id)
         except TutorError as exc:  # a read-only or full home: the hint is still shown, the ladder not restarted
             console.warning_line(exc.message)
-    import sys
-
-    if sys.stdout is None:  # started with its output closed (`>&-`): the hint could not be seen
-        raise TutorError("standard output is closed, so the hint cannot be shown; the ladder stays where it is", 1)
+    console.require_stdout("the hint", "the ladder stays where it is")  # started with its output closed (`>&-`)
     hint = hints.next_hint(info, show=lambda shown: console.out(render_hint(shown, info)))  # shown, then the ladder moves
     if hint.unsaved:  # the hint was shown; only its place on the ladder is lost
         console.warning_line(hint.unsaved)
