@@ -246,15 +246,19 @@ def end_tree(worker: int, worker_start: int, *, budget: float = 3.0) -> int:
     return len(killed)
 
 
-def _exists(pid: int) -> bool:
-    """Alive and not a zombie."""
+def process_state(pid: int) -> str:
+    """The one-letter state of a process (``R`` running, ``S`` sleeping, ``T`` stopped, ``Z`` zombie...),
+    or "" when there is no such process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return False
-    state = raw[raw.rfind(b")") + 2 : raw.rfind(b")") + 3]
-    return state not in (b"Z", b"X")
+            return handle.read().rsplit(b")", 1)[1].split()[0].decode("ascii", "replace")
+    except (OSError, IndexError):
+        return ""
+
+
+def _exists(pid: int) -> bool:
+    """Alive and not a zombie."""
+    return process_state(pid) not in ("", "Z", "X")
 
 
 class RunDir:

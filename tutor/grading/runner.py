@@ -459,7 +459,7 @@ class Child:
                         # machine): call it what it is, as on a quiet one
                         self._too_many, timed_out = True, False
                     elif timed_out:
-                        self._suspended = process_state(self.proc.pid) in ("T", "t")  # stopped by a signal, not looping
+                        self._suspended = containment.process_state(self.proc.pid) in ("T", "t")  # stopped by a signal, not looping
                         self._ask_where()
                     break
                 try:
@@ -595,15 +595,6 @@ class Child:
         # learner's code catches OutputLimit and goes on; exactly OUTPUT_CHARS is honest output.
         truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
-
-
-def process_state(pid: int) -> str:
-    """The one-letter state of a process (``R`` running, ``S`` sleeping, ``T`` stopped...), or "" when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0].decode("ascii", "replace")
-    except (OSError, IndexError):
-        return ""
 
 
 def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
