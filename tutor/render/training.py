@@ -349,7 +349,7 @@ def _defaults(demo_id: str) -> dict:
 
 def _changed_settings(runs) -> dict[int, str]:
     """Per run, the settings that differ from the demo's defaults, in the demo's own order (the seed and the
-    data folder are left out; a precision of fp32 is the default). A setting at its default is not listed,
+    data folder are left out; a precision of fp32 is the default, and ``auto`` is followed by what it picked: ``precision=auto→fp32``). A setting at its default is not listed,
     even where other runs changed it: the caption says "those that differ from the demo's defaults"."""
     from tutor.training.session import DEFAULT_PRECISION
 
@@ -364,7 +364,11 @@ def _changed_settings(runs) -> dict[int, str]:
         config = r.config if isinstance(r.config, dict) else {}
         keys = [k for k in defaults if k in config] + sorted(str(k) for k in config if k not in defaults)
         chosen = [k for k in keys if k not in skip and (k not in defaults or config.get(k) != defaults[k])]
-        shown[r.id] = " ".join(setting_item(k, config.get(k)) for k in chosen) or "(defaults)"
+        items = [setting_item(k, config.get(k)) for k in chosen]
+        used = r.metrics.get("precision") if isinstance(r.metrics, dict) else None
+        if config.get("precision") == "auto" and isinstance(used, str) and used:
+            items[chosen.index("precision")] += f"→{setting_text(used)}"  # what auto picked: precision=auto→fp32
+        shown[r.id] = " ".join(items) or "(defaults)"
     return shown
 
 

@@ -251,12 +251,16 @@ def draw_plot(module, outcome: DemoOutcome, path: Path) -> Path:
 
 
 def record(outcome: DemoOutcome) -> None:
-    """Write the run into the learner's demo journal (metrics only; figures stay out)."""
+    """Write the run into the learner's demo journal (metrics only; figures stay out). The settings are
+    kept as asked (``precision=auto``); the metrics add the precision the fits ran in."""
     from tutor.store import Store
 
     with Store() as store:
         outcome.warnings.extend(store.warnings)
-        run = store.record_demo_run(outcome.demo_id, outcome.config, outcome.metrics, outcome.device, outcome.seconds)
+        metrics = dict(outcome.metrics)
+        if outcome.precision:  # what the fits ran in once ``auto`` was resolved ("fp32", "bf16")
+            metrics.setdefault("precision", outcome.precision)
+        run = store.record_demo_run(outcome.demo_id, outcome.config, metrics, outcome.device, outcome.seconds)
     outcome.journal_id = run.id
 
 
