@@ -245,12 +245,19 @@ def err(message, **kwargs) -> None:
 LONG_WORD = 120  # a run of characters without a space longer than this is shown shortened
 
 
+def _escape(ch: str) -> str:
+    """A character that is not printable, as an escape: a byte of a file name that is not UTF-8 (held as a
+    lone surrogate) as the byte, ``\\xff``, the way every other place shows such a name; others as Python writes them."""
+    code = ord(ch)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else repr(ch)[1:-1]
+
+
 def one_line(message: str) -> str:
     """``message`` as one printable line: control characters (a newline, an escape sequence from a file
     name) shown as escapes, and a very long word (a 10,000-character argument echoed back) shortened."""
     import re
 
-    text = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in str(message))
+    text = "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in str(message))
     return re.sub(r"\S{%d,}" % (LONG_WORD + 1), lambda m: m.group(0)[:70] + "…" + m.group(0)[-40:], text)
 
 

@@ -128,7 +128,11 @@ def setting_text(value) -> str:
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
         return f"{value:g}"
-    return "auto" if value is None else str(value)
+    if value is None:
+        return "auto"
+    from tutor.console import one_line
+
+    return one_line(str(value))  # a folder name that is not UTF-8 as the error lines show it: bad\xff
 
 
 def setting_item(key: str, value) -> str:

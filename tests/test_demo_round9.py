@@ -1,0 +1,54 @@
+"""Demo journal and settings fixes: what ``--precision auto`` picked, and folder names that are not UTF-8."""
+
+from __future__ import annotations
+
+import json
+
+from tutor.cli import app
+
+QUICK_XOR = ["demo", "xor", "--quick", "--epochs", "3", "--set", "n_points=120"]
+
+
+def test_a_run_with_precision_auto_journals_what_auto_picked(runner):
+    run = runner.invoke(app, QUICK_XOR + ["--precision", "auto", "--json"])
+    assert run.exit_code == 0, run.output
+    history = runner.invoke(app, ["demo", "--history", "--json"])
+    (row,) = json.loads(history.stdout)
+    assert row["config"]["precision"] == "auto"  # the setting as asked: a rerun asks the same
+    assert row["metrics"]["precision"] == "fp32"  # what it ran in (xor is too small for bf16 to pay)
+    table = runner.invoke(app, ["demo", "--history"])
+    assert "precision=auto→fp32" in table.stdout, table.stdout
+
+
+def test_the_history_shows_auto_alone_for_a_journal_written_before_and_never_a_made_up_choice(runner):
+    from tutor.store import Store
+
+    with Store() as store:
+        store.record_demo_run("mnist-mlp", {"epochs": 3, "precision": "auto"}, {"test_acc": 0.9}, "cpu", 2.0)
+        store.record_demo_run("mnist-mlp", {"epochs": 3, "precision": "auto"}, {"test_acc": 0.9, "precision": "bf16"},
+                              "cpu", 2.0)
+        store.record_demo_run("mnist-mlp", {"epochs": 3, "precision": "bf16"}, {"test_acc": 0.9, "precision": "bf16"},
+                              "cpu", 2.0)
+    lines = runner.invoke(app, ["demo", "--history"], env={"COLUMNS": "120"}).stdout.splitlines()
+    rows = [line for line in lines if "mnist-mlp" in line]
+    assert "precision=bf16" in rows[0] and "→" not in rows[0]  # asked for bf16: nothing to add
+    assert "precision=auto→bf16" in rows[1]
+    assert rows[2].rstrip().endswith("precision=auto")  # an older row: what auto picked was not kept
+
+
+def test_a_folder_name_that_is_not_utf8_reads_the_same_in_the_settings_and_in_the_error(tmp_path, capfd):
+    """`--data-dir $'bad\\xff'` was written as the raw byte in the settings line and as ``\\udcff`` in the error."""
+    import os
+    import subprocess
+    import sys
+
+    folder = os.path.join(os.fsencode(str(tmp_path)), b"bad\xff")
+    os.mkdir(folder)
+    done = subprocess.run([sys.executable, "-m", "tutor", "demo", "mnist-mlp", "--quick", "--data-dir", folder],
+                          capture_output=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert done.returncode != 0
+    out, err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+    shown = str(tmp_path) + "/bad\\xff"
+    assert f"data_dir={shown}" in out, out
+    assert f"no MNIST IDX files in {shown}" in err and "udcff" not in err, err
+    assert b"\xff" not in done.stdout + done.stderr  # never the raw byte, which a terminal shows as a box
