@@ -154,6 +154,8 @@ class LiveReporter(DemoReporter):
         self.header: dict = {}
         self.held = "val"  # what the held-out set is called (the session says: "val" or "test")
         self.printed = 0  # lines printed above the view (header, notes): they scroll away first
+        self.above: list[RenderableType] = []  # the header and the notes, to print again after a resize
+        self.drawn_size: tuple[int, int] | None = None  # the terminal's size when the view was last drawn
         self.title_again = False  # the last frame repeats the header's title line (the header scrolled away)
         self.views: dict[str, Any] = {}  # model -> the last EpochView (to draw its boundary at the last frame's size)
         self.fit_done = False  # the fit shown ran to its end
@@ -372,6 +374,7 @@ class LiveReporter(DemoReporter):
         shown = render_header(header)
         self.console.print(shown)
         self.printed += self._lines(shown)
+        self.above.append(shown)
         self._start_live()
         self._catch_suspend()
 
@@ -453,7 +456,31 @@ class LiveReporter(DemoReporter):
             if due or record.last:
                 self._refresh(now)
 
+    def _resized(self) -> bool:
+        """Whether the terminal changed size since the view was last drawn (noted for the next call)."""
+        size = (self.console.width, self.console.height)
+        changed = self.drawn_size is not None and size != self.drawn_size
+        self.drawn_size = size
+        return changed
+
+    def _start_over(self) -> None:
+        """After a resize: a clean screen with the header, the notes and the view. Terminals that re-wrap their
+        lines on a resize (tmux, iTerm2, GNOME Terminal) moved the old view, so rich's cursor no longer went back
+        to its top and every frame left a stale, re-wrapped copy above the next."""
+        if self.live is not None:
+            self.live.update(Text(""), refresh=False)  # stop() draws the view once more: let that be nothing
+            self.live.stop()
+            self.live = None
+        self.console.clear()  # the visible screen, cursor home (what scrolled away stays in the scrollback)
+        self.printed = 0
+        for shown in self.above:
+            self.console.print(shown)
+            self.printed += self._lines(shown)
+        self._start_live()
+
     def _refresh(self, now: float, final: bool = False) -> None:
+        if self.live is not None and self._resized():
+            self._write(self._start_over)
         if self.live is not None:
             view = self._view(final)
             self._write(lambda: self.live.update(view, refresh=True))
@@ -470,6 +497,7 @@ class LiveReporter(DemoReporter):
         line = Text("note: ", style="dim")
         line.append(text)
         self.printed += self._lines(line)
+        self.above.append(line)
         self._write(lambda: self.console.print(line))
 
     def _write(self, write) -> None:
@@ -496,6 +524,8 @@ class LiveReporter(DemoReporter):
             except (ValueError, OSError):
                 pass
             self._suspend_saved = None
+        if self.live is not None and self._resized():
+            self._start_over()
         if self.live is not None:
             if self.info is not None:
                 self.live.update(self.final_view(), refresh=True)
