@@ -91,6 +91,14 @@ def render_lines(renderable, width: int) -> list[str]:
 # -- the pager ------------------------------------------------------------------------------
 
 
+def _words(lines: list[str]) -> list[tuple[int, str]]:
+    """(line index, word) for every word of the lines: what re-wrapping keeps (borders, padding and the
+    marks of wrapped code change with the width)."""
+    import re
+
+    return [(i, word) for i, line in enumerate(lines) for word in re.findall(r"\w+", line)]
+
+
 @dataclass
 class Pager:
     """The state of the reader; key handlers change it, :meth:`view` draws it."""
@@ -221,6 +229,28 @@ class Pager:
         if not self._shown(line):
             self.scroll(line - self.top)  # the match at the top, or as near as the section's end allows
         self.hit = (index, line, self.cols)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Lay the section out for a new terminal size with the same text at the top of the screen: the line
+        holding the first word that was there (wrapping moves lines, so the old line number would not; a
+        narrow screen also adds a note above a wide code block, so the words are matched, not counted)."""
+        import difflib
+
+        cover = self.cover and self.index == 1
+        old = _words(self._plain_of(self.index, cover))
+        first = sum(1 for line, _ in old if line < self.top)  # the first word on the screen
+        self.rows, self.cols = rows, cols
+        top = 0
+        if first:
+            new = _words(self._plain_of(self.index, cover))
+            top = new[-1][0] + 1 if new else 0
+            matcher = difflib.SequenceMatcher(a=[w for _, w in old], b=[w for _, w in new], autojunk=False)
+            for a, b, size in matcher.get_matching_blocks():
+                if first < a + size:  # in this block, or in a gap before it: its first word then
+                    top = new[b + max(first - a, 0)][0] if size else top
+                    break
+        self.top = min(top, self.last_top)
+        self.seen()
 
     def seen(self) -> None:
         """Record the section once its end has been on the screen."""
@@ -398,9 +428,7 @@ def pager_app(pager: Pager):
     def fragments():
         got = app.output.get_size()
         if (got.rows, got.columns) != (pager.rows, pager.cols):  # resized: lay the section out again
-            pager.rows, pager.cols = got.rows, got.columns
-            pager.top = min(pager.top, pager.last_top)
-            pager.seen()
+            pager.resize(got.rows, got.columns)
         return pager.view()
 
     control = FormattedTextControl(fragments, focusable=True, show_cursor=False)
