@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -194,6 +195,30 @@ def read(path: Path) -> list[Row]:
     return rows
 
 
+def composed(rows: list[Row], name: str) -> list[Row]:
+    """``rows`` (read from the gradebook ``name``) with each student id in Unicode's composed form (NFC), as
+    grading gives ids (:func:`tutor.classroom.submissions.nfc`): ``Zoë`` written with ``e`` and a combining
+    diaeresis (a file name from macOS) is the same student as ``Zoë`` with ``ë``. What ``grade merge`` and
+    ``grade report`` read. Two rows of one exercise that are then one student's raise :class:`TutorError`,
+    as two rows of one student in a file always do."""
+    from tutor.classroom.submissions import nfc
+
+    seen: dict[tuple[str, str], str] = {}  # the composed key -> the id as the file writes it
+    result = []
+    for row in rows:
+        student = nfc(row.student)
+        key = (student, row.exercise)
+        if key in seen:
+            raise TutorError(
+                f"{name}: student {student!r} has two rows for exercise {row.exercise!r}, the id written in two "
+                f"Unicode forms ({ascii(seen[key])} and {ascii(row.student)}: composed, and decomposed as macOS "
+                f"writes names), likely kept apart by an older dnn-tutor: delete one of the two rows"
+            )
+        seen[key] = row.student
+        result.append(row if student == row.student else dataclasses.replace(row, student=student))
+    return result
+
+
 def _read_csv(text: str, name: str) -> list[Row]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -203,6 +228,13 @@ def _read_csv(text: str, name: str) -> list[Row]:
         extra = [h for h in header if h not in COLUMNS]
         if not any(c in header for c in COLUMNS):
             shown = ",".join(header)[:80]
+            first = text.split("\n", 1)[0]
+            for sep, how in ((";", "semicolons"), ("\t", "tabs")):
+                if len(header) == 1 and all(c in first.split(sep) for c in COLUMNS if c not in OPTIONAL):
+                    raise TutorError(
+                        f"{name} is not a gradebook: its values are separated by {how}, as a spreadsheet may save "
+                        f"a CSV file; save it with commas (expected {','.join(COLUMNS)})"
+                    )
             raise TutorError(f"{name} is not a gradebook: its header is {shown!r}; expected {','.join(COLUMNS)}")
         if missing or extra or len(set(header)) != len(header):
             parts = []
@@ -219,7 +251,8 @@ def _read_csv(text: str, name: str) -> list[Row]:
                 continue
             where = f"{name}, line {reader.line_num}"
             if len(values) != len(header):
-                raise TutorError(f"{where}: {len(values)} values for {len(header)} columns")
+                why = "a value holding a comma must be in double quotes" if len(values) > len(header) else "a line cut short?"
+                raise TutorError(f"{where}: {len(values)} values for {len(header)} columns ({why})")
             raw = dict(zip(header, values))
             for column in TEXT_COLUMNS:
                 raw[column] = _csv_value(raw.get(column, ""))
@@ -227,7 +260,13 @@ def _read_csv(text: str, name: str) -> list[Row]:
             rows.append(_row(raw, codes, where))
         return rows
     except csv.Error as exc:
-        raise TutorError(f"{name} is not a readable CSV file: {exc}") from None
+        where = f"{name}, line {reader.line_num}" if reader.line_num else name
+        if "field larger than field limit" in str(exc):  # a gradebook's longest value is a 200-character note
+            raise TutorError(
+                f"{where}: a value longer than {csv.field_size_limit()} characters (an unclosed quote, or a file that "
+                "is no gradebook): not a gradebook row"
+            ) from None
+        raise TutorError(f"{where}: not readable as CSV ({exc})") from None
 
 
 def _read_jsonl(text: str, name: str) -> list[Row]:
@@ -333,9 +372,21 @@ def dumps(rows: Iterable[Row], jsonl: bool = False) -> str:
     return buffer.getvalue()
 
 
-def write(path: Path, rows: Iterable[Row]) -> None:
-    """Replace ``path`` with these rows, atomically (the old file survives any failure)."""
-    atomic_write_text(Path(path), dumps(rows, jsonl=is_jsonl(Path(path))))
+def write(path: Path, rows: Iterable[Row], jsonl: bool | None = None) -> None:
+    """Replace ``path`` with these rows, atomically (the old file survives any failure); as JSON Lines when
+    ``jsonl`` says so, or (None) when the name ends in .jsonl."""
+    atomic_write_text(Path(path), dumps(rows, jsonl=is_jsonl(Path(path)) if jsonl is None else jsonl))
+
+
+def holds_jsonl(path: Path) -> bool | None:
+    """Whether an existing gradebook file is JSON Lines by its content (as :func:`read` tells them apart),
+    whatever its name; None when it cannot be read (or is empty)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8-sig", "replace").lstrip()
+    except OSError:
+        return None
+    return head.startswith("{") if head else None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -352,7 +403,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fsutil.atomic_write_bytes(path, data)
     except OSError as exc:
         kept = " (the previous version is kept)" if existed else ""
-        raise TutorError(f"cannot write {path}: {exc.strerror or exc}{kept}", exit_code=1) from None
+        error = TutorError(f"cannot write {path}: {exc.strerror or exc}{kept}", exit_code=1)
+        error.errno = exc.errno  # type: ignore[attr-defined]  # what to do differs: a full disk, no permission
+        raise error from None
+
+
+def write_fix(number: int | None) -> str:
+    """What to do when a gradebook (or its copy) cannot be written, by the OSError's errno, as a sentence's
+    start: free some space (a full disk: the usual cause), make it writable, or write elsewhere."""
+    if number in (errno.EACCES, errno.EPERM):
+        return "Make the gradebook and its folder writable (a read-only or locked file?)"
+    if number == errno.EROFS:
+        return "Copy the gradebook to a disk that is not read-only, give that as --out,"
+    if number in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), None):
+        return "Free some space"
+    return "Fix that"
 
 
 # ---------------------------------------------------------------- one writer at a time
@@ -386,7 +451,10 @@ def lock(path: Path) -> Iterator[None]:
         try:
             fd = os.open(sidecar, flags, 0o644)
         except OSError as exc:
-            raise TutorError(f"cannot lock {path}: cannot create {sidecar}: {exc.strerror or exc}") from None
+            raise TutorError(
+                f"cannot write {path}: the lock file {sidecar} cannot be made beside it ({exc.strerror or exc}); "
+                "give a file in a folder you can write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

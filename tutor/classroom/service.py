@@ -121,11 +121,42 @@ def grade_class(
     out = expand_user(out)
 
     check_output_file(out, option="--out", force=True)  # an existing gradebook is resumed, not replaced
+    _check_out_place(out, Path(folder))
     # two runs writing one gradebook would each drop the other's rows; a Canvas submission of several files is
     # graded from a copy of them under their uploaded names (staging), removed when the run ends
     with gradebook.lock(out), tempfile.TemporaryDirectory(prefix="dnn-tutor-grade-") as staging:
         return _grade_locked(
             Path(folder), infos, exercise, out, jobs, seed, timeout, part, started, on_start, on_row, on_warning, Path(staging)
+        )
+
+
+def _check_out_place(out: Path, folder: Path) -> None:
+    """Refuse a gradebook that would become part of what it grades: inside a student's folder (their code,
+    allowed to read its own folder, could read every grade, and the folder would change with every save, so
+    the student is graded again each run) or a ``.py`` file in the class folder (the next run grades it as
+    a student's file). Beside the students in the class folder, or in a folder discovery ignores
+    (``.grades/``), is fine."""
+    try:
+        where = Path(os.path.realpath(out.parent))
+        klass = Path(os.path.realpath(folder))
+        inside = where.is_relative_to(klass)
+    except (OSError, ValueError):
+        return
+    if not inside or not klass.is_dir():
+        return
+    parts = where.relative_to(klass).parts
+    if parts and parts[0].startswith((".", "_")):
+        return  # a folder no student's: discovery never looks in it
+    if parts:
+        raise TutorError(
+            f"--out {out} is inside {parts[0]}/, a student's folder in {folder}: the student's code could read the "
+            f"gradebook, and every save would change the folder (graded again each run); write it outside the "
+            f"students' folders"
+        )
+    if submissions.is_python(out.name):
+        raise TutorError(
+            f"--out {out} is a .py file in the class folder {folder}: the next run would grade it as a student's; "
+            "name the gradebook .csv or .jsonl"
         )
 
 
@@ -152,6 +183,8 @@ def _grade_locked(
         submissions.check_held(folder, files, exercise, found)  # a typo'd --exercise: refused, nothing written
         submissions.check_defines(folder, functions, exercise, found)  # the same for a class of <student>.py files
     existing = _nfc_students(gradebook.read(out)) if out.exists() else []
+    # a gradebook resumed keeps its format (JSON Lines saved as book.csv by `grade --json > book.csv` stays so)
+    jsonl = gradebook.holds_jsonl(out) if out.exists() else None
     original = out.read_bytes() if existing else b""  # what a copy kept before a graded row is replaced holds
     exercises = list(dict.fromkeys(s.exercise for s in found))
     everyone = sorted({s.student for s in found})
@@ -258,12 +291,13 @@ def _grade_locked(
     def write(unsaved: int) -> None:
         """Save every row; when that fails (a full disk), one line says what is saved and what to do."""
         try:
-            gradebook.write(out, rows.values())
+            gradebook.write(out, rows.values(), jsonl=jsonl)
         except TutorError as exc:
             lost = f"; {unsaved} graded row(s) could not be saved" if unsaved else ""
             raise TutorError(
                 f"{exc.message}: it holds {on_disk[0]} row(s), {run.graded} of them graded in this run{lost}. "
-                "Free some space and run the same command again: the saved rows are skipped",
+                f"{gradebook.write_fix(getattr(exc, 'errno', None))} and run the same command again: the saved rows "
+                "are skipped",
                 exit_code=1,
             ) from None
         on_disk[0] = len(rows)
@@ -360,7 +394,7 @@ def check_merge_seeds(paths: list[Path]) -> None:
     parts: list[tuple[Path, list[Row]]] = []
     for path in dict.fromkeys(Path(p) for p in paths):
         try:
-            parts.append((path, gradebook.read(path)))
+            parts.append((path, gradebook.composed(gradebook.read(path), str(path))))  # ids as grading gives them
         except TutorError:
             return
     for exercise in dict.fromkeys(r.exercise for _, rows in parts for r in rows):
@@ -443,7 +477,7 @@ def _keep_copy(out: Path, original: bytes, row: Row, saved: int, on_warning: Cal
         raise TutorError(
             f"cannot keep a copy of {out} before replacing {row.student}'s earlier row: {exc.strerror or exc} "
             f"(nothing was replaced): {saved} graded row(s) of this run are saved, {row.student}'s is not. "
-            "Free some space and run the same command again: the saved rows are skipped",
+            f"{gradebook.write_fix(exc.errno)} and run the same command again: the saved rows are skipped",
             exit_code=1,
         ) from None
     if on_warning:

@@ -13,8 +13,11 @@ holds as current: that one is graded, the older ones passed over; of one Canvas 
 files, the one uploaded as the exercise's file is graded, with the others beside it (see
 :attr:`Submission.helpers`). Moodle's folders, ``<name>_<id>_assignsubmission_<plugin>_`` (one per
 plugin: ``file``, ``onlinetext``), are one student, ``<name>``, whose file is looked for in each. Every id is
-in Unicode's composed form (:func:`student_id`): one name in two forms is one student. Names starting with ``.`` or
-``_`` are ignored. Entries that look like a submission but cannot be graded (a
+in Unicode's composed form (:func:`student_id`): one name in two forms is one student; ids that differ only in
+case (``Alice/`` and ``alice/``) are two students, named in a warning. Names starting with ``.`` or
+``_`` are ignored. Archives are never opened: in a flat class ``bob.zip`` alone is bob's ``missing`` row; beside
+``bob/`` (or ``bob.py``) it is passed over, said in bob's row; in a class of folders one no student has is named
+in a warning. Entries that look like a submission but cannot be graded (a
 notebook, ``dan.py.txt``, a blank name) are skipped with a warning line for the
 caller to show. A link (a student's file or folder, or the folder their file is
 in) is never followed: it is ``unreadable``, or passed over where the folder
@@ -193,18 +196,38 @@ def discover(
     dirs = [e for e in entries if _is_dir(e)]
     files = [e for e in entries if is_python(e.name) and not _is_dir(e)]
     shared = canvas_shared([e.name for e in entries if not _is_dir(e)])  # two students with one Canvas name
-    handed = _flat_hand_ins(entries, files, shared)
+    units = _units(dirs, files, shared)  # (student, their entries: one, or a Moodle student's plugin folders, is a file)
+    own = {student for student, _, _ in units}  # the students a folder or a .py file names
+    hand_ins = _hand_ins(entries, shared)
+    # a flat class: a student whose only hand-in is no .py file (bob.zip) still gets a row
+    handed = {student: names for student, names in hand_ins.items() if files and student not in own}
+    # bob.zip beside bob/ (or bob.py): passed over, said in the row of what is graded (Canvas's files have their rules)
+    beside = {student: [n for n in names if CANVAS_NAME.match(n) is None] for student, names in hand_ins.items() if student in own}
+    beside = {student: names for student, names in beside.items() if names}
+    archived: list[str] = []  # a class of folders: archives no student's row says anything of
     for entry in entries:
-        if any(entry.name in names for names in handed.values()):
+        if any(entry.name in names for names in (*handed.values(), *beside.values())):
             continue  # said in the student's own row
         note = _skipped_warning(entry.name, _is_dir(entry))
+        if note is None and not files and _is_archive(entry):
+            archived.append(student_id(entry.name))
         if note is not None and warnings is not None:
             warnings.append(note)
+    if archived and dirs and warnings is not None:  # one line for them all: a class may hold dozens
+        what = f"{archived[0]} is an archive" if len(archived) == 1 else f"{len(archived)} archives ({some_of(archived, 5)})"
+        warnings.append(f"{what}: not graded (grade does not unpack archives); unpack each into a folder named for its student to grade it")
     if not dirs and not files:
+        archives = [student_id(e.name) for e in entries if _is_archive(e)]
+        if archives:
+            raise TutorError(
+                f"{folder} holds no submissions, only {len(archives)} archive(s) ({some_of(archives)}): grade does not "
+                "unpack archives; unpack each into a folder named for its student to grade it"
+            )
         raise TutorError(f"{folder} holds no submissions: expected one folder per student, or files named <student>.py")
+    if warnings is not None:
+        warnings += _case_twins(units)
     if files and exercise is None:
         raise TutorError(f"{folder} holds .py files: say which exercise they are with --exercise (e.g. --exercise backprop)")
-    units = _units(dirs, files, shared)  # (student, their entries: one, or a Moodle student's plugin folders, is a file)
     naming: dict[str, list[str]] = {}  # student -> the entries that name them (two: alice/ and alice.py)
     for student, group, is_file in units:
         if student.strip():
@@ -217,8 +240,8 @@ def discover(
         if newest is None and exercise is not None:
             picked = canvas_pick(both, exercise_files[exercise])
             if picked is not None:
-                newest, beside = picked
-                bundles[student] = (canvas_upload(newest), beside)
+                newest, with_it = picked
+                bundles[student] = (canvas_upload(newest), with_it)
         if newest is not None:
             newest_sub = CANVAS_NAME.match(newest).group("submission")  # type: ignore[union-attr]
             older = [name for name in both if CANVAS_NAME.match(name).group("submission") != newest_sub]  # type: ignore[union-attr]
@@ -247,6 +270,8 @@ def discover(
             named = tuple(ascii(name) for name in both)
             forms = " (one name in two Unicode forms: composed and decomposed, as macOS's unzip writes it)"
         note = f"named by both {' and '.join(named)}{forms}"
+        if student in beside:  # bob.zip beside bob/ and bob.py: named too, never graded (an archive is not opened)
+            note += f"; {some_of(student_id(name) for name in beside[student])} beside them is not read"
         warning = f"{student} is {note}: not graded until one of them is renamed or moved"
         uploads = canvas_one_submission(both)
         if uploads and exercise is not None:  # one Canvas submission of several files, none uploaded as the exercise's
@@ -275,6 +300,10 @@ def discover(
             paths = list(owner)
             if not paths:
                 note, warning, others = _missing(roots[0], student, wanted, graded, set(exercise_files.values()))
+                if student in beside:  # bob/ lacks the file and bob.zip lies beside it: the zip is what to look at
+                    held, fix = _beside(beside[student], f"{_shown(roots[0], folder)}/{wanted}", _shown(roots[0], folder) + "/")
+                    note = "; ".join(n for n in (note, f"the class folder holds {held}") if n)
+                    warning = f"{student} has no {wanted}: {note}: {fix} to grade it"
                 result.append(Submission(student, ex_id, None, MISSING, others, note=note, warning=warning))
                 continue
             real = [p for p in paths if unreadable_note(p, owner[p]) != LINK]
@@ -289,8 +318,13 @@ def discover(
             root = owner[paths[0]]
             note = unreadable_note(paths[0], root)
             if note:
-                fix = f"; replace the link with a copy of the {'folder' if shown[0].endswith('/') else 'file'} if it is the student's own work"
-                warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE})" + (fix if note == LINK else "")
+                fix = ""
+                if note == LINK:
+                    kind = "folder" if shown[0].endswith("/") else "file"
+                    fix = f"; replace the link with a copy of the {kind} if it is the student's own work"
+                elif note.startswith("not readable"):  # no permission, most likely: the file's mode is the fix
+                    fix = "; make it readable to the account that grades (chmod a+r) and run again"
+                warning = f"{student}: {shown[0]} is {note}: not graded ({UNREADABLE}){fix}"
                 result.append(Submission(student, ex_id, paths[0], UNREADABLE, root=root, note=note, warning=warning))
                 continue
             notes: list[str] = []
@@ -316,6 +350,9 @@ def discover(
                     notes.append(f"an older submission; Canvas's latest, {student_id(newer)}, is {why}")
             if links:
                 notes.append(f"passed over {' and '.join(links)} ({LINK})")
+            if student in beside:
+                held, fix = _beside(beside[student], shown[0], None if is_file else _shown(owner[paths[0]], folder) + "/")
+                notes.append(f"passed over {held} in the class folder; if it holds newer work, {fix}")
             if not is_file:
                 copies = _copies_beside(paths[0], wanted)
                 if copies:
@@ -343,6 +380,30 @@ def discover(
 
 
 ARCHIVES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+
+
+def _is_archive(entry: os.DirEntry) -> bool:
+    """Whether a class-folder entry is an archive (by its name: it is never opened), not a folder."""
+    return entry.name.lower().endswith(ARCHIVES) and not _is_dir(entry)
+
+
+def _case_twins(units: list[tuple[str, list[os.DirEntry], bool]]) -> list[str]:
+    """A warning line for each set of students whose ids differ only in case (``Alice/`` and ``alice/``): two
+    students to grade, as the names say, but on macOS or Windows the two could not be unpacked side by side, so
+    they are likely one student who handed in twice."""
+    names: dict[str, dict[str, str]] = {}  # folded id -> id -> the entry that names it
+    for student, group, is_file in units:
+        if student.strip():
+            names.setdefault(student.casefold(), {}).setdefault(student, group[0].name + ("" if is_file else "/"))
+    lines = []
+    for twins in names.values():
+        if len(twins) > 1:
+            shown = [student_id(name) for name in twins.values()]
+            lines.append(
+                f"{' and '.join(shown)} name students whose ids differ only in case: graded as {len(twins)} students; "
+                "if they are one student, keep one of them and grade again"
+            )
+    return lines
 
 
 def _units(
@@ -528,16 +589,25 @@ def _copies_beside(path: Path, wanted: str) -> list[str]:
     return copies
 
 
-def _flat_hand_ins(
-    entries: list[os.DirEntry], files: list[os.DirEntry], shared: frozenset[str] = frozenset()
-) -> dict[str, list[str]]:
-    """In a class folder of ``<student>.py`` files, the students whose only hand-in is something else: an
-    archive (``bob.zip``, Canvas's ``bobsmith_1_2_submission.zip``), a notebook or a near miss
-    (``carl.PY.bak``), mapped to those entries' names. A teacher's own ``notes.txt`` names nobody.
-    ``shared``: as for :func:`flat_id`."""
-    if not files:
-        return {}
-    flat = {flat_id(f.name, shared) for f in files}
+def _beside(names: list[str], target: str, folder: str | None) -> tuple[str, str]:
+    """For hand-ins in the class folder that name a student who has a folder (``folder``, ``bob/``) or a
+    ``<student>.py`` file (``folder`` None) too: (those entries as a note names them, what to do to grade
+    them instead: ``target`` is where the exercise's file goes, ``bob/backprop.py`` or ``bob.py``)."""
+    shown = some_of(student_id(name) for name in names)
+    first = names[0].lower()
+    if first.endswith(".ipynb"):
+        return f"{shown} (a notebook, not read)", f"export it as {target}"
+    if first.endswith(ARCHIVES):
+        how = f"unpack it into {folder}" if folder else f"unpack it and save the exercise as {target}"
+        return f"{shown} (an archive, not unpacked)", how
+    return f"{shown} (not a .py file)", f"save it as {target}"
+
+
+def _hand_ins(entries: list[os.DirEntry], shared: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """The entries of a class folder that are hand-ins of a student but no .py file: an archive (``bob.zip``,
+    Canvas's ``bobsmith_1_2_submission.zip``), a notebook or a near miss (``carl.PY.bak``), mapped by the
+    student they name to those entries' names. A teacher's own ``notes.txt`` names nobody. ``shared``: as for
+    :func:`flat_id`. Whether the student also has a folder or a .py file is the caller's to judge."""
     found: dict[str, list[str]] = {}
     for entry in entries:
         if _is_dir(entry) or is_python(entry.name):
@@ -550,7 +620,7 @@ def _flat_hand_ins(
                 continue
             intended = entry.name[: len(entry.name) - len(archive)] + ".py"
         student = flat_id(intended, shared)
-        if student.strip() and student not in flat:
+        if student.strip():
             found.setdefault(student, []).append(entry.name)
     return found
 
@@ -708,6 +778,15 @@ def check_held(folder: Path, exercise_files: dict[str, str], exercise: str, foun
     if not held:
         held = sorted({name.rsplit("/", 1)[-1] for s in found for name in s.others})[:3]
     what = f"they hold {', '.join(held)}" if held else "their folders hold no .py file"
+    try:
+        archives = sorted(student_id(e.name) for e in os.scandir(folder) if _visible(e) and _is_archive(e))
+    except OSError:
+        archives = []
+    if archives and not held:  # bob/ empty beside bob.zip: the work is in the archives, not under another exercise
+        raise TutorError(
+            f"no submission in {folder} holds {wanted} ({what}), but the class folder holds {len(archives)} "
+            f"archive(s) ({some_of(archives)}): grade does not unpack archives; unpack each into its student's folder"
+        )
     raise TutorError(f"no submission in {folder} holds {wanted} ({what}): is --exercise right?")
 
 

@@ -212,7 +212,7 @@ def grade_report_command(
     from tutor.classroom import gradebook, report
     from tutor.render.classroom import render_class_report
 
-    rows = gradebook.read(book)
+    rows = gradebook.composed(gradebook.read(book), str(book))  # one name in two Unicode forms is one student
     if exercise is not None:
         from tutor.grading import catalogue
 
