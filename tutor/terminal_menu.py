@@ -6,7 +6,8 @@ Options are numbered (or lettered); the label key picks an option at once
 (single choice) or ticks it (several choices); q (where it is no label) leaves the
 menu with nothing picked; any other character typed shows one short line naming
 the keys that work (``1 means nothing here: press t or f (q stops)``). The menu is erased when done so the caller can print
-the answer as ordinary, wrapped text.
+the answer as ordinary, wrapped text. :func:`ask_line` is the typed prompt (numbers and shapes): text it does
+not take is emptied from the line, and the line right under it says what was refused and why.
 
 Only used when stdin and stdout are terminals and ``TERM`` is not ``dumb``
 (:func:`tutor.console.is_interactive`). Ctrl-C raises KeyboardInterrupt,
@@ -335,6 +336,113 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
         finally:
             show_cursor()
             drop_typeahead(app)
+
+
+REFUSED_SHOWN = 24  # characters of a refused answer quoted in the line that says why it was not taken
+
+
+def refused_line(text: str, reason: str, *, ascii_only: bool = False) -> str:
+    """The line under a typed prompt after Enter on text it does not take: what was typed, why, and that
+    up brings it back (the line itself is emptied), e.g. ``"abc" was not taken: type a number ... (up edits it)``."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in text.strip())
+    if len(shown) > REFUSED_SHOWN:
+        shown = shown[: REFUSED_SHOWN - 1] + "…"
+    line = f'"{shown}" was not taken: {reason} (↑ edits it)' if shown else reason
+    if ascii_only:
+        from tutor.console import to_ascii
+
+        line = to_ascii(line.replace("↑", "up").replace("…", "..."))
+    return line
+
+
+def ask_line(title: str, check, *, instruction: str | None = None, ascii_only: bool = False) -> str:
+    """One line typed at ``? title (instruction)``; ``check(text)`` returns None to take it, or a one-line reason.
+
+    Enter on text that is not taken empties the line (so the next keys start a fresh answer) and shows, on
+    the line right under it, what was typed and why it was not taken (:func:`refused_line`); that line stays
+    until the next Enter, and up (history) brings the refused text back to be edited. Done, the prompt
+    keeps the answer on its line and the reason is gone. Ctrl-C raises KeyboardInterrupt, Ctrl-D on an
+    empty line EOFError (elsewhere it deletes a character), Ctrl-Z suspends.
+    """
+    from prompt_toolkit.application import Application, get_app
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.filters import Condition, is_done
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, Window
+    from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
+    from prompt_toolkit.layout.processors import BeforeInput
+    from prompt_toolkit.styles import Style
+
+    if ascii_only:
+        from tutor.console import to_ascii
+
+        title = to_ascii(title)
+        instruction = to_ascii(instruction) if instruction else instruction
+    state: dict = {"said": ""}  # the line under the prompt: why the last Enter was not taken
+    buffer = Buffer(multiline=False, history=InMemoryHistory())
+
+    def before():
+        parts = [("class:qmark", "? "), ("class:question", title), ("", " ")]
+        if instruction and not get_app().is_done:
+            parts += [("class:instruction", instruction), ("", " ")]
+        return parts
+
+    def said():
+        try:
+            cols = max(app.output.get_size().columns, 20)
+        except Exception:  # pragma: no cover - no size: assume a classic terminal
+            cols = 80
+        mark = "-> " if ascii_only else "↳ "
+        return [("class:refused", "\n".join(wrap_option(state["said"], "  " + mark, cols)))]
+
+    bindings = KeyBindings()
+
+    @bindings.add("enter", eager=True)
+    def _enter(event):
+        text = buffer.text
+        reason = check(text)
+        if reason is None:
+            event.app.exit(result=text)
+            return
+        state["said"] = refused_line(text, reason, ascii_only=ascii_only)
+        buffer.reset(append_to_history=bool(text.strip()))  # emptied; up brings it back
+
+    @bindings.add("c-c", eager=True)
+    def _interrupt(event):
+        buffer.reset()  # what was typed is no answer: the prompt's line must not read as if it were
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @bindings.add("c-d", filter=Condition(lambda: not buffer.text), eager=True)
+    def _eof(event):
+        event.app.exit(exception=EOFError())
+
+    @bindings.add("c-z")
+    def _suspend(event):
+        event.app.suspend_to_background()
+
+    app: Application = Application(
+        layout=Layout(HSplit([
+            Window(BufferControl(buffer, input_processors=[BeforeInput(before)]), wrap_lines=True,
+                   dont_extend_height=True),
+            ConditionalContainer(
+                Window(FormattedTextControl(said, show_cursor=False), wrap_lines=False, dont_extend_height=True),
+                filter=Condition(lambda: bool(state["said"])) & ~is_done,
+            ),
+        ])),
+        key_bindings=merge_key_bindings([bindings]),
+        style=Style.from_dict({"qmark": "fg:ansiblue bold", "question": "bold", "refused": "fg:ansiyellow"}),
+        full_screen=False,
+        erase_when_done=False,
+        mouse_support=False,
+    )
+    drop_typeahead(app)
+    with signals_end_cleanly():
+        try:
+            return app.run()
+        finally:
+            show_cursor()
+            drop_typeahead(app)  # a second Enter must not answer the next question
 
 
 def drop_typeahead(app) -> None:

@@ -176,36 +176,22 @@ def _picked(picked):
 
 
 def _ask_text(question, parse, invalid_answer):
-    import questionary
+    """A typed answer (a number or a shape). Enter on text that is not an answer empties the line and says,
+    right under it, what was typed and why it was not taken (:func:`tutor.terminal_menu.ask_line`)."""
+    from tutor.quiz.answers import takes
+    from tutor.terminal_menu import ask_line
 
-    def validate(text: str):
+    def check(text: str):
         if quits(question, text):
-            return True
+            return None
         try:
             parse(question, text)
-            return True
+            return None
         except invalid_answer as exc:
             return exc.reason
 
-    style = questionary.Style([("qmark", "fg:ansiblue bold")])
-    from tutor.terminal_menu import drop_typeahead, show_cursor, signals_end_cleanly
-
-    with signals_end_cleanly():
-        try:
-            from tutor.quiz.answers import takes
-
-            hint = None if takes(question, "q") else "(q stops)"  # as the menus say it
-            question_app = questionary.text("Your answer", validate=validate, qmark="?", style=style, enable_suspend=True,
-                                            instruction=hint)
-            drop_typeahead(question_app.application)
-            try:
-                text = question_app.unsafe_ask()
-            finally:
-                drop_typeahead(question_app.application)  # a second Enter must not answer the next question
-        finally:
-            show_cursor()
-    if text is None:
-        raise EOFError
+    hint = None if takes(question, "q") else "(q stops)"  # as the menus say it
+    text = ask_line("Your answer", check, instruction=hint, ascii_only=not console.encodes_unicode())
     if quits(question, text):
         raise Stop(QUIT)
     return parse(question, text), text

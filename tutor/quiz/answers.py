@@ -114,7 +114,11 @@ def parse(question, text: str):
         _refuse_thousands_points(question, text)
         return parse_number(text)
     if kind == "shape":
-        return parse_shape(text, shape_hint(question.answer))
+        hint = shape_hint(question.answer)
+        sizes = parse_shape(text, hint)
+        if any(not float(size).is_integer() for size in sizes) and len(sizes) != len(question.answer):
+            raise InvalidAnswer(hint)  # "32.13, 13" for three sizes: a slip of the separator, not a fractional size
+        return sizes
     raise InvalidAnswer(f"unknown question kind {kind!r}")  # pragma: no cover
 
 
@@ -161,7 +165,7 @@ def _parse_multi(choices, text: str) -> list[str]:
             if index is None and uses_letters(choices):
                 index = _match_text(t, choices)  # "0, 2" for the choices reading 0 and 2
             if index is None:
-                raise InvalidAnswer(f"{t} is not a choice; the choices are {marks[0]} to {marks[-1]}{_q_stops(choices)}")
+                raise InvalidAnswer(f"{shown(t)} is not a choice; the choices are {marks[0]} to {marks[-1]}{_q_stops(choices)}")
             if choices[index] not in picked:
                 picked.append(choices[index])
         return picked
@@ -292,42 +296,67 @@ def _refuse_spaced_digits(text: str) -> None:
             while start > 0 and (text[start - 1].isdigit() or text[start - 1] in ".,+-"):
                 start -= 1
             number = re.sub(r"\s+", " ", text[start:run.end()])
-            raise InvalidAnswer(f"'{number}': a space only groups thousands, as in 12 000")
+            raise InvalidAnswer(f"'{shown(number)}': a space only groups thousands, as in 12 000")
+
+
+SHOWN = 24  # characters of the learner's text quoted in a reason (a 2000-character line is not repeated)
+
+
+def shown(text: str) -> str:
+    """The learner's text as a reason quotes it: one line, printable, at most :data:`SHOWN` characters."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+_NON_FINITE_RE = re.compile(r"[+-]?(?:nan|inf|infinity|∞)", re.IGNORECASE)
+_COMMA_NUMBER_RE = re.compile(r"[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?")  # digits with commas: a slip of the separator
+
+
+def _finite(value: float, number: str, typed: str) -> float:
+    """``value`` (read from ``number``, typed as ``typed``), refused with the reason where it overflowed to
+    infinity or underflowed to 0 (1e-999 is no 0)."""
+    if not math.isfinite(value):
+        raise InvalidAnswer(f"{shown(typed)} is too large to read: type a finite number")
+    if value == 0 and re.search(r"[1-9]", re.split(r"[eE]", number, maxsplit=1)[0]):
+        raise InvalidAnswer(f"{shown(typed)} is too small to read (type 0 if you mean 0)")
+    return value
 
 
 def parse_number(text: str) -> float:
+    if _NON_FINITE_RE.fullmatch(_clean(text)):  # nan, inf, -infinity, ∞: float() reads them, no answer is one
+        raise InvalidAnswer(f"{shown(text)} is not a finite number: type one such as 0.25 or 1e-3")
     _refuse_spaced_digits(text)
     if re.fullmatch(r".*\d\.\d*\.", text.strip()) or re.fullmatch(r".*[eE][+-]?\d+\.", text.strip()):
         text = text.strip()[:-1]  # "0.001." or "9.5e-7.": a sentence's full stop after a whole number
     cleaned = _scientific(text)
     unit = _UNIT_RE.fullmatch(text.strip().replace("_", ""))
     if unit and unit.group(2).strip().lower() not in ("e", "inf", "nan"):
-        raise InvalidAnswer(f"type just the number, without '{unit.group(2).strip()}' (e.g. {unit.group(1)})")
+        raise InvalidAnswer(f"type just the number, without '{shown(unit.group(2).strip())}' (e.g. {shown(unit.group(1))})")
     if re.fullmatch(r"[+-]?0\d*,\d+", cleaned):  # 0,665: a decimal comma, never thousands
         raise InvalidAnswer(f"use a decimal point: {cleaned.replace(',', '.')}, not {cleaned}")
     if _THOUSANDS_RE.fullmatch(cleaned):  # 1,234,567
         cleaned = cleaned.replace(",", "")
-    elif "," in cleaned:
-        raise InvalidAnswer(COMMA_HINT)
+    elif "," in cleaned and _COMMA_NUMBER_RE.fullmatch(cleaned):
+        raise InvalidAnswer(COMMA_HINT)  # (a,b or (32,) is no number with a comma: the general hint below)
     if "/" in cleaned:  # a simple fraction such as 1/3
         top, _, bottom = cleaned.partition("/")
-        if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom) and float(bottom) != 0:
+        if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom) and float(bottom) == 0:
+            raise InvalidAnswer(f"{shown(text)} divides by zero: type a number such as 0.25 or 1/3")
+        if _NUMBER_RE.match(top) and _NUMBER_RE.match(bottom):
             try:
                 quotient = float(top) / float(bottom)
             except OverflowError:
                 quotient = math.inf
             if not (math.isfinite(quotient) and math.isfinite(float(top)) and math.isfinite(float(bottom))):
-                raise InvalidAnswer("type a finite number")  # 1e308/1e-308 is inf: no answer is that
+                raise InvalidAnswer(f"{shown(text)} is too large to read: type a finite number")  # 1e308/1e-308
+            _finite(float(top), top, text)
             return quotient
         raise InvalidAnswer("type a number such as 0.25, 1e-3, 1/3 or 1234")
     if cleaned.endswith("%") and _NUMBER_RE.match(cleaned[:-1]):
         raise InvalidAnswer("type the number without '%' (e.g. 0.25 rather than 25%)")
     if not _NUMBER_RE.match(cleaned):
         raise InvalidAnswer("type a number such as 0.25, 1e-3, 1/3 or 1234")
-    value = float(cleaned)
-    if not math.isfinite(value):
-        raise InvalidAnswer("type a finite number")
-    return value
+    return _finite(float(cleaned), cleaned, text)
 
 
 def decimals_typed(text: str) -> int | None:
@@ -371,23 +400,32 @@ def shape_hint(answer=None) -> str:
     return hint
 
 # one kind of separator throughout: "32, 13, 13", "32x13x13" (x, × or *) or "32 13 13"
-# ("32, 1 3, 13" is a slip, not four sizes; "8x32,26x26" is two ways of writing at once)
-_SHAPE_RE = re.compile(r"\d+(?:\s*,\s*\d+)*|\d+(?:\s*[x×*]\s*\d+)*|\d+(?:\s+\d+)*")
-_MIXED_SHAPE_RE = re.compile(r"\d+(?:\s*[,x×*]\s*\d+|\s+\d+)+")
+# ("32, 1 3, 13" is a slip, not four sizes; "8x32,26x26" is two ways of writing at once). A size may have
+# decimals: 5.5 (floor forgotten) is a wrong size, graded as one, not a shape that could not be read.
+_SIZE = r"\d+(?:\.\d+)?"
+_SHAPE_RE = re.compile(rf"{_SIZE}(?:\s*,\s*{_SIZE})*|{_SIZE}(?:\s*[x×*]\s*{_SIZE})*|{_SIZE}(?:\s+{_SIZE})*")
+_MIXED_SHAPE_RE = re.compile(rf"{_SIZE}(?:\s*[,x×*]\s*{_SIZE}|\s+{_SIZE})+")
 MAX_HINT = 57  # characters of a reason: one line of the 60-column prompt
 
 
-def parse_shape(text: str, hint: str = SHAPE_HINT) -> list[int]:
-    """The sizes in ``text``; :class:`InvalidAnswer` with ``hint`` (how to type a shape) when it has none."""
+def _size(text: str) -> int | float:
+    """One size as typed: a whole number (``13``, ``13.0``), or the fraction a forgotten floor gives (``13.5``)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def parse_shape(text: str, hint: str = SHAPE_HINT) -> list:
+    """The sizes in ``text`` (whole numbers, or fractions such as 5.5, which no shape has and so are graded
+    wrong); :class:`InvalidAnswer` with ``hint`` (how to type a shape) when it has none."""
     cleaned = text.strip().lower()
     cleaned = re.sub(r"^(torch\.size\(|shape\s*[:=]?\s*)", "", cleaned)
     cleaned = cleaned.rstrip(")").strip("()[] ")
     if cleaned.endswith(","):  # (32,) as Python writes a 1-tuple, or a sentence's comma
         cleaned = cleaned[:-1].rstrip()
     if _SHAPE_RE.fullmatch(cleaned):
-        return [int(p) for p in re.findall(r"\d+", cleaned)]
+        return [_size(p) for p in re.findall(_SIZE, cleaned)]
     if _MIXED_SHAPE_RE.fullmatch(cleaned):  # sizes, but separated in more than one way: say how they read
-        sizes = re.findall(r"\d+", cleaned)
+        sizes = re.findall(_SIZE, cleaned)
         for reason in (f"use one separator: {', '.join(sizes)} or {'x'.join(sizes)}",
                        f"use one separator: {'x'.join(sizes)}", "use one separator: commas, x or spaces"):
             if len(reason) <= MAX_HINT:
@@ -405,7 +443,7 @@ def is_correct(question, value, typed: str | None = None) -> bool:
     if kind == "true-false":
         return bool(value) is bool(answer)
     if kind == "shape":
-        return [int(v) for v in value] == [int(v) for v in answer]
+        return [float(v) for v in value] == [float(v) for v in answer]  # 5.5 is not 5
     if kind == "number":
         if typed is not None and re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed.strip()):
             typed = typed.strip()[:-1]  # the sentence's full stop is no digit typed

@@ -64,16 +64,53 @@ class Question:
         return format_answer(self, self.answer)
 
     def answer_as_asked(self) -> str:
-        """The right answer to the precision the question asks for (its tolerance): ``9.5e-07`` where two
-        significant digits are wanted, ``0.665`` for three decimals; other kinds as :meth:`answer_text`."""
-        if self.kind != "number" or not self.tolerance or not _is_number(self.answer):
+        """The right answer to the precision the question asks for: fixed decimals, trailing zeros kept, where it
+        asks for decimals (:meth:`decimals_asked`: ``0.9900`` for four, ``2.000`` for three, correctly rounded
+        half up); else to its tolerance (``9.5e-07`` where two significant digits are wanted); other kinds
+        (and counts) as :meth:`answer_text`."""
+        if self.kind != "number" or not _is_number(self.answer) or not math.isfinite(float(self.answer)):  # type: ignore[arg-type]
             return self.answer_text()
         value = float(self.answer)  # type: ignore[arg-type]
-        if value == int(value) and abs(value) < 1e15 or not math.isfinite(value):
+        places = self.decimals_asked()
+        if places is not None:
+            return fixed_decimals(value, places)
+        if not self.tolerance or value == int(value) and abs(value) < 1e15:
             return self.answer_text()
         decimals = math.ceil(-math.log10(2 * float(self.tolerance)) - 1e-9)  # the last decimal the tolerance resolves
         digits = max(1, decimals + math.floor(math.log10(abs(value))) + 1) if value else 1
         return f"{value:.{min(digits, 15)}g}"
+
+    def decimals_asked(self) -> int | None:
+        """How many decimals a number question asks for: as its prompt says it ("three decimals", "Give 4
+        decimals", "to two decimal places"), else as a tolerance of half a decimal says it (0.0005: three,
+        5e-5: four; up to four); None when it asks for none (an exact value, a count, significant digits)."""
+        if self.kind != "number":
+            return None
+        said = _DECIMALS_RE.search(self.prompt)
+        if said:
+            word = said.group(1).lower()
+            places = int(word) if word.isdigit() else _NUMBER_WORDS.index(word) + 1
+            return places if 1 <= places <= 12 else None
+        if self.tolerance:
+            for places in range(1, 5):
+                if math.isclose(float(self.tolerance), 5 * 10.0 ** -(places + 1), rel_tol=1e-9):
+                    return places
+        return None
+
+
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+# "three decimals", "Give 4 decimals", "to two decimal places", "1 decimal" (never "one decimal point")
+_DECIMALS_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r"|\d{1,2})[ -]decimal(?:s|[ -]places?)?\b(?![ -]point)",
+                          re.IGNORECASE)
+
+
+def fixed_decimals(value: float, places: int) -> str:
+    """``value`` with exactly ``places`` decimals, rounded half up from its shortest repr (0.0625 -> 0.063;
+    2.675 -> 2.68), trailing zeros kept (0.99 -> 0.9900); never ``-0.000``."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    text = format(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def format_answer(question: Question, value: Any) -> str:
@@ -87,7 +124,7 @@ def format_answer(question: Question, value: Any) -> str:
     if kind == "number":
         return format_number(float(value))
     if kind == "shape":
-        return "(" + ", ".join(str(int(v)) for v in value) + ")"
+        return "(" + ", ".join(format_number(float(v)) for v in value) + ")"  # (4, 64, 5.5, 5) as typed
     return str(value)
 
 

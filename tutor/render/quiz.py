@@ -152,7 +152,7 @@ def feedback(
     head = Text()
     if correct:
         head.append("✓ Right", style="bold green")
-        if question.kind == "number" and given.strip() and question.answer_text() != given.strip():
+        if question.kind == "number" and given.strip() and not _same_number(given, question.answer):
             head.append(f" (exact value {question.answer_text()})", style="green")
         head.append(".")
     else:
@@ -186,6 +186,16 @@ def feedback(
     if tail:
         parts.append(tail)
     return Group(*_spaced(parts), Text(""))
+
+
+def _same_number(typed: str, answer) -> bool:
+    """Whether ``typed`` is exactly the answer (0.9900 for 0.99): then there is no other "exact value" to show."""
+    from tutor.quiz.answers import InvalidAnswer, parse_number
+
+    try:
+        return parse_number(typed) == float(answer)
+    except (InvalidAnswer, TypeError, ValueError, OverflowError):
+        return False
 
 
 def _spaced(parts):
