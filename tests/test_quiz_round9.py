@@ -342,7 +342,7 @@ CLASSIC = {
     "pr-cv-fold-size": [100, 500, 5],
     "mc-bn2d-params": [64, 256],
     "mc-conv-bn-params": [960, 864, 896],  # with the conv bias; conv only; conv bias without BN
-    "mc-residual-factor": [1e-30, 4.0, 3.0, 20.09],  # no shortcut; a sum; the e^3 shortcut
+    "mc-residual-factor": [1e-30, 4.0, 3.0, 20.09, 17.44],  # no shortcut; a sum; the e^3 shortcut; truncated
     "mc-leaky-grad": [0.0, -0.03, 1.0],  # plain ReLU; the output; the positive side
 }
 
