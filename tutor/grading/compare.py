@@ -14,7 +14,8 @@ Evidence rules:
   that fits every entry; for a single number (a loss) it must hold with the same
   ratio in at least two cases (:func:`judge_cases` weighs the cases together);
 - overflow is named only when numpy reported it (the stability cases run with
-  ``np.errstate(over="raise")``), float32 (or float16) only when the values carry
+  ``np.errstate(over="raise")``, kept so even where the learner's code switches numpy's
+  warnings off: see ``worker.ErrorStateGuard``), float32 (or float16) only when the values carry
   that type's rounding; otherwise the message says what differs and where, and names no cause.
 """
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from tutor.grading.diagnoses import Diagnosis
 from tutor.grading.diagnoses import get as _registered
-from tutor.grading.failures import OVERFLOW_WARNED
+from tutor.grading.failures import OVERFLOW_SILENCED, OVERFLOW_WARNED
 
 TOL = 1e-7  # default relative-error threshold per tensor
 NUMERIC_TOL = 1e-6  # finite differences carry rounding error of about eps*|f|/h
@@ -106,7 +107,10 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, dict) and "$object" in value:
-        return f"a {value['$object']} ({value.get('repr', '')[:60]})"
+        kind = str(value["$object"])
+        if kind.startswith("ndarray[") and kind.endswith("]"):  # an array of something other than numbers
+            return f"an array of dtype {kind[8:-1]} ({str(value.get('repr', ''))[:60]})"
+        return f"a {kind} ({str(value.get('repr', ''))[:60]})"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"a {type(value).__name__} ({fmt(value)})"
@@ -132,6 +136,8 @@ def as_array(name: str, got: Any, expected: np.ndarray, case: str, scalar: bool 
     shape = "a float" if scalar else f"an array of shape {expected.shape}"
     if got is None:
         raise fail(f"{name}: expected {shape}, got None (is a return statement missing?) [{case}]", code=D.NONE, case=case)
+    if isinstance(got, dict) and got.get("$object") == "numpy.ndarray":  # an array too large to send back (wire.sanitize)
+        raise fail(f"{name}: expected {shape}, got {str(got.get('repr', 'a far larger array'))[:120]} [{case}]", code=D.SHAPE, case=case)
     if isinstance(got, bool) or (isinstance(got, dict) and "$object" in got) or isinstance(got, (tuple, list, dict, str)):
         kind = describe(got)
         extra = " — return a numpy array (np.asarray), not a torch tensor" if "torch" in kind else ""
@@ -146,12 +152,17 @@ def as_array(name: str, got: Any, expected: np.ndarray, case: str, scalar: bool 
         got = got.reshape(())
     elif got.shape != expected.shape:
         _shape_slip(name, got, expected, case, reshaped)
-    if got.dtype.kind in "iub":
+    if got.dtype.kind == "b":
+        raise fail(f"{name}: expected float64 values, got True/False (bool) — a comparison such as x > 0 gives booleans: "
+                   f"multiply by it, or turn it into numbers with .astype(np.float64) [{case}]", code=D.DTYPE, case=case)
+    if got.dtype.kind in "iu":
         raise fail(f"{name}: expected float64 values, got integers ({got.dtype}) — an integer array or integer division somewhere [{case}]", code=D.DTYPE, case=case)
     if got.dtype.kind == "c":
         raise fail(f"{name}: expected real float64 values, got {got.dtype} [{case}]", code=D.DTYPE, case=case)
     if got.dtype != np.float64:
         where = f"look for {got.dtype} (e.g. .astype(np.{got.dtype}) or dtype=np.{got.dtype})"
+        if is_narrow(got.dtype):  # a buffer made narrow once stays so: in-place updates keep an array's dtype
+            where += f"; an array made {got.dtype} stays {got.dtype} through in-place updates (+=, *=)"
         raise fail(f"{name}: expected float64, got {got.dtype} — keep every array in float64: {where} [{case}]", code=D.DTYPE, case=case)
     return got
 
@@ -400,7 +411,7 @@ _MATMUL = re.compile(r"matmul: Input operand (\d) has a mismatch in its core dim
 _DOT = re.compile(r"shapes \(([\d, ]*)\) and \(([\d, ]*)\) not aligned: (\d+) \(dim (\d+)\) != (\d+) \(dim (\d+)\)")
 _BROADCAST = re.compile(r"operands could not be broadcast together with (?:remapped )?shapes ((?:\[[^\]]*\]|\([\d,]*\))\s?)+")
 _INPLACE = re.compile(r"non-broadcastable output operand with shape (\([\d, ]*\)) doesn't match the broadcast shape (\([\d, ]*\))")
-_FPE = re.compile(r"raised FloatingPointError: (overflow|divide by zero|invalid value) encountered in (\w+)")
+_FPE = re.compile(r"raised FloatingPointError: (overflow|divide by zero|invalid value|underflow) encountered in (\w+)")
 
 
 def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
@@ -443,10 +454,14 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
                 fix = "np.where computes both branches, so exponentiate only −|x|"
             else:
                 fix = "exponentiate only numbers ≤ 0"
+            # numpy's warnings switched off around it (np.errstate, np.seterr): the grader kept them on for this case
+            hidden = ("; switching numpy's warnings off (np.errstate, np.seterr) hid the overflow without preventing it"
+                      if OVERFLOW_SILENCED in message else "")
             if OVERFLOW_WARNED in message:  # the result was finite: the overflow happened on the way
-                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf", "; the formula then rounded the inf away, so the result looked right", fix)
+                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf",
+                                  f"; the formula then rounded the inf away, so the result looked right{hidden}", fix)
             else:
-                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf", " where a finite value was expected", fix)
+                said = _said_once(outcome, m, f"overflowed: {ufunc} gave inf", f" where a finite value was expected{hidden}", fix)
             return _refined(outcome, said, code)
         if kind == "divide by zero" and ufunc in ("log", "log2", "log10"):
             said = _said_once(outcome, m, "took log(0)", ": a probability underflowed to exactly 0",
@@ -454,6 +469,12 @@ def refine(outcome: Outcome, overflow: Diagnosis = D.OVERFLOW) -> Outcome:
             return _refined(outcome, said, D.LOG_ZERO)
         if kind == "divide by zero":
             return _refined(outcome, message.replace(m.group(0), f"divided by zero in {ufunc}"), D.NAN)
+        if kind == "underflow":  # numpy raises on underflow only where the learner's code asked it to
+            said = _said_once(outcome, m, f"raised FloatingPointError: underflow in {ufunc}",
+                              ", which numpy raises only because your code asked it to (np.seterr(all='raise') or "
+                              "np.errstate(under='raise')): a result too small for float64 becoming 0 is harmless here",
+                              "ask numpy to raise on overflow only: np.seterr(over='raise'), or leave its default")
+            return _refined(outcome, said, D.EXCEPTION)
     return outcome
 
 

@@ -256,6 +256,16 @@ def process_state(pid: int) -> str:
         return ""
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time process ``pid`` has used so far (user and system, all its threads), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _exists(pid: int) -> bool:
     """Alive and not a zombie."""
     return process_state(pid) not in ("", "Z", "X")

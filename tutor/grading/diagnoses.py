@@ -25,6 +25,7 @@ class Diagnosis(str, Enum):
     EXCEPTION = "exception"
     UNREADABLE = "unreadable"
     TIMEOUT = "timeout"
+    RECURSION = "recursion"
     MEMORY = "memory"
     OUTPUT = "output"
     CRASH = "crash"
@@ -140,6 +141,8 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.EXCEPTION: ("the learner's code raised an exception", "The message names the line in your file: print the shapes just before it."),
     Diagnosis.UNREADABLE: ("what came back was too odd for the grader to compare", "Return exactly what the docstring asks for: numpy float64 arrays, tuples in the stated order."),
     Diagnosis.TIMEOUT: ("the code ran past the time limit", "Look for a loop that never ends, or a loop over every element where numpy can work on whole arrays."),
+    Diagnosis.RECURSION: ("a function calls itself (or functions call each other) without end: a recursion with no base case, or one it never reaches",
+                          "A recursive function needs a base case: an `if` that returns without calling itself, and each call must move its arguments toward it. The exercises need no recursion: a loop (or a call to the right helper, not to the function itself) does the job."),
     Diagnosis.MEMORY: ("the code ran out of memory", "Look for an array far larger than the inputs (an outer product, or a list that keeps growing)."),
     Diagnosis.OUTPUT: ("the code printed more than the output limit", "Remove prints inside loops."),
     Diagnosis.CRASH: ("the process running the code crashed", "Look for os.abort, ctypes, or anything that kills the interpreter."),
@@ -154,7 +157,7 @@ _TABLE: dict[Diagnosis, tuple[str, str]] = {
     Diagnosis.ARITY: ("a function returned the wrong number of items", "Check what each function returns: forwards return (out, cache), backwards one gradient per input."),
     Diagnosis.NOT_ARRAY: ("something other than a numpy array came back", "Return numpy arrays (np.asarray), not lists, tensors or strings."),
     Diagnosis.SHAPE: ("an array came back with the wrong shape", "A gradient has the shape of the input it belongs to; print .shape of what you return."),
-    Diagnosis.DTYPE: ("an array came back with a dtype other than float64", "Keep everything in float64: no .astype(np.float32) and no integer arrays for values."),
+    Diagnosis.DTYPE: ("an array came back with a dtype other than float64", "Keep everything in float64: no .astype(np.float32) or np.float16 (an array made float32 stays float32 through += and *=), and no integer or boolean arrays for values."),
     Diagnosis.KEYS: ("a returned dict lacks some of the expected keys", "Return a gradient for every key of params (zeros where a key gets no gradient)."),
     Diagnosis.FLOAT32: ("the values went through float32 somewhere (about 7 correct digits instead of 16)", "Keep every array in float64: look for np.float32, .astype(np.float32) or dtype=np.float32."),
     Diagnosis.FLOAT16: ("the values went through float16 somewhere (about 3 correct digits instead of 16)", "Keep every array in float64: look for np.float16, .astype(np.float16) or dtype=np.float16."),

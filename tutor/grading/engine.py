@@ -142,7 +142,7 @@ class Results:
             if error.kind == "skipped" and isinstance(ref_step, dict) and not ref_step.get("ok"):
                 return self._explain(job, error.ref, LearnerError.from_wire(ref_step.get("error")), case, prefix=f"{function} needs {ref_function}: ")
         said = failures.explain(error, function=function, case=case, prefix=prefix, ref_function=ref_function)
-        trace = list(error.frames) if said.code == "exception" else []
+        trace = list(error.frames) if said.code in ("exception", "recursion") else []
         waits_for = function if said.not_started else None
         return Outcome(False, said.message, code=said.code, case=case, not_started=said.not_started, waits_for=waits_for, trace=trace)
 

@@ -14,7 +14,7 @@ import re
 import signal
 from dataclasses import dataclass
 
-from tutor.grading.model import Fatal, LearnerError
+from tutor.grading.model import Fatal, LearnerError, Recursion
 
 OUTPUT_CHARS = 100_000  # learner prints kept by the parent (runner.OUTPUT_CHARS), as messages name the cap
 
@@ -31,11 +31,41 @@ class Explanation:
 # Added after numpy's overflow error when the same call, with numpy only warning, returned finite
 # values (1 / (1 + exp(800)) is 0): compare.refine words it so.
 OVERFLOW_WARNED = " (its result is finite once numpy only warns)"
+# Added when the learner's code switched numpy's warnings off around the overflow (np.errstate, np.seterr):
+# the grader kept them on for the stability case, and compare.refine says that hid it without preventing it.
+OVERFLOW_SILENCED = " (numpy's warnings were switched off)"
+
+
+def _calls(functions: tuple[str, ...]) -> str:
+    """``f() calls itself``, ``f() and g() call each other``."""
+    names = [f"{name}()" for name in functions]
+    if len(names) == 1:
+        return f"{names[0]} calls itself"
+    return f"{', '.join(names[:-1])} and {names[-1]} call each other"
+
+
+def recursion_words(recursion: Recursion, stopped: str) -> str:
+    """A recursion that never ends, in words: who calls whom, where, how deep, and the likely cause.
+
+    ``stopped``: how it ended ("when Python stopped it at its limit of 1,000 nested calls", "when the time ran out")."""
+    first = recursion.functions[0]
+    code = f" ({recursion.code})" if recursion.code else ""
+    return (f"{_calls(recursion.functions)} without end: the call at line {recursion.line}{code} was "
+            f"{recursion.depth:,} calls deep {stopped} — a recursion that never ends has no base case (an `if` that returns "
+            f"without calling {first}() again), or a base case its arguments never reach (does each call move them toward it?)")
+
+
+def _limit_words(recursion: Recursion) -> str:
+    limit = f" of {recursion.limit:,} nested calls" if recursion.limit else " on nested calls"
+    return f"when Python stopped it at its limit{limit}"
+
 
 def headline(error: LearnerError) -> str:
     """``TypeError: the message`` (or the syntax error's own words)."""
     if error.kind == "syntax":
         return f"SyntaxError: {error.message}"
+    if error.type and not error.message.strip():  # `raise KeyboardInterrupt`: the type says it all
+        return error.type
     return f"{error.type}: {error.message}" if error.type else error.message
 
 
@@ -62,7 +92,12 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
         return Explanation(f"{prefix}{error.message}", "missing")
     if kind == "exit":
         return Explanation(f"{prefix}{function} called sys.exit({error.message}){at}", "exception")
+    if kind == "recursion" and error.recursion is not None:
+        return Explanation(f"{prefix}{function} raised RecursionError: {recursion_words(error.recursion, _limit_words(error.recursion))}{at}",
+                           "recursion")
     warned = OVERFLOW_WARNED if kind == "overflow-warned" else ""
+    if error.silenced:
+        warned += OVERFLOW_SILENCED
     return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}", "exception")
 
 
@@ -77,6 +112,9 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, 
         return Fatal("exit", f"{file_name} called sys.exit({error.message}) while being imported: remove that call", error)
     if error.kind == "memory":
         return Fatal("memory", f"{file_name} ran out of memory while being imported", error)
+    if error.kind == "recursion" and error.recursion is not None:
+        return Fatal("import", f"importing {file_name} raised RecursionError: {recursion_words(error.recursion, _limit_words(error.recursion))}",
+                     error, cause="recursion")
     where = f" (line {error.frames[-1].line})" if error.frames else ""
     if too_large(error):
         return file_too_large(f" while {file_name} was being imported{where}", error)
@@ -141,6 +179,13 @@ def memory(where: str, limit_mb: int, error: LearnerError | None = None) -> Fata
 FOREIGN_FDS = "close or write to file descriptors it does not own"  # the grader's pipes: the run breaks without a word
 
 
+def grader_broken(detail: str) -> Fatal:
+    """The grader's own code failed in the process running the learner's: something it uses was replaced."""
+    return Fatal("protocol", f"the grader's own code failed in the process running yours ({detail}): does your code replace "
+                             f"something Python or numpy provide (a builtin such as isinstance, np.ndarray, pickle)? The grader "
+                             f"uses them too: leave them as they are")
+
+
 def protocol(detail: str = "") -> Fatal:
     why = f": {detail}" if detail else ""
     return Fatal("protocol", f"the result channel was corrupted{why} (did your code {FOREIGN_FDS}?)")
@@ -162,7 +207,18 @@ class Ending:
     memory_error_printed: bool
     limit_mb: int
     suspended: bool = False  # at the deadline the process was stopped by a signal (SIGSTOP, SIGTSTP), not running
+    recursion: Recursion | None = None  # at the deadline the learner's code was deep in a recursion
+    cpu: float | None = None  # CPU seconds the learner's code used from its start to the deadline (None: not known)
 
+
+WAITING_SHARE = 0.05  # a timed-out run that used less CPU than this share of its time was waiting, not looping (a loop
+# on a machine busy with other work still gets far more)
+
+
+# Signals whose default action ends a process without it having crashed (the worker handles SIGUSR1 and
+# ignores SIGXFSZ; SIGXCPU is the CPU limit; SIGINT raises KeyboardInterrupt in Python).
+ENDING_SIGNALS = ("SIGTERM", "SIGALRM", "SIGHUP", "SIGUSR2", "SIGVTALRM", "SIGPROF", "SIGPIPE", "SIGINT", "SIGQUIT", "SIGIO",
+                  "SIGPWR", "SIGSTKFLT")
 
 _IMPORT_LINE = re.compile(r"^(import\s+[\w.]+|from\s+[\w.]+\s+import\b)")  # the line the run was stuck at imports a module
 
@@ -194,6 +250,13 @@ def stopped(end: Ending) -> Fatal:
     if end.timed_out and end.where is not None and _IMPORT_LINE.match(end.where[2]):
         return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: still importing, which is slow (a large "
                                 f"library such as torch takes seconds), not a loop; give a longer --timeout")
+    if end.timed_out and end.recursion is not None:
+        return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: {recursion_words(end.recursion, 'when the time ran out')}",
+                     cause="recursion")
+    if end.timed_out and end.cpu is not None and end.cpu < WAITING_SHARE * end.timeout:
+        return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: it was waiting, not computing (it used {end.cpu:.1f} s "
+                                f"of CPU in those {end.timeout:g} s): does it sleep (time.sleep), or wait for input, a lock, "
+                                f"another thread or a process?")
     if end.timed_out:
         return Fatal("timeout", f"no answer within {end.timeout:g} s{where}: is there an infinite loop?")
     code = end.returncode
@@ -206,6 +269,9 @@ def stopped(end: Ending) -> Fatal:
             return Fatal("timeout", f"used more than {end.timeout:g} s of CPU{where}: is there an infinite loop?")
         if name in ("SIGKILL", "SIGSEGV", "SIGBUS") and not end.output_truncated and end.memory_error_printed:
             return memory(where, end.limit_mb)
+        if name in ENDING_SIGNALS:  # a signal that ends a process unless it is handled: sent, not a crash
+            return Fatal("crash", f"the Python process running your code was ended by {name}{where}, a signal that stops a "
+                                  f"process unless it is handled: does your code call signal.alarm, os.kill or signal.raise_signal?")
         if name == "SIGKILL":  # not the deadline (timed_out); the kernel's, or the worker's own when its pipe from the grader broke
             return Fatal("crash", f"the Python process running your code was killed with SIGKILL{where} (running out of memory, "
                                   f"or does your code {FOREIGN_FDS}? The run is stopped when the grader's pipes break)")

@@ -64,10 +64,47 @@ class Frame:
 
 
 def frames_from_wire(data: object) -> tuple[Frame, ...]:
+    """At most 50 frames: of a deeper traceback the 10 outermost and the 40 innermost (the failing line is the last)."""
     if not isinstance(data, (list, tuple)):
         return ()
-    frames = (Frame.from_wire(item) for item in data[:50])
+    kept = list(data) if len(data) <= 50 else [*data[:10], *data[-40:]]
+    frames = (Frame.from_wire(item) for item in kept)
     return tuple(frame for frame in frames if frame is not None)
+
+
+@dataclass(frozen=True)
+class Recursion:
+    """A recursion that never ends, as the child saw it on the stack.
+
+    ``functions``: the learner's functions that keep calling (one: a function that calls itself; more:
+    functions that call each other), first called first; ``line`` and ``code``: the call that recurses;
+    ``depth``: how often that call was on the stack; ``limit``: Python's recursion limit in the child
+    (None where it was not the limit that stopped it: a timeout).
+    """
+
+    functions: tuple[str, ...]
+    line: int
+    code: str
+    depth: int
+    limit: int | None = None
+
+    @classmethod
+    def from_wire(cls, data: object) -> "Recursion | None":
+        if isinstance(data, Recursion):
+            return data
+        if not isinstance(data, Mapping):
+            return None
+        names = data.get("functions")
+        if not isinstance(names, (list, tuple)):
+            return None
+        functions = tuple(safe_text(name, 100) for name in names[:4] if isinstance(name, str) and name)
+        line, depth, limit = _int(data.get("line")), _int(data.get("depth")), _int(data.get("limit"))
+        if not functions or line is None or line < 1 or depth is None or depth < 1:
+            return None
+        return cls(functions, line, safe_text(data.get("code"), 200), depth, limit if limit and limit > 0 else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"functions": list(self.functions), "line": self.line, "code": self.code, "depth": self.depth, "limit": self.limit}
 
 
 @dataclass(frozen=True)
@@ -90,6 +127,8 @@ class LearnerError:
     line: int | None = None
     offset: int | None = None
     source: str = ""
+    recursion: Recursion | None = None  # a RecursionError raised by a recursion of the learner's own
+    silenced: bool = False  # numpy's warnings were switched off (np.errstate, np.seterr) around the overflow
 
     @classmethod
     def from_wire(cls, data: object) -> "LearnerError":
@@ -111,10 +150,12 @@ class LearnerError:
             line=_int(data.get("line")),
             offset=_int(data.get("offset")),
             source=safe_text(data.get("code")),
+            recursion=Recursion.from_wire(data.get("recursion")),
+            silenced=data.get("silenced") is True,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind,
             "type": self.type,
             "message": self.message,
@@ -125,26 +166,39 @@ class LearnerError:
             "offset": self.offset,
             "code": self.source,
         }
+        if self.recursion is not None:
+            data["recursion"] = self.recursion.to_dict()
+        if self.silenced:
+            data["silenced"] = True
+        return data
 
 
 @dataclass(frozen=True)
 class Fatal:
     """Why the child produced no (complete) verdict, in one line.
 
-    ``kind``: timeout, memory, output, crash, exit, import, syntax, protocol, processes.
+    ``kind``: timeout, memory, output, crash, exit, import, syntax, protocol, processes, disk.
+    ``cause``: a diagnosis code more specific than the kind, where the run showed one (``recursion``:
+    the time ran out deep in a recursion that never ends); it comes first in :attr:`Report.codes`.
     """
 
     kind: str
     message: str
     error: LearnerError | None = None
+    cause: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "error": None if self.error is None else self.error.to_dict()}
+        data = {"kind": self.kind, "message": self.message, "error": None if self.error is None else self.error.to_dict()}
+        if self.cause:
+            data["cause"] = self.cause
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Fatal":
         error = data.get("error")
-        return cls(str(data.get("kind") or "crash"), str(data.get("message") or ""), None if error is None else LearnerError.from_wire(error))
+        cause = data.get("cause")
+        return cls(str(data.get("kind") or "crash"), str(data.get("message") or ""), None if error is None else LearnerError.from_wire(error),
+                   safe_text(cause, 40) if isinstance(cause, str) and cause else None)
 
 
 @dataclass(frozen=True)
@@ -257,6 +311,8 @@ class Report:
         """Diagnostic codes of the failing checks, first failure first, without repeats."""
         seen: list[str] = []
         if self.fatal:
+            if self.fatal.cause and self.fatal.cause != self.fatal.kind:
+                seen.append(self.fatal.cause)
             seen.append(self.fatal.kind)
         for check in self.checks:
             if not check.passed and check.code and check.code not in seen:
@@ -278,7 +334,7 @@ class Report:
 
         exercise, file, file_sha256, seed (repeat with --seed), passed, total,
         status ("not started" / "n of m checks" / "done"), ok, fatal (null or
-        {kind, message, error}), checks (each: id, function, title, passed,
+        {kind, message, error, and cause where the run showed one: recursion}), checks (each: id, function, title, passed,
         error, threshold, message, code, case, worst {tensor, index, expected,
         got}, not_started, waits_for (the function that raised
         NotImplementedError), trace), codes (diagnoses of the failing checks,

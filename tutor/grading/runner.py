@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tutor.grading import containment, failures
-from tutor.grading.model import Fatal, LearnerError, safe_text
+from tutor.grading.model import Fatal, LearnerError, Recursion, safe_text
 
 WORKER = Path(__file__).with_name("worker.py")
 MiB = 1024 * 1024
@@ -188,6 +188,7 @@ class ChildResult:
     started_job: str | None = None
     calling: str | None = None  # the learner function the worker called last in the job under way
     stuck_at: tuple[str, int] | None = None  # (function, line) the learner's code was at when the deadline came
+    stuck_in: Recursion | None = None  # the recursion it was deep in then (the code quoted from the parent's own copy)
     output: str = ""
     output_truncated: bool = False
     seconds: float = 0.0
@@ -276,6 +277,8 @@ class Child:
         self._released = False
         self._go_fd: int | None = go_write
         self._go_at: float | None = None
+        self._cpu_at_go: float | None = None  # the child's CPU time when the learner's code was let go
+        self._cpu_used: float | None = None  # its CPU time from then to the deadline (a timed-out run)
         self._containment: tuple[str, ...] = ()
         self.started = time.monotonic()
         # The parent keeps its own descriptor on the capture file: whatever the
@@ -383,6 +386,7 @@ class Child:
                 return
             self._go_at = time.monotonic()
             fd = self._go_fd
+        self._cpu_at_go = containment.cpu_seconds(self.proc.pid)
         try:
             os.write(fd, b"g")
         except OSError:
@@ -460,6 +464,9 @@ class Child:
                         self._too_many, timed_out = True, False
                     elif timed_out:
                         self._suspended = containment.process_state(self.proc.pid) in ("T", "t")  # stopped by a signal, not looping
+                        cpu = containment.cpu_seconds(self.proc.pid)
+                        if cpu is not None and self._cpu_at_go is not None:
+                            self._cpu_used = max(0.0, cpu - self._cpu_at_go)
                         self._ask_where()
                     break
                 try:
@@ -523,12 +530,15 @@ class Child:
                         and len(function) <= 100
                         and type(line) is int and 1 <= line <= len(self._source_lines)):
                     result.stuck_at = (function, line)
+                    result.stuck_in = self._recursion(message[1].get("recursion"))
             elif tag == "done":
                 done = True
             elif tag == "import-error" and len(message) > 1:
                 result.fatal = failures.at_import(LearnerError.from_wire(message[1]), self.learner.name,
                                                   reads_limited=self.read_only is not None,
                                                   own=[str(self.learner.parent), *(self.read_only or [])])
+            elif tag == "fatal" and len(message) > 1 and isinstance(message[1], dict) and message[1].get("kind") == "broken":
+                result.fatal = result.fatal or failures.grader_broken(safe_text(message[1].get("message"), 200))
             elif tag == "fatal":
                 result.fatal = failures.output_flood()
         if self._too_many:
@@ -547,13 +557,16 @@ class Child:
         if result.fatal is None and not done:
             running = result.calling or (result.started_job.split("#")[0] if result.started_job else None)
             where = None
+            recursion = None
             if timed_out and result.stuck_at is not None:
                 function, line = result.stuck_at
                 where = (function, line, safe_text(self._source_lines[line - 1].strip(), 80))
+                recursion = result.stuck_in
             result.fatal = failures.stopped(
                 failures.Ending(
                     timed_out=timed_out,
                     suspended=self._suspended,
+                    cpu=self._cpu_used,
                     started=started,
                     imported=imported,
                     running=running,
@@ -564,9 +577,21 @@ class Child:
                     output_truncated=result.output_truncated,
                     memory_error_printed="MemoryError" in result.output,
                     limit_mb=DATA_LIMIT // MiB,
+                    recursion=recursion,
                 )
             )
         return result
+
+    def _recursion(self, data: Any) -> Recursion | None:
+        """The recursion a "where" answer says the learner's code was deep in, checked against the file: its
+        functions are names, its line one of the file's (quoted from the parent's own copy of it)."""
+        recursion = Recursion.from_wire(data)
+        if recursion is None or recursion.line > len(self._source_lines) or recursion.depth < 2:
+            return None
+        if not all(name.isidentifier() or re.fullmatch(r"<[a-z]+>", name) for name in recursion.functions):
+            return None
+        code = safe_text(self._source_lines[recursion.line - 1].strip(), 80)
+        return Recursion(recursion.functions, recursion.line, code, recursion.depth)
 
     def _step_fatal(self, result: ChildResult) -> Fatal | None:
         """A step error that stops the run as a whole: out of memory first, then a file past the size cap."""

@@ -78,6 +78,10 @@ def grade_and_record(
     unsaved = None
     if not save:
         return CheckRecord(report=report, exercise=info, kept=False)
+    from tutor.errors import TutorError, os_error_message
+
+    what = f"your check of {info.id} ({'not started' if report.not_started else f'{report.credited} of {report.total} checks'})"
+    store = None
     try:
         with Store() as store:
             warnings = tuple(getattr(store, "warnings", ()))
@@ -86,9 +90,21 @@ def grade_and_record(
                 recorded = True
             if not report.ok and not report.not_started:
                 scheduled = schedule_quiz(store, info, report.codes)
-            hints.record_check(info.id, [] if report.ok else report.codes, store=store, ok=report.ok)
+            try:
+                hints.record_check(info.id, [] if report.ok else report.codes, store=store, ok=report.ok)
+            except StoreError as exc:  # the store names it "the hint position": this is what the check found, for `hint`
+                raise StoreError(exc.message.replace(f"the hint position for {info.id}", f"{what}, which `dnn-tutor hint {info.id}` reads", 1),
+                                 exc.exit_code) from None
     except StoreError as exc:  # the verdict still stands and is shown; the command says what was not saved
         unsaved = exc.message
+    except TutorError as exc:  # no progress database at all (DNN_TUTOR_HOME under a file, say): the verdict still stands
+        unsaved = f"could not save {what}: {exc.message}; it was NOT saved"
+    except OSError as exc:  # the data folder itself cannot be made or read
+        unsaved = f"could not save {what}: {os_error_message(exc)}; it was NOT saved"
+    if unsaved and store is not None and getattr(store, "read_only", False):
+        # The store's notice that it opened read-only says what the line about this check says again: one line is enough.
+        reason = str(getattr(store, "read_only_reason", "") or "")
+        warnings = tuple(w for w in warnings if not (reason and reason in w and reason in unsaved))
     return CheckRecord(report=report, exercise=info, quiz_scheduled=scheduled, recorded=recorded, warnings=warnings,
                        unsaved=unsaved)
 

@@ -19,6 +19,35 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+# The functions the channel and :func:`sanitize` use, taken before the learner's code runs: code that
+# replaces pickle.dumps, os.write or numpy's functions (np.ndarray = None, np.asarray = ...) changes
+# what it calls itself, never what the grader sends or how it reads a result.
+_dumps, _pack, _write, _getpid, _exit = pickle.dumps, struct.pack, os.write, os.getpid, os._exit
+_NP: Any = None  # numpy's pieces sanitize uses (see freeze_numpy); None until the worker has imported numpy
+
+
+def freeze_numpy(np: Any) -> Any:
+    """Keep numpy's own types and functions for :func:`sanitize` (the worker calls it before the learner's code
+    runs); returns the kept pieces, which the worker uses too."""
+    global _NP
+    import types
+
+    _NP = types.SimpleNamespace(
+        module=np, ndarray=np.ndarray, generic=np.generic, array=np.array, asarray=np.asarray, complex128=np.complex128,
+        float64=np.float64, errstate=np.errstate, isfinite=np.isfinite, full=np.full, sum=np.sum, shape=np.shape,
+        nan=float("nan"), floating=np.floating, complexfloating=np.complexfloating,
+    )
+    return _NP
+
+
+def _numpy() -> Any:
+    if _NP is None:
+        import numpy as np
+
+        return freeze_numpy(np)
+    return _NP
+
+
 MAX_ITEMS = 64  # longest list/tuple/dict sent back
 MAX_ARRAY = 1_000_000  # elements; the exercises' arrays are tiny (and a frame is capped at 32 MiB)
 # Layers without settings of their own that a transfer head may hold: the child describes them by
@@ -80,22 +109,22 @@ class Channel:
         self.busy = False  # a frame is being written (a signal handler must not start another)
 
     def send(self, *message: Any) -> None:
-        if os.getpid() != self._pid:
+        if _getpid() != self._pid:
             # A copy made by the learner's fork() has come back into the grader's code: it must not
             # speak for the worker (its frames would mix with the real ones or report its own
             # errors as the run's). It ends here, quietly; the worker goes on alone.
-            os._exit(0)
-        data = pickle.dumps(message, protocol=4)
-        payload = struct.pack(">I", len(data)) + data
+            _exit(0)
+        data = _dumps(message, protocol=4)
+        payload = _pack(">I", len(data)) + data
         view = memoryview(payload)
         self.busy = True
         while view:
             try:
-                n = os.write(self._fd, view)
+                n = _write(self._fd, view)
             except OSError:
                 # The parent stopped listening (it refused a frame, or the run was ended): nothing
                 # more can be said, and a traceback here would show in the learner's prints as theirs.
-                os._exit(0)
+                _exit(0)
             view = view[n:]
         self.busy = False
 
@@ -103,12 +132,49 @@ class Channel:
 # ---------------------------------------------------------------- errors
 
 
+FRAMES_HEAD, FRAMES_TAIL = 10, 40  # learner frames sent of a deep traceback: where it entered, and where it failed
+RECURSION_MIN = 50  # one line of the learner's on the stack this many times: a recursion, not a helper calling another
+
+
 def _learner_frames(tb: TracebackType | None, learner_path: str) -> list[dict[str, Any]]:
+    """Every frame of the learner's file in ``tb``, outermost first."""
     frames = []
     for frame in traceback.extract_tb(tb):
         if os.path.realpath(frame.filename) == learner_path:
             frames.append({"file": frame.filename, "line": frame.lineno, "function": frame.name, "code": (frame.line or "").strip()})
     return frames
+
+
+def _sent_frames(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A deep traceback's outermost and innermost frames: the failing line is the last one, however deep."""
+    if len(frames) <= FRAMES_HEAD + FRAMES_TAIL:
+        return frames
+    return frames[:FRAMES_HEAD] + frames[-FRAMES_TAIL:]
+
+
+def recursion_summary(frames: list[tuple[str, int, str]], limit: int | None = None) -> dict[str, Any] | None:
+    """A recursion that never ends, as facts: the learner's (function, line, code) triples on the stack,
+    outermost first. The line most often on it is the call that recurses; the functions whose calls are on
+    it about as often are the ones that call each other (one, for a function that calls itself). None
+    when no line is there :data:`RECURSION_MIN` times."""
+    counts: dict[tuple[str, int], int] = {}
+    codes: dict[tuple[str, int], str] = {}
+    for function, line, code in frames:
+        key = (str(function), int(line or 0))
+        counts[key] = counts.get(key, 0) + 1
+        codes.setdefault(key, str(code or ""))
+    if not counts:
+        return None
+    top = max(counts, key=lambda key: counts[key])  # the first of equals: the outermost
+    depth = counts[top]
+    if depth < RECURSION_MIN:
+        return None
+    functions: list[str] = []
+    for key, count in counts.items():  # in the order they were first called
+        if count * 2 >= depth and key[0] not in functions:
+            functions.append(key[0])
+    return {"functions": functions[:4], "line": top[1], "code": codes[top][:200], "depth": depth,
+            "limit": int(limit) if limit else None}
 
 
 def describe_exception(exc: BaseException, learner_path: str) -> dict[str, Any]:
@@ -139,12 +205,20 @@ def describe_exception(exc: BaseException, learner_path: str) -> dict[str, Any]:
         message = "<unprintable>"
     if isinstance(exc, SystemExit):
         message = repr(exc.code)
-    return {
+    frames = _learner_frames(exc.__traceback__, learner_path)
+    info: dict[str, Any] = {
         "kind": kind,
         "type": type(exc).__name__,
         "message": message[:500],
-        "frames": _learner_frames(exc.__traceback__, learner_path),
+        "frames": _sent_frames(frames),
     }
+    if kind == "recursion":
+        import sys
+
+        summary = recursion_summary([(f["function"], f["line"], f["code"]) for f in frames], sys.getrecursionlimit())
+        if summary is not None:
+            info["recursion"] = summary
+    return info
 
 
 # ---------------------------------------------------------------- values
@@ -159,7 +233,7 @@ def sanitize(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any
     ``budget``: values left for this result (MAX_VALUES to start): 64 items a level, five levels deep,
     is still a billion values; past the budget a container is described instead of sent.
     """
-    import numpy as np
+    np = _numpy()
 
     if budget is None:
         budget = [MAX_VALUES]

@@ -53,11 +53,94 @@ def _load_sibling(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from tutor.grading.wire import PLAIN_LAYERS, CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, sanitize
+    from tutor.grading.wire import (PLAIN_LAYERS, CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, freeze_numpy,
+                                    recursion_summary, sanitize)
 else:  # this process never imports the tutor package: the sibling is loaded by path
     _wire = _load_sibling("wire")
     CappedWriter, Channel, OutputLimit, StepFailed = _wire.CappedWriter, _wire.Channel, _wire.OutputLimit, _wire.StepFailed
     describe_exception, sanitize, PLAIN_LAYERS = _wire.describe_exception, _wire.sanitize, _wire.PLAIN_LAYERS
+    recursion_summary, freeze_numpy = _wire.recursion_summary, _wire.freeze_numpy
+
+# Taken before the learner's code runs, which may replace them (a deepcopy that returns its argument would hand
+# the learner the grader's own inputs to change); numpy's pieces are kept by main() (NP), after its import.
+_deepcopy = copy.deepcopy
+NP: Any = None
+
+
+def _np() -> Any:
+    """numpy's pieces the grader uses (kept by main() before the learner's code runs; taken now where the
+    Runner is used without main(), in a test)."""
+    global NP
+    if NP is None:
+        import numpy
+
+        NP = freeze_numpy(numpy)
+    return NP
+
+
+MAX_RECURSION = 3000  # the deepest recursion limit the learner's code may set (sys.setrecursionlimit asks are capped)
+WHERE_FRAMES = 20_000  # frames the deadline's "where" walks up the stack at most
+
+
+class ErrorStateGuard:
+    """Keeps numpy raising on overflow and division by zero during a stability case, whatever the learner's
+    code asks of numpy's error state (``with np.errstate(all="ignore")``, ``np.seterr``): switching the warning
+    off hides an overflow, it does not prevent it, and the verdict must not depend on it.
+
+    numpy 2 builds every error state (errstate, seterr, seterrcall) with ``_ufunc_config._make_extobj``; the
+    guard wraps that one function. With numpy 1 nothing is wrapped (the learner's error state wins there).
+    """
+
+    KEYS = ("divide", "over", "under", "invalid")
+
+    def __init__(self) -> None:
+        self.forced: dict[str, str] = {}
+        self.silenced = False  # the learner's code asked to lower a forced setting while it was forced
+
+    def install(self) -> bool:
+        try:
+            from numpy._core import _ufunc_config as config
+        except Exception:  # noqa: BLE001 - numpy 1 (no numpy._core, or one without it): nothing to wrap
+            return False
+        real = getattr(config, "_make_extobj", None)
+        if real is None or getattr(real, "_dnn_tutor_guard", False):
+            return False
+        guard = self
+
+        def make_extobj(*args: Any, **kwargs: Any) -> Any:
+            forced = guard.forced
+            if forced and not args:
+                every = kwargs.get("all")
+                for key in guard.KEYS:  # "all" spelled out, so that forcing two settings keeps the others it sets
+                    if kwargs.get(key) is None and every is not None:
+                        kwargs[key] = every
+                kwargs["all"] = None
+                for key, value in forced.items():
+                    if kwargs.get(key) is not None and kwargs[key] != value:
+                        guard.silenced = True
+                    kwargs[key] = value
+            return real(*args, **kwargs)
+
+        make_extobj._dnn_tutor_guard = True  # type: ignore[attr-defined]
+        config._make_extobj = make_extobj  # type: ignore[attr-defined]
+        return True
+
+
+GUARD = ErrorStateGuard()
+
+
+def _cap_recursion_limit(cap: int) -> None:
+    """``sys.setrecursionlimit`` asks above ``cap`` set ``cap``: a recursion that never ends then stops at once with
+    RecursionError (which the report explains) instead of running out the time or the C stack (a crash)."""
+    real = sys.setrecursionlimit
+
+    def setrecursionlimit(limit: int, /) -> None:
+        if type(limit) is int and limit > cap:
+            limit = cap
+        real(limit)
+
+    setrecursionlimit.__doc__ = real.__doc__
+    sys.setrecursionlimit = setrecursionlimit
 
 
 class Runner:
@@ -128,7 +211,7 @@ class Runner:
             return value
         if isinstance(expr, dict) and "$var" in expr:
             return variables[expr["$var"]]
-        return copy.deepcopy(expr)
+        return _deepcopy(expr)
 
     def call(self, fn_name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         fn = self.function(fn_name)
@@ -151,19 +234,26 @@ class Runner:
         args = [self.resolve(a, env, variables) for a in step.get("args", [])]
         kwargs = {k: self.resolve(v, env, variables) for k, v in step.get("kwargs", {}).items()}
         if step.get("errstate"):  # stability cases: numpy raises on overflow instead of returning inf
-            import numpy as np
-
+            GUARD.silenced = False
             try:
-                with np.errstate(**step["errstate"]):
-                    value = self.call(step["fn"], args, kwargs)
+                # the grader's own error state for this case (numpy's errstate as it was before the learner's code ran):
+                # overflow and division raise, underflow and invalid values (a harmless exp(-800) = 0) do not
+                with _np().errstate(**{"under": "ignore", "invalid": "ignore", **step["errstate"]}):
+                    GUARD.forced = {k: v for k, v in step["errstate"].items() if k in GUARD.KEYS and v == "raise"}
+                    try:
+                        value = self.call(step["fn"], args, kwargs)
+                    finally:
+                        GUARD.forced = {}
             except StepFailed as failure:
-                if failure.info.get("type") != "FloatingPointError":
-                    raise
+                if failure.info.get("type") != "FloatingPointError" or not str(failure.info.get("message", "")).startswith(("overflow", "divide")):
+                    raise  # an underflow raises only where the learner's code asked numpy to: its own exception
+                if GUARD.silenced:  # the learner's code had switched numpy's warning off: the report says so
+                    failure.info["silenced"] = True
                 # The same call as numpy runs it by default (warning, not raising). A formula that overflows
                 # on the way can still return finite values (1 / (1 + exp(800)) is 0): then the report
                 # says so, and the later steps (the backward) run on what it returned.
                 try:
-                    with np.errstate(all="ignore"):
+                    with _np().errstate(all="ignore"):
                         value = self.call(step["fn"], args, kwargs)
                 except StepFailed:
                     raise failure from None
@@ -182,26 +272,25 @@ class Runner:
     def step_fold(self, step: Step, env: Env, variables: Env) -> list[Any]:
         """w = fn(w, g_t, state, **kwargs) for each g_t; returns every w_t."""
         state: dict = {}
-        w = copy.deepcopy(step["w0"])
+        w = _deepcopy(step["w0"])
         trace = []
         for g in step["grads"]:
-            w = self.call(step["fn"], [w, copy.deepcopy(g), state], copy.deepcopy(step.get("kwargs", {})))
+            w = self.call(step["fn"], [w, _deepcopy(g), state], _deepcopy(step.get("kwargs", {})))
             trace.append(sanitize(w))
             if not hasattr(w, "shape"):
                 break
-            w = copy.deepcopy(w)
+            w = _deepcopy(w)
         return trace
 
     def step_numgrad(self, step: Step, env: Env, variables: Env) -> dict[str, Any]:
-        import numpy as np
-
+        np = _np()  # numpy as it was before the learner's code ran (which may have replaced np.sum, np.asarray)
         fn_name = step["fn"]
         args = [self.resolve(a, env, variables) for a in step["args"]]
-        kwargs = copy.deepcopy(step.get("kwargs", {}))
+        kwargs = _deepcopy(step.get("kwargs", {}))
         loss_spec = step["loss"]
 
         def loss(current: Any) -> float:
-            result = self.call(fn_name, copy.deepcopy(current), copy.deepcopy(kwargs))
+            result = self.call(fn_name, _deepcopy(current), _deepcopy(kwargs))
             total = 0.0
             for index, weight in loss_spec:
                 if index is not None and not isinstance(result, (tuple, list)):
@@ -210,7 +299,8 @@ class Runner:
                 part = np.asarray(part, dtype=np.float64)
                 if weight is not None and np.shape(part) != np.shape(weight):
                     raise StepFailed({"kind": "shape", "message": f"{fn_name} returned an output of shape {np.shape(part)} where {np.shape(weight)} was expected, so finite differences cannot be taken", "frames": []})
-                total += float(np.sum(part * weight)) if weight is not None else float(np.sum(part))
+                with np.errstate(all="ignore"):  # the grader's sums, whatever numpy's error state the learner's code left
+                    total += float(np.sum(part * weight)) if weight is not None else float(np.sum(part))
             return total
 
         writer = sys.stdout if isinstance(sys.stdout, CappedWriter) else None
@@ -223,8 +313,7 @@ class Runner:
                 writer.muted = False
 
     def _numgrad(self, loss: Callable[[Any], float], args: list[Any], step: Step) -> dict[str, Any]:
-        import numpy as np
-
+        np = _np()
         loss(args)  # surfaces a failing forward once, before the loop
         grads: list[Any] = []
         for path, coords in zip(step["wrt"], step["coords"]):
@@ -251,9 +340,11 @@ class Runner:
         original = flat[index]
 
         def central(h: float) -> float:
-            flat[index] = original + h
+            with _np().errstate(all="ignore"):
+                up, down = original + h, original - h
+            flat[index] = up
             plus = loss(args)
-            flat[index] = original - h
+            flat[index] = down
             minus = loss(args)
             flat[index] = original
             return (plus - minus) / (2 * h)
@@ -361,7 +452,7 @@ class Runner:
     def run_job(self, job: Step) -> dict[str, dict[str, Any]]:
         self._calling = None  # the parent forgets the last call at each job's start
         env: dict = {}
-        variables = copy.deepcopy(job.get("vars", {}))
+        variables = _deepcopy(job.get("vars", {}))
         results = {}
         for step in job["steps"]:
             key = step["save"]
@@ -544,7 +635,7 @@ def _describe_head(module: Any) -> dict | None:
 
 def _all_finite(value: Any, depth: int = 0) -> bool:
     """Every float in a result (arrays, numbers, tuples, lists, dicts of them) is finite."""
-    import numpy as np
+    np = _np()
 
     if depth > 20:
         return False
@@ -571,12 +662,35 @@ def _say_where_on_request(channel: Channel, learner_path: str) -> None:
     """
 
     def where(signum: int, frame: Any) -> None:
-        while frame is not None and frame.f_code.co_filename != learner_path:
-            frame = frame.f_back
-        if frame is not None and not channel.busy:
-            channel.send("where", {"function": str(frame.f_code.co_name)[:100], "line": int(frame.f_lineno or 0)})
+        try:
+            stack: list[tuple[str, int, str]] = []  # the learner's frames, innermost first
+            steps = 0
+            while frame is not None and steps < WHERE_FRAMES:
+                if frame.f_code.co_filename == learner_path:
+                    stack.append((str(frame.f_code.co_name)[:100], int(frame.f_lineno or 0), ""))
+                frame = frame.f_back
+                steps += 1
+            if not stack or channel.busy:
+                return
+            said: dict[str, Any] = {"function": stack[0][0], "line": stack[0][1]}
+            recursion = recursion_summary(stack[::-1])  # deep in a recursion: which call, how deep
+            if recursion is not None:
+                said["recursion"] = {k: recursion[k] for k in ("functions", "line", "depth")}
+            channel.send("where", said)
+        except Exception:  # noqa: BLE001 - at the deadline, deep in the learner's stack: the parent names the function
+            pass
 
     signal.signal(signal.SIGUSR1, where)
+
+
+def _say_broken(channel: Channel, exc: BaseException) -> None:
+    """The grader's own code failed in this process (the learner's code replaced something it uses: a builtin,
+    np.ndarray): say so in a frame of plain text, which needs nothing but the kept pickle."""
+    try:
+        said = f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001
+        said = "an error that cannot be printed"
+    channel.send("fatal", {"kind": "broken", "message": said[:200]})
 
 
 def main(argv: list[str]) -> int:
@@ -595,7 +709,11 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(1)
     import numpy as np
 
+    global NP
     np.seterr(all="ignore")
+    NP = freeze_numpy(np)  # numpy's pieces the grader uses, kept before the learner's code may replace them
+    GUARD.install()
+    _cap_recursion_limit(MAX_RECURSION)
     learner_path = plan["learner"]
     applied = sandbox.contain(plan.get("limits", {}), os.getcwd())
     cap = int(plan.get("limits", {}).get("output_chars", 100_000))
@@ -624,10 +742,13 @@ def main(argv: list[str]) -> int:
         channel.send("begin", job["name"])
         try:
             results = runner.run_job(job)
+            channel.send("job", job["name"], results)
         except OutputLimit:
             channel.send("fatal", {"kind": "output", "job": job["name"]})
             return 0
-        channel.send("job", job["name"], results)
+        except Exception as exc:  # noqa: BLE001 - the grader's own code failed: the learner's replaced what it uses
+            _say_broken(channel, exc)
+            return 0
     channel.send("done")
     try:
         sys.stdout.flush()

@@ -260,11 +260,23 @@ def _fatal(fatal: Fatal) -> RenderableType:
 
 
 def _traceback(frames: Sequence[Frame], function: str = "") -> RenderableType:
+    """The innermost frames of the learner's code; a recursion's calls once each (the same line six times over
+    shows nothing), with a line that says they repeat."""
     text = Text()
-    for frame in frames[-6:]:
+    shown: list[Frame] = []
+    seen: set[tuple[str, int, str]] = set()
+    for frame in reversed(frames):
+        key = (frame.file, frame.line, frame.function)
+        if key not in seen:
+            seen.add(key)
+            shown.append(frame)
+    repeats = len(shown) < len(frames)
+    for frame in shown[:6][::-1]:
         text.append(visible(f'  File "{frame.file}", line {frame.line}, in {frame.function}') + "\n", style="dim")
         if frame.code:
             text.append(f"    {visible(frame.code)}\n")
+    if repeats:
+        text.append("  [the calls above repeat: a recursion]\n", style="dim")
     title = f"where {visible(function)} failed (your code)" if function else "where it failed (your code)"
     return Panel(text, title=title, title_align="left", border_style="red", box=box.ROUNDED)
 

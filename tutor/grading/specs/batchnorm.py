@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tutor.grading.compare import TOL, VARIANT_TOL, at, compare, describe, fail, fmt_pair, judge_cases, rel_error, unpack
+from tutor.grading.compare import (TOL, VARIANT_TOL, Mismatch, at, compare, describe, fail, fmt_pair, is_narrow, judge_cases, narrow_code,
+                                   narrow_digits, narrow_rounding, rel_error, unpack)
 from tutor.grading.diagnoses import Diagnosis as D
 from tutor.grading.engine import Plan, call, var
 from tutor.grading.specs._common import LayerCase, check, label, layer_checks
@@ -167,11 +168,43 @@ def _running(p: Plan, rng: Any) -> None:
         batch_stats = gamma * (test_x - test_x.mean(axis=0)) / np.sqrt(test_x.var(axis=0) + EPS) + beta
         un_mean, un_v = expected(batches, momentum, unbiased=True)
         unbiased = gamma * (test_x - un_mean) / np.sqrt(un_v + EPS) + beta
-        worst = max(worst, compare("out (train=False)", want, out, case=case,
-                                   variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance"),
-                                             (D.BIASED_VAR, unbiased, "test mode normalised with a running variance fed the unbiased variance (N − 1); "
-                                                                      "this exercise keeps the biased one (N) in state['running_var']")]))
+        try:
+            worst = max(worst, compare("out (train=False)", want, out, case=case,
+                                       variants=[(D.EVAL_BATCH_STATS, batch_stats, "test mode normalised with the batch's own statistics; use state's running mean and variance"),
+                                                 (D.BIASED_VAR, unbiased, "test mode normalised with a running variance fed the unbiased variance (N − 1); "
+                                                                          "this exercise keeps the biased one (N) in state['running_var']")]))
+        except Mismatch as mismatch:
+            narrowed = _narrow_state(results, name, case, {"running_mean": mean, "running_var": v})
+            if narrowed is None or mismatch.outcome.code != D.VALUES.value:
+                raise
+            key, dtype = narrowed
+            o = mismatch.outcome
+            error = f" (relative error {o.error:.1e})" if o.error is not None else ""
+            raise fail(f"out (train=False): off by the rounding of state[{key!r}], which went through {dtype} (about {narrow_digits(dtype)} "
+                       f"significant digits): test mode normalises with the running statistics, so their rounding shows in every output"
+                       f"{error}; keep them float64 — np.zeros(d) and np.ones(d) are float64, and an update "
+                       f"in place (+=, *=) keeps an array's dtype [{case}]",
+                       code=narrow_code(dtype), error=o.error, threshold=o.threshold, worst=o.worst, case=case) from None
         return worst
+
+    def _narrow_state(results: Any, name: str, case: str, expected: dict) -> Any:
+        """(key, dtype) of the first running statistic in state held in float16/float32, or carrying its rounding; None."""
+        try:
+            state = results.get(name, "state", case)
+        except Mismatch:
+            return None
+        if not isinstance(state, dict):
+            return None
+        for key, want in expected.items():
+            value = state.get(key)
+            if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or value.shape != want.shape:
+                continue
+            if is_narrow(value.dtype):
+                return key, value.dtype
+            narrow = narrow_rounding(value, want) if value.dtype == np.float64 else None
+            if narrow is not None:
+                return key, narrow
+        return None
 
     @check(p, "batchnorm_forward.eval_state", "batchnorm_forward", "test mode leaves state unchanged", None)
     def _eval_state(results: Any) -> Any:
