@@ -328,3 +328,29 @@ def test_a_recursions_traceback_shows_each_call_once_and_says_it_repeats():
     text = sink.file.getvalue()
     assert text.count("return _other(x)") == 1 and text.count("return relu_forward(x)") == 1, text
     assert "h, relu_cache = relu_forward(h)" in text and "[the calls above repeat: a recursion]" in text, text
+
+
+def test_a_refused_signal_to_the_grader_is_not_called_a_read_outside_the_folder():
+    """`os.kill(os.getppid(), 9)` in a class submission was explained as "a submission may read only its own folder":
+    EPERM refuses an act on another process, and no file was read."""
+    from tutor.grading import failures
+    from tutor.grading.model import LearnerError
+
+    killed = LearnerError(kind="exception", type="PermissionError", message="[Errno 1] Operation not permitted")
+    for limited in (True, False):
+        message = failures.at_import(killed, "backprop.py", reads_limited=limited, own=["/class/zara"]).message
+        assert "may read only" not in message and "may not act on other processes" in message, message
+    read = LearnerError(kind="exception", type="PermissionError", message="[Errno 13] Permission denied: '/class/amy/x.py'")
+    assert "may read only its own folder" in failures.at_import(read, "backprop.py", reads_limited=True, own=["/class/zara"]).message
+
+
+def test_a_nul_byte_in_the_file_is_a_syntax_error_with_its_line_and_the_likely_cause(tmp_path):
+    """A .py holding a NUL byte was graded `import` ("importing raised SyntaxError: source code string cannot contain
+    null bytes"), with no line: it is a file Python cannot read as source, so a syntax error, at the byte's line."""
+    source = (SOLUTIONS / "backprop.py").read_text()
+    path = tmp_path / "backprop.py"
+    path.write_bytes(source.encode() + b"\nx = 1\x00\n")
+    report = grade("backprop", path)
+    assert report.fatal is not None and report.fatal.kind == "syntax", report.fatal
+    assert f"line {source.count(chr(10)) + 2}" in report.fatal.message and "NUL byte" in report.fatal.message
+    assert "UTF-8" in report.fatal.message

@@ -121,6 +121,9 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, 
     why = ""
     if error.type == "PermissionError" and _inside_any(_denied_path(error.message), own or []):
         why = "; exercises write no files: while it is graded, code may not write beside itself (not even in its own folder)"
+    elif error.type == "PermissionError" and "Operation not permitted" in (error.message or ""):
+        # EPERM, not EACCES: no file was refused but an act on another process (os.kill of the grader, ptrace)
+        why = "; while it is graded, code may not act on other processes (a signal to the grader, for one)"
     elif reads_limited and error.type == "PermissionError":
         why = "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
     return Fatal("import", f"importing {file_name} raised {headline(error)}{where}{why}", error)

@@ -177,7 +177,32 @@ def recursion_summary(frames: list[tuple[str, int, str]], limit: int | None = No
             "limit": int(limit) if limit else None}
 
 
+def _nul_line(path: str) -> int | None:
+    """The line of the file's first NUL byte (None when it cannot be read or holds none)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(16 * 1024 * 1024)
+    except OSError:
+        return None
+    at = data.find(b"\0")
+    return data.count(b"\n", 0, at) + 1 if at >= 0 else None
+
+
 def describe_exception(exc: BaseException, learner_path: str) -> dict[str, Any]:
+    if isinstance(exc, SyntaxError) and exc.filename is None and "null bytes" in str(exc.msg):
+        line = _nul_line(learner_path)  # compile() names neither the file nor the line of a NUL byte
+        if line is not None:
+            return {
+                "kind": "syntax",
+                "type": type(exc).__name__,
+                "message": "the file holds a NUL byte (\\x00), which Python source cannot: was it saved as UTF-16 "
+                           "(\"Unicode\" in some editors) or copied from a binary file? Save it as UTF-8 text",
+                "file": learner_path,
+                "line": line,
+                "offset": None,
+                "code": "",
+                "frames": [],
+            }
     if isinstance(exc, SyntaxError) and os.path.realpath(exc.filename or "") == learner_path:
         return {
             "kind": "syntax",
