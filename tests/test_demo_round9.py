@@ -52,3 +52,32 @@ def test_a_folder_name_that_is_not_utf8_reads_the_same_in_the_settings_and_in_th
     assert f"data_dir={shown}" in out, out
     assert f"no MNIST IDX files in {shown}" in err and "udcff" not in err, err
     assert b"\xff" not in done.stdout + done.stderr  # never the raw byte, which a terminal shows as a box
+
+
+def test_xor_labels_agree_with_lesson_1_class_1_where_the_signs_differ():
+    """Lesson 1 puts (0,0) and (1,1) in class 0; the demo's data made the same-sign quadrants class 1."""
+    import numpy as np
+
+    from tutor.training.data import make_2d
+
+    x, y = make_2d("xor", n=400, noise=0.0, seed=0)  # (400, 2), (400,)
+    assert np.array_equal(y, (np.sign(x[:, 0]) != np.sign(x[:, 1])).astype(y.dtype))
+
+
+def test_a_zero_among_playground_layer_sizes_is_refused_and_a_lone_zero_names_no_activation(runner):
+    """`--layers 0,8` ran as 8 without a word; `--layers 0` said "network 2 -> 1 (tanh)" with no tanh anywhere."""
+    for args in (["playground", "--layers", "0,8", "--quick"], ["demo", "playground", "--set", "layers=8,0", "--quick"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "0 means no hidden layer and stands alone" in result.output
+    alone = runner.invoke(app, ["playground", "--layers", "0", "--quick", "--epochs", "2"])
+    assert alone.exit_code == 0, alone.output
+    assert "network 2 -> 1 (no hidden layer, so no activation)" in alone.output
+
+
+def test_the_train_figures_line_speaks_of_dropout_only_where_a_net_has_it(runner):
+    xor = runner.invoke(app, QUICK_XOR)
+    assert "train figures: averaged over the last epoch while training" in xor.output
+    assert "dropout" not in xor.output.split("train figures", 1)[1].splitlines()[0]
+    mlp = runner.invoke(app, ["playground", "--dropout", "0.2", "--quick", "--epochs", "2"])
+    assert "averaged over the last epoch while training, dropout on" in mlp.output, mlp.output

@@ -37,6 +37,16 @@ class Config:
 QUICK = dict(epochs=40)  # --quick: a few seconds
 
 
+def check_config(cfg: Config) -> None:
+    """0 means "no hidden layer" only on its own: ``--layers 0,8`` was run as 8 without a word."""
+    if 0 in cfg.layers and len(cfg.layers) > 1:
+        from tutor.errors import TutorError
+
+        given = ",".join(str(h) for h in cfg.layers)
+        raise TutorError(f"--layers {given}: 0 means no hidden layer and stands alone; give sizes of 1 or more "
+                         f"(e.g. {','.join(str(h) for h in cfg.layers if h) or '8,8'}), or 0 by itself")
+
+
 def run(cfg: Config, session) -> dict:
     import torch
     from torch import nn
@@ -49,7 +59,8 @@ def run(cfg: Config, session) -> dict:
     hidden = [h for h in cfg.layers if h > 0]
     shape = " -> ".join(str(s) for s in (2, *hidden, 1))
     session.note(f"{cfg.dataset}: {len(x_train)} training / {len(x_test)} test points, noise {cfg.noise}; "
-                 f"network {shape} ({cfg.activation}), L2 {cfg.l2:g}, dropout {cfg.dropout:g}")
+                 f"network {shape} ({cfg.activation if hidden else 'no hidden layer, so no activation'}), "
+                 f"L2 {cfg.l2:g}, dropout {cfg.dropout:g}")
 
     torch.manual_seed(cfg.seed)
     model: nn.Module = mlp((2, *hidden, 1), act=cfg.activation, dropout=cfg.dropout)  # (N, 2) -> (N, 1) logit

@@ -1,7 +1,7 @@
 """XOR: the smallest problem a straight line cannot solve, learned by a 2-6-4-1 network.
 
-Points in the four quadrants of the plane; class 1 where x and y have the same sign. No single
-line separates the classes, so a network without a hidden layer stays near 50%. Two small ReLU
+Points in the four quadrants of the plane; class 1 where x and y have opposite signs (as in lesson 1,
+XOR is 1 where the bits differ). No single line separates the classes, so a network without a hidden layer stays near 50%. Two small ReLU
 layers (6 then 4 units) fold the plane and the boundary bends around the quadrants.
 Watch the heat map: it starts as one straight cut and turns into a cross.
 A net this small sometimes gets stuck (units that never switch on): try another --seed and compare.

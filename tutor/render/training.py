@@ -266,7 +266,19 @@ def headline(metrics: dict) -> str:
     return "  ".join(parts)
 
 
-TRAIN_FIGURES = "train figures: averaged over the last epoch while training, dropout on (if any)"
+TRAIN_FIGURES = "train figures: averaged over the last epoch while training"
+
+
+def _has_dropout(outcome) -> bool:
+    """Whether any net the run trained has a dropout layer (its train figures were taken with it on)."""
+    for result in getattr(outcome, "results", None) or []:
+        modules = getattr(getattr(result, "model", None), "modules", None)
+        try:
+            if callable(modules) and any("Dropout" in type(m).__name__ for m in modules()):
+                return True
+        except Exception:  # noqa: BLE001 - an odd model object: say nothing about dropout
+            continue
+    return False
 
 
 def render_footer(outcome, plain: bool = False) -> Text:
@@ -290,7 +302,7 @@ def render_footer(outcome, plain: bool = False) -> Text:
         text.append("\nresult: ", style="dim")
         text.append(headline(metrics), style="bold")
         if any(k.startswith("train_") for k in metrics):  # said once; test figures are the finished net's
-            text.append(f"\n{TRAIN_FIGURES}", style="dim")
+            text.append(f"\n{TRAIN_FIGURES}" + (", dropout on" if _has_dropout(outcome) else ""), style="dim")
     if outcome.plot_path:
         text.append(f"\nplot saved to {outcome.plot_path}", style="dim")
     if outcome.journal_id is not None:

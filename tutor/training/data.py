@@ -51,7 +51,7 @@ def make_2d(name: str, n: int = 400, noise: float = 0.1, seed: int = 0, turns: f
     if name == "xor":
         # Four quadrants with a small gap along the axes (as in the TensorFlow playground).
         x = rng.uniform(0.1, 1.0, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))  # (n, 2)
-        y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)  # (n,) 1 in quadrants I and III
+        y = (x[:, 0] * x[:, 1] < 0).astype(np.int64)  # (n,) 1 in quadrants II and IV: the signs differ, as XOR's bits do
         x = x + rng.normal(0.0, noise, size=x.shape)  # jitter after labelling: the edges blur
     elif name == "spiral":
         # Two arms that wind `turns` times around the origin, the second rotated by half a turn.

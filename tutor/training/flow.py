@@ -186,6 +186,9 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
         data_dir = given.pop("data_dir")[1]  # any folder name (Téléchargements): not a setting word to check
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
+    check_config = getattr(module, "check_config", None)  # rules between settings, one demo's own
+    if check_config is not None:
+        check_config(config)
     if data_dir is not None:
         config = dataclasses.replace(config, data_dir=data_dir)
     check_device(request.device)
