@@ -27,3 +27,20 @@ def test_a_resize_keeps_the_text_at_the_top_of_the_screen(old, new):
     after = pager._plain_of(index, False)
     assert pager.top < pager.last_top, "the test needs a place in the middle of the section"
     assert first in _words(after[pager.top]), (first, after[pager.top - 1 : pager.top + 2])
+
+
+@pytest.mark.parametrize("name", ["04-training.md", "05-cnn.md"])
+def test_the_side_by_side_diagrams_of_lessons_4_and_5_fit_a_60_column_terminal(name):
+    """At 60 columns the padding and stride pictures of lesson 5 (side by side, 68 columns) wrapped onto
+    alternating lines and could not be read; they are stacked now, as are lesson 4's two valleys."""
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[1] / "lessons" / name).read_text(encoding="utf-8").splitlines()
+    block, wide = False, []
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            block = line.strip() == "```text"
+            continue
+        if block and len(line) > 56:  # 60 columns less the reader's indent and margin
+            wide.append((number, line))
+    assert not wide, wide
