@@ -325,7 +325,7 @@ def test_a_mistake_says_what_its_share_is_of_and_what_the_later_count_means():
     screen.print(_stacked_mistakes([mistake]))
     words = " ".join(screen.file.getvalue().split())
     assert "the first mistake of 1 student (12% of the class)" in words
-    assert "1 more has it after an earlier mistake" in words and "after another" not in words
+    assert "also in 1 student whose first mistake is another one" in words and "after another" not in words
 
 
 @pytest.mark.slow

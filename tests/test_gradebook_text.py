@@ -91,7 +91,7 @@ def test_a_valid_gradebook_reports_as_before(runner, tmp_path):
     book = _book(tmp_path, HEADER + "alice,backprop,11,15,0.7333,partial,bias-averaged,1,,7,20,\n")
     result = runner.invoke(app, ["grade", "report", str(book)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("backprop — Backpropagation by hand: 1 student(s)")
+    assert result.stdout.startswith("backprop — Backpropagation by hand: 1 student,")
     assert "does not know" not in result.stdout and "\\x" not in result.stdout
     data = json.loads(runner.invoke(app, ["grade", "report", str(book), "--json"]).stdout)
     assert data["exercises"][0]["title"] == "Backpropagation by hand"

@@ -5,7 +5,8 @@ exercise: the diagnosis codes ranked by how many students have them as their fir
 mistake (the one to fix first; a first mistake often trips later checks too,
 so the count of all students showing a code comes second) (each with
 its one-line meaning, the hint to give, the lesson section to teach again and
-the quiz concept it maps to), how the runs ended (done / partial / timeout /
+the quiz concept it maps to, and the students who have it: those whose first mistake it is, then those
+who have it after another first mistake, counted there), how the runs ended (done / partial / timeout /
 syntax ...) and the score distribution. The mean, median and distribution are
 kept over every row (``mean``, ``median``, ``distribution``: a row without a
 grade counts as 0) and over the rows that hold a grade (``graded_mean`` ...:
@@ -20,6 +21,7 @@ them (the renderers make control characters visible). Nothing here prints.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from tutor.classroom import gradebook
@@ -56,7 +58,9 @@ class Mistake:
     section: int | None
     section_title: str
     concept: str | None  # quiz question id
-    student_ids: list[str] = field(default_factory=list)
+    student_ids: list[str] = field(default_factory=list)  # every student whose run shows it, sorted
+    first_student_ids: list[str] = field(default_factory=list)  # those for whom it is the first mistake (``first``)
+    later_student_ids: list[str] = field(default_factory=list)  # the others: each is counted under their own first mistake
 
     @property
     def teach(self) -> str:
@@ -162,13 +166,14 @@ def build(rows: list[Row]) -> list[ExerciseReport]:
         students = len(mine)
         scores = [r.score for r in mine]
         counts: dict[str, list[str]] = {}
-        firsts: dict[str, int] = {}
+        first_of: dict[str, list[str]] = {}  # code -> the students whose first mistake it is
         for row in mine:
             codes = [c for c in dict.fromkeys(row.codes) if c not in NOT_MISCONCEPTIONS]
             for code in codes:
                 counts.setdefault(code, []).append(row.student)
             if codes:
-                firsts[codes[0]] = firsts.get(codes[0], 0) + 1
+                first_of.setdefault(codes[0], []).append(row.student)
+        firsts = {code: len(who) for code, who in first_of.items()}
         mistakes = []
         ranked = sorted(counts.items(), key=lambda item: (-firsts.get(item[0], 0), -len(item[1]), item[0]))
         for code, who in ranked:
@@ -202,6 +207,8 @@ def build(rows: list[Row]) -> list[ExerciseReport]:
                     section_title=section_title,
                     concept=concept,
                     student_ids=sorted(who),
+                    first_student_ids=sorted(first_of.get(code, [])),
+                    later_student_ids=sorted((Counter(who) - Counter(first_of.get(code, []))).elements()),
                 )
             )
         status_counts: dict[str, int] = {}

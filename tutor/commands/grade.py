@@ -59,36 +59,34 @@ grade_app = typer.Typer(
 app.add_typer(grade_app, name="grade", help="Grade a class: a folder of submissions into a gradebook; merge shards; report the class's mistakes.")
 
 
-def _progress_callbacks(label: str):
-    """(on_start, on_row, close) drawing a progress bar on stderr, only when stderr is a terminal."""
+def _progress_callbacks(label: str, jobs: int | None = None):
+    """(on_start, on_row, close) drawing a progress bar on stderr, only when stderr is a terminal: how many
+    are graded, the time elapsed and, where it can be trusted, about how long is left (see
+    :func:`tutor.render.classroom.time_left`)."""
     if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()) or os.environ.get("TERM") == "dumb":
         return None, None, lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from tutor.classroom import service
+    from tutor.render.classroom import class_progress, short_id
 
-    from tutor.render.classroom import visible
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}", style="dim"),
-        console=console.stderr_console(),
-        transient=True,
-    )
     state: dict = {}
 
     def on_start(total: int) -> None:
         if total:
+            workers = min(total, jobs if jobs is not None else service.default_jobs())
+            progress = state["progress"] = class_progress(label, console.stderr_console(), workers)
             progress.start()
-            state["task"] = progress.add_task(label, total=total, last="starting the graders (loading PyTorch)…")
+            state["task"] = progress.add_task(label, total=total, last="starting the graders (loading PyTorch)…", last_at=None)
 
     def on_row(row) -> None:
         if "task" in state:
-            progress.update(state["task"], advance=1, last=f"{visible(row.student)[:30]}: {row.status}")
+            progress = state["progress"]
+            progress.update(state["task"], advance=1, last=f"{short_id(row.student, 30)}: {row.status}", last_at=progress.get_time())
 
-    return on_start, on_row, progress.stop
+    def close() -> None:
+        if "progress" in state:
+            state["progress"].stop()
+
+    return on_start, on_row, close
 
 
 @grade_app.command(DEFAULT, hidden=True)
@@ -98,7 +96,7 @@ def grade_folder_command(
     jobs_text: Optional[str] = typer.Option(None, "--jobs", "-j", metavar="INT", help="Submissions graded at once, 1 to 256 (default: the number of cores).", show_default=False),
     out: Path = typer.Option(Path("gradebook.csv"), "--out", "-o", help="The gradebook to write (CSV; JSON Lines when it ends in .jsonl). An existing one is resumed."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON Lines on stdout instead of the table."),
-    seed_text: Optional[str] = typer.Option(None, "--seed", metavar="INT", help="Inputs for the whole class, 0 to 2**63 - 1 (default: derived from the exercise and the student list; recorded per row)."),
+    seed_text: Optional[str] = typer.Option(None, "--seed", metavar="INT", help="Inputs for the whole class, 0 to 2**63 - 1 (default: the seed of the gradebook being resumed, else one derived from the exercise, the student list and this account's private class key, class-key in the learner data folder; recorded per row)."),
     timeout_text: str = typer.Option("20", "--timeout", metavar="SECONDS", help="Seconds each submission may run before it is stopped (0.5 to 3600)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Grade only part K of N (e.g. 3/8), chosen by a stable hash of the student id; combine with `grade merge`."),
 ) -> None:
@@ -118,7 +116,7 @@ def grade_folder_command(
     seed = whole_number(seed_text, "--seed", 0, SEED_MAX)
     timeout = check_timeout(timeout_text)
     label = f"grading {exercise}" if exercise else "grading"
-    on_start, on_row, close = _progress_callbacks(label)
+    on_start, on_row, close = _progress_callbacks(label, jobs)
     try:
         run = service.grade_class(
             submissions,

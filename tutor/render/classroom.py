@@ -36,39 +36,81 @@ def _shown(text: object, style: str = "") -> Text:
     return Text(visible(text), style=style)
 
 
+ID_CELLS = 24  # a student id in a list of names is cut to this many cells
+NAMES_SHOWN = 6  # a mistake names this many students, then "and N more" (--json names them all)
+
+
+def short_id(text: object, width: int = ID_CELLS) -> str:
+    """A student id (or any text from a file) on one line of at most ``width`` cells: control characters made
+    visible, and a longer one cut, ending in ``…``. Only the screen is cut: the gradebook and --json keep it whole."""
+    from rich.cells import cell_len, set_cell_size
+
+    shown = visible(text)
+    if cell_len(shown) <= width:
+        return shown
+    return set_cell_size(shown, max(0, width - 1)).rstrip(" ") + "…"
+
+
+def name_list(ids: list, most: int = NAMES_SHOWN) -> str:
+    """``amy, bob, cat``; past ``most`` names (and one more), the first ``most`` and ``and N more``."""
+    if len(ids) <= most + 1:
+        return ", ".join(short_id(s) for s in ids)
+    return ", ".join(short_id(s) for s in ids[:most]) + f" and {len(ids) - most} more"
+
+
+def students(count: int) -> str:
+    """``1 student``, ``9 students``."""
+    return f"{count} student{'' if count == 1 else 's'}"
+
+
+def _id_width(width: int) -> int:
+    """The most cells a student id takes in the grade table at this terminal width."""
+    return max(12, min(40, width // 3))
+
+
 class _RunTable:
     """The run's rows; each row's codes on one line where the whole table fits the width, else one code per
-    line (and the exercise under the student): codes wrap between codes, never inside one (``backward-vs-for``
-    / ``ward`` at 60 columns)."""
+    line (and the exercise under the student), with narrower gaps: codes wrap between codes, never inside one
+    (``backward-vs-for`` / ``ward`` at 60 columns). A student id takes one line, cut with ``…`` where it is
+    longer than a third of the width or than the room the other columns leave (a 200-character folder name
+    once took 8 rows at 80 columns, 40 at 60); the gradebook and --json keep it whole."""
 
     def __init__(self, run) -> None:
         self.run = run
 
-    def table(self, narrow: bool) -> Table:
+    def table(self, narrow: bool, width: int = 80) -> Table:
         many = len(self.run.exercises) > 1
-        table = Table(box=box.SIMPLE, title_justify="left", pad_edge=False)
-        table.add_column("student" + (" / exercise" if many and narrow else ""), style="cyan", overflow="fold")
+        if narrow:  # two cells between columns instead of three, and no blank edge
+            table = Table(box=box.SIMPLE, title_justify="left", pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+        else:
+            table = Table(box=box.SIMPLE, title_justify="left", pad_edge=False)
+        # the student column is the one that gives way: it may be narrowed, and its cells are cut, never wrapped
+        table.add_column("student" + (" / exercise" if many and narrow else ""), style="cyan", max_width=_id_width(width))
         if many and not narrow:
-            table.add_column("exercise", no_wrap=True)
+            table.add_column("exercise", no_wrap=True, max_width=_id_width(width))
         table.add_column("checks", justify="right", no_wrap=True)
         table.add_column("score", justify="right", no_wrap=True)
-        table.add_column("status", no_wrap=True)
+        table.add_column("status", no_wrap=not narrow)  # narrow: "not started" on two lines
         table.add_column("diagnoses", overflow="fold", no_wrap=narrow)
         for row in self.run.rows:
             student = _shown(row.student)
             if many and narrow:
                 student.append("\n").append(visible(row.exercise), style="default")
+            student.no_wrap, student.overflow = True, "ellipsis"
             cells: list[RenderableType] = [student]
             if many and not narrow:
-                cells.append(_shown(row.exercise))
+                cells.append(Text(visible(row.exercise), no_wrap=True, overflow="ellipsis"))
             cells += [f"{row.passed}/{row.total}", f"{row.score:.0%}"]
             table.add_row(*cells, _status(row.status), Text(("\n" if narrow else " ").join(visible(code) for code in row.codes)))
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        wide = self.table(narrow=False)
+        wide = self.table(narrow=False, width=options.max_width)
         natural = Measurement.get(console, options.update_width(10_000), wide).maximum
-        yield wide if natural <= options.max_width else self.table(narrow=True)
+        if natural <= options.max_width:
+            yield wide
+        else:  # the blank lines the wide table's edge gives it, above and below
+            yield Padding(self.table(narrow=True, width=options.max_width), (1, 0, 1, 0))
 
 
 def render_class_run(run) -> RenderableType:
@@ -82,44 +124,45 @@ def render_class_run(run) -> RenderableType:
     summary.append(f"  ·  graded {run.graded}, skipped {run.skipped} unchanged")
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
-    summary.append(f"  ·  {run.seconds:.1f} s\n", style="dim")
+    summary.append(f"  ·  {run.seconds:.1f} s", style="dim")
     seeds = ", ".join(f"{seed} ({visible(ex)})" for ex, seed in run.seeds.items())
-    summary.append(f"gradebook: {visible(run.out)}  ·  seed {seeds}\n", style="dim")
+    lines = [Text(f"gradebook: {visible(run.out)}  ·  seed {seeds}", style="dim")]
     absent = getattr(run, "absent", ())
     if absent:  # why `grade report` counts more students than this summary
-        summary.append(
+        lines.append(Text(
             f"the gradebook also keeps the rows of {len(absent)} student(s) no longer in the folder "
-            f"({', '.join(visible(s) for s in absent[:3])}{', …' if len(absent) > 3 else ''}): "
-            "grade report counts them\n",
+            f"({', '.join(short_id(s) for s in absent[:3])}{', …' if len(absent) > 3 else ''}): "
+            "grade report counts them",
             style="yellow",
-        )
+        ))
     timed_out = [r for r in run.rows if r.status == "timeout"]
     if timed_out:  # a busy machine (or --jobs above the cores) stops correct code too
         longest = max((r.timeout for r in timed_out if isinstance(r.timeout, (int, float))), default=0) or 20
-        summary.append(
+        lines.append(Text(
             f"{len(timed_out)} submission(s) ran out of time under --timeout {longest:g}: if the machine was busy or "
             f"the code is just slow, run again with a longer one (e.g. --timeout {min(3600, 2 * longest):g}); only "
-            "those are graded again\n",
+            "those are graded again",
             style="yellow",
-        )
-    if left:
-        summary.append("next: run the same command again to grade the rest", style="dim")
-    else:
-        summary.append(f"next: dnn-tutor grade report {visible(run.out)}", style="dim")
+        ))
+    if not run.interrupted:  # else the line on stderr (render_interrupted) says what to do next, once
+        lines.append(Text(f"next: dnn-tutor grade report {visible(run.out)}", style="dim"))
+    for line in lines:
+        summary.append("\n").append_text(line)
     parts.append(summary)
     return Group(*parts)
 
 
 def render_interrupted(run) -> Text:
+    """The one line that says what a stopped run saved and what to do next (the summary above it does not)."""
     from tutor.errors import interrupt_name
 
     left = max(0, run.to_grade - run.graded)
     code = run.exit_code or 130
     how = "interrupted" if code == 130 else f"stopped by {interrupt_name(code)}"
-    return Text(
-        f"{how}: {run.graded} graded row(s) are saved in {visible(run.out)}; "
-        f"run the same command again to grade the {left} left (graded files are skipped)."
-    )
+    saved = f"{how}: {run.graded} graded row(s) are saved in {visible(run.out)}"
+    if not left:
+        return Text(f"{saved}; every submission is graded: next, dnn-tutor grade report {visible(run.out)}")
+    return Text(f"{saved}; run the same command again to grade the {left} left (graded files are skipped).")
 
 
 def render_merged(merged, out: Path, backup: Path | None) -> RenderableType:
@@ -143,26 +186,66 @@ def _bar(count: int, most: int, width: int = 20) -> str:
 WIDE_REPORT = 90  # narrower than this, the mistakes are listed one block each instead of as a table
 
 
+def _first_ranks(mistakes: list) -> dict:
+    """student -> the rank (1, 2, ...) of the mistake that is their first."""
+    ranks: dict = {}
+    for rank, m in enumerate(mistakes, start=1):
+        for student in getattr(m, "first_student_ids", ()):
+            ranks.setdefault(student, rank)
+    return ranks
+
+
+def _who(m, rank: int, ranks: dict) -> Text:
+    """Which students have mistake ``m``: those whose first mistake it is, then those who have it after another
+    first mistake, which the report counts there (above or below). Empty where the mistake names nobody."""
+    text = Text()
+    firsts = list(getattr(m, "first_student_ids", ()))
+    later = list(getattr(m, "later_student_ids", ()))
+    if firsts:
+        text.append(f"{'student' if len(firsts) == 1 else 'students'}: ", style="bold")
+        text.append(name_list(firsts), style="cyan")
+    count = max(len(later), m.students - m.first)
+    if count:
+        found = [ranks.get(s) for s in later]
+        where = [r for r in found if r is not None]
+        if where and len(where) == len(found) and max(where) < rank:
+            place = "above"
+        elif where and len(where) == len(found) and min(where) > rank:
+            place = "below"
+        else:
+            place = "another one"
+        if text:
+            text.append("\n")
+        whose = f"student whose first mistake is {place}" if count == 1 else f"students whose first mistake is {place}"
+        text.append(f"also in {count} {whose}" + (": " if later else ""), style="dim")
+        text.append(name_list(later), style="cyan")
+    return text
+
+
 def _stacked_mistakes(mistakes: list) -> RenderableType:
     blocks: list[RenderableType] = [Text("The class's mistakes, most shared first", style="italic")]
+    ranks = _first_ranks(mistakes)
+    grid = Table.grid(padding=(0, 1))  # a hanging indent: every line of a mistake starts under its code
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
     for rank, m in enumerate(mistakes, start=1):
-        head = Text(f"{rank}. ", style="bold")
-        head.append(visible(m.code), style="red")
+        head = Text(visible(m.code), style="red")
         if m.first:
-            head.append(f"  the first mistake of {m.first} student{'s' if m.first != 1 else ''} ({m.share:.0%} of the class)")
+            head.append(f"  the first mistake of {students(m.first)} ({m.share:.0%} of the class)")
         else:
             head.append("  nobody's first mistake")
-        if m.students > m.first:
-            later = m.students - m.first
-            head.append(f"; {later} more {'has' if later == 1 else 'have'} it after an earlier mistake", style="dim")
-        body = Text(m.meaning)
+        body = _who(m, rank, ranks)
+        if body:
+            body.append("\n")
+        body.append(m.meaning)
         if m.section_title:
             body.append(f"\nteach again: {m.section_title}")
         if m.teach:
             body.append(f"\n{m.teach}", style="dim")
         if m.concept:
             body.append(f"\nquiz: {m.concept}", style="magenta")
-        blocks += [head, Padding(body, (0, 0, 0, 3))]
+        grid.add_row(Text(f"{rank}.", style="bold"), Group(head, body))
+    blocks.append(grid)
     return Group(*blocks)
 
 
@@ -171,7 +254,7 @@ def render_class_report(reports: list) -> RenderableType:
     for rep in reports:
         head = Text()
         head.append(visible(rep.exercise), style="bold cyan")
-        head.append(f" — {visible(rep.title)}: {rep.students} student(s)")
+        head.append(f" — {visible(rep.title)}: {students(rep.students)}")
         head.append(_scores_line(rep))
         if rep.seed is not None:
             head.append(f"  (seed {rep.seed})", style="dim")
@@ -185,16 +268,21 @@ def render_class_report(reports: list) -> RenderableType:
             table.add_column("first mistake of", justify="right", no_wrap=True)
             table.add_column("what it means", overflow="fold", ratio=3)
             table.add_column("teach again / quiz", overflow="fold", ratio=2)
+            ranks = _first_ranks(rep.mistakes)
             for rank, m in enumerate(rep.mistakes, start=1):
                 count = Text(f"{m.first} ({m.share:.0%})")
                 if m.students > m.first:
                     count.append(f"\n+{m.students - m.first} not first", style="dim")
+                meaning = Text(m.meaning)
+                who = _who(m, rank, ranks)
+                if who:
+                    meaning.append("\n").append_text(who)
                 where = Text(m.section_title or "")
                 if m.teach:
                     where.append(f"\n{m.teach}", style="dim")
                 if m.concept:
                     where.append(f"\nquiz: {m.concept}", style="magenta")
-                table.add_row(str(rank), _shown(m.code), count, Text(m.meaning), where)
+                table.add_row(str(rank), _shown(m.code), count, meaning, where)
             parts.append(ByWidth(table, _stacked_mistakes(rep.mistakes), WIDE_REPORT))
             given = [(rank, m) for rank, m in enumerate(rep.mistakes[:5], start=1) if m.hint]
             if given:
@@ -336,3 +424,89 @@ def _draw(left, right, rep) -> None:
     right.set_ylim(0, max(counts + [1]) * 1.2)
     right.yaxis.get_major_locator().set_params(integer=True)
     right.tick_params(axis="x", labelsize=8)
+
+
+# ---------------------------------------------------------------- the progress bar of `grade`
+
+
+def clock(seconds: float) -> str:
+    """``0:07``, ``12:30``, ``1:02:03``."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_left(now: float, started: float, last_at: float | None, done: int, total: int, workers: int = 1) -> float | None:
+    """Seconds left to grade, estimated from the pace so far (the graders' start-up included, so it errs long);
+    None where no estimate is worth showing: before the first row, when none is left, and when the estimate is
+    known to be wrong, that is once it has run out with submissions still running, or once no row has come for
+    far longer than a submission has taken so far (one is running into its --timeout)."""
+    if done <= 0 or total <= done or last_at is None:
+        return None
+    pace = (last_at - started) / done  # seconds per submission with ``workers`` at a time
+    if pace <= 0:
+        return None
+    waited = max(0.0, now - last_at)
+    if waited > 2 * pace * max(1, workers) + 2:
+        return None
+    left = (total - done) * pace - waited
+    return left if left > 0 else None
+
+
+def class_progress(label: str, console: Console, workers: int = 1):
+    """The progress display of ``grade``: ``grading backprop ━━━━╸━━━ 3/8 0:07 elapsed, ~0:12 left amy: done``.
+
+    Student ids and the exercise are shown as text (never read as markup), the last row's text gives way first
+    where the line is short, and the line stays two cells short of the terminal: a ``^C`` echoed after a line
+    that fills it wraps, and the bar left above it would stay on the screen. Update a task with ``last`` (the
+    text at the end) and ``last_at`` (``progress.get_time()`` when a row came)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn
+    from rich.table import Column
+
+    class Plain(ProgressColumn):
+        def __init__(self, field: str, style: str = "", gives_way: bool = False) -> None:
+            self.field, self.style, self.gives_way = field, style, gives_way
+            super().__init__(table_column=Column(overflow="ellipsis") if gives_way else Column(no_wrap=True))
+
+        def render(self, task) -> Text:
+            value = task.description if self.field == "description" else task.fields.get(self.field, "")
+            return Text(str(value), style=self.style, no_wrap=True, overflow="ellipsis")
+
+    class Timing(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__(table_column=Column(no_wrap=True))
+
+        def render(self, task) -> Text:
+            text = Text(f"{clock(task.elapsed or 0.0)} elapsed", style="progress.elapsed")
+            left = None
+            if task.start_time is not None:
+                left = time_left(task.get_time(), task.start_time, task.fields.get("last_at"), int(task.completed),
+                                 int(task.total or 0), workers)
+            if left is not None:
+                text.append(f", ~{clock(left + 0.999)} left", style="progress.remaining")
+            return text
+
+    class ClassProgress(Progress):
+        def get_renderables(self):
+            yield _Narrower(self.make_tasks_table(self.tasks), 2)
+
+    width = console.width
+    return ClassProgress(
+        Plain("description"),
+        BarColumn(bar_width=max(6, min(30, width - 64)), table_column=Column(no_wrap=True)),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        Timing(),
+        Plain("last", style="dim", gives_way=True),
+        console=console,
+        transient=True,
+    )
+
+
+class _Narrower:
+    """``inner`` laid out ``by`` cells narrower than the width it is given."""
+
+    def __init__(self, inner: RenderableType, by: int) -> None:
+        self.inner, self.by = inner, by
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(self.inner, options.update_width(max(1, options.max_width - self.by)))
