@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 import typer
 
@@ -16,6 +16,7 @@ from tutor.grading.text import visible
 
 if TYPE_CHECKING:
     from tutor.grading.catalogue import ExerciseInfo
+    from tutor.grading.runner import Running
     from tutor.progress import NextStep
 
 
@@ -64,8 +65,13 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
     from tutor.grading import service
     from tutor.render import grading as render
 
-    record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up, _warm_next_step),
-                                      save=save)
+    status = _RunStatus.where_wanted(path, as_json)
+    try:
+        record = service.grade_and_record(info.id, path, seed=seed, timeout=timeout, prepare=(render.warm_up, _warm_next_step),
+                                          save=save, progress=status)
+    finally:  # Ctrl-C included: the interrupted line then starts on a clean line
+        if status is not None:
+            status.erase()
     step = _next_step(info.id) if record.report.ok and record.kept and not record.report.uses_torch and not as_json else None
     with verdict_output(record.exit_code):
         for warning in record.warnings:
@@ -77,6 +83,86 @@ def _grade_once(path: Path, info: ExerciseInfo, seed: Optional[int], timeout: fl
     if record.unsaved:
         console.error_line(record.unsaved)
     return record.exit_code
+
+
+STATUS_DELAY = 1.0  # seconds the learner's code runs before the status line shows (a quick check never flashes one)
+DUMB_DELAY = 3.0  # a dumb terminal's one plain line: only for a run that is slow enough to wonder about
+
+
+class _RunStatus:
+    """``running dense_forward() … 6 s (stops at 20 s)`` on stderr while the learner's code runs: a loop would
+    otherwise leave a blank screen until the timeout. Redrawn when its second changes, erased before the report.
+
+    Only where stdout and stderr are both terminals and the output is not ``--json``: a pipe, a file or
+    ``check --watch`` off a terminal gets nothing of it. Plain text, a carriage return and spaces, as
+    ``loading PyTorch…``: no colour, no cursor codes. A dumb terminal (``TERM=dumb``, where a carriage return
+    may show as ``^M``) gets one plain line instead, once, left in place.
+    """
+
+    def __init__(self, stream: Any, file_name: str, dumb: bool) -> None:
+        self._stream = stream
+        self._file_name = file_name
+        self._dumb = dumb
+        self._text = ""  # what the line shows now
+        self._used = 0  # the most columns it has filled (what erase() blanks)
+        self._done = False  # a dumb terminal's line is written
+
+    @classmethod
+    def where_wanted(cls, path: Path, as_json: bool) -> "_RunStatus | None":
+        import sys
+
+        if as_json or not (console.stdout_is_terminal() and console.stderr_is_terminal()):
+            return None
+        return cls(sys.stderr, visible(path.name), console.is_dumb())
+
+    def text(self, now: Running) -> str:
+        if now.importing:
+            what = f"the top level of {self._file_name}"
+        elif now.function:
+            what = f"{visible(now.function)}()"
+        else:
+            what = "your code"
+        limit = f"stops at {now.timeout:g} s"
+        if self._dumb:
+            return f"running {what} … (it {limit}; Ctrl-C stops it now)"
+        return f"running {what} … {int(now.elapsed)} s ({limit})"
+
+    def __call__(self, now: Running) -> None:
+        if self._done or now.elapsed < (DUMB_DELAY if self._dumb else STATUS_DELAY):
+            return
+        text = console.for_stream(self.text(now), self._stream)
+        if self._dumb:
+            self._done = True
+            self._write(text + "\n")
+            return
+        room = self._columns() - 3  # room for the "^C" a terminal echoes after it, and never a wrapped line
+        if len(text) > room:
+            text = text[:max(room - 1, 0)] + console.for_stream("…", self._stream)
+        if text == self._text:
+            return
+        self._write("\r" + text.ljust(len(self._text)))
+        self._text = text
+        self._used = max(self._used, len(text))
+
+    def erase(self) -> None:
+        if self._used:
+            self._write("\r" + " " * min(self._used + 2, self._columns() - 1) + "\r")
+            self._text, self._used = "", 0
+
+    def _columns(self) -> int:
+        import os
+
+        try:
+            return max(os.get_terminal_size(self._stream.fileno()).columns, 20)
+        except (AttributeError, ValueError, OSError):
+            return 80
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):  # a terminal that went away: the grade goes on without its status
+            self._done = True
 
 
 def _warm_next_step() -> None:
@@ -205,7 +291,8 @@ def _learner_file(file: Path, exercise: Optional[str], seed: Optional[int], time
 
 @app.command("check")
 def check_command(
-    file: Path = typer.Argument(..., help="Your exercise file, e.g. exercises/backprop.py.", show_default=False),
+    file: Optional[Path] = typer.Argument(None, metavar="FILE", help="Your exercise file, e.g. exercises/backprop.py (required).",
+                                          show_default=False),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Exercise id, when the file name is not the id."),
     seed_text: Optional[str] = typer.Option(None, "--seed", metavar="INT", help="Draw the same inputs as an earlier run (the report prints its seed; 0 to 2**63 - 1)."),
     timeout_text: str = typer.Option("20", "--timeout", metavar="SECONDS", help="Seconds your code may run before it is stopped (0.5 to 3600)."),
@@ -223,6 +310,9 @@ def check_command(
     Your code runs in a separate, contained process with a time and memory limit; the right answers are
     computed with PyTorch autograd on fresh random inputs every run (unless --seed is given).
     """
+    if file is None:
+        raise _no_file_given()
+    path: Path = file
     if max_runs is not None and not watch:
         raise TutorError("--max-runs only applies with --watch (how many runs to watch for)")
     seed = whole_number(seed_text, "--seed", 0, SEED_MAX)
@@ -232,7 +322,7 @@ def check_command(
     info = _learner_file(file, exercise, seed, timeout)
 
     def once() -> int:
-        return _grade_once(file, info, seed, timeout, as_json, line=watch, save=not no_record)  # --watch --json: a line a run
+        return _grade_once(path, info, seed, timeout, as_json, line=watch, save=not no_record)  # --watch --json: a line a run
 
     if not watch:
         raise typer.Exit(once())
@@ -240,6 +330,22 @@ def check_command(
 
     file = Path(os.path.abspath(file))  # the folder we run in may be removed and made again while we watch
     raise typer.Exit(_watch(file, once, as_json, max_runs))
+
+
+def _no_file_given() -> TutorError:
+    """``check`` without a file: one line that says which file to give (exit 2), from where the learner is."""
+    from tutor.grading import catalogue, workspace
+
+    infos = list(catalogue.load().values())
+    if not infos:
+        return TutorError("give the exercise file to check, e.g. dnn-tutor check exercises/backprop.py")
+    ids = ", ".join(info.id for info in infos)
+    example = f"dnn-tutor check {workspace.check_path(infos[0].file)}"
+    if workspace.workspace_folder() is None:  # no exercises copied yet: the file does not exist until `init`
+        return TutorError(f"give the exercise file to check, e.g. {example} (exercises/<id>.py, id one of: {ids}); "
+                          "first run `dnn-tutor init` to copy the starters into ./exercises")
+    return TutorError(f"give the exercise file to check, e.g. {example} (your file for one of: {ids}; "
+                      "`dnn-tutor exercises` lists them)")
 
 
 def _stdout_is_terminal() -> bool:
@@ -311,11 +417,15 @@ def hint_command(
 ) -> None:
     """Show the next hint for an exercise: general first, more specific each time.
 
-    After a failing `check`, the first hint is about the mistake that check found.
+    After a failing `check`, the first hint is about the mistake that check found. Without an id: the ids.
     """
     from tutor.grading import catalogue, hints
-    from tutor.render.grading import render_hint
+    from tutor.render.grading import render_hint, render_hint_list
 
+    if exercise is None and not restart:  # which exercise? the ids to choose from, and how to ask (nothing recorded)
+        console.require_stdout("the exercise list")
+        console.out(render_hint_list(catalogue.load().values()))
+        return
     info = catalogue.find(_exercise_id(exercise, "hint"))
     if restart:
         try:

@@ -369,7 +369,15 @@ def _factor(got: np.ndarray, expected: np.ndarray, batch: int | None) -> tuple[D
     ratio = _clean(c)
     if ratio is None:
         return None, "", None
-    return D.FACTOR, f"off by a constant factor ×{ratio}", ratio
+    return D.FACTOR, f"off by a constant factor ×{ratio}{FACTOR_CAUSES.get(ratio, '')}", ratio
+
+
+# The likely causes of the commonest clean factors, said with them ("1/2", not a one-half glyph: in ASCII that
+# glyph decomposes into "12").
+FACTOR_CAUSES = {
+    "2": ": a stray 2 — e.g. from differentiating x² as 2x where the loss has 1/2, or from adding a gradient twice",
+    "1/2": ": a stray 1/2 or a missing 2 — e.g. x²'s derivative taken as x, or two gradients averaged where they add up",
+}
 
 
 def judge_cases(runs: Iterable[Callable[[], float | None]]) -> float:

@@ -214,6 +214,7 @@ def grade_file(
     timeout: float = DEFAULT_TIMEOUT,
     prepare: Iterable[Callable[[], object]] = (),
     read_only: list[str] | None = None,
+    progress: runner.Progress | None = None,
 ) -> Report:
     """Grade the learner's file for ``exercise_id`` in a contained child; record nothing.
 
@@ -221,6 +222,8 @@ def grade_file(
     start (imports of everything the caller will run afterwards). ``read_only``:
     grading one of a class, the student's own folder (or file); the child may
     then read nothing else outside the system's and Python's folders.
+    ``progress``: told, while the learner's code runs, which of its functions
+    runs and for how long (:class:`~tutor.grading.runner.Running`), for a status line.
     """
     from tutor.grading import catalogue
 
@@ -241,18 +244,19 @@ def grade_file(
                 lazy()
             for step in prepare:
                 step()
-            outcome = child.wait()
+            outcome = child.wait(progress)
         finally:
             child.close()
-    tree = _syntax_tree(source)  # read once, for both questions below
+    tree = _syntax_tree(source)  # read once, for the questions below
     stubs = raising_stubs(tree)
     uses_torch = not plan.needs_torch and (outcome.torch_loaded or imports_torch(tree))
+    checks = tuple(_judge(check, Results(plan, outcome), unstarted=stubs) for check in plan.checks)
     return Report(
         exercise_id=exercise_id,
         file=str(path),
         file_hash=digest,
         seed=seed,
-        checks=tuple(_judge(check, Results(plan, outcome), unstarted=stubs) for check in plan.checks),
+        checks=after_failed_callees(checks, tree),
         fatal=outcome.fatal,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
@@ -357,6 +361,104 @@ def raising_stubs(source: Any) -> frozenset[str]:
             if raises:
                 names.add(node.name)
     return frozenset(names)
+
+
+def calls(source: Any) -> dict[str, frozenset[str]]:
+    """For each top-level function of the learner's file, the other top-level functions its code names
+    (a call, or the function passed on as a value), read from the source (bytes, or its tree), never run.
+
+    A name the function binds itself (a parameter, an assignment, an import, a nested def) is its own, not
+    the file's function of that name. Where a name is defined twice, the later definition is the one that runs.
+    """
+    import ast
+
+    tree = _syntax_tree(source)
+    if tree is None:
+        return {}
+    defined = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    named: dict[str, frozenset[str]] = {}
+    for name, node in defined.items():
+        own: set[str] = set()
+        used: set[str] = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.arguments):
+                own.update(a.arg for a in (*inner.posonlyargs, *inner.args, *inner.kwonlyargs, inner.vararg, inner.kwarg) if a)
+            elif isinstance(inner, ast.Name):
+                (used if isinstance(inner.ctx, ast.Load) else own).add(inner.id)
+            elif isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and inner is not node:
+                own.add(inner.name)
+            elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+                own.update((alias.asname or alias.name).split(".")[0] for alias in inner.names)
+            elif isinstance(inner, (ast.Global, ast.Nonlocal)):
+                used.update(inner.names)  # `global dense_forward`: the file's own, even where it is assigned
+                own.difference_update(inner.names)
+        globals_named = {n for inner in ast.walk(node) if isinstance(inner, ast.Global) for n in inner.names}
+        named[name] = frozenset(n for n in used if n in defined and n != name and (n not in own or n in globals_named))
+    return named
+
+
+def _failed_own(check: CheckResult) -> bool:
+    """A check that failed on its own function's result (not one that never ran, nor one not started yet)."""
+    return not check.passed and not check.not_started and check.code != "not-run"
+
+
+def after_failed_callees(checks: tuple[CheckResult, ...], source: Any) -> tuple[CheckResult, ...]:
+    """Each failing check whose function calls (by the learner's code, see :func:`calls`), directly or through
+    other functions of the file, a function that failed its own checks in this report: said on its message
+    ("mlp_forward_backward calls dense_backward, which failed above: fix that first") and in ``calls_failed``.
+    A bug in one function otherwise shows again, as if new, in every function that uses it."""
+    import dataclasses
+
+    failed_at: dict[str, int] = {}
+    for index, check in enumerate(checks):
+        if _failed_own(check):
+            failed_at.setdefault(check.function, index)
+    if len(failed_at) < 2:
+        return checks
+    graph = calls(source)
+    out = []
+    for index, check in enumerate(checks):
+        if not _failed_own(check) or check.function not in graph:
+            out.append(check)
+            continue
+        routes = _routes(graph, check.function, set(failed_at))
+        if not routes:
+            out.append(check)
+            continue
+        targets = sorted(routes, key=lambda name: failed_at[name])
+        note = _callee_note(check.function, [routes[name] for name in targets],
+                            above=all(failed_at[name] < index for name in targets))
+        out.append(dataclasses.replace(check, message=f"{check.message} ({note})", calls_failed=tuple(targets)))
+    return tuple(out)
+
+
+def _routes(graph: dict[str, frozenset[str]], start: str, failed: set[str]) -> dict[str, list[str]]:
+    """For each failed function ``start`` reaches through the call graph, the shortest chain of calls to it
+    (a chain stops at the first failed function: the one to fix first)."""
+    routes: dict[str, list[str]] = {}
+    seen = {start}
+    frontier = [[start]]
+    while frontier:
+        later = []
+        for chain in frontier:
+            for name in sorted(graph.get(chain[-1], ())):
+                if name in seen:
+                    continue
+                seen.add(name)
+                if name in failed:
+                    routes[name] = chain + [name]
+                else:
+                    later.append(chain + [name])
+        frontier = later
+    return routes
+
+
+def _callee_note(function: str, chains: list[list[str]], above: bool) -> str:
+    """"f calls g, which failed above: fix that first"; "f calls g and h, …"; "f calls g, which calls h, …"."""
+    parts = [", which calls ".join(chain[1:]) for chain in chains]
+    named = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    where = "failed above" if above else "failed its own checks" if len(chains) == 1 else "failed their own checks"
+    return f"{function} calls {named}, which {where}: fix {'that' if len(chains) == 1 else 'those'} first"
 
 
 def _judge(check: Check, results: Results, unstarted: frozenset[str] = frozenset()) -> CheckResult:

@@ -218,6 +218,7 @@ class CheckResult:
     not_started: bool = False
     trace: tuple[Frame, ...] = ()
     waits_for: str | None = None  # not started: the function that raised NotImplementedError (another, for a check that needs it)
+    calls_failed: tuple[str, ...] = ()  # failed: the learner's functions it calls (by its code) that failed their own checks
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,6 +234,7 @@ class CheckResult:
             "worst": self.worst,
             "not_started": self.not_started,
             "waits_for": self.waits_for,
+            "calls_failed": list(self.calls_failed),
             "trace": [frame.to_dict() for frame in self.trace],
         }
 
@@ -252,6 +254,8 @@ class CheckResult:
             not_started=bool(data.get("not_started")),
             trace=frames_from_wire(data.get("trace")),
             waits_for=safe_text(data["waits_for"]) if isinstance(data.get("waits_for"), str) else None,
+            calls_failed=tuple(safe_text(name, 200) for name in data["calls_failed"] if isinstance(name, str))
+            if isinstance(data.get("calls_failed"), (list, tuple)) else (),
         )
 
 
@@ -337,7 +341,8 @@ class Report:
         {kind, message, error, and cause where the run showed one: recursion}), checks (each: id, function, title, passed,
         error, threshold, message, code, case, worst {tensor, index, expected,
         got}, not_started, waits_for (the function that raised
-        NotImplementedError), trace), codes (diagnoses of the failing checks,
+        NotImplementedError), calls_failed (the learner's functions that a
+        failing check's function calls and that failed their own checks), trace), codes (diagnoses of the failing checks,
         first first), output (the learner's prints), output_truncated, seconds,
         containment (the protections that were in force for the learner's code), uses_torch,
         ipython_lines (where IPython-only statements start, each graded as ``pass``).

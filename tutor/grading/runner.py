@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from tutor.grading import containment, failures
 from tutor.grading.model import Fatal, LearnerError, Recursion, safe_text
@@ -196,6 +196,25 @@ class ChildResult:
     torch_loaded: bool = False  # libtorch was seen mapped in the child (however the learner's code imported it)
 
 
+@dataclass(frozen=True)
+class Running:
+    """What the learner's code is doing while it runs, for a status line (see :meth:`Child.wait`).
+
+    ``function``: the learner function running now, as the worker announced it (the one it called last in the
+    check under way, else that check's own function; None before the first check); ``importing``: the file's
+    top level is still running (its import, before any function); ``elapsed``: seconds since the learner's
+    code was let go; ``timeout``: the seconds after which it is stopped.
+    """
+
+    function: str | None
+    importing: bool
+    elapsed: float
+    timeout: float
+
+
+Progress = Callable[[Running], None]
+
+
 def torch_mapped(pid: int) -> bool:
     """Whether libtorch (a ``libtorch*.so`` file) is mapped into process ``pid``: true once any code in it imported
     torch, by any route (a helper module, ``importlib``, ``exec``), and no code can unmap it again. A process
@@ -273,6 +292,10 @@ class Child:
         self._too_much_disk = False  # the run's folder grew past DISK_LIMIT or MAX_FILES
         self._torch_loaded = False  # libtorch seen mapped in the child (a numpy exercise's run; see torch_mapped)
         self._ready = False
+        self._now_read = 0  # messages read so far by running()
+        self._now_job: str | None = None
+        self._now_calling: str | None = None
+        self._now_imported = False
         self._sandboxed = False
         self._released = False
         self._go_fd: int | None = go_write
@@ -400,6 +423,31 @@ class Child:
         if ready:
             self._go()
 
+    def running(self) -> Running | None:
+        """What the learner's code is doing now (None before it was let go), read from the worker's messages
+        so far: only names of the plan's own jobs and functions are ever quoted back, as in the verdict."""
+        with self._lock:
+            go_at = self._go_at
+            new = self._messages[self._now_read:]
+            self._now_read += len(new)
+        for message in new:
+            tag = message[0]
+            if tag == "imported":
+                self._now_imported = True
+            elif tag == "begin" and len(message) > 1:
+                name = safe_text(message[1], 200)
+                if name in self._job_names:
+                    self._now_job, self._now_calling = name.split("#")[0], None
+            elif tag == "job":
+                self._now_job = self._now_calling = None
+            elif tag == "calling" and len(message) > 1:
+                name = safe_text(message[1], 200)
+                if name in self._functions:
+                    self._now_calling = name
+        if go_at is None:
+            return None
+        return Running(self._now_calling or self._now_job, not self._now_imported, time.monotonic() - go_at, self.timeout)
+
     # -- ending ----------------------------------------------------------------
 
     def _deadline(self) -> float:
@@ -448,7 +496,10 @@ class Child:
             self._capture.close()
             self._dir.cleanup()
 
-    def wait(self) -> ChildResult:
+    def wait(self, progress: Progress | None = None) -> ChildResult:
+        """Wait for the run to end (or its deadline) and collect it. ``progress`` is told what the learner's code
+        is doing (:class:`Running`) about twenty times a second while it runs, from this thread; an error it
+        raises (other than an interrupt) only ends the telling."""
         self.release()
         timed_out = False
         self._suspended = False
@@ -474,6 +525,13 @@ class Child:
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                if progress is not None:
+                    try:
+                        now = self.running()
+                        if now is not None:
+                            progress(now)
+                    except Exception:  # noqa: BLE001 - a status line must never stop a grade
+                        progress = None
                 if time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + PROCESS_SCAN_SECONDS
                     tree = containment.tree(self.proc.pid, self._proc_start)

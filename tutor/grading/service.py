@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from tutor.grading import catalogue, engine
 from tutor.grading.catalogue import ExerciseInfo
 from tutor.grading.model import CheckRecord, Report
+from tutor.grading.runner import Running
 
 # Modules the parent uses after the child has run: imported before it may start.
 AFTER_CHILD_MODULES = (
@@ -57,17 +58,20 @@ def grade_and_record(
     timeout: float = DEFAULT_TIMEOUT,
     prepare: Iterable[Callable[[], object]] = (),
     save: bool = True,
+    progress: Callable[[Running], None] | None = None,
 ) -> CheckRecord:
     """Grade as ``check`` does, then record: the attempt, the quiz concept, the hint ladder's codes
     (``save=False``: nothing, for ``check --no-record``).
 
     ``prepare``: the caller's own warm-up (e.g. importing its renderer), run
-    with :func:`prepare_parent` before the learner's code may start.
+    with :func:`prepare_parent` before the learner's code may start. ``progress``:
+    told while the learner's code runs (see :func:`tutor.grading.engine.grade_file`).
     """
     from tutor.store import Store
 
     info = catalogue.find(exercise_id)
-    report = engine.grade_file(info.id, Path(path), seed=seed, timeout=timeout, prepare=(prepare_parent, *prepare))
+    report = engine.grade_file(info.id, Path(path), seed=seed, timeout=timeout, prepare=(prepare_parent, *prepare),
+                               progress=progress)
     from tutor.grading import hints
 
     from tutor.errors import StoreError

@@ -362,6 +362,23 @@ def render_hint(hint: Any, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
     )
 
 
+def render_hint_list(infos: Iterable[ExerciseInfo], hint_command: str = HINT_COMMAND) -> RenderableType:
+    """``hint`` without an exercise id: the ids with their lessons and titles, and how to ask for one."""
+    infos = list(infos)
+    table = Table(title="Hints come per exercise: give its id", box=None, show_header=False, title_justify="left",
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("lesson", style="dim", no_wrap=True)
+    table.add_column("title")
+    for info in infos:
+        table.add_row(_t(info.id), _t(f"lesson {info.lesson}"), _t(info.title))
+    ask = hint_command.format(id="<id>")
+    example = hint_command.format(id=infos[0].id) if infos else ask
+    footer = Text(f"ask for one: {ask}, e.g. {example} (each time a more specific hint; after a failing check, "
+                  "first one about the mistake it found)", style="dim")
+    return Group(table, footer)
+
+
 def render_init(copied: Iterable[Any], directory: Path, todo: str | None) -> RenderableType:
     """What ``init`` did, and the next step: checking ``todo`` (the first exercise file not done yet), or the
     exercise list once every exercise is done (``todo`` None)."""
