@@ -53,6 +53,18 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist-t10k"
 
 
 @pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """A test that runs the program's main() in this process leaves the handlers it installs on its way out
+    (cli._ignore_stops): every later test in the worker then saw Ctrl-C do nothing. Put them back."""
+    numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    saved = {number: signal.getsignal(number) for number in numbers}
+    yield
+    for number, handler in saved.items():
+        if handler is not None and signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
+
+
+@pytest.fixture(autouse=True)
 def tutor_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
