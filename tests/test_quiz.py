@@ -60,7 +60,7 @@ def stderr_of(result) -> str:
 def test_right_wrong_and_invalid_input_is_asked_again(runner):
     result = quiz(
         runner, "--question", "fx-choice", "--question", "fx-number", "--question", "fx-true-false",
-        input="a weighted sum of its inputs plus a bias\nabc\n0.5\nyes\n",
+        input="a weighted sum of its inputs plus a bias\nabc\n0.5\n0.500\nyes\n",  # 0.5: asked again (3 decimals asked)
     )
     assert result.exit_code == 0, result.output
     out = result.output
@@ -69,6 +69,7 @@ def test_right_wrong_and_invalid_input_is_asked_again(runner):
     assert "✓ Right" in out
     assert "✗ Not quite" in out and "The answer is 0.664" in out
     assert "type a number" in out  # the reason "abc" was refused
+    assert "0.5 has 1 decimal; this question asks for 3" in out  # asked again, not graded
     assert "A neuron forms w·x + b" in out  # the explanation
     assert "reread: dnn-tutor lesson basics --section 1" in out
     assert "reread: dnn-tutor lesson basics --section 3" in out

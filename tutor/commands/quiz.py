@@ -125,32 +125,35 @@ def quits(question, text: str) -> bool:
 def ask_plain(question, screen: Screen | None = None):
     """(value, typed text) from the plain fallback; invalid input is asked again.
 
-    From a pipe or file, :data:`MAX_INVALID` unreadable answers in a row raise :class:`Stop`;
-    so does q (:func:`quits`).
+    From a pipe or file, :data:`MAX_INVALID` answers in a row that are not taken (unreadable, or a number
+    short of the decimals asked) raise :class:`Stop`; so does q (:func:`quits`).
     """
-    from tutor.quiz.answers import InvalidAnswer, parse
+    from tutor.quiz.answers import InvalidAnswer, TooFewDecimals, parse_as_asked
     from tutor.render import quiz as view
 
     screen = screen or Screen()
     misses = 0
+    read = False  # one of the answers refused in a row was a number, short of the decimals asked
     while True:
         try:
             text = read_line("answer> ", screen)
             if quits(question, text):
                 raise Stop(QUIT)
-            return parse(question, text), text
+            return parse_as_asked(question, text), text
         except (InvalidAnswer, TooLong) as exc:
             misses += 1
+            read = read or isinstance(exc, TooFewDecimals)
             reason = exc.reason if isinstance(exc, InvalidAnswer) else f"an answer is at most {MAX_LINE} characters"
             screen.show(view.invalid(reason))
             if misses >= MAX_INVALID and not console.stdin_is_terminal():
-                raise Stop(f"{misses} answers in a row could not be read") from None
+                said = "were not taken" if read else "could not be read"
+                raise Stop(f"{misses} answers in a row {said}") from None
 
 
 def ask_interactive(question):
     """(value, typed text) from a menu or a typed line; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError,
     q :class:`Stop`."""
-    from tutor.quiz.answers import InvalidAnswer, labels, parse
+    from tutor.quiz.answers import InvalidAnswer, labels, parse_as_asked
     from tutor.terminal_menu import choose_many, choose_one
 
     ascii_only = not console.encodes_unicode()
@@ -165,7 +168,7 @@ def ask_interactive(question):
     if question.kind == "true-false":
         picked = _picked(choose_one("True or false?", ["true", "false"], ["t", "f"], ascii_only=ascii_only))
         return picked == 0, "true" if picked == 0 else "false"
-    return _ask_text(question, parse, InvalidAnswer)
+    return _ask_text(question, parse_as_asked, InvalidAnswer)
 
 
 def _picked(picked):
@@ -325,8 +328,9 @@ EPILOG = (
     "summary) would push the feedback off the screen, the quiz waits for Enter. q stops the quiz there and at "
     "any prompt (unless q is the text of a choice), keeping your answers. "
     "Without a terminal, answers are read one per line from stdin: a choice's number or text, "
-    "numbers separated by commas for several choices, t/f, a number, or a shape such as 32x13x13; "
-    f"the quiz stops at end of input or after {MAX_INVALID} unreadable answers in a row."
+    "numbers separated by commas for several choices, t or 1 for true and f or 0 for false, a number (to the "
+    "decimals a question asks for), or a shape such as 32x13x13; "
+    f"the quiz stops at end of input or after {MAX_INVALID} answers in a row that it cannot take."
 )
 
 

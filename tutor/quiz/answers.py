@@ -13,7 +13,13 @@ accepted. Without a tolerance a whole-number answer (a parameter count) must
 be exact, and any other answer must match to a relative 1e-6 or be the true
 value rounded to the decimals the learner typed, at least three significant
 digits of it (``0.665`` for ``0.6652``; never ``0.67``). Every non-integer
-question of the shipped bank states a tolerance.
+question of the shipped bank states a tolerance. The quiz reads through
+:func:`parse_as_asked`: a number typed with fewer decimals than the question
+asks for (``1.39`` for "three decimals") is asked again, not graded, unless it
+is right as typed (``0.5`` for 0.500).
+
+True/false: t, true, y, yes or 1; f, false, n, no or 0 (the numbered
+fallback's panel says ``t or 1``, ``f or 0``); any other number is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from decimal import Decimal, InvalidOperation
 
 TRUE_WORDS = {"t", "true", "y", "yes", "1"}
 FALSE_WORDS = {"f", "false", "n", "no", "0"}
+# How a true/false question is answered, as the numbered fallback's panel says it (tutor.render.quiz): the
+# digits it takes are on screen, and a number that is neither (2, the "second option") is refused saying so.
+TRUE_FALSE_HINT = "type t or 1 (true), f or 0 (false)"
 MIN_SIGNIFICANT = 3  # a rounded answer (no tolerance) keeps at least this many significant digits
 
 
@@ -33,6 +42,10 @@ class InvalidAnswer(ValueError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class TooFewDecimals(InvalidAnswer):
+    """A number read but typed with fewer decimals than the question asks for (asked again, not graded)."""
 
 
 def uses_letters(choices) -> bool:
@@ -107,6 +120,8 @@ def parse(question, text: str):
             return True
         if word in FALSE_WORDS:
             return False
+        if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", word):  # 2 (a second option?), 1.0, -1: no answer
+            raise InvalidAnswer(f"{shown(text)}: {TRUE_FALSE_HINT} (q stops)")
         raise InvalidAnswer("answer true or false: t or f, yes or no (q stops)")
     if kind == "number":
         _refuse_mixed_groups(question, text)
@@ -120,6 +135,15 @@ def parse(question, text: str):
             raise InvalidAnswer(hint)  # "32.13, 13" for three sizes: a slip of the separator, not a fractional size
         return sizes
     raise InvalidAnswer(f"unknown question kind {kind!r}")  # pragma: no cover
+
+
+def parse_as_asked(question, text: str):
+    """:func:`parse`, as the quiz asks: a number with fewer decimals than the question asks for is refused
+    (:class:`TooFewDecimals`, asked again) unless it is right as typed (:func:`refuse_too_few_decimals`)."""
+    value = parse(question, text)
+    if question.kind == "number":
+        refuse_too_few_decimals(question, text, value)
+    return value
 
 
 def takes(question, text: str) -> bool:
@@ -261,6 +285,23 @@ def _refuse_thousands_points(question, text: str) -> None:
     if cleaned.count(".") == 1 and not _nearer_grouped(float(whole), float(cleaned), float(question.answer)):
         return
     raise InvalidAnswer(f"a point is a decimal point: type {whole} or {int(whole):,}")
+
+
+def refuse_too_few_decimals(question, text: str, value: float) -> None:
+    """``1.39`` for a question asking for three decimals (answer 1.386): asked again, not graded, whenever it is
+    not right as typed, however it was rounded (1.39 and 1.50 alike), so being asked again says nothing about
+    how near it was; a short answer that is right as typed (0.5 for 0.500) is taken. A whole number (the
+    unchanged weight 1, the exact 12) has no decimals to be short of: it is graded, as is a fraction (1/3)."""
+    asked = question.decimals_asked() if hasattr(question, "decimals_asked") else None
+    if asked is None:
+        return
+    typed = text.strip()
+    if re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed):
+        typed = typed[:-1]  # a sentence's full stop is no decimal typed
+    places = decimals_typed(typed)
+    if places is None or not 1 <= places < asked or is_correct(question, value, text):
+        return
+    raise TooFewDecimals(f"{shown(typed)} has {places} decimal{'' if places == 1 else 's'}; this question asks for {asked}")
 
 
 def _nearer_grouped(grouped: float, decimal: float, answer: float) -> bool:

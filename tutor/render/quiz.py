@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tutor.quiz.answers import SHAPE_HINT, labels, shape_hint, uses_letters
+from tutor.quiz.answers import SHAPE_HINT, TRUE_FALSE_HINT, labels, shape_hint, uses_letters
 from tutor.quiz.bank import plural
 
 REASONS = {
@@ -35,7 +35,7 @@ KIND_HINTS = {
 PLAIN_HINTS = {
     "choice": "type the number of your choice (or its text)",
     "multi": "type the numbers of every right choice, e.g. 1,3 ('none' if none is right)",
-    "true-false": "type t or f",
+    "true-false": TRUE_FALSE_HINT,  # the digits it takes (1 and 0) on screen
     "number": "type a number",
     "shape": SHAPE_HINT,
 }
