@@ -328,8 +328,8 @@ def check_command(
         raise typer.Exit(once())
     import os
 
-    file = Path(os.path.abspath(file))  # the folder we run in may be removed and made again while we watch
-    raise typer.Exit(_watch(file, once, as_json, max_runs))
+    path = Path(os.path.abspath(path))  # the folder we run in may be removed and made again while we watch
+    raise typer.Exit(_watch(path, once, as_json, max_runs))
 
 
 def _no_file_given() -> TutorError:
