@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tutor.cli import app
 
 QUICK_XOR = ["demo", "xor", "--quick", "--epochs", "3", "--set", "n_points=120"]
@@ -36,6 +38,7 @@ def test_the_history_shows_auto_alone_for_a_journal_written_before_and_never_a_m
     assert rows[2].rstrip().endswith("precision=auto")  # an older row: what auto picked was not kept
 
 
+@pytest.mark.slow
 def test_a_folder_name_that_is_not_utf8_reads_the_same_in_the_settings_and_in_the_error(tmp_path, capfd):
     """`--data-dir $'bad\\xff'` was written as the raw byte in the settings line and as ``\\udcff`` in the error."""
     import os

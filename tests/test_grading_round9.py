@@ -86,6 +86,7 @@ def test_a_recursion_that_runs_out_the_time_is_a_recursion_and_a_while_loop_is_s
     assert report.codes[0] == "timeout"
 
 
+@pytest.mark.slow
 def test_a_deep_traceback_keeps_the_line_that_failed(tmp_path):
     """Only the 50 outermost frames came back: the message of an error raised 80 calls deep named a recursive call."""
     path = planted(tmp_path, "backprop", (RELU, RELU + "    return _deep(x, 80)\n\n\ndef _deep(x, n):\n    if n == 0:\n"
@@ -344,6 +345,7 @@ def test_a_refused_signal_to_the_grader_is_not_called_a_read_outside_the_folder(
     assert "may read only its own folder" in failures.at_import(read, "backprop.py", reads_limited=True, own=["/class/zara"]).message
 
 
+@pytest.mark.slow
 def test_a_nul_byte_in_the_file_is_a_syntax_error_with_its_line_and_the_likely_cause(tmp_path):
     """A .py holding a NUL byte was graded `import` ("importing raised SyntaxError: source code string cannot contain
     null bytes"), with no line: it is a file Python cannot read as source, so a syntax error, at the byte's line."""
