@@ -52,3 +52,65 @@ def thirty_epochs(reporter, rng) -> None:
     for epoch in range(1, 31):
         reporter.epoch_end(EpochRecord("model", epoch, 30, 0.7 / epoch, 0.5 + epoch / 60, 0.8 / epoch, 0.5 + epoch / 61,
                                        1e-2, 0.01, 40000.0, last=epoch == 30), View())
+
+
+class QuizScreen:
+    """``dnn-tutor quiz ARGS`` in a pseudo-terminal, its screen kept by pyte: what the learner sees, not the
+    byte stream. ``env``: the child's whole environment (the caller sets DNN_TUTOR_HOME and the rest)."""
+
+    def __init__(self, args, env: dict, cwd: str, cols: int = 80, rows: int = 24):
+        import sys
+
+        import pytest
+
+        pexpect = pytest.importorskip("pexpect")
+        pyte = pytest.importorskip("pyte")
+        env = {**env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+        env.pop("NO_COLOR", None)
+        self.pexpect = pexpect
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.Stream(self.screen)
+        self.child = pexpect.spawn(sys.executable, ["-m", "tutor", "quiz", *args], env=env, cwd=cwd,
+                                   dimensions=(rows, cols), encoding="utf-8", timeout=30)
+
+    def pump(self, seconds: float = 0.2) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.05))
+            except self.pexpect.TIMEOUT:
+                continue
+            except self.pexpect.EOF:
+                return
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+    def wait_for(self, pattern: str, timeout: float = 40) -> None:
+        """Until ``pattern`` is on the screen, as drawn or with its lines joined (a wrapped message)."""
+        import re
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump(0.1)
+            if re.search(pattern, self.text()) or re.search(pattern, " ".join(self.text().split())):
+                return
+        raise AssertionError(f"{pattern!r} never appeared; the screen:\n" + self.text())
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+        self.pump(0.4)
+
+    def prompt_row(self) -> int:
+        rows = [i for i, line in enumerate(self.lines()) if line.startswith("? Your answer")]
+        assert rows, "no answer prompt on the screen:\n" + self.text()
+        return rows[-1]
+
+    def finish(self) -> int:
+        end = time.monotonic() + 30
+        while self.child.isalive() and time.monotonic() < end:
+            self.pump(0.1)
+        return exit_code(self.child, timeout=0)

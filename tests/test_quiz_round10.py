@@ -364,59 +364,11 @@ def test_term_dumb_at_60_columns_shows_the_keys_and_asks_again_for_decimals(tmp_
     assert [(qid, right) for qid, _, right in _reviews(tmp_path / "home")] == [("r10-tf", True), ("r10-ce", True)]
 
 
-class Screen:
-    """The quiz in a pseudo-terminal, its screen kept by pyte (what the learner sees)."""
+def Screen(tmp_path: Path, args, cols: int = 60, rows: int = 24):
+    """The quiz in a pseudo-terminal with this test's home and bank (see terminal_helpers.QuizScreen)."""
+    from terminal_helpers import QuizScreen
 
-    def __init__(self, tmp_path: Path, args, cols: int = 60, rows: int = 24):
-        pexpect = pytest.importorskip("pexpect")
-        pyte = pytest.importorskip("pyte")
-        self.pexpect = pexpect
-        self.screen = pyte.Screen(cols, rows)
-        self.stream = pyte.Stream(self.screen)
-        env = _env(tmp_path, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color")
-        self.child = pexpect.spawn(sys.executable, ["-m", "tutor", "quiz", *args], env=env, cwd=str(REPO),
-                                   dimensions=(rows, cols), encoding="utf-8", timeout=30)
-
-    def pump(self, seconds: float = 0.2) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            try:
-                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.05))
-            except self.pexpect.TIMEOUT:
-                continue
-            except self.pexpect.EOF:
-                return
-
-    def lines(self) -> list[str]:
-        return [line.rstrip() for line in self.screen.display]
-
-    def text(self) -> str:
-        return "\n".join(self.lines())
-
-    def wait_for(self, pattern: str, timeout: float = 40) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.pump(0.1)
-            if re.search(pattern, self.text()) or re.search(pattern, _flat(self.text())):  # wrapped or not
-                return
-        raise AssertionError(f"{pattern!r} never appeared; the screen:\n" + self.text())
-
-    def send(self, keys: str) -> None:
-        self.child.send(keys)
-        self.pump(0.4)
-
-    def prompt_row(self) -> int:
-        rows = [i for i, line in enumerate(self.lines()) if line.startswith("? Your answer")]
-        assert rows, "no answer prompt on the screen:\n" + self.text()
-        return rows[-1]
-
-    def finish(self) -> int:
-        from terminal_helpers import exit_code
-
-        end = time.monotonic() + 30
-        while self.child.isalive() and time.monotonic() < end:
-            self.pump(0.1)
-        return exit_code(self.child, timeout=0)
+    return QuizScreen(args, _env(tmp_path), str(REPO), cols, rows)
 
 
 @pytest.mark.slow

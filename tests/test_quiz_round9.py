@@ -17,9 +17,7 @@ the classic mistakes the bank must refuse, and bad input in the numbered fallbac
 from __future__ import annotations
 
 import os
-import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -69,60 +67,12 @@ def _number(prompt: str, answer: float, tolerance: float | None = None) -> Quest
 # -- 1. a refused typed answer in a real terminal ---------------------------------------------------
 
 
-class Screen:
-    """The quiz in a pseudo-terminal, its screen kept by pyte (what the learner sees, not the byte stream)."""
+def Screen(home: Path, args, cols: int = 80, rows: int = 24):
+    """The quiz in a pseudo-terminal with its own home (see terminal_helpers.QuizScreen)."""
+    from terminal_helpers import QuizScreen
 
-    def __init__(self, home: Path, args, cols: int = 80, rows: int = 24):
-        pexpect = pytest.importorskip("pexpect")
-        pyte = pytest.importorskip("pyte")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
-        env.update(PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color", DNN_TUTOR_HOME=str(home),
-                   COLUMNS=str(cols), LINES=str(rows))
-        env.pop("NO_COLOR", None)
-        self.pexpect = pexpect
-        self.screen = pyte.Screen(cols, rows)
-        self.stream = pyte.Stream(self.screen)
-        self.child = pexpect.spawn(sys.executable, ["-m", "tutor", "quiz", *args], env=env, cwd=str(REPO),
-                                   dimensions=(rows, cols), encoding="utf-8", timeout=30)
-
-    def pump(self, seconds: float = 0.2) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            try:
-                data = self.child.read_nonblocking(65536, timeout=0.05)
-            except self.pexpect.TIMEOUT:
-                continue
-            except self.pexpect.EOF:
-                return
-            self.stream.feed(data)
-
-    def lines(self) -> list[str]:
-        return [line.rstrip() for line in self.screen.display]
-
-    def wait_for(self, pattern: str, timeout: float = 40) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.pump(0.1)
-            if re.search(pattern, "\n".join(self.lines())):
-                return
-        raise AssertionError(f"{pattern!r} never appeared; the screen:\n" + "\n".join(self.lines()))
-
-    def send(self, keys: str) -> None:
-        self.child.send(keys)
-        self.pump(0.4)
-
-    def prompt_row(self) -> int:
-        rows = [i for i, line in enumerate(self.lines()) if line.startswith("? Your answer")]
-        assert rows, "no answer prompt on the screen:\n" + "\n".join(self.lines())
-        return rows[-1]
-
-    def finish(self) -> int:
-        from terminal_helpers import exit_code
-
-        end = time.monotonic() + 30
-        while self.child.isalive() and time.monotonic() < end:
-            self.pump(0.1)
-        return exit_code(self.child, timeout=0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    return QuizScreen(args, {**env, "DNN_TUTOR_HOME": str(home)}, str(REPO), cols, rows)
 
 
 @pytest.mark.slow
