@@ -57,17 +57,20 @@ def test_a_terminal_sees_which_function_runs_and_for_how_long_then_the_report(tm
     pexpect = pytest.importorskip("pexpect")
     path = tmp_path / "backprop.py"
     path.write_text(LOOPING)
-    child, log = _spawn(["check", str(path), "--timeout", "3", "--no-record"], tutor_home, tmp_path)
-    child.expect_exact("running dense_forward() … 1 s (stops at 3 s)")
-    child.expect_exact("running dense_forward() … 2 s (stops at 3 s)")
+    child, log = _spawn(["check", str(path), "--timeout", "6", "--no-record"], tutor_home, tmp_path)
+    # the first second shown is 1 on a quiet machine, later where the parent's own PyTorch import kept it busy
+    child.expect(r"running dense_forward\(\) … (\d) s \(stops at 6 s\)")
+    first = int(child.match.group(1))
+    child.expect(r"running dense_forward\(\) … (\d) s \(stops at 6 s\)")
+    assert int(child.match.group(1)) > first  # it counts
     child.expect(pexpect.EOF)
     assert exit_code(child) == 1
     said = log.getvalue()
-    assert 2 <= said.count("running dense_forward()") <= 4, said  # about once a second, not at every poll
+    assert 2 <= said.count("running dense_forward()") <= 8, said  # about once a second (6 s, and the report), not at every poll
     screen = _screen(said)
     assert not any("running" in line and "no answer" not in line for line in screen), screen  # erased
     assert screen[0].startswith("backprop — "), screen  # the report starts where the status line was
-    assert "no answer within 3 s while running dense_forward()" in " ".join(screen).replace("  ", " ")
+    assert "no answer within 6 s while running dense_forward()" in " ".join(screen).replace("  ", " ")
 
 
 @pytest.mark.slow
@@ -76,7 +79,7 @@ def test_ctrl_c_while_the_status_line_shows_exits_130_on_a_clean_line(tmp_path, 
     path = tmp_path / "backprop.py"
     path.write_text(LOOPING)
     child, log = _spawn(["check", str(path), "--timeout", "60", "--no-record"], tutor_home, tmp_path)
-    child.expect_exact("running dense_forward() … 1 s (stops at 60 s)")
+    child.expect(r"running dense_forward\(\) … \d+ s \(stops at 60 s\)")
     child.sendintr()
     child.expect(pexpect.EOF, timeout=20)
     assert exit_code(child) == 130
