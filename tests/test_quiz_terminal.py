@@ -18,6 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 DOWN = "\x1b[B"
 
 
+def _arrows_to(place: int) -> str:
+    """The arrow keys that move the pointer to option ``place`` (1-based). For the first option, down and back
+    up: an Enter before any move is asked again (test_an_enter_before_any_choice_is_asked_again...)."""
+    return DOWN + "\x1b[A" if place == 1 else DOWN * (place - 1)
+
+
 def spawn(home: Path, *args: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
     env.update(
@@ -52,7 +58,7 @@ def test_arrow_keys_pick_a_choice_and_show_the_explanation(tmp_path):
     try:
         child.expect("Your answer")
         child.expect(r"(\d)\) The maximum of its inputs")  # (wrong); the options come shuffled
-        child.send(DOWN * (int(child.match.group(1)) - 1))  # arrow down to it
+        child.send(_arrows_to(int(child.match.group(1))))  # arrow down to it
         child.send("\r")
         child.expect("Not quite")
         child.expect("A neuron forms w")  # the explanation
@@ -73,7 +79,7 @@ def test_ctrl_c_exits_130_without_a_traceback_keeping_answers(tmp_path):
     try:
         child.expect("Your answer")
         child.expect(r"(\d)\) A weighted sum of its inputs plus a bias")  # right
-        child.send(DOWN * (int(child.match.group(1)) - 1) + "\r")
+        child.send(_arrows_to(int(child.match.group(1))) + "\r")
         child.expect("Right")
         child.expect("Your answer")
         child.sendintr()
@@ -120,7 +126,7 @@ def test_q_at_a_typed_number_prompt_stops_the_quiz_keeping_answers(tmp_path):
     try:
         child.expect("Your answer")
         child.expect(r"(\d)\) A weighted sum of its inputs plus a bias")  # right
-        child.send(DOWN * (int(child.match.group(1)) - 1) + "\r")
+        child.send(_arrows_to(int(child.match.group(1))) + "\r")
         child.expect("Right")
         child.expect("Question 2/3")
         child.expect("Your answer")
@@ -216,3 +222,26 @@ def test_q_at_a_plain_choice_prompt_under_term_dumb_stops_and_the_empty_answer_n
     assert code == 0
     assert "exact text of a choice" not in output and "Question 2/2" not in output
     assert reviews(tmp_path) == []
+
+
+def test_an_enter_before_any_choice_is_asked_again_never_taken_as_the_first_option(tmp_path):
+    """After feedback that fits on the screen the quiz goes straight on; an Enter pressed by habit to go on
+    answered the next true/false question "true" (the pointer starts on t)."""
+    from terminal_helpers import QuizScreen
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
+    env.update(DNN_TUTOR_HOME=str(tmp_path), DNN_TUTOR_QUESTIONS=str(REPO / "tests" / "fixtures" / "questions"),
+               DNN_TUTOR_LESSONS=str(REPO / "tests" / "fixtures" / "course"))
+    term = QuizScreen(["--question", "fx-true-false"], env, str(REPO), cols=100, rows=30)
+    try:
+        term.wait_for(r"True or false")
+        term.pump(0.5)
+        term.send("\r")  # the reflexive Enter
+        term.wait_for(r"Enter again to answer t\), or pick with ↑/↓ or t or f")
+        assert reviews(tmp_path) == []  # nothing answered
+        term.send("f")
+        term.wait_for(r"Quiz summary")
+    finally:
+        code = term.finish()
+    assert code == 0
+    assert reviews(tmp_path) == [("fx-true-false", False)]  # the answer is the one picked, f (the key is true)

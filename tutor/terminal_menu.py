@@ -152,10 +152,10 @@ def choose(
     from prompt_toolkit.layout.controls import FormattedTextControl
     from prompt_toolkit.styles import Style
 
-    state: dict = {"at": 0, "ticked": set()}
-    if ascii_only:  # an output that cannot take Unicode: ASCII stand-ins for the glyphs
-        from tutor.console import to_ascii
+    from tutor.console import to_ascii
 
+    state: dict = {"at": 0, "ticked": set(), "moved": False}
+    if ascii_only:  # an output that cannot take Unicode: ASCII stand-ins for the glyphs
         title, options = to_ascii(title), [to_ascii(o) for o in options]
     pointer = ">" if ascii_only else "›"
     help_line = menu_help(labels, multi=multi, ascii_only=ascii_only)
@@ -173,6 +173,10 @@ def choose(
             out.append(("class:title", line + "\n"))
         if state.get("nothing") and not state["ticked"]:
             for line in wrap_option("nothing is ticked yet: tick at least one option, then Enter", "  ", cols):
+                out.append(("class:here", line + "\n"))
+        elif state.get("confirm"):  # an Enter before any choice: perhaps meant for the question before
+            said = f"Enter again to answer {labels[state['at']]}), or pick with ↑/↓ or {label_keys(labels)}"
+            for line in wrap_option(to_ascii(said) if ascii_only else said, "  ", cols):
                 out.append(("class:here", line + "\n"))
         elif state.get("stray"):  # a key that means nothing here: say which keys do, in short
             said = f"{state['stray']} means nothing here: {stray_key_hint(labels, multi=multi)}"
@@ -200,6 +204,7 @@ def choose(
     @bindings.add("up")
     @bindings.add("s-tab")
     def _up(event):
+        state["moved"], state["confirm"] = True, False
         state["stray"] = None
         state["down"] = state["at"] == 0  # wrapping round to the last option moves down the screen
         state["at"] = (state["at"] - 1) % len(options)
@@ -207,17 +212,20 @@ def choose(
     @bindings.add("down")
     @bindings.add("tab")
     def _down(event):
+        state["moved"], state["confirm"] = True, False
         state["stray"] = None
         state["down"] = state["at"] != len(options) - 1
         state["at"] = (state["at"] + 1) % len(options)
 
     @bindings.add("home")
     def _home(event):
+        state["moved"], state["confirm"] = True, False
         state["down"] = False
         state["at"] = 0
 
     @bindings.add("end")
     def _end(event):
+        state["moved"], state["confirm"] = True, False
         state["down"] = True
         state["at"] = len(options) - 1
 
@@ -252,6 +260,11 @@ def choose(
     def _enter(event):
         if multi and not state["ticked"]:  # a stray Enter is not an answer: say what to do instead
             state["nothing"] = True
+            return
+        if not multi and not state["moved"] and not state.get("confirm"):
+            # The pointer starts on the first option: an Enter pressed by habit to go on from the last
+            # question's feedback answered this one with it, unseen. Asked once more instead.
+            state["confirm"] = True
             return
         event.app.exit(result=sorted(state["ticked"]) if multi else state["at"])
 
