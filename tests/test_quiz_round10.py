@@ -440,3 +440,24 @@ def test_stats_json_after_refusals_counts_the_graded_answers_only(runner, bank):
     rows = {row["topic"]: row for row in data["topics"]}
     assert (rows["losses"]["answered"], rows["losses"]["correct"]) == (1, 1)
     assert (rows["activations"]["answered"], rows["activations"]["correct"]) == (1, 0)
+
+
+def test_nothing_read_yet_but_a_due_card_from_another_lesson_says_both():
+    """"You have not read any lesson yet, so the questions come from lesson 1", then Question 1/10 was a lesson 2
+    card a failing check had scheduled: the notice now says that due questions come first."""
+    import random
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from tutor.quiz import select
+
+    entries = select.catalogue(load_bank())
+    lesson2 = next(e.id for e in entries.values() if e.lesson == 2)
+    now = datetime.now(timezone.utc)
+    cards = {lesson2: SimpleNamespace(due=(now - timedelta(hours=1)).isoformat())}
+    plan = select.choose(entries, cards, now, lessons_read=set(), rng=random.Random(0))
+    assert plan.items[0].question.id == lesson2 and plan.items[0].reason == "due"
+    assert plan.notices == [select.NOTHING_READ_DUE.format(due="1 question")], plan.notices
+    assert "new questions come from lesson 1" in plan.notices[0]
+    fresh = select.choose(entries, {}, now, lessons_read=set(), rng=random.Random(0))
+    assert fresh.notices == [select.NOTHING_READ]  # no due card: as before

@@ -178,6 +178,8 @@ def check_topic(entries: dict[str, Entry], topic: str) -> str:
 # -- the scope of one quiz (what ``dnn-tutor quiz`` asks) -----------------------------------
 
 NOTHING_READ = "You have not read any lesson yet, so the questions come from lesson 1 (read it with `dnn-tutor lesson 1`)."
+NOTHING_READ_DUE = ("You have not read any lesson yet, so new questions come from lesson 1 (read it with `dnn-tutor lesson 1`); "
+                    "first come {due} due for review (scheduled by your checks or earlier answers).")
 
 
 @dataclass(frozen=True)
@@ -252,4 +254,8 @@ def choose(
         entries, cards, now, count=count, lessons=lessons, topic=topic,
         explicit_scope=explicit, review_only=review, rng=rng,
     )
+    if NOTHING_READ in notices:  # a due card from another lesson would contradict "from lesson 1"
+        due = sum(1 for item in items if item.reason == "due" and item.question.lesson != 1)
+        if due:
+            notices[notices.index(NOTHING_READ)] = NOTHING_READ_DUE.format(due=f"{due} question" + ("s" if due > 1 else ""))
     return Plan(items, notices)
