@@ -318,3 +318,14 @@ def test_check_without_a_file_says_which_file_to_give(runner, tmp_path, monkeypa
     again = runner.invoke(app, ["check", "--json"])
     assert again.exit_code == 2 and again.stdout == ""
     assert "dnn-tutor check exercises/backprop.py" in again.stderr and "dnn-tutor init" not in again.stderr
+
+
+def test_the_seed_line_is_never_cut_mid_phrase_at_80_columns(runner, tmp_path):
+    """The footer read "0/15 checks — stuck? dnn-tutor hint backprop   seed 418459862 (--seed repeats" and, on the
+    next line, "these inputs)": the seed has a line of its own."""
+    path = tmp_path / "backprop.py"
+    path.write_text((SOLUTIONS / "backprop.py").read_text().replace("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    result = runner.invoke(app, ["check", str(path), "--seed", "418459862", "--no-record"], env={"COLUMNS": "80"})
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "seed 418459862 (--seed repeats these inputs)" in lines, lines[-4:]

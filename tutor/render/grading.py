@@ -251,7 +251,7 @@ def _score(report: Report, info: ExerciseInfo, hint_command: str = HINT_COMMAND)
     else:
         score.append(f"  — stuck? {hint_command.format(id=info.id)}", style="dim")
     if not report.ok:  # repeating the inputs matters where something failed (--json always has the seed)
-        score.append(f"   seed {report.seed} (--seed repeats these inputs)", style="dim")
+        score.append(f"\nseed {report.seed} (--seed repeats these inputs)", style="dim")  # its own line: never cut mid-phrase
     return score
 
 
