@@ -461,3 +461,14 @@ def test_nothing_read_yet_but_a_due_card_from_another_lesson_says_both():
     assert "new questions come from lesson 1" in plan.notices[0]
     fresh = select.choose(entries, {}, now, lessons_read=set(), rng=random.Random(0))
     assert fresh.notices == [select.NOTHING_READ]  # no due card: as before
+
+
+def test_a_long_prompt_wraps_two_spaces_in_at_60_columns_not_under_its_32_column_title():
+    """At 60 columns the multi-select help wrapped into a column 27 wide under "? Your answer (every right one) "."""
+    from tutor.terminal_menu import menu_help, wrap_option
+
+    lines = wrap_option(menu_help(["1", "2", "3", "4", "5"], multi=True), "? Your answer (every right one) ", 60)
+    assert len(lines) == 2 and all(len(line) <= 59 for line in lines), lines
+    assert lines[0].startswith("? Your answer (every right one) (") and lines[1].startswith("  ") and lines[1][2] != " "
+    option = wrap_option("A weighted sum of its inputs plus a bias, then a nonlinearity applied to it", "› 1) ", 60)
+    assert option[1].startswith("     ") and option[1][5] != " "  # a short prefix: still under the text
