@@ -216,7 +216,7 @@ def test_ctrl_c_says_run_the_same_command_again_once(runner, monkeypatch, tmp_pa
     said = _words(result.stdout + " " + result.stderr)
     assert said.count("run the same command again") == 1, said
     assert "interrupted: 1 graded row(s) are saved in" in said and "grade the 2 left" in said
-    assert "1 of 1 done, 2 not graded yet" in said
+    assert "1 of 1 pass every check, 2 not graded yet" in said and "graded 1 this run" in said
     assert "Traceback" not in said
 
     # --json: stdout stays JSON Lines, and stderr says it once

@@ -155,7 +155,7 @@ def test_every_student_gets_a_row_with_status_score_and_codes(graded):
     # the table on stdout names every student and the summary
     for student in CLASS:
         assert student in graded["output"]
-    assert "2 of 11 done" in graded["output"]
+    assert "2 of 11 pass every check" in graded["output"]
 
 
 def test_the_report_ranks_the_bug_three_students_share_first(graded, tmp_path, runner, monkeypatch):
@@ -214,13 +214,13 @@ def test_a_rerun_skips_graded_files_and_regrades_changed_ones(graded, tmp_path):
     before = book.read_bytes()
     result = cli("grade", str(folder), "-e", "backprop", "--seed", str(SEED), "--timeout", TIMEOUT, "--out", str(book), home=graded["home"])
     assert result.returncode == 0, result.stderr
-    assert "graded 0, skipped 10" in result.stdout
+    assert "graded 0 this run, skipped 10" in result.stdout
     assert book.read_bytes() == before  # nothing graded, nothing rewritten
     (folder / "carol" / "backprop.py").write_text(SOLUTION)  # carol fixes her bug
     (folder / "ken" / "backprop.py").write_text(SOLUTION)  # ken hands in late
     result = cli("grade", str(folder), "-e", "backprop", "--timeout", TIMEOUT, "--out", str(book), home=graded["home"])
     assert result.returncode == 0, result.stderr
-    assert "graded 2, skipped 9" in result.stdout
+    assert "graded 2 this run, skipped 9" in result.stdout
     (backup,) = tmp_path.glob("gradebook.csv.bak-*")  # carol's earlier row is replaced: the gradebook before it is kept
     assert backup.read_bytes() == before and f"the gradebook as it was is kept as {backup}" in result.stderr
     after, old = rows(book), rows(graded["book"])
@@ -369,7 +369,7 @@ def test_odd_names_and_an_empty_file_grade_into_a_safe_gradebook(tmp_path, tutor
     # the gradebook reads back with the real ids, and a rerun skips all three
     again = cli("grade", str(folder), "-e", "backprop", "-j", "1", "--timeout", TIMEOUT, "--out", str(book), home=tutor_home)
     assert again.returncode == 0, again.stderr
-    assert "graded 0, skipped 3" in again.stdout and "=SUM(A1)" in again.stdout
+    assert "graded 0 this run, skipped 3" in again.stdout and "=SUM(A1)" in again.stdout
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")

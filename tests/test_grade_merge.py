@@ -601,7 +601,7 @@ def test_the_run_summary_fits_80_columns():
     console = Console(record=True, width=80, force_terminal=False)
     console.print(render_class_run(run))
     lines = console.export_text(styles=False).splitlines()
-    assert any(line.startswith("1 of 1 done") and line.rstrip().endswith("26.3 s") for line in lines)
+    assert any(line.startswith("1 of 1 pass every check") and line.rstrip().endswith("26.3 s") for line in lines)
     assert any("gradebook:" in line and "seed 1279229571 (backprop)" in line for line in lines)
     assert any(line.startswith("next: dnn-tutor grade report") for line in lines)
 

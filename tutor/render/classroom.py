@@ -120,8 +120,10 @@ def render_class_run(run) -> RenderableType:
     summary = Text()
     done = sum(1 for r in run.rows if r.status == "done")
     left = max(0, run.to_grade - run.graded) if run.interrupted else 0
-    summary.append(f"{done} of {len(run.rows)} done" + (f", {left} not graded yet" if left else ""), style="bold")
-    summary.append(f"  ·  graded {run.graded}, skipped {run.skipped} unchanged")
+    # "done" read as "graded" beside "graded 2": it is the status, every check passed
+    summary.append(f"{done} of {len(run.rows)} pass every check" + (f", {left} not graded yet" if left else ""),
+                   style="bold")
+    summary.append(f"  ·  graded {run.graded} this run, skipped {run.skipped} unchanged")
     if run.shard:
         summary.append(f"  ·  shard {run.shard}")
     summary.append(f"  ·  {run.seconds:.1f} s", style="dim")
