@@ -30,11 +30,11 @@ def wrap_option(text: str, prefix: str, width: int) -> list[str]:
     """``prefix`` + ``text`` wrapped to ``width`` columns, continuation lines indented under the text; under a
     prefix wider than a third of the line (a long prompt at 60 columns), two spaces in instead."""
     if len(prefix) > width // 3 and len(prefix) + len(text) >= width:
-        lines = []
+        wrapped: list[str] = []
         for n, paragraph in enumerate(text.splitlines() or [""]):
-            lines += textwrap.wrap(paragraph, max(width - 1, 12), initial_indent=prefix if n == 0 else "  ",
-                                   subsequent_indent="  ", break_long_words=True, break_on_hyphens=False) or [""]
-        return lines
+            wrapped += textwrap.wrap(paragraph, max(width - 1, 12), initial_indent=prefix if n == 0 else "  ",
+                                     subsequent_indent="  ", break_long_words=True, break_on_hyphens=False) or [""]
+        return wrapped
     room = max(width - len(prefix) - 1, 12)
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
