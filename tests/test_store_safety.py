@@ -875,6 +875,8 @@ def test_a_set_aside_file_that_cannot_be_salvaged_is_kept_and_said_so(runner, tu
     assert "--repair" not in check["detail"]  # it said: could not recover (... `doctor --repair` rebuilds it)
     [kept] = tutor_home.glob("progress.db.unrecoverable-*")
     assert kept.read_bytes() == content and not _aside_dbs(tutor_home)  # kept byte for byte, under a name doctor leaves be
+    # named before and after: the warning of a run that set it aside names the .corrupt- file, which is gone now
+    assert f"set aside as {aside[0].name}" in check["detail"] and f"it is now {kept}" in check["detail"]
     again = runner.invoke(app, ["doctor", "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["database"]["set_aside"] == []
 

@@ -10,6 +10,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from tutor import __version__, paths
@@ -237,10 +238,10 @@ def database_report(repair: bool = False) -> tuple[dict, Check]:
     for item in salvaged:
         if not item["error"]:
             detail += (f"; recovered {sum(item['rows_read'].values())} row(s) from the unreadable database set aside "
-                       f"earlier ({item['rows_added']} were new); it is kept as {item['kept']}")
-    for item in given_up:
-        detail += (f"; the database set aside earlier is too damaged to recover any row ({item['error']}): it is kept "
-                   f"as {item['kept']}, which you may delete; doctor will not ask about it again")
+                       f"as {Path(item['set_aside']).name} ({item['rows_added']} were new); it is now {item['kept']}")
+    for item in given_up:  # named before and after: a warning of this same run may have named the first
+        detail += (f"; the database set aside as {Path(item['set_aside']).name} is too damaged to recover any row "
+                   f"({item['error']}): it is now {item['kept']}, which you may delete; doctor will not ask about it again")
     return database, Check("progress database", ok, detail + _aside_detail(still_aside, failed_salvage))
 
 
