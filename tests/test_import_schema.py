@@ -209,6 +209,13 @@ def test_any_json_is_refused_cleanly_or_accepted(known, course, payload):
         ("demo_runs", "metrics", {"test_acc": "high"}, "not a number"),
         ("demo_runs", "config", "lr=0.1", "not a JSON object"),
         ("quiz_reviews", "correct", "yes", "not true or false"),
+        # a review's state had only to be an object; a card's is checked for what the scheduler can use
+        ("quiz_reviews", "state", {"card_id": 1, "state": 2, "step": -5, "stability": -1e300, "difficulty": 5.0,
+                                   "due": "2026-01-01T00:00:00+00:00", "last_review": None}, "not a quiz card state"),
+        # metrics strings are shown by the journal too: no markup, no escape sequences
+        ("demo_runs", "metrics", {"test_acc": 0.9, "note": "[red]boom"}, "not a valid setting"),
+        ("demo_runs", "metrics", {"test_acc": 0.9, "note": "x\x1b[2J\x1b]0;PWNED\x07"}, "not a valid setting"),
+        ("demo_runs", "config", {"optimizer": "adam\x1b[31m"}, "not a valid setting"),
     ],
 )
 def test_refusals_name_the_row_and_the_problem(known, section, field, value, message):

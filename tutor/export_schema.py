@@ -182,11 +182,11 @@ def _settings(value: Any, ids: KnownIds) -> dict:
 
 
 def _demo_config(value: Any, ids: KnownIds) -> dict:
-    """A demo's settings: as :func:`_settings`, and no text with brackets (the demo journal shows
-    the settings, and a bracket there would be read as terminal markup)."""
+    """A demo's settings or metrics: as :func:`_settings`, and no text with brackets or control characters
+    (the demo journal shows them, and a bracket would be read as terminal markup, an escape sequence run)."""
     value = _settings(value, ids)
     for key, item in value.items():
-        if isinstance(item, str) and "[" in item:
+        if isinstance(item, str) and ("[" in item or any(not ch.isprintable() for ch in item)):
             raise _Bad(f"{key}: {_show(item)} is not a valid setting")
     return value
 
@@ -260,7 +260,7 @@ SECTIONS: tuple[Section, ...] = (
         "question_id": _id("question"),
         "answer": _text(MAX_TEXT),
         "correct": _bool,
-        "state": _json_object,
+        "state": _card_state,  # the card as this answer left it: the same rules as quiz_cards
         "due": _moment,
         "at": _past,
     }, "question_id"),
@@ -273,7 +273,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("demo_runs", {
         "demo_id": _id("demo", lambda k: k.demos),
         "config": _demo_config,
-        "metrics": _settings,
+        "metrics": _demo_config,
         "device": _text(80, _DEVICE),
         "seconds": _number(0.0, MAX_SECONDS),
         "at": _past,
