@@ -317,3 +317,14 @@ def test_impossible_demo_metrics_are_refused(metrics):
         {"demo_id": "xor", "config": {}, "metrics": metrics, "device": "cpu", "seconds": 1.0, "at": "2026-01-01T00:00:00+00:00"}]}
     with pytest.raises(TutorError, match="is not a"):
         export_schema.validate(export)
+
+
+def test_json_nested_thousands_deep_is_refused_in_plain_words(runner, tmp_path):
+    """It said Python's "maximum recursion depth exceeded while decoding a JSON array from a unicode string"."""
+    from tutor.cli import app
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    result = runner.invoke(app, ["progress", "--import", str(deep)])
+    assert result.exit_code == 2, result.output
+    assert "nested thousands of levels deep" in result.output and "recursion" not in result.output

@@ -224,7 +224,10 @@ def import_progress(source: Path) -> dict[str, int]:
         payload = jsonutil.loads_strict(raw.decode("utf-8-sig"))  # a byte-order mark from an editor is fine
     except UnicodeDecodeError:
         raise TutorError(f"cannot read {source} as JSON: it is not UTF-8 text") from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise TutorError(f"cannot read {source} as JSON: it is nested thousands of levels deep; an export made by "
+                         "dnn-tutor progress --export is a few levels deep") from None
+    except ValueError as exc:
         raise TutorError(f"cannot read {source} as JSON: {str(exc)[:120]}") from None
     known = known_ids(load_course())
     with open_store() as store:
