@@ -84,3 +84,11 @@ def test_the_train_figures_line_speaks_of_dropout_only_where_a_net_has_it(runner
     assert "dropout" not in xor.output.split("train figures", 1)[1].splitlines()[0]
     mlp = runner.invoke(app, ["playground", "--dropout", "0.2", "--quick", "--epochs", "2"])
     assert "averaged over the last epoch while training, dropout on" in mlp.output, mlp.output
+
+
+def test_a_negative_number_where_a_value_goes_is_not_called_an_option(runner):
+    """`dnn-tutor lesson -1` said "No such option: -1"; `lesson 0` and `lesson 99` get their own lines."""
+    result = runner.invoke(app, ["lesson", "-1"])
+    assert result.exit_code == 2
+    assert "-1: negative numbers are not valid here" in result.output and "No such option" not in result.output
+    assert "No such option: --bogus" in runner.invoke(app, ["lesson", "--bogus"]).output  # a real option is still one

@@ -29,7 +29,12 @@ from tutor.errors import TutorError, interrupt_exit_code, interrupt_name, os_err
 
 
 def _usage_line(exc: UsageError, root: Any = None) -> str:
+    import re
+
     message = " ".join(exc.format_message().split())
+    negative = re.fullmatch(r"No such option: (-\d[\d.eE+-]*)", message)
+    if negative:  # `lesson -1`: said "No such option: -1", as if a number were an option
+        message = f"{negative.group(1)}: negative numbers are not valid here (a word starting with - reads as an option)"
     ctx = exc.ctx
     while ctx is not None and ctx.parent is not None and getattr(ctx.command, "hidden", False):
         ctx = ctx.parent  # a hidden default command (`grade` runs `grade run`): point at what the learner typed
