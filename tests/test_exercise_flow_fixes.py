@@ -250,3 +250,15 @@ def test_a_full_disk_during_init_or_a_backup_names_the_file(tmp_path, monkeypatc
     assert "mine.py.bak" in os_error_message(caught.value) or ".bak" in os_error_message(caught.value)
     assert "no space left on the device" in os_error_message(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.py"] and mine.read_text() == "x = 2\n"
+
+
+def test_reset_where_the_exercise_file_is_a_folder_says_what_to_do(runner, fresh):
+    """`reset rnn --yes` with exercises/rnn.py a folder said "give the exercise file, e.g. exercises/rnn.py": the folder."""
+    assert runner.invoke(app, ["init", "."]).exit_code == 0
+    (fresh / "exercises" / "rnn.py").unlink()
+    (fresh / "exercises" / "rnn.py").mkdir()
+    result = runner.invoke(app, ["reset", "rnn", "--yes"])
+    assert result.exit_code == 2
+    line = " ".join(result.stderr.split())
+    assert "rnn.py is a folder, where reset would put the rnn starter: move or rename that folder" in line, line
+    assert (fresh / "exercises" / "rnn.py").is_dir()  # nothing touched

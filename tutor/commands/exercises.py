@@ -501,6 +501,9 @@ def reset_command(
     info = catalogue.find(_exercise_id(exercise, "reset"))
     target = file or workspace.default_file(info)
     if target.is_dir():  # before asking: the answer could not be used
+        if file is None:  # the exercise's own place holds a folder: suggesting that same path helped nobody
+            raise TutorError(f"{visible(target)} is a folder, where reset would put the {info.id} starter: move or "
+                             f"rename that folder, or give another file with --file")
         raise TutorError(f"{visible(target)} is not a file (it is a folder): give the exercise file, e.g. exercises/{info.file}")
     if target.suffix != ".py":  # notes.json or a gradebook would be replaced by Python code
         raise TutorError(f"--file {visible(target)} is not a Python file: reset restores an exercise's .py starter")
