@@ -350,6 +350,55 @@ def write_out(text: str, *, flush: bool = False) -> None:
 LIBRARIES = {"torch": "PyTorch", "torchvision": "PyTorch"}
 
 
+class StatusLine:
+    """One line of status on a terminal's stderr that redraws in place (a carriage return and spaces, as
+    ``loading PyTorch…``: no colour, no cursor codes) and is erased before the output that follows. A dumb
+    terminal (``TERM=dumb``, where a carriage return may show as ``^M``) gets its first text as one plain line,
+    left in place. A line never wraps: it is cut with ``…``, leaving room for a ``^C`` the terminal echoes."""
+
+    def __init__(self, stream, dumb: bool) -> None:
+        self._stream = stream
+        self._dumb = dumb
+        self._text = ""  # what the line shows now
+        self._used = 0  # the most columns it has filled (what erase() blanks)
+        self._done = False  # a dumb terminal's line is written, or the terminal went away
+
+    def show(self, text: str) -> None:
+        if self._done:
+            return
+        text = for_stream(text, self._stream)
+        if self._dumb:
+            self._done = True
+            self._write(text + "\n")
+            return
+        room = self._columns() - 3
+        if len(text) > room:
+            text = text[:max(room - 1, 0)] + for_stream("…", self._stream)
+        if text == self._text:
+            return
+        self._write("\r" + text.ljust(len(self._text)))
+        self._text = text
+        self._used = max(self._used, len(text))
+
+    def erase(self) -> None:
+        if self._used:
+            self._write("\r" + " " * min(self._used + 2, self._columns() - 1) + "\r")
+            self._text, self._used = "", 0
+
+    def _columns(self) -> int:
+        try:
+            return max(os.get_terminal_size(self._stream.fileno()).columns, 20)
+        except (AttributeError, ValueError, OSError):
+            return 80
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):  # a terminal that went away: what it showed goes on without its status
+            self._done = True
+
+
 def loading_notice(name: str):
     """For :mod:`tutor.import_guard`: ``loading PyTorch…`` on stderr while torch first imports (seconds
     of a blank screen otherwise), erased when the import ends. Only where stderr is a terminal: a pipe or

@@ -89,23 +89,16 @@ STATUS_DELAY = 1.0  # seconds the learner's code runs before the status line sho
 DUMB_DELAY = 3.0  # a dumb terminal's one plain line: only for a run that is slow enough to wonder about
 
 
-class _RunStatus:
+class _RunStatus(console.StatusLine):
     """``running dense_forward() … 6 s (stops at 20 s)`` on stderr while the learner's code runs: a loop would
-    otherwise leave a blank screen until the timeout. Redrawn when its second changes, erased before the report.
-
-    Only where stdout and stderr are both terminals and the output is not ``--json``: a pipe, a file or
-    ``check --watch`` off a terminal gets nothing of it. Plain text, a carriage return and spaces, as
-    ``loading PyTorch…``: no colour, no cursor codes. A dumb terminal (``TERM=dumb``, where a carriage return
-    may show as ``^M``) gets one plain line instead, once, left in place.
+    otherwise leave a blank screen until the timeout. Redrawn when its second changes, erased before the report
+    (see :class:`tutor.console.StatusLine`). Only where stdout and stderr are both terminals and the output is
+    not ``--json``: a pipe, a file or ``check --watch`` off a terminal gets nothing of it.
     """
 
     def __init__(self, stream: Any, file_name: str, dumb: bool) -> None:
-        self._stream = stream
+        super().__init__(stream, dumb)
         self._file_name = file_name
-        self._dumb = dumb
-        self._text = ""  # what the line shows now
-        self._used = 0  # the most columns it has filled (what erase() blanks)
-        self._done = False  # a dumb terminal's line is written
 
     @classmethod
     def where_wanted(cls, path: Path, as_json: bool) -> "_RunStatus | None":
@@ -128,41 +121,8 @@ class _RunStatus:
         return f"running {what} … {int(now.elapsed)} s ({limit})"
 
     def __call__(self, now: Running) -> None:
-        if self._done or now.elapsed < (DUMB_DELAY if self._dumb else STATUS_DELAY):
-            return
-        text = console.for_stream(self.text(now), self._stream)
-        if self._dumb:
-            self._done = True
-            self._write(text + "\n")
-            return
-        room = self._columns() - 3  # room for the "^C" a terminal echoes after it, and never a wrapped line
-        if len(text) > room:
-            text = text[:max(room - 1, 0)] + console.for_stream("…", self._stream)
-        if text == self._text:
-            return
-        self._write("\r" + text.ljust(len(self._text)))
-        self._text = text
-        self._used = max(self._used, len(text))
-
-    def erase(self) -> None:
-        if self._used:
-            self._write("\r" + " " * min(self._used + 2, self._columns() - 1) + "\r")
-            self._text, self._used = "", 0
-
-    def _columns(self) -> int:
-        import os
-
-        try:
-            return max(os.get_terminal_size(self._stream.fileno()).columns, 20)
-        except (AttributeError, ValueError, OSError):
-            return 80
-
-    def _write(self, text: str) -> None:
-        try:
-            self._stream.write(text)
-            self._stream.flush()
-        except (OSError, ValueError):  # a terminal that went away: the grade goes on without its status
-            self._done = True
+        if now.elapsed >= (DUMB_DELAY if self._dumb else STATUS_DELAY):
+            self.show(self.text(now))
 
 
 def _warm_next_step() -> None:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from tutor.errors import TutorError
 from tutor.quiz import generators
-from tutor.quiz.bank import Bank, Question
+from tutor.quiz.bank import Bank, Question, plural
 
 GENERATED_SHARE = 0.3  # up to 3 of 10
 
@@ -257,5 +257,5 @@ def choose(
     if NOTHING_READ in notices:  # a due card from another lesson would contradict "from lesson 1"
         due = sum(1 for item in items if item.reason == "due" and item.question.lesson != 1)
         if due:
-            notices[notices.index(NOTHING_READ)] = NOTHING_READ_DUE.format(due=f"{due} question" + ("s" if due > 1 else ""))
+            notices[notices.index(NOTHING_READ)] = NOTHING_READ_DUE.format(due=plural(due, "question"))
     return Plan(items, notices)

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tutor.grading.text import visible
+from tutor.quiz.bank import plural
 from tutor.render.grading import ByWidth
 
 STATUS_STYLE = {"done": "green", "partial": "yellow", "failed": "red", "not started": "dim", "missing": "dim"}
@@ -60,7 +61,7 @@ def name_list(ids: list, most: int = NAMES_SHOWN) -> str:
 
 def students(count: int) -> str:
     """``1 student``, ``9 students``."""
-    return f"{count} student{'' if count == 1 else 's'}"
+    return plural(count, "student")
 
 
 def _id_width(width: int) -> int:
