@@ -134,6 +134,27 @@ def test_the_status_line_waits_a_second_redraws_once_a_second_and_erases_itself(
     assert len(erased) - 2 >= len("running mlp_forward_backward() … 2 s (stops at 20 s)") + 2  # and the ^C after it
 
 
+def test_a_ctrl_c_that_lands_just_after_the_line_is_written_still_finds_it_to_erase():
+    from tutor.commands.exercises import _RunStatus
+
+    class Interrupted(io.StringIO):  # Ctrl-C as the learner sees the line: right after it is written
+        armed = True
+
+        def flush(self):
+            if self.armed:
+                self.armed = False
+                raise KeyboardInterrupt
+
+    stream = Interrupted()
+    status = _RunStatus(stream, "backprop.py", dumb=False)
+    with pytest.raises(KeyboardInterrupt):
+        status(_Now("dense_forward", 1.2))
+    assert stream.getvalue() == "\rrunning dense_forward() … 1 s (stops at 20 s)"
+    status.erase()  # what the command's finally does
+    erased = stream.getvalue().rsplit("running dense_forward() … 1 s (stops at 20 s)", 1)[1]
+    assert erased.startswith("\r") and erased.endswith("\r") and not erased.strip()
+
+
 def test_the_status_line_names_the_top_level_and_fits_a_narrow_terminal(monkeypatch):
     from tutor.commands.exercises import _RunStatus
 

@@ -376,9 +376,9 @@ class StatusLine:
             text = text[:max(room - 1, 0)] + for_stream("…", self._stream)
         if text == self._text:
             return
-        self._write("\r" + text.ljust(len(self._text)))
-        self._text = text
-        self._used = max(self._used, len(text))
+        # the state first: a Ctrl-C just after the write (when a learner sees the line) must still find it to erase
+        shown, self._text, self._used = self._text, text, max(self._used, len(text))
+        self._write("\r" + text.ljust(len(shown)))
 
     def erase(self) -> None:
         if self._used:
