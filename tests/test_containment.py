@@ -310,15 +310,15 @@ def test_the_child_dies_with_its_parent_and_a_later_run_removes_the_folder(tmp_p
 
 @pytest.mark.slow
 def test_a_run_folder_nested_thousands_deep_is_removed_and_grading_goes_on(tmp_path):
-    """Learner code may fill its run folder with anything: 3,000 nested folders (deeper than a recursive
-    removal can go, and past PATH_MAX), one without permissions, a link out. The verdict stands and
-    the folder goes."""
+    """Learner code may fill its run folder with anything: 2,200 nested folders (deeper than a recursive
+    removal can go, and past PATH_MAX: 4,400 characters), one without permissions, a link out. The verdict
+    stands and the folder goes."""
     nest = (
         "\nimport os\n"
         "os.symlink('/etc', 'out')\n"
         "os.mkdir('locked')\n"
         "os.chmod('locked', 0)\n"
-        "for _ in range(3000):\n"
+        "for _ in range(2200):\n"
         "    os.mkdir('d')\n"
         "    os.chdir('d')\n"
         "    open('f', 'w').close()\n"
@@ -329,6 +329,52 @@ def test_a_run_folder_nested_thousands_deep_is_removed_and_grading_goes_on(tmp_p
     assert report.fatal is None and report.passed == report.total, report.fatal
     assert not _our_dirs(), "the run's temporary folder was left behind"
     assert Path("/etc/hostname").exists() or Path("/etc").is_dir()
+
+
+def _nest(top: Path, depth: int) -> int:
+    """``depth`` folders one inside the other under ``top`` (made through descriptors: the path runs past
+    PATH_MAX); returns a descriptor on the deepest."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        deeper = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    return fd
+
+
+def test_the_disk_limit_sees_what_is_written_past_path_max_or_in_a_locked_folder(tmp_path):
+    """The run folder's size was read by full paths: nothing past PATH_MAX (2,500 folders deep) was seen,
+    and each scan cost time in the square of the depth while the learner's code ran."""
+    from tutor.fsutil import remove_tree, tree_over
+
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    try:  # never left behind: too deep for the removal of old test folders
+        fd = _nest(deep, 2500)
+        try:
+            assert not tree_over(deep, 64 * 2**20, 10_000)  # 2,500 empty folders: under both limits
+            big = os.open("big", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+            os.write(big, b"x" * 20 * 2**20)  # 20 MiB at the bottom
+            os.close(big)
+        finally:
+            os.close(fd)
+        assert tree_over(deep, 16 * 2**20, 10_000)  # over on bytes (the folders above hold 10 MiB at most)
+        assert tree_over(deep, 64 * 2**20, 2_400)  # and on entries: every folder down there counts
+        assert not tree_over(deep, 64 * 2**20, 10_000)
+    finally:
+        remove_tree(deep)
+    assert not deep.exists()
+
+    locked = tmp_path / "locked"
+    (locked / "inside").mkdir(parents=True)
+    (locked / "inside" / "f").write_bytes(b"x" * 2**20)
+    (locked / "inside").chmod(0)
+    try:
+        assert tree_over(locked, 512 * 2**10, 10_000)  # what a locked folder holds counts too
+    finally:
+        (locked / "inside").chmod(0o700)
+    assert not tree_over(tmp_path / "missing", 0, 0)  # nothing there: nothing over
 
 
 def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path, monkeypatch):

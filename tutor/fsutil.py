@@ -290,6 +290,76 @@ def _empty_but_folders(fd: int, stuck: set[tuple[int, int]]) -> str | None:
     return None
 
 
+def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
+    """Whether the folder ``path`` holds more than ``max_bytes`` (blocks in use) or ``max_entries`` entries,
+    however deep. Links are not followed; the walk stops as soon as either limit is passed, so a folder
+    of a million files costs no more than ``max_entries`` steps.
+
+    As :func:`remove_tree`, one directory descriptor walks down and back up: a walk by full paths costs
+    time in the square of the depth (3,000 nested folders: a third of a second a scan, while learner code
+    runs) and sees nothing past PATH_MAX, where learner code could then hide what it writes. A folder
+    without permissions gets them (the run folder is ours), so a locked one hides nothing either. The
+    walk goes back up only to the folder it came from (checked by identity): a folder moved while it is
+    walked ends the walk, never leads it out."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os.fspath(path), flags)
+    except OSError:
+        return False
+    used, entries = 0, 0
+    pending: list[list[str]] = []  # for each folder from the top down to fd's: the sub-folders still to walk
+    above: list[tuple[int, int]] = []  # the identity of each folder above fd's
+    try:
+        while True:
+            folders: list[str] = []
+            try:
+                with os.scandir(fd) as listing:
+                    for entry in listing:
+                        entries += 1
+                        if entries > max_entries:
+                            return True
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        used += getattr(info, "st_blocks", 0) * 512 or info.st_size
+                        if used > max_bytes:
+                            return True
+                        if stat.S_ISDIR(info.st_mode):
+                            folders.append(entry.name)
+            except OSError:
+                pass
+            pending.append(folders)
+            while True:  # the next folder to list: a sub-folder here, or one of a folder above
+                while pending[-1]:
+                    try:
+                        child = _open_dir(pending[-1].pop(), flags, dir_fd=fd)
+                    except OSError:
+                        continue
+                    above.append(_identity(fd))
+                    os.close(fd)
+                    fd = child
+                    break
+                else:
+                    pending.pop()
+                    if not pending:
+                        return False
+                    parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
+                    os.close(fd)
+                    fd = parent
+                    if _identity(fd) != above.pop():
+                        return False
+                    continue
+                break
+    except OSError:
+        return False
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def check_output_file(path: Path | str, *, option: str, force: bool = False) -> Path:
     """A file a command is about to write: refuse what must never be written over.
 

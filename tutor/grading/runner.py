@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from tutor.fsutil import tree_over
 from tutor.grading import containment, failures
 from tutor.grading.model import Fatal, LearnerError, Recursion, safe_text
 
@@ -540,11 +541,11 @@ class Child:
                         break
                     if not self.needs_torch and not self._torch_loaded and any(torch_mapped(pid) for pid in tree):
                         self._torch_loaded = True  # a process the learner's code forked imported torch for it
-                    if folder_over(Path(self._dir.name), DISK_LIMIT, MAX_FILES):
+                    if tree_over(self._dir.name, DISK_LIMIT, MAX_FILES):
                         self._too_much_disk = True
                         break
             self._end()
-            if not self._too_many and folder_over(Path(self._dir.name), DISK_LIMIT, MAX_FILES):
+            if not self._too_many and tree_over(self._dir.name, DISK_LIMIT, MAX_FILES):
                 self._too_much_disk = True  # written between two scans, by a run that ended before the next one
             self._reader.join(timeout=2)
             return self._collect(timed_out)
@@ -678,34 +679,6 @@ class Child:
         # learner's code catches OutputLimit and goes on; exactly OUTPUT_CHARS is honest output.
         truncated = size > OUTPUT_CHARS * 4 or len(text) > OUTPUT_CHARS
         return text[:OUTPUT_CHARS], truncated
-
-
-def folder_over(folder: Path, max_bytes: int, max_entries: int) -> bool:
-    """Whether ``folder`` holds more than ``max_bytes`` (blocks in use) or ``max_entries`` entries.
-
-    Links are not followed; the walk stops as soon as either limit is passed, so a folder of a
-    million files costs no more than ``max_entries`` steps."""
-    used, entries = 0, 0
-    stack = [str(folder)]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as listing:
-                for entry in listing:
-                    entries += 1
-                    if entries > max_entries:
-                        return True
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    used += getattr(info, "st_blocks", 0) * 512 or info.st_size
-                    if used > max_bytes:
-                        return True
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
-            continue
-    return False
 
 
 def start(learner: Path, source: bytes, jobs: list[dict[str, Any]], *, timeout: float, needs_torch: bool = False,
