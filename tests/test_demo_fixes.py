@@ -183,14 +183,19 @@ def test_history_lists_a_precision_only_where_it_differs_from_the_default(runner
 
 
 @pytest.mark.slow
-def test_the_guard_tells_its_notice_when_pytorch_starts_and_ends_loading():
+def test_the_guard_tells_its_notice_when_pytorch_starts_and_ends_loading(tmp_path):
+    # torchvision after torch: quick, and no notice (a display may be up by then). A stand-in module of that name
+    # goes through the same guard without the second of start-up a real one costs.
+    (tmp_path / "torchvision.py").write_text("import torch\nLOADED = True\n")
     probe = (
-        "import json\n"
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
         "from tutor import import_guard\n"
         "calls = []\n"
         "import_guard.install(notice=lambda name: (calls.append(['start', name]), lambda: calls.append(['end']))[1])\n"
         "import torch\n"
-        "import torchvision\n"  # after torch: quick, and no notice (a display may be up by then)
+        "import torchvision\n"
+        "assert torchvision.LOADED\n"
         "print(json.dumps(calls))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
@@ -215,11 +220,12 @@ def _spawn(args: list[str], cols: int = 60, rows: int = 24, env: dict | None = N
 
 @pytest.mark.slow
 def test_a_terminal_sees_loading_pytorch_until_it_has_loaded(tutor_home):
-    output, code = _spawn(QUICK_XOR)
+    output, code = _spawn(["demo", "xor", "--quick", "--device", "cpu"], 60, 24)
     assert code == 0, output[-2000:]
     notice = output.index("loading PyTorch…")
     erased = output.index("\r" + " " * len("loading PyTorch…") + "\r", notice)
     assert erased < output.index("XOR with a 2-6-4-1 network")  # gone before the header comes
+    _assert_last_screen_shows_the_title_and_boundary(output, 60)  # the same run at 60x24 (a PyTorch start-up spared)
     lessons, code = _spawn(["lessons"])
     assert code == 0 and "loading" not in lessons  # a command that never imports torch says nothing
 
@@ -278,11 +284,15 @@ def test_the_last_frame_leaves_the_footer_room_and_repeats_the_title(cols):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cols", [60, 80])
-def test_the_last_screen_of_xor_shows_its_title_and_boundary(tutor_home, cols):
-    pyte = pytest.importorskip("pyte")
-    output, code = _spawn(["demo", "xor", "--quick", "--device", "cpu"], cols, 24)
+def test_the_last_screen_of_xor_shows_its_title_and_boundary(tutor_home):
+    """At 80x24 here; at 60x24 in test_a_terminal_sees_loading_pytorch_until_it_has_loaded."""
+    output, code = _spawn(["demo", "xor", "--quick", "--device", "cpu"], 80, 24)
     assert code == 0, output[-2000:]
+    _assert_last_screen_shows_the_title_and_boundary(output, 80)
+
+
+def _assert_last_screen_shows_the_title_and_boundary(output: str, cols: int) -> None:
+    pyte = pytest.importorskip("pyte")
     screen = pyte.Screen(cols, 24)  # the learner's terminal: what scrolled away is gone
     pyte.Stream(screen).feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
     lines = [line.rstrip() for line in screen.display]

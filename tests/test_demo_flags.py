@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -56,7 +57,24 @@ def test_a_data_folder_typed_with_a_tilde_reaches_the_demo_expanded(tmp_path, mo
 
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "mnist").mkdir()
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # a set is there (names are all it looks at)
+        (tmp_path / "mnist" / name).touch()
     request = (DemoRequest("cnn", {"--data-dir": "~/mnist"}, quick=True) if how == "flag"
                else DemoRequest("cnn", {}, ["data_dir=~/mnist"], quick=True))
     prepared = prepare_demo(request)
     assert str(prepared.config.data_dir) == str(tmp_path / "mnist")
+
+
+@pytest.mark.parametrize("files, said", [
+    ((), "no MNIST IDX files in"),
+    (("t10k-images-idx3-ubyte",), "is here but its partner t10k-labels-idx1-ubyte[.gz] is not"),
+])
+def test_a_data_folder_without_a_whole_set_is_refused_before_anything_loads(tmp_path, files, said):
+    """Said in the checks before PyTorch is imported: the learner no longer waits seconds for it."""
+    from tutor.errors import TutorError
+    from tutor.training.flow import DemoRequest, prepare_demo
+
+    for name in files:
+        (tmp_path / name).touch()
+    with pytest.raises(TutorError, match=re.escape(said)):
+        prepare_demo(DemoRequest("mnist-mlp", {"--data-dir": str(tmp_path)}, quick=True))

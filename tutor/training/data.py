@@ -26,6 +26,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -175,6 +176,31 @@ def find_mnist_files(directory: Path | str) -> dict[str, Path]:
     return found
 
 
+def check_mnist_folder(directory: Path | str) -> None:
+    """Refuse (TutorError) a ``--data-dir`` that holds no whole MNIST set: no IDX files at all, or images
+    without their labels. File names only, nothing read: a demo says so before PyTorch loads."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TutorError(f"--data-dir {directory} is not a directory")
+    files = find_mnist_files(directory)
+    pairs = ({"train_images", "train_labels"}, {"test_images", "test_labels"})
+    if not any(pair <= files.keys() for pair in pairs):
+        _refuse_incomplete(directory, files)
+
+
+def _refuse_incomplete(directory: Path, files: dict[str, Path]) -> NoReturn:
+    if files:  # half a pair: images without their labels, or the other way round
+        have = sorted(files)[0]
+        which, kind = have.split("_")
+        missing = _MNIST_FILES[f"{which}_{'labels' if kind == 'images' else 'images'}"][0]
+        raise TutorError(f"{files[have]} is here but its partner {missing}[.gz] is not; "
+                         f"MNIST needs both the images and the labels file of a set")
+    raise TutorError(
+        f"no MNIST IDX files in {directory} (looked for t10k-images-idx3-ubyte[.gz] and friends, "
+        "also under MNIST/raw/)"
+    )
+
+
 @dataclass
 class DigitData:
     """Handwritten digits ready for a net: images (N, 1, H, W) float32 in [0, 1], labels (N,) int64."""
@@ -257,16 +283,7 @@ def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 
         )
         return DigitData(x[train], y[train], x[test], y[test], "mnist-split",
                          f"MNIST {which} set split {n_train:,} train / {n_test:,} test", notice)
-    if files:  # half a pair: images without their labels, or the other way round
-        have = sorted(files)[0]
-        which, kind = have.split("_")
-        missing = _MNIST_FILES[f"{which}_{'labels' if kind == 'images' else 'images'}"][0]
-        raise TutorError(f"{files[have]} is here but its partner {missing}[.gz] is not; "
-                         f"MNIST needs both the images and the labels file of a set")
-    raise TutorError(
-        f"no MNIST IDX files in {directory} (looked for t10k-images-idx3-ubyte[.gz] and friends, "
-        "also under MNIST/raw/)"
-    )
+    _refuse_incomplete(directory, files)
 
 
 # --------------------------------------------------------------------------------------------

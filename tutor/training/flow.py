@@ -184,6 +184,9 @@ def prepare_demo(request: DemoRequest) -> PreparedDemo:
     data_dir: str | None = None
     if "data_dir" in given and any(f.name == "data_dir" for f in dataclasses.fields(module.Config)):
         data_dir = given.pop("data_dir")[1]  # any folder name (Téléchargements): not a setting word to check
+        from tutor.training.data import check_mnist_folder
+
+        check_mnist_folder(data_dir)  # no IDX files there: said now, not after seconds of PyTorch start-up
     base = getattr(module, "QUICK", {}) if request.quick else None
     config = validate(module.Config, given, base=base)
     check_config = getattr(module, "check_config", None)  # rules between settings, one demo's own
