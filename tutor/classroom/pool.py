@@ -164,7 +164,7 @@ class Worker:
         self.log.close()
 
 
-PRELOAD = ("torch", "tutor.grading.service", "tutor.classroom.adapter")
+PRELOAD = ("tutor.classroom.preload", "tutor.grading.service", "tutor.classroom.adapter")  # preload: torch, GC paused
 _fork_server: Any = None
 
 

@@ -30,6 +30,7 @@ file, capped both here (``print`` raises :class:`OutputLimit`) and by
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import pickle
 import signal
@@ -704,8 +705,12 @@ def main(argv: list[str]) -> int:
     channel = Channel(result_fd)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-long writes fail instead of killing us
     if plan.get("needs_torch"):
-        import torch  # noqa: F401  (before the limits: its libraries are large)
-
+        gc.disable()  # torch's import makes objects that all stay: collections meanwhile free nothing (see
+        try:  # tutor.import_guard.gc_paused, which this process may not import)
+            import torch  # noqa: F401  (before the limits: its libraries are large)
+        finally:
+            gc.freeze()  # and no later collection walks them again; the learner's objects are collected as usual
+            gc.enable()
         torch.set_num_threads(1)
     import numpy as np
 
