@@ -43,6 +43,26 @@ def pytest_xdist_auto_num_workers(config):
     return usable_cores() + (0 if quick else 3)
 
 
+def pytest_configure(config):
+    """The collector paused while the test modules import (torch among them) ... (not in the parallel
+    run's controller, which collects nothing)"""
+    import gc
+
+    controller = not hasattr(config, "workerinput") and (config.getoption("numprocesses", None) or 0) != 0
+    if not controller:
+        gc.disable()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """... then what they made is frozen out of later collections: each worker otherwise walked those
+    objects in every full collection (1-2 s of CPU time a worker)."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
 def pytest_collection_modifyitems(config, items):
     """Slow tests first (stable, so a module's tests stay together): parallel workers end together."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
