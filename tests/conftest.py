@@ -32,15 +32,17 @@ sys.dont_write_bytecode = False
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: three workers more than the cores for the whole suite, where many tests wait on a
+    """``-n auto``: two workers more than the cores for the whole suite, where many tests wait on a
     process they started (a terminal, a grading child, a timeout) and the extra workers keep the cores
-    busy meanwhile (on two cores, 1,875 tests: 3 workers 137 s, 4 workers 119-124 s, 5 workers 114-117 s, 6 workers
-    136 s); one per core for ``-m "not slow"``, whose tests compute and seldom wait (a third worker on
-    two cores cost it a third more CPU time: 112 s against 84 s)."""
+    busy meanwhile. The suite is CPU-bound, and each worker costs its own imports (torch, torchvision)
+    while crowded cores cost CPU time too (two cores, 2,054 tests, paired: 4 workers 127-136 s and
+    232-243 CPU-s, 5 workers 133-135 s and 249-255 CPU-s, 6 workers 139 s; 3 workers left the cores idle
+    while tests waited); one per core for ``-m "not slow"``, whose tests compute and seldom wait (a third
+    worker on two cores cost it a third more CPU time: 112 s against 84 s)."""
     from tutor.training.threads import usable_cores  # no torch: the cores this process may run on
 
     quick = "not slow" in " ".join((config.getoption("markexpr", "") or "").split())
-    return usable_cores() + (0 if quick else 3)
+    return usable_cores() + (0 if quick else 2)
 
 
 def pytest_configure(config):
