@@ -647,7 +647,7 @@ def test_a_database_name_that_is_no_regular_file_is_one_error_not_a_hang(tmp_pat
         path.symlink_to("/dev/null")
     with pytest.raises(StoreError, match="is not a regular file") as caught:
         Store(path)
-    assert caught.value.exit_code == 1
+    assert caught.value.exit_code == 2  # the home is set up wrong, as DNN_TUTOR_HOME naming a file
     assert path.exists() or path.is_symlink()  # left where the learner put it
 
 
@@ -911,3 +911,20 @@ def test_an_old_long_answer_is_exported_shortened_so_it_imports(tmp_path):
     with Store(tmp_path / "b.db") as other:
         other.import_(data)
         assert len(other.reviews()[0].answer) == 10_000
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_progress_database_that_is_a_folder_or_a_pipe_is_a_set_up_error_exit_2(runner, tutor_home, kind):
+    """As DNN_TUTOR_HOME naming a file: the home is set up wrong (exit 2), not a command that failed (it was 1)."""
+    from tutor.cli import app
+
+    db = tutor_home / "progress.db"
+    if kind == "folder":
+        db.mkdir()
+    else:
+        os.mkfifo(db)
+    result = runner.invoke(app, ["progress"])
+    assert result.exit_code == 2, result.output
+    assert "move it away or set DNN_TUTOR_HOME" in result.stderr and "Traceback" not in result.output
+    listed = runner.invoke(app, ["lessons"])  # the list shows what was read: the same line, the same code
+    assert listed.exit_code == 2 and "move it away or set DNN_TUTOR_HOME" in listed.stderr

@@ -160,10 +160,11 @@ class StoreFile:
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened for writing
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_dir():
-            raise StoreError(f"{self.path} is a folder, not a progress database; move it away or set DNN_TUTOR_HOME")
+            raise StoreError(f"{self.path} is a folder, not a progress database; move it away or set DNN_TUTOR_HOME",
+                             exit_code=2)  # the home is set up wrong, as DNN_TUTOR_HOME naming a file (exit 2)
         if self.path.exists() and not self.path.is_file():  # opening a FIFO would wait forever
             raise StoreError(f"{self.path} is not a regular file (a pipe, device or socket), so it cannot hold "
-                             "your progress; move it away or set DNN_TUTOR_HOME")
+                             "your progress; move it away or set DNN_TUTOR_HOME", exit_code=2)
         if read_only:
             self._conn = self._open_read_only("opened for reading only", quiet=True)
         else:
