@@ -356,3 +356,24 @@ def test_a_nul_byte_in_the_file_is_a_syntax_error_with_its_line_and_the_likely_c
     assert report.fatal is not None and report.fatal.kind == "syntax", report.fatal
     assert f"line {source.count(chr(10)) + 2}" in report.fatal.message and "NUL byte" in report.fatal.message
     assert "UTF-8" in report.fatal.message
+
+
+def test_multiprocessing_refused_by_the_grader_says_why_at_import_and_in_a_function():
+    """`multiprocessing.Pool(2)` in learner code ended in a bare "PermissionError: [Errno 13] Permission denied"
+    (its semaphores live in /dev/shm, which the grader refuses): now the report says what was refused and why."""
+    from tutor.grading import failures
+    from tutor.grading.model import Frame, LearnerError
+
+    pool = LearnerError("exception", "PermissionError", "[Errno 13] Permission denied",
+                        (Frame("backprop.py", 78, "<module>", "_POOL = multiprocessing.Pool(2)"),))
+    said = failures.at_import(pool, "backprop.py").message
+    assert said.startswith("importing backprop.py raised PermissionError: [Errno 13] Permission denied (line 78)"), said
+    assert "may not start process pools or share memory between processes (multiprocessing)" in said, said
+    inside = failures.explain(pool, function="relu_forward").message
+    assert "(multiprocessing)" in inside and "line 78" in inside, inside
+    # a refused file is still a refused file, and other errors get no reason of this kind
+    opened = LearnerError("exception", "PermissionError", "[Errno 13] Permission denied: '/etc/shadow'",
+                          (Frame("backprop.py", 3, "<module>", "open('/etc/shadow')  # a Pool( in a comment"),))
+    assert failures.denied_why(opened) == ""  # a path was refused: no word about processes
+    other = LearnerError("exception", "ValueError", "bad", (Frame("backprop.py", 3, "<module>", "multiprocessing.Pool(2)"),))
+    assert failures.denied_why(other) == ""

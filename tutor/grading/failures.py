@@ -98,7 +98,7 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
     warned = OVERFLOW_WARNED if kind == "overflow-warned" else ""
     if error.silenced:
         warned += OVERFLOW_SILENCED
-    return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}", "exception")
+    return Explanation(f"{prefix}{function} raised {headline(error)}{warned}{_where(error)}{at}{denied_why(error)}", "exception")
 
 
 def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, own: list[str] | None = None) -> Fatal:
@@ -118,15 +118,31 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, 
     where = f" (line {error.frames[-1].line})" if error.frames else ""
     if too_large(error):
         return file_too_large(f" while {file_name} was being imported{where}", error)
-    why = ""
-    if error.type == "PermissionError" and _inside_any(_denied_path(error.message), own or []):
-        why = "; exercises write no files: while it is graded, code may not write beside itself (not even in its own folder)"
-    elif error.type == "PermissionError" and "Operation not permitted" in (error.message or ""):
-        # EPERM, not EACCES: no file was refused but an act on another process (os.kill of the grader, ptrace)
-        why = "; while it is graded, code may not act on other processes (a signal to the grader, for one)"
-    elif reads_limited and error.type == "PermissionError":
-        why = "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
+    why = denied_why(error, reads_limited, own)
     return Fatal("import", f"importing {file_name} raised {headline(error)}{where}{why}", error)
+
+
+PROCESS_WORDS = ("multiprocessing", "Pool(", "Process(", "ProcessPoolExecutor", "Manager(", "Semaphore(", "Lock(",
+                 "Queue(", "shared_memory", "SharedMemory")
+
+
+def denied_why(error: LearnerError, reads_limited: bool = False, own: list[str] | None = None) -> str:
+    """Why the grader refused what raised this PermissionError (``; ...``), or "" for any other error."""
+    if error.type != "PermissionError":
+        return ""
+    message = error.message or ""
+    if _inside_any(_denied_path(message), own or []):
+        return "; exercises write no files: while it is graded, code may not write beside itself (not even in its own folder)"
+    if "Operation not permitted" in message:
+        # EPERM, not EACCES: no file was refused but an act on another process (os.kill of the grader, ptrace)
+        return "; while it is graded, code may not act on other processes (a signal to the grader, for one)"
+    if _denied_path(message) is None and any(word in frame.code for frame in error.frames for word in PROCESS_WORDS):
+        # a bare EACCES from a line that starts processes: multiprocessing's semaphores live in /dev/shm, refused here
+        return ("; while it is graded, code may not start process pools or share memory between processes "
+                "(multiprocessing): the exercises compute in one process, with numpy")
+    if reads_limited:
+        return "; grading a class, a submission may read only its own folder (or, for <student>.py, its own file)"
+    return ""
 
 
 def _denied_path(message: str) -> str | None:
