@@ -189,6 +189,8 @@ def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_mad
         f"sys.path.insert(0, {str(tmp_path)!r})\n"
         "from tutor import import_guard\n"
         "import_guard.install()\n"
+        "import atexit\n"
+        "atexit.register(lambda: print('at exit, frozen:', gc.get_freeze_count()))\n"  # runs after the guard's own
         "if sys.argv[1] == 'off':\n    gc.disable()\n"
         "import torch\n"
         "print(json.dumps([torch.DURING, gc.isenabled(), gc.get_freeze_count() >= 50_000]))\n"
@@ -196,4 +198,6 @@ def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_mad
     for collector, expected in (("on", [False, True, True]), ("off", [False, False, False])):
         out = subprocess.run([sys.executable, "-c", probe, collector], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout) == expected, (collector, out.stdout)
+        lines = out.stdout.splitlines()
+        assert json.loads(lines[0]) == expected, (collector, out.stdout)
+        assert lines[1] == "at exit, frozen: 0", out.stdout  # thawed, so the interpreter frees them as it ends

@@ -3,7 +3,8 @@
 1. "Three decimals" asked (the cross-entropy of 0.25, 1.386), the learner typed 1.39 and was marked wrong (a
    relapse scheduled). A number with fewer decimals than the question asks for is now asked again, not graded,
    saying ``1.39 has 2 decimals; this question asks for 3``, whatever its digits (1.39 and 1.50 alike: being
-   asked again says nothing about how near it was), unless it is right as typed (0.5 for 0.500). A whole number
+   asked again says nothing about how near it was), right or wrong (0.5 for 0.500 too: taking the right ones let
+   values be tried for free until one was taken, round 11). A whole number
    (the unchanged weight 1) has no decimals to be short of and is graded as before. From a pipe the refusals
    count as any other: three in a row stop the quiz, end of input ends it.
 2. A true/false question said ``type t or f`` while the numbered fallback quietly took 1 as true (and 0 as
@@ -181,19 +182,21 @@ GRADED_AS_BEFORE = [
     ("r10-ce", "0.602", False),  # the log10 mistake, to three decimals: wrong
     ("r10-ce", "2", False),  # a whole number has no decimals to be short of: graded (the log2 mistake)
     ("r10-ce", "1/3", False),  # a fraction is exact: graded
-    ("r10-half", "0.5", True),  # short, but right as typed: taken
-    ("r10-half", ".5", True),
+    ("r10-half", "0.500", True),  # the decimals asked, right
     ("r10-step", "1", False),  # the unchanged weight, a whole number: graded wrong, as round 9 has it
-    ("r10-step", "0.99", True),  # 0.9900 to within the tolerance
+    ("r10-step", "0.9900", True),  # the decimals asked, right
 ]
 
 
-def test_only_short_answers_that_are_not_right_as_typed_are_asked_again(bank):
-    """The same question, the same typing path: 1.39 is asked again; what has the decimals asked (or more), a
-    whole number, a fraction, and a short answer right as typed are all graded as before."""
+def test_every_short_answer_is_asked_again_right_or_wrong_and_the_rest_graded(bank):
+    """The same question, the same typing path: 1.39 is asked again, and so is 0.5 for 0.500 though it is right
+    (taking it made being asked again mean "wrong": values could be tried for free until one was taken); what
+    has the decimals asked (or more), a whole number and a fraction are graded as before."""
     questions = _questions(bank)
-    got = {(qid, typed): _asked(questions[qid], typed) for qid, typed, _ in GRADED_AS_BEFORE + [("r10-ce", "1.39", None)]}
+    short = [("r10-ce", "1.39"), ("r10-half", "0.5"), ("r10-half", ".5")]
+    got = {(qid, typed): _asked(questions[qid], typed) for qid, typed in [(q, t) for q, t, _ in GRADED_AS_BEFORE] + short}
     assert got.pop(("r10-ce", "1.39")) == ("asked again", CE_REFUSED)
+    assert got.pop(("r10-half", "0.5"))[0] == got.pop(("r10-half", ".5"))[0] == "asked again"
     assert got == {(qid, typed): ("graded", right) for qid, typed, right in GRADED_AS_BEFORE}
 
 
@@ -251,14 +254,13 @@ def test_a_wrong_short_answer_is_asked_again_as_a_right_rounded_one_is(runner, b
     assert _reviews() == [("r10-ce", "1.5", False)]
 
 
-def test_a_short_answer_right_as_typed_is_taken_at_once_and_a_wrong_one_asked_again(runner, bank):
-    result = runner.invoke(app, ["quiz", "-q", "r10-half", "-q", "r10-ce"], input="0.5\n1.39\n1.386\n")
+def test_a_short_answer_is_asked_again_whether_right_or_wrong(runner, bank):
+    result = runner.invoke(app, ["quiz", "-q", "r10-half", "-q", "r10-ce"], input="0.5\n0.500\n1.39\n1.386\n")
     assert result.exit_code == 0, result.output
     said = _flat(result.output)
-    assert "answer> 0.5 ✓ Right." in said  # 0.5 for 0.500: no word about decimals
-    assert f"answer> 1.39 ↳ {CE_REFUSED} answer> 1.386 ✓ Right" in said
-    assert said.count("decimals; this question asks for") == 1
-    assert _reviews() == [("r10-half", "0.5", True), ("r10-ce", "1.386", True)]
+    assert "answer> 0.5 ↳ 0.5 has 1 decimal; this question asks for 3 answer> 0.500 ✓ Right" in said  # right, but short
+    assert f"answer> 1.39 ↳ {CE_REFUSED} answer> 1.386 ✓ Right" in said  # wrong, and short: the same
+    assert _reviews() == [("r10-half", "0.5", True), ("r10-ce", "1.386", True)]  # kept as the number it is
 
 
 def test_piped_short_answers_stop_after_three_and_end_of_input_ends_the_quiz(tmp_path):

@@ -104,21 +104,21 @@ def test_a_refused_number_is_emptied_from_the_box_and_said_right_under_it(tmp_pa
 
 @pytest.mark.slow
 def test_up_brings_the_refused_answer_back_to_edit(tmp_path):
-    """"0,99" (a decimal comma) is refused with its reason; the box is emptied, and up brings "0,99" back
+    """"0,9900" (a decimal comma) is refused with its reason; the box is emptied, and up brings "0,9900" back
     so that only the comma needs mending."""
     term = Screen(tmp_path / "home", ["--question", "tr-adam-first-step"], cols=60)
     try:
         term.wait_for(r"\? Your answer")
         term.pump(0.5)
-        term.send("0,99\r")
+        term.send("0,9900\r")
         term.wait_for(r"use a decimal point")
         assert term.lines()[term.prompt_row()] == "? Your answer (q stops)"
         said = " ".join(" ".join(term.lines()[term.prompt_row() + 1:]).split())
-        assert '"0,99" was not taken: use a decimal point: 0.99, not 0,99 (↑ edits it)' in said
+        assert '"0,9900" was not taken: use a decimal point: 0.9900, not 0,9900 (↑ edits it)' in said
         term.send("\x1b[A")  # up
-        assert term.lines()[term.prompt_row()] == "? Your answer (q stops) 0,99"
-        term.send("\x1b[D\x1b[D\x7f.")  # left twice, backspace the comma, a point
-        assert term.lines()[term.prompt_row()] == "? Your answer (q stops) 0.99"
+        assert term.lines()[term.prompt_row()] == "? Your answer (q stops) 0,9900"
+        term.send("\x1b[D" * 4 + "\x7f.")  # left four times, backspace the comma, a point
+        assert term.lines()[term.prompt_row()] == "? Your answer (q stops) 0.9900"
         term.send("\r")
         term.wait_for(r"✓ Right\.")
         assert not any("exact value" in line for line in term.lines())
@@ -468,7 +468,7 @@ def test_end_of_input_at_every_prompt_keeps_what_was_answered(tmp_path, lines):
     (an answer or the end of the multi question), with exit 0, no traceback and the answers given saved."""
     import subprocess
 
-    script = ["0.99", "nan", "1,2", "", ""][:lines]
+    script = ["0.9900", "nan", "1,2", "", ""][:lines]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DNN_TUTOR_")}
     env.update(DNN_TUTOR_HOME=str(tmp_path / "home"), DNN_TUTOR_QUESTIONS=str(_bank(tmp_path)),
                DNN_TUTOR_LESSONS=str(FIXTURE_COURSE), COLUMNS="60", TERM="dumb")

@@ -115,7 +115,9 @@ class TutorGroup(TyperGroup):
             _silence_stdout()
             raise typer.Exit(getattr(exc, "exit_code", 0)) from None
         except OSError as exc:
-            _say(os_error_message(exc))
+            stream = _standard_stream(exc) if exc.filename is None else None
+            _say(f"could not write to {stream}: {os_error_message(exc).removeprefix('operating system error: ')}"
+                 if stream else os_error_message(exc))
             raise typer.Exit(os_error_exit_code(exc)) from None
         except sqlite3.Error as exc:
             _say(f"the progress database could not be used: {exc}; run `dnn-tutor doctor`")
@@ -125,6 +127,26 @@ class TutorGroup(TyperGroup):
         # Keep the order in which commands were registered (a learner's path
         # through the tool), not alphabetical.
         return list(self.commands)
+
+
+def _standard_stream(exc: BaseException) -> str | None:
+    """"standard output" (or error) where ``exc`` came from writing to it (``> /dev/full``: a full disk that is
+    not the learner's files), read from the writers in its traceback; None otherwise."""
+    names = {1: "standard output", 2: "standard error"}
+    found = getattr(exc, "stream", None)  # said by the writer itself (emit_json)
+    tb = exc.__traceback__
+    while tb is not None and found is None:
+        writer = tb.tb_frame.f_locals.get("self")
+        for candidate in (getattr(writer, "file", None), writer):
+            try:
+                number = candidate.fileno() if candidate is not None else None
+            except Exception:  # noqa: BLE001 - anything without a descriptor is not a standard stream
+                continue
+            if number in names:
+                found = names[number]
+                break
+        tb = tb.tb_next
+    return found
 
 
 app = typer.Typer(

@@ -143,6 +143,20 @@ def gc_paused() -> Iterator[None]:
         if was_on:
             gc.freeze()
             gc.enable()
+            _unfreeze_at_exit()
+
+
+_unfreezing: list[bool] = []
+
+
+def _unfreeze_at_exit() -> None:
+    """Frozen objects are never collected, not even as the interpreter ends: libraries that count their objects
+    then (nanobind, under triton) print "leaked 64 types!" on stderr. Thawed at exit, they go as usual."""
+    if not _unfreezing:
+        import atexit
+
+        atexit.register(gc.unfreeze)
+        _unfreezing.append(True)
 
 
 class _HeldLoader(importlib.abc.Loader):

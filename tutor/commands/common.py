@@ -38,6 +38,10 @@ def emit_json(data: Any, *, line: bool = False) -> None:
 
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write, nothing to report
         return
-    sys.stdout.write(jsonutil.dumps(data, indent=None if line else 2) + "\n")
-    if line:
-        sys.stdout.flush()
+    try:
+        sys.stdout.write(jsonutil.dumps(data, indent=None if line else 2) + "\n")
+        if line:
+            sys.stdout.flush()
+    except OSError as exc:  # `> /dev/full`: the error line says it was the output, not the learner's files
+        exc.stream = "standard output"  # type: ignore[attr-defined]
+        raise

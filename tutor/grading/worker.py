@@ -29,6 +29,7 @@ file, capped both here (``print`` raises :class:`OutputLimit`) and by
 
 from __future__ import annotations
 
+import atexit
 import copy
 import gc
 import os
@@ -711,6 +712,7 @@ def main(argv: list[str]) -> int:
         finally:
             gc.freeze()  # and no later collection walks them again; the learner's objects are collected as usual
             gc.enable()
+            atexit.register(gc.unfreeze)  # thawed at exit: frozen objects are never freed, and some libraries say so
         torch.set_num_threads(1)
     import numpy as np
 

@@ -15,8 +15,8 @@ value rounded to the decimals the learner typed, at least three significant
 digits of it (``0.665`` for ``0.6652``; never ``0.67``). Every non-integer
 question of the shipped bank states a tolerance. The quiz reads through
 :func:`parse_as_asked`: a number typed with fewer decimals than the question
-asks for (``1.39`` for "three decimals") is asked again, not graded, unless it
-is right as typed (``0.5`` for 0.500).
+asks for (``1.39`` for "three decimals") is asked again, not graded, right or
+wrong (``0.5`` for 0.500 too), so being asked again never tells whether it was right.
 
 True/false: t, true, y, yes or 1; f, false, n, no or 0 (the numbered
 fallback's panel says ``t or 1``, ``f or 0``); any other number is refused.
@@ -139,7 +139,7 @@ def parse(question, text: str):
 
 def parse_as_asked(question, text: str):
     """:func:`parse`, as the quiz asks: a number with fewer decimals than the question asks for is refused
-    (:class:`TooFewDecimals`, asked again) unless it is right as typed (:func:`refuse_too_few_decimals`)."""
+    (:class:`TooFewDecimals`, asked again, right or wrong: :func:`refuse_too_few_decimals`)."""
     value = parse(question, text)
     if question.kind == "number":
         refuse_too_few_decimals(question, text, value)
@@ -288,10 +288,11 @@ def _refuse_thousands_points(question, text: str) -> None:
 
 
 def refuse_too_few_decimals(question, text: str, value: float) -> None:
-    """``1.39`` for a question asking for three decimals (answer 1.386): asked again, not graded, whenever it is
-    not right as typed, however it was rounded (1.39 and 1.50 alike), so being asked again says nothing about
-    how near it was; a short answer that is right as typed (0.5 for 0.500) is taken. A whole number (the
-    unchanged weight 1, the exact 12) has no decimals to be short of: it is graded, as is a fraction (1/3)."""
+    """``1.39`` for a question asking for three decimals (answer 1.386): asked again, not graded, and so is
+    every answer with fewer decimals than asked, right or wrong (0.5 for 0.500 too): taking the short answers
+    that were right made being asked again say "wrong", so a learner could try values for free until one was
+    taken. A whole number (the unchanged weight 1, the exact 12) has no decimals to be short of: it is graded,
+    right or wrong, as is a fraction (1/3)."""
     asked = question.decimals_asked() if hasattr(question, "decimals_asked") else None
     if asked is None:
         return
@@ -299,7 +300,7 @@ def refuse_too_few_decimals(question, text: str, value: float) -> None:
     if re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed):
         typed = typed[:-1]  # a sentence's full stop is no decimal typed
     places = decimals_typed(typed)
-    if places is None or not 1 <= places < asked or is_correct(question, value, text):
+    if places is None or not 1 <= places < asked:
         return
     raise TooFewDecimals(f"{shown(typed)} has {places} decimal{'' if places == 1 else 's'}; this question asks for {asked}")
 
