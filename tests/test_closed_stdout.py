@@ -109,3 +109,14 @@ def test_a_reader_that_goes_away_is_still_no_failure(tmp_path):
     child.stderr.close()
     assert child.wait(timeout=60) == 0
     assert first.strip() == b"[" and b"Traceback" not in stderr and b"error" not in stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["lessons"], ["lessons", "--json"], ["progress", "--export", "-"]])
+def test_a_full_output_is_said_to_be_the_output_not_the_learners_files(tmp_path, args):
+    """`> /dev/full` said "operating system error: no space left on the device", which reads like the progress
+    or the exercise files could not be saved."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "tutor", *args], env=_env(tmp_path / "home"), stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (done.returncode, _lines(done.stderr)) == (1, ["error: could not write to standard output: no space left on the device"])

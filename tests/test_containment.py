@@ -1038,6 +1038,32 @@ def test_a_fork_bomb_that_reaches_the_deadline_unseen_is_called_processes_not_ti
     assert not descendants(os.getpid()) - before
 
 
+def test_a_run_that_ends_with_too_many_processes_alive_before_any_scan_is_called_processes(tmp_path, monkeypatch):
+    """Fifty children forked at import, then a correct solution that ends before the next process scan: the run
+    counted ("15/15 - all checks pass") although more than the limit of processes were alive. The count is
+    taken once more when the run ends, as the disk limit is."""
+    from tutor.grading import runner
+
+    monkeypatch.setattr(runner, "PROCESS_SCAN_SECONDS", 1e9)  # no scan while it runs: a busy machine's case
+    path = tmp_path / "backprop.py"
+    path.write_text((SOLUTIONS / "backprop.py").read_text() + (
+        "\nimport os, time\n"
+        "for _ in range(40):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(120)\n"
+        "        os._exit(0)\n"
+    ))
+    before = descendants(os.getpid())
+    report = grade("backprop", path, timeout=20)
+    assert report.fatal is not None and report.fatal.kind == "processes", report.fatal
+    time.sleep(0.1)
+    assert not descendants(os.getpid()) - before  # and every one of them is gone
+    few = tmp_path / "few" / "backprop.py"  # a few, under the limit: the run still counts
+    few.parent.mkdir()
+    few.write_text(path.read_text().replace("range(40)", "range(3)"))
+    assert grade("backprop", few, timeout=20).fatal is None
+
+
 def test_exactly_the_cap_of_prints_is_honest_output_not_a_flood(tmp_path):
     """print('x' * 99_999) (100,000 characters with its newline) was called a flood: the parent counted the cap
     itself as past it. print() now lets one character past the cap through before it stops a run."""

@@ -544,6 +544,9 @@ class Child:
                     if tree_over(self._dir.name, DISK_LIMIT, MAX_FILES):
                         self._too_much_disk = True
                         break
+            if (not self._too_many and not timed_out
+                    and containment.count_tree(self.proc.pid, self._proc_start) > MAX_PROCESSES):
+                self._too_many = True  # forked between two scans, by a run that ended before the next one
             self._end()
             if not self._too_many and tree_over(self._dir.name, DISK_LIMIT, MAX_FILES):
                 self._too_much_disk = True  # written between two scans, by a run that ended before the next one
