@@ -119,6 +119,7 @@ def test_progress_tracks_partial_reading(runner, fixture_course, monkeypatch):
         (["lesson", "99"], "no lesson '99'; the lessons are: 1 basics, 2 more."),
         (["lesson", "basic"], "Did you mean 'basics'?"),
         (["lesson", "1", "--section", "7"], "there is no section 7"),
+        (["lesson", "1", "--section", "-1"], "there is no section -1"),  # a number, worded as any other number
         (["lesson", "1", "--section", "try"], "no section 'try'"),
     ],
 )

@@ -88,8 +88,8 @@ class Lesson:
 
     def section(self, key: int | str) -> Section:
         """A section by 1-based number or by slug; :class:`LessonError` when there is none."""
-        if isinstance(key, int) or (isinstance(key, str) and key.isdecimal()):
-            index = int(key)
+        if isinstance(key, int) or (isinstance(key, str) and re.fullmatch(r"\s*[+-]?\d+\s*", key) and len(key) < 30):
+            index = int(key)  # -1 and +2 as numbers too: one wording for every number out of range
             if 1 <= index <= len(self.sections):
                 return self.sections[index - 1]
             raise LessonError(
