@@ -191,8 +191,6 @@ def _export(target: Path | None, force: bool, as_json: bool = False) -> None:
             raise TutorError("--export -: stdout is closed; give a file name")
         with open_store() as store:
             data = store.export()
-        from tutor.commands.common import emit_json
-
         emit_json(data)  # the same document, and a full output is said to be the output
         return
     fsutil.check_output_file(target, option="--export", force=force)
