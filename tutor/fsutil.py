@@ -232,10 +232,7 @@ def remove_tree(path: Path | str) -> bool:
     except (OSError, RecursionError):
         return False
     finally:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        _close_quietly(fd)
     try:
         os.rmdir(path)
     except FileNotFoundError:
@@ -354,10 +351,14 @@ def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
     except OSError:
         return False
     finally:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        _close_quietly(fd)
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def check_output_file(path: Path | str, *, option: str, force: bool = False) -> Path:
