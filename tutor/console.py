@@ -177,6 +177,9 @@ def _terminal_size(stream) -> tuple[int, int] | None:
     return (size.columns, size.lines) if size.columns > 0 and size.lines > 0 else None
 
 
+KEPT_SPACE = "\ue000"  # a space that rich does not break at (not whitespace, one cell), written as a plain space
+
+
 class _Console(Console):
     """rich's console, except that a reader who has gone away (``| head``) is no failure, and that
     output off a terminal has no trailing spaces.
@@ -190,7 +193,7 @@ class _Console(Console):
     def _render_buffer(self, buffer) -> str:
         """Off a terminal (a pipe, a file), lines lose the spaces that pad them to the width: copied
         code and text then carry no trailing blanks. A terminal gets the text as rich lays it out."""
-        text = super()._render_buffer(buffer)
+        text = super()._render_buffer(buffer).replace(KEPT_SPACE, " ")
         if self.is_terminal or " \n" not in text:
             return text
         return "\n".join(line.rstrip(" ") for line in text.split("\n"))

@@ -79,7 +79,7 @@ def render_lines(renderable, width: int) -> list[str]:
         no_color=bool(os.environ.get("NO_COLOR")), highlight=False, emoji=False, legacy_windows=False,
     )
     rich_console.print(renderable)
-    text = buffer.getvalue()
+    text = buffer.getvalue().replace(console.KEPT_SPACE, " ")  # kept together while laid out; a space on screen
     if not unicode_ok:
         text = console.to_ascii(text, getattr(sys.stdout, "encoding", None) or "ascii")
     lines = text.split("\n")

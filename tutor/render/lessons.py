@@ -13,6 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from tutor.console import KEPT_SPACE
 from tutor.lessons import Block, Lesson, ReadingState, Section, section_ranges
 from tutor.progress import Dashboard, LessonStatus
 from tutor.quiz.bank import plural
@@ -66,17 +67,48 @@ def _markdown_class():
     return TutorMarkdown
 
 
+_INLINE_CODE_RE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+
+
+def keep_inline_code(text: str, width: int) -> str:
+    """Spaces inside `inline code` that fits the ``width`` it is laid out in made unbreakable, so a command
+    a learner will copy (`dnn-tutor lesson practice --section adamw-...`) or a short formula (`p = 0.5`)
+    moves to the next line whole instead of breaking at a space. Longer code still breaks at its spaces
+    (better than in the middle of a word). The stand-in character (:data:`tutor.console.KEPT_SPACE`) is
+    written as a plain space, so what is copied is what was meant. Fenced code and table rows are left
+    as they are (code wraps with its own marks; cells fold)."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and not stripped.startswith("|") and "`" in line:
+            line = _INLINE_CODE_RE.sub(
+                lambda m: m.group(0).replace(" ", KEPT_SPACE) if cell_len(m.group(1)) + 1 <= width else m.group(0), line)
+        out.append(line)
+    return "\n".join(out)
+
+
+class _Prose:
+    """Markdown laid out at the width it is given, with its short inline code kept whole (:func:`keep_inline_code`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console, options):
+        yield _markdown_class()(keep_inline_code(self.text, options.max_width), code_theme=CODE_THEME, hyperlinks=False)
+
+
 def _markdown_parts(text: str) -> list[RenderableType]:
     """Markdown, with block quotes turned into tip panels."""
-    Markdown = _markdown_class()
-
     parts: list[RenderableType] = []
     prose: list[str] = []
     quote: list[str] = []
 
     def flush_prose() -> None:
         if "\n".join(prose).strip():
-            parts.append(Markdown("\n".join(prose), code_theme=CODE_THEME, hyperlinks=False))
+            parts.append(_Prose("\n".join(prose)))
         prose.clear()
 
     def flush_quote() -> None:
@@ -88,7 +120,7 @@ def _markdown_parts(text: str) -> list[RenderableType]:
                 title = match.group(1).lower()
                 body = body[match.end() :]
             parts.append(
-                Panel(Markdown(body, code_theme=CODE_THEME, hyperlinks=False), title=title, title_align="left",
+                Panel(_Prose(body), title=title, title_align="left",
                       border_style="green", box=box.ROUNDED, padding=(0, 1))
             )
         quote.clear()
