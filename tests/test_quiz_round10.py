@@ -170,6 +170,7 @@ def _env(tmp_path: Path, **extra) -> dict:
     ("0.6", "0.6 has 1 decimal; this question asks for 3"),
     ("1.39.", CE_REFUSED),  # a sentence's full stop is no decimal
     ("-1.39", "-1.39 has 2 decimals; this question asks for 3"),
+    ("1.", "1. has 0 decimals; this question asks for 3"),  # a decimal point and none after it (it was graded as 1)
 ])
 def test_a_number_short_of_the_decimals_asked_is_asked_again_whatever_its_digits(bank, typed, said):
     assert _asked(_questions(bank)["r10-ce"], typed) == ("asked again", said)
@@ -474,3 +475,13 @@ def test_a_long_prompt_wraps_two_spaces_in_at_60_columns_not_under_its_32_column
     assert lines[0].startswith("? Your answer (every right one) (") and lines[1].startswith("  ") and lines[1][2] != " "
     option = wrap_option("A weighted sum of its inputs plus a bias, then a nonlinearity applied to it", "› 1) ", 60)
     assert option[1].startswith("     ") and option[1][5] != " "  # a short prefix: still under the text
+
+
+def test_a_number_typed_with_a_full_stop_is_shown_without_a_second_one():
+    """"2." on a question that asks for no decimals was shown back as "you answered 2..": one stop, ours."""
+    from tutor.quiz.bank import Question
+    from tutor.render.quiz import feedback
+
+    q = Question("n", 1, "x", "number", "How many channels does the layer output?", 16, "Count them.")
+    head = feedback(q, False, "12.", None).renderables[0].plain
+    assert head.endswith("The answer is 16; you answered 12."), head

@@ -300,7 +300,8 @@ def refuse_too_few_decimals(question, text: str, value: float) -> None:
     if re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed):
         typed = typed[:-1]  # a sentence's full stop is no decimal typed
     places = decimals_typed(typed)
-    if places is None or not 1 <= places < asked:
+    pointed = places == 0 and typed.rstrip().endswith(".")  # "2." for 2.303: a decimal begun, none typed
+    if places is None or places >= asked or (places < 1 and not pointed):
         return
     raise TooFewDecimals(f"{shown(typed)} has {places} decimal{'' if places == 1 else 's'}; this question asks for {asked}")
 

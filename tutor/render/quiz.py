@@ -160,7 +160,7 @@ def feedback(
         if question.kind == "multi" and isinstance(picked, (list, tuple)):
             head.append(" Your picks, option by option:")  # the marks below say it all
         else:
-            tidy = _unstopped if question.kind == "choice" else str
+            tidy = _unstopped if question.kind in ("choice", "number") else str  # "12." as typed: no "12.." after it
             head.append(" The answer is ")
             head.append(tidy(question.answer_as_asked()), style="bold")
             if given:
