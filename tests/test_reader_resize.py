@@ -78,3 +78,23 @@ def test_inline_code_that_fits_moves_to_the_next_line_whole_and_prints_plain_spa
     with printed.capture() as captured:
         printed.print(Group(*_markdown_parts(text)))
     assert KEPT_SPACE not in captured.get() and "p = 0.5" in captured.get()
+
+
+@pytest.mark.parametrize("old, new", [(80, 60), (100, 60), (60, 100)])
+def test_a_search_hit_on_the_screen_stays_on_it_after_a_resize(old, new):
+    """Lesson 3, `/lesson practice` at 80 columns, then 60: the reflowed text pushed the highlighted line below
+    the bottom of the screen while the footer still said where it was found."""
+    from tutor.lessons import load_course
+    from tutor.pager import Pager
+
+    lesson = load_course().lessons[2]  # overfitting: the command to the practice lesson's section is in it
+    pager = Pager(lesson, 1, lambda i: False, rows=24, cols=old)
+    pager.cover = False
+    assert pager.search("lesson practice")
+    index, line, _ = pager.hit
+    assert pager._shown(line)
+    pager.resize(24, new)
+    index2, line2, cols = pager.hit
+    assert (index2, cols) == (index, new)
+    assert pager._shown(line2), (pager.top, line2, pager.body_rows)
+    assert "lesson practice" in pager._plain_of(index, False)[line2]

@@ -239,6 +239,8 @@ class Pager:
         cover = self.cover and self.index == 1
         old = _words(self._plain_of(self.index, cover))
         first = sum(1 for line, _ in old if line < self.top)  # the first word on the screen
+        hit = self.hit
+        hit_shown = hit is not None and hit[0] == self.index and hit[2] == self.cols and self._shown(hit[1])
         self.rows, self.cols = rows, cols
         top = 0
         if first:
@@ -250,7 +252,22 @@ class Pager:
                     top = new[b + max(first - a, 0)][0] if size else top
                     break
         self.top = min(top, self.last_top)
+        if hit_shown and self.last_search:
+            self._keep_hit_in_view(self.last_search.casefold(), cover)
         self.seen()
+
+    def _keep_hit_in_view(self, needle: str, cover: bool) -> None:
+        """After a resize, the search hit that was on the screen is on it again (reflowed text moved it), and
+        highlighted where it is now: the least scrolling from the text kept at the top."""
+        lines = self._plain_of(self.index, cover)
+        for number in range(max(self.top - self.body_rows, 0), len(lines)):
+            if needle in lines[number].casefold():
+                if number < self.top:
+                    self.top = number
+                elif number >= self.top + self.body_rows:
+                    self.top = min(number - self.body_rows + 1, self.last_top)
+                self.hit = (self.index, number, self.cols)
+                return
 
     def seen(self) -> None:
         """Record the section once its end has been on the screen."""
