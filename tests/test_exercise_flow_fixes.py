@@ -167,6 +167,17 @@ def test_reset_keeps_the_pass_and_the_list_says_the_file_was_reset(runner, fresh
     assert "file reset" not in runner.invoke(app, ["exercises"]).output.split("dropout")[0]
 
 
+def test_a_try_that_earned_nothing_then_the_starter_again_lists_as_not_started(runner, fresh):
+    """A check that timed out (0 of 7), then the starter copied back by hand: the list said
+    "0 of 7 checks before · file reset", as if something earned were kept. Nothing was: "not started"."""
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    _record("dropout", 0, 7)
+    table = " ".join(runner.invoke(app, ["exercises"]).output.split())
+    assert "dropout 3 exercises/dropout.py not started" in table and "0 of 7 checks before" not in table, table
+    rows = {r["id"]: r for r in json.loads(runner.invoke(app, ["exercises", "--json"]).stdout)}
+    assert rows["dropout"]["status"] == "0 of 7 checks" and rows["dropout"]["file_reset"] is True  # the record stays
+
+
 def test_reset_of_a_partly_done_exercise_says_its_best_check_stays(runner, fresh):
     assert runner.invoke(app, ["init"]).exit_code == 0
     (fresh / "exercises" / "dropout.py").write_text("# my attempt\n")

@@ -43,9 +43,11 @@ def render_exercise_table(rows: list[dict[str, Any]], folder: Path | None = None
     table.add_column("status")  # "✓ done, now 11/15" folds between words at 60 columns
     for row in rows:
         status = row["status"]
+        if row.get("file_reset") and not row.get("passed"):  # tried, nothing earned, the starter again: as new
+            status = "not started"
         style = "green" if status == "done" else ("dim" if status == "not started" else "yellow")
         mark = "✓ " if status == "done" else ""
-        if row.get("file_reset"):  # earned earlier, kept in the progress; the file holds the starter again
+        if row.get("file_reset") and status != "not started":  # earned earlier, kept; the file holds the starter again
             status += " before · file reset"
         elif row.get("last_total"):  # earned earlier; the latest check scored less (the file changed since)
             status += f", now {row['last_passed']}/{row['last_total']}"
