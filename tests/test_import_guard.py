@@ -201,3 +201,25 @@ def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_mad
         lines = out.stdout.splitlines()
         assert json.loads(lines[0]) == expected, (collector, out.stdout)
         assert lines[1] == "at exit, frozen: 0", out.stdout  # thawed, so the interpreter frees them as it ends
+
+
+def test_a_second_ctrl_c_while_torch_loads_erases_the_loading_line_before_it_ends_the_process(tmp_path):
+    """Two quick Ctrl-C presses while PyTorch loaded left `loading PyTorch…^C^C` on the learner's line: the
+    second one ends the process at once (as promised), and now erases the notice first."""
+    import subprocess
+
+    (tmp_path / "torch.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nos.kill(os.getpid(), signal.SIGINT)\n")
+    probe = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from tutor import import_guard\n"
+        "def notice(name):\n"
+        "    print('NOTICE', name, flush=True)\n"
+        "    return lambda: print('ERASED', flush=True)\n"
+        "import_guard.install(notice=notice)\n"
+        "import torch\n"
+        "print('NOT REACHED', flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == -signal.SIGINT, (out.returncode, out.stdout, out.stderr)  # ended by the second Ctrl-C
+    assert out.stdout.split("\n")[:2] == ["NOTICE torch", "ERASED"], out.stdout

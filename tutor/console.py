@@ -418,7 +418,7 @@ def loading_notice(name: str):
 
     def erase() -> None:
         try:
-            stream.write("\r" + " " * len(text) + "\r")
+            stream.write("\r" + " " * (len(text) + 4) + "\r")  # and a ^C or two the terminal echoed after it
             stream.flush()
         except (OSError, ValueError):
             pass

@@ -48,17 +48,31 @@ def _announce(name: str) -> Callable[[], None] | None:
     if _notice is None or _loading > 1 or (name != "torch" and "torch" in sys.modules):
         return None
     try:
-        return _notice(name)
+        done = _notice(name)
     except Exception:  # noqa: BLE001 - a notice must never fail an import
         return None
+    if done is not None:
+        _showing.append(done)
+    return done
+
+
+_showing: list[Callable[[], None]] = []  # the notice on screen now: erased even when a second signal ends the process
 
 
 def _ended(done: Callable[[], None] | None) -> None:
     global _loading
     _loading -= 1
     if done is not None:
+        if done in _showing:
+            _showing.remove(done)
         with contextlib.suppress(Exception):
             done()
+
+
+def _erase_notice() -> None:
+    while _showing:
+        with contextlib.suppress(Exception):
+            _showing.pop()()
 
 
 class _Hold:
@@ -69,6 +83,7 @@ class _Hold:
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
         if _seen:  # a second signal, in this hold or an enclosing one: end now, by its default action
+            _erase_notice()  # "loading PyTorch…" (and the ^C the terminal echoed after it) leave no line behind
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
         _seen.append(signum)
