@@ -104,6 +104,12 @@ class QuizScreen:
         self.child.send(keys)
         self.pump(0.4)
 
+    def answer(self, text: str) -> None:
+        """At the typed-answer prompt, once it has settled: ``text`` and Enter."""
+        self.wait_for(r"\? Your answer")
+        self.pump(0.5)
+        self.send(text + "\r")
+
     def prompt_row(self) -> int:
         rows = [i for i, line in enumerate(self.lines()) if line.startswith("? Your answer")]
         assert rows, "no answer prompt on the screen:\n" + self.text()

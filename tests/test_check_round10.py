@@ -44,6 +44,13 @@ def _spawn(args, home, cwd):
     return child, log
 
 
+def _check_looping(tmp_path, home, timeout: str, *more: str):
+    """`check` of a dense_forward that never returns, in a terminal, with this timeout."""
+    path = tmp_path / "backprop.py"
+    path.write_text(LOOPING)
+    return _spawn(["check", str(path), "--timeout", timeout, "--no-record", *more], home, tmp_path)
+
+
 def _screen(text: str) -> list[str]:
     """The terminal's screen after ``text``, as its 24 lines (right-trimmed)."""
     pyte = pytest.importorskip("pyte")
@@ -55,9 +62,7 @@ def _screen(text: str) -> list[str]:
 @pytest.mark.slow
 def test_a_terminal_sees_which_function_runs_and_for_how_long_then_the_report(tmp_path, tutor_home):
     pexpect = pytest.importorskip("pexpect")
-    path = tmp_path / "backprop.py"
-    path.write_text(LOOPING)
-    child, log = _spawn(["check", str(path), "--timeout", "6", "--no-record"], tutor_home, tmp_path)
+    child, log = _check_looping(tmp_path, tutor_home, "6")
     # the first second shown is 1 on a quiet machine, later where the parent's own PyTorch import kept it busy
     child.expect(r"running dense_forward\(\) … (\d) s \(stops at 6 s\)")
     first = int(child.match.group(1))
@@ -76,9 +81,7 @@ def test_a_terminal_sees_which_function_runs_and_for_how_long_then_the_report(tm
 @pytest.mark.slow
 def test_ctrl_c_while_the_status_line_shows_exits_130_on_a_clean_line(tmp_path, tutor_home):
     pexpect = pytest.importorskip("pexpect")
-    path = tmp_path / "backprop.py"
-    path.write_text(LOOPING)
-    child, log = _spawn(["check", str(path), "--timeout", "60", "--no-record"], tutor_home, tmp_path)
+    child, log = _check_looping(tmp_path, tutor_home, "60")
     child.expect(r"running dense_forward\(\) … \d+ s \(stops at 60 s\)")
     child.sendintr()
     child.expect(pexpect.EOF, timeout=20)
@@ -100,7 +103,7 @@ def test_a_pipe_and_json_get_nothing_of_the_status_line(tmp_path, tutor_home):
     assert piped.returncode == 1
     assert "no answer within 2 s" in piped.stdout.replace("\n", " ")
     assert "(stops at 2 s)" not in piped.stderr + piped.stdout and "\r" not in piped.stderr, piped.stderr
-    child, log = _spawn(["check", str(path), "--timeout", "2", "--no-record", "--json"], tutor_home, tmp_path)
+    child, log = _check_looping(tmp_path, tutor_home, "2", "--json")
     child.expect(pexpect.EOF)
     assert exit_code(child) == 1
     assert "(stops at 2 s)" not in log.getvalue() and "dense_forward() …" not in log.getvalue(), log.getvalue()

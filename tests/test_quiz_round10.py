@@ -380,9 +380,7 @@ def test_a_terminal_at_60_columns_asks_again_for_decimals_under_the_prompt_and_i
     to add the third decimal. The true/false menu names t and f, and 1 there is no answer."""
     term = Screen(tmp_path, ["-q", "r10-ce", "-q", "r10-tf"])
     try:
-        term.wait_for(r"\? Your answer")
-        term.pump(0.5)
-        term.send("1.39\r")
+        term.answer("1.39")
         term.wait_for(r'"1\.39" was not taken')
         row = term.prompt_row()
         assert term.lines()[row] == "? Your answer (q stops)"  # emptied
@@ -416,9 +414,7 @@ def test_ctrl_c_after_a_decimals_refusal_exits_130_keeping_what_was_saved(tmp_pa
         term.wait_for(r"True or false\?")
         term.pump(0.5)
         term.send("f")
-        term.wait_for(r"\? Your answer")
-        term.pump(0.5)
-        term.send("1.4\r")
+        term.answer("1.4")
         term.wait_for(r"1\.4 has 1 decimal; this question asks for 3")
         term.send("\x03")
     finally:

@@ -82,9 +82,7 @@ def test_a_refused_number_is_emptied_from_the_box_and_said_right_under_it(tmp_pa
     why, the next keys make a fresh answer, and the feedback gives the answer to the four decimals asked."""
     term = Screen(tmp_path / "home", ["--question", "tr-adam-first-step"])
     try:
-        term.wait_for(r"\? Your answer")
-        term.pump(0.5)
-        term.send("abc\r")
+        term.answer("abc")
         term.wait_for(r'"abc" was not taken')
         row = term.prompt_row()
         lines = term.lines()
@@ -108,9 +106,7 @@ def test_up_brings_the_refused_answer_back_to_edit(tmp_path):
     so that only the comma needs mending."""
     term = Screen(tmp_path / "home", ["--question", "tr-adam-first-step"], cols=60)
     try:
-        term.wait_for(r"\? Your answer")
-        term.pump(0.5)
-        term.send("0,9900\r")
+        term.answer("0,9900")
         term.wait_for(r"use a decimal point")
         assert term.lines()[term.prompt_row()] == "? Your answer (q stops)"
         said = " ".join(" ".join(term.lines()[term.prompt_row() + 1:]).split())
@@ -131,9 +127,7 @@ def test_up_brings_the_refused_answer_back_to_edit(tmp_path):
 def test_ctrl_c_after_a_refusal_exits_130_without_a_traceback(tmp_path):
     term = Screen(tmp_path / "home", ["--question", "tr-adam-first-step"])
     try:
-        term.wait_for(r"\? Your answer")
-        term.pump(0.5)
-        term.send("nan\r")
+        term.answer("nan")
         term.wait_for(r'"nan" was not taken: nan is not a finite number')
         term.send("0.9")
         term.send("\x03")
