@@ -25,7 +25,7 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from tutor.errors import TutorError, interrupt_exit_code, interrupt_name, os_error_exit_code, os_error_message
+from tutor.errors import TutorError, interrupt_exit_code, interrupt_name, os_error_exit_code, os_error_message, os_error_reason
 
 
 def _usage_line(exc: UsageError, root: Any = None) -> str:
@@ -116,8 +116,7 @@ class TutorGroup(TyperGroup):
             raise typer.Exit(getattr(exc, "exit_code", 0)) from None
         except OSError as exc:
             stream = _standard_stream(exc) if exc.filename is None else None
-            _say(f"could not write to {stream}: {os_error_message(exc).removeprefix('operating system error: ')}"
-                 if stream else os_error_message(exc))
+            _say(f"could not write to {stream}: {os_error_reason(exc)}" if stream else os_error_message(exc))
             raise typer.Exit(os_error_exit_code(exc)) from None
         except sqlite3.Error as exc:
             _say(f"the progress database could not be used: {exc}; run `dnn-tutor doctor`")

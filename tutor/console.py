@@ -385,7 +385,7 @@ class StatusLine:
 
     def erase(self) -> None:
         if self._used:
-            self._write("\r" + " " * min(self._used + 2, self._columns() - 1) + "\r")
+            self._write("\r" + " " * min(self._used + 4, self._columns() - 1) + "\r")  # and a ^C or two echoed
             self._text, self._used = "", 0
 
     def _columns(self) -> int:
@@ -405,22 +405,10 @@ class StatusLine:
 def loading_notice(name: str):
     """For :mod:`tutor.import_guard`: ``loading PyTorch…`` on stderr while torch first imports (seconds
     of a blank screen otherwise), erased when the import ends. Only where stderr is a terminal: a pipe or
-    a file gets nothing. Plain text and a carriage return, no colour and no cursor codes (TERM=dumb too)."""
+    a file gets nothing. A :class:`StatusLine`: no colour and no cursor codes (TERM=dumb too)."""
     stream = sys.stderr
     if not _isatty(stream):
         return None
-    text = for_stream(f"loading {LIBRARIES.get(name, name)}…", stream)
-    try:
-        stream.write(text)
-        stream.flush()
-    except (OSError, ValueError):
-        return None
-
-    def erase() -> None:
-        try:
-            stream.write("\r" + " " * (len(text) + 4) + "\r")  # and a ^C or two the terminal echoed after it
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-
-    return erase
+    line = StatusLine(stream, dumb=False)
+    line.show(f"loading {LIBRARIES.get(name, name)}…")
+    return line.erase

@@ -111,9 +111,14 @@ def os_error_exit_code(exc: OSError) -> int:
     return 2 if exc.errno in _PATH_GIVEN else 1
 
 
+def os_error_reason(exc: OSError) -> str:
+    """The reason of an operating-system error in plain words ("no space left on the device")."""
+    return _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an operating-system error: the path and the reason in plain words."""
-    reason = _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)
+    reason = os_error_reason(exc)
     where = exc.filename
     if where is not None:
         where = os.fsdecode(where)

@@ -179,6 +179,9 @@ def read_regular_bytes(path: Path | str, max_bytes: int) -> bytes:
         os.close(fd)
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)  # a folder, never via a link
+
+
 def remove_tree(path: Path | str) -> bool:
     """Remove a folder and everything in it, however deep; never follows a link. Returns True when it is gone.
 
@@ -189,7 +192,7 @@ def remove_tree(path: Path | str) -> bool:
     as the owner may; what still cannot be removed is left and the rest goes. Never raises.
     """
     path = os.fspath(path)
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = _DIR_FLAGS
     try:
         if not stat.S_ISDIR(os.lstat(path).st_mode):
             os.unlink(path)
@@ -298,7 +301,7 @@ def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
     without permissions gets them (the run folder is ours), so a locked one hides nothing either. The
     walk goes back up only to the folder it came from (checked by identity): a folder moved while it is
     walked ends the walk, never leads it out."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = _DIR_FLAGS
     try:
         fd = os.open(os.fspath(path), flags)
     except OSError:

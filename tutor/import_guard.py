@@ -161,17 +161,18 @@ def gc_paused() -> Iterator[None]:
             _unfreeze_at_exit()
 
 
-_unfreezing: list[bool] = []
+_unfreezing = False  # gc.unfreeze is registered to run at exit
 
 
 def _unfreeze_at_exit() -> None:
     """Frozen objects are never collected, not even as the interpreter ends: libraries that count their objects
     then (nanobind, under triton) print "leaked 64 types!" on stderr. Thawed at exit, they go as usual."""
+    global _unfreezing
     if not _unfreezing:
         import atexit
 
         atexit.register(gc.unfreeze)
-        _unfreezing.append(True)
+        _unfreezing = True
 
 
 class _HeldLoader(importlib.abc.Loader):

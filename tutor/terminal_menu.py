@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import textwrap
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 QUIT_KEY = "q"  # leaves a menu with nothing picked (the quiz stops), where it is not an option's label
 
@@ -288,13 +288,7 @@ def choose(
         erase_when_done=True,
         mouse_support=False,
     )
-    drop_typeahead(app)  # keys pressed before the menu was drawn (a double Enter on the command line)
-    with signals_end_cleanly():
-        try:
-            return app.run()
-        finally:
-            show_cursor()
-            drop_typeahead(app)  # a double press must not answer what comes next, unseen
+    return _run(app)
 
 
 def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
@@ -349,13 +343,7 @@ def wait_for_next(text: str, *, ascii_only: bool = False) -> bool:
         erase_when_done=True,
         mouse_support=False,
     )
-    drop_typeahead(app)
-    with signals_end_cleanly():
-        try:
-            return bool(app.run())
-        finally:
-            show_cursor()
-            drop_typeahead(app)
+    return bool(_run(app))
 
 
 REFUSED_SHOWN = 24  # characters of a refused answer quoted in the line that says why it was not taken
@@ -388,7 +376,7 @@ def ask_line(title: str, check, *, instruction: str | None = None, ascii_only: b
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.filters import Condition, is_done
     from prompt_toolkit.history import InMemoryHistory
-    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, Window
     from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
     from prompt_toolkit.layout.processors import BeforeInput
@@ -450,19 +438,26 @@ def ask_line(title: str, check, *, instruction: str | None = None, ascii_only: b
                 filter=Condition(lambda: bool(state["said"])) & ~is_done,
             ),
         ])),
-        key_bindings=merge_key_bindings([bindings]),
+        key_bindings=bindings,
         style=Style.from_dict({"qmark": "fg:ansiblue bold", "question": "bold", "refused": "fg:ansiyellow"}),
         full_screen=False,
         erase_when_done=False,
         mouse_support=False,
     )
+    return _run(app)
+
+
+def _run(app) -> Any:
+    """Run a prompt_toolkit application as every prompt here runs: keys typed before it was drawn are dropped
+    (a double Enter on the command line), Ctrl-C and SIGTERM end it cleanly, and afterwards the cursor shows
+    and keys typed meanwhile are dropped too (a double press must not answer what comes next, unseen)."""
     drop_typeahead(app)
     with signals_end_cleanly():
         try:
             return app.run()
         finally:
             show_cursor()
-            drop_typeahead(app)  # a second Enter must not answer the next question
+            drop_typeahead(app)
 
 
 def drop_typeahead(app) -> None:

@@ -44,10 +44,12 @@ def _calls(functions: tuple[str, ...]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]} call each other"
 
 
-def recursion_words(recursion: Recursion, stopped: str) -> str:
+def recursion_words(recursion: Recursion, stopped: str | None = None) -> str:
     """A recursion that never ends, in words: who calls whom, where, how deep, and the likely cause.
 
-    ``stopped``: how it ended ("when Python stopped it at its limit of 1,000 nested calls", "when the time ran out")."""
+    ``stopped``: how it ended ("when the time ran out"); by default, at Python's limit ("when Python stopped it at
+    its limit of 1,000 nested calls")."""
+    stopped = stopped or _limit_words(recursion)
     first = recursion.functions[0]
     code = f" ({recursion.code})" if recursion.code else ""
     return (f"{_calls(recursion.functions)} without end: the call at line {recursion.line}{code} was "
@@ -93,7 +95,7 @@ def explain(error: LearnerError, *, function: str, case: str | None = None, pref
     if kind == "exit":
         return Explanation(f"{prefix}{function} called sys.exit({error.message}){at}", "exception")
     if kind == "recursion" and error.recursion is not None:
-        return Explanation(f"{prefix}{function} raised RecursionError: {recursion_words(error.recursion, _limit_words(error.recursion))}{at}",
+        return Explanation(f"{prefix}{function} raised RecursionError: {recursion_words(error.recursion)}{at}",
                            "recursion")
     warned = OVERFLOW_WARNED if kind == "overflow-warned" else ""
     if error.silenced:
@@ -113,7 +115,7 @@ def at_import(error: LearnerError, file_name: str, reads_limited: bool = False, 
     if error.kind == "memory":
         return Fatal("memory", f"{file_name} ran out of memory while being imported", error)
     if error.kind == "recursion" and error.recursion is not None:
-        return Fatal("import", f"importing {file_name} raised RecursionError: {recursion_words(error.recursion, _limit_words(error.recursion))}",
+        return Fatal("import", f"importing {file_name} raised RecursionError: {recursion_words(error.recursion)}",
                      error, cause="recursion")
     where = f" (line {error.frames[-1].line})" if error.frames else ""
     if too_large(error):
@@ -131,12 +133,13 @@ def denied_why(error: LearnerError, reads_limited: bool = False, own: list[str] 
     if error.type != "PermissionError":
         return ""
     message = error.message or ""
-    if _inside_any(_denied_path(message), own or []):
+    denied = _denied_path(message)
+    if _inside_any(denied, own or []):
         return "; exercises write no files: while it is graded, code may not write beside itself (not even in its own folder)"
     if "Operation not permitted" in message:
         # EPERM, not EACCES: no file was refused but an act on another process (os.kill of the grader, ptrace)
         return "; while it is graded, code may not act on other processes (a signal to the grader, for one)"
-    if _denied_path(message) is None and any(word in frame.code for frame in error.frames for word in PROCESS_WORDS):
+    if denied is None and any(word in frame.code for frame in error.frames for word in PROCESS_WORDS):
         # a bare EACCES from a line that starts processes: multiprocessing's semaphores live in /dev/shm, refused here
         return ("; while it is graded, code may not start process pools or share memory between processes "
                 "(multiprocessing): the exercises compute in one process, with numpy")

@@ -33,7 +33,7 @@ def freeze_numpy(np: Any) -> Any:
     import types
 
     _NP = types.SimpleNamespace(
-        module=np, ndarray=np.ndarray, generic=np.generic, array=np.array, asarray=np.asarray, complex128=np.complex128,
+        ndarray=np.ndarray, generic=np.generic, array=np.array, asarray=np.asarray, complex128=np.complex128,
         float64=np.float64, errstate=np.errstate, isfinite=np.isfinite, full=np.full, sum=np.sum, shape=np.shape,
         nan=float("nan"), floating=np.floating, complexfloating=np.complexfloating,
     )

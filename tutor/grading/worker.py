@@ -55,6 +55,7 @@ def _load_sibling(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
+    from tutor.grading.wire import _numpy as _np
     from tutor.grading.wire import (PLAIN_LAYERS, CappedWriter, Channel, OutputLimit, StepFailed, describe_exception, freeze_numpy,
                                     recursion_summary, sanitize)
 else:  # this process never imports the tutor package: the sibling is loaded by path
@@ -62,22 +63,12 @@ else:  # this process never imports the tutor package: the sibling is loaded by 
     CappedWriter, Channel, OutputLimit, StepFailed = _wire.CappedWriter, _wire.Channel, _wire.OutputLimit, _wire.StepFailed
     describe_exception, sanitize, PLAIN_LAYERS = _wire.describe_exception, _wire.sanitize, _wire.PLAIN_LAYERS
     recursion_summary, freeze_numpy = _wire.recursion_summary, _wire.freeze_numpy
+    _np = _wire._numpy  # numpy's pieces the grader uses: kept by main() before the learner's code runs (taken at
+    # first use where the Runner is used without main(), in a test)
 
 # Taken before the learner's code runs, which may replace them (a deepcopy that returns its argument would hand
-# the learner the grader's own inputs to change); numpy's pieces are kept by main() (NP), after its import.
+# the learner the grader's own inputs to change); numpy's pieces are kept by main() (freeze_numpy), after its import.
 _deepcopy = copy.deepcopy
-NP: Any = None
-
-
-def _np() -> Any:
-    """numpy's pieces the grader uses (kept by main() before the learner's code runs; taken now where the
-    Runner is used without main(), in a test)."""
-    global NP
-    if NP is None:
-        import numpy
-
-        NP = freeze_numpy(numpy)
-    return NP
 
 
 MAX_RECURSION = 3000  # the deepest recursion limit the learner's code may set (sys.setrecursionlimit asks are capped)
@@ -716,9 +707,8 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(1)
     import numpy as np
 
-    global NP
     np.seterr(all="ignore")
-    NP = freeze_numpy(np)  # numpy's pieces the grader uses, kept before the learner's code may replace them
+    freeze_numpy(np)  # numpy's pieces the grader uses (_np()), kept before the learner's code may replace them
     GUARD.install()
     _cap_recursion_limit(MAX_RECURSION)
     learner_path = plan["learner"]

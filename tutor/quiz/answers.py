@@ -296,9 +296,7 @@ def refuse_too_few_decimals(question, text: str, value: float) -> None:
     asked = question.decimals_asked() if hasattr(question, "decimals_asked") else None
     if asked is None:
         return
-    typed = text.strip()
-    if re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed):
-        typed = typed[:-1]  # a sentence's full stop is no decimal typed
+    typed = _without_full_stop(text.strip())  # a sentence's full stop is no decimal typed
     places = decimals_typed(typed)
     pointed = places == 0 and typed.rstrip().endswith(".")  # "2." for 2.303: a decimal begun, none typed
     if places is None or places >= asked or (places < 1 and not pointed):
@@ -365,12 +363,19 @@ def _finite(value: float, number: str, typed: str) -> float:
     return value
 
 
+def _without_full_stop(text: str) -> str:
+    """``0.001.`` or ``9.5e-7.`` (a number that already has its point, or an exponent, then a sentence's full
+    stop): stripped, without that stop; any other text as it is."""
+    if re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", text.strip()):
+        return text.strip()[:-1]
+    return text
+
+
 def parse_number(text: str) -> float:
     if _NON_FINITE_RE.fullmatch(_clean(text)):  # nan, inf, -infinity, ∞: float() reads them, no answer is one
         raise InvalidAnswer(f"{shown(text)} is not a finite number: type one such as 0.25 or 1e-3")
     _refuse_spaced_digits(text)
-    if re.fullmatch(r".*\d\.\d*\.", text.strip()) or re.fullmatch(r".*[eE][+-]?\d+\.", text.strip()):
-        text = text.strip()[:-1]  # "0.001." or "9.5e-7.": a sentence's full stop after a whole number
+    text = _without_full_stop(text)
     cleaned = _scientific(text)
     unit = _UNIT_RE.fullmatch(text.strip().replace("_", ""))
     if unit and unit.group(2).strip().lower() not in ("e", "inf", "nan"):
@@ -488,8 +493,8 @@ def is_correct(question, value, typed: str | None = None) -> bool:
     if kind == "shape":
         return [float(v) for v in value] == [float(v) for v in answer]  # 5.5 is not 5
     if kind == "number":
-        if typed is not None and re.fullmatch(r".*\d\.\d*\.|.*[eE][+-]?\d+\.", typed.strip()):
-            typed = typed.strip()[:-1]  # the sentence's full stop is no digit typed
+        if typed is not None:
+            typed = _without_full_stop(typed)  # the sentence's full stop is no digit typed
         return number_matches(float(value), float(answer), question.tolerance, typed)
     return False  # pragma: no cover
 

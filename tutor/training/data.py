@@ -26,7 +26,6 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
@@ -176,19 +175,16 @@ def find_mnist_files(directory: Path | str) -> dict[str, Path]:
     return found
 
 
-def check_mnist_folder(directory: Path | str) -> None:
-    """Refuse (TutorError) a ``--data-dir`` that holds no whole MNIST set: no IDX files at all, or images
-    without their labels. File names only, nothing read: a demo says so before PyTorch loads."""
+def check_mnist_folder(directory: Path | str) -> dict[str, Path]:
+    """The IDX files of a ``--data-dir`` that holds a whole MNIST set (see :func:`find_mnist_files`); TutorError
+    where it holds none: no IDX files at all, or images without their labels. File names only, nothing read:
+    a demo says so before PyTorch loads."""
     directory = Path(directory)
     if not directory.is_dir():
         raise TutorError(f"--data-dir {directory} is not a directory")
     files = find_mnist_files(directory)
-    pairs = ({"train_images", "train_labels"}, {"test_images", "test_labels"})
-    if not any(pair <= files.keys() for pair in pairs):
-        _refuse_incomplete(directory, files)
-
-
-def _refuse_incomplete(directory: Path, files: dict[str, Path]) -> NoReturn:
+    if any(pair <= files.keys() for pair in ({"train_images", "train_labels"}, {"test_images", "test_labels"})):
+        return files
     if files:  # half a pair: images without their labels, or the other way round
         have = sorted(files)[0]
         which, kind = have.split("_")
@@ -254,9 +250,7 @@ def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 
     fixed seed, and the returned ``notice`` says so.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise TutorError(f"--data-dir {directory} is not a directory")
-    files = find_mnist_files(directory)
+    files = check_mnist_folder(directory)  # a whole set (train, test or both) is there
     has_train = {"train_images", "train_labels"} <= files.keys()
     has_test = {"test_images", "test_labels"} <= files.keys()
     if has_train and has_test:
@@ -267,23 +261,21 @@ def load_mnist_dir(directory: Path | str, split_seed: int = 0, test_size: int = 
                 raise TutorError(f"{name} holds no images")
         return DigitData(x_tr, y_tr, x_te, y_te, "mnist",
                          f"MNIST from {directory}: {len(x_tr):,} train / {len(x_te):,} test images")
-    if has_test or has_train:
-        which = "test" if has_test else "train"
-        x, y = _images_labels(files[f"{which}_images"], files[f"{which}_labels"])
-        if len(x) < MIN_SPLIT_IMAGES:
-            raise TutorError(f"{files[f'{which}_images']} holds {len(x)} image(s); splitting it into training and "
-                             f"test images needs at least {MIN_SPLIT_IMAGES}")
-        order = np.random.default_rng(split_seed).permutation(len(x))
-        n_test = min(test_size, len(x) // 5)
-        n_train = min(train_size, len(x) - n_test)
-        test, train = order[:n_test], order[n_test:n_test + n_train]
-        notice = (
-            f"only the MNIST {which} set ({len(x):,} images) is in {directory}: "
-            f"split it {n_train:,} train / {n_test:,} test (fixed seed {split_seed})"
-        )
-        return DigitData(x[train], y[train], x[test], y[test], "mnist-split",
-                         f"MNIST {which} set split {n_train:,} train / {n_test:,} test", notice)
-    _refuse_incomplete(directory, files)
+    which = "test" if has_test else "train"  # only one of the two sets
+    x, y = _images_labels(files[f"{which}_images"], files[f"{which}_labels"])
+    if len(x) < MIN_SPLIT_IMAGES:
+        raise TutorError(f"{files[f'{which}_images']} holds {len(x)} image(s); splitting it into training and "
+                         f"test images needs at least {MIN_SPLIT_IMAGES}")
+    order = np.random.default_rng(split_seed).permutation(len(x))
+    n_test = min(test_size, len(x) // 5)
+    n_train = min(train_size, len(x) - n_test)
+    test, train = order[:n_test], order[n_test:n_test + n_train]
+    notice = (
+        f"only the MNIST {which} set ({len(x):,} images) is in {directory}: "
+        f"split it {n_train:,} train / {n_test:,} test (fixed seed {split_seed})"
+    )
+    return DigitData(x[train], y[train], x[test], y[test], "mnist-split",
+                     f"MNIST {which} set split {n_train:,} train / {n_test:,} test", notice)
 
 
 # --------------------------------------------------------------------------------------------
