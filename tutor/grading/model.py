@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from tutor.grading.catalogue import ExerciseInfo
+from tutor.grading.wire import _sent_frames
 
 TEXT_CAP = 2000  # longest learner string kept from the child (messages, code lines)
 
@@ -67,7 +68,7 @@ def frames_from_wire(data: object) -> tuple[Frame, ...]:
     """At most 50 frames: of a deeper traceback the 10 outermost and the 40 innermost (the failing line is the last)."""
     if not isinstance(data, (list, tuple)):
         return ()
-    kept = list(data) if len(data) <= 50 else [*data[:10], *data[-40:]]
+    kept = _sent_frames(list(data))  # the worker's own cut, applied again to what came back
     frames = (Frame.from_wire(item) for item in kept)
     return tuple(frame for frame in frames if frame is not None)
 

@@ -193,7 +193,7 @@ def _first_ranks(mistakes: list) -> dict:
     """student -> the rank (1, 2, ...) of the mistake that is their first."""
     ranks: dict = {}
     for rank, m in enumerate(mistakes, start=1):
-        for student in getattr(m, "first_student_ids", ()):
+        for student in m.first_student_ids:
             ranks.setdefault(student, rank)
     return ranks
 
@@ -202,8 +202,7 @@ def _who(m, rank: int, ranks: dict) -> Text:
     """Which students have mistake ``m``: those whose first mistake it is, then those who have it after another
     first mistake, which the report counts there (above or below). Empty where the mistake names nobody."""
     text = Text()
-    firsts = list(getattr(m, "first_student_ids", ()))
-    later = list(getattr(m, "later_student_ids", ()))
+    firsts, later = list(m.first_student_ids), list(m.later_student_ids)
     if firsts:
         text.append(f"{'student' if len(firsts) == 1 else 'students'}: ", style="bold")
         text.append(name_list(firsts), style="cyan")
@@ -219,8 +218,7 @@ def _who(m, rank: int, ranks: dict) -> Text:
             place = "another one"
         if text:
             text.append("\n")
-        whose = f"student whose first mistake is {place}" if count == 1 else f"students whose first mistake is {place}"
-        text.append(f"also in {count} {whose}" + (": " if later else ""), style="dim")
+        text.append(f"also in {students(count)} whose first mistake is {place}" + (": " if later else ""), style="dim")
         text.append(name_list(later), style="cyan")
     return text
 
