@@ -215,9 +215,10 @@ class Store(StoreFile):
         rows = self._rows("SELECT state FROM hint_state WHERE exercise_id = ?", (exercise_id,), "hint_state")
         return json_dict(rows[0][0]) if rows else {}
 
-    def set_hint_state(self, exercise_id: str, state: dict) -> None:
-        """Replace the hint ladder of one exercise ({} forgets it)."""
-        self._commit("hint", f"the hint position for {exercise_id}", exercise_id=str(exercise_id),
+    def set_hint_state(self, exercise_id: str, state: dict, what: str | None = None) -> None:
+        """Replace the hint ladder of one exercise ({} forgets it). ``what``: what a failure to save it names
+        (by default "the hint position for <id>")."""
+        self._commit("hint", what or f"the hint position for {exercise_id}", exercise_id=str(exercise_id),
                      state=dumps(dict(state)), at=clock.now_iso(), force=True)
 
     def hint_states(self) -> dict[str, dict]:

@@ -57,8 +57,10 @@ def _codes(entry: dict, key: str) -> list[str]:
     return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
 
 
-def record_check(exercise_id: str, codes: list[str], store: "Store | None" = None, ok: bool = False) -> None:
+def record_check(exercise_id: str, codes: list[str], store: "Store | None" = None, ok: bool = False,
+                 what: str | None = None) -> None:
     """Remember the failing codes of the latest check (empty when it passed) and whether it passed every check.
+    ``what``: how a failure to save it is worded (see :meth:`tutor.store.Store.set_hint_state`).
 
     A different first code than last time means a different mistake: the
     ladder starts again at its first step.
@@ -73,7 +75,7 @@ def record_check(exercise_id: str, codes: list[str], store: "Store | None" = Non
         entry["codes"] = now
         entry["ok"] = bool(ok)
         entry["tailored_shown"] = []
-        s.set_hint_state(exercise_id, entry)
+        s.set_hint_state(exercise_id, entry, what=what)
 
     _using(store, work)
 

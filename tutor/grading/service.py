@@ -94,11 +94,9 @@ def grade_and_record(
                 recorded = True
             if not report.ok and not report.not_started:
                 scheduled = schedule_quiz(store, info, report.codes)
-            try:
-                hints.record_check(info.id, [] if report.ok else report.codes, store=store, ok=report.ok)
-            except StoreError as exc:  # the store names it "the hint position": this is what the check found, for `hint`
-                raise StoreError(exc.message.replace(f"the hint position for {info.id}", f"{what}, which `dnn-tutor hint {info.id}` reads", 1),
-                                 exc.exit_code) from None
+            # not saved, it is named as what the check found, for `hint` (not "the hint position")
+            hints.record_check(info.id, [] if report.ok else report.codes, store=store, ok=report.ok,
+                               what=f"{what}, which `dnn-tutor hint {info.id}` reads")
     except StoreError as exc:  # the verdict still stands and is shown; the command says what was not saved
         unsaved = exc.message
     except TutorError as exc:  # no progress database at all (DNN_TUTOR_HOME under a file, say): the verdict still stands
