@@ -179,7 +179,9 @@ def test_before_the_import_the_spec_answers_like_the_real_loader(tmp_path, monke
 
 def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_made(tmp_path):
     """Collections during `import torch` free nothing and the first full one after it walked every object
-    again: paused, then frozen (0.3 s of CPU time a command that imports torch)."""
+    again: paused, then frozen (0.3 s of CPU time a command that imports torch). They stay frozen as the
+    process ends (the shutdown collections walked them all once more: 0.4 s of CPU time after torch),
+    except where triton is loaded: its nanobind objects must be freed, or each prints a leak warning."""
     import json
     import subprocess
 
@@ -190,17 +192,20 @@ def test_a_guarded_import_runs_with_the_collector_paused_and_freezes_what_it_mad
         "from tutor import import_guard\n"
         "import_guard.install()\n"
         "import atexit\n"
-        "atexit.register(lambda: print('at exit, frozen:', gc.get_freeze_count()))\n"  # runs after the guard's own
+        "atexit.register(lambda: print('at exit, frozen:', gc.get_freeze_count() >= 50_000))\n"  # runs after the guard's own
         "if sys.argv[1] == 'off':\n    gc.disable()\n"
         "import torch\n"
+        "if sys.argv[2] == 'triton':\n    sys.modules['triton'] = sys\n"
         "print(json.dumps([torch.DURING, gc.isenabled(), gc.get_freeze_count() >= 50_000]))\n"
     )
-    for collector, expected in (("on", [False, True, True]), ("off", [False, False, False])):
-        out = subprocess.run([sys.executable, "-c", probe, collector], capture_output=True, text=True, timeout=60)
+    for collector, loaded, expected, frozen_at_exit in (("on", "-", [False, True, True], True),
+                                                        ("on", "triton", [False, True, True], False),
+                                                        ("off", "-", [False, False, False], False)):
+        out = subprocess.run([sys.executable, "-c", probe, collector, loaded], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         lines = out.stdout.splitlines()
         assert json.loads(lines[0]) == expected, (collector, out.stdout)
-        assert lines[1] == "at exit, frozen: 0", out.stdout  # thawed, so the interpreter frees them as it ends
+        assert lines[1] == f"at exit, frozen: {frozen_at_exit}", (collector, loaded, out.stdout)
 
 
 def test_a_second_ctrl_c_while_torch_loads_erases_the_loading_line_before_it_ends_the_process(tmp_path):
