@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -93,14 +92,14 @@ def test_ctrl_c_while_the_status_line_shows_exits_130_on_a_clean_line(tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_pipe_and_json_get_nothing_of_the_status_line(tmp_path, tutor_home):
+def test_a_pipe_and_json_get_nothing_of_the_status_line(tmp_path, tutor_home, runner, monkeypatch):
     pexpect = pytest.importorskip("pexpect")
     path = tmp_path / "backprop.py"
     path.write_text(LOOPING)
-    env = dict(os.environ, DNN_TUTOR_HOME=str(tutor_home), TERM="xterm")
-    piped = subprocess.run([sys.executable, "-m", "tutor", "check", str(path), "--timeout", "2", "--no-record"],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
-    assert piped.returncode == 1
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.chdir(tmp_path)
+    piped = runner.invoke(app, ["check", str(path), "--timeout", "2", "--no-record"])  # neither stream a terminal
+    assert piped.exit_code == 1
     assert "no answer within 2 s" in piped.stdout.replace("\n", " ")
     assert "(stops at 2 s)" not in piped.stderr + piped.stdout and "\r" not in piped.stderr, piped.stderr
     child, log = _check_looping(tmp_path, tutor_home, "2", "--json")

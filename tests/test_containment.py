@@ -135,7 +135,7 @@ def dense_forward(x, W, b):
     path = tmp_path / "backprop.py"
     path.write_text(forger)
     started = time.monotonic()
-    report = grade("backprop", path, timeout=2)
+    report = grade("backprop", path, timeout=1)
     assert time.monotonic() - started < 20
     assert report.fatal is not None and report.fatal.kind in ("timeout", "protocol")
 
@@ -236,7 +236,7 @@ def test_a_failing_or_timed_out_check_also_ends_every_process(tmp_path):
     body = FORKER + "\ndef dense_forward(x, W, b):\n    while True:\n        pass\n"
     path = tmp_path / "backprop.py"
     path.write_text(body)
-    report = grade("backprop", path, timeout=1)
+    report = grade("backprop", path, timeout=0.5)
     assert report.fatal is not None and report.fatal.kind == "timeout"
     pids = _pids(report.output)
     time.sleep(0.1)

@@ -102,11 +102,11 @@ def test_cnn_heat_maps_are_printed(runner):
 
 @pytest.mark.slow
 def test_cnn_reads_mnist_idx_files(runner, mnist_dir):
-    m = run_demo(runner, "cnn", "--data-dir", str(mnist_dir), "--set", "epochs=2", "--set", "limit=1500")
+    m = run_demo(runner, "cnn", "--data-dir", str(mnist_dir), "--set", "epochs=1", "--set", "limit=1500")
     assert m["data"] == "mnist-split"
     assert m["train_images"] == 1500 and m["test_images"] == 2000
     assert m["cnn_params"] < m["mlp_params"]
-    assert m["cnn_acc"] >= 0.85
+    assert m["cnn_acc"] >= 0.75  # 0.87 after this one epoch; images read out of step with their labels score ~0.1
 
 
 @pytest.mark.slow

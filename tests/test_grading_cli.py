@@ -618,10 +618,10 @@ def test_timeout_option_stops_an_infinite_loop(runner, workdir):
     path = workdir / "exercises" / "rnn.py"
     path.write_text("def rnn_step_forward(*args):\n    while True:\n        pass\n")
     started = time.monotonic()
-    result = runner.invoke(app, ["check", str(path), "--timeout", "1"])
+    result = runner.invoke(app, ["check", str(path), "--timeout", "0.5"])
     assert time.monotonic() - started < 30
     assert result.exit_code == 1
-    assert "no answer within 1 s while running rnn_step_forward()" in result.output.replace("\n", " ").replace("  ", " ")
+    assert "no answer within 0.5 s while running rnn_step_forward()" in result.output.replace("\n", " ").replace("  ", " ")
 
 
 # ---------------------------------------------------------------- the workspace
@@ -870,7 +870,7 @@ def test_reset_asks_plainly_in_a_dumb_terminal_and_needs_enter_elsewhere(workdir
 
 
 @pytest.mark.slow
-def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(runner, tmp_path):
+def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(runner, tmp_path, monkeypatch):
     """torch.autograd inside the learner's file got 15/15 'Well done!' with no word: the checks compare
     numbers and cannot tell derived ones from autograd's."""
     import json
@@ -890,11 +890,17 @@ def test_a_numpy_exercise_that_imports_torch_says_so_and_the_gradebook_shows_it(
     assert _nothing_written(SimpleNamespace(codes=["missing", "uses-torch"], passed=0))  # `import torch` alone is no work
     path = tmp_path / "backprop.py"
     path.write_text("import torch  # to compare, say\n" + (SOLUTIONS / "backprop.py").read_text())
+    # one run, as `check` shows it and as `check --json` would write it (the learner's torch import costs a second)
+    from tutor.grading import service
+
+    records = []
+    real = service.grade_and_record
+    monkeypatch.setattr(service, "grade_and_record", lambda *args, **kwargs: records.append(real(*args, **kwargs)) or records[-1])
     result = runner.invoke(app, ["check", str(path), "--seed", "3"])
     assert result.exit_code == 0, result.output
     said = " ".join(result.stdout.split())
-    assert "this file imports torch" in said and "Well done" not in said
-    data = json.loads(runner.invoke(app, ["check", str(path), "--seed", "3", "--json"]).stdout)
+    assert "this file imports torch" in said and "Well done" not in said and "next:" not in said.lower()
+    data = json.loads(json.dumps(records[0].to_dict()))  # what --json writes: emit_json(record.to_dict())
     assert data["uses_torch"] is True and data["codes"] == ["uses-torch"] and data["status"] == "done"
     plain = json.loads(runner.invoke(app, ["check", str(SOLUTIONS / "backprop.py"), "--seed", "3", "--json"]).stdout)
     assert plain["uses_torch"] is False and plain["codes"] == []
