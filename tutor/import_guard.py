@@ -179,8 +179,8 @@ def _unfreeze_at_exit() -> None:
 def _thaw_for_triton() -> None:
     """At exit: thaw the frozen objects only where triton is loaded (its nanobind objects must be freed to
     end without leak warnings). Everywhere else they stay frozen: the collections Python runs as it shuts
-    down would walk torch's few hundred thousand objects to free nothing, ~0.4 s of CPU time at the end
-    of every process that imported torch (a command, a grading worker), as ``cli._quiet_exit`` says."""
+    down would walk torch's few hundred thousand objects to free nothing: ~0.4 s of CPU time at the end
+    of every command that imported torch, and of the grading fork server (see ``cli._quiet_exit``)."""
     if "triton" in sys.modules:
         gc.unfreeze()
 

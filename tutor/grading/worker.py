@@ -29,7 +29,6 @@ file, capped both here (``print`` raises :class:`OutputLimit`) and by
 
 from __future__ import annotations
 
-import atexit
 import copy
 import gc
 import os
@@ -702,8 +701,7 @@ def main(argv: list[str]) -> int:
             import torch  # noqa: F401  (before the limits: its libraries are large)
         finally:
             gc.freeze()  # and no later collection walks them again; the learner's objects are collected as usual
-            gc.enable()
-            atexit.register(gc.unfreeze)  # thawed at exit: frozen objects are never freed, and some libraries say so
+            gc.enable()  # (this process ends with os._exit: nothing is freed at its exit, frozen or not)
         torch.set_num_threads(1)
     import numpy as np
 
