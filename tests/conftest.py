@@ -37,7 +37,8 @@ def pytest_xdist_auto_num_workers(config):
     busy meanwhile. The suite is CPU-bound, and each worker costs its own imports (torch, torchvision)
     while crowded cores cost CPU time too (two cores, 2,054 tests, paired: 4 workers 127-136 s and
     232-243 CPU-s, 5 workers 133-135 s and 249-255 CPU-s, 6 workers 139 s; 3 workers left the cores idle
-    while tests waited); one per core for ``-m "not slow"``, whose tests compute and seldom wait (a third
+    while tests waited: with 2,074 tests, interleaved, 3 workers 122.7 and 115.2 s, 4 workers 114.3 and
+    114.4 s); one per core for ``-m "not slow"``, whose tests compute and seldom wait (a third
     worker on two cores cost it a third more CPU time: 112 s against 84 s)."""
     from tutor.training.threads import usable_cores  # no torch: the cores this process may run on
 
