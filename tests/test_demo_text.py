@@ -150,3 +150,20 @@ def test_bench_shows_the_default_precision_beside_the_fp32_comparison():
     assert "bf16" not in plain.replace("has no bf16 in hardware", "") and "engine / DataLoader: 1.40x faster" in plain
     assert "CUDA graph" not in plain
     assert "each step one replayed CUDA graph" in shown(_bench_result("fp32", "engine, adam fused, CUDA graph, fp32"))
+
+
+def test_bench_table_keeps_each_loop_on_one_line_at_80_columns():
+    """At 80 columns "DataLoader loop, adam default, fp32" wrapped onto two lines (the accuracy column's
+    header was 15 characters wide), and "threads" was parted from its number."""
+    from rich.console import Console
+
+    from tutor.render.training import render_bench
+
+    screen = Console(file=io.StringIO(), width=80, color_system=None)
+    screen.print(render_bench(_bench_result("bf16")))
+    lines = screen.file.getvalue().splitlines()
+    for label in ("engine, adam fused, fp32", "DataLoader loop, adam default, fp32", "engine, adam fused, bf16"):
+        row = next(line for line in lines if label in line)
+        assert row.rstrip().endswith("94.3%"), row  # the whole row on one line
+    assert any(line.rstrip().endswith("threads 1") for line in lines), lines[:3]
+    assert "test acc: the mean over the repeats" in lines

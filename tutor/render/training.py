@@ -455,11 +455,11 @@ def render_bench(result: dict) -> RenderableType:
     text = Text()
     text.append("bench ", style="bold cyan")
     text.append(f"{result['model']} on {result['data']}\n", style="bold")
-    text.append(f"device {result['device']}  ·  batch {result['batch_size']}  ·  {result['epochs']} epoch(s) x "
-                f"{result['repeats']} repeats after a warm-up  ·  threads {result.get('threads', '—')}\n")
+    text.append(f"device {result['device']} · batch {result['batch_size']} · {result['epochs']} epoch(s) x "
+                f"{result['repeats']} repeats after a warm-up · threads {result.get('threads', '—')}\n")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("loop")
-    for header in ("s/epoch", "samples/s", "x floor", "test acc (mean)"):
+    for header in ("s/epoch", "samples/s", "x floor", "test acc"):  # short: the loop's name stays on one line at 80 columns
         table.add_column(header, justify="right", no_wrap=True)
     for key in ("engine", "dataloader", "engine_default"):
         r = result.get(key)
@@ -472,7 +472,7 @@ def render_bench(result: dict) -> RenderableType:
     graph = ", each step one replayed CUDA graph" if "CUDA graph" in result["engine"]["label"] else ""
     summary.append(f"engine: data on the device, one permutation per epoch, fused optimiser{graph}, metrics read once "
                    "per epoch\nDataLoader loop: TensorDataset + DataLoader(shuffle=True), default Adam, "
-                   "loss.item() per batch\n", style="dim")
+                   "loss.item() per batch\ntest acc: the mean over the repeats\n", style="dim")
     summary.append(f"engine / DataLoader: {result['speedup']:.2f}x faster\n", style="bold green" if result["speedup"] >= 1 else "bold red")
     if result.get("engine_default"):
         default = result["precision"]
