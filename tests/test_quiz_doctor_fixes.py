@@ -339,6 +339,11 @@ def test_doctor_words_each_device_line_for_a_learner():
     said = words_of(render_doctor(_report(gpu)), width=120)
     assert "training runs on the GPU NVIDIA H200" in said and "PyTorch build CUDA 13.2" in said
     assert "bf16 arithmetic in hardware on this GPU" in said
+    assert "none is in use here" not in said
+    # a CUDA build on a machine without a GPU: the build line says why it does not contradict "the CPU"
+    said = words_of(render_doctor(_report(dict(CPU, torch_build="CUDA 13.2"))), width=120)
+    assert "training runs on the CPU" in said
+    assert "PyTorch build CUDA 13.2 (this PyTorch can use an NVIDIA GPU; none is in use here)" in said
 
 
 def test_doctor_shows_the_learners_exercises_folder_or_how_to_make_one():

@@ -107,7 +107,10 @@ def device_rows(device: dict) -> list[tuple[str, str]]:
     if "reason" in left:
         rows.append(("why", str(left.pop("reason"))))
     if "torch_build" in left:
-        rows.append(("PyTorch build", str(left.pop("torch_build"))))
+        build = str(left.pop("torch_build"))
+        if build.startswith("CUDA") and name != "cuda":  # "CUDA 13.2" beside "runs on the CPU" read as a contradiction
+            build += " (this PyTorch can use an NVIDIA GPU; none is in use here)"
+        rows.append(("PyTorch build", build))
     left.pop("cuda_version", None)  # the build line says it
     if "memory_gib" in left:
         rows.append(("GPU memory", f"{left.pop('memory_gib')} GiB"))
