@@ -214,7 +214,7 @@ ROW = "amy,backprop,15,15,1,done,,0.1,,7,20,"
     [
         ((HEADER + "\n" + ROW + "\n").replace(",", ";").encode(), ("separated by semicolons", "save it with commas")),
         ((HEADER + "\n" + ROW + "\n").replace(",", "\t").encode(), ("separated by tabs", "save it with commas")),
-        ((HEADER + "\n" + ROW + "x" * (50 * 1024 * 1024) + "\n").encode(), ("line 2: a value longer than",)),
+        ("a 50 MB line", ("line 2: a value longer than",)),  # made in the test: not in every worker's collection
         ((HEADER + '\n"' + "x" * (1024 * 1024)).encode(), ("line 2: a value longer than", "unclosed quote")),
         ((HEADER + "\n" + ROW + ",A\n").encode(), ("line 2: 13 values for 12 columns", "must be in double quotes")),
     ],
@@ -222,6 +222,8 @@ ROW = "amy,backprop,15,15,1,done,,0.1,,7,20,"
 )
 def test_merge_and_report_refuse_a_resaved_or_huge_gradebook_in_one_line(runner, tmp_path, content, words):
     book = tmp_path / "book.csv"
+    if content == "a 50 MB line":
+        content = (HEADER + "\n" + ROW + "x" * (50 * 1024 * 1024) + "\n").encode()
     book.write_bytes(content)
     other = tmp_path / "other.csv"
     gradebook.write(other, [_row("bob")])
