@@ -19,6 +19,21 @@ def exit_code(child, timeout: float = 20.0) -> int:
     return child.exitstatus if child.exitstatus is not None else -(child.signalstatus or 0)
 
 
+def screen_lines(output: str, cols: int, rows: int = 600) -> list[str]:
+    """The lines a ``cols`` x ``rows`` terminal shows after ``output`` (right-trimmed, trailing blank lines
+    dropped). The default screen is too tall for anything to scroll away: every line the run left; 24 rows
+    is a learner's terminal, where what scrolled away is gone."""
+    import pytest
+
+    pyte = pytest.importorskip("pyte")
+    screen = pyte.Screen(cols, rows)
+    pyte.Stream(screen).feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
+    lines = [line.rstrip() for line in screen.display]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def read_until(stream, text: bytes, timeout: float = 60) -> bytes:
     """Read a child's pipe until ``text`` has come (everything read so far), failing the test on a timeout
     or on the pipe's end."""

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from terminal_helpers import exit_code, thirty_epochs
+from terminal_helpers import exit_code, screen_lines, thirty_epochs
 from tutor.cli import app
 
 pytest.importorskip("torch")
@@ -228,7 +228,7 @@ def test_a_terminal_sees_loading_pytorch_until_it_has_loaded(tutor_home):
     # the same run (a PyTorch start-up spared each): the last screen at 60x24 ...
     _assert_last_screen_shows_the_title_and_boundary(output, 60)
     # ... and all it left to scroll back through: one live view, whole numbers, and one clock
-    lines = _scrollback(output, 60)
+    lines = screen_lines(output, 60)
     text = "\n".join(lines)
     assert sum("━" in line and "%" in line for line in lines) == 1  # one progress bar: one live view
     assert "decision boundary" in text and "▀" in text
@@ -297,27 +297,13 @@ def test_the_last_screen_of_xor_shows_its_title_and_boundary(tutor_home):
     _assert_last_screen_shows_the_title_and_boundary(output, 80)
 
 
-def _scrollback(output: str, cols: int) -> list[str]:
-    """Every line the run left, in a screen too tall for anything to scroll away."""
-    pyte = pytest.importorskip("pyte")
-    screen = pyte.Screen(cols, 600)
-    pyte.Stream(screen).feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
-    lines = [line.rstrip() for line in screen.display]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 def _seconds(text: str) -> float:
     value, unit = re.match(r"([\d.]+) (ms|s|min)", text).groups()
     return float(value) * {"ms": 1e-3, "s": 1.0, "min": 60.0}[unit]
 
 
 def _assert_last_screen_shows_the_title_and_boundary(output: str, cols: int) -> None:
-    pyte = pytest.importorskip("pyte")
-    screen = pyte.Screen(cols, 24)  # the learner's terminal: what scrolled away is gone
-    pyte.Stream(screen).feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
-    lines = [line.rstrip() for line in screen.display]
+    lines = screen_lines(output, cols, 24)  # the learner's terminal: what scrolled away is gone
     text = "\n".join(lines)
     assert "xor  XOR with a 2-6-4-1 network" in text, text
     assert "boundary" in text and "▀" in text and "accuracy" in text and "done in" in text, text

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from terminal_helpers import exit_code, thirty_epochs
+from terminal_helpers import exit_code, screen_lines, thirty_epochs
 from tutor.cli import app
 
 pytest.importorskip("torch")
@@ -23,13 +23,11 @@ def screen_of(args: list[str], cols: int, rows: int, env: dict | None = None, ti
     scrolls away: the lines are what the learner can scroll back through.
     """
     pexpect = pytest.importorskip("pexpect")
-    pyte = pytest.importorskip("pyte")
+    pytest.importorskip("pyte")  # before a run whose screen could not be read
     environment = {**os.environ, "COLUMNS": str(cols), "LINES": str(rows), "TERM": "xterm-256color", **(env or {})}
     environment.pop("NO_COLOR", None)
     child = pexpect.spawn(sys.executable, ["-m", "tutor", *args], env=environment, dimensions=(rows, cols),
                           encoding="utf-8", timeout=timeout)
-    screen = pyte.Screen(cols, 600)
-    stream = pyte.Stream(screen)
     chunks = []
     while True:
         try:
@@ -39,11 +37,7 @@ def screen_of(args: list[str], cols: int, rows: int, env: dict | None = None, ti
     code = exit_code(child)
     output = "".join(chunks)
     assert code == 0, output[-3000:]
-    stream.feed(output.replace("\n", "\r\n") if "\r\n" not in output else output)
-    lines = [line.rstrip() for line in screen.display]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+    return screen_lines(output, cols)
 
 
 @pytest.mark.slow

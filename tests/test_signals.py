@@ -232,6 +232,7 @@ def test_the_exit_freezes_the_collector_unless_triton_is_loaded(monkeypatch):
 
     frozen = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(gc, "unfreeze", lambda: None)  # this worker's own frozen objects stay as they are
     monkeypatch.delitem(sys.modules, "triton", raising=False)
     with pytest.raises(SystemExit):
         cli._quiet_exit(0)

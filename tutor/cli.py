@@ -71,15 +71,15 @@ def install_signal_handlers() -> None:
 def _quiet_exit(code: int) -> None:
     """Flush what is left; a reader that has gone away (a closed pipe) is no error.
 
-    The objects alive now are frozen out of the garbage collector first: the collections that
-    Python runs while it shuts down then skip them, which takes ~0.4 s off the exit of every
-    command that imported torch (its hundreds of thousands of objects were walked, to free nothing).
+    The objects alive now are frozen out of the garbage collector first (unless triton is loaded:
+    :func:`tutor.import_guard.settle_for_exit`): the collections that Python runs while it shuts down
+    then skip them, which takes ~0.4 s off the exit of every command that imported torch (its hundreds
+    of thousands of objects were walked, to free nothing).
     """
     _ignore_stops()
-    import gc
+    from tutor.import_guard import settle_for_exit
 
-    if "triton" not in sys.modules:  # its nanobind objects, never freed, would each print a leak warning
-        gc.freeze()
+    settle_for_exit()  # frozen, or thawed where triton's nanobind objects must be freed
     _end_fork_server()
 
     for stream in (sys.stdout, sys.stderr):

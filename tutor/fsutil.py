@@ -192,12 +192,11 @@ def remove_tree(path: Path | str) -> bool:
     as the owner may; what still cannot be removed is left and the rest goes. Never raises.
     """
     path = os.fspath(path)
-    flags = _DIR_FLAGS
     try:
         if not stat.S_ISDIR(os.lstat(path).st_mode):
             os.unlink(path)
             return True
-        fd = _open_dir(path, flags)
+        fd = _open_dir(path)
     except FileNotFoundError:
         return True
     except OSError:
@@ -213,7 +212,7 @@ def remove_tree(path: Path | str) -> bool:
                 stuck.add(_identity(fd))
             if sub is not None:
                 try:
-                    child = _open_dir(sub, flags, dir_fd=fd)
+                    child = _open_dir(sub, dir_fd=fd)
                 except OSError:
                     stuck.add(_identity_at(fd, sub))
                     continue
@@ -223,10 +222,8 @@ def remove_tree(path: Path | str) -> bool:
                 continue
             if not names:
                 break
-            parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
             here = _identity(fd)
-            os.close(fd)
-            fd = parent
+            fd = _up(fd)
             name = names.pop()
             try:
                 _retry_writable(fd, os.rmdir, name)
@@ -264,13 +261,21 @@ def _retry_writable(fd: int, action: Callable[..., object], name: str) -> None:
         action(name, dir_fd=fd)
 
 
-def _open_dir(name: str, flags: int, dir_fd: int | None = None) -> int:
-    """Open a folder; one without read or search permission gets it (the run folder is ours to remove)."""
+def _open_dir(name: str, dir_fd: int | None = None) -> int:
+    """Open a folder, never through a link; one without read or search permission gets it (the run folder is
+    ours to walk and remove)."""
     try:
-        return os.open(name, flags, dir_fd=dir_fd)
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
     except PermissionError:
         os.chmod(name, 0o700, dir_fd=dir_fd)
-        return os.open(name, flags, dir_fd=dir_fd)
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+
+
+def _up(fd: int) -> int:
+    """The folder above the one open on ``fd``, opened; ``fd`` is closed."""
+    parent = os.open("..", _DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=fd)
+    os.close(fd)
+    return parent
 
 
 def _empty_but_folders(fd: int, stuck: set[tuple[int, int]]) -> str | None:
@@ -301,9 +306,8 @@ def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
     without permissions gets them (the run folder is ours), so a locked one hides nothing either. The
     walk goes back up only to the folder it came from (checked by identity): a folder moved while it is
     walked ends the walk, never leads it out."""
-    flags = _DIR_FLAGS
     try:
-        fd = os.open(os.fspath(path), flags)
+        fd = os.open(os.fspath(path), _DIR_FLAGS)
     except OSError:
         return False
     used, entries = 0, 0
@@ -333,7 +337,7 @@ def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
             while True:  # the next folder to list: a sub-folder here, or one of a folder above
                 while pending[-1]:
                     try:
-                        child = _open_dir(pending[-1].pop(), flags, dir_fd=fd)
+                        child = _open_dir(pending[-1].pop(), dir_fd=fd)
                     except OSError:
                         continue
                     above.append(_identity(fd))
@@ -344,9 +348,7 @@ def tree_over(path: Path | str, max_bytes: int, max_entries: int) -> bool:
                     pending.pop()
                     if not pending:
                         return False
-                    parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
-                    os.close(fd)
-                    fd = parent
+                    fd = _up(fd)
                     if _identity(fd) != above.pop():
                         return False
                     continue

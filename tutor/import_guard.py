@@ -161,28 +161,31 @@ def gc_paused() -> Iterator[None]:
             _unfreeze_at_exit()
 
 
-_unfreezing = False  # _thaw_for_triton is registered to run at exit
+_unfreezing = False  # settle_for_exit is registered to run at exit
 
 
 def _unfreeze_at_exit() -> None:
     """Frozen objects are never collected, not even as the interpreter ends: libraries that count their objects
-    then (nanobind, under triton) print "leaked 64 types!" on stderr. Thawed at exit where triton is loaded,
-    they go as usual; anywhere else they stay frozen, and the exit skips walking them (:func:`_thaw_for_triton`)."""
+    then (nanobind, under triton) print "leaked 64 types!" on stderr. At exit :func:`settle_for_exit` thaws them
+    where triton is loaded; anywhere else they stay frozen, and the exit skips walking them."""
     global _unfreezing
     if not _unfreezing:
         import atexit
 
-        atexit.register(_thaw_for_triton)
+        atexit.register(settle_for_exit)
         _unfreezing = True
 
 
-def _thaw_for_triton() -> None:
-    """At exit: thaw the frozen objects only where triton is loaded (its nanobind objects must be freed to
-    end without leak warnings). Everywhere else they stay frozen: the collections Python runs as it shuts
-    down would walk torch's few hundred thousand objects to free nothing: ~0.4 s of CPU time at the end
-    of every command that imported torch, and of the grading fork server (see ``cli._quiet_exit``)."""
+def settle_for_exit() -> None:
+    """The collector as the process ends (``cli._quiet_exit``, and at exit after a guarded import): what is alive
+    is frozen, so the collections Python runs as it shuts down skip it (torch's few hundred thousand objects,
+    walked to free nothing: ~0.4 s of CPU time at the end of every command that imported torch, and of the
+    grading fork server), except where triton is loaded: its nanobind objects must be freed, or each prints a
+    leak warning, so there everything is thawed instead."""
     if "triton" in sys.modules:
         gc.unfreeze()
+    else:
+        gc.freeze()
 
 
 class _HeldLoader(importlib.abc.Loader):

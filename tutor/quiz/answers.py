@@ -298,7 +298,7 @@ def refuse_too_few_decimals(question, text: str, value: float) -> None:
         return
     typed = _without_full_stop(text.strip())  # a sentence's full stop is no decimal typed
     places = decimals_typed(typed)
-    pointed = places == 0 and typed.rstrip().endswith(".")  # "2." for 2.303: a decimal begun, none typed
+    pointed = places == 0 and typed.endswith(".")  # "2." for 2.303: a decimal begun, none typed
     if places is None or places >= asked or (places < 1 and not pointed):
         return
     raise TooFewDecimals(f"{shown(typed)} has {places} decimal{'' if places == 1 else 's'}; this question asks for {asked}")
