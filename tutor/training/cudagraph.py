@@ -19,8 +19,9 @@ seeded run gives other, still reproducible, masks).
 
 On by default wherever :func:`graph_ready` allows it; ``DNN_TUTOR_CUDA_GRAPHS=0`` (or ``off``, ``no``,
 ``false``) turns it off. ``benchmarks/gpu_check.sh`` runs the GPU tests, every demo and ``bench`` with
-and without it: on an H200, ``bench`` went from 1.8-1.9x the DataLoader loop to 9.6-11.7x with it (two
-runs). The fits that use a learning-rate schedule (the cnn demo's cosine one, say) train as usual.
+and without it: on an H200, ``bench`` went from 1.8-1.9x the DataLoader loop to 9.6-11.7x with it (three
+runs), and no quick demo took longer with it. A fit with a learning-rate schedule (the cnn demo's
+cosine one, say) trains as usual.
 
 Torch is imported inside the functions.
 """
