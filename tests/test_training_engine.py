@@ -746,3 +746,40 @@ def test_a_fit_does_not_import_the_compiler():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_batches_gathered_on_use_are_the_shuffled_copy_cut_up():
+    from tutor.training.loop import _Gathered
+
+    x = torch.randn(23, 2, 3, 3).contiguous(memory_format=torch.channels_last)  # (N, C, H, W) stored as (N, H, W, C)
+    y = torch.arange(23)  # (N,)
+    perm = torch.randperm(23, generator=torch.Generator().manual_seed(1))  # (N,)
+    sizes = [8, 8, 7]
+    got = list(_Gathered(x, y, perm.split(sizes)))
+    assert len(_Gathered(x, y, perm.split(sizes))) == 3
+    for (xb, yb), want_x, want_y in zip(got, x[perm].split(sizes), y[perm].split(sizes)):
+        assert torch.equal(xb, want_x) and torch.equal(yb, want_y)
+        assert xb.is_contiguous(memory_format=torch.channels_last)  # the set's layout is kept
+    flat = list(_Gathered(x.reshape(23, -1).contiguous(), y, perm.split(sizes)))
+    assert [len(b[0]) for b in flat] == sizes and all(b[0].is_contiguous() for b in flat)
+
+
+def test_an_epochs_seconds_include_its_shuffle(monkeypatch):
+    """The loop it is timed against shuffles inside its epochs: so does an epoch of fit()."""
+    import time
+
+    real = torch.randperm
+
+    def slow_randperm(*args, **kwargs):
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "randperm", slow_randperm)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)  # (N, 3)
+    y = np.arange(16) % 2
+    torch.manual_seed(0)
+    result = engine.fit(nn.Linear(3, 2), (x, y), None, epochs=1, batch_size=8)
+    assert result.history[0].seconds >= 0.2
+    torch.manual_seed(0)
+    both = engine.fit([nn.Linear(3, 2), nn.Linear(3, 2)], (x, y), None, epochs=1, batch_size=8)
+    assert all(0.1 <= r.history[0].seconds < 0.2 for r in both)  # one shuffle, shared by the two

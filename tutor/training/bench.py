@@ -10,6 +10,8 @@ How the figures are taken, so that they can be trusted on a busy machine:
   choice, fixed for the whole bench). The engine and the DataLoader loop both run in fp32
   (TF32 matmuls on CUDA for both); the engine's default precision (``precision``, default
   ``auto``) runs beside them when it resolves to something else (bf16 on hardware that has it).
+  Every loop's epoch time includes its shuffle (the DataLoader's sampler and collation; the
+  engine's gathers of the shuffled batches).
 - Paired and interleaved: after one warm-up epoch of each loop, every repeat runs each loop for
   ``epochs`` epochs back to back, the order alternating between repeats; repeat r shuffles with
   seed + r in every loop. The speed-up is the median of the per-repeat ratios (each ratio compares

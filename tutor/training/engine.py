@@ -21,8 +21,10 @@ Where each part lives (one job per module; this module only gathers their names)
 How it runs (and why it is fast without a DataLoader):
 
 - The data lives as tensors on the chosen device (moved once). Each epoch draws ONE permutation
-  (seeded generator) and gathers the shuffled copy with ``index_select`` into buffers reused every
-  epoch; batches are contiguous views of it: no per-sample Python, no collation, no workers.
+  (seeded generator) for every model; on the CPU each batch is gathered with ``index_select`` as it
+  is used (still in the cache for the first layer, and no set-sized copy), elsewhere the shuffled
+  copy is gathered once into buffers reused every epoch and batches are contiguous views of it: no
+  per-sample Python, no collation, no workers. An epoch's time includes its shuffle.
 - Gradients are cleared with ``set_to_none``; optimisers are built ``fused`` where PyTorch has a
   fused kernel for the device, else ``foreach`` (:func:`make_optimizer`).
 - Per-batch losses and predictions stay on the device and are reduced and read ONCE per epoch

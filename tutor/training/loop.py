@@ -71,7 +71,9 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
     n_batches = len(sizes)
     weights = torch.tensor(sizes, dtype=torch.float32, device=dev)
     gen = torch.Generator().manual_seed(seed)
-    xs, ys = torch.empty_like(x_tr), torch.empty_like(y_tr)  # each epoch's shuffled copy, reused
+    # Off the CPU, each epoch's shuffled copy of the set, made by one gather into the same buffers; on
+    # the CPU each batch is gathered when a model reaches it (_Gathered): no set-sized copy to fill.
+    xs, ys = (torch.empty_like(x_tr), torch.empty_like(y_tr)) if dev.type != "cpu" else (None, None)
     hooks = as_callbacks(callbacks)
     reporter = reporter or Reporter()
     states = [_State(t, task, optimizer, lr, weight_decay, momentum, scheduler, early_stopping, epochs,
@@ -95,14 +97,20 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
         for epoch in range(1, epochs + 1):
             if not any(s.active for s in states):
                 break
-            perm = torch.randperm(n, generator=gen).to(dev)  # (N,) one shuffle for every model
-            torch.index_select(x_tr, 0, perm, out=xs)  # (N, ...) into the same buffers every epoch
-            torch.index_select(y_tr, 0, perm, out=ys)  # (N,)
-            batches = list(zip(xs.split(sizes), ys.split(sizes)))  # contiguous views, no copies
             epoch_start = time.perf_counter()
-            for s in (s for s in states if s.active):
-                start = time.perf_counter()
-                loss_sum, correct = _train_epoch(s, batches, ys, epoch, run)
+            perm = torch.randperm(n, generator=gen).to(dev)  # (N,) one shuffle for every model
+            batches: Any
+            if xs is None or ys is None:
+                batches = _Gathered(x_tr, y_tr, perm.split(sizes))
+            else:
+                torch.index_select(x_tr, 0, perm, out=xs)  # (N, ...) into the same buffers every epoch
+                torch.index_select(y_tr, 0, perm, out=ys)  # (N,)
+                batches = list(zip(xs.split(sizes), ys.split(sizes)))  # contiguous views, no copies
+            active = [s for s in states if s.active]
+            share = (time.perf_counter() - epoch_start) / len(active)  # each model's part of the shuffle
+            for s in active:
+                start = time.perf_counter() - share  # an epoch's time includes its shuffle, as in any loop
+                loss_sum, correct = _train_epoch(s, batches, y_tr, epoch, run)
                 train_seconds = time.perf_counter() - start
                 ev = evaluate(s.t.model, x_va, y_va, task, s.loss_fn, eval_batch_size, dev, prec.name) if x_va is not None else None
                 record = s.end_epoch(epoch, epochs, n, loss_sum, correct, ev, train_seconds, time.perf_counter() - start, hooks)
@@ -112,6 +120,31 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
     results = [s.result(task, title, boundary, prec.name, first_threads if dev.type == "cpu" else 0) for s in states]
     reporter.fit_end(results)
     return results[0] if single else results
+
+
+class _Gathered:
+    """An epoch's batches in shuffled order, each gathered from the training set as it is used: the
+    same batches as slicing a shuffled copy of the set, without the copy (a set-sized buffer written
+    in full every epoch, its memory first faulted in), and each batch is still in the cache when the
+    first layer reads it."""
+
+    def __init__(self, x, y, parts) -> None:
+        self.x, self.y, self.parts = x, y, parts  # (N, ...) and (N,) the set; parts: (B,) indices per batch
+        self.keep_layout = not x.is_contiguous()  # images stored channels last: batches stored the same way
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def __iter__(self):
+        import torch
+
+        for idx in self.parts:
+            if self.keep_layout:
+                xb = torch.empty_like(self.x.narrow(0, 0, len(idx)))  # (B, C, H, W) stored as (B, H, W, C)
+                torch.index_select(self.x, 0, idx, out=xb)
+            else:
+                xb = self.x.index_select(0, idx)  # (B, ...)
+            yield xb, self.y.index_select(0, idx)  # (B, ...), (B,)
 
 
 @dataclass
