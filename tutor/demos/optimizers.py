@@ -12,9 +12,11 @@ number of epochs; only the update rule differs:
 - rmsprop:      divides each step by a running RMS of that weight's gradients (lr 0.001)
 - adam:         momentum + RMSprop + bias correction (lr 0.001)
 
-and, for the schedule, Adam at a rate 30x higher (0.03) twice: once constant ("adam-hi"), once
+and, for the schedule, Adam at a rate 50x higher (0.05) twice: once constant ("adam-hi"), once
 decayed along a half cosine to 0 by the last epoch ("adam-hi+cos"). A high rate moves fast but
-cannot settle; the schedule keeps the fast start and still lands.
+cannot settle; the schedule keeps the fast start and still lands. (At 0.03 the constant rate
+sometimes settles by luck: in 3 of 6 seeds it ended below the schedule. At 0.05 the schedule ended
+10x to 800x lower in all 6, with autograd's step and with the engine's written-out one.)
 
 Watch the training-loss curves, then the table: the epoch each optimiser first reaches the target
 loss, and the final losses.
@@ -37,7 +39,7 @@ class Config:
     batch_size: int = setting(64, min=1, max=65_536)  # images per gradient step
     sgd_lr: float = setting(0.05, above=0, max=10)  # learning rate of sgd and momentum
     adaptive_lr: float = setting(1e-3, above=0, max=10)  # learning rate of rmsprop and adam
-    high_lr: float = setting(0.03, above=0, max=10)  # the high Adam rate of the schedule pair (adam-hi and adam-hi+cos)
+    high_lr: float = setting(0.05, above=0, max=10)  # the high Adam rate of the schedule pair (adam-hi and adam-hi+cos)
     schedule: str = setting("cosine", choices=SCHEDULES)  # adam-hi+cos: cosine, step (x0.1 every third) or onecycle
     momentum: float = setting(0.9, min=0, max=0.999)  # the velocity's decay for momentum
     target_loss: float = setting(0.05, above=0, max=10)  # the training loss we time each optimiser to

@@ -17,6 +17,8 @@ Where each part lives (one job per module; this module only gathers their names)
   :func:`to_tensor`, :func:`seed_everything`.
 - :mod:`tutor.training.threads`     :func:`auto_threads` and the per-fit :class:`ThreadPlan`.
 - :mod:`tutor.training.precision`   fp32 / bf16 / auto, TF32 on CUDA, channels-last for conv nets.
+- :mod:`tutor.training.handstep`    on the CPU, a plain MLP's step with its backward written out.
+- :mod:`tutor.training.cudagraph`   on CUDA, a step recorded once as a CUDA graph and replayed.
 
 How it runs (and why it is fast without a DataLoader):
 
@@ -31,6 +33,10 @@ How it runs (and why it is fast without a DataLoader):
   (one ``.tolist()``), so there is no host sync per batch.
 - ``precision="bf16"`` (or ``"auto"`` on hardware with native bf16) runs the forward pass and the
   loss under bf16 autocast; weights, gradients and the optimiser stay float32.
+- On the CPU in fp32, a plain MLP (``nn.Sequential`` of Linear, BatchNorm1d, activations and the
+  engine's dropout, with the task's standard loss and no hooks) trains with its backward written
+  out layer by layer (:mod:`~tutor.training.handstep`): autograd's gradients without building its
+  graph every step. Everything else trains through autograd.
 - CPU threads follow what the machine has free now (:func:`auto_threads`), not the load average.
 - Evaluation runs under ``torch.inference_mode()`` with the model in ``eval()`` (batch norm uses its
   running statistics, dropout is off) in large batches.

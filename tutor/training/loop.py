@@ -20,6 +20,7 @@ from tutor.training.callbacks import Callback, EpochView, Reporter, as_callbacks
 from tutor.training.cudagraph import StepGraph, graph_ready
 from tutor.training.evaluation import (correct_count, evaluate, fit_shape, model_device, seed_everything,
                                        task_loss, to_tensor)
+from tutor.training.handstep import HandStep, plan_hand_step
 from tutor.training.optim import make_optimizer, make_scheduler, optimizer_label
 from tutor.training.precision import Precision, channels_last_wanted, matmul_scope, resolve_precision
 from tutor.training.protocol import TASKS, Boundary, EarlyStopping, EpochRecord, FitInfo, FitResult, Trainee
@@ -110,6 +111,9 @@ def fit(models, train, val=None, *, task: str = "classification", epochs: int = 
             share = (time.perf_counter() - epoch_start) / len(active)  # each model's part of the shuffle
             for s in active:
                 start = time.perf_counter() - share  # an epoch's time includes its shuffle, as in any loop
+                if s.hand_allowed and s.graph is None:  # on the CPU, a plain MLP's backward written out;
+                    # planned each epoch, so that a hook a callback added since sends the steps to autograd
+                    s.hand = plan_hand_step(s.t.model, s.loss_fn, task, dev, prec.name, y_tr)
                 loss_sum, correct = _train_epoch(s, batches, y_tr, epoch, run)
                 train_seconds = time.perf_counter() - start
                 ev = evaluate(s.t.model, x_va, y_va, task, s.loss_fn, eval_batch_size, dev, prec.name) if x_va is not None else None
@@ -177,11 +181,17 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     for b, (xb, yb) in enumerate(batches):
         if run.augment is not None:
             xb = run.augment(xb)
-        with run.precision.autocast():
-            out = fit_shape(model(xb), yb, task)  # (B, C) or (B,)
-            loss = loss_fn(out, yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        done = s.hand.step(xb, yb) if s.hand is not None else None  # the backward written out, where it applies
+        if done is not None:
+            out, loss = done  # (B, C) or (B,), (); every trainable parameter has its .grad
+        else:
+            if s.hand is not None:  # a batch it could not take: autograd from here on
+                s.hand, s.hand_allowed = None, False
+            with run.precision.autocast():
+                out = fit_shape(model(xb), yb, task)  # (B, C) or (B,)
+                loss = loss_fn(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
         for c in run.after_backward:
             c.after_backward(s.t, s.step)
         if run.clip_grad:
@@ -242,6 +252,8 @@ class _State:
             self.opt, impl = t.optimizer, "given"
         self.impl = impl
         self.graph: StepGraph | None = None  # set by fit() where the steps can replay a CUDA graph
+        self.hand: HandStep | None = None  # set each epoch where the step's backward can be written out
+        self.hand_allowed = True  # until a batch comes that the written-out step cannot take
         self.opt_label = optimizer_label(self.opt, impl)
         self.sched, self.per_batch = make_scheduler(t.scheduler if t.scheduler is not None else scheduler,
                                                     self.opt, epochs, n_batches, own_lr)
