@@ -85,6 +85,9 @@ def test_bench_threads_and_default_precision_beside_fp32():
     plain = run_bench(device="cpu", epochs=1, repeats=1, batch_size=64, limit=128, hidden="8", threads=1,
                       precision="fp32")
     assert plain["engine_default"] is None and plain["speedup_default"] == plain["speedup"]
+    # On the CPU in fp32 the MLP's backward is written out: said once, not in the loops' names
+    assert data["written_out_backward"] is True and plain["written_out_backward"] is True
+    assert "written" not in data["engine"]["label"] + default["label"]
 
 
 def test_bench_bad_threads_and_precision():

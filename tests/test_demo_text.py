@@ -150,6 +150,8 @@ def test_bench_shows_the_default_precision_beside_the_fp32_comparison():
     assert "bf16" not in plain.replace("has no bf16 in hardware", "") and "engine / DataLoader: 1.40x faster" in plain
     assert "CUDA graph" not in plain
     assert "each step one replayed CUDA graph" in shown(_bench_result("fp32", "engine, adam fused, CUDA graph, fp32"))
+    assert "written out" not in plain
+    assert "in fp32 the MLP's backward written out" in shown(dict(_bench_result("fp32"), written_out_backward=True))
 
 
 def test_bench_table_keeps_each_loop_on_one_line_at_80_columns():

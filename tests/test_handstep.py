@@ -116,6 +116,7 @@ def test_batch_norm_statistics_move_as_autograds_over_steps():
     x, y = _data("classification", n=20)
     torch.manual_seed(5)
     for _ in range(4):
+        opt_h.zero_grad(set_to_none=True)  # as the loop does: the step adds to what it finds
         plan.step(x, y)
         opt_h.step()
     torch.manual_seed(5)
@@ -133,6 +134,17 @@ class _Double(nn.Module):
         return 2 * x
 
 
+def _twice(layer, first=None):
+    head = [first] if first is not None else []
+    return nn.Sequential(*head, layer, nn.Linear(6, 6), layer, nn.Linear(6, 3))
+
+
+def _tied():
+    a, b = nn.Linear(6, 6), nn.Linear(6, 6)
+    b.weight = a.weight
+    return nn.Sequential(a, nn.ReLU(), b, nn.Linear(6, 3))
+
+
 @pytest.mark.parametrize("why,make", [
     ("a conv net", lambda: (nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 3)), {})),
     ("a learner's own module", lambda: (nn.Sequential(nn.Linear(6, 4), _Double(), nn.Linear(4, 3)), {})),
@@ -144,6 +156,9 @@ class _Double(nn.Module):
     ("bf16", lambda: (mlp([6, 4, 3]), {"precision": "bf16"})),
     ("a GPU", lambda: (mlp([6, 4, 3]), {"device": torch.device("cuda")})),
     ("a label below 0", lambda: (mlp([6, 4, 3]), {"labels": torch.tensor([0, -100, 2])})),
+    ("one layer run twice", lambda: (_twice(nn.Linear(6, 6)), {})),
+    ("one activation object run twice", lambda: (_twice(nn.ReLU(), first=nn.Linear(6, 6)), {})),
+    ("tied weights", lambda: (_tied(), {})),
 ])
 def test_autograd_trains_what_is_not_written_out(why, make):
     model, extra = make()
@@ -271,3 +286,101 @@ def test_a_refused_batch_hands_the_rest_of_the_fit_to_autograd(monkeypatch):
     result = engine.fit(mlp([6, 8, 2], batch_norm=True), (x, y), None, epochs=2, batch_size=16)
     assert seen == [True, True, False]  # then autograd for the other 5 steps
     assert np.isfinite(result.history[-1].train_loss)
+
+
+@pytest.mark.parametrize("where", ["a layer", "the net"])
+def test_a_forward_of_its_own_sends_the_step_to_autograd(where):
+    model = mlp([6, 4, 3])
+    target = model[2] if where == "a layer" else model
+    real = target.forward
+    target.forward = lambda x: real(x) * 0.0
+    assert handstep.plan_hand_step(model, F.cross_entropy, "classification", CPU, "fp32") is None
+
+
+def test_a_weight_stored_transposed_is_left_to_autograd():
+    model = mlp([6, 8, 3])
+    model[0].weight = nn.Parameter(torch.randn(6, 8).t())  # (8, 6) with a transposed layout
+    assert handstep.plan_hand_step(model, F.cross_entropy, "classification", CPU, "fp32") is None
+
+
+def test_without_gradients_or_with_anomaly_detection_autograd_decides():
+    model = mlp([6, 4, 3])
+    with torch.no_grad():
+        assert handstep.plan_hand_step(model, F.cross_entropy, "classification", CPU, "fp32") is None
+    with pytest.warns(UserWarning, match="Anomaly Detection"), torch.autograd.detect_anomaly(check_nan=False):
+        assert handstep.plan_hand_step(model, F.cross_entropy, "classification", CPU, "fp32") is None
+
+
+@pytest.mark.parametrize("first", [nn.ReLU, nn.Tanh, nn.Sigmoid])
+def test_the_batch_itself_is_never_overwritten(first):
+    model = nn.Sequential(first(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+    x, y = _data("classification")
+    kept = x.clone()
+    handstep.plan_hand_step(model, F.cross_entropy, "classification", CPU, "fp32").step(x, y)
+    assert torch.equal(x, kept)
+
+
+def _trained(monkeypatch, written_out: bool, make, task="classification", **kwargs):
+    """Weights after a fit, through the written-out step or through autograd."""
+    if not written_out:
+        monkeypatch.setattr(loop, "plan_hand_step", lambda *a, **k: None)
+    x, y = _data(task, n=48, out=kwargs.pop("out", 3))
+    torch.manual_seed(0)
+    model, trainee = make()
+    engine.fit(trainee, (x.numpy(), y.numpy()), None, epochs=2, batch_size=16, task=task, seed=2, **kwargs)
+    monkeypatch.undo()
+    return {k: v.clone() for k, v in model.state_dict().items()}, model
+
+
+def _frozen_with_a_stale_gradient():
+    model = mlp([6, 8, 3])
+    model(torch.randn(4, 6)).sum().backward()  # gradients left over from before the fit
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    return model, engine.Trainee(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def _optimiser_over_the_last_layer():
+    model = mlp([6, 8, 3])
+    return model, engine.Trainee(model, optimizer=torch.optim.SGD(model[2].parameters(), lr=0.1))
+
+
+@pytest.mark.parametrize("make,extra", [(_frozen_with_a_stale_gradient, {}),
+                                        (_optimiser_over_the_last_layer, {"clip_grad": 0.1})])
+def test_gradients_are_cleared_and_added_up_as_backward_does(monkeypatch, make, extra):
+    """zero_grad(set_to_none) clears what the optimiser holds; backward adds to the rest."""
+    hand, model_h = _trained(monkeypatch, True, make, **extra)
+    auto, model_a = _trained(monkeypatch, False, make, **extra)
+    for k in hand:
+        torch.testing.assert_close(hand[k], auto[k], rtol=1e-5, atol=1e-6, msg=lambda m, k=k: f"{k}: {m}")
+    for p, q in zip(model_h.parameters(), model_a.parameters()):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("task,out", [("binary", 1), ("regression", 1), ("regression", 2)])
+def test_fit_with_other_losses_trains_the_same(monkeypatch, task, out):
+    def make():
+        model = mlp([6, 8, 8, out], "tanh", dropout=0.2, batch_norm=True)
+        return model, model
+
+    hand, _ = _trained(monkeypatch, True, make, task=task, out=out, optimizer="sgd")
+    auto, _ = _trained(monkeypatch, False, make, task=task, out=out, optimizer="sgd")
+    for k in hand:
+        torch.testing.assert_close(hand[k], auto[k], rtol=1e-5, atol=1e-6, msg=lambda m, k=k: f"{k}: {m}")
+
+
+def test_a_hook_added_by_a_callback_mid_epoch_is_honoured_from_the_next_step():
+    fired = []
+
+    class AddHook(engine.Callback):
+        def after_backward(self, trainee, step):
+            if step == 0:
+                trainee.model[0].register_forward_hook(lambda m, i, o: fired.append(step))
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype(np.float32)  # (N, 6)
+    y = (x[:, 0] > 0).astype(np.int64)  # (N,)
+    engine.fit(mlp([6, 8, 2]), (x, y), None, epochs=2, batch_size=16, callbacks=[AddHook()])
+    assert len(fired) == 2 * 4 - 1  # every forward after the first step's

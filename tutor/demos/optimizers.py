@@ -15,8 +15,9 @@ number of epochs; only the update rule differs:
 and, for the schedule, Adam at a rate 50x higher (0.05) twice: once constant ("adam-hi"), once
 decayed along a half cosine to 0 by the last epoch ("adam-hi+cos"). A high rate moves fast but
 cannot settle; the schedule keeps the fast start and still lands. (At 0.03 the constant rate
-sometimes settles by luck: in 3 of 6 seeds it ended below the schedule. At 0.05 the schedule ended
-10x to 800x lower in all 6, with autograd's step and with the engine's written-out one.)
+sometimes settled by luck, ending below the schedule in 1 to 3 of 6 seeds depending on rounding;
+at 0.05 the schedule ended 10x to 800x lower in all 6, with autograd's step and with the engine's
+written-out one.)
 
 Watch the training-loss curves, then the table: the epoch each optimiser first reaches the target
 loss, and the final losses.

@@ -470,6 +470,8 @@ def render_bench(result: dict) -> RenderableType:
     floor = result["floor"]
     summary = Text()
     graph = ", each step one replayed CUDA graph" if "CUDA graph" in result["engine"]["label"] else ""
+    if result.get("written_out_backward"):
+        graph += ", in fp32 the MLP's backward written out (no autograd graph)"
     summary.append(f"engine: data on the device, one permutation per epoch, fused optimiser{graph}, metrics read once "
                    "per epoch\nDataLoader loop: TensorDataset + DataLoader(shuffle=True), default Adam, "
                    "loss.item() per batch\ntest acc: the mean over the repeats\n", style="dim")

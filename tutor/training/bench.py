@@ -247,7 +247,7 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
     times: dict[str, list[float]] = {k: [] for k in loops}
     per_repeat: dict[str, list[float]] = {k: [] for k in loops}
     accs: dict[str, list[float]] = {k: [] for k in loops}
-    opt_label = ""
+    opt_labels: dict[str, str] = {}  # the engine runs' optimiser labels ("adam (fused, CUDA graph)", ...)
     torch.set_num_threads(threads)
     try:
         if note:
@@ -263,8 +263,8 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
             for key in order:
                 loop, prec = loops[key]
                 epoch_times, model, label_opt = loop(epochs, seed + r)
-                if key == "engine":
-                    opt_label = label_opt
+                if key != "dataloader":
+                    opt_labels[key] = label_opt
                 times[key] += epoch_times
                 per_repeat[key].append(statistics.median(epoch_times))
                 accs[key].append(evaluate(model, x_test, data.y_test, device=dev, precision=prec)["acc"])
@@ -280,7 +280,9 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
     flops_per_epoch = mlp_flops_per_sample(model0) * n
     floor_s = flops_per_epoch / floor.rate if floor.rate else 0.0
     floor16_s = flops_per_epoch / floor_bf16.rate if floor_bf16 is not None and floor_bf16.rate else 0.0
-    engine_name = opt_label.replace(" (", " ").rstrip(")")
+    def engine_name(key: str) -> str:  # "adam fused, CUDA graph": the written-out backward is said apart
+        return opt_labels.get(key, "").replace(", written-out backward", "").replace(" (", " ").rstrip(")")
+
     result = {
         "model": f"{label}, {count_parameters(model0):,} parameters",
         "data": data.description + (f" (first {n:,} training images)" if limit else ""),
@@ -289,11 +291,12 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
         "n_train": n, "batch_size": batch_size, "epochs": epochs, "repeats": repeats, "seed": seed,
         "precision": {"requested": precision or "auto", "default": default.name, "label": default.label,
                       "reason": default.reason},
-        "engine": _figures(f"engine, {engine_name}, fp32", times["engine"], per_repeat["engine"], accs["engine"],
+        "engine": _figures(f"engine, {engine_name('engine')}, fp32", times["engine"], per_repeat["engine"], accs["engine"],
                            n, floor_s, "fp32"),
         "dataloader": _figures("DataLoader loop, adam default, fp32", times["dataloader"], per_repeat["dataloader"],
                                accs["dataloader"], n, floor_s, "fp32"),
         "engine_default": None,
+        "written_out_backward": "written-out backward" in opt_labels.get("engine", ""),
         "floor": {"flops_per_epoch": flops_per_epoch, "matmul_gflops": floor.rate / 1e9,
                   "seconds_per_epoch": floor_s, "samples": len(floor.samples)},
         "load_average": {"before": load_before, "after": _load_average()},
@@ -304,7 +307,7 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
     result["speedup_of_medians"] = result["dataloader"]["seconds_per_epoch"] / result["engine"]["seconds_per_epoch"]
     result["accuracy_gap"] = abs(result["engine"]["test_acc"] - result["dataloader"]["test_acc"])
     if "engine_default" in loops:
-        result["engine_default"] = _figures(f"engine, {engine_name}, {default.name}", times["engine_default"],
+        result["engine_default"] = _figures(f"engine, {engine_name('engine_default')}, {default.name}", times["engine_default"],
                                             per_repeat["engine_default"], accs["engine_default"], n,
                                             floor16_s, default.name)
         paired_default = [d / e for d, e in zip(per_repeat["dataloader"], per_repeat["engine_default"])]

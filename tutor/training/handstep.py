@@ -260,16 +260,20 @@ class HandStep:
                     got = activation_backward(dout, caches[i], kind)
                 grads[i] = got
                 dout = got[0]
-        for p, i, k in self.params:
-            p.grad = grads[i][k]
+        for p, i, k in self.params:  # added to what is there, as backward() does (the loop has zeroed it)
+            g = grads[i][k]
+            p.grad = g if p.grad is None else p.grad.add_(g)
         return seen, loss
 
 
 def _leaves(module, out: list) -> bool:
-    """The modules of nested ``nn.Sequential`` containers in order; False if anything else holds them."""
+    """The modules of nested ``nn.Sequential`` containers in the order they run (a module listed twice
+    is there twice, as ``forward`` runs it: ``children()`` would name it once)."""
     from torch import nn
 
-    for child in module.children():
+    for child in module._modules.values():
+        if child is None:
+            return False
         if type(child) is nn.Sequential:
             if not _hookless(child) or not _leaves(child, out):
                 return False
@@ -279,8 +283,10 @@ def _leaves(module, out: list) -> bool:
 
 
 def _hookless(module) -> bool:
-    return not any(getattr(module, name, None) for name in
-                   ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
+    """No hooks on ``module``, and no ``forward`` of its own set on the object."""
+    return "forward" not in vars(module) and not any(getattr(module, name, None) for name in
+                                                     ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                                                      "_backward_pre_hooks"))
 
 
 def _no_global_hooks() -> bool:
@@ -303,14 +309,16 @@ def plan_hand_step(model, loss_fn, task: str, device, precision: str, labels=Non
 
     if getattr(device, "type", str(device)) != "cpu" or precision != "fp32" or type(model) is not nn.Sequential:
         return None
+    if not torch.is_grad_enabled() or torch.is_anomaly_enabled():  # autograd's own ways to run: leave them to it
+        return None
     standard = {"classification": F.cross_entropy, "binary": F.binary_cross_entropy_with_logits}.get(task, F.mse_loss)
     if loss_fn is not standard or not _no_global_hooks() or not _hookless(model):
         return None
     if task == "classification" and labels is not None and len(labels) and int(labels.min()) < 0:
         return None
     leaves: list = []
-    if not _leaves(model, leaves) or not leaves:
-        return None
+    if not _leaves(model, leaves) or not leaves or len({id(m) for m in leaves}) != len(leaves):
+        return None  # a layer used twice: its gradients add up, which this step does not write out
     flatten = False
     if type(leaves[0]) is nn.Flatten:
         if leaves[0].start_dim != 1 or leaves[0].end_dim != -1:
@@ -353,5 +361,9 @@ def plan_hand_step(model, loss_fn, task: str, device, precision: str, labels=Non
     for p in model.parameters():
         if p.dtype != torch.float32 or p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None):
             return None
+        if not p.is_contiguous():  # autograd gives such a weight a gradient of its own layout; this step cannot
+            return None
+    if len({id(p) for p, _, _ in params}) != len(params):
+        return None  # a parameter shared by two layers (tied weights)
     params = [(p, i, k) for p, i, k in params if p.requires_grad]
     return HandStep(flatten, layers, params, task, (width_in, width))

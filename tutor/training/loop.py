@@ -178,12 +178,17 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     model, opt, loss_fn, task = s.t.model, s.opt, s.loss_fn, run.task
     model.train()
     losses, preds, labels, counts = [], [], [], []
+    written_out = 0  # steps whose backward was written out
     for b, (xb, yb) in enumerate(batches):
         if run.augment is not None:
             xb = run.augment(xb)
-        done = s.hand.step(xb, yb) if s.hand is not None else None  # the backward written out, where it applies
+        done = None
+        if s.hand is not None:  # the backward written out, where it applies
+            opt.zero_grad(set_to_none=True)
+            done = s.hand.step(xb, yb)
         if done is not None:
             out, loss = done  # (B, C) or (B,), (); every trainable parameter has its .grad
+            written_out += 1
         else:
             if s.hand is not None:  # a batch it could not take: autograd from here on
                 s.hand, s.hand_allowed = None, False
@@ -194,6 +199,9 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
             loss.backward()
         for c in run.after_backward:
             c.after_backward(s.t, s.step)
+        if run.after_backward and s.hand is not None:  # a callback may have added a hook or frozen a layer
+            s.hand = plan_hand_step(model, loss_fn, task, ys.device, run.precision.name, ys)
+            s.hand_allowed = s.hand is not None
         if run.clip_grad:
             torch.nn.utils.clip_grad_norm_(model.parameters(), run.clip_grad)
         opt.step()
@@ -215,6 +223,8 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     if counts:
         correct = correct + torch.stack(counts).sum()
     loss_total, n_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()  # the epoch's one sync
+    if written_out == len(batches) and "written-out backward" not in s.opt_label:  # said as "CUDA graph" is
+        s.opt_label = s.opt_label[:-1] + ", written-out backward)" if s.opt_label.endswith(")") else s.opt_label + " (written-out backward)"
     return loss_total, n_correct
 
 
