@@ -25,11 +25,11 @@ class DemoInfo:
 
 DEMOS: list[DemoInfo] = [
     DemoInfo("xor", "xor", "XOR with a 2-6-4-1 network", "deep-networks",
-             "a hidden layer bends the boundary around the four XOR quadrants", "~2-5 s"),
+             "a hidden layer bends the boundary around the four XOR quadrants", "~1-5 s"),
     DemoInfo("mnist-mlp", "mnist_mlp", "MNIST digits with a 512-256-128 MLP (batch norm, dropout, Adam)", "deep-networks",
              "a deep MLP with batch norm and dropout reading handwritten digits", "~2-5 s"),
     DemoInfo("playground", "playground", "Your own 2-D dataset and network", "deep-networks",
-             "how layers, activation, L2, dropout and noise change the boundary", "~2-5 s"),
+             "how layers, activation, L2, dropout and noise change the boundary", "~1-5 s"),
     DemoInfo("spiral", "spiral", "Two spirals with a 2-16-8-4-1 network, full-batch gradient descent", "backprop",
              "depth carves two interleaved spiral arms apart, epoch by epoch", "~2-6 s"),
     DemoInfo("overfitting", "overfitting", "Overfitting and its cures: one big net, 100 noisy points, five trainings", "overfitting",
