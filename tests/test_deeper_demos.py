@@ -68,6 +68,7 @@ def test_optimizers_race_to_a_target_loss(runner):
     # The schedule lets the high rate settle: a lower final loss than the same rate held constant.
     assert m["schedule_final_loss"] < m["constant_final_loss"]
     assert m["fastest"] in table
+    assert "the decaying rate let it settle" in summary["table"]["caption"]  # said on screen, not only in the numbers
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tutor.demos.registry import all_demos
 from tutor.render.rasters import render_heatmaps, sparkline
 
 # --------------------------------------------------------------------------------------------
@@ -388,10 +389,13 @@ def _changed_settings(runs) -> dict[int, str]:
     return shown
 
 
-def _key_result(metrics: dict) -> str:
-    """The run's main figure: its first accuracy (else its first loss), e.g. ``test 97.2%``."""
+def _key_result(metrics: dict, headline: str = "") -> str:
+    """The run's main figure: the demo's ``headline`` metric where it has one, else its first accuracy
+    (else its first loss), e.g. ``test 97.2%``."""
     for suffix, fmt in (("acc", fmt_pct), ("loss", fmt_loss)):
-        for key, value in metrics.items():
+        keys = [headline] if headline.endswith(suffix) and headline in metrics else []
+        for key in keys + list(metrics):
+            value = metrics[key]
             if key.endswith(suffix) and isinstance(value, (int, float)) and not isinstance(value, bool):
                 label = key[: -len(suffix)].rstrip("_").replace("_", " ")
                 return f"{label} {fmt(value)}".strip() if suffix == "acc" else f"{label} loss {fmt(value)}".strip()
@@ -410,7 +414,8 @@ def render_history(runs, width: int | None = None) -> RenderableType:
     rows = []
     for run in runs:
         metrics = run.metrics if isinstance(run.metrics, dict) else {}
-        rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20], _key_result(metrics),
+        headline = next((d.headline for d in all_demos() if d.id == run.demo_id), "")
+        rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20], _key_result(metrics, headline),
                      fmt_seconds(run.seconds if isinstance(run.seconds, (int, float)) else None),
                      settings.get(run.id, "")])
     if width is not None and width < 80:
@@ -470,11 +475,13 @@ def render_bench(result: dict) -> RenderableType:
     floor = result["floor"]
     summary = Text()
     graph = ", each step one replayed CUDA graph" if "CUDA graph" in result["engine"]["label"] else ""
-    if result.get("written_out_backward"):
-        graph += ", in fp32 the MLP's backward written out (no autograd graph)"
-    summary.append(f"engine: data on the device, one permutation per epoch, fused optimiser{graph}, metrics read once "
-                   "per epoch\nDataLoader loop: TensorDataset + DataLoader(shuffle=True), default Adam, "
-                   "loss.item() per batch\ntest acc: the mean over the repeats\n", style="dim")
+    written = ("; in fp32 the backward is written out layer by layer instead of autograd's graph"
+               + (f" (the {result['precision']['default']} row uses autograd)" if result.get("engine_default") else "")
+               if result.get("written_out_backward") else "")
+    summary.append(f"engine: all the data in one tensor, one shuffle per epoch, Adam's update in one fused kernel{graph}, "
+                   f"metrics read once per epoch{written}\nDataLoader loop: TensorDataset + DataLoader(shuffle=True), "
+                   "default Adam, loss.item() per batch\ntest acc: the mean over the repeats; x floor: the row's time over "
+                   "the arithmetic floor of its precision (below)\n", style="dim")
     summary.append(f"engine / DataLoader: {result['speedup']:.2f}x faster\n", style="bold green" if result["speedup"] >= 1 else "bold red")
     if result.get("engine_default"):
         default = result["precision"]
@@ -482,6 +489,9 @@ def render_bench(result: dict) -> RenderableType:
                        f"({default['reason']})\n", style="bold green" if result["speedup_default"] >= 1 else "bold red")
     summary.append(
         f"arithmetic floor: {floor['flops_per_epoch'] / 1e9:.2f} GFLOP per epoch / {floor['matmul_gflops']:.1f} GFLOP/s "
-        f"measured matmul rate = {floor['seconds_per_epoch']:.3f} s/epoch"
+        f"measured matmul rate = {floor['seconds_per_epoch']:.4f} s/epoch in fp32"
     )
+    if result.get("engine_default") and floor.get("bf16_seconds_per_epoch"):
+        summary.append(f"; {floor['bf16_seconds_per_epoch']:.4f} s/epoch in {result['precision']['default']} "
+                       f"({floor['bf16_matmul_gflops']:.1f} GFLOP/s)")
     return Group(text, table, summary)

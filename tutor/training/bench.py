@@ -251,7 +251,7 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
     torch.set_num_threads(threads)
     try:
         if note:
-            note(f"bench: {label} on {data.description}" + (f" (first {n:,} images)" if limit else "")
+            note(f"bench: {label} on {data.description}" + (f" (first {n:,} training images)" if limit else "")
                  + f", {choice.label}, batch {batch_size}, {threads} thread(s), engine default precision "
                  f"{default.label} ({default.reason})")
         floor = MatmulFloor(model0.to(dev), batch_size, dev)
@@ -272,8 +272,9 @@ def run_bench(device: str | None = None, data_dir: Path | None = None, epochs: i
             if floor_bf16 is not None:
                 floor_bf16.sample(5)
             if note:
-                note(f"repeat {r + 1}/{repeats}: " + ", ".join(
-                    f"{k} {statistics.median(v):.3f} s/epoch" for k, v in times.items()))
+                names = {"engine": "engine fp32", "dataloader": "DataLoader", "engine_default": f"engine {default.name}"}
+                note(f"repeat {r + 1}/{repeats}, median so far: " + ", ".join(
+                    f"{names[k]} {statistics.median(v):.3f} s/epoch" for k, v in times.items()))
     finally:
         torch.set_num_threads(previous_threads)
 
