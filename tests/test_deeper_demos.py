@@ -282,3 +282,19 @@ def test_overfitting_plot_takes_its_loss_range_from_the_data(monkeypatch, tmp_pa
     assert len(limits) == len(overfitting.CURES)
     for low, high in limits:
         assert 0.1 <= low <= 0.2 and 0.6 <= high <= 1.0, (low, high)
+
+
+def test_the_schedule_verdict_says_settled_only_where_the_target_was_reached():
+    """At --set high_lr=10 both runs ended near chance (2.33 and 2.85) and the caption said "the
+    decaying rate let it settle"."""
+    from tutor.demos.optimizers import schedule_verdict
+
+    def row(loss, epoch):
+        return {"final_train_loss": loss, "epoch_to_target": epoch}
+
+    assert "neither reached the target 0.2" in schedule_verdict(row(2.85, None), row(2.33, None), 0.2)
+    assert "neither reached" in schedule_verdict(row(float("nan"), None), row(float("nan"), None), 0.2)
+    assert schedule_verdict(row(0.07, 23), row(3.2e-4, 12), 0.05).endswith("the decaying rate let it settle.")
+    assert "3.2e-04" in schedule_verdict(row(0.07, 23), row(3.2e-4, 12), 0.05)
+    assert schedule_verdict(row(1.4e-5, 10), row(1.7e-5, 11), 0.05).endswith("constant rate settled as well.")
+    assert "the schedule did not" in schedule_verdict(row(0.01, 9), row(0.3, None), 0.05)
