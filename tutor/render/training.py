@@ -412,10 +412,11 @@ def render_history(runs, width: int | None = None) -> RenderableType:
     except Exception:  # noqa: BLE001 - an odd imported row must not hide the others
         settings = {}
     rows = []
+    headlines = {d.id: d.headline for d in all_demos()}
     for run in runs:
         metrics = run.metrics if isinstance(run.metrics, dict) else {}
-        headline = next((d.headline for d in all_demos() if d.id == run.demo_id), "")
-        rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20], _key_result(metrics, headline),
+        rows.append([str(run.at)[5:16].replace("T", " "), str(run.demo_id)[:20],
+                     _key_result(metrics, headlines.get(str(run.demo_id), "")),
                      fmt_seconds(run.seconds if isinstance(run.seconds, (int, float)) else None),
                      settings.get(run.id, "")])
     if width is not None and width < 80:

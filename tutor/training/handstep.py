@@ -145,23 +145,21 @@ def dropout_backward(dout, cache):
 
 
 def loss_forward_backward(out, y, task: str):
-    """(loss (), dout like out, out as the loss saw it) for the task's standard loss, mean-reduced.
-    None where the shapes are not the ones the standard losses take without broadcasting."""
+    """(loss (), dout like out, out as the loss saw it) for the task's standard loss, mean-reduced;
+    for the shapes :meth:`HandStep.takes` lets through (no broadcasting)."""
     import torch
     import torch.nn.functional as F
 
+    from tutor.training.evaluation import fit_shape
+
     if task == "classification":
-        if out.dim() != 2 or y.dim() != 1:
-            return None
         n = len(y)
         logp = torch.log_softmax(out, 1)  # (B, C)
         loss = F.nll_loss(logp, y)  # ()
         dout = logp.exp_()  # (B, C) softmax
         dout[torch.arange(n), y] -= 1.0
         return loss, dout.div_(n), out
-    shaped = out.squeeze(-1) if out.dim() == y.dim() + 1 and out.shape[-1] == 1 else out  # as fit_shape
-    if shaped.shape != y.shape or not y.is_floating_point():
-        return None
+    shaped = fit_shape(out, y, task)  # (B,) for one output and (B,) targets
     if task == "binary":
         loss = F.binary_cross_entropy_with_logits(shaped, y)  # ()
         dout = (shaped.sigmoid() - y).div_(y.numel())
@@ -211,7 +209,7 @@ class HandStep:
         if self.task == "classification":
             return y.dim() == 1 and len(y) == n and y.dtype == torch.int64
         shaped = (n,) if self.out_features == 1 and y.dim() == 1 else (n, self.out_features)
-        return y.is_floating_point() and y.dtype == torch.float32 and tuple(y.shape) == shaped
+        return y.dtype == torch.float32 and tuple(y.shape) == shaped
 
     def step(self, x, y):
         """Forward, loss, backward; sets every trainable parameter's ``.grad``. Returns (out, loss)
@@ -242,10 +240,7 @@ class HandStep:
                     elif kind != "identity":
                         own = True
                 caches.append(cache)
-            done = loss_forward_backward(a, y, self.task)
-            if done is None:  # takes() has ruled this out
-                raise RuntimeError("the written-out step was given a batch its loss cannot take")
-            loss, dout, seen = done
+            loss, dout, seen = loss_forward_backward(a, y, self.task)
             grads: dict[int, tuple] = {}
             for i in range(len(self.layers) - 1, self.first - 1, -1):
                 kind, layer = self.layers[i]
@@ -302,17 +297,16 @@ def plan_hand_step(model, loss_fn, task: str, device, precision: str, labels=Non
     (see the module's docstring), else None: autograd trains it. ``labels``: the training labels
     (a class label below 0 would be ignored by ``cross_entropy``, and is not written out)."""
     import torch
-    import torch.nn.functional as F
     from torch import nn
 
     from tutor.training import models
+    from tutor.training.evaluation import task_loss
 
     if getattr(device, "type", str(device)) != "cpu" or precision != "fp32" or type(model) is not nn.Sequential:
         return None
     if not torch.is_grad_enabled() or torch.is_anomaly_enabled():  # autograd's own ways to run: leave them to it
         return None
-    standard = {"classification": F.cross_entropy, "binary": F.binary_cross_entropy_with_logits}.get(task, F.mse_loss)
-    if loss_fn is not standard or not _no_global_hooks() or not _hookless(model):
+    if loss_fn is not task_loss(task) or not _no_global_hooks() or not _hookless(model):
         return None
     if task == "classification" and labels is not None and len(labels) and int(labels.min()) < 0:
         return None

@@ -223,8 +223,8 @@ def _train_epoch(s: "_State", batches, ys, epoch: int, run: _Run):
     if counts:
         correct = correct + torch.stack(counts).sum()
     loss_total, n_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()  # the epoch's one sync
-    if written_out == len(batches) and "written-out backward" not in s.opt_label:  # said as "CUDA graph" is
-        s.opt_label = s.opt_label[:-1] + ", written-out backward)" if s.opt_label.endswith(")") else s.opt_label + " (written-out backward)"
+    if written_out == len(batches):
+        s.label_with("written-out backward")
     return loss_total, n_correct
 
 
@@ -241,8 +241,8 @@ def _train_epoch_graphed(s: "_State", batches, epoch: int, run: _Run):
         if (b + 1) % run.report_every == 0 and b + 1 < len(batches):
             run.reporter.batch_end(s.t.name, epoch, b + 1, len(batches))
     totals = graph.totals()
-    if graph.captured and "CUDA graph" not in s.opt_label:
-        s.opt_label = s.opt_label[:-1] + ", CUDA graph)" if s.opt_label.endswith(")") else s.opt_label + " (CUDA graph)"
+    if graph.captured:
+        s.label_with("CUDA graph")
     if graph.failed:  # the usual step from here on
         s.graph = None
     return totals
@@ -283,6 +283,11 @@ class _State:
         self.active = True
         self.train_seconds = self.seconds = 0.0
         self.samples = self.step = 0
+
+    def label_with(self, how: str) -> None:
+        """Say in the optimiser's label how its steps ran: "adam (fused)" -> "adam (fused, CUDA graph)"."""
+        if how not in self.opt_label:
+            self.opt_label = self.opt_label[:-1] + f", {how})" if self.opt_label.endswith(")") else f"{self.opt_label} ({how})"
 
     def end_epoch(self, epoch: int, epochs: int, n: int, train_loss: float, train_correct: float, ev: dict | None,
                   train_seconds: float, seconds: float, hooks: list[Callback]) -> EpochRecord:
